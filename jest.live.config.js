@@ -1,0 +1,11 @@
+/** The live 3-AZ cluster harness (needs root and the Debian packages .ci/run installs). Runs serially. */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test/live"],
+  testMatch: ["**/*.test.ts"],
+  transform: {
+    "^.+\\.ts$": ["ts-jest", { isolatedModules: true }],
+  },
+  maxWorkers: 1,
+  testTimeout: 600000,
+};

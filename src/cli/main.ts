@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Command } from "commander";
+import { registerValidate } from "./validate";
+
+/** The package version, from the nearest package.json above this file (works from src/ and dist/). */
+function packageVersion(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, "package.json");
+    if (existsSync(candidate)) return JSON.parse(readFileSync(candidate, "utf8")).version;
+    dir = dirname(dir);
+  }
+  return "0.0.0";
+}
+
+/** Builds the `managed-postgres` command line; each subcommand registers itself from its own file. */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("managed-postgres")
+    .description("cdktf-managed-postgres: validate cluster specs, review plans, check policies")
+    .version(packageVersion());
+  registerValidate(program);
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram().parseAsync(process.argv).catch((err: Error) => {
+    process.stderr.write(`managed-postgres: ${err.message}\n`);
+    process.exitCode = 2;
+  });
+}

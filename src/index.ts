@@ -1,0 +1,2 @@
+/** The pure core: cluster spec, node configuration renderers, synth-time rules, plan review. No cdktf import. */
+export * from "./spec";

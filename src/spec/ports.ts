@@ -1,0 +1,30 @@
+/**
+ * TCP ports used by the cluster. Seed 004: PgBouncer listens on 6432, separate from
+ * PostgreSQL's 5432 (kept for administration).
+ */
+export const PORTS = {
+  /** PostgreSQL on each database node. */
+  postgres: 5432,
+  /** Patroni REST API (TLS) on each database node; HAProxy health checks use it. */
+  patroniRest: 8008,
+  /** etcd client API (TLS). */
+  etcdClient: 2379,
+  /** etcd peer API (TLS). */
+  etcdPeer: 2380,
+  /** PgBouncer read-write pool on pooler instances (standalone: on the node; the only endpoint). */
+  pgbouncerReadWrite: 6432,
+  /** PgBouncer read-only pool on pooler instances (distributed only). */
+  pgbouncerReadOnly: 6433,
+  /** Local HAProxy frontend to the current primary (127.0.0.1 on pooler instances). */
+  haproxyReadWrite: 15432,
+  /** Local HAProxy frontend to the healthy replicas (127.0.0.1 on pooler instances). */
+  haproxyReadOnly: 15433,
+  /** NLB listener of the read-write endpoint (distributed). */
+  endpointReadWrite: 5432,
+  /** NLB listener of the read-only endpoint (distributed). */
+  endpointReadOnly: 5433,
+  /** postgres_exporter metrics (scraped locally by the CloudWatch agent). */
+  postgresExporter: 9187,
+  /** pgbouncer_exporter metrics (scraped locally by the CloudWatch agent). */
+  pgbouncerExporter: 9127,
+} as const;

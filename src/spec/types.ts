@@ -1,0 +1,187 @@
+import type { Architecture, SizeName } from "./sizes";
+import type { MajorVersion } from "./versions";
+
+/** Deployment models (seed 000). Immutable once deployed. */
+export const DEPLOYMENT_MODELS = ["standalone", "distributed"] as const;
+/**
+ * `standalone`: one PostgreSQL node, PgBouncer on the node, one endpoint.
+ * `distributed`: three nodes in three availability zones (one primary, one synchronous
+ * standby, one replica), automatic failover by Patroni, a PgBouncer tier with a
+ * read-write and a read-only endpoint.
+ */
+export type DeploymentModel = (typeof DEPLOYMENT_MODELS)[number];
+
+/** PgBouncer pool modes. */
+export const POOL_MODES = ["transaction", "session", "statement"] as const;
+/** One of {@link POOL_MODES}. */
+export type PoolMode = (typeof POOL_MODES)[number];
+
+/** Days of the week for the maintenance window. */
+export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+/** One of {@link WEEKDAYS}. */
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** Backup options. */
+export interface BackupSpec {
+  /**
+   * Days a full physical backup (and the WAL needed to restore from it) is kept; the
+   * PITR window. Integer, 1 to 365.
+   * @default 7 (seed 004: "Daily, 7-day retention")
+   */
+  readonly retentionDays?: number;
+  /**
+   * Time of day (UTC, "HH:MM") of the daily full physical backup.
+   * @default "01:00"
+   */
+  readonly fullBackupTime?: string;
+  /** Logical (pg_dump) exports. */
+  readonly logicalDump?: LogicalDumpSpec;
+  /**
+   * Days after which backup objects move to S3 Standard-IA. Integer ≥ 30 (S3's minimum
+   * for Standard-IA transitions).
+   * @default 30
+   */
+  readonly coldStorageAfterDays?: number;
+}
+
+/** Logical dump options. */
+export interface LogicalDumpSpec {
+  /**
+   * When to run pg_dump of every database, as a systemd OnCalendar expression (UTC).
+   * @default "Sun *-*-* 03:00:00" (seed 004: weekly logical exports)
+   */
+  readonly schedule?: string;
+  /**
+   * Days logical dumps are kept. Integer, 1 to 3650.
+   * @default 30 (seed 004: "Logical Exports (pg_dump) … 30 days")
+   */
+  readonly retentionDays?: number;
+}
+
+/** PgBouncer options (defaults from seed 004's production PgBouncer configuration). */
+export interface PoolerSpec {
+  /** @default "transaction" (seed 004) */
+  readonly poolMode?: PoolMode;
+  /** max_client_conn per PgBouncer. Integer, 10 to 100000. @default 1000 (seed 004) */
+  readonly maxClientConnections?: number;
+  /** default_pool_size per user/database pair. Integer, 1 to 10000. @default 20 (seed 004) */
+  readonly defaultPoolSize?: number;
+  /**
+   * Number of PgBouncer instances in the pooler tier (distributed only). Integer, 2 to 9.
+   * @default 2
+   */
+  readonly instanceCount?: number;
+  /**
+   * Replication lag, in bytes, above which a replica leaves the read-only pool
+   * (HAProxy checks Patroni's `/replica?lag=<bytes>`). Integer ≥ 0.
+   * @default 16777216 (16 MiB: one WAL segment)
+   */
+  readonly readOnlyMaxLagBytes?: number;
+}
+
+/** Where the cluster lives and who may connect. */
+export interface NetworkSpec {
+  /** VPC id (`vpc-…`) or an unresolved token. */
+  readonly vpcId: string;
+  /**
+   * Private subnet ids: exactly 3, in 3 different availability zones, for `distributed`
+   * (slot i goes to subnet i); exactly 1 for `standalone`.
+   */
+  readonly subnetIds: readonly string[];
+  /** IPv4 CIDRs allowed to connect to the endpoints. Never 0.0.0.0/0. @default [] */
+  readonly allowedCidrs?: readonly string[];
+  /** Security group ids allowed to connect to the endpoints. @default [] */
+  readonly allowedSecurityGroupIds?: readonly string[];
+}
+
+/** Weekly maintenance window (UTC) for minor updates, applied node by node. */
+export interface MaintenanceWindowSpec {
+  /** @default "sun" */
+  readonly day?: Weekday;
+  /** "HH:MM", UTC. @default "02:00" */
+  readonly startTime?: string;
+  /** Integer minutes, 30 to 480. @default 60 */
+  readonly durationMinutes?: number;
+}
+
+/**
+ * A cluster's specification: what a user writes in TypeScript props or in a
+ * `postgres.yaml` spec file. Validated by {@link validateClusterSpec} against the JSON
+ * Schema `cluster-spec.schema.json` plus the cross-field rules.
+ */
+export interface ClusterSpec {
+  /**
+   * Cluster name: 1 to 40 characters, lower-case letters, digits and hyphens, starting with
+   * a letter, not ending with a hyphen. Used in resource names, tags and the pgBackRest stanza.
+   */
+  readonly name: string;
+  /** Deployment model; immutable once deployed (seed 000). */
+  readonly deployment: DeploymentModel;
+  /** Instance size (seed 000's table). */
+  readonly size: SizeName;
+  /** Data volume size in GiB: integer, 2 to 128 (seed 000). Grows online, never shrinks. */
+  readonly storageGiB: number;
+  /** PostgreSQL major version. @default 17 */
+  readonly majorVersion?: MajorVersion;
+  /**
+   * Allows a `majorVersion` higher than the deployed one; the entry point of the major
+   * upgrade path. @default false
+   */
+  readonly allowMajorVersionUpgrade?: boolean;
+  /** EC2 CPU architecture. @default "arm64" (Graviton) */
+  readonly architecture?: Architecture;
+  /** Backup options. @default - see {@link BackupSpec} */
+  readonly backup?: BackupSpec;
+  /** PgBouncer options. @default - see {@link PoolerSpec} */
+  readonly pooler?: PoolerSpec;
+  /** Network placement; required to synthesize, optional in a spec file. */
+  readonly network?: NetworkSpec;
+  /** Maintenance window. @default - Sunday 02:00 UTC for 60 minutes */
+  readonly maintenanceWindow?: MaintenanceWindowSpec;
+  /** Tags added to every resource. Keys must not start with `managed-postgres:`. @default {} */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** A {@link ClusterSpec} with every default applied. */
+export interface ResolvedClusterSpec {
+  readonly name: string;
+  readonly deployment: DeploymentModel;
+  readonly size: SizeName;
+  readonly storageGiB: number;
+  readonly majorVersion: MajorVersion;
+  readonly allowMajorVersionUpgrade: boolean;
+  readonly architecture: Architecture;
+  readonly backup: {
+    readonly retentionDays: number;
+    readonly fullBackupTime: string;
+    readonly logicalDump: { readonly schedule: string; readonly retentionDays: number };
+    readonly coldStorageAfterDays: number;
+  };
+  readonly pooler: {
+    readonly poolMode: PoolMode;
+    readonly maxClientConnections: number;
+    readonly defaultPoolSize: number;
+    readonly instanceCount: number;
+    readonly readOnlyMaxLagBytes: number;
+  };
+  /** Absent only when the spec was validated without a network (spec files). */
+  readonly network?: {
+    readonly vpcId: string;
+    readonly subnetIds: readonly string[];
+    readonly allowedCidrs: readonly string[];
+    readonly allowedSecurityGroupIds: readonly string[];
+  };
+  readonly maintenanceWindow: { readonly day: Weekday; readonly startTime: string; readonly durationMinutes: number };
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** Tag keys the library sets on every resource (prior-state readers find resources by them). */
+export const TAG_CLUSTER = "managed-postgres:cluster";
+/** Tag key of the deployment model, on data volumes. */
+export const TAG_DEPLOYMENT_MODEL = "managed-postgres:deployment-model";
+/** Tag key of a slot's index ("0", "1", "2"), on slot resources. */
+export const TAG_SLOT = "managed-postgres:slot";
+/** Tag key of the major version, on data volumes. */
+export const TAG_MAJOR_VERSION = "managed-postgres:major-version";
+/** Prefix reserved for the library's own tags. */
+export const RESERVED_TAG_PREFIX = "managed-postgres:";

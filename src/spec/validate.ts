@@ -1,0 +1,270 @@
+import Ajv, { type ErrorObject } from "ajv";
+import schema from "./cluster-spec.schema.json";
+import { resolveClusterSpec } from "./defaults";
+import { RESERVED_TAG_PREFIX, type ClusterSpec, type ResolvedClusterSpec } from "./types";
+
+/** One problem with one field of a spec. */
+export interface SpecIssue {
+  /** Field path in dotted form, e.g. `network.subnetIds[1]`; `(root)` for the document. */
+  readonly path: string;
+  /** The value received (undefined when the field is missing). */
+  readonly value: unknown;
+  /** What is wrong and what is allowed. */
+  readonly message: string;
+}
+
+/** A field whose value is an unresolved token: checked at plan time, not at synth. */
+export interface DeferredCheck {
+  /** Field path, as in {@link SpecIssue}. */
+  readonly path: string;
+  /** What must hold, in words (the constructs turn it into a Terraform validation). */
+  readonly rule: string;
+}
+
+/**
+ * Thrown when a spec is invalid. `issues` lists every problem found, not only the first;
+ * `message` lists them one per line, each naming the field, the value and what is allowed.
+ */
+export class SpecValidationError extends Error {
+  constructor(
+    /** Every problem found. */
+    public readonly issues: readonly SpecIssue[],
+    /** Where the spec came from (a file path or a construct path), for the message. */
+    public readonly source?: string,
+  ) {
+    super(
+      `Invalid cluster spec${source ? ` (${source})` : ""}: ${issues.length} problem${issues.length === 1 ? "" : "s"}\n` +
+        issues.map((i) => `  - ${i.message}`).join("\n"),
+    );
+    this.name = "SpecValidationError";
+  }
+}
+
+/** Options of {@link validateClusterSpec}. */
+export interface ValidateOptions {
+  /**
+   * Whether `network` must be present. Spec files may leave it to the app.
+   * @default true
+   */
+  readonly requireNetwork?: boolean;
+  /**
+   * Tells unresolved tokens (cdktf `Token.isUnresolved`) from literal values. A field
+   * holding one is not checked here; it is returned in `deferred`.
+   * @default - no value is a token
+   */
+  readonly isUnresolved?: (value: unknown) => boolean;
+  /** Where the spec came from, for error messages. */
+  readonly source?: string;
+}
+
+/** Result of a successful validation. */
+export interface ValidatedSpec {
+  /** The spec with defaults applied. */
+  readonly spec: ResolvedClusterSpec;
+  /** Fields holding unresolved tokens, with the rule each must satisfy. */
+  readonly deferred: readonly DeferredCheck[];
+}
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+ajv.addKeyword({ keyword: "x-allowed", schemaType: "string" });
+const validateSchema = ajv.compile(schema);
+
+/** The JSON Schema of a cluster spec (draft-07), as shipped in the package. */
+export const CLUSTER_SPEC_SCHEMA: object = schema;
+
+/** Renders a value for an error message. */
+export function showValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** `/network/subnetIds/1` → `network.subnetIds[1]`. */
+function toPath(pointer: string): string {
+  if (pointer === "") return "(root)";
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((seg) => seg.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), "");
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  if (pointer === "") return root;
+  let cur: any = root;
+  for (const seg of pointer.slice(1).split("/")) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = cur[seg.replace(/~1/g, "/").replace(/~0/g, "~")];
+  }
+  return cur;
+}
+
+/** True when the value at `pointer`, or a container of it, is an unresolved token. */
+function isDeferred(root: unknown, pointer: string, isUnresolved: (v: unknown) => boolean): boolean {
+  const segs = pointer === "" ? [] : pointer.slice(1).split("/");
+  for (let n = segs.length; n >= 1; n--) {
+    const p = "/" + segs.slice(0, n).join("/");
+    const v = valueAt(root, p);
+    if (v !== undefined && isUnresolved(v)) return true;
+  }
+  return false;
+}
+
+function describeAjvError(e: ErrorObject, root: unknown): SpecIssue {
+  if (e.keyword === "required") {
+    const missing = (e.params as { missingProperty: string }).missingProperty;
+    const pointer = `${e.instancePath}/${missing}`;
+    const sub = (e.schema as unknown) && (e.parentSchema as any)?.properties?.[missing];
+    const allowed = sub?.["x-allowed"] ? `; expected ${sub["x-allowed"]}` : "";
+    return { path: toPath(pointer), value: undefined, message: `\`${toPath(pointer)}\` is required${allowed}` };
+  }
+  if (e.keyword === "additionalProperties" && (e.params as any).additionalProperty !== undefined) {
+    const extra = (e.params as { additionalProperty: string }).additionalProperty;
+    const pointer = `${e.instancePath}/${extra}`;
+    const known = Object.keys((e.parentSchema as any)?.properties ?? {});
+    return {
+      path: toPath(pointer),
+      value: valueAt(root, pointer),
+      message: `\`${toPath(pointer)}\` is not a known field; allowed fields${e.instancePath ? ` of \`${toPath(e.instancePath)}\`` : ""}: ${known.join(", ")}`,
+    };
+  }
+  const path = toPath(e.instancePath);
+  const value = valueAt(root, e.instancePath);
+  const allowed = (e.parentSchema as any)?.["x-allowed"] as string | undefined;
+  return {
+    path,
+    value,
+    message: `\`${path}\`: got ${showValue(value)}; expected ${allowed ?? e.message ?? "a valid value"}`,
+  };
+}
+
+function parseCidr(cidr: string): { octets: number[]; prefix: number } | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+  return { octets, prefix };
+}
+
+/** Cross-field rules the JSON Schema cannot express. */
+function crossFieldIssues(spec: any, requireNetwork: boolean, deferred: (path: string) => boolean): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const net = spec.network;
+  if (!net) {
+    if (requireNetwork) {
+      issues.push({
+        path: "network",
+        value: undefined,
+        message:
+          "`network` is required: give `vpcId`, `subnetIds` (3 private subnets in 3 availability zones for distributed, 1 for standalone) and `allowedCidrs` and/or `allowedSecurityGroupIds`",
+      });
+    }
+    return issues;
+  }
+  if (Array.isArray(net.subnetIds) && !deferred("/network/subnetIds")) {
+    const want = spec.deployment === "distributed" ? 3 : spec.deployment === "standalone" ? 1 : undefined;
+    if (want !== undefined && net.subnetIds.length !== want) {
+      issues.push({
+        path: "network.subnetIds",
+        value: net.subnetIds,
+        message: `\`network.subnetIds\`: got ${net.subnetIds.length} subnet${net.subnetIds.length === 1 ? "" : "s"}; a ${spec.deployment} cluster needs exactly ${want}${want === 3 ? ", one private subnet in each of 3 availability zones" : ""}`,
+      });
+    }
+    const literal = net.subnetIds.filter((s: unknown, i: number) => typeof s === "string" && !deferred(`/network/subnetIds/${i}`));
+    const dup = literal.find((s: string, i: number) => literal.indexOf(s) !== i);
+    if (dup !== undefined) {
+      issues.push({
+        path: "network.subnetIds",
+        value: net.subnetIds,
+        message: `\`network.subnetIds\`: ${showValue(dup)} is listed twice; each slot needs its own subnet in its own availability zone`,
+      });
+    }
+  }
+  if (Array.isArray(net.allowedCidrs) && !deferred("/network/allowedCidrs")) {
+    net.allowedCidrs.forEach((c: unknown, i: number) => {
+      if (typeof c !== "string" || deferred(`/network/allowedCidrs/${i}`)) return;
+      const p = parseCidr(c);
+      const path = `network.allowedCidrs[${i}]`;
+      if (!p) {
+        if (/^(?:[0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$/.test(c)) {
+          issues.push({ path, value: c, message: `\`${path}\`: got ${showValue(c)}; octets must be 0 to 255 and the prefix 0 to 32` });
+        }
+        return;
+      }
+      if (p.prefix < 8) {
+        issues.push({
+          path,
+          value: c,
+          message: `\`${path}\`: got ${showValue(c)}; a prefix shorter than /8 would open the database to the internet: allow your private network's CIDRs only`,
+        });
+      }
+    });
+  }
+  const cidrs = net.allowedCidrs ?? [];
+  const sgs = net.allowedSecurityGroupIds ?? [];
+  if (Array.isArray(cidrs) && Array.isArray(sgs) && cidrs.length === 0 && sgs.length === 0) {
+    issues.push({
+      path: "network.allowedCidrs",
+      value: cidrs,
+      message: "`network.allowedCidrs` and `network.allowedSecurityGroupIds` are both empty: no client could connect; allow at least one private CIDR or security group",
+    });
+  }
+  return issues;
+}
+
+function tagIssues(spec: any): SpecIssue[] {
+  const tags = spec.tags;
+  if (!tags || typeof tags !== "object") return [];
+  return Object.keys(tags)
+    .filter((k) => k.startsWith(RESERVED_TAG_PREFIX))
+    .map((k) => ({
+      path: `tags.${k}`,
+      value: tags[k],
+      message: `\`tags.${k}\`: tag keys starting with "${RESERVED_TAG_PREFIX}" are set by the library; choose another key`,
+    }));
+}
+
+/**
+ * Validates a cluster spec (from TypeScript props or a parsed spec file) against the JSON
+ * Schema and the cross-field rules, and applies defaults.
+ *
+ * @returns the resolved spec and the checks deferred to plan time (unresolved tokens)
+ * @throws SpecValidationError listing every invalid field (path, value, what is allowed)
+ */
+export function validateClusterSpec(input: unknown, options: ValidateOptions = {}): ValidatedSpec {
+  const isUnresolved = options.isUnresolved ?? (() => false);
+  const requireNetwork = options.requireNetwork ?? true;
+  const deferred: DeferredCheck[] = [];
+  const issues: SpecIssue[] = [];
+
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw new SpecValidationError(
+      [{ path: "(root)", value: input, message: `the spec must be an object (mapping); got ${showValue(input)}` }],
+      options.source,
+    );
+  }
+
+  const seen = new Set<string>();
+  if (!validateSchema(input)) {
+    for (const e of validateSchema.errors ?? []) {
+      if (e.keyword !== "required" && isDeferred(input, e.instancePath, isUnresolved)) {
+        const sub = (e.parentSchema as any)?.["x-allowed"];
+        const path = toPath(e.instancePath);
+        if (!deferred.some((d) => d.path === path)) deferred.push({ path, rule: sub ?? e.message ?? "valid value" });
+        continue;
+      }
+      const issue = describeAjvError(e, input);
+      if (seen.has(issue.path)) continue; // one issue per field, even when several keywords fail
+      seen.add(issue.path);
+      issues.push(issue);
+    }
+  }
+  const isDef = (pointer: string) => isDeferred(input, pointer, isUnresolved);
+  for (const issue of [...crossFieldIssues(input, requireNetwork, isDef), ...tagIssues(input)]) {
+    if (!seen.has(issue.path) || issue.path === "network.subnetIds") issues.push(issue);
+    seen.add(issue.path);
+  }
+  if (issues.length > 0) throw new SpecValidationError(issues, options.source);
+  return { spec: resolveClusterSpec(input as ClusterSpec), deferred };
+}
