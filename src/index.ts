@@ -1,2 +1,3 @@
 /** The pure core: cluster spec, node configuration renderers, synth-time rules, plan review. No cdktf import. */
 export * from "./spec";
+export * from "./render";
