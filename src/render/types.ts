@@ -51,6 +51,11 @@ export interface RuntimeContext {
    * @default - the AWS public endpoints
    */
   readonly awsEndpointUrl?: string;
+  /**
+   * Instance metadata service (IMDSv2) base URL. Only the live harness sets it.
+   * @default "http://169.254.169.254"
+   */
+  readonly metadataEndpoint?: string;
 }
 
 /** Everything a database node's renderers need. */
