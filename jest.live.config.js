@@ -4,7 +4,7 @@ module.exports = {
   roots: ["<rootDir>/test/live"],
   testMatch: ["**/*.test.ts"],
   transform: {
-    "^.+\\.ts$": ["ts-jest", { isolatedModules: true }],
+    "^.+\\.ts$": "ts-jest",
   },
   maxWorkers: 1,
   testTimeout: 600000,

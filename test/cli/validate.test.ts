@@ -1,0 +1,54 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(__dirname, "../..");
+
+/** Runs the CLI from source, as `managed-postgres …`. */
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "src/cli/main.ts"), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("managed-postgres validate", () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), "mp-cli-"))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a valid spec file exits 0 with a summary", () => {
+    const f = join(dir, "ok.yaml");
+    writeFileSync(f, "name: orders\ndeployment: distributed\nsize: M\nstorageGiB: 50\n");
+    const r = cli("validate", f);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/valid — cluster "orders", distributed, size M, 50 GiB, PostgreSQL 17/);
+  });
+
+  test("an invalid spec file exits 1 and lists every problem on stderr", () => {
+    const f = join(dir, "bad.yaml");
+    writeFileSync(f, "name: orders\ndeployment: distributed\nsize: XXXL\nstorageGiB: 1\n");
+    const r = cli("validate", f);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/`size`: got "XXXL"/);
+    expect(r.stderr).toMatch(/`storageGiB`: got 1/);
+  });
+
+  test("--require-network refuses a spec without network", () => {
+    const f = join(dir, "nonet.yaml");
+    writeFileSync(f, "name: orders\ndeployment: standalone\nsize: XS\nstorageGiB: 2\n");
+    const r = cli("validate", "--require-network", f);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/`network` is required/);
+  });
+
+  test("--help lists the validate command", () => {
+    const r = cli("--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/validate \[options\] <spec-file>/);
+  });
+});
