@@ -1,0 +1,85 @@
+/**
+ * Every rendered configuration file of a database node or a pooler instance, with its
+ * path, mode and owner. Secrets, TLS material, systemd units and the bootstrap script are
+ * not here: the node bootstrap generates or writes them.
+ */
+import { PATHS, pgbouncerConfigPath } from "./paths";
+import { renderEtcdConfig } from "./etcd";
+import { renderHaproxyConfig } from "./haproxy";
+import { renderPatroniConfig, PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_POST_BOOTSTRAP_SQL, type PatroniOptions } from "./patroni";
+import { renderPgBackRestConfig } from "./pgbackrest";
+import { renderPgBouncerConfig } from "./pgbouncer";
+import { POST_BOOTSTRAP_SQL, PGBOUNCER_AUTH_PASSWORD_ENV } from "./sql";
+import type { NodeContext, PoolerContext, RenderedFile } from "./types";
+
+/**
+ * The post-bootstrap script Patroni runs with the new cluster's connection URL as its only
+ * argument: creates the `pgbouncer_auth` role (password from the environment variable
+ * `PGBOUNCER_AUTH_PASSWORD`) and the PgBouncer lookup function.
+ */
+export function renderPostBootstrapScript(): string {
+  return [
+    "#!/bin/sh",
+    "# Run once by Patroni after the cluster is created (bootstrap.post_bootstrap).",
+    "# $1: connection URL of the new primary, as the superuser. Rendered by cdktf-managed-postgres.",
+    "set -eu",
+    `if [ -z "\${${PGBOUNCER_AUTH_PASSWORD_ENV}:-}" ]; then`,
+    `  echo "post-bootstrap: ${PGBOUNCER_AUTH_PASSWORD_ENV} is not set (expected in ${PATHS.patroniEnv})" >&2`,
+    "  exit 1",
+    "fi",
+    `exec psql --no-psqlrc --quiet -d "$1" -v ON_ERROR_STOP=1 \\`,
+    `  -v pgbouncer_auth_password="$${PGBOUNCER_AUTH_PASSWORD_ENV}" \\`,
+    `  -f ${PATRONI_POST_BOOTSTRAP_SQL}`,
+    "",
+  ].join("\n");
+}
+
+/** Options of {@link renderNodeConfigFiles}. */
+export interface NodeConfigOptions {
+  /** Passed to `renderPatroniConfig` (DCS, restore). @default - etcd3, initdb */
+  readonly patroni?: PatroniOptions;
+}
+
+/**
+ * The configuration files of a database node: patroni.yml, the post-bootstrap script and
+ * SQL, etcd.conf.yml (etcd3 DCS only), pgbackrest.conf, and for a standalone cluster the
+ * PgBouncer rw ini (PgBouncer runs on the node; seed 000). Paths from `PATHS`; owners
+ * `postgres:postgres` (Patroni, PostgreSQL, pgBackRest and Debian's PgBouncer run as
+ * postgres) or `etcd:etcd`; modes 0640 (0750 for the script). Pure.
+ * @throws Error as `renderPatroniConfig` does for invalid options
+ */
+export function renderNodeConfigFiles(ctx: NodeContext, options: NodeConfigOptions = {}): RenderedFile[] {
+  const pg = "postgres:postgres";
+  const files: RenderedFile[] = [
+    { path: PATHS.patroniConfig, content: renderPatroniConfig(ctx, options.patroni), mode: "0640", owner: pg },
+    { path: PATRONI_POST_BOOTSTRAP_SCRIPT, content: renderPostBootstrapScript(), mode: "0750", owner: pg },
+    { path: PATRONI_POST_BOOTSTRAP_SQL, content: POST_BOOTSTRAP_SQL, mode: "0640", owner: pg },
+  ];
+  if ((options.patroni?.dcs?.kind ?? "etcd3") === "etcd3") {
+    files.push({ path: PATHS.etcdConfig, content: renderEtcdConfig(ctx), mode: "0640", owner: "etcd:etcd" });
+  }
+  files.push({ path: PATHS.pgbackrestConfig, content: renderPgBackRestConfig(ctx), mode: "0640", owner: pg });
+  if (ctx.spec.deployment === "standalone") {
+    files.push({ path: pgbouncerConfigPath("rw"), content: renderPgBouncerConfig(ctx, "rw"), mode: "0640", owner: pg });
+  }
+  return files;
+}
+
+/**
+ * The configuration files of a PgBouncer tier instance (distributed): PgBouncer rw and ro
+ * inis (`postgres:postgres`, 0640) and haproxy.cfg (`root:haproxy`, 0640). Pure.
+ * @throws Error if the cluster is standalone (it has no pooler tier)
+ */
+export function renderPoolerConfigFiles(ctx: PoolerContext): RenderedFile[] {
+  if (ctx.spec.deployment !== "distributed") {
+    throw new Error(
+      `renderPoolerConfigFiles: cluster ${ctx.spec.name} is ${ctx.spec.deployment}; only distributed clusters have a PgBouncer tier`,
+    );
+  }
+  const pg = "postgres:postgres";
+  return [
+    { path: pgbouncerConfigPath("rw"), content: renderPgBouncerConfig(ctx, "rw"), mode: "0640", owner: pg },
+    { path: pgbouncerConfigPath("ro"), content: renderPgBouncerConfig(ctx, "ro"), mode: "0640", owner: pg },
+    { path: PATHS.haproxyConfig, content: renderHaproxyConfig(ctx), mode: "0640", owner: "root:haproxy" },
+  ];
+}

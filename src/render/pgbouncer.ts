@@ -1,0 +1,132 @@
+/**
+ * PgBouncer 1.18 configuration (pgbouncer-rw.ini / pgbouncer-ro.ini).
+ *
+ * Distributed: each pooler instance runs two PgBouncers, `rw` on 6432 and `ro` on 6433
+ * (seed 004: PgBouncer on 6432), each forwarding every database to the local HAProxy
+ * frontend that follows the primary (rw) or the healthy replicas (ro).
+ * Standalone: one PgBouncer (`rw`) on the database node, forwarding to the local
+ * PostgreSQL.
+ *
+ * Authentication: clients use scram-sha-256; PgBouncer looks their SCRAM secret up with
+ * `auth_query` as `pgbouncer_auth` (whose own secret is in `PATHS.pgbouncerUserlist`,
+ * written by the node bootstrap) and logs in to PostgreSQL with SCRAM pass-through.
+ * Keys: PgBouncer 1.18 "Configuration" documentation.
+ */
+import { PORTS } from "../spec";
+import { PATHS } from "./paths";
+import { DB_ROLES } from "./postgres";
+import { PGBOUNCER_AUTH_QUERY } from "./sql";
+import type { NodeContext, PoolerContext } from "./types";
+
+/** A PgBouncer pool: `rw` read-write (the primary), `ro` read-only (the replicas). */
+export type PgBouncerPool = "rw" | "ro";
+
+/** Runtime directory (Unix socket, pid file) of a pool's PgBouncer. */
+export function pgbouncerRunDir(pool: PgBouncerPool): string {
+  return `/run/pgbouncer-${pool}`;
+}
+
+/** Log file of a pool's PgBouncer. */
+export function pgbouncerLogFile(pool: PgBouncerPool): string {
+  return `/var/log/pgbouncer/pgbouncer-${pool}.log`;
+}
+
+/** Listening port of a pool's PgBouncer (seed 004: 6432; read-only 6433). */
+export function pgbouncerPort(pool: PgBouncerPool): number {
+  return pool === "rw" ? PORTS.pgbouncerReadWrite : PORTS.pgbouncerReadOnly;
+}
+
+/**
+ * Renders a pool's PgBouncer ini file.
+ *
+ * - `[databases]`: `* = host=127.0.0.1 port=<15432|15433>` (HAProxy, distributed) or
+ *   `port=5432` (the node's PostgreSQL, standalone), over TLS (`server_tls_sslmode`
+ *   verify-ca with the cluster CA, TLS 1.3).
+ * - Listens on 0.0.0.0 (the instance is in a private subnet, reachable only through its
+ *   security group) on 6432 (rw) / 6433 (ro); clients must use TLS 1.3
+ *   (`client_tls_sslmode` require).
+ * - `pool_mode`, `max_client_conn`, `default_pool_size` from `spec.pooler` (seed 004:
+ *   transaction, 1000, 20).
+ * - No admin user; `pgbouncer_auth` is a stats user (the metrics exporter reads SHOW
+ *   commands with the credentials of the userlist file).
+ *
+ * @throws Error if `pool` is "ro" for a standalone cluster (it has only the rw endpoint),
+ *   or is not "rw"/"ro"
+ */
+export function renderPgBouncerConfig(ctx: NodeContext | PoolerContext, pool: PgBouncerPool): string {
+  const { spec } = ctx;
+  if (pool !== "rw" && pool !== "ro") {
+    throw new Error(`pool must be "rw" or "ro". Got ${JSON.stringify(pool)}`);
+  }
+  const standalone = spec.deployment === "standalone";
+  if (standalone && pool === "ro") {
+    throw new Error(`pool "ro" does not exist for a standalone cluster (${spec.name}): it has only the read-write endpoint`);
+  }
+  const backendPort = standalone
+    ? PORTS.postgres
+    : pool === "rw"
+      ? PORTS.haproxyReadWrite
+      : PORTS.haproxyReadOnly;
+  const p = spec.pooler;
+  const run = pgbouncerRunDir(pool);
+  const lines = [
+    `; PgBouncer ${pool === "rw" ? "read-write" : "read-only"} pool of cluster ${spec.name} (${spec.deployment}).`,
+    "; Rendered by cdktf-managed-postgres; do not edit on the instance.",
+    standalone
+      ? "; Standalone: every database goes to the node's own PostgreSQL."
+      : `; Every database goes to the local HAProxy frontend that follows the ${pool === "rw" ? "primary" : "healthy replicas"}.`,
+    "",
+    "[databases]",
+    `* = host=127.0.0.1 port=${backendPort}`,
+    "",
+    "[pgbouncer]",
+    "listen_addr = 0.0.0.0",
+    `listen_port = ${pgbouncerPort(pool)}`,
+    `unix_socket_dir = ${run}`,
+    `pidfile = ${run}/pgbouncer.pid`,
+    `logfile = ${pgbouncerLogFile(pool)}`,
+    "",
+    "; Authentication: SCRAM, secrets looked up through a SECURITY DEFINER function.",
+    "auth_type = scram-sha-256",
+    `auth_file = ${PATHS.pgbouncerUserlist}`,
+    `auth_user = ${DB_ROLES.pgbouncerAuth}`,
+    `auth_query = ${PGBOUNCER_AUTH_QUERY}`,
+    "admin_users =",
+    `stats_users = ${DB_ROLES.pgbouncerAuth}`,
+    "",
+    "; Pooling (seed 004: transaction mode, 1000 clients, 20 server connections per user/database).",
+    `pool_mode = ${p.poolMode}`,
+    `max_client_conn = ${p.maxClientConnections}`,
+    `default_pool_size = ${p.defaultPoolSize}`,
+    "min_pool_size = 0",
+    "reserve_pool_size = 5",
+    "reserve_pool_timeout = 3",
+    "server_reset_query = DISCARD ALL",
+    "server_check_query = select 1",
+    "server_check_delay = 10",
+    "server_lifetime = 3600",
+    "server_idle_timeout = 600",
+    "server_connect_timeout = 5",
+    "server_login_retry = 2",
+    "query_wait_timeout = 120",
+    "client_login_timeout = 60",
+    "ignore_startup_parameters = extra_float_digits,search_path",
+    "",
+    "; TLS 1.3 towards clients and towards PostgreSQL.",
+    "client_tls_sslmode = require",
+    "client_tls_protocols = tlsv1.3",
+    `client_tls_cert_file = ${PATHS.serverCert}`,
+    `client_tls_key_file = ${PATHS.serverKey}`,
+    `client_tls_ca_file = ${PATHS.caCert}`,
+    "server_tls_sslmode = verify-ca",
+    "server_tls_protocols = tlsv1.3",
+    `server_tls_ca_file = ${PATHS.caCert}`,
+    "",
+    "log_connections = 1",
+    "log_disconnections = 1",
+    "log_pooler_errors = 1",
+    "stats_period = 60",
+    "",
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,174 @@
+/**
+ * PostgreSQL server parameters and pg_hba rules of a database node.
+ *
+ * Patroni writes both into the data directory (postgresql.conf / pg_hba.conf); see
+ * `renderPatroniConfig`. Sources of the numbers: seed 000 (sizes, max_connections),
+ * seed 004 (memory rules, log_min_duration_statement 1000 ms), PostgreSQL documentation
+ * ("Server Configuration", "The pg_hba.conf File").
+ */
+import { postgresParametersForSize, type ResolvedClusterSpec } from "../spec";
+import { PATHS } from "./paths";
+import type { ClusterMember } from "./types";
+
+/** Directory of the PostgreSQL server log on every node (logging_collector). */
+export const POSTGRES_LOG_DIRECTORY = "/var/log/postgresql";
+
+/** Unix socket directory of PostgreSQL (Debian default). */
+export const POSTGRES_SOCKET_DIRECTORY = "/var/run/postgresql";
+
+/** Database roles created by Patroni (and, for the PgBouncer role, by the post-bootstrap SQL). */
+export const DB_ROLES = {
+  /** Superuser; local (peer) connections only. */
+  superuser: "postgres",
+  /** Streaming replication between members. */
+  replication: "replicator",
+  /** pg_rewind source connections to the current primary. */
+  rewind: "rewind_user",
+  /** PgBouncer's `auth_user`: may only execute `pgbouncer.get_auth(text)`. */
+  pgbouncerAuth: "pgbouncer_auth",
+} as const;
+
+/**
+ * Parameters that must be equal on every member. Patroni ignores them in the local
+ * configuration and takes them from the DCS (Patroni documentation, "Dynamic
+ * configuration settings": max_connections, max_locks_per_transaction,
+ * max_worker_processes, max_prepared_transactions, wal_level, track_commit_timestamp,
+ * max_wal_senders, max_replication_slots, wal_keep_size, wal_log_hints).
+ */
+export const PATRONI_DCS_ONLY_PARAMETERS: readonly string[] = [
+  "max_connections",
+  "max_locks_per_transaction",
+  "max_worker_processes",
+  "max_prepared_transactions",
+  "wal_level",
+  "track_commit_timestamp",
+  "max_wal_senders",
+  "max_replication_slots",
+  "wal_keep_size",
+  "wal_log_hints",
+];
+
+/** The `archive_command` of a stanza: pgBackRest pushes each WAL segment (asynchronously). */
+export function archiveCommand(stanza: string): string {
+  return `pgbackrest --stanza=${stanza} archive-push %p`;
+}
+
+/** The `restore_command` of a stanza: pgBackRest fetches WAL segments from the repository. */
+export function restoreCommand(stanza: string): string {
+  return `pgbackrest --stanza=${stanza} archive-get %f "%p"`;
+}
+
+/**
+ * PostgreSQL parameters of a cluster, as strings (PostgreSQL's own units: `MB`, `ms`, `s`).
+ *
+ * - Memory and connections from `postgresParametersForSize(spec.size)` (seed 000 sizes,
+ *   seed 004 rules: shared_buffers 25 % of RAM, effective_cache_size 75 %).
+ * - TLS on, server certificate/key/CA from `PATHS`, `ssl_min_protocol_version` TLSv1.3,
+ *   `password_encryption` scram-sha-256.
+ * - WAL: `wal_level` replica, `archive_mode` on, `archive_command` pgBackRest
+ *   `archive-push` to the stanza `spec.name`, `archive_timeout` 60 s (bounds the PITR
+ *   window of an idle cluster), `wal_log_hints` on (needed by pg_rewind),
+ *   `max_slot_wal_keep_size` a quarter of the data volume (a lagging replica's slot may not
+ *   fill the disk; Patroni re-creates the replica from the backup instead).
+ * - Logging to {@link POSTGRES_LOG_DIRECTORY}, slow statements ≥ 1000 ms (seed 004).
+ *
+ * Pure; the same spec always gives the same record.
+ */
+export function renderPostgresParameters(spec: ResolvedClusterSpec): Record<string, string> {
+  const size = postgresParametersForSize(spec.size);
+  const storageMiB = spec.storageGiB * 1024;
+  return {
+    // Connections and memory (seed 000, seed 004).
+    max_connections: String(size.maxConnections),
+    superuser_reserved_connections: "3",
+    shared_buffers: `${size.sharedBuffersMiB}MB`,
+    effective_cache_size: `${size.effectiveCacheSizeMiB}MB`,
+    work_mem: `${size.workMemMiB}MB`,
+    maintenance_work_mem: `${size.maintenanceWorkMemMiB}MB`,
+    huge_pages: "try",
+    // TLS 1.3 only, scram-sha-256 (DESIGN: security).
+    ssl: "on",
+    ssl_cert_file: PATHS.serverCert,
+    ssl_key_file: PATHS.serverKey,
+    ssl_ca_file: PATHS.caCert,
+    ssl_min_protocol_version: "TLSv1.3",
+    password_encryption: "scram-sha-256",
+    unix_socket_directories: POSTGRES_SOCKET_DIRECTORY,
+    // Replication and WAL.
+    wal_level: "replica",
+    hot_standby: "on",
+    hot_standby_feedback: "on",
+    wal_log_hints: "on",
+    max_wal_senders: "10",
+    max_replication_slots: "10",
+    wal_keep_size: "128MB",
+    max_slot_wal_keep_size: `${Math.floor(storageMiB / 4)}MB`,
+    wal_compression: "on",
+    max_wal_size: `${Math.min(8192, Math.max(256, Math.floor(storageMiB / 8)))}MB`,
+    min_wal_size: "80MB",
+    checkpoint_timeout: "15min",
+    checkpoint_completion_target: "0.9",
+    // Continuous archiving to the backup bucket (PITR).
+    archive_mode: "on",
+    archive_command: archiveCommand(spec.name),
+    archive_timeout: "60s",
+    // Observability.
+    shared_preload_libraries: "pg_stat_statements",
+    track_io_timing: "on",
+    logging_collector: "on",
+    log_directory: POSTGRES_LOG_DIRECTORY,
+    log_filename: "postgresql-%a.log",
+    log_truncate_on_rotation: "on",
+    log_rotation_age: "1d",
+    log_rotation_size: "0",
+    log_file_mode: "0640",
+    log_line_prefix: "%m [%p] %q%u@%d ",
+    log_min_duration_statement: "1000", // ms, seed 004: "Capture slow queries for tuning"
+    log_checkpoints: "on",
+    log_connections: "on",
+    log_disconnections: "on",
+    log_lock_waits: "on",
+    log_temp_files: "0",
+    log_autovacuum_min_duration: "10s",
+    log_statement: "ddl",
+  };
+}
+
+/**
+ * The pg_hba.conf rules of a cluster, one rule per string, first match wins.
+ *
+ * 1. `local all postgres peer` — the superuser only over the Unix socket, as the `postgres`
+ *    OS user (Patroni, pgBackRest, the bootstrap).
+ * 2. `hostssl replication replicator <member>/32 scram-sha-256` and `hostssl postgres
+ *    rewind_user <member>/32 scram-sha-256` for every member (streaming replication and
+ *    pg_rewind between members only).
+ * 3. `hostssl all postgres/replicator/rewind_user … reject` elsewhere — these roles never
+ *    connect from outside the members.
+ * 4. `hostssl all all 0.0.0.0/0 scram-sha-256` (and `::/0`) — applications, through
+ *    PgBouncer; the network is restricted by security groups.
+ * 5. `host all all 0.0.0.0/0 reject` (and `::/0`) — no plain-text TCP connection;
+ *    `local all all scram-sha-256` — other local logins (e.g. a metrics exporter) need a password.
+ *
+ * Member addresses may be unresolved Terraform tokens: they are used verbatim.
+ */
+export function renderPgHba(spec: ResolvedClusterSpec, members: readonly ClusterMember[]): string[] {
+  void spec; // the rules do not depend on the spec today; kept for a stable signature
+  const r = DB_ROLES;
+  const rules: string[] = [`local all ${r.superuser} peer`];
+  for (const m of members) {
+    rules.push(`hostssl replication ${r.replication} ${m.address}/32 scram-sha-256`);
+    rules.push(`hostssl postgres ${r.rewind} ${m.address}/32 scram-sha-256`);
+  }
+  for (const role of [r.superuser, r.replication, r.rewind]) {
+    rules.push(`hostssl all ${role} 0.0.0.0/0 reject`);
+    rules.push(`hostssl all ${role} ::/0 reject`);
+  }
+  rules.push("hostssl replication all 0.0.0.0/0 reject");
+  rules.push("hostssl replication all ::/0 reject");
+  rules.push("hostssl all all 0.0.0.0/0 scram-sha-256");
+  rules.push("hostssl all all ::/0 scram-sha-256");
+  rules.push("host all all 0.0.0.0/0 reject");
+  rules.push("host all all ::/0 reject");
+  rules.push("local all all scram-sha-256");
+  return rules;
+}
