@@ -1,0 +1,3 @@
+export * from "./prior-state";
+export * from "./safety";
+export * from "./restore";

@@ -1,0 +1,207 @@
+/**
+ * Synth-time safety rules: what a change to a deployed cluster may not do.
+ *
+ * Each rule is a pure function of the requested facts (from the spec) and the deployed
+ * facts (from the prior state, {@link deployedCluster}), returning findings. The constructs
+ * turn error findings into a failed synth (nothing written to cdktf.out) and warnings into
+ * cdktf annotations. The same refusals are rendered as Terraform preconditions for teams
+ * that plan the synthesized configuration without TypeScript (see docs/safety.md).
+ */
+import { MAJOR_VERSIONS, supportStatus, type MajorVersion } from "../spec/versions";
+import type { DeploymentModel } from "../spec/types";
+import type { DeployedCluster } from "./prior-state";
+
+/** Rule identifiers, stable: docs/safety.md lists each with its way out. */
+export const RULES = {
+  deploymentModelImmutable: "MP-SAFE-MODEL",
+  storageNeverShrinks: "MP-SAFE-STORAGE",
+  majorVersionNoDowngrade: "MP-SAFE-VERSION-DOWNGRADE",
+  majorVersionUpgradeOptIn: "MP-SAFE-VERSION-UPGRADE",
+  slotPlacementFixed: "MP-SAFE-SLOT-PLACEMENT",
+  endOfSupport: "MP-SAFE-END-OF-SUPPORT",
+} as const;
+
+/** One rule's verdict on one field. */
+export interface RuleFinding {
+  /** One of {@link RULES}. */
+  readonly ruleId: string;
+  /** `error` stops synth; `warning` is reported and synth goes on. */
+  readonly level: "error" | "warning";
+  /** Spec field concerned, e.g. `storageGiB`, `network.subnetIds[1]`. */
+  readonly field: string;
+  /** Names the cluster, the field, the deployed and requested values, and the way out. */
+  readonly message: string;
+}
+
+/**
+ * What the spec asks for. A field whose value is an unresolved token is `undefined` here
+ * and is left to the plan-time precondition.
+ */
+export interface RequestedFacts {
+  readonly name: string;
+  readonly deployment: DeploymentModel;
+  readonly storageGiB?: number;
+  readonly majorVersion: MajorVersion;
+  readonly allowMajorVersionUpgrade: boolean;
+  /** Subnet of each slot (slot i = index i); undefined entries are tokens. */
+  readonly subnetIds?: readonly (string | undefined)[];
+}
+
+/**
+ * Thrown by the constructs when at least one rule reports an error. `findings` holds every
+ * error (not only the first); the message lists them one per line.
+ */
+export class SafetyRuleError extends Error {
+  constructor(
+    public readonly findings: readonly RuleFinding[],
+    /** Construct path or cluster name, for the message. */
+    where: string,
+  ) {
+    super(
+      `Refusing to synthesize ${where}: ${findings.length} safety rule${findings.length === 1 ? "" : "s"} failed\n` +
+        findings.map((f) => `  - [${f.ruleId}] ${f.message}`).join("\n"),
+    );
+    this.name = "SafetyRuleError";
+  }
+}
+
+/**
+ * The deployment model is immutable (seed 000): standalone ↔ distributed is a new cluster
+ * restored from the old one's backups.
+ */
+export function checkDeploymentModel(req: RequestedFacts, dep: DeployedCluster): RuleFinding[] {
+  if (dep.deployment === undefined || dep.deployment === req.deployment) return [];
+  return [
+    {
+      ruleId: RULES.deploymentModelImmutable,
+      level: "error",
+      field: "deployment",
+      message:
+        `cluster "${req.name}": \`deployment\` cannot change from "${dep.deployment}" (deployed, ${dep.source}) to "${req.deployment}"; ` +
+        `the deployment model of an existing cluster is immutable. Instead create a new ${req.deployment} cluster under another name with ` +
+        `\`restoreFrom: { backupBucket: <"${req.name}"'s backup bucket>, stanza: "${req.name}", target: "latest" or a timestamp }\` ` +
+        `(PITR from "${req.name}"'s backups), move the clients, then remove "${req.name}".`,
+    },
+  ];
+}
+
+/** Storage grows online and never shrinks (seed 000). */
+export function checkStorage(req: RequestedFacts, dep: DeployedCluster): RuleFinding[] {
+  if (req.storageGiB === undefined || dep.storageGiB === undefined || req.storageGiB >= dep.storageGiB) return [];
+  return [
+    {
+      ruleId: RULES.storageNeverShrinks,
+      level: "error",
+      field: "storageGiB",
+      message:
+        `cluster "${req.name}": \`storageGiB\` cannot shrink from ${dep.storageGiB} GiB (deployed, ${dep.source}) to ${req.storageGiB} GiB; ` +
+        `storage grows online but never shrinks. Keep ${dep.storageGiB} or more, or restore into a new, smaller cluster with \`restoreFrom\`.`,
+    },
+  ];
+}
+
+/** Major version: never lower; higher only with `allowMajorVersionUpgrade: true`. */
+export function checkMajorVersion(req: RequestedFacts, dep: DeployedCluster): RuleFinding[] {
+  const deployed = dep.majorVersion;
+  if (deployed === undefined || deployed === req.majorVersion) return [];
+  if (req.majorVersion < deployed) {
+    return [
+      {
+        ruleId: RULES.majorVersionNoDowngrade,
+        level: "error",
+        field: "majorVersion",
+        message:
+          `cluster "${req.name}": \`majorVersion\` cannot go down from ${deployed} (deployed, ${dep.source}) to ${req.majorVersion}; ` +
+          `PostgreSQL data files cannot be downgraded. Keep ${deployed}; to go back to an older version, dump and load into a new cluster.`,
+      },
+    ];
+  }
+  if (req.allowMajorVersionUpgrade) return [];
+  return [
+    {
+      ruleId: RULES.majorVersionUpgradeOptIn,
+      level: "error",
+      field: "majorVersion",
+      message:
+        `cluster "${req.name}": \`majorVersion\` ${deployed} (deployed, ${dep.source}) → ${req.majorVersion} is a major upgrade; ` +
+        `it is refused unless you also set \`allowMajorVersionUpgrade: true\` (the entry point of the major upgrade path, docs/UPGRADING.md). ` +
+        `Otherwise keep \`majorVersion: ${deployed}\`.`,
+    },
+  ];
+}
+
+/** A deployed slot keeps its subnet (and so its availability zone): moving it would replace its volume. */
+export function checkSlotPlacement(req: RequestedFacts, dep: DeployedCluster): RuleFinding[] {
+  const out: RuleFinding[] = [];
+  if (!req.subnetIds || (dep.deployment !== undefined && dep.deployment !== req.deployment)) return out;
+  for (const slot of dep.slots) {
+    const want = req.subnetIds[slot.slot];
+    if (want === undefined || slot.subnetId === undefined || want === slot.subnetId) continue;
+    out.push({
+      ruleId: RULES.slotPlacementFixed,
+      level: "error",
+      field: `network.subnetIds[${slot.slot}]`,
+      message:
+        `cluster "${req.name}": slot ${slot.slot} cannot move from subnet ${slot.subnetId}` +
+        `${slot.availabilityZone ? ` (availability zone ${slot.availabilityZone})` : ""} to ${want}: ` +
+        `its data volume ${slot.volumeAddress} cannot leave its availability zone and would be replaced. ` +
+        `Keep \`network.subnetIds[${slot.slot}]\` = "${slot.subnetId}" (order matters: slot i uses subnet i).`,
+    });
+  }
+  return out;
+}
+
+/**
+ * End of support (seed 000: notice at least 180 days before): warning within the notice,
+ * error on and after the end of support date.
+ * @param now the clock (injectable: context key `managed-postgres:now` or the `now` prop)
+ */
+export function checkEndOfSupport(req: Pick<RequestedFacts, "name" | "majorVersion">, now: Date): RuleFinding[] {
+  const s = supportStatus(req.majorVersion, now);
+  const newer = MAJOR_VERSIONS.filter((v) => v > req.majorVersion && supportStatus(v, now).status === "supported");
+  const next = newer.length ? `majorVersion ${newer[newer.length - 1]}` : "a supported major version";
+  if (s.status === "supported") return [];
+  if (s.status === "ending") {
+    return [
+      {
+        ruleId: RULES.endOfSupport,
+        level: "warning",
+        field: "majorVersion",
+        message:
+          `cluster "${req.name}": PostgreSQL ${req.majorVersion} reaches end of support on ${s.endOfSupport} (${s.daysLeft} days left); ` +
+          `plan the upgrade to ${next} (docs/UPGRADING.md). Synth will refuse this version from ${s.endOfSupport}.`,
+      },
+    ];
+  }
+  return [
+    {
+      ruleId: RULES.endOfSupport,
+      level: "error",
+      field: "majorVersion",
+      message:
+        `cluster "${req.name}": PostgreSQL ${req.majorVersion} reached end of support on ${s.endOfSupport}; ` +
+        `it no longer gets security fixes. Upgrade to ${next} (\`majorVersion\` plus \`allowMajorVersionUpgrade: true\`, docs/UPGRADING.md).`,
+    },
+  ];
+}
+
+/**
+ * Every rule that compares the request with the deployed cluster. No deployed cluster
+ * (first deployment): no finding.
+ */
+export function checkAgainstDeployed(req: RequestedFacts, dep: DeployedCluster | undefined): RuleFinding[] {
+  if (!dep) return [];
+  return [...checkDeploymentModel(req, dep), ...checkStorage(req, dep), ...checkMajorVersion(req, dep), ...checkSlotPlacement(req, dep)];
+}
+
+/**
+ * Parses the injectable clock (context key `managed-postgres:now` or a prop).
+ * @throws Error naming the source when the value is not an ISO 8601 date
+ * @default - the current time when `value` is undefined
+ */
+export function parseNow(value: unknown, source: string): Date {
+  if (value === undefined || value === null || value === "") return new Date();
+  if (value instanceof Date && !isNaN(value.getTime())) return value;
+  if (typeof value === "string" && /^\d{4}-\d{2}-\d{2}/.test(value) && !isNaN(Date.parse(value))) return new Date(value);
+  throw new Error(`${source}: got ${JSON.stringify(value)}; expected an ISO 8601 date such as "2027-06-01" or "2027-06-01T00:00:00Z"`);
+}
