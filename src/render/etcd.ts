@@ -36,7 +36,8 @@ export function etcdClusterToken(clusterName: string): string {
  * `PATHS.etcdDataDir`, client (:2379) and peer (:2380) URLs on the member address over
  * https, `initial-cluster` of all members, state `new`, token {@link etcdClusterToken},
  * client and peer transport security with the PATHS certificate, key and CA,
- * `client-cert-auth` true, `auto-tls` false, v2 API off, periodic compaction every hour,
+ * `client-cert-auth` true, `auto-tls` false, v2 API off, pre-vote on (a member back from a
+ * partition does not disrupt the leader), periodic compaction every hour,
  * 2 GiB backend quota (etcd's default; Patroni keeps a few keys per member).
  *
  * Addresses are used verbatim (they may be Terraform tokens). Pure.
@@ -64,6 +65,7 @@ export function renderEtcdConfig(ctx: NodeContext): string {
     "peer-transport-security": { ...tls },
     "cipher-suites": [...ETCD_CIPHER_SUITES],
     "enable-v2": false,
+    "pre-vote": true,
     "auto-compaction-mode": "periodic",
     "auto-compaction-retention": "1",
     "quota-backend-bytes": 2147483648,

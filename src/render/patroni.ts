@@ -227,6 +227,9 @@ export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = 
     };
   }
   bootstrap.initdb = [{ encoding: "UTF8" }, { locale: "C.UTF-8" }, "data-checksums"];
+  // Superseded by postgresql.pg_hba (which Patroni writes on every start), but Patroni 3.0.2's
+  // --validate-config still requires bootstrap.pg_hba: the same rules.
+  bootstrap.pg_hba = renderPgHba(spec, members);
   bootstrap.post_bootstrap = PATRONI_POST_BOOTSTRAP_SCRIPT;
 
   const config: Record<string, unknown> = {

@@ -1,0 +1,142 @@
+/**
+ * A throw-away "host" for checking rendered files with the real tools, at their real
+ * absolute paths, without touching this machine or the network:
+ *
+ * - a network namespace created for the run, with only `lo` up and the test addresses
+ *   (10.10.0.11…) on it: whatever a tool tries to reach stays inside (nothing is routed
+ *   out), and `patroni --validate-config` sees non-loopback local addresses;
+ * - a private mount namespace with one overlay root per simulated host (`$ROOT0`, `$ROOT1`,
+ *   …): lower layer `/` read-only, upper layer on a tmpfs, so the files can be written to
+ *   `/etc/patroni/…`, `/data/etcd`, … of that root only; gone when the run ends;
+ * - optional TLS material at `PATHS.caCert`/`serverCert`/`serverKey` in every root: a
+ *   throw-away CA and one server+client certificate whose SANs are all test addresses.
+ *
+ * The script runs with bash in the mount namespace (not chrooted); it uses
+ * `chroot "$ROOTi" cmd` to run a tool inside root i. Every process left in the network
+ * namespace is killed by PID when the run ends, the namespace deleted, the stage removed.
+ * Needs root (as on this machine and in CI); fails, never skips, without it.
+ */
+import { spawnSync } from "child_process";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { dirname, join } from "path";
+import { PATHS } from "../../src/render";
+
+/** A file to place in a root. */
+export interface SandboxFile {
+  readonly path: string;
+  readonly content: string;
+  readonly mode?: string;
+  readonly owner?: string;
+}
+
+/** Options of {@link runSandbox}. */
+export interface SandboxOptions {
+  /** IPv4 addresses to put on the namespace's `lo`. */
+  readonly addresses: readonly string[];
+  /** One entry per simulated host: the files of that root. */
+  readonly roots: readonly (readonly SandboxFile[])[];
+  /** bash script; `$ROOT0`… are the roots, `$STAGE` a scratch directory. */
+  readonly script: string;
+  /** Generate TLS material into every root. @default false */
+  readonly tls?: boolean;
+  /** Hard limit for the whole run, seconds. @default 90 */
+  readonly timeoutSec?: number;
+}
+
+/** What a run produced. */
+export interface SandboxResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let counter = 0;
+
+function sh(args: string[]): { status: number | null; stdout: string } {
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8", timeout: 20_000 });
+  return { status: r.status, stdout: r.stdout ?? "" };
+}
+
+/** Runs `options.script` in a fresh network + mount namespace; always cleans up. */
+export function runSandbox(options: SandboxOptions): SandboxResult {
+  const ns = `h1r-${process.pid}-${++counter}`;
+  const stage = mkdtempSync(join(tmpdir(), "h1-render-"));
+  const timeoutSec = options.timeoutSec ?? 90;
+  try {
+    options.roots.forEach((files, i) => {
+      for (const f of files) {
+        const target = join(stage, `root${i}`, f.path);
+        mkdirSync(dirname(target), { recursive: true });
+        writeFileSync(target, f.content, { mode: parseInt(f.mode ?? "0644", 8) });
+      }
+    });
+    const owners = options.roots
+      .flatMap((files, i) => files.filter((f) => f.owner).map((f) => `chown ${f.owner} "$ROOT${i}${f.path}"`))
+      .join("\n");
+    const rootSetup = options.roots
+      .map(
+        (_, i) => `mkdir -p "$M/u${i}" "$M/w${i}" "$M/r${i}"
+mount -t overlay overlay -o lowerdir=/,upperdir="$M/u${i}",workdir="$M/w${i}" "$M/r${i}"
+mount --rbind /proc "$M/r${i}/proc"
+mount --rbind /dev "$M/r${i}/dev"
+mount -t tmpfs tmpfs "$M/r${i}/run"
+mount -t tmpfs tmpfs "$M/r${i}/tmp"
+if [ -d "$STAGE/root${i}" ]; then cp -a "$STAGE/root${i}/." "$M/r${i}/"; fi
+export ROOT${i}="$M/r${i}"`,
+      )
+      .join("\n");
+    const sans = options.addresses.map((a) => `IP:${a}`).concat(["IP:127.0.0.1", "DNS:localhost"]).join(",");
+    const tls = options.tls
+      ? `T="$STAGE/tls"; mkdir -p "$T"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=test-ca" \\
+  -keyout "$T/ca.key" -out "$T/ca.crt" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=orders-0" -keyout "$T/server.key" -out "$T/server.csr" 2>/dev/null
+printf 'subjectAltName=${sans}\\nextendedKeyUsage=serverAuth,clientAuth\\nkeyUsage=critical,digitalSignature,keyEncipherment\\n' > "$T/ext"
+openssl x509 -req -in "$T/server.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 -extfile "$T/ext" -out "$T/server.crt" 2>/dev/null
+for r in ${options.roots.map((_, i) => `"$ROOT${i}"`).join(" ")}; do
+  mkdir -p "$r${dirname(PATHS.caCert)}"
+  cp "$T/ca.crt" "$r${PATHS.caCert}"; cp "$T/server.crt" "$r${PATHS.serverCert}"; cp "$T/server.key" "$r${PATHS.serverKey}"
+  chown postgres:postgres "$r${PATHS.serverKey}" "$r${PATHS.serverCert}"; chmod 0600 "$r${PATHS.serverKey}"
+done`
+      : "";
+    writeFileSync(
+      join(stage, "wrapper.sh"),
+      `set -eu
+export STAGE="${stage}"
+M="$STAGE/mnt"; mkdir -p "$M"; mount -t tmpfs tmpfs "$M"
+ip link set lo up
+${options.addresses.map((a) => `ip addr add ${a}/32 dev lo`).join("\n")}
+${rootSetup}
+${owners}
+${tls}
+set +e
+bash "$STAGE/run.sh"
+rc=$?
+jobs -p | xargs -r kill 2>/dev/null
+exit $rc
+`,
+    );
+    writeFileSync(join(stage, "run.sh"), options.script);
+    const add = sh(["ip", "netns", "add", ns]);
+    if (add.status !== 0) throw new Error(`ip netns add ${ns} failed (needs root)`);
+    const r = spawnSync(
+      "timeout",
+      ["-k", "5", String(timeoutSec), "ip", "netns", "exec", ns, "unshare", "-m", "--propagation", "private", "bash", join(stage, "wrapper.sh")],
+      { encoding: "utf8", timeout: (timeoutSec + 15) * 1000, maxBuffer: 16 * 1024 * 1024 },
+    );
+    return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+  } finally {
+    // Kill, by PID, whatever is still running in the namespace this run created.
+    const pids = sh(["ip", "netns", "pids", ns]).stdout.split(/\s+/).filter((p) => /^\d+$/.test(p));
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }
+    sh(["ip", "netns", "del", ns]);
+    rmSync(stage, { recursive: true, force: true });
+  }
+}

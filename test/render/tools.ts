@@ -1,0 +1,27 @@
+/** Shell snippets shared by the tool-acceptance tests. */
+import { PATHS } from "../../src/render";
+
+/** Fails the script with a clear message when a Debian package's binary is missing. */
+export function requireTools(...bins: string[]): string {
+  return bins.map((b) => `command -v ${b} >/dev/null || { echo "MISSING TOOL: ${b}" >&2; exit 97; }`).join("\n");
+}
+
+/**
+ * Starts etcd in root `i` with the rendered config (background, pid in $ETCD_PID_i) and, after
+ * all are started, waits (≤ 30 s) until every endpoint reports healthy over TLS.
+ */
+export function startEtcd(rootIndexes: readonly number[], addresses: readonly string[]): string {
+  const starts = rootIndexes
+    .map((i) => `chroot "$ROOT${i}" etcd --config-file ${PATHS.etcdConfig} > "$STAGE/etcd${i}.log" 2>&1 &\nETCD_PID_${i}=$!`)
+    .join("\n");
+  const endpoints = addresses.map((a) => `https://${a}:2379`).join(",");
+  return `${starts}
+ETCDCTL="chroot $ROOT0 env ETCDCTL_API=3 etcdctl --endpoints=${endpoints} --cacert=${PATHS.caCert} --cert=${PATHS.serverCert} --key=${PATHS.serverKey} --dial-timeout=2s --command-timeout=3s"
+ok=0
+for n in $(seq 1 60); do
+  if $ETCDCTL endpoint health >/dev/null 2>&1; then ok=1; break; fi
+  sleep 0.5
+done
+if [ "$ok" != 1 ]; then echo "ETCD NOT HEALTHY" >&2; ${rootIndexes.map((i) => `tail -20 "$STAGE/etcd${i}.log" >&2;`).join(" ")} exit 98; fi
+`;
+}
