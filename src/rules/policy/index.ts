@@ -1,0 +1,10 @@
+/** The security policy pack over synthesized Terraform JSON. Pure; no cdktf import. */
+export * from "./types";
+export * from "./terraform";
+export * from "./policy-document";
+export * from "./pack";
+export * from "./rules/storage";
+export * from "./rules/compute";
+export * from "./rules/network";
+export * from "./rules/iam";
+export * from "./rules/observability";
