@@ -1,0 +1,307 @@
+import { parse } from "yaml";
+import {
+  PATHS,
+  PATRONI_POST_BOOTSTRAP_SCRIPT,
+  PATRONI_TIMING,
+  pgBinDir,
+  pgDataDir,
+  renderEtcdConfig,
+  renderPatroniConfig,
+  renderPgHba,
+  type NodeContext,
+  type PatroniOptions,
+} from "../../src/render";
+import { distributedNode, standaloneNode, TEST_ADDRESSES, TOKEN_ADDRESSES } from "./fixtures";
+import { runSandbox } from "./sandbox";
+import { requireTools, startEtcd } from "./tools";
+
+const d = () => parse(renderPatroniConfig(distributedNode(0)));
+const s = () => parse(renderPatroniConfig(standaloneNode()));
+
+describe("renderPatroniConfig: identity and REST API", () => {
+  test("scope is the cluster name and name is the member name", () => {
+    const c = parse(renderPatroniConfig(distributedNode(2)));
+    expect(c.scope).toBe("orders");
+    expect(c.name).toBe("orders-2");
+  });
+
+  test("REST API listens on the member address :8008 over TLS with the cluster CA", () => {
+    const r = d().restapi;
+    expect(r.listen).toBe("10.10.0.11:8008");
+    expect(r.connect_address).toBe("10.10.0.11:8008");
+    expect([r.certfile, r.keyfile, r.cafile]).toEqual([PATHS.serverCert, PATHS.serverKey, PATHS.caCert]);
+  });
+
+  test("REST API authentication names the user but leaves the password to PATRONI_RESTAPI_PASSWORD", () => {
+    expect(d().restapi.authentication).toEqual({ username: "patroni" });
+  });
+
+  test("no password appears anywhere in the file", () => {
+    for (const text of [renderPatroniConfig(distributedNode(0)), renderPatroniConfig(standaloneNode())]) {
+      expect(text).not.toMatch(/password\s*:/i);
+    }
+  });
+});
+
+describe("renderPatroniConfig: DCS", () => {
+  test("etcd3 over https on every member's :2379 with client certificates by default", () => {
+    expect(d().etcd3).toEqual({
+      protocol: "https",
+      hosts: ["10.10.0.11:2379", "10.10.0.12:2379", "10.10.0.13:2379"],
+      cacert: PATHS.caCert,
+      cert: PATHS.serverCert,
+      key: PATHS.serverKey,
+    });
+  });
+
+  test("a standalone node uses its own one-member etcd", () => {
+    expect(s().etcd3.hosts).toEqual(["10.10.0.11:2379"]);
+  });
+
+  test("the kubernetes DCS replaces etcd3 and carries namespace, labels and endpoint settings", () => {
+    const c = parse(
+      renderPatroniConfig(distributedNode(0), {
+        dcs: { kind: "kubernetes", namespace: "db", labels: { app: "orders" }, scopeLabel: "cluster", roleLabel: "pg-role", useEndpoints: true, podIp: "10.10.0.11" },
+      }),
+    );
+    expect(c.etcd3).toBeUndefined();
+    expect(c.kubernetes).toEqual({
+      namespace: "db",
+      labels: { app: "orders" },
+      scope_label: "cluster",
+      role_label: "pg-role",
+      use_endpoints: true,
+      pod_ip: "10.10.0.11",
+      ports: [{ name: "postgresql", port: 5432 }],
+    });
+  });
+
+  test("the kubernetes DCS rejects an empty namespace", () => {
+    expect(() => renderPatroniConfig(distributedNode(0), { dcs: { kind: "kubernetes", namespace: "", labels: {} } })).toThrow(/dcs\.namespace/);
+  });
+});
+
+describe("renderPatroniConfig: failover behaviour", () => {
+  test("distributed: synchronous mode strict with one synchronous standby", () => {
+    const dcs = d().bootstrap.dcs;
+    expect(dcs.synchronous_mode).toBe(true);
+    expect(dcs.synchronous_mode_strict).toBe(true);
+    expect(dcs.synchronous_node_count).toBe(1);
+  });
+
+  test("standalone: no synchronous mode (there is no standby to wait for)", () => {
+    const dcs = s().bootstrap.dcs;
+    expect(dcs.synchronous_mode).toBe(false);
+    expect(dcs.synchronous_mode_strict).toBe(false);
+    expect(dcs.synchronous_node_count).toBeUndefined();
+  });
+
+  test("failsafe mode, pg_rewind and replication slots are on", () => {
+    const dcs = d().bootstrap.dcs;
+    expect(dcs.failsafe_mode).toBe(true);
+    expect(dcs.postgresql.use_pg_rewind).toBe(true);
+    expect(dcs.postgresql.use_slots).toBe(true);
+    expect(dcs.maximum_lag_on_failover).toBe(1048576);
+  });
+
+  test("timing satisfies Patroni's rule ttl >= loop_wait + 2 * retry_timeout", () => {
+    const { ttl, loop_wait, retry_timeout } = d().bootstrap.dcs;
+    expect({ ttl, loop_wait, retry_timeout }).toEqual(PATRONI_TIMING);
+    expect(ttl).toBeGreaterThanOrEqual(loop_wait + 2 * retry_timeout);
+  });
+
+  test("a YAML comment justifies the timing", () => {
+    expect(renderPatroniConfig(distributedNode(0))).toMatch(/#.*ttl 10 s >= loop_wait 2 \+ 2 \* retry_timeout 4/);
+  });
+});
+
+describe("renderPatroniConfig: postgresql section", () => {
+  test("listens on the member address and localhost, advertises the member address", () => {
+    const p = d().postgresql;
+    expect(p.listen).toBe("10.10.0.11,127.0.0.1:5432");
+    expect(p.connect_address).toBe("10.10.0.11:5432");
+  });
+
+  test("data and binary directories follow the major version", () => {
+    const p = parse(renderPatroniConfig(distributedNode(0, { majorVersion: 17 }))).postgresql;
+    expect(p.data_dir).toBe(pgDataDir(17));
+    expect(p.bin_dir).toBe(pgBinDir(17));
+  });
+
+  test("replication and rewind connections verify the server against the cluster CA", () => {
+    const a = d().postgresql.authentication;
+    expect(a.superuser).toEqual({ username: "postgres" });
+    expect(a.replication).toEqual({ username: "replicator", sslmode: "verify-ca", sslrootcert: PATHS.caCert });
+    expect(a.rewind).toEqual({ username: "rewind_user", sslmode: "verify-ca", sslrootcert: PATHS.caCert });
+  });
+
+  test("cluster-wide parameters go to the DCS, node parameters to the local configuration", () => {
+    const c = d();
+    expect(c.bootstrap.dcs.postgresql.parameters.max_connections).toBe("150");
+    expect(c.bootstrap.dcs.postgresql.parameters.wal_level).toBe("replica");
+    expect(c.postgresql.parameters.max_connections).toBeUndefined();
+    expect(c.postgresql.parameters.ssl_min_protocol_version).toBe("TLSv1.3");
+    expect(c.postgresql.parameters.archive_command).toBe("pgbackrest --stanza=orders archive-push %p");
+  });
+
+  test("on/off values are quoted so YAML 1.1 readers (PyYAML) keep them as strings", () => {
+    const text = renderPatroniConfig(distributedNode(0));
+    expect(text).toContain('ssl: "on"');
+    expect(text).not.toMatch(/: on$/m);
+  });
+
+  test("pg_hba is the hostssl-only rule set, also under bootstrap", () => {
+    const c = d();
+    const ctx = distributedNode(0);
+    expect(c.postgresql.pg_hba).toEqual(renderPgHba(ctx.spec, ctx.members));
+    expect(c.bootstrap.pg_hba).toEqual(c.postgresql.pg_hba);
+  });
+
+  test("replicas are created from the pgBackRest backup first, pg_basebackup second", () => {
+    const p = d().postgresql;
+    expect(p.create_replica_methods).toEqual(["pgbackrest", "basebackup"]);
+    expect(p.pgbackrest).toEqual({ command: "pgbackrest --stanza=orders --delta restore", keep_data: true, no_params: true });
+    expect(p.recovery_conf.restore_command).toBe('pgbackrest --stanza=orders archive-get %f "%p"');
+  });
+
+  test("initdb enables data checksums with UTF8 and runs the post-bootstrap script", () => {
+    const b = d().bootstrap;
+    expect(b.initdb).toContain("data-checksums");
+    expect(b.initdb).toContainEqual({ encoding: "UTF8" });
+    expect(b.post_bootstrap).toBe(PATRONI_POST_BOOTSTRAP_SCRIPT);
+  });
+});
+
+describe("renderPatroniConfig: restore into a new cluster", () => {
+  const restoreAt = (target: string) =>
+    parse(renderPatroniConfig(distributedNode(0, { name: "orders-v2" }), { restore: { stanza: "orders", target } })).bootstrap;
+
+  test("a timestamp target restores with --type=time and promotes at the target", () => {
+    const b = restoreAt("2026-11-20 10:00:00+00");
+    expect(b.method).toBe("pgbackrest_restore");
+    expect(b.pgbackrest_restore.command).toBe(
+      'pgbackrest --stanza=orders --pg1-path=/data/pgdata/15 --repo1-path=/orders --type=time "--target=2026-11-20 10:00:00+00" --target-action=promote --delta restore',
+    );
+    expect(b.pgbackrest_restore.keep_existing_recovery_conf).toBe(true);
+    expect(b.pgbackrest_restore.no_params).toBe(true);
+    expect(b.pgbackrest_restore.recovery_conf).toEqual({
+      restore_command: 'pgbackrest --stanza=orders --pg1-path=/data/pgdata/15 --repo1-path=/orders archive-get %f "%p"',
+      recovery_target_timeline: "latest",
+      recovery_target_time: "2026-11-20 10:00:00+00",
+      recovery_target_action: "promote",
+    });
+  });
+
+  test("the latest target replays the whole archive without --type", () => {
+    const b = restoreAt("latest");
+    expect(b.pgbackrest_restore.command).toBe("pgbackrest --stanza=orders --pg1-path=/data/pgdata/15 --repo1-path=/orders --delta restore");
+    expect(b.pgbackrest_restore.recovery_conf.recovery_target_time).toBeUndefined();
+  });
+
+  test("the new cluster archives to its own stanza", () => {
+    const c = parse(renderPatroniConfig(distributedNode(0, { name: "orders-v2" }), { restore: { stanza: "orders", target: "latest" } }));
+    expect(c.postgresql.parameters.archive_command).toBe("pgbackrest --stanza=orders-v2 archive-push %p");
+  });
+
+  test("a target without a time zone is rejected with the allowed forms", () => {
+    expect(() => restoreAt("2026-11-20 10:00:00")).toThrow(/restore\.target must be "latest" or a timestamp with a time zone.*Got "2026-11-20 10:00:00"/);
+  });
+
+  test("a long restore command is not folded across lines", () => {
+    const text = renderPatroniConfig(distributedNode(0, { name: "orders-v2" }), {
+      restore: { stanza: "orders", target: "2026-11-20T10:00:00.123456+01:00", repoPath: "/a/very/long/repository/path/for/the/source/cluster", configFile: "/etc/pgbackrest/source.conf" },
+    });
+    const line = text.split("\n").find((l) => l.includes("command: pgbackrest --config=/etc/pgbackrest/source.conf"));
+    expect(line).toContain("--delta restore");
+  });
+});
+
+describe("renderPatroniConfig: Terraform tokens", () => {
+  test("token addresses pass through the YAML emitter unchanged", () => {
+    const text = renderPatroniConfig(distributedNode(1, {}, TOKEN_ADDRESSES));
+    const c = parse(text);
+    expect(c.restapi.listen).toBe("${TfToken[TOKEN.13]}:8008");
+    expect(c.postgresql.connect_address).toBe("${TfToken[TOKEN.13]}:5432");
+    expect(c.postgresql.listen).toBe("${TfToken[TOKEN.13]},127.0.0.1:5432");
+    expect(c.etcd3.hosts).toEqual(["${TfToken[TOKEN.12]}:2379", "${TfToken[TOKEN.13]}:2379", "${TfToken[TOKEN.14]}:2379"]);
+    expect(c.postgresql.pg_hba).toContain("hostssl replication replicator ${TfToken[TOKEN.14]}/32 scram-sha-256");
+    expect(text).toContain("${TfToken[TOKEN.14]}");
+  });
+
+  test("is deterministic", () => {
+    expect(renderPatroniConfig(distributedNode(1))).toBe(renderPatroniConfig(distributedNode(1)));
+  });
+});
+
+/** The PATRONI_* secrets the node bootstrap puts in PATHS.patroniEnv (dummy values). */
+const NODE_ENV =
+  "PATRONI_SUPERUSER_PASSWORD=x1 PATRONI_REPLICATION_PASSWORD=x2 PATRONI_REWIND_PASSWORD=x3 PATRONI_RESTAPI_PASSWORD=x4";
+
+/** Runs `patroni --validate-config` on each rendered config (root i = member i), etcd up when asked. */
+function validate(configs: { ctx: NodeContext; options?: PatroniOptions }[], etcd: boolean, env = NODE_ENV) {
+  const addresses = configs.length === 1 && configs[0]!.ctx.members.length === 1 ? [TEST_ADDRESSES[0]] : [...TEST_ADDRESSES];
+  const roots = configs.map(({ ctx, options }) => [
+    { path: PATHS.patroniConfig, content: renderPatroniConfig(ctx, options) },
+    { path: PATHS.etcdConfig, content: renderEtcdConfig(ctx) },
+  ]);
+  const indexes = configs.map((_, i) => i);
+  return runSandbox({
+    addresses,
+    roots,
+    tls: true,
+    script: `${requireTools("patroni", "etcd", "etcdctl")}
+${etcd ? startEtcd(indexes, addresses) : ""}
+rc=0
+for i in ${indexes.join(" ")}; do
+  eval root=\\$ROOT$i
+  out=$(chroot "$root" env ${env} patroni --validate-config ${PATHS.patroniConfig} 2>&1); r=$?
+  echo "member $i: rc=$r"; [ -n "$out" ] && echo "$out"
+  [ $r -ne 0 ] && rc=1
+done
+exit $rc
+`,
+  });
+}
+
+describe("patroni --validate-config accepts the rendered files", () => {
+  test("distributed: every member's configuration, with etcd reachable", () => {
+    const r = validate([0, 1, 2].map((i) => ({ ctx: distributedNode(i) })), true);
+    expect(r.stderr).not.toContain("MISSING TOOL");
+    expect(r.stdout).toBe("member 0: rc=0\nmember 1: rc=0\nmember 2: rc=0\n");
+    expect(r.status).toBe(0);
+  });
+
+  test("standalone, with its one-member etcd reachable", () => {
+    const r = validate([{ ctx: standaloneNode() }], true);
+    expect(r.stdout).toBe("member 0: rc=0\n");
+    expect(r.status).toBe(0);
+  });
+
+  test("the kubernetes DCS variant", () => {
+    const r = validate(
+      [{ ctx: distributedNode(0), options: { dcs: { kind: "kubernetes", namespace: "db", labels: { app: "orders" }, useEndpoints: true, podIp: "10.10.0.11" } } }],
+      false,
+    );
+    expect(r.stdout).toBe("member 0: rc=0\n");
+    expect(r.status).toBe(0);
+  });
+
+  test("the restore variant", () => {
+    const r = validate([0, 1, 2].map((i) => ({ ctx: distributedNode(i, { name: "orders-v2" }), options: { restore: { stanza: "orders", target: "2026-11-20 10:00:00+00" } } })), true);
+    expect(r.stdout).toBe("member 0: rc=0\nmember 1: rc=0\nmember 2: rc=0\n");
+    expect(r.status).toBe(0);
+  });
+
+  test("without PATRONI_RESTAPI_PASSWORD Patroni refuses the configuration (the REST API never runs unauthenticated)", () => {
+    const r = validate([{ ctx: standaloneNode() }], true, "PATRONI_SUPERUSER_PASSWORD=x1");
+    expect(r.stdout).toMatch(/member 0: rc=[1-9]/);
+    expect(r.stdout).toContain("KeyError: 'password'");
+  });
+
+  test("the validator really checks: a loopback connect address is rejected", () => {
+    const ctx = distributedNode(0, {}, ["127.0.0.1", "10.10.0.12", "10.10.0.13"]);
+    const r = validate([{ ctx }], false);
+    expect(r.stdout).toMatch(/member 0: rc=[1-9]/);
+    expect(r.stdout).toMatch(/connect_address.*must not contain "127\.0\.0\.1"/);
+  });
+});
