@@ -1,3 +1,4 @@
 /** The pure core: cluster spec, node configuration renderers, synth-time rules, plan review. No cdktf import. */
 export * from "./spec";
 export * from "./render";
+export * from "./review";

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Command } from "commander";
 import { registerValidate } from "./validate";
+import { registerReview } from "./review";
 import { registerPolicy } from "./policy";
 
 /** The package version, from the nearest package.json above this file (works from src/ and dist/). */
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .description("cdktf-managed-postgres: validate cluster specs, review plans, check policies")
     .version(packageVersion());
   registerValidate(program);
+  registerReview(program);
   registerPolicy(program);
   return program;
 }

@@ -1,0 +1,225 @@
+import { preventsDestroy } from "./synth";
+import { ingressSources } from "./clusters";
+import { RISK_LEVELS, type ClusterSummary, type Placement, type ResourceChange, type ResourceSnapshot, type ReviewInput, type Risk, type RiskLevel } from "./types";
+import { blocks, isFalse, isTrue } from "./values";
+
+/**
+ * Resource types that hold data or the means to read it: destroying or replacing one loses
+ * data (volumes, backups) or makes it unreadable (KMS key, credentials secret).
+ */
+export const DATA_BEARING_TYPES: Readonly<Record<string, string>> = {
+  aws_ebs_volume: "data volume",
+  aws_kms_key: "customer-managed KMS key",
+  aws_s3_bucket: "backup bucket",
+  aws_secretsmanager_secret: "credentials secret",
+};
+
+/** Ingress sources that mean "the internet". */
+export const OPEN_TO_INTERNET = ["0.0.0.0/0", "::/0"] as const;
+
+/** Sorts risks highest level first, then by cluster, rule and address. */
+export function sortRisks(risks: readonly Risk[]): Risk[] {
+  return [...risks].sort(
+    (a, b) =>
+      RISK_LEVELS.indexOf(a.level) - RISK_LEVELS.indexOf(b.level) ||
+      (a.cluster ?? "\uffff").localeCompare(b.cluster ?? "\uffff") ||
+      a.rule.localeCompare(b.rule) ||
+      a.addresses.join().localeCompare(b.addresses.join()),
+  );
+}
+
+/** True when `risks` holds one at `level` or above (`high` > `medium` > `low`). */
+export function hasRiskAtOrAbove(risks: readonly Risk[], level: RiskLevel): boolean {
+  const max = RISK_LEVELS.indexOf(level);
+  return risks.some((r) => RISK_LEVELS.indexOf(r.level) <= max);
+}
+
+function where(p: Placement | undefined): string {
+  return p?.slot !== undefined ? ` of slot ${p.slot}` : "";
+}
+
+function dataBearingMessage(c: ResourceChange, p: Placement | undefined): string {
+  const what = DATA_BEARING_TYPES[c.type];
+  const verb = c.action === "replace" ? `is replaced${c.replaceBecause.length ? ` (forced by ${c.replaceBecause.map((x) => `\`${x}\``).join(", ")})` : ""}` : "is destroyed";
+  switch (c.type) {
+    case "aws_ebs_volume":
+      return `The ${what}${where(p)} ${verb}: its PostgreSQL data directory is lost and an empty volume takes its place. A replica re-clones from the primary (full base backup over the network); a standalone cluster or a primary without a synchronous standby loses every commit since the last WAL archived — recovery is a PITR restore from the backup bucket.`;
+    case "aws_kms_key":
+      return `The ${what} ${verb}: the key is scheduled for deletion, after which the data volumes, the pgBackRest backups and WAL archive (SSE-KMS) and the credentials secret encrypted with it can no longer be decrypted.`;
+    case "aws_s3_bucket":
+      return `The ${what} ${verb}: every full backup and the archived WAL — the whole PITR window — go with it, and WAL archiving fails until pgBackRest's stanza is recreated.`;
+    default:
+      return `The ${what} ${verb}: the nodes lose the stored database credentials (superuser, replication, pooler users) and must generate and distribute new ones; clients holding the secret ARN break.`;
+  }
+}
+
+function num(v: unknown): number | undefined {
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\d+(\.\d+)?$/.test(v) ? Number(v) : undefined;
+  return n;
+}
+
+function imdsRequired(values: Readonly<Record<string, unknown>> | undefined): boolean {
+  return blocks(values?.metadata_options).some((m) => m.http_tokens === "required");
+}
+
+function publicIp(r: ResourceSnapshot | undefined): boolean {
+  if (!r) return false;
+  if (r.type === "aws_launch_template") return blocks(r.values.network_interfaces).some((n) => isTrue(n.associate_public_ip_address));
+  if (r.type === "aws_instance") return isTrue(r.values.associate_public_ip_address);
+  if (r.type === "aws_lb") return isFalse(r.values.internal);
+  if (r.type === "aws_eip" || r.type === "aws_eip_association") return true;
+  return false;
+}
+
+function unencrypted(r: ResourceSnapshot | undefined): boolean {
+  if (!r) return false;
+  if (r.type === "aws_ebs_volume") return !isTrue(r.values.encrypted);
+  if (r.type === "aws_launch_template") {
+    return blocks(r.values.block_device_mappings).some((m) => blocks(m.ebs).some((e) => !isTrue(e.encrypted)));
+  }
+  return false;
+}
+
+function sseAlgorithms(r: ResourceSnapshot | undefined): string[] {
+  if (!r) return [];
+  return blocks(r.values.rule).flatMap((rule) => blocks(rule.apply_server_side_encryption_by_default).map((d) => String(d.sse_algorithm)));
+}
+
+const PUBLIC_ACCESS_FLAGS = ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"] as const;
+
+/** Per-resource rules: each looks at one change. */
+function resourceRisks(c: ResourceChange, p: Placement | undefined, source: ReviewInput["source"]): Omit<Risk, "cluster">[] {
+  const out: Omit<Risk, "cluster">[] = [];
+  const add = (level: RiskLevel, rule: string, message: string) => out.push({ level, rule, addresses: [c.address], message });
+  const b = c.before;
+  const a = c.after;
+  if (c.action === "no-op") return out;
+
+  if (DATA_BEARING_TYPES[c.type] && (c.action === "replace" || c.action === "destroy")) {
+    add("high", c.action === "replace" ? "data-bearing-replaced" : "data-bearing-destroyed", dataBearingMessage(c, p));
+  }
+  if (c.type === "aws_ebs_volume" && b && a) {
+    const from = num(b.values.size);
+    const to = num(a.values.size);
+    if (from !== undefined && to !== undefined && to < from) {
+      add("high", "storage-shrink", `Storage${where(p)} shrinks from ${from} to ${to} GiB: EBS volumes cannot shrink — AWS rejects the change, and forcing it means a new, empty volume (data loss). Storage only grows; to get a smaller disk, restore a new cluster by PITR.`);
+    } else if (from !== undefined && to !== undefined && to > from) {
+      add("low", "storage-grow", `Storage${where(p)} grows from ${from} to ${to} GiB: EBS grows online, without downtime; the next change to this volume is possible after 6 hours.`);
+    }
+  }
+  if (source === "synth" && DATA_BEARING_TYPES[c.type] && preventsDestroy(b) && a && !preventsDestroy(a)) {
+    add("medium", "prevent-destroy-removed", `\`lifecycle.prevent_destroy\` is removed from the ${DATA_BEARING_TYPES[c.type]}${where(p)}: a later plan could destroy it without Terraform refusing.`);
+  }
+  if (a && unencrypted(a) && (c.action === "create" || !unencrypted(b))) {
+    add("high", "encryption-disabled", c.type === "aws_ebs_volume" ? `The data volume${where(p)} is not encrypted (\`encrypted\` is not true): PostgreSQL data and WAL would sit on disk in clear.` : `A block device of launch template \`${c.address}\`${where(p)} is not encrypted.`);
+  }
+  if (c.type === "aws_s3_bucket_server_side_encryption_configuration") {
+    if (c.action === "destroy") add("high", "encryption-disabled", "The backup bucket's default encryption (SSE-KMS) is removed: new backups and WAL segments are stored with S3-managed keys only, outside the customer-managed KMS key's access control.");
+    else if (sseAlgorithms(b).includes("aws:kms") && a && !sseAlgorithms(a).includes("aws:kms")) {
+      add("medium", "encryption-weakened", `The backup bucket's default encryption changes from SSE-KMS to ${sseAlgorithms(a).join(", ") || "none"}: backups no longer use the customer-managed key.`);
+    }
+  }
+  if (c.type === "aws_secretsmanager_secret" && b && a && b.values.kms_key_id && !a.values.kms_key_id) {
+    add("medium", "encryption-weakened", "The credentials secret no longer names the customer-managed KMS key: Secrets Manager falls back to its AWS-managed key.");
+  }
+  if (c.type === "aws_kms_key" && b && a && isTrue(b.values.enable_key_rotation) && !isTrue(a.values.enable_key_rotation)) {
+    add("medium", "kms-rotation-disabled", "Automatic rotation of the customer-managed KMS key is turned off.");
+  }
+  if (a && publicIp(a) && !publicIp(b)) {
+    const what =
+      c.type === "aws_lb"
+        ? `Load balancer \`${c.address}\` becomes internet-facing (\`internal = false\`): the read-write and read-only endpoints get public addresses.`
+        : c.type.startsWith("aws_eip")
+          ? `An Elastic IP (\`${c.address}\`) is ${c.action === "create" ? "created" : "changed"}: a node or pooler gets a public address.`
+          : `\`${c.address}\`${where(p)} gives instances a public IP address (\`associate_public_ip_address\`).`;
+    add("high", "public-ip", what);
+  }
+  if (a && (c.type === "aws_launch_template" || c.type === "aws_instance") && !imdsRequired(a.values) && (c.action === "create" || imdsRequired(b?.values))) {
+    add("high", "imdsv2-disabled", `\`${c.address}\`${where(p)} does not require IMDSv2 (\`metadata_options.http_tokens\` is not "required"): a server-side request forgery on the node could read the instance role's credentials, which decrypt backups and the secret.`);
+  }
+  if (c.type === "aws_s3_bucket_policy") {
+    if (c.action === "destroy") add("high", "bucket-policy-removed", "The backup bucket's policy is removed: TLS-only access (aws:SecureTransport) and the deny rules no longer apply.");
+    else if (c.action !== "create") add("medium", "bucket-policy-changed", "The backup bucket's policy changes: check that it still denies non-TLS access and grants only the cluster's roles.");
+  }
+  if (c.type === "aws_s3_bucket_public_access_block") {
+    const relaxed = a ? PUBLIC_ACCESS_FLAGS.filter((f) => !isTrue(a.values[f]) && (!b || isTrue(b.values[f]))) : [];
+    if (c.action === "destroy") add("high", "public-access-block-removed", "The backup bucket's public access block is removed: a bucket policy or ACL could make backups public.");
+    else if (relaxed.length > 0) add("high", "public-access-block-relaxed", `The backup bucket's public access block turns off ${relaxed.map((f) => `\`${f}\``).join(", ")}: backups could become public.`);
+    else if (c.action === "update" || c.action === "replace") add("medium", "public-access-block-changed", "The backup bucket's public access block changes.");
+  }
+  return out;
+}
+
+/** Cluster-level rules: compare the summaries of both sides and the cluster's ingress sources. */
+function clusterRisks(name: string | undefined, base: ClusterSummary | undefined, head: ClusterSummary | undefined, changes: readonly ResourceChange[]): Omit<Risk, "cluster">[] {
+  const out: Omit<Risk, "cluster">[] = [];
+  if (base && head) {
+    if (base.deployment && head.deployment && base.deployment !== head.deployment) {
+      const addrs = changes.filter((c) => c.type === "aws_ebs_volume" && c.action !== "no-op").map((c) => c.address);
+      out.push({
+        level: "high",
+        rule: "deployment-model-changed",
+        addresses: addrs,
+        message: `The deployment model changes from ${base.deployment} to ${head.deployment}: the model is immutable once deployed — slots, volumes and endpoints are destroyed or created in place of a migration. Create a new ${head.deployment} cluster restored by PITR from this one's backups, then switch clients over.`,
+      });
+    }
+    const bv = Number(base.majorVersion);
+    const hv = Number(head.majorVersion);
+    if (base.majorVersion && head.majorVersion && bv !== hv && !Number.isNaN(bv) && !Number.isNaN(hv)) {
+      out.push(
+        hv > bv
+          ? { level: "medium", rule: "major-version-upgrade", addresses: [], message: `PostgreSQL major version upgrade ${bv} → ${hv}: pg_upgrade of every node, with downtime for the primary; take a fresh full backup first and check extensions.` }
+          : { level: "high", rule: "major-version-downgrade", addresses: [], message: `PostgreSQL major version goes down ${bv} → ${hv}: a data directory cannot be downgraded; nodes would not start.` },
+      );
+    }
+    if (base.instanceType && head.instanceType && base.instanceType !== head.instanceType) {
+      out.push({
+        level: "low",
+        rule: "size-changed",
+        addresses: changes.filter((c) => c.type === "aws_launch_template" && c.action !== "no-op").map((c) => c.address),
+        message: `Instance size changes from ${base.size ?? "?"} (${base.instanceType}) to ${head.size ?? "?"} (${head.instanceType}): nodes take the new type when relaunched one slot at a time; relaunching the primary's node triggers a failover.`,
+      });
+    }
+  }
+  const before = new Set(base?.ingressSources ?? []);
+  const added = (head?.ingressSources ?? []).filter((s) => !before.has(s));
+  const ingressAddrs = (src: string) =>
+    changes.filter((c) => c.after && c.action !== "no-op" && ingressSources(c.after).includes(src)).map((c) => c.address);
+  for (const src of added) {
+    const open = (OPEN_TO_INTERNET as readonly string[]).includes(src);
+    out.push({
+      level: open ? "high" : "low",
+      rule: open ? "ingress-open-to-internet" : "ingress-added",
+      addresses: ingressAddrs(src),
+      message: open
+        ? `Ingress from ${src} is allowed${name ? ` to cluster ${name}` : ""}: the database would be reachable from anywhere the network routes; allow your private CIDRs or client security groups only.`
+        : `Ingress from ${src} is added: clients there can reach the endpoints (authentication still requires scram-sha-256 over TLS).`,
+    });
+  }
+  return out;
+}
+
+/**
+ * Every risk of a review input.
+ * @param input the normalized input
+ * @param placement cluster and slot of every address
+ * @param summaries each cluster's base and head summaries, by cluster name (key `""` for no cluster)
+ * @returns risks, highest first
+ */
+export function findRisks(
+  input: ReviewInput,
+  placement: ReadonlyMap<string, Placement>,
+  summaries: ReadonlyMap<string, { base?: ClusterSummary; head?: ClusterSummary }>,
+): Risk[] {
+  const risks: Risk[] = [];
+  for (const c of input.changes) {
+    const p = placement.get(c.address);
+    for (const r of resourceRisks(c, p, input.source)) risks.push({ ...r, cluster: p?.cluster });
+  }
+  for (const [key, s] of summaries) {
+    const name = key === "" ? undefined : key;
+    const changes = input.changes.filter((c) => placement.get(c.address)?.cluster === name);
+    for (const r of clusterRisks(name, s.base, s.head, changes)) risks.push({ ...r, cluster: name });
+  }
+  return sortRisks(risks);
+}

@@ -1,0 +1,86 @@
+import { replaceForcingPaths } from "./replace";
+import type { ResourceChange, ResourceSnapshot, ReviewInput } from "./types";
+import { diffValues } from "./values";
+
+/** One synthesized stack: its name and its parsed `cdk.tf.json`. */
+export interface SynthStack {
+  /** Stack name (the directory name under `cdktf.out/stacks/`). */
+  readonly name: string;
+  /** The parsed `cdk.tf.json` (Terraform JSON configuration). */
+  readonly config: unknown;
+}
+
+/** Every `${…}` expression's resource references (`type.name`), whether or not they exist. */
+function expressionReferences(values: unknown): Set<string> {
+  const found = new Set<string>();
+  const text = JSON.stringify(values);
+  for (const expr of text.match(/\$\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}/g) ?? []) {
+    for (const m of expr.matchAll(/(?<![.\w-])((?:module\.[A-Za-z0-9_-]+\.)?[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)/g)) found.add(m[1]);
+  }
+  return found;
+}
+
+/** The managed resources of a Terraform JSON configuration, by address (prefixed by `prefix`). */
+function resourcesOf(config: unknown, prefix: string): Map<string, ResourceSnapshot> {
+  const out = new Map<string, ResourceSnapshot>();
+  const res = (config as any)?.resource;
+  if (!res || typeof res !== "object") return out;
+  const local = new Map<string, { type: string; name: string; values: Record<string, unknown> }>();
+  for (const [type, byName] of Object.entries<any>(res)) {
+    if (!byName || typeof byName !== "object") continue;
+    for (const [name, values] of Object.entries<any>(byName)) {
+      if (values && typeof values === "object") local.set(`${type}.${name}`, { type, name, values });
+    }
+  }
+  for (const [addr, r] of local) {
+    const references = [...expressionReferences(r.values)].filter((a) => a !== addr && local.has(a)).map((a) => prefix + a);
+    out.set(prefix + addr, { address: prefix + addr, type: r.type, name: r.name, values: r.values, references });
+  }
+  return out;
+}
+
+/** `lifecycle.prevent_destroy` of a synthesized resource. */
+export function preventsDestroy(snapshot: ResourceSnapshot | undefined): boolean {
+  const lc = snapshot?.values.lifecycle as { prevent_destroy?: unknown } | undefined;
+  return lc?.prevent_destroy === true;
+}
+
+/**
+ * Compares two synth outputs. A resource only in `head` is created, only in `base`
+ * destroyed; in both, updated when an attribute differs and replaced when a changed attribute
+ * is in {@link REPLACE_FORCING_ATTRIBUTES}. References (`${aws_x.y.attr}`) compare as text,
+ * so a resource whose logical id changes shows as destroy + create, as Terraform would plan it.
+ * Addresses are prefixed by `<stack>/` when either side has more than one stack.
+ *
+ * @param base the stacks before the change (e.g. synthesized from the pull request's base branch)
+ * @param head the stacks after the change
+ */
+export function reviewInputFromSynth(base: readonly SynthStack[], head: readonly SynthStack[]): ReviewInput {
+  const prefixed = base.length > 1 || head.length > 1;
+  const collect = (stacks: readonly SynthStack[]) => {
+    const all = new Map<string, ResourceSnapshot>();
+    for (const s of stacks) for (const [k, v] of resourcesOf(s.config, prefixed ? `${s.name}/` : "")) all.set(k, v);
+    return all;
+  };
+  const b = collect(base);
+  const h = collect(head);
+  const changes: ResourceChange[] = [];
+  const addresses = [...new Set([...b.keys(), ...h.keys()])].sort();
+  for (const address of addresses) {
+    const before = b.get(address);
+    const after = h.get(address);
+    const type = (after ?? before)!.type;
+    const name = (after ?? before)!.name;
+    if (!before) {
+      changes.push({ address, type, name, action: "create", after, attributes: [], replaceBecause: [] });
+    } else if (!after) {
+      changes.push({ address, type, name, action: "destroy", before, attributes: [], replaceBecause: [] });
+    } else {
+      const attributes = diffValues(before.values, after.values);
+      const replaceBecause = replaceForcingPaths(type, attributes.map((a) => a.path));
+      const action = attributes.length === 0 ? "no-op" : replaceBecause.length > 0 ? "replace" : "update";
+      changes.push({ address, type, name, action, before, after, attributes, replaceBecause });
+    }
+  }
+  return { source: "synth", base: b, head: h, changes };
+}

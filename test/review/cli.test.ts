@@ -1,0 +1,67 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(__dirname, "../..");
+const FIXTURES = join(__dirname, "fixtures");
+
+/** Runs the CLI from source, as `managed-postgres …`. */
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "src/cli/main.ts"), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("managed-postgres review", () => {
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), "mp-review-cli-"))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("--fail-on high exits 3 when a high risk is present, and still writes the Markdown", () => {
+    const out = join(dir, "shrink.md");
+    const r = cli("review", "--plan", join(FIXTURES, "storage-shrink.plan.json"), "--out", out, "--fail-on", "high");
+    expect(r.code).toBe(3);
+    expect(readFileSync(out, "utf8")).toMatch(/storage-shrink/);
+    expect(r.stderr).toMatch(/1 risk at or above high/);
+  });
+
+  test("--fail-on high exits 0 when only low risks are present", () => {
+    const r = cli("review", "--plan", join(FIXTURES, "cidr-added.plan.json"), "--fail-on", "high");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ingress-added/);
+  });
+
+  test("--fail-on low exits 3 on a low risk", () => {
+    const r = cli("review", "--plan", join(FIXTURES, "cidr-added.plan.json"), "--fail-on", "low");
+    expect(r.code).toBe(3);
+  });
+
+  test("--help documents exit code 3", () => {
+    const r = cli("review", "--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/3 a risk at or above --fail-on/);
+  });
+
+  test("an unknown --fail-on level is refused", () => {
+    const r = cli("review", "--plan", join(FIXTURES, "cidr-added.plan.json"), "--fail-on", "critical");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/expected one of high, medium, low/);
+  });
+
+  test("--base without --head is refused", () => {
+    const r = cli("review", "--base", dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/both --base <dir> and --head <dir>/);
+  });
+
+  test("a directory without cdk.tf.json exits 2 with the reason", () => {
+    const r = cli("review", "--base", dir, "--head", dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no cdk\.tf\.json found/);
+  });
+});
