@@ -1,0 +1,192 @@
+/**
+ * Instance roles of the database nodes and the PgBouncer tier, and the least-privilege
+ * statements they get.
+ */
+import { Construct } from "constructs";
+import {
+  DataAwsIamPolicyDocument,
+  type DataAwsIamPolicyDocumentStatement,
+} from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { TAG_CLUSTER, type ResolvedClusterSpec } from "../../src/spec";
+import type { AwsEnvironment } from "./environment";
+import { boundedName, clusterTags } from "./naming";
+
+/** Props of {@link InstanceRole}. */
+export interface InstanceRoleProps {
+  readonly spec: ResolvedClusterSpec;
+  /** What the instances are, for the role name and description: `node` or `pooler`. */
+  readonly purpose: "node" | "pooler";
+}
+
+/**
+ * An IAM role EC2 instances assume (trust: the `ec2.amazonaws.com` service only) and its
+ * instance profile, named `managed-postgres-<cluster>-<purpose>` (at most 64 characters).
+ * Permissions are added with {@link InstanceRole.addPolicy} as inline policies, so the role
+ * carries nothing it was not given by this library.
+ */
+export class InstanceRole extends Construct {
+  /** The role. */
+  public readonly role: IamRole;
+  /** The instance profile for launch templates. */
+  public readonly instanceProfile: IamInstanceProfile;
+
+  constructor(scope: Construct, id: string, props: InstanceRoleProps) {
+    super(scope, id);
+    const name = boundedName(`managed-postgres-${props.spec.name}-${props.purpose}`, 64);
+    const trust = new DataAwsIamPolicyDocument(this, "trust", {
+      statement: [
+        {
+          effect: "Allow",
+          principals: [{ type: "Service", identifiers: ["ec2.amazonaws.com"] }],
+          actions: ["sts:AssumeRole"],
+        },
+      ],
+    });
+    this.role = new IamRole(this, "role", {
+      name,
+      description: `managed-postgres ${props.spec.name}: ${props.purpose === "node" ? "database node" : "PgBouncer tier"} instances`,
+      assumeRolePolicy: trust.json,
+      tags: clusterTags(props.spec),
+    });
+    this.instanceProfile = new IamInstanceProfile(this, "instance-profile", {
+      name,
+      role: this.role.name,
+      tags: clusterTags(props.spec),
+    });
+  }
+
+  /** Adds an inline policy made of `statements` (each should carry a `sid`). */
+  public addPolicy(id: string, statements: DataAwsIamPolicyDocumentStatement[]): IamRolePolicy {
+    const doc = new DataAwsIamPolicyDocument(this, `${id}-document`, { statement: statements });
+    return new IamRolePolicy(this, id, { name: id, role: this.role.id, policy: doc.json });
+  }
+}
+
+/** What the node policy names. */
+export interface NodePolicyTargets {
+  readonly spec: ResolvedClusterSpec;
+  readonly env: AwsEnvironment;
+  /** Ids (tokens) of the slots' ENIs. */
+  readonly networkInterfaceIds: readonly string[];
+  /** Ids (tokens) of the slots' data volumes. */
+  readonly volumeIds: readonly string[];
+  readonly bucketArn: string;
+  readonly kmsKeyArn: string;
+  readonly secretArn: string;
+}
+
+function ec2Arn(env: AwsEnvironment, resource: string): string {
+  return `arn:${env.partition}:ec2:${env.region}:${env.accountId}:${resource}`;
+}
+
+/**
+ * The database node's permissions: exactly what the node bootstrap and pgBackRest call.
+ * - `ec2:DescribeNetworkInterfaces`, `ec2:DescribeVolumes` on `*`: EC2 Describe actions
+ *   support no resource-level permissions, AWS requires `"Resource": "*"` for them (the
+ *   only wildcard resource of the library).
+ * - `ec2:AttachNetworkInterface` / `ec2:AttachVolume`: on the cluster's own ENIs and data
+ *   volumes (named by ARN) and on instances tagged `managed-postgres:cluster = <name>`
+ *   (`aws:ResourceTag` condition; the instance id is not known in advance).
+ * - `secretsmanager:GetSecretValue`, `PutSecretValue` on the cluster secret (the first
+ *   node writes the generated value; the others read it).
+ * - S3: `ListBucket` on the backup bucket, `GetObject`/`PutObject`/`DeleteObject` under
+ *   `<cluster>/` (pgBackRest's repo1-path and the logical dumps; DeleteObject because
+ *   pgBackRest expires its own backups).
+ * - KMS on the cluster key, only through S3 and Secrets Manager (`kms:ViaService`):
+ *   `Decrypt`, `GenerateDataKey`; and `CreateGrant` through EC2 for AWS resources only,
+ *   which attaching a CMK-encrypted volume requires.
+ */
+export function nodePolicyStatements(t: NodePolicyTargets): DataAwsIamPolicyDocumentStatement[] {
+  const { env, spec } = t;
+  const ownInstances = ec2Arn(env, "instance/*");
+  const tagged = [{ test: "StringEquals", variable: `aws:ResourceTag/${TAG_CLUSTER}`, values: [spec.name] }];
+  return [
+    {
+      sid: "DescribeSlotResources",
+      effect: "Allow",
+      actions: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVolumes"],
+      // EC2 Describe* actions do not support resource-level permissions: AWS requires "*".
+      resources: ["*"],
+    },
+    {
+      sid: "AttachSlotNetworkInterfaces",
+      effect: "Allow",
+      actions: ["ec2:AttachNetworkInterface"],
+      resources: [...t.networkInterfaceIds.map((id) => ec2Arn(env, `network-interface/${id}`)), ownInstances],
+      condition: tagged,
+    },
+    {
+      sid: "AttachSlotDataVolumes",
+      effect: "Allow",
+      actions: ["ec2:AttachVolume"],
+      resources: [...t.volumeIds.map((id) => ec2Arn(env, `volume/${id}`)), ownInstances],
+      condition: tagged,
+    },
+    {
+      sid: "ClusterSecretReadWrite",
+      effect: "Allow",
+      actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+      resources: [t.secretArn],
+    },
+    {
+      sid: "BackupBucketList",
+      effect: "Allow",
+      actions: ["s3:ListBucket"],
+      resources: [t.bucketArn],
+    },
+    {
+      sid: "BackupBucketObjects",
+      effect: "Allow",
+      actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+      resources: [`${t.bucketArn}/${spec.name}/*`],
+    },
+    {
+      sid: "ClusterKeyThroughS3AndSecretsManager",
+      effect: "Allow",
+      actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+      resources: [t.kmsKeyArn],
+      condition: [
+        {
+          test: "StringEquals",
+          variable: "kms:ViaService",
+          values: [`s3.${env.region}.amazonaws.com`, `secretsmanager.${env.region}.amazonaws.com`],
+        },
+      ],
+    },
+    {
+      sid: "ClusterKeyGrantsForEncryptedVolumes",
+      effect: "Allow",
+      actions: ["kms:CreateGrant"],
+      resources: [t.kmsKeyArn],
+      condition: [
+        { test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] },
+        { test: "StringEquals", variable: "kms:ViaService", values: [`ec2.${env.region}.amazonaws.com`] },
+      ],
+    },
+  ];
+}
+
+/**
+ * The PgBouncer tier's permissions: read the cluster secret (PgBouncer's auth_user
+ * password and the cluster CA) and decrypt it with the cluster key through Secrets Manager.
+ */
+export function poolerPolicyStatements(env: AwsEnvironment, secretArn: string, kmsKeyArn: string): DataAwsIamPolicyDocumentStatement[] {
+  return [
+    {
+      sid: "ClusterSecretRead",
+      effect: "Allow",
+      actions: ["secretsmanager:GetSecretValue"],
+      resources: [secretArn],
+    },
+    {
+      sid: "ClusterKeyThroughSecretsManager",
+      effect: "Allow",
+      actions: ["kms:Decrypt"],
+      resources: [kmsKeyArn],
+      condition: [{ test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${env.region}.amazonaws.com`] }],
+    },
+  ];
+}

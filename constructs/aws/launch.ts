@@ -1,0 +1,104 @@
+/**
+ * Machine image and launch templates shared by the database slots and the PgBouncer tier.
+ */
+import { Construct } from "constructs";
+import { Fn } from "cdktf";
+import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
+import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
+import type { Architecture } from "../../src/spec";
+
+/** AWS account that publishes the official Debian AMIs (https://wiki.debian.org/Cloud/AmazonEC2Image). */
+export const DEBIAN_AMI_OWNER = "136693071363";
+/** Root device of the Debian AMIs. */
+export const DEBIAN_ROOT_DEVICE = "/dev/xvda";
+/** Root volume size, in GiB: the OS, the packages and the journal (data lives on the slot volume). */
+export const ROOT_VOLUME_GIB = 16;
+
+/**
+ * Looks up the most recent official Debian 12 AMI of an architecture (owner
+ * 136693071363, names `debian-12-<arm64|amd64>-<date>-<build>`). A new Debian release
+ * changes the launch templates on the next apply but replaces no running instance; pin
+ * `imageId` for reproducible plans.
+ */
+export function debianImage(scope: Construct, id: string, architecture: Architecture): DataAwsAmi {
+  return new DataAwsAmi(scope, id, {
+    owners: [DEBIAN_AMI_OWNER],
+    mostRecent: true,
+    filter: [
+      { name: "name", values: [`debian-12-${architecture === "arm64" ? "arm64" : "amd64"}-*`] },
+      { name: "architecture", values: [architecture] },
+      { name: "virtualization-type", values: ["hvm"] },
+      { name: "root-device-type", values: ["ebs"] },
+    ],
+  });
+}
+
+/** Props of {@link hardenedLaunchTemplate}. */
+export interface HardenedLaunchTemplateProps {
+  /** Launch template name. */
+  readonly name: string;
+  readonly description: string;
+  readonly imageId: string;
+  readonly instanceType: string;
+  /** ARN of the instance profile. */
+  readonly instanceProfileArn: string;
+  /** Security groups of the primary network interface. */
+  readonly securityGroupIds: string[];
+  /** ARN of the KMS key for the root volume. */
+  readonly kmsKeyArn: string;
+  /** Cloud-init user data (plain text; stored gzip + base64), when available. */
+  readonly userData?: string;
+  /** Tags of the template and of the instances, volumes and interfaces it launches. */
+  readonly tags: Record<string, string>;
+}
+
+/**
+ * A launch template with the library's security defaults:
+ * - IMDSv2 only (`http_tokens = "required"`), hop limit 1 (no metadata from containers or
+ *   forwarded hops), instance metadata tags off;
+ * - no public IP on the primary interface, which carries the given security groups;
+ * - a gp3 root volume encrypted with the cluster key, deleted with the instance;
+ * - detailed monitoring, termination and stop protection off (the ASG must be able to
+ *   replace instances);
+ * - user data gzip-compressed and base64-encoded (`base64gzip`; cloud-init reads gzip).
+ */
+export function hardenedLaunchTemplate(scope: Construct, id: string, props: HardenedLaunchTemplateProps): LaunchTemplate {
+  return new LaunchTemplate(scope, id, {
+    name: props.name,
+    description: props.description,
+    imageId: props.imageId,
+    instanceType: props.instanceType,
+    iamInstanceProfile: { arn: props.instanceProfileArn },
+    metadataOptions: {
+      httpEndpoint: "enabled",
+      httpTokens: "required",
+      httpPutResponseHopLimit: 1,
+      instanceMetadataTags: "disabled",
+    },
+    networkInterfaces: [
+      {
+        deviceIndex: 0,
+        associatePublicIpAddress: "false",
+        deleteOnTermination: "true",
+        securityGroups: props.securityGroupIds,
+      },
+    ],
+    blockDeviceMappings: [
+      {
+        deviceName: DEBIAN_ROOT_DEVICE,
+        ebs: {
+          volumeType: "gp3",
+          volumeSize: ROOT_VOLUME_GIB,
+          encrypted: "true",
+          kmsKeyId: props.kmsKeyArn,
+          deleteOnTermination: "true",
+        },
+      },
+    ],
+    monitoring: { enabled: true },
+    userData: props.userData === undefined ? undefined : Fn.base64gzip(props.userData),
+    updateDefaultVersion: true,
+    tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags: props.tags })),
+    tags: props.tags,
+  });
+}

@@ -1,0 +1,347 @@
+/**
+ * `ManagedPostgres`: a PostgreSQL cluster (standalone or distributed) on the stack's AWS
+ * account, from a cluster spec.
+ */
+import { Construct } from "constructs";
+import { Fn, TerraformOutput, Token } from "cdktf";
+import {
+  PORTS,
+  SpecValidationError,
+  validateClusterSpec,
+  type ClusterSpec,
+  type NetworkSpec,
+  type ResolvedClusterSpec,
+  type SpecIssue,
+  type ValidatedSpec,
+} from "../../src/spec";
+import type { ClusterMember, RuntimeContext } from "../../src/render/types";
+import { BackupBucket } from "./backup-bucket";
+import { ClusterKey } from "./encryption";
+import { AwsEnvironment } from "./environment";
+import { InstanceRole, nodePolicyStatements, poolerPolicyStatements } from "./iam";
+import { debianImage } from "./launch";
+import { snake } from "./naming";
+import { PoolerTier } from "./pooler";
+import { ClusterSecret } from "./secret";
+import { ClusterSecurityGroups } from "./security";
+import { Slot } from "./slot";
+
+/**
+ * Props of {@link ManagedPostgres}: a {@link ClusterSpec} (the same fields as a
+ * `postgres.yaml` spec file) with `network` required, plus AWS options.
+ *
+ * Any field may be an unresolved token (a `TerraformVariable`, another resource's
+ * attribute) except `name`, `deployment`, `size`, `architecture` and `majorVersion`,
+ * which shape the resources; checks of token values move to plan time (`storageGiB`
+ * becomes a precondition on the data volumes).
+ */
+export interface ManagedPostgresProps extends ClusterSpec {
+  /** Network placement: VPC, private subnets (3 for distributed, 1 for standalone), clients. */
+  readonly network: NetworkSpec;
+  /**
+   * AMI of every instance (database nodes and PgBouncer tier), of `architecture`.
+   * @default - the most recent official Debian 12 AMI of the architecture (owner
+   * 136693071363), looked up at plan time
+   */
+  readonly imageId?: string;
+  /**
+   * Lets `terraform destroy` delete the data-bearing resources (data volumes, KMS key,
+   * backup bucket, cluster secret), which otherwise carry `lifecycle.prevent_destroy`.
+   * For throw-away clusters only. The load balancer's deletion protection, the KMS
+   * deletion window, the data volumes' final snapshots and the bucket's
+   * `force_destroy = false` stay.
+   * @default false
+   */
+  readonly allowDestroy?: boolean;
+  /**
+   * Extra IPv4 CIDRs the instances may reach on TCP 443, e.g. a package mirror or proxy,
+   * or `0.0.0.0/0` behind a NAT gateway when the instances install their packages from
+   * the internet at boot. AWS APIs are reached through VPC endpoints and need nothing here.
+   * @default []
+   */
+  readonly httpsEgressCidrs?: string[];
+  /**
+   * ARN of the EC2 Auto Scaling service-linked role, allowed by the key policy to launch
+   * instances with CMK-encrypted volumes. It must exist before the key policy is applied;
+   * create it once per account with
+   * `aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com`.
+   * @default - `arn:<partition>:iam::<account>:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`
+   */
+  readonly autoscalingServiceLinkedRoleArn?: string;
+  /**
+   * Days Secrets Manager keeps the deleted cluster secret recoverable: integer, 7 to 30.
+   * @default 30
+   */
+  readonly secretRecoveryWindowDays?: number;
+  /**
+   * Days the backup bucket keeps noncurrent object versions (backups and WAL that
+   * pgBackRest expired or that were deleted): integer, 1 to 3650.
+   * @default 30
+   */
+  readonly noncurrentVersionExpirationDays?: number;
+}
+
+/** The AWS options of {@link ManagedPostgresProps} (everything that is not a cluster spec field). */
+const AWS_OPTION_KEYS = [
+  "imageId",
+  "allowDestroy",
+  "httpsEgressCidrs",
+  "autoscalingServiceLinkedRoleArn",
+  "secretRecoveryWindowDays",
+  "noncurrentVersionExpirationDays",
+] as const;
+
+/**
+ * Managed PostgreSQL on AWS.
+ *
+ * `distributed` (seed 000): three database slots in three availability zones (Patroni +
+ * etcd + PostgreSQL; one primary, one synchronous standby, one replica), a PgBouncer tier
+ * behind an internal NLB with a read-write endpoint (:5432) and a read-only endpoint
+ * (:5433). `standalone`: one slot with PgBouncer on the node; one endpoint, the slot's
+ * address on :6432.
+ *
+ * Both create: a KMS key, the backup bucket, the cluster secret, security groups, instance
+ * roles and outputs (`<id>_read_write_endpoint`, `<id>_read_write_port`,
+ * `<id>_read_only_endpoint`, `<id>_read_only_port`, `<id>_secret_arn`,
+ * `<id>_backup_bucket_name`, `<id>_kms_key_arn`; standalone's read-only endpoint is its
+ * read-write one). See docs/aws.md.
+ *
+ * @throws SpecValidationError at construction, before any resource is created, when a
+ *   prop is invalid: the message names each field (in backticks), the value and the rule
+ */
+export class ManagedPostgres extends Construct {
+  /** The validated spec with defaults applied. */
+  public readonly spec: ResolvedClusterSpec;
+  /** Checks deferred to plan time (fields holding unresolved tokens). */
+  public readonly deferredChecks: ValidatedSpec["deferred"];
+  /** Account, partition and region data sources. */
+  public readonly environment: AwsEnvironment;
+  /** The cluster's customer-managed KMS key. */
+  public readonly encryptionKey: ClusterKey;
+  /** The backup bucket. */
+  public readonly backupBucket: BackupBucket;
+  /** The cluster secret. */
+  public readonly secret: ClusterSecret;
+  /** Security groups. */
+  public readonly securityGroups: ClusterSecurityGroups;
+  /** Instance role of the database nodes. */
+  public readonly nodeRole: InstanceRole;
+  /** Instance role of the PgBouncer tier (distributed only). */
+  public readonly poolerRole?: InstanceRole;
+  /** The database slots, by index (1 or 3). */
+  public readonly slots: readonly Slot[];
+  /** The PgBouncer tier and its load balancer (distributed only). */
+  public readonly pooler?: PoolerTier;
+  /** Names of the Auto Scaling groups of the database slots (tokens), by slot index. */
+  public readonly nodeAutoScalingGroupNames: readonly string[];
+  /** Name of the PgBouncer tier's Auto Scaling group (distributed only; token). */
+  public readonly poolerAutoScalingGroupName?: string;
+
+  /** Host of the read-write endpoint: the NLB's DNS name (distributed) or the slot address (standalone). */
+  public readonly readWriteEndpoint: string;
+  /** Port of the read-write endpoint: 5432 (distributed NLB) or 6432 (standalone PgBouncer). */
+  public readonly readWritePort: number;
+  /** Host of the read-only endpoint (standalone: the read-write endpoint). */
+  public readonly readOnlyEndpoint: string;
+  /** Port of the read-only endpoint: 5433 (distributed) or 6432 (standalone). */
+  public readonly readOnlyPort: number;
+  /** ARN of the cluster secret. */
+  public readonly secretArn: string;
+  /** Name of the backup bucket. */
+  public readonly backupBucketName: string;
+  /** ARN of the KMS key. */
+  public readonly kmsKeyArn: string;
+
+  constructor(scope: Construct, id: string, props: ManagedPostgresProps) {
+    super(scope, id);
+    const validated = this.validateProps(props);
+    const spec = validated.spec;
+    this.spec = spec;
+    this.deferredChecks = validated.deferred;
+    const network = spec.network!;
+    const preventDestroy = !(props.allowDestroy ?? false);
+    const subnetIds = subnetList(network.subnetIds, spec.deployment === "distributed" ? 3 : 1);
+
+    const env = new AwsEnvironment(this, "environment");
+    this.environment = env;
+    this.encryptionKey = new ClusterKey(this, "encryption", {
+      spec,
+      env,
+      autoscalingServiceLinkedRoleArn:
+        props.autoscalingServiceLinkedRoleArn ??
+        `arn:${env.partition}:iam::${env.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+      preventDestroy,
+    });
+    this.kmsKeyArn = this.encryptionKey.keyArn;
+    this.backupBucket = new BackupBucket(this, "backup", {
+      spec,
+      kmsKeyArn: this.kmsKeyArn,
+      noncurrentVersionExpirationDays: props.noncurrentVersionExpirationDays ?? 30,
+      preventDestroy,
+    });
+    this.backupBucketName = this.backupBucket.bucketName;
+    this.secret = new ClusterSecret(this, "secret", {
+      spec,
+      kmsKeyArn: this.kmsKeyArn,
+      recoveryWindowDays: props.secretRecoveryWindowDays ?? 30,
+      preventDestroy,
+    });
+    this.secretArn = this.secret.secretArn;
+    this.securityGroups = new ClusterSecurityGroups(this, "security-groups", {
+      spec,
+      env,
+      vpcId: network.vpcId,
+      allowedCidrs: network.allowedCidrs,
+      allowedSecurityGroupIds: network.allowedSecurityGroupIds,
+      httpsEgressCidrs: props.httpsEgressCidrs ?? [],
+    });
+    const imageId = props.imageId ?? debianImage(this, "image", spec.architecture).id;
+    const runtime: RuntimeContext = {
+      region: env.region,
+      backupBucket: this.backupBucketName,
+      kmsKeyArn: this.kmsKeyArn,
+      secretArn: this.secretArn,
+    };
+
+    // Database slots: identity first (ENIs, volumes), then instances, whose user data
+    // names every member's address.
+    this.nodeRole = new InstanceRole(this, "node-role", { spec, purpose: "node" });
+    this.slots = subnetIds.map(
+      (subnetId, index) =>
+        new Slot(this, `slot-${index}`, {
+          spec,
+          index,
+          subnetId,
+          securityGroupId: this.securityGroups.nodes.id,
+          kmsKeyArn: this.kmsKeyArn,
+          preventDestroy,
+        }),
+    );
+    const members: ClusterMember[] = this.slots.map((s) => s.member);
+    for (const slot of this.slots) {
+      slot.addInstance({
+        imageId,
+        instanceProfileArn: this.nodeRole.instanceProfile.arn,
+        userData: nodeUserData({ spec, self: slot.member, members, runtime }),
+      });
+    }
+    this.nodeAutoScalingGroupNames = this.slots.map((s) => s.autoScalingGroup!.name);
+    this.nodeRole.addPolicy(
+      "node-permissions",
+      nodePolicyStatements({
+        spec,
+        env,
+        networkInterfaceIds: this.slots.map((s) => s.networkInterface.id),
+        volumeIds: this.slots.map((s) => s.dataVolume.id),
+        bucketArn: this.backupBucket.bucketArn,
+        kmsKeyArn: this.kmsKeyArn,
+        secretArn: this.secretArn,
+      }),
+    );
+
+    if (spec.deployment === "distributed") {
+      this.poolerRole = new InstanceRole(this, "pooler-role", { spec, purpose: "pooler" });
+      this.poolerRole.addPolicy("pooler-permissions", poolerPolicyStatements(env, this.secretArn, this.kmsKeyArn));
+      this.pooler = new PoolerTier(this, "pooler", {
+        spec,
+        vpcId: network.vpcId,
+        subnetIds,
+        poolerSecurityGroupId: this.securityGroups.pooler!.id,
+        endpointSecurityGroupId: this.securityGroups.endpoint!.id,
+        kmsKeyArn: this.kmsKeyArn,
+        imageId,
+        instanceProfileArn: this.poolerRole.instanceProfile.arn,
+        userData: poolerUserData({ spec, members, runtime }),
+      });
+      this.poolerAutoScalingGroupName = this.pooler.autoScalingGroup.name;
+      this.readWriteEndpoint = this.pooler.endpointAddress;
+      this.readOnlyEndpoint = this.pooler.endpointAddress;
+      this.readWritePort = PORTS.endpointReadWrite;
+      this.readOnlyPort = PORTS.endpointReadOnly;
+    } else {
+      this.readWriteEndpoint = this.slots[0].privateIp;
+      this.readOnlyEndpoint = this.slots[0].privateIp;
+      this.readWritePort = PORTS.pgbouncerReadWrite;
+      this.readOnlyPort = PORTS.pgbouncerReadWrite;
+    }
+
+    // Monitoring (issue H6): metrics, alarms and log groups attach here, from the public
+    // properties above (Auto Scaling group names, load balancer and target groups, KMS key).
+
+    this.addOutputs(id);
+  }
+
+  /**
+   * Validates the props before anything is created: the cluster spec fields with
+   * `validateClusterSpec` (unresolved tokens deferred to plan time), then the AWS options.
+   * The single place where props are checked; synth-time rules hook in here.
+   * @throws SpecValidationError naming every invalid field, its value and the rule
+   */
+  private validateProps(props: ManagedPostgresProps): ValidatedSpec {
+    const source = this.node.path;
+    const specInput: Record<string, unknown> = { ...props };
+    for (const key of AWS_OPTION_KEYS) delete specInput[key];
+    const issues: SpecIssue[] = [];
+    let validated: ValidatedSpec | undefined;
+    try {
+      validated = validateClusterSpec(specInput, { isUnresolved: (v) => Token.isUnresolved(v), source });
+    } catch (err) {
+      if (!(err instanceof SpecValidationError)) throw err;
+      issues.push(...err.issues);
+    }
+    for (const key of ["name", "deployment", "size", "architecture", "majorVersion"] as const) {
+      if (props[key] !== undefined && Token.isUnresolved(props[key])) {
+        issues.push({ path: key, value: props[key], message: `\`${key}\` must be a literal value, not a token: it decides which resources exist and how they are named` });
+      }
+    }
+    const intIn = (key: "secretRecoveryWindowDays" | "noncurrentVersionExpirationDays", min: number, max: number) => {
+      const v = props[key];
+      if (v === undefined || Token.isUnresolved(v)) return;
+      if (!Number.isInteger(v) || v < min || v > max) {
+        issues.push({ path: key, value: v, message: `\`${key}\`: got ${JSON.stringify(v)}; expected an integer from ${min} to ${max}` });
+      }
+    };
+    intIn("secretRecoveryWindowDays", 7, 30);
+    intIn("noncurrentVersionExpirationDays", 1, 3650);
+    (props.httpsEgressCidrs ?? []).forEach((c, i) => {
+      if (Token.isUnresolved(c)) return;
+      if (!/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(c)) {
+        issues.push({ path: `httpsEgressCidrs[${i}]`, value: c, message: `\`httpsEgressCidrs[${i}]\`: got ${JSON.stringify(c)}; expected an IPv4 CIDR such as "10.0.0.0/16"` });
+      }
+    });
+    if (issues.length > 0 || validated === undefined) throw new SpecValidationError(issues, source);
+    return validated;
+  }
+
+  private addOutputs(id: string): void {
+    const prefix = snake(id);
+    const output = (key: string, value: string | number, description: string) => {
+      const o = new TerraformOutput(this, `${key}-output`, { value, description });
+      o.overrideLogicalId(`${prefix}_${key}`);
+    };
+    const model = this.spec.deployment;
+    output("read_write_endpoint", this.readWriteEndpoint, `Host of the read-write endpoint (${model === "distributed" ? "internal NLB DNS name" : "the node's private IP"}).`);
+    output("read_write_port", this.readWritePort, "Port of the read-write endpoint (PgBouncer, TLS).");
+    output("read_only_endpoint", this.readOnlyEndpoint, model === "distributed" ? "Host of the read-only endpoint (internal NLB DNS name)." : "Standalone clusters have one endpoint: the read-write one.");
+    output("read_only_port", this.readOnlyPort, "Port of the read-only endpoint.");
+    output("secret_arn", this.secretArn, "ARN of the Secrets Manager secret holding the generated credentials and the cluster CA.");
+    output("backup_bucket_name", this.backupBucketName, "Name of the S3 bucket holding the pgBackRest repository and logical dumps.");
+    output("kms_key_arn", this.kmsKeyArn, "ARN of the cluster's customer-managed KMS key.");
+  }
+}
+
+/** The slot subnets: the literal list, or `element(list, i)` of a list token. */
+function subnetList(subnetIds: readonly string[], count: number): string[] {
+  if (Token.isUnresolved(subnetIds)) {
+    return Array.from({ length: count }, (_, i) => Token.asString(Fn.element(subnetIds as string[], i)));
+  }
+  return [...subnetIds];
+}
+
+// User data renderers (src/render/cloud-init.ts, issue H2a). Wired when they land.
+function nodeUserData(_ctx: import("../../src/render/types").NodeContext): string | undefined {
+  return undefined;
+}
+function poolerUserData(_ctx: import("../../src/render/types").PoolerContext): string | undefined {
+  return undefined;
+}

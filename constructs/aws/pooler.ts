@@ -1,0 +1,138 @@
+/**
+ * The PgBouncer tier of a distributed cluster and its internal network load balancer.
+ */
+import { Construct } from "constructs";
+import { Token } from "cdktf";
+import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
+import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
+import { Lb } from "@cdktf/provider-aws/lib/lb";
+import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
+import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
+import { PORTS, instanceTypeFor, type ResolvedClusterSpec } from "../../src/spec";
+import { hardenedLaunchTemplate } from "./launch";
+import { boundedName, clusterTags } from "./naming";
+
+/** Instance size of the PgBouncer tier: PgBouncer and HAProxy are light; seed 000's XS. */
+export const POOLER_SIZE = "XS";
+
+/** Props of {@link PoolerTier}. */
+export interface PoolerTierProps {
+  readonly spec: ResolvedClusterSpec;
+  readonly vpcId: string;
+  /** The cluster's three private subnets. */
+  readonly subnetIds: readonly string[];
+  /** Security group of the PgBouncer instances. */
+  readonly poolerSecurityGroupId: string;
+  /** Security group of the load balancer. */
+  readonly endpointSecurityGroupId: string;
+  readonly kmsKeyArn: string;
+  readonly imageId: string;
+  readonly instanceProfileArn: string;
+  /** Cloud-init user data of a PgBouncer instance, when available. */
+  readonly userData?: string;
+}
+
+/**
+ * The PgBouncer tier:
+ * - a hardened launch template (XS size of the cluster's architecture) and an Auto Scaling
+ *   group across the three subnets with `pooler.instanceCount` instances (max one more, for
+ *   rolling instance refreshes, which replace instances after a launch template change while
+ *   keeping at least half of them in service: the tier is stateless);
+ * - an internal network load balancer in the three subnets (deletion protection on,
+ *   cross-zone load balancing on, the `endpoint` security group) with
+ *   - listener :5432 (read-write endpoint) → target group on PgBouncer's read-write pool :6432,
+ *   - listener :5433 (read-only endpoint) → target group on the read-only pool :6433,
+ *   both TCP (PgBouncer terminates TLS), with TCP health checks every 10 s (2 checks to
+ *   change state) and a 30 s deregistration delay.
+ */
+export class PoolerTier extends Construct {
+  /** The load balancer. */
+  public readonly loadBalancer: Lb;
+  /** Target group of the read-write pool. */
+  public readonly readWriteTargetGroup: LbTargetGroup;
+  /** Target group of the read-only pool. */
+  public readonly readOnlyTargetGroup: LbTargetGroup;
+  /** The launch template. */
+  public readonly launchTemplate: LaunchTemplate;
+  /** The Auto Scaling group. */
+  public readonly autoScalingGroup: AutoscalingGroup;
+  /** DNS name of the load balancer (token): the host of both endpoints. */
+  public readonly endpointAddress: string;
+
+  constructor(scope: Construct, id: string, props: PoolerTierProps) {
+    super(scope, id);
+    const { spec } = props;
+    const tags = clusterTags(spec, { Name: `${spec.name}-pooler` });
+
+    this.loadBalancer = new Lb(this, "load-balancer", {
+      name: boundedName(`mp-${spec.name}`, 32),
+      loadBalancerType: "network",
+      internal: true,
+      subnets: [...props.subnetIds],
+      securityGroups: [props.endpointSecurityGroupId],
+      enableDeletionProtection: true,
+      enableCrossZoneLoadBalancing: true,
+      tags,
+    });
+    this.endpointAddress = this.loadBalancer.dnsName;
+
+    const targetGroup = (key: "read-write" | "read-only", port: number) =>
+      new LbTargetGroup(this, `${key}-target-group`, {
+        name: boundedName(`mp-${spec.name}-${key === "read-write" ? "rw" : "ro"}`, 32),
+        port,
+        protocol: "TCP",
+        targetType: "instance",
+        vpcId: props.vpcId,
+        deregistrationDelay: "30",
+        healthCheck: {
+          enabled: true,
+          protocol: "TCP",
+          port: "traffic-port",
+          interval: 10,
+          healthyThreshold: 2,
+          unhealthyThreshold: 2,
+        },
+        tags,
+      });
+    this.readWriteTargetGroup = targetGroup("read-write", PORTS.pgbouncerReadWrite);
+    this.readOnlyTargetGroup = targetGroup("read-only", PORTS.pgbouncerReadOnly);
+
+    const listener = (key: "read-write" | "read-only", port: number, tg: LbTargetGroup) =>
+      new LbListener(this, `${key}-listener`, {
+        loadBalancerArn: this.loadBalancer.arn,
+        port,
+        protocol: "TCP",
+        defaultAction: [{ type: "forward", targetGroupArn: tg.arn }],
+        tags,
+      });
+    listener("read-write", PORTS.endpointReadWrite, this.readWriteTargetGroup);
+    listener("read-only", PORTS.endpointReadOnly, this.readOnlyTargetGroup);
+
+    const name = boundedName(`managed-postgres-${spec.name}-pooler`, 128);
+    this.launchTemplate = hardenedLaunchTemplate(this, "launch-template", {
+      name,
+      description: `managed-postgres ${spec.name}: PgBouncer tier`,
+      imageId: props.imageId,
+      instanceType: instanceTypeFor(POOLER_SIZE, spec.architecture),
+      instanceProfileArn: props.instanceProfileArn,
+      securityGroupIds: [props.poolerSecurityGroupId],
+      kmsKeyArn: props.kmsKeyArn,
+      userData: props.userData,
+      tags,
+    });
+    const count = spec.pooler.instanceCount;
+    this.autoScalingGroup = new AutoscalingGroup(this, "auto-scaling-group", {
+      name,
+      minSize: count,
+      maxSize: Token.isUnresolved(count) ? count : count + 1,
+      desiredCapacity: count,
+      vpcZoneIdentifier: [...props.subnetIds],
+      launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
+      targetGroupArns: [this.readWriteTargetGroup.arn, this.readOnlyTargetGroup.arn],
+      healthCheckType: "ELB",
+      healthCheckGracePeriod: 300,
+      instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 50 } },
+      tag: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
+    });
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * cdktf glue of the synth-time safety rules (src/rules): reads the prior state, turns rule
+ * errors into a failed synth (before anything is written to cdktf.out) and warnings into
+ * annotations, and renders the same refusals as Terraform preconditions for plans run
+ * without TypeScript. The rules themselves are pure (src/rules/safety.ts).
+ */
+import * as path from "path";
+import { Construct } from "constructs";
+import { Annotations, Lazy, TerraformBackend, TerraformIterator, TerraformLocal, TerraformStack, Token, type Precondition } from "cdktf";
+import { DataAwsEbsVolume } from "@cdktf/provider-aws/lib/data-aws-ebs-volume";
+import { DataAwsEbsVolumes } from "@cdktf/provider-aws/lib/data-aws-ebs-volumes";
+import type { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
+import {
+  END_OF_SUPPORT,
+  TAG_CLUSTER,
+  TAG_DEPLOYMENT_MODEL,
+  TAG_MAJOR_VERSION,
+  TAG_SLOT,
+  type ResolvedClusterSpec,
+  type SpecIssue,
+} from "../../src/spec";
+import type { RenderedFile } from "../../src/render/types";
+import type { InstanceRole } from "./iam";
+import {
+  checkAgainstDeployed,
+  checkEndOfSupport,
+  deployedCluster,
+  loadPriorStateFile,
+  locatePriorState,
+  parseNow,
+  PRIOR_STATE_CONTEXT_KEY,
+  PRIOR_STATE_ENV,
+  PriorStateError,
+  patroniRestoreOptions,
+  renderRestoreSourceConfig,
+  RESTORE_SOURCE_CONFIG,
+  restoreFromIssues,
+  restoreSourceStatements,
+  type RequestedFacts,
+  type RestoreFrom,
+  type RuleFinding,
+} from "../../src/rules";
+
+/** cdktf context key of the clock the end-of-support rule uses (ISO date), for tests and rehearsals. */
+export const NOW_CONTEXT_KEY = "managed-postgres:now";
+
+/** One slot's data volume, as the guard needs it. */
+export interface GuardedVolume {
+  readonly slot: number;
+  readonly volume: EbsVolume;
+  /** The slot's requested availability zone (token or literal). */
+  readonly availabilityZone: string;
+}
+
+/** Props of {@link applySafetyRules}. */
+export interface SafetyRulesProps {
+  /** The validated spec. */
+  readonly spec: ResolvedClusterSpec;
+  /** Data volumes of the slots, slot order. */
+  readonly volumes: readonly GuardedVolume[];
+  /**
+   * The clock of the end-of-support rule. @default - the context key
+   * `managed-postgres:now`, else the current time
+   */
+  readonly now?: Date | string;
+  /**
+   * Prior-state file (state v4 or `terraform show -json` plan). @default - the context key
+   * `managed-postgres:priorState`, else `MANAGED_POSTGRES_PRIOR_STATE`, else the stack's
+   * local-backend state file when it exists
+   */
+  readonly priorStateFile?: string;
+}
+
+/**
+ * The state file of the stack's local backend: the configured `path`, or cdktf's default
+ * `<cwd>/terraform.<stack id>.tfstate` (LocalBackend, cdktf 0.21) when the stack has no
+ * backend. `undefined` for a remote backend (s3, remote, cloud, …).
+ */
+export function localBackendStatePath(stack: TerraformStack): string | undefined {
+  const backend = stack.node.findAll().find((c): c is TerraformBackend => TerraformBackend.isBackend(c));
+  if (!backend) return path.join(process.cwd(), `terraform.${stack.node.id}.tfstate`);
+  const block = (backend.toTerraform() as { terraform?: { backend?: Record<string, { path?: string }> } }).terraform?.backend ?? {};
+  if (!("local" in block)) return undefined;
+  return path.resolve(block.local.path ?? path.join(process.cwd(), `terraform.${stack.node.id}.tfstate`));
+}
+
+/**
+ * The clock of the end-of-support rule and of the `restoreFrom.target` check: `now` (a
+ * prop), else the context key `managed-postgres:now`, else the current time.
+ * @throws Error naming the prop or context key when the value is not an ISO date
+ */
+export function safetyClock(scope: Construct, now?: Date | string): Date {
+  return parseNow(now ?? scope.node.tryGetContext(NOW_CONTEXT_KEY), now !== undefined ? "`now`" : `context key "${NOW_CONTEXT_KEY}"`);
+}
+
+/**
+ * Problems of a `restoreFrom` prop as spec issues (path `restoreFrom.<field>`), for the
+ * construct's single validation step. Token fields are skipped.
+ */
+export function restoreFromSpecIssues(scope: Construct, clusterName: string, restoreFrom: RestoreFrom | undefined, now?: Date | string): SpecIssue[] {
+  if (restoreFrom === undefined) return [];
+  if (restoreFrom === null || typeof restoreFrom !== "object") {
+    return [{ path: "restoreFrom", value: restoreFrom, message: "`restoreFrom` must be an object { backupBucket, stanza, target, secretArn, backupKmsKeyArn? }" }];
+  }
+  return restoreFromIssues(restoreFrom, clusterName, safetyClock(scope, now), (v) => Token.isUnresolved(v)).map((i) => ({
+    path: i.field,
+    value: (restoreFrom as unknown as Record<string, unknown>)[i.field.slice("restoreFrom.".length)],
+    message: i.message,
+  }));
+}
+
+/**
+ * Restore into a new cluster: gives the node role read access to the source backups
+ * ({@link restoreSourceStatements}: the source bucket's `<stanza>/` prefix, the source
+ * secret, the source KMS key through S3 and Secrets Manager) and returns the files and
+ * Patroni options the node user data carries (Patroni's custom bootstrap method
+ * `pgbackrest_restore` on the first primary; the replicas clone from it).
+ */
+export function addRestoreSource(
+  nodeRole: InstanceRole,
+  restoreFrom: RestoreFrom,
+  env: { partition: string; region: string },
+): { patroni: { restore: ReturnType<typeof patroniRestoreOptions> }; files: RenderedFile[] } {
+  nodeRole.addPolicy("restore-source-read", restoreSourceStatements(restoreFrom, env.partition, env.region));
+  return {
+    patroni: { restore: patroniRestoreOptions(restoreFrom) },
+    files: [{ path: RESTORE_SOURCE_CONFIG, content: renderRestoreSourceConfig(restoreFrom, env.region), mode: "0640", owner: "postgres:postgres" }],
+  };
+}
+
+function requestedFacts(spec: ResolvedClusterSpec): RequestedFacts {
+  const lit = <T>(v: T): T | undefined => (Token.isUnresolved(v) ? undefined : v);
+  const subnets = spec.network?.subnetIds;
+  return {
+    name: spec.name,
+    deployment: spec.deployment,
+    storageGiB: lit(spec.storageGiB),
+    majorVersion: spec.majorVersion,
+    allowMajorVersionUpgrade: spec.allowMajorVersionUpgrade,
+    subnetIds: subnets && !Token.isUnresolved(subnets) ? subnets.map((s) => lit(s)) : undefined,
+  };
+}
+
+const line = (f: RuleFinding) => `[${f.ruleId}] ${f.message}`;
+
+/**
+ * Wires the safety rules of one cluster into `scope` (its ManagedPostgres):
+ * - End of support (seed 000): a warning annotation within 180 days, a synth error after.
+ * - Prior state: read at synth (validation phase, before any file is written); each rule
+ *   error (model change, storage shrink, version downgrade or unflagged upgrade, slot
+ *   moved) and any unreadable prior state fails `app.synth()` with the messages. A stack
+ *   on a remote backend without an explicit prior state gets a warning: nothing to compare.
+ * - The plan-time guard ({@link addPlanTimeGuard}).
+ *
+ * `new App({ skipValidation: true })` skips the synth-time checks (cdktf skips every
+ * validation); the plan-time guard still refuses at `terraform plan`.
+ * @throws Error when `now` is not an ISO date
+ */
+export function applySafetyRules(scope: Construct, props: SafetyRulesProps): void {
+  const { spec } = props;
+  const now = safetyClock(scope, props.now);
+  const support = checkEndOfSupport(spec, now);
+  for (const f of support.filter((x) => x.level === "warning")) Annotations.of(scope).addWarning(line(f));
+  const supportErrors = support.filter((x) => x.level === "error").map(line);
+
+  let reported = false;
+  scope.node.addValidation({
+    validate: () => {
+      const errors = [...supportErrors];
+      try {
+        const location = props.priorStateFile
+          ? { file: props.priorStateFile, origin: "prop" as const }
+          : locatePriorState({
+              context: scope.node.tryGetContext(PRIOR_STATE_CONTEXT_KEY),
+              env: process.env[PRIOR_STATE_ENV],
+              localBackendPath: localBackendStatePath(TerraformStack.of(scope)),
+            });
+        if (!location) {
+          if (!reported && localBackendStatePath(TerraformStack.of(scope)) === undefined) {
+            Annotations.of(scope).addWarning(
+              `cluster "${spec.name}": the stack uses a remote backend and no prior state was given, so the safety rules ` +
+                `(immutable model, storage never shrinks, versions, slot placement) were not checked at synth. ` +
+                `Run \`terraform state pull > prior.tfstate\` and synthesize with ${PRIOR_STATE_ENV}=prior.tfstate (docs/safety.md); ` +
+                `the plan-time preconditions still apply.`,
+            );
+          }
+        } else {
+          const deployed = deployedCluster(loadPriorStateFile(location.file), spec.name);
+          if (!reported) {
+            Annotations.of(scope).addInfo(
+              deployed
+                ? `cluster "${spec.name}": prior state ${location.file} (${location.origin}): deployed ${deployed.deployment ?? "?"}, ` +
+                    `${deployed.storageGiB ?? "?"} GiB, PostgreSQL ${deployed.majorVersion ?? "?"}, ${deployed.slots.length} slot(s)`
+                : `cluster "${spec.name}": prior state ${location.file} (${location.origin}) holds no data volume of this cluster: first deployment`,
+            );
+          }
+          errors.push(...checkAgainstDeployed(requestedFacts(spec), deployed).map(line));
+        }
+      } catch (e) {
+        if (e instanceof PriorStateError) errors.push(`cluster "${spec.name}": ${e.message}`);
+        else throw e;
+      }
+      reported = true;
+      return errors;
+    },
+  });
+  addPlanTimeGuard(scope, spec, props.volumes);
+}
+
+/**
+ * The plan-time twin of the rules, for teams that run the synthesized Terraform without
+ * TypeScript: Terraform reads the cluster's data volumes as deployed in AWS and each
+ * volume's `lifecycle.precondition` refuses the plan when
+ * - a deployed volume of the cluster has another deployment model tag (checked on slot 0),
+ * - a deployed volume has another major-version tag (a lower one always; a higher one
+ *   unless `allowMajorVersionUpgrade`) (slot 0),
+ * - a deployment passed the end of support date (`plantimestamp()`, slot 0),
+ * - the slot's deployed volume is larger than requested (shrink), or sits in another
+ *   availability zone (move) (each slot).
+ *
+ * Resources: `data.aws_ebs_volumes` filtered on `tag:managed-postgres:cluster` (the plural
+ * data source returns an empty list, never an error, on a first deployment), one
+ * `data.aws_ebs_volume` per id found (`for_each`), and a `locals` entry holding the
+ * requested size and zones (they may be variables or data references).
+ */
+export function addPlanTimeGuard(scope: Construct, spec: ResolvedClusterSpec, volumes: readonly GuardedVolume[]): void {
+  if (volumes.length === 0) return;
+  const ids = new DataAwsEbsVolumes(scope, "deployed-volume-ids", {
+    filter: [{ name: `tag:${TAG_CLUSTER}`, values: [spec.name] }],
+  });
+  const each = TerraformIterator.fromList(ids.ids);
+  const deployed = new DataAwsEbsVolume(scope, "deployed-volumes", {
+    forEach: each,
+    filter: [{ name: "volume-id", values: [each.value] }],
+  });
+  const requested = new TerraformLocal(scope, "requested-placement", {
+    storage_gib: spec.storageGiB,
+    availability_zones: Object.fromEntries(volumes.map((v) => [String(v.slot), v.availabilityZone])),
+  });
+  const d = () => `data.aws_ebs_volume.${deployed.friendlyUniqueId}`;
+  const r = () => `local.${requested.friendlyUniqueId}`;
+  const expr = (produce: () => string) => Lazy.stringValue({ produce: () => `\${${produce()}}` });
+  const slotIs = (slot: number) => `lookup(v.tags, "${TAG_SLOT}", "") == "${slot}"`;
+  const where = `(aws ec2 describe-volumes --filters Name=tag:${TAG_CLUSTER},Values=${spec.name})`;
+  const version = spec.majorVersion;
+
+  for (const { slot, volume } of volumes) {
+    const mine: Precondition[] = [
+      {
+        condition: expr(() => `alltrue([for v in ${d()} : v.size <= ${r()}.storage_gib if ${slotIs(slot)}])`),
+        errorMessage:
+          `[MP-SAFE-STORAGE] cluster "${spec.name}", slot ${slot}: the deployed data volume is larger than the requested storageGiB; ` +
+          `storage grows online but never shrinks. Request at least the deployed size ${where}, or restore into a new cluster (restoreFrom).`,
+      },
+      {
+        condition: expr(() => `alltrue([for v in ${d()} : v.availability_zone == ${r()}.availability_zones["${slot}"] if ${slotIs(slot)}])`),
+        errorMessage:
+          `[MP-SAFE-SLOT-PLACEMENT] cluster "${spec.name}", slot ${slot}: the requested subnet is in another availability zone than the deployed data volume, ` +
+          `which cannot move and would be replaced. Keep the slot's subnet (slot i uses subnet i).`,
+      },
+    ];
+    if (slot === volumes[0].slot) {
+      mine.push(
+        {
+          condition: expr(() => `alltrue([for v in ${d()} : lookup(v.tags, "${TAG_DEPLOYMENT_MODEL}", "${spec.deployment}") == "${spec.deployment}"])`),
+          errorMessage:
+            `[MP-SAFE-MODEL] cluster "${spec.name}": the deployed deployment model differs from the requested "${spec.deployment}"; the model is immutable. ` +
+            `Create a new cluster restored from this one's backups (restoreFrom), move the clients, then remove this one.`,
+        },
+        {
+          condition: expr(
+            () =>
+              `alltrue([for v in ${d()} : tonumber(lookup(v.tags, "${TAG_MAJOR_VERSION}", "${version}")) ${spec.allowMajorVersionUpgrade ? "<=" : "=="} ${version}])`,
+          ),
+          errorMessage: spec.allowMajorVersionUpgrade
+            ? `[MP-SAFE-VERSION-DOWNGRADE] cluster "${spec.name}": the deployed major version is higher than the requested ${version}; PostgreSQL cannot be downgraded.`
+            : `[MP-SAFE-VERSION-UPGRADE] cluster "${spec.name}": the deployed major version differs from the requested ${version}; a lower version is refused, ` +
+              `a higher one needs allowMajorVersionUpgrade = true (docs/UPGRADING.md).`,
+        },
+        {
+          condition: expr(() => `timecmp(plantimestamp(), "${END_OF_SUPPORT[version]}T00:00:00Z") < 0`),
+          errorMessage:
+            `[MP-SAFE-END-OF-SUPPORT] cluster "${spec.name}": PostgreSQL ${version} reached end of support on ${END_OF_SUPPORT[version]}; ` +
+            `upgrade the major version (docs/UPGRADING.md).`,
+        },
+      );
+    }
+    volume.lifecycle = { ...(volume.lifecycle ?? {}), precondition: [...(volume.lifecycle?.precondition ?? []), ...mine] };
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * Package entry point: the pure core (cluster spec, renderers, rules) and the cdktf
+ * constructs.
+ */
+export * from "../src";
+export * from "./aws";
