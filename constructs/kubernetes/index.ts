@@ -1,0 +1,3 @@
+export * from "./props";
+export * from "./config";
+export * from "./managed-postgres-kubernetes";
