@@ -25,6 +25,8 @@ import { PoolerTier } from "./pooler";
 import { ClusterSecret } from "./secret";
 import { ClusterSecurityGroups } from "./security";
 import { Slot } from "./slot";
+import { addRestoreSource, applySafetyRules, restoreFromSpecIssues } from "./prior-state";
+import type { RestoreFrom } from "../../src/rules/restore";
 
 /**
  * Props of {@link ManagedPostgres}: a {@link ClusterSpec} (the same fields as a
@@ -79,6 +81,28 @@ export interface ManagedPostgresProps extends ClusterSpec {
    * @default 30
    */
   readonly noncurrentVersionExpirationDays?: number;
+  /**
+   * Create this cluster from another cluster's pgBackRest backups (PITR): the first
+   * primary bootstraps with a restore to `target`, the replicas clone from it, and the node
+   * role may read the source's backups, cipher pass and key (read only). The way to change
+   * a deployment model or shrink storage: a new cluster restored from the old one.
+   * See docs/safety.md.
+   * @default - a new, empty cluster (initdb)
+   */
+  readonly restoreFrom?: RestoreFrom;
+  /**
+   * Prior Terraform state (state v4 or `terraform show -json` plan) the safety rules
+   * compare with. See docs/safety.md.
+   * @default - the context key `managed-postgres:priorState`, else the env var
+   * `MANAGED_POSTGRES_PRIOR_STATE`, else the stack's local-backend state file if it exists
+   */
+  readonly priorStateFile?: string;
+  /**
+   * The date the end-of-support rule and the `restoreFrom.target` check use (ISO 8601), for
+   * tests and rehearsals.
+   * @default - the context key `managed-postgres:now`, else the current time
+   */
+  readonly now?: string;
 }
 
 /** The AWS options of {@link ManagedPostgresProps} (everything that is not a cluster spec field). */
@@ -89,6 +113,9 @@ const AWS_OPTION_KEYS = [
   "autoscalingServiceLinkedRoleArn",
   "secretRecoveryWindowDays",
   "noncurrentVersionExpirationDays",
+  "restoreFrom",
+  "priorStateFile",
+  "now",
 ] as const;
 
 /**
@@ -218,11 +245,12 @@ export class ManagedPostgres extends Construct {
         }),
     );
     const members: ClusterMember[] = this.slots.map((s) => s.member);
+    const restore = props.restoreFrom ? addRestoreSource(this.nodeRole, props.restoreFrom, env) : undefined;
     for (const slot of this.slots) {
       slot.addInstance({
         imageId,
         instanceProfileArn: this.nodeRole.instanceProfile.arn,
-        userData: nodeUserData({ spec, self: slot.member, members, runtime }),
+        userData: nodeUserData({ spec, self: slot.member, members, runtime }, restore),
       });
     }
     this.nodeAutoScalingGroupNames = this.slots.map((s) => s.autoScalingGroup!.name);
@@ -268,6 +296,12 @@ export class ManagedPostgres extends Construct {
     // Monitoring (issue H6): metrics, alarms and log groups attach here, from the public
     // properties above (Auto Scaling group names, load balancer and target groups, KMS key).
 
+    applySafetyRules(this, {
+      spec,
+      volumes: this.slots.map((s) => ({ slot: s.index, volume: s.dataVolume, availabilityZone: s.availabilityZone })),
+      now: props.now,
+      priorStateFile: props.priorStateFile,
+    });
     this.addOutputs(id);
   }
 
@@ -302,6 +336,7 @@ export class ManagedPostgres extends Construct {
       }
     };
     intIn("secretRecoveryWindowDays", 7, 30);
+    issues.push(...restoreFromSpecIssues(this, typeof props.name === "string" ? props.name : "?", props.restoreFrom, props.now));
     intIn("noncurrentVersionExpirationDays", 1, 3650);
     (props.httpsEgressCidrs ?? []).forEach((c, i) => {
       if (Token.isUnresolved(c)) return;
@@ -339,7 +374,11 @@ function subnetList(subnetIds: readonly string[], count: number): string[] {
 }
 
 // User data renderers (src/render/cloud-init.ts, issue H2a). Wired when they land.
-function nodeUserData(_ctx: import("../../src/render/types").NodeContext): string | undefined {
+// `restore` (restoreFrom): pass `restore.patroni` to renderNodeConfigFiles and add `restore.files`.
+function nodeUserData(
+  _ctx: import("../../src/render/types").NodeContext,
+  _restore?: { patroni: import("../../src/render/patroni").PatroniOptions; files: import("../../src/render/types").RenderedFile[] },
+): string | undefined {
   return undefined;
 }
 function poolerUserData(_ctx: import("../../src/render/types").PoolerContext): string | undefined {

@@ -6,7 +6,7 @@
  */
 import * as path from "path";
 import { Construct } from "constructs";
-import { Annotations, Lazy, TerraformBackend, TerraformIterator, TerraformLocal, TerraformStack, Token, type Precondition } from "cdktf";
+import { Annotations, App, Lazy, TerraformBackend, TerraformIterator, TerraformLocal, TerraformStack, Token, type Precondition } from "cdktf";
 import { DataAwsEbsVolume } from "@cdktf/provider-aws/lib/data-aws-ebs-volume";
 import { DataAwsEbsVolumes } from "@cdktf/provider-aws/lib/data-aws-ebs-volumes";
 import type { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
@@ -72,16 +72,21 @@ export interface SafetyRulesProps {
 }
 
 /**
- * The state file of the stack's local backend: the configured `path`, or cdktf's default
- * `<cwd>/terraform.<stack id>.tfstate` (LocalBackend, cdktf 0.21) when the stack has no
- * backend. `undefined` for a remote backend (s3, remote, cloud, …).
+ * The state file of the stack's local backend, as Terraform resolves it: Terraform runs in
+ * the stack's working directory `<outdir>/stacks/<stack id>` (cdktf 0.21's manifest), so a
+ * relative `path` is relative to that directory; cdktf's default LocalBackend path is
+ * absolute (`<cwd at synth>/terraform.<stack id>.tfstate`), and it is also used when the
+ * stack declares no backend. `undefined` for a remote backend (s3, remote, cloud, …).
  */
 export function localBackendStatePath(stack: TerraformStack): string | undefined {
   const backend = stack.node.findAll().find((c): c is TerraformBackend => TerraformBackend.isBackend(c));
-  if (!backend) return path.join(process.cwd(), `terraform.${stack.node.id}.tfstate`);
+  const defaultPath = path.join(process.cwd(), `terraform.${stack.node.id}.tfstate`);
+  if (!backend) return defaultPath;
   const block = (backend.toTerraform() as { terraform?: { backend?: Record<string, { path?: string }> } }).terraform?.backend ?? {};
   if (!("local" in block)) return undefined;
-  return path.resolve(block.local.path ?? path.join(process.cwd(), `terraform.${stack.node.id}.tfstate`));
+  const configured = block.local.path ?? defaultPath;
+  if (path.isAbsolute(configured)) return configured;
+  return path.resolve(App.of(stack).outdir, "stacks", stack.node.id, configured);
 }
 
 /**

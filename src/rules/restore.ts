@@ -15,9 +15,16 @@ export interface RestoreFrom {
    */
   readonly target: string;
   /**
-   * ARN of the KMS key that encrypts the source bucket (SSE-KMS). The instance role gets
-   * `kms:Decrypt` on this key only.
-   * @default - no KMS permission (the source bucket uses SSE-S3)
+   * ARN of the source cluster's Secrets Manager secret (its `<id>_secret_arn` output). The
+   * backups are encrypted client-side (pgBackRest aes-256-cbc) with the source's
+   * `backup_cipher_pass`; the new nodes read it from this secret, and only from it.
+   */
+  readonly secretArn: string;
+  /**
+   * ARN of the source cluster's KMS key (its `<id>_kms_key_arn` output), which encrypts its
+   * bucket (SSE-KMS) and its secret. The instance role gets `kms:Decrypt` on this key only,
+   * through S3 and Secrets Manager only (`kms:ViaService`).
+   * @default - no KMS permission (the source bucket and secret use AWS-managed keys)
    */
   readonly backupKmsKeyArn?: string;
   /**
@@ -38,6 +45,7 @@ const BUCKET = /^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,6
 const STANZA = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-]\d{2}(?::?\d{2})?)$/;
 const KMS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 /** True for a real calendar timestamp in one of the forms of {@link RestoreFrom.target}. */
@@ -77,6 +85,7 @@ export function restoreFromIssues(
   check("backupBucket", (v) => BUCKET.test(v), "the source cluster's S3 bucket name (3 to 63 lower-case letters, digits, dots, hyphens; not an ARN)");
   check("stanza", (v) => STANZA.test(v), "the source cluster's name (its pgBackRest stanza)");
   check("target", (v) => v === "latest" || isRestoreTimestamp(v), '"latest" or an ISO 8601 timestamp with a time zone, e.g. "2026-11-20T10:00:00Z"');
+  check("secretArn", (v) => SECRET_ARN.test(v), 'the source cluster\'s secret ARN (its `<id>_secret_arn` output), "arn:aws:secretsmanager:<region>:<account>:secret:…"');
   check("backupKmsKeyArn", (v) => KMS_ARN.test(v), 'a KMS key ARN such as "arn:aws:kms:eu-west-1:123456789012:key/…"', true);
   check("region", (v) => REGION.test(v), 'an AWS region such as "eu-west-1"', true);
   const t = restore.target;
@@ -105,4 +114,107 @@ export function restoreFromIssues(
 export function pgBackRestTarget(target: string): string {
   if (target === "latest") return target;
   return target.replace("T", " ").replace(/Z$/, "+00:00");
+}
+
+/** An IAM policy statement, in the shape of provider-aws' `DataAwsIamPolicyDocumentStatement`. */
+export interface PolicyStatement {
+  readonly sid: string;
+  readonly effect: "Allow";
+  readonly actions: string[];
+  readonly resources: string[];
+  readonly condition?: { test: string; variable: string; values: string[] }[];
+}
+
+/**
+ * Least-privilege read access of the new cluster's nodes to the source cluster's backups:
+ * - `s3:ListBucket` on the source bucket, for keys under `<stanza>/` only (`s3:prefix`);
+ * - `s3:GetObject` on `<bucket>/<stanza>/*` (no write, no delete: the source repository is
+ *   never modified by a restore);
+ * - `secretsmanager:GetSecretValue` on the source secret (the cipher pass);
+ * - `kms:Decrypt` on `backupKmsKeyArn`, through S3 and Secrets Manager only, when given.
+ *
+ * @param partition AWS partition (`aws`, or a token)
+ * @param region region of the source bucket and secret (token allowed)
+ */
+export function restoreSourceStatements(restore: RestoreFrom, partition: string, region: string): PolicyStatement[] {
+  const bucketArn = `arn:${partition}:s3:::${restore.backupBucket}`;
+  const statements: PolicyStatement[] = [
+    {
+      sid: "RestoreSourceBucketList",
+      effect: "Allow",
+      actions: ["s3:ListBucket"],
+      resources: [bucketArn],
+      condition: [{ test: "StringLike", variable: "s3:prefix", values: [restore.stanza, `${restore.stanza}/*`] }],
+    },
+    {
+      sid: "RestoreSourceBackupsRead",
+      effect: "Allow",
+      actions: ["s3:GetObject"],
+      resources: [`${bucketArn}/${restore.stanza}/*`],
+    },
+    {
+      sid: "RestoreSourceCipherPassRead",
+      effect: "Allow",
+      actions: ["secretsmanager:GetSecretValue"],
+      resources: [restore.secretArn],
+    },
+  ];
+  if (restore.backupKmsKeyArn) {
+    const r = restore.region ?? region;
+    statements.push({
+      sid: "RestoreSourceKeyDecrypt",
+      effect: "Allow",
+      actions: ["kms:Decrypt"],
+      resources: [restore.backupKmsKeyArn],
+      condition: [{ test: "StringEquals", variable: "kms:ViaService", values: [`s3.${r}.amazonaws.com`, `secretsmanager.${r}.amazonaws.com`] }],
+    });
+  }
+  return statements;
+}
+
+/** pgBackRest configuration of the restore source repository, read only by the restore. */
+export const RESTORE_SOURCE_CONFIG = "/etc/pgbackrest/restore-source.conf";
+/**
+ * Include directory of {@link RESTORE_SOURCE_CONFIG}: the node bootstrap writes the source's
+ * `repo1-cipher-pass` (from `restoreFrom.secretArn`, field `backup_cipher_pass`) to
+ * `secret.conf` here, mode 0600, before Patroni starts.
+ */
+export const RESTORE_SOURCE_INCLUDE_DIR = "/etc/pgbackrest/restore-source.d";
+
+/**
+ * Text of {@link RESTORE_SOURCE_CONFIG}: repo1 = the source bucket under `/<stanza>`, S3
+ * with the instance role's credentials, aes-256-cbc (the cipher pass comes from the include
+ * directory). Values may be tokens; used verbatim.
+ * @param region region of the source bucket when `restore.region` is not given
+ * @param s3Endpoint S3 endpoint host[:port] @default - `s3.<region>.amazonaws.com`
+ */
+export function renderRestoreSourceConfig(restore: RestoreFrom, region: string, s3Endpoint?: string): string {
+  const r = restore.region ?? region;
+  return [
+    "# Source repository of the restore (restoreFrom): read only, never written by this cluster.",
+    "[global]",
+    `config-include-path=${RESTORE_SOURCE_INCLUDE_DIR}`,
+    "repo1-type=s3",
+    `repo1-path=/${restore.stanza}`,
+    `repo1-s3-bucket=${restore.backupBucket}`,
+    `repo1-s3-endpoint=${s3Endpoint ?? `s3.${r}.amazonaws.com`}`,
+    `repo1-s3-region=${r}`,
+    "repo1-s3-key-type=auto",
+    `repo1-s3-uri-style=${s3Endpoint ? "path" : "host"}`,
+    "repo1-cipher-type=aes-256-cbc",
+    `# repo1-cipher-pass: ${RESTORE_SOURCE_INCLUDE_DIR}/secret.conf, written at first boot from the source secret.`,
+    "log-level-console=info",
+    "",
+    `[${restore.stanza}]`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * Options of H1's `renderPatroniConfig(ctx, { restore })`: Patroni's custom bootstrap
+ * method runs `pgbackrest --config=RESTORE_SOURCE_CONFIG --stanza=<stanza> restore` to the
+ * target on the first primary; the replicas clone from it as usual.
+ */
+export function patroniRestoreOptions(restore: RestoreFrom): { stanza: string; target: string; configFile: string; repoPath: string } {
+  return { stanza: restore.stanza, target: pgBackRestTarget(restore.target), configFile: RESTORE_SOURCE_CONFIG, repoPath: `/${restore.stanza}` };
 }

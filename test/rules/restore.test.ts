@@ -1,8 +1,23 @@
 import * as fc from "fast-check";
-import { isRestoreTimestamp, pgBackRestTarget, restoreFromIssues, type RestoreFrom } from "../../src/rules/restore";
+import {
+  isRestoreTimestamp,
+  patroniRestoreOptions,
+  pgBackRestTarget,
+  renderRestoreSourceConfig,
+  RESTORE_SOURCE_CONFIG,
+  restoreFromIssues,
+  restoreSourceStatements,
+  type RestoreFrom,
+} from "../../src/rules/restore";
 
 const now = new Date("2026-11-21T12:00:00Z");
-const ok: RestoreFrom = { backupBucket: "orders-backups-0a1b2c", stanza: "orders", target: "2026-11-20T10:00:00Z" };
+const ok: RestoreFrom = {
+  backupBucket: "orders-backups-0a1b2c",
+  stanza: "orders",
+  target: "2026-11-20T10:00:00Z",
+  secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:managed-postgres/orders-AbCdEf",
+  backupKmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+};
 
 test("a valid restoreFrom has no issue", () => {
   expect(restoreFromIssues(ok, "orders-v2", now)).toEqual([]);
@@ -54,4 +69,47 @@ test("property: every past second, written with Z or an offset, is a valid targe
 
 test("pgBackRestTarget writes a Z timestamp with a +00:00 offset and a space", () => {
   expect(pgBackRestTarget("2026-11-20T10:00:00Z")).toBe("2026-11-20 10:00:00+00:00");
+});
+
+test("a missing secretArn is refused naming restoreFrom.secretArn", () => {
+  const { secretArn: _omit, ...rest } = ok;
+  expect(restoreFromIssues(rest as RestoreFrom, "orders-v2", now).map((i) => i.field)).toEqual(["restoreFrom.secretArn"]);
+});
+
+describe("restoreSourceStatements", () => {
+  const statements = restoreSourceStatements(ok, "aws", "eu-west-1");
+
+  test("no statement writes to or deletes from the source", () => {
+    expect(statements.flatMap((s) => s.actions).filter((a) => /Put|Delete|Write|Encrypt|GenerateDataKey/.test(a))).toEqual([]);
+  });
+
+  test("objects are readable under the source stanza only", () => {
+    expect(statements.find((s) => s.actions.includes("s3:GetObject"))!.resources).toEqual(["arn:aws:s3:::orders-backups-0a1b2c/orders/*"]);
+  });
+
+  test("listing is limited to the stanza prefix", () => {
+    const list = statements.find((s) => s.actions.includes("s3:ListBucket"))!;
+    expect(list.condition).toEqual([{ test: "StringLike", variable: "s3:prefix", values: ["orders", "orders/*"] }]);
+  });
+
+  test("the source key decrypts through S3 and Secrets Manager only", () => {
+    const kms = statements.find((s) => s.actions.includes("kms:Decrypt"))!;
+    expect([kms.resources, kms.condition![0].values]).toEqual([[ok.backupKmsKeyArn], ["s3.eu-west-1.amazonaws.com", "secretsmanager.eu-west-1.amazonaws.com"]]);
+  });
+
+  test("without backupKmsKeyArn there is no KMS permission", () => {
+    const { backupKmsKeyArn: _omit, ...rest } = ok;
+    expect(restoreSourceStatements(rest, "aws", "eu-west-1").flatMap((s) => s.actions)).not.toContain("kms:Decrypt");
+  });
+});
+
+test("the source config points repo1 at the source bucket and stanza", () => {
+  const text = renderRestoreSourceConfig(ok, "eu-west-1");
+  expect(text).toMatch(/^repo1-s3-bucket=orders-backups-0a1b2c$/m);
+  expect(text).toMatch(/^repo1-path=\/orders$/m);
+  expect(text).toMatch(/^\[orders\]$/m);
+});
+
+test("the Patroni restore options read the source config with a pgBackRest target", () => {
+  expect(patroniRestoreOptions(ok)).toEqual({ stanza: "orders", target: "2026-11-20 10:00:00+00:00", configFile: RESTORE_SOURCE_CONFIG, repoPath: "/orders" });
 });
