@@ -1,0 +1,219 @@
+/**
+ * Plan-time checks for cluster spec fields that hold unresolved tokens (Terraform variables,
+ * other resources' attributes). Validation cannot see a token's value at synth, so every
+ * rule of such a field — the JSON Schema's ranges, enums and patterns, and the cross-field
+ * rules (subnet count per deployment model, distinct subnets, CIDR prefix, at least one
+ * client source) — becomes a Terraform `lifecycle.precondition`, never a skipped check.
+ *
+ * The same generator writes the `validation` blocks of the HCL module example's variables
+ * ({@link schemaConditions}), so both derive from `cluster-spec.schema.json` and cannot drift.
+ */
+import { Token, type Precondition, type TerraformResource } from "cdktf";
+import { resolve } from "cdktf/lib/_tokens";
+import type { Construct } from "constructs";
+import schema from "../../src/spec/cluster-spec.schema.json";
+import { RESERVED_TAG_PREFIX, type ClusterSpec } from "../../src/spec";
+
+/** One plan-time check: a Terraform expression that must be true, and the error shown when not. */
+export interface PlanTimeCheck {
+  /** Spec field path, e.g. `network.subnetIds`. */
+  readonly path: string;
+  /** Terraform expression (without `${…}`), e.g. `var.storage_gib >= 2`. */
+  readonly condition: string;
+  /** Error message: a full sentence naming the field and the rule. */
+  readonly errorMessage: string;
+}
+
+/** The subset of JSON Schema keywords used by `cluster-spec.schema.json`. */
+export interface SchemaNode {
+  readonly type?: string;
+  readonly enum?: readonly (string | number)[];
+  readonly pattern?: string;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly minItems?: number;
+  readonly maxItems?: number;
+  readonly maxProperties?: number;
+  readonly items?: SchemaNode;
+  readonly properties?: Readonly<Record<string, SchemaNode>>;
+  readonly additionalProperties?: SchemaNode | boolean;
+  readonly propertyNames?: SchemaNode;
+  readonly "x-allowed"?: string;
+}
+
+/** The cluster spec's JSON Schema, typed for {@link schemaConditions}. */
+export const CLUSTER_SPEC_SCHEMA_NODE: SchemaNode = schema as unknown as SchemaNode;
+
+/** A Terraform string literal: quotes, backslashes and `${` / `%{` template openers escaped. */
+export function hclString(text: string): string {
+  return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "$${").replace(/%\{/g, "%%{")}"`;
+}
+
+/** A Terraform literal for a JSON value (strings, numbers, booleans, lists of them). */
+export function hclLiteral(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(hclLiteral).join(", ")}]`;
+  if (typeof value === "string") return hclString(value);
+  return JSON.stringify(value);
+}
+
+/**
+ * The schema node at a dotted spec path (`network.subnetIds`, `backup.retentionDays`);
+ * `[i]` segments descend into `items`.
+ * @throws Error when the path is not in the schema
+ */
+export function schemaAt(path: string): SchemaNode {
+  let node: SchemaNode | undefined = CLUSTER_SPEC_SCHEMA_NODE;
+  for (const seg of path.replace(/\[\d+\]/g, ".[]").split(".").filter(Boolean)) {
+    node = seg === "[]" ? node?.items : node?.properties?.[seg];
+    if (!node) throw new Error(`\`${path}\` is not a field of the cluster spec schema`);
+  }
+  return node;
+}
+
+/**
+ * Terraform conditions equivalent to a JSON Schema node, for the value of expression `expr`:
+ * `integer` → `floor(x) == x`; `minimum`/`maximum`; `enum` → `contains([...], x)`;
+ * `pattern` → `can(regex("...", x))` (the schema's patterns use RE2-compatible syntax);
+ * `minLength`/`maxLength`/`minItems`/`maxItems`/`maxProperties` → `length(x)`; `items` →
+ * `alltrue([for v in x : ...])`; map values and `propertyNames` → `alltrue([for k, v in x : ...])`.
+ * Types themselves are left to the variable's `type`.
+ *
+ * @param node the schema node
+ * @param expr a Terraform expression, e.g. `var.storage_gib`
+ * @returns one condition per keyword, in a stable order (empty when the node has none)
+ */
+export function schemaConditions(node: SchemaNode, expr: string): string[] {
+  const out: string[] = [];
+  if (node.type === "integer") out.push(`floor(${expr}) == ${expr}`);
+  if (node.minimum !== undefined) out.push(`${expr} >= ${node.minimum}`);
+  if (node.maximum !== undefined) out.push(`${expr} <= ${node.maximum}`);
+  if (node.enum) out.push(`contains(${hclLiteral(node.enum)}, ${expr})`);
+  if (node.pattern !== undefined) out.push(`can(regex(${hclString(node.pattern)}, ${expr}))`);
+  if (node.minLength !== undefined) out.push(`length(${expr}) >= ${node.minLength}`);
+  if (node.maxLength !== undefined) out.push(`length(${expr}) <= ${node.maxLength}`);
+  if (node.minItems !== undefined) out.push(`length(${expr}) >= ${node.minItems}`);
+  if (node.maxItems !== undefined) out.push(`length(${expr}) <= ${node.maxItems}`);
+  if (node.maxProperties !== undefined) out.push(`length(${expr}) <= ${node.maxProperties}`);
+  if (node.items) {
+    const inner = schemaConditions(node.items, "v");
+    if (inner.length) out.push(`alltrue([for v in ${expr} : ${inner.join(" && ")}])`);
+  }
+  if (typeof node.additionalProperties === "object" && !node.properties) {
+    const inner = schemaConditions(node.additionalProperties, "v");
+    if (inner.length) out.push(`alltrue([for k, v in ${expr} : ${inner.join(" && ")}])`);
+  }
+  if (node.propertyNames) {
+    const inner = schemaConditions(node.propertyNames, "k");
+    if (inner.length) out.push(`alltrue([for k, v in ${expr} : ${inner.join(" && ")}])`);
+  }
+  return out;
+}
+
+/** Condition: every CIDR of list `expr` parses and has a prefix of /8 or longer (never the internet). */
+export function privateCidrListCondition(expr: string): string {
+  return `alltrue([for c in ${expr} : can(cidrhost(c, 0)) && tonumber(split("/", c)[1]) >= 8])`;
+}
+
+/** Condition: no key of map `expr` starts with the library's reserved tag prefix. */
+export function reservedTagCondition(expr: string): string {
+  return `alltrue([for k, v in ${expr} : !startswith(k, ${hclString(RESERVED_TAG_PREFIX)})])`;
+}
+
+function sentence(path: string, rule: string): string {
+  return `The cluster spec field \`${path}\` must be ${rule}.`;
+}
+
+/**
+ * The plan-time checks of a spec whose fields may hold tokens. For each field holding a
+ * token: its JSON Schema rules. For token-valued network fields: the cross-field rules too.
+ * Literal fields are left out (validation checked them at synth).
+ *
+ * @param spec the spec as given (tokens in place), `deployment` a literal
+ * @param expressionOf the Terraform expression of a token (e.g. `var.subnet_ids`), without `${}`
+ * @param skip field paths checked elsewhere (e.g. `storageGiB`, which the slots check)
+ */
+export function planTimeChecks(spec: ClusterSpec, expressionOf: (token: unknown) => string, skip: readonly string[] = []): PlanTimeCheck[] {
+  const checks: PlanTimeCheck[] = [];
+  const add = (path: string, condition: string, rule: string) => {
+    if (!skip.includes(path.replace(/\[\d+\]$/, ""))) checks.push({ path, condition, errorMessage: sentence(path, rule) });
+  };
+  const fromSchema = (path: string, value: unknown) => {
+    const node = schemaAt(path);
+    const conds = schemaConditions(node, expressionOf(value));
+    if (conds.length) add(path, conds.join(" && "), node["x-allowed"] ?? "valid");
+  };
+  /** Walks literal containers down to token leaves. */
+  const walk = (path: string, value: unknown) => {
+    if (value === undefined || value === null) return;
+    if (Token.isUnresolved(value)) {
+      fromSchema(path, value);
+      return;
+    }
+    if (Array.isArray(value)) value.forEach((v, i) => walk(`${path}[${i}]`, v));
+    else if (typeof value === "object") for (const [k, v] of Object.entries(value)) if (!(path === "tags")) walk(path ? `${path}.${k}` : k, v);
+  };
+  const known = CLUSTER_SPEC_SCHEMA_NODE.properties ?? {};
+  for (const [k, v] of Object.entries(spec)) if (k in known && k !== "network" && k !== "tags") walk(k, v);
+  if (spec.tags !== undefined && Token.isUnresolved(spec.tags)) {
+    fromSchema("tags", spec.tags);
+    add("tags", reservedTagCondition(expressionOf(spec.tags)), `free of keys starting with "${RESERVED_TAG_PREFIX}" (set by the library)`);
+  }
+
+  const net = spec.network;
+  if (!net) return checks;
+  walk("network.vpcId", net.vpcId);
+  walk("network.allowedSecurityGroupIds", net.allowedSecurityGroupIds);
+  walk("network.subnetIds", net.subnetIds);
+  walk("network.allowedCidrs", net.allowedCidrs);
+  const want = spec.deployment === "distributed" ? 3 : 1;
+  const listExpr = (list: readonly string[] | undefined): string =>
+    list === undefined ? "[]" : Token.isUnresolved(list) ? expressionOf(list) : `[${list.map((s) => (Token.isUnresolved(s) ? expressionOf(s) : hclString(s))).join(", ")}]`;
+  const anyToken = (list: readonly string[] | undefined) => list !== undefined && (Token.isUnresolved(list) || list.some((s) => Token.isUnresolved(s)));
+  if (anyToken(net.subnetIds)) {
+    const x = listExpr(net.subnetIds);
+    if (Token.isUnresolved(net.subnetIds)) {
+      add("network.subnetIds", `length(${x}) == ${want}`, `a list of exactly ${want} subnet id${want === 1 ? "" : "s"} for a ${spec.deployment} cluster${want === 3 ? " (one private subnet in each of 3 availability zones)" : ""}`);
+    }
+    add("network.subnetIds", `length(distinct(${x})) == length(${x})`, "a list of distinct subnets: each slot needs its own subnet in its own availability zone");
+  }
+  if (net.allowedCidrs !== undefined && anyToken(net.allowedCidrs)) {
+    add("network.allowedCidrs", privateCidrListCondition(listExpr(net.allowedCidrs)), "a list of IPv4 CIDRs with a prefix of /8 or longer (never 0.0.0.0/0: allow your private network's CIDRs only)");
+  }
+  if (anyToken(net.allowedCidrs) || anyToken(net.allowedSecurityGroupIds)) {
+    add(
+      "network.allowedCidrs",
+      `length(concat(${listExpr(net.allowedCidrs)}, ${listExpr(net.allowedSecurityGroupIds)})) > 0`,
+      "non-empty, or `network.allowedSecurityGroupIds` non-empty: otherwise no client could connect",
+    );
+  }
+  return checks;
+}
+
+/**
+ * Adds the plan-time checks of `spec` to `resource` as `lifecycle.precondition` entries (after
+ * any it has). Tokens are resolved to their Terraform expressions now (variables, resource
+ * attributes), so call it once the tokens' targets exist.
+ *
+ * @param scope any construct of the stack (to resolve tokens)
+ * @param resource the resource whose plan the checks guard (e.g. a slot's network interface)
+ * @param spec the spec as given to the construct
+ * @param skip field paths checked elsewhere
+ * @returns the checks added (their conditions with tokens already resolved)
+ */
+export function addPlanTimeChecks(scope: Construct, resource: TerraformResource, spec: ClusterSpec, skip: readonly string[] = []): PlanTimeCheck[] {
+  const expressionOf = (token: unknown): string => {
+    const text = resolve(scope, token);
+    const s = typeof text === "string" ? text : JSON.stringify(text);
+    return s.startsWith("${") && s.endsWith("}") ? s.slice(2, -1) : hclLiteral(text);
+  };
+  const checks = planTimeChecks(spec, expressionOf, skip);
+  if (checks.length === 0) return checks;
+  const preconditions: Precondition[] = checks.map((c) => ({
+    condition: `\${${c.condition}}`,
+    errorMessage: c.errorMessage,
+  }));
+  resource.lifecycle = { ...(resource.lifecycle ?? {}), precondition: [...(resource.lifecycle?.precondition ?? []), ...preconditions] };
+  return checks;
+}
