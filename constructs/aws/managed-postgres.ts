@@ -25,6 +25,7 @@ import { PoolerTier } from "./pooler";
 import { ClusterSecret } from "./secret";
 import { ClusterSecurityGroups } from "./security";
 import { Slot } from "./slot";
+import { addPlanTimeChecks } from "./deferred-checks";
 import { addRestoreSource, applySafetyRules, restoreFromSpecIssues } from "./prior-state";
 import type { RestoreFrom } from "../../src/rules/restore";
 
@@ -254,6 +255,9 @@ export class ManagedPostgres extends Construct {
       });
     }
     this.nodeAutoScalingGroupNames = this.slots.map((s) => s.autoScalingGroup!.name);
+    // Fields holding tokens were not checked at synth: their rules become plan-time
+    // preconditions (storageGiB is checked on the data volumes themselves).
+    addPlanTimeChecks(this, this.slots[0].networkInterface, props, ["storageGiB"]);
     this.nodeRole.addPolicy(
       "node-permissions",
       nodePolicyStatements({
