@@ -1,0 +1,157 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { App, TerraformStack, Testing } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { Lb } from "@cdktf/provider-aws/lib/lb";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { Construct } from "constructs";
+import { PolicyPack } from "../../constructs/aws/policy";
+import { loadStacksFromDir, runPolicyPack } from "../../src/rules/policy";
+import { buildProgram } from "../../src/cli/main";
+
+function stackWith(build: (s: TerraformStack) => void): { app: App; stack: TerraformStack } {
+  const app = Testing.app();
+  const stack = new TerraformStack(app, "s");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  build(stack);
+  return { app, stack };
+}
+
+function outdir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "h6-policy-"));
+}
+
+describe("PolicyPack at synth", () => {
+  test("an unsuppressed error finding stops synth, naming the rule, the resource address and the fix", () => {
+    const { app } = stackWith((s) => {
+      PolicyPack.enforce(s);
+      new Lb(s, "public-nlb", { loadBalancerType: "network", internal: false, enableDeletionProtection: true });
+    });
+    expect(() => app.synth()).toThrow(/MP-ELB-1 error\] s\/aws_lb\.public-nlb.*internal is not true.*PolicyPack\.suppress/s);
+  });
+
+  test("a suppression with a reason lets synth pass and travels in the resource's // metadata", () => {
+    const dir = outdir();
+    const app = new App({ outdir: dir });
+    const s = new TerraformStack(app, "s");
+    new AwsProvider(s, "aws", { region: "eu-west-1" });
+    PolicyPack.enforce(s);
+    const lb = new Lb(s, "public-nlb", { loadBalancerType: "network", internal: false, enableDeletionProtection: true });
+    PolicyPack.suppress(lb, "MP-ELB-1", "demo endpoint, reviewed");
+    app.synth();
+    const json = JSON.parse(fs.readFileSync(path.join(dir, "stacks", "s", "cdk.tf.json"), "utf8"));
+    expect(json.resource.aws_lb["public-nlb"]["//"].managed_postgres_policy).toEqual({
+      suppressions: [{ id: "MP-ELB-1", reason: "demo endpoint, reviewed" }],
+    });
+    const report = runPolicyPack(loadStacksFromDir(dir));
+    expect(report.findings).toEqual([]);
+    expect(report.suppressed.map((f) => [f.ruleId, f.reason])).toEqual([["MP-ELB-1", "demo endpoint, reviewed"]]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a suppression on a scope covers the resources under it", () => {
+    const { stack } = stackWith((s) => {
+      const group = new Construct(s, "endpoints");
+      new Lb(group, "a", { internal: false, enableDeletionProtection: true });
+      new Lb(group, "b", { internal: false, enableDeletionProtection: true });
+      PolicyPack.suppress(group, "MP-ELB-1", "public demo");
+    });
+    const report = PolicyPack.check(stack);
+    expect(report.findings).toEqual([]);
+    expect(report.suppressed).toHaveLength(2);
+  });
+
+  test("warning findings become warning annotations and do not stop synth", () => {
+    const { app, stack } = stackWith((s) => {
+      PolicyPack.enforce(s);
+      new SnsTopic(s, "plain-topic", { name: "t" });
+    });
+    app.synth();
+    const warnings = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === "@cdktf/warn").map((m) => String(m.data)));
+    expect(warnings.some((w) => w.includes("MP-SNS-1 warning"))).toBe(true);
+  });
+
+  test("suppress refuses an unknown rule id", () => {
+    const { stack } = stackWith(() => undefined);
+    expect(() => PolicyPack.suppress(stack, "MP-NOPE-1", "x")).toThrow(/unknown rule id "MP-NOPE-1"; rules are MP-S3-1/);
+  });
+
+  test("suppress refuses an empty reason", () => {
+    const { stack } = stackWith(() => undefined);
+    expect(() => PolicyPack.suppress(stack, "MP-ELB-1", "  ")).toThrow(/needs a non-empty reason/);
+  });
+
+  test("enforce twice on one stack adds one validation", () => {
+    const { stack } = stackWith((s) => {
+      PolicyPack.enforce(s);
+      PolicyPack.enforce(s);
+    });
+    expect(stack.node.validate()).toEqual([]);
+  });
+});
+
+describe("managed-postgres policy (CLI)", () => {
+  async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
+    let out = "";
+    let err = "";
+    const so = jest.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+    const se = jest.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+    process.exitCode = 0;
+    try {
+      await buildProgram().exitOverride().parseAsync(["node", "managed-postgres", ...args]);
+    } finally {
+      so.mockRestore();
+      se.mockRestore();
+    }
+    const code = Number(process.exitCode ?? 0);
+    process.exitCode = 0;
+    return { out, err, code };
+  }
+
+  function writeStack(dir: string, name: string, tf: object): void {
+    fs.mkdirSync(path.join(dir, "stacks", name), { recursive: true });
+    fs.writeFileSync(path.join(dir, "stacks", name, "cdk.tf.json"), JSON.stringify(tf));
+  }
+
+  test("exits 1 and lists every finding of every stack in Markdown", async () => {
+    const dir = outdir();
+    writeStack(dir, "one", { resource: { aws_lb: { nlb: { internal: false, enable_deletion_protection: true } } } });
+    writeStack(dir, "two", { resource: { aws_sns_topic: { t: { name: "t" } } } });
+    const { out, code } = await run(["policy", dir]);
+    expect(code).toBe(1);
+    expect(out).toContain("| MP-ELB-1 | error | one | `aws_lb.nlb` |");
+    expect(out).toContain("| MP-SNS-1 | warning | two | `aws_sns_topic.t` |");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("exits 0 with --format json when every finding is suppressed, and lists the suppression", async () => {
+    const dir = outdir();
+    writeStack(dir, "one", {
+      resource: { aws_sns_topic: { t: { name: "t", "//": { managed_postgres_policy: { suppressions: [{ id: "MP-SNS-1", reason: "no payload" }] } } } } },
+    });
+    const { out, code } = await run(["policy", dir, "--format", "json"]);
+    expect(code).toBe(0);
+    const report = JSON.parse(out);
+    expect(report.findings).toEqual([]);
+    expect(report.suppressed[0]).toMatchObject({ ruleId: "MP-SNS-1", reason: "no payload", stack: "one" });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("exits 2 on a directory without synthesized stacks", async () => {
+    const dir = outdir();
+    const { err, code } = await run(["policy", dir]);
+    expect(code).toBe(2);
+    expect(err).toMatch(/no synthesized stack found/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("refuses an unknown --format", async () => {
+    const dir = outdir();
+    writeStack(dir, "one", { resource: {} });
+    const { err, code } = await run(["policy", dir, "--format", "html"]);
+    expect(code).toBe(2);
+    expect(err).toMatch(/--format must be "markdown" or "json"/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
