@@ -27,9 +27,8 @@ export function renderPostBootstrapScript(): string {
     `  echo "post-bootstrap: ${PGBOUNCER_AUTH_PASSWORD_ENV} is not set (expected in ${PATHS.patroniEnv})" >&2`,
     "  exit 1",
     "fi",
-    `exec psql --no-psqlrc --quiet -d "$1" -v ON_ERROR_STOP=1 \\`,
-    `  -v pgbouncer_auth_password="$${PGBOUNCER_AUTH_PASSWORD_ENV}" \\`,
-    `  -f ${PATRONI_POST_BOOTSTRAP_SQL}`,
+    "# The password stays in the environment (psql's \\getenv), never on a command line.",
+    `exec psql --no-psqlrc --quiet -d "$1" -v ON_ERROR_STOP=1 -f ${PATRONI_POST_BOOTSTRAP_SQL}`,
     "",
   ].join("\n");
 }

@@ -61,11 +61,13 @@ GRANT EXECUTE ON FUNCTION ${PGBOUNCER_AUTH_SCHEMA}.get_auth(text) TO ${DB_ROLES.
 
 /**
  * psql script run by the post-bootstrap script against the `postgres` database as the
- * superuser. Needs the psql variable `pgbouncer_auth_password` (`-v`). Creates (or
+ * superuser. Reads the password from the environment variable
+ * {@link PGBOUNCER_AUTH_PASSWORD_ENV} (psql `\getenv`, psql 15+); the post-bootstrap script refuses to run without it. Creates (or
  * updates) the `pgbouncer_auth` login role without logging the statement, then installs
  * {@link PGBOUNCER_AUTH_SQL} in `postgres` and `template1`.
  */
 export const POST_BOOTSTRAP_SQL = `\\set ON_ERROR_STOP on
+\\getenv pgbouncer_auth_password ${PGBOUNCER_AUTH_PASSWORD_ENV}
 -- The password must not reach the server log.
 SET log_statement = 'none';
 SET log_min_duration_statement = -1;
