@@ -4,8 +4,7 @@
  * needs no cluster round trip for CRDs), plus the S3 backup bucket and the IAM role for the
  * service account (IRSA) through `@cdktf/provider-aws`, in the same stack.
  */
-import { createHash } from "node:crypto";
-import { Token } from "cdktf";
+import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -425,7 +424,9 @@ export class ManagedPostgresKubernetes extends Construct {
       emptyDir("home"),
       emptyDir("pgbackrest-log", "1Gi"),
     ];
-    const configHash = createHash("sha256").update(JSON.stringify(dbData)).digest("hex");
+    // Computed by Terraform from the ConfigMap's final data (tokens resolved): a configuration
+    // change rolls the pods; adding unrelated resources to the app does not.
+    const configHash = Fn.sha256(Fn.jsonencode(dbConfig.data));
     const affinity = distributed
       ? {
           podAntiAffinity: {
@@ -578,7 +579,7 @@ export class ManagedPostgresKubernetes extends Construct {
         template: {
           metadata: {
             labels: poolerLabels,
-            annotations: { "managed-postgres/config-sha256": createHash("sha256").update(JSON.stringify(poolerData)).digest("hex") },
+            annotations: { "managed-postgres/config-sha256": Fn.sha256(Fn.jsonencode(poolerConfig.data)) },
           },
           spec: {
             serviceAccountName: poolerSa.metadata.name,
