@@ -67,7 +67,7 @@ GRANT EXECUTE ON FUNCTION ${PGBOUNCER_AUTH_SCHEMA}.get_auth(text) TO ${DB_ROLES.
  * {@link PGBOUNCER_AUTH_SQL} in `postgres` and `template1`.
  */
 export const POST_BOOTSTRAP_SQL = `\\set ON_ERROR_STOP on
-\\getenv pgbouncer_auth_password ${PGBOUNCER_AUTH_PASSWORD_ENV}
+\\getenv auth_password ${PGBOUNCER_AUTH_PASSWORD_ENV}
 -- The password must not reach the server log.
 SET log_statement = 'none';
 SET log_min_duration_statement = -1;
@@ -75,7 +75,7 @@ SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '${DB_ROLES
 \\if :create_role
 CREATE ROLE ${DB_ROLES.pgbouncerAuth} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
 \\endif
-ALTER ROLE ${DB_ROLES.pgbouncerAuth} WITH LOGIN PASSWORD :'pgbouncer_auth_password';
+ALTER ROLE ${DB_ROLES.pgbouncerAuth} WITH LOGIN PASSWORD :'auth_password';
 RESET log_statement;
 RESET log_min_duration_statement;
 

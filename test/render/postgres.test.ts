@@ -1,0 +1,97 @@
+import { postgresParametersForSize } from "../../src/spec";
+import { PATHS, renderPgHba, renderPostgresParameters } from "../../src/render";
+import { members, spec, TOKEN_ADDRESSES } from "./fixtures";
+
+describe("renderPostgresParameters", () => {
+  test("memory and connections follow the size (seed 000 / seed 004 rules)", () => {
+    for (const size of ["XS", "L", "4XL"] as const) {
+      const p = renderPostgresParameters(spec({ size }));
+      const s = postgresParametersForSize(size);
+      expect(p.max_connections).toBe(String(s.maxConnections));
+      expect(p.shared_buffers).toBe(`${s.sharedBuffersMiB}MB`);
+      expect(p.effective_cache_size).toBe(`${s.effectiveCacheSizeMiB}MB`);
+      expect(p.work_mem).toBe(`${s.workMemMiB}MB`);
+      expect(p.maintenance_work_mem).toBe(`${s.maintenanceWorkMemMiB}MB`);
+    }
+  });
+
+  test("TLS is on with the node certificate and at least TLS 1.3", () => {
+    const p = renderPostgresParameters(spec());
+    expect(p.ssl).toBe("on");
+    expect([p.ssl_cert_file, p.ssl_key_file, p.ssl_ca_file]).toEqual([PATHS.serverCert, PATHS.serverKey, PATHS.caCert]);
+    expect(p.ssl_min_protocol_version).toBe("TLSv1.3");
+  });
+
+  test("passwords are stored as SCRAM-SHA-256", () => {
+    expect(renderPostgresParameters(spec()).password_encryption).toBe("scram-sha-256");
+  });
+
+  test("WAL is archived continuously to the cluster's pgBackRest stanza", () => {
+    const p = renderPostgresParameters(spec({ name: "billing" }));
+    expect(p.wal_level).toBe("replica");
+    expect(p.archive_mode).toBe("on");
+    expect(p.archive_command).toBe("pgbackrest --stanza=billing archive-push %p");
+  });
+
+  test("replicas serve reads and pg_rewind can rejoin a former primary", () => {
+    const p = renderPostgresParameters(spec());
+    expect(p.hot_standby).toBe("on");
+    expect(p.wal_log_hints).toBe("on");
+  });
+
+  test("statements slower than 1000 ms are logged (seed 004)", () => {
+    expect(renderPostgresParameters(spec()).log_min_duration_statement).toBe("1000");
+  });
+
+  test("replication slots may retain at most a quarter of the data volume", () => {
+    expect(renderPostgresParameters(spec({ storageGiB: 100 })).max_slot_wal_keep_size).toBe("25600MB");
+  });
+});
+
+describe("renderPgHba", () => {
+  const hba = renderPgHba(spec(), members("orders", 3));
+
+  test("TCP rules are hostssl only, except reject rules", () => {
+    const tcp = hba.filter((l) => !l.startsWith("local "));
+    for (const rule of tcp) {
+      expect(rule.startsWith("hostssl ") || / reject$/.test(rule)).toBe(true);
+    }
+    expect(tcp.filter((l) => l.startsWith("host ")).every((l) => l.endsWith(" reject"))).toBe(true);
+  });
+
+  test("every password rule uses scram-sha-256", () => {
+    const methods = hba.map((l) => l.split(/\s+/).pop());
+    expect(new Set(methods)).toEqual(new Set(["peer", "scram-sha-256", "reject"]));
+  });
+
+  test("replication and pg_rewind are allowed from the members only", () => {
+    for (const a of ["10.10.0.11", "10.10.0.12", "10.10.0.13"]) {
+      expect(hba).toContain(`hostssl replication replicator ${a}/32 scram-sha-256`);
+      expect(hba).toContain(`hostssl postgres rewind_user ${a}/32 scram-sha-256`);
+    }
+    const replicationAllows = hba.filter((l) => l.includes(" replication ") && l.endsWith("scram-sha-256"));
+    expect(replicationAllows).toHaveLength(3);
+  });
+
+  test("the superuser logs in locally by peer authentication only", () => {
+    expect(hba[0]).toBe("local all postgres peer");
+    expect(hba).toContain("hostssl all postgres 0.0.0.0/0 reject");
+    expect(hba).toContain("hostssl all postgres ::/0 reject");
+  });
+
+  test("non-TLS connections are rejected for IPv4 and IPv6", () => {
+    expect(hba).toContain("host all all 0.0.0.0/0 reject");
+    expect(hba).toContain("host all all ::/0 reject");
+  });
+
+  test("member-specific rules come before the catch-all rules (first match wins)", () => {
+    const lastMember = Math.max(...hba.map((l, i) => (l.includes("/32 ") ? i : -1)));
+    const firstCatchAll = hba.findIndex((l) => l.includes("0.0.0.0/0"));
+    expect(lastMember).toBeLessThan(firstCatchAll);
+  });
+
+  test("token addresses are used verbatim", () => {
+    const t = renderPgHba(spec(), members("orders", 3, TOKEN_ADDRESSES));
+    expect(t).toContain("hostssl replication replicator ${TfToken[TOKEN.12]}/32 scram-sha-256");
+  });
+});
