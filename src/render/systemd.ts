@@ -1,0 +1,595 @@
+/**
+ * systemd units of a database node and of a pooler instance, and the helper scripts of
+ * their timers.
+ *
+ * Units go to `/etc/systemd/system` (root:root 0644). A unit there named like a Debian
+ * package's unit (`etcd.service`, `patroni.service`, `haproxy.service`,
+ * `prometheus-postgres-exporter.service`) replaces the package's unit; the bootstrap masks
+ * the package units that would collide with ours (`postgresql.service`,
+ * `pgbouncer.service`, `prometheus-pgbouncer-exporter.service`).
+ *
+ * Every unit is described once, as a {@link ManagedService}; the same description renders
+ * the unit file and tells the live harness (which has no systemd) which command to run as
+ * which user ({@link nodeServices}, {@link poolerServices}).
+ *
+ * Hardening (systemd 252, Debian 12): every service gets `NoNewPrivileges`, `PrivateTmp`
+ * (except those running pgBackRest: its lock files live in /tmp/pgbackrest and must be
+ * shared between archive-push, the backups and the TLS server), `ProtectSystem=strict`
+ * with explicit `ReadWritePaths`, `ProtectHome`, kernel/cgroup/clock protection,
+ * `RestrictSUIDSGID`, `LockPersonality`, `RestrictRealtime`, `RestrictNamespaces`,
+ * `SystemCallArchitectures=native` and an empty capability set for non-root services.
+ * `MemoryDenyWriteExecute` is not set: PostgreSQL's LLVM JIT needs writable+executable
+ * memory. `ProtectSystem=strict` is relaxed for the bootstrap and the filesystem growth
+ * (they configure the machine).
+ */
+import { PORTS } from "../spec";
+import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "./postgres";
+import { PGBACKREST_LOG_PATH } from "./pgbackrest";
+import { PATHS, pgbouncerConfigPath } from "./paths";
+import { pgbouncerPort, pgbouncerRunDir, type PgBouncerPool } from "./pgbouncer";
+import type { NodeContext, PoolerContext, RenderedFile } from "./types";
+import { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_SCRIPTS, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
+import { renderFullBackupScript, renderGrowFilesystemScript, renderLogicalDumpScript } from "./bootstrap/jobs";
+import { assertTerraformSafe } from "./bootstrap/shell";
+
+/** Metrics port of the PgBouncer exporter of each pool (127.0.0.1 only): rw 9127 (`PORTS.pgbouncerExporter`), ro 9128. */
+export const PGBOUNCER_EXPORTER_PORTS: Readonly<Record<PgBouncerPool, number>> = {
+  rw: PORTS.pgbouncerExporter,
+  ro: PORTS.pgbouncerExporter + 1,
+};
+
+/** Debian package units the bootstrap stops and masks: they would bind our ports with package defaults. */
+export const MASKED_PACKAGE_UNITS: readonly string[] = [
+  "postgresql.service",
+  "pgbouncer.service",
+  "prometheus-pgbouncer-exporter.service",
+];
+
+/**
+ * One service (or timer-driven job) of a node, resolved: what the unit file says and
+ * what the live harness runs in its place.
+ */
+export interface ManagedService {
+  /** Unit name as enabled, e.g. `pgbouncer@rw.service`, `managed-postgres-backup.service`. */
+  readonly unit: string;
+  /** `daemon`: long-running, started by the bootstrap; `job`: oneshot run by {@link timer}. */
+  readonly kind: "daemon" | "job";
+  /** OS user the command runs as. */
+  readonly user: string;
+  /** OS group the command runs as. */
+  readonly group: string;
+  /** The ExecStart command line, systemd specifiers resolved (first word: absolute path). */
+  readonly execStart: string;
+  /** Environment variables set by the unit (no secrets). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Environment files the unit reads (they may hold secrets; written by the bootstrap). */
+  readonly environmentFiles: readonly string[];
+  /** Directories systemd creates for the service, owned by {@link user}: `/run/…`, `/var/log/…`. */
+  readonly createdDirectories: readonly string[];
+  /** For a job: its timer unit and the `OnCalendar`/`OnUnitActiveSec` schedule, in words. */
+  readonly timer?: { readonly unit: string; readonly schedule: string };
+}
+
+interface UnitSpec {
+  /** File name in /etc/systemd/system (may be a template, `x@.service`). */
+  readonly file: string;
+  readonly unit: Record<string, string | string[]>;
+  readonly service: Record<string, string | string[]>;
+  readonly install?: Record<string, string | string[]>;
+}
+
+/** Hardening shared by every service; `extra` adds or overrides. */
+function hardening(opts: { rw: readonly string[]; root?: boolean; privateTmp?: boolean; strict?: boolean }): Record<string, string | string[]> {
+  const h: Record<string, string | string[]> = {
+    NoNewPrivileges: "yes",
+    PrivateTmp: opts.privateTmp === false ? "no" : "yes",
+    ProtectSystem: opts.strict === false ? "full" : "strict",
+    ProtectHome: "yes",
+    ProtectKernelTunables: "yes",
+    ProtectKernelModules: "yes",
+    ProtectKernelLogs: "yes",
+    ProtectControlGroups: "yes",
+    ProtectClock: "yes",
+    ProtectHostname: "yes",
+    RestrictSUIDSGID: "yes",
+    LockPersonality: "yes",
+    RestrictRealtime: "yes",
+    RestrictNamespaces: "yes",
+    SystemCallArchitectures: "native",
+    RestrictAddressFamilies: "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+  };
+  if (!opts.root) h.CapabilityBoundingSet = "";
+  if (opts.rw.length > 0) h.ReadWritePaths = opts.rw.join(" ");
+  return h;
+}
+
+function renderUnit(u: UnitSpec): string {
+  const section = (name: string, body: Record<string, string | string[]>): string[] => [
+    `[${name}]`,
+    ...Object.entries(body).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`)),
+  ];
+  const lines = [
+    "# Rendered by cdktf-managed-postgres; do not edit on the node.",
+    ...section("Unit", u.unit),
+    "",
+    ...section("Service", u.service),
+  ];
+  if (u.install) lines.push("", ...section("Install", u.install));
+  return assertTerraformSafe(lines.join("\n") + "\n", u.file);
+}
+
+function timerUnit(file: string, description: string, timer: Record<string, string>): string {
+  return assertTerraformSafe(
+    [
+      "# Rendered by cdktf-managed-postgres; do not edit on the node.",
+      "[Unit]",
+      `Description=${description}`,
+      "",
+      "[Timer]",
+      ...Object.entries(timer).map(([k, v]) => `${k}=${v}`),
+      "",
+      "[Install]",
+      "WantedBy=timers.target",
+      "",
+    ].join("\n"),
+    file,
+  );
+}
+
+/**
+ * A systemd calendar expression pinned to UTC: `" UTC"` is appended unless the last word
+ * already names a time zone (`UTC` or an `Area/City` name).
+ */
+export function utcCalendar(expression: string): string {
+  const last = expression.trim().split(/\s+/).pop() ?? "";
+  return last === "UTC" || last.includes("/") ? expression.trim() : `${expression.trim()} UTC`;
+}
+
+/** OnCalendar of the daily full backup: `*-*-* HH:MM:00 UTC` from `spec.backup.fullBackupTime`. */
+export function fullBackupCalendar(fullBackupTime: string): string {
+  return `*-*-* ${fullBackupTime}:00 UTC`;
+}
+
+const PG = { user: "postgres", group: "postgres" };
+const ROOT = { user: "root", group: "root" };
+
+/** Writable paths of processes that run PostgreSQL or pgBackRest. */
+const POSTGRES_RW = [
+  PATHS.dataMount,
+  `-${POSTGRES_SOCKET_DIRECTORY}`,
+  "-/run/postgresql",
+  "-/var/log/postgresql",
+  `-${PGBACKREST_LOG_PATH}`,
+  "-/var/lib/postgresql",
+  "-/var/spool/pgbackrest",
+  "/tmp",
+];
+
+interface ServiceDef {
+  readonly spec: UnitSpec;
+  readonly services: ManagedService[];
+  readonly extraFiles?: RenderedFile[];
+}
+
+function unitFile(path: string, content: string): RenderedFile {
+  return { path: `${SYSTEMD_UNIT_DIR}/${path}`, content, mode: "0644", owner: "root:root" };
+}
+
+function etcdDef(clusterName: string): ServiceDef {
+  const execStart = `/usr/bin/etcd --config-file ${PATHS.etcdConfig}`;
+  return {
+    spec: {
+      file: "etcd.service",
+      unit: {
+        Description: `etcd member of PostgreSQL cluster ${clusterName} (Patroni DCS)`,
+        Documentation: "https://etcd.io/docs/v3.4/",
+        Wants: "network-online.target",
+        After: "network-online.target managed-postgres-bootstrap.service",
+        RequiresMountsFor: PATHS.dataMount,
+        ConditionPathExists: PATHS.etcdConfig,
+      },
+      service: {
+        Type: "notify",
+        User: "etcd",
+        Group: "etcd",
+        ExecStart: execStart,
+        Restart: "on-failure",
+        RestartSec: "5s",
+        // Ready only once the cluster has quorum: the other members may boot minutes later.
+        TimeoutStartSec: "infinity",
+        LimitNOFILE: "65536",
+        ...hardening({ rw: [PATHS.etcdDataDir] }),
+      },
+      install: { WantedBy: "multi-user.target" },
+    },
+    services: [
+      { unit: "etcd.service", kind: "daemon", user: "etcd", group: "etcd", execStart, environment: {}, environmentFiles: [], createdDirectories: [] },
+    ],
+  };
+}
+
+function patroniDef(clusterName: string): ServiceDef {
+  const execStart = `/usr/bin/patroni ${PATHS.patroniConfig}`;
+  return {
+    spec: {
+      file: "patroni.service",
+      unit: {
+        Description: `Patroni (PostgreSQL high availability) of cluster ${clusterName}`,
+        Documentation: "https://patroni.readthedocs.io/en/latest/",
+        Wants: "network-online.target etcd.service",
+        After: "network-online.target etcd.service managed-postgres-bootstrap.service",
+        RequiresMountsFor: PATHS.dataMount,
+        ConditionPathExists: PATHS.patroniConfig,
+      },
+      service: {
+        Type: "simple",
+        User: PG.user,
+        Group: PG.group,
+        EnvironmentFile: PATHS.patroniEnv,
+        ExecStart: execStart,
+        ExecReload: "/bin/kill -s HUP $MAINPID",
+        // Patroni stops PostgreSQL itself; systemd must not kill the postmaster first.
+        KillMode: "process",
+        TimeoutSec: "30",
+        Restart: "on-failure",
+        RestartSec: "5s",
+        LimitNOFILE: "65536",
+        ...hardening({ rw: POSTGRES_RW, privateTmp: false }),
+      },
+      install: { WantedBy: "multi-user.target" },
+    },
+    services: [
+      { unit: "patroni.service", kind: "daemon", ...PG, execStart, environment: {}, environmentFiles: [PATHS.patroniEnv], createdDirectories: [] },
+    ],
+  };
+}
+
+function pgbackrestServerDef(clusterName: string): ServiceDef {
+  const execStart = "/usr/bin/pgbackrest server";
+  return {
+    spec: {
+      file: "pgbackrest-server.service",
+      unit: {
+        Description: `pgBackRest TLS server of cluster ${clusterName} (backup from the standby)`,
+        Documentation: "https://pgbackrest.org/command.html#command-server",
+        Wants: "network-online.target",
+        After: "network-online.target managed-postgres-bootstrap.service",
+        ConditionPathExists: PATHS.pgbackrestConfig,
+      },
+      service: {
+        Type: "simple",
+        User: PG.user,
+        Group: PG.group,
+        ExecStart: execStart,
+        ExecReload: "/bin/kill -s HUP $MAINPID",
+        Restart: "on-failure",
+        RestartSec: "5s",
+        ...hardening({ rw: POSTGRES_RW, privateTmp: false }),
+      },
+      install: { WantedBy: "multi-user.target" },
+    },
+    services: [
+      { unit: "pgbackrest-server.service", kind: "daemon", ...PG, execStart, environment: {}, environmentFiles: [], createdDirectories: [] },
+    ],
+  };
+}
+
+function pgbouncerDef(clusterName: string, pools: readonly PgBouncerPool[], after: string): ServiceDef {
+  return {
+    spec: {
+      file: "pgbouncer@.service",
+      unit: {
+        Description: `PgBouncer %i pool of cluster ${clusterName}`,
+        Documentation: "https://www.pgbouncer.org/config.html",
+        Wants: "network-online.target",
+        After: `network-online.target managed-postgres-bootstrap.service ${after}`,
+        ConditionPathExists: pgbouncerConfigPath("rw").replace("-rw.ini", "-%i.ini"),
+      },
+      service: {
+        Type: "notify",
+        User: PG.user,
+        Group: PG.group,
+        ExecStart: `/usr/sbin/pgbouncer ${pgbouncerConfigPath("rw").replace("-rw.ini", "-%i.ini")}`,
+        ExecReload: "/bin/kill -HUP $MAINPID",
+        KillSignal: "SIGINT",
+        RuntimeDirectory: "pgbouncer-%i",
+        LogsDirectory: "pgbouncer",
+        Restart: "on-failure",
+        RestartSec: "2s",
+        LimitNOFILE: "65536",
+        ...hardening({ rw: [] }),
+      },
+      install: { WantedBy: "multi-user.target" },
+    },
+    services: pools.map((pool) => ({
+      unit: `pgbouncer@${pool}.service`,
+      kind: "daemon" as const,
+      ...PG,
+      execStart: `/usr/sbin/pgbouncer ${pgbouncerConfigPath(pool)}`,
+      environment: {},
+      environmentFiles: [],
+      createdDirectories: [pgbouncerRunDir(pool), "/var/log/pgbouncer"],
+    })),
+  };
+}
+
+function pgbouncerExporterDefs(clusterName: string, pools: readonly PgBouncerPool[]): ServiceDef[] {
+  return pools.map((pool) => {
+    const unit = `pgbouncer-exporter-${pool}.service`;
+    const environment = {
+      PGPASSFILE: BOOT_SECRET_FILES.pgbouncerExporterPgpass,
+      LICENCE_LOCATION: "/usr/share/doc/prometheus-pgbouncer-exporter/copyright",
+    };
+    const execStart =
+      `/usr/bin/prometheus-pgbouncer-exporter --host 127.0.0.1 --port ${PGBOUNCER_EXPORTER_PORTS[pool]} ` +
+      `--pgbouncer-host ${pgbouncerRunDir(pool)} --pgbouncer-port ${pgbouncerPort(pool)} --pgbouncer-user ${DB_ROLES.pgbouncerAuth}`;
+    return {
+      spec: {
+        file: unit,
+        unit: {
+          Description: `Prometheus exporter of the PgBouncer ${pool} pool of cluster ${clusterName}`,
+          Wants: `pgbouncer@${pool}.service`,
+          After: `pgbouncer@${pool}.service`,
+        },
+        service: {
+          Type: "simple",
+          User: PG.user,
+          Group: PG.group,
+          Environment: Object.entries(environment).map(([k, v]) => `${k}=${v}`),
+          ExecStart: execStart,
+          Restart: "on-failure",
+          // The exporter connects once at start: retry until PgBouncer is up.
+          RestartSec: "10s",
+          ...hardening({ rw: [] }),
+        },
+        install: { WantedBy: "multi-user.target" },
+      },
+      services: [{ unit, kind: "daemon" as const, ...PG, execStart, environment, environmentFiles: [], createdDirectories: [] }],
+    };
+  });
+}
+
+function postgresExporterDef(clusterName: string): ServiceDef {
+  const environment = {
+    // Peer authentication over the Unix socket (pg_hba: local all postgres peer).
+    DATA_SOURCE_NAME: `host=${POSTGRES_SOCKET_DIRECTORY} user=${DB_ROLES.superuser} dbname=postgres sslmode=disable`,
+  };
+  const execStart = `/usr/bin/prometheus-postgres-exporter --web.listen-address=127.0.0.1:${PORTS.postgresExporter}`;
+  return {
+    spec: {
+      file: "prometheus-postgres-exporter.service",
+      unit: {
+        Description: `Prometheus exporter of PostgreSQL, cluster ${clusterName}`,
+        Documentation: "https://github.com/prometheus-community/postgres_exporter",
+        After: "patroni.service",
+      },
+      service: {
+        Type: "simple",
+        User: PG.user,
+        Group: PG.group,
+        Environment: `"DATA_SOURCE_NAME=${environment.DATA_SOURCE_NAME}"`,
+        ExecStart: execStart,
+        Restart: "on-failure",
+        RestartSec: "10s",
+        ...hardening({ rw: [] }),
+      },
+      install: { WantedBy: "multi-user.target" },
+    },
+    services: [
+      { unit: "prometheus-postgres-exporter.service", kind: "daemon", ...PG, execStart, environment, environmentFiles: [], createdDirectories: [] },
+    ],
+  };
+}
+
+function haproxyDef(clusterName: string): ServiceDef {
+  const execStart = `/usr/sbin/haproxy -Ws -f ${PATHS.haproxyConfig} -p /run/haproxy/haproxy.pid -S /run/haproxy/master.sock`;
+  return {
+    spec: {
+      file: "haproxy.service",
+      unit: {
+        Description: `HAProxy routing the PgBouncer tier of cluster ${clusterName} to the primary and the replicas`,
+        Documentation: "man:haproxy(1)",
+        Wants: "network-online.target",
+        After: "network-online.target managed-postgres-bootstrap.service",
+        ConditionPathExists: PATHS.haproxyConfig,
+      },
+      service: {
+        Type: "notify",
+        ExecStartPre: `/usr/sbin/haproxy -c -q -f ${PATHS.haproxyConfig}`,
+        ExecStart: execStart,
+        ExecReload: [`/usr/sbin/haproxy -c -q -f ${PATHS.haproxyConfig}`, "/bin/kill -USR2 $MAINPID"],
+        KillMode: "mixed",
+        Restart: "always",
+        SuccessExitStatus: "143",
+        RuntimeDirectory: "haproxy",
+        LimitNOFILE: "65536",
+        // Starts as root and drops to the haproxy user (haproxy.cfg `user`/`group`).
+        ...hardening({ rw: [], root: true }),
+        CapabilityBoundingSet: "CAP_SETUID CAP_SETGID CAP_NET_BIND_SERVICE",
+      },
+      install: { WantedBy: "multi-user.target" },
+    },
+    services: [
+      { unit: "haproxy.service", kind: "daemon", ...ROOT, execStart, environment: {}, environmentFiles: [], createdDirectories: ["/run/haproxy"] },
+    ],
+  };
+}
+
+function jobDef(
+  name: string,
+  description: string,
+  script: RenderedFile,
+  owner: { user: string; group: string },
+  timer: Record<string, string>,
+  schedule: string,
+  service: Record<string, string | string[]>,
+): ServiceDef {
+  const unit = `${name}.service`;
+  return {
+    spec: {
+      file: unit,
+      unit: { Description: description, Wants: "network-online.target", After: "network-online.target patroni.service" },
+      service: { Type: "oneshot", User: owner.user, Group: owner.group, ExecStart: script.path, ...service },
+    },
+    services: [
+      {
+        unit,
+        kind: "job",
+        ...owner,
+        execStart: script.path,
+        environment: {},
+        environmentFiles: [],
+        createdDirectories: [],
+        timer: { unit: `${name}.timer`, schedule },
+      },
+    ],
+    extraFiles: [unitFile(`${name}.timer`, timerUnit(`${name}.timer`, `${description} (timer)`, timer)), script],
+  };
+}
+
+function bootstrapDef(clusterName: string, what: string): ServiceDef {
+  const execStart = `${PATHS.bootstrapScript} prepare`;
+  return {
+    spec: {
+      file: "managed-postgres-bootstrap.service",
+      unit: {
+        Description: `Prepare ${what} of cluster ${clusterName} at boot: ${what === "this node" ? "slot ENI, data volume, " : ""}secrets, TLS`,
+        Wants: "network-online.target",
+        After: "network-online.target",
+      },
+      service: {
+        Type: "oneshot",
+        RemainAfterExit: "yes",
+        ExecStart: execStart,
+        TimeoutStartSec: "30min",
+        // Configures the network, volumes, users and /etc: no ProtectSystem.
+        NoNewPrivileges: "yes",
+        PrivateTmp: "yes",
+      },
+      install: { WantedBy: "multi-user.target" },
+    },
+    services: [],
+  };
+}
+
+function nodeDefs(ctx: NodeContext): ServiceDef[] {
+  const { spec } = ctx;
+  const name = spec.name;
+  const distributed = spec.deployment === "distributed";
+  const script = (path: string, content: string): RenderedFile => ({ path, content, mode: "0755", owner: "root:root" });
+  const defs: ServiceDef[] = [bootstrapDef(name, "this node"), etcdDef(name), patroniDef(name)];
+  if (distributed) defs.push(pgbackrestServerDef(name));
+  if (!distributed) defs.push(pgbouncerDef(name, ["rw"], "patroni.service"));
+  defs.push(postgresExporterDef(name));
+  if (!distributed) defs.push(...pgbouncerExporterDefs(name, ["rw"]));
+  const pgJob = { ...hardening({ rw: POSTGRES_RW, privateTmp: false }), Nice: "10", IOSchedulingClass: "best-effort", IOSchedulingPriority: "7" };
+  const fullCal = fullBackupCalendar(spec.backup.fullBackupTime);
+  defs.push(
+    jobDef(
+      "managed-postgres-backup",
+      `Daily full pgBackRest backup of cluster ${name}`,
+      script(JOB_SCRIPTS.fullBackup, renderFullBackupScript(ctx)),
+      PG,
+      { OnCalendar: fullCal, Persistent: "true", AccuracySec: "1min" },
+      `OnCalendar=${fullCal}`,
+      { ...pgJob, TimeoutStartSec: "12h" },
+    ),
+  );
+  const dumpCal = utcCalendar(spec.backup.logicalDump.schedule);
+  defs.push(
+    jobDef(
+      "managed-postgres-logical-dump",
+      `Logical dumps of cluster ${name} to S3`,
+      script(JOB_SCRIPTS.logicalDump, renderLogicalDumpScript(ctx)),
+      PG,
+      { OnCalendar: dumpCal, Persistent: "true", AccuracySec: "1min" },
+      `OnCalendar=${dumpCal}`,
+      { ...pgJob, Environment: "HOME=/var/lib/postgresql", TimeoutStartSec: "12h" },
+    ),
+  );
+  defs.push(
+    jobDef(
+      "managed-postgres-grow-fs",
+      `Online growth of the data filesystem of ${ctx.self.name}`,
+      script(JOB_SCRIPTS.growFilesystem, renderGrowFilesystemScript(ctx)),
+      ROOT,
+      { OnBootSec: "2min", OnUnitActiveSec: "5min", AccuracySec: "30s" },
+      "OnBootSec=2min, OnUnitActiveSec=5min",
+      { NoNewPrivileges: "yes", PrivateTmp: "yes", ProtectHome: "yes", ProtectSystem: "full" },
+    ),
+  );
+  return defs;
+}
+
+function poolerDefs(ctx: PoolerContext): ServiceDef[] {
+  const name = ctx.spec.name;
+  return [
+    bootstrapDef(name, "this pooler instance"),
+    haproxyDef(name),
+    pgbouncerDef(name, ["rw", "ro"], "haproxy.service"),
+    ...pgbouncerExporterDefs(name, ["rw", "ro"]),
+  ];
+}
+
+function renderDefs(defs: readonly ServiceDef[]): RenderedFile[] {
+  return defs.flatMap((d) => [unitFile(d.spec.file, renderUnit(d.spec)), ...(d.extraFiles ?? [])]);
+}
+
+/**
+ * The systemd units of a database node and the helper scripts of its timers:
+ * - `managed-postgres-bootstrap.service` (runs `managed-postgres-bootstrap prepare` at every
+ *   boot after the first), `etcd.service`, `patroni.service` (User=postgres,
+ *   EnvironmentFile=`PATHS.patroniEnv`), `prometheus-postgres-exporter.service` (127.0.0.1:9187);
+ * - distributed: `pgbackrest-server.service` (pgBackRest TLS server, port 8432);
+ * - standalone: `pgbouncer@.service` (enabled as `pgbouncer@rw`) and
+ *   `pgbouncer-exporter-rw.service` (127.0.0.1:9127);
+ * - timers + oneshot services: `managed-postgres-backup` (daily at
+ *   `spec.backup.fullBackupTime` UTC), `managed-postgres-logical-dump`
+ *   (`spec.backup.logicalDump.schedule`, UTC), `managed-postgres-grow-fs` (every 5 minutes);
+ *   their scripts in `JOB_SCRIPTS` (root:root 0755).
+ * Units: `/etc/systemd/system`, root:root 0644. Deterministic; addresses verbatim. Pure.
+ */
+export function renderSystemdUnits(ctx: NodeContext): RenderedFile[] {
+  return renderDefs(nodeDefs(ctx));
+}
+
+/**
+ * The systemd units of a pooler instance (distributed): `managed-postgres-bootstrap.service`,
+ * `haproxy.service`, `pgbouncer@.service` (enabled as `pgbouncer@rw` and `pgbouncer@ro`),
+ * `pgbouncer-exporter-rw.service` (127.0.0.1:9127) and `pgbouncer-exporter-ro.service`
+ * (127.0.0.1:9128). Pure.
+ * @throws Error if the cluster is standalone (it has no pooler tier)
+ */
+export function renderPoolerSystemdUnits(ctx: PoolerContext): RenderedFile[] {
+  assertDistributed(ctx);
+  return renderDefs(poolerDefs(ctx));
+}
+
+function assertDistributed(ctx: PoolerContext): void {
+  if (ctx.spec.deployment !== "distributed") {
+    throw new Error(`cluster ${ctx.spec.name} is ${ctx.spec.deployment}; only distributed clusters have a PgBouncer tier`);
+  }
+}
+
+/**
+ * The services of a database node in start order (daemons first, then the timer jobs),
+ * resolved for the live harness: it runs each daemon's `execStart` as `user` after
+ * `managed-postgres-bootstrap prepare`. Pure.
+ */
+export function nodeServices(ctx: NodeContext): ManagedService[] {
+  return nodeDefs(ctx).flatMap((d) => d.services);
+}
+
+/** The services of a pooler instance in start order (see {@link nodeServices}). @throws Error if standalone */
+export function poolerServices(ctx: PoolerContext): ManagedService[] {
+  assertDistributed(ctx);
+  return poolerDefs(ctx).flatMap((d) => d.services);
+}
+
+/** Units `managed-postgres-bootstrap start` enables and starts: daemons, then timers. */
+export function unitsToStart(services: readonly ManagedService[]): string[] {
+  return services.map((s) => (s.kind === "daemon" ? s.unit : s.timer!.unit));
+}
+
+/** The state directory of the bootstrap (re-exported for the harness). */
+export const BOOTSTRAP_STATE_DIRECTORY = BOOTSTRAP_STATE_DIR;
