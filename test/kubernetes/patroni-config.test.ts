@@ -1,0 +1,139 @@
+/**
+ * The Patroni configuration the database pods run: the synthesized ConfigMap's patroni.yml
+ * with the synthesized container environment (downward-API values filled in as the kubelet
+ * would, Secret references replaced by test values), checked by the real
+ * `patroni --validate-config` (Patroni 3.0.2; a missing tool fails the test).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { byName, distributed, standalone, synth, props, type Synthesized } from "./fixtures";
+
+const POD_IP = "10.10.0.12";
+
+function patroniYaml(s: Synthesized): string {
+  return byName(s, "kubernetes_config_map_v1", "orders-database").data["patroni.yml"];
+}
+
+/** The `postgres` container's environment as the kubelet would set it for pod orders-1. */
+function podEnvironment(s: Synthesized): Record<string, string> {
+  const sts = byName(s, "kubernetes_stateful_set_v1", "orders");
+  const c = sts.spec.template.spec.container.find((x: any) => x.name === "postgres");
+  const env: Record<string, string> = {};
+  for (const e of c.env) {
+    const field = e.value_from?.field_ref?.field_path;
+    if (field === "metadata.name") env[e.name] = "orders-1";
+    else if (field === "status.podIP") env[e.name] = POD_IP;
+    else if (e.value_from?.secret_key_ref) env[e.name] = `test-${e.value_from.secret_key_ref.key}`;
+    else env[e.name] = String(e.value).replace(/\$\((\w+)\)/g, (_, v) => env[v] ?? `$(${v})`);
+  }
+  return env;
+}
+
+function validate(yamlText: string, env: Record<string, string>): { status: number | null; output: string } {
+  const which = spawnSync("sh", ["-c", "command -v patroni"], { encoding: "utf8" });
+  if (which.status !== 0) throw new Error("MISSING TOOL: patroni (Debian package patroni 3.0.2) is required by this test");
+  const dir = mkdtempSync(join(tmpdir(), "k8s-patroni-"));
+  const file = join(dir, "patroni.yml");
+  writeFileSync(file, yamlText);
+  const r = spawnSync("patroni", ["--validate-config", file], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+    timeout: 60_000,
+  });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+test("distributed: patroni --validate-config accepts the ConfigMap's patroni.yml with the pod's environment", () => {
+  const s = distributed();
+  expect(validate(patroniYaml(s), podEnvironment(s))).toEqual({ status: 0, output: "" });
+});
+
+test("standalone: patroni --validate-config accepts it too", () => {
+  const s = standalone();
+  expect(validate(patroniYaml(s), podEnvironment(s))).toEqual({ status: 0, output: "" });
+});
+
+test("without the pod's address environment the file is refused (no placeholder address is advertised)", () => {
+  const s = distributed();
+  const env = podEnvironment(s);
+  delete env.PATRONI_POSTGRESQL_CONNECT_ADDRESS;
+  const r = validate(patroniYaml(s), env);
+  expect([r.status, r.output]).toEqual([1, expect.stringContaining("postgresql.connect_address")]);
+});
+
+test("the pod environment gives the member its pod name and the pod IP as connect addresses", () => {
+  const env = podEnvironment(distributed());
+  expect([env.PATRONI_NAME, env.PATRONI_POSTGRESQL_CONNECT_ADDRESS, env.PATRONI_RESTAPI_CONNECT_ADDRESS]).toEqual([
+    "orders-1",
+    `${POD_IP}:5432`,
+    `${POD_IP}:8008`,
+  ]);
+});
+
+describe("content", () => {
+  const config = () => parse(patroniYaml(distributed()));
+
+  test("the DCS is the Kubernetes API in ConfigMap mode, in the cluster's namespace, with the pods' labels", () => {
+    expect(config().kubernetes).toEqual({
+      namespace: "orders-db",
+      labels: {
+        "app.kubernetes.io/name": "managed-postgres",
+        "app.kubernetes.io/instance": "orders",
+        "app.kubernetes.io/managed-by": "cdktf-managed-postgres",
+        "app.kubernetes.io/component": "database",
+      },
+      scope_label: "cluster-name",
+      role_label: "role",
+      use_endpoints: false,
+    });
+  });
+
+  test("there is no etcd section", () => {
+    expect([config().etcd3, config().etcd]).toEqual([undefined, undefined]);
+  });
+
+  test("the per-pod keys are not in the shared file", () => {
+    const c = config();
+    expect([c.name, c.restapi.listen, c.restapi.connect_address, c.postgresql.listen, c.postgresql.connect_address]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  test("pg_hba admits replication and pg_rewind from the pod network, and has no per-address member rule", () => {
+    const hba: string[] = config().postgresql.pg_hba;
+    expect(hba.filter((r) => / (replicator|rewind_user) 10\.0\.0\.0\/16 /.test(r))).toEqual([
+      "hostssl replication replicator 10.0.0.0/16 scram-sha-256",
+      "hostssl postgres rewind_user 10.0.0.0/16 scram-sha-256",
+    ]);
+    expect(hba.filter((r) => r.includes("/32"))).toEqual([]);
+  });
+
+  test("one rule per pod CIDR when there are several", () => {
+    const s = synth(props({}, { podNetworkCidrs: ["10.0.0.0/16", "100.64.0.0/10"] }));
+    const hba: string[] = parse(patroniYaml(s)).postgresql.pg_hba;
+    expect(hba.filter((r) => r.startsWith("hostssl replication replicator"))).toEqual([
+      "hostssl replication replicator 10.0.0.0/16 scram-sha-256",
+      "hostssl replication replicator 100.64.0.0/10 scram-sha-256",
+    ]);
+  });
+
+  test("the rules still end with the reject-everything-else rules, in the renderer's order", () => {
+    const hba: string[] = config().postgresql.pg_hba;
+    expect(hba.slice(-3)).toEqual(["host all all 0.0.0.0/0 reject", "host all all ::/0 reject", "local all all scram-sha-256"]);
+  });
+
+  test("PostgreSQL logs to stderr (logging_collector off) for kubectl logs", () => {
+    expect(config().postgresql.parameters.logging_collector).toBe("off");
+  });
+
+  test("distributed keeps synchronous_mode_strict from the renderer", () => {
+    expect(config().bootstrap.dcs.synchronous_mode_strict).toBe(true);
+  });
+});
