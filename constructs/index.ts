@@ -4,3 +4,4 @@
  */
 export * from "../src";
 export * from "./aws";
+export * from "./kubernetes";
