@@ -1,3 +1,4 @@
 export * from "./prior-state";
 export * from "./safety";
 export * from "./restore";
+export * from "./addresses";
