@@ -174,9 +174,8 @@ export function renderKubernetesPatroniConfig(spec: ResolvedClusterSpec, p: Kube
     " Replication and pg_rewind from the pod network (pod IPs change on rescheduling);" +
     " the NetworkPolicy admits only the cluster's pods and the pooler.";
 
-  // Patroni 3.0.2's validator requires bootstrap.pg_hba (patroni/validator.py); Patroni uses it for
-  // the pg_hba.conf of the bootstrapping member. Same rules.
-  if (!doc.hasIn(["bootstrap", "pg_hba"])) doc.setIn(["bootstrap", "pg_hba"], doc.createNode(newRules));
+  // Patroni 3.0.2's validator requires bootstrap.pg_hba (patroni/validator.py): the same rules.
+  doc.setIn(["bootstrap", "pg_hba"], doc.createNode(newRules));
 
   doc.setIn(["postgresql", "parameters", "logging_collector"], "off");
   const header = doc.commentBefore ?? "";

@@ -115,6 +115,11 @@ describe("content", () => {
     expect(hba.filter((r) => r.includes("/32"))).toEqual([]);
   });
 
+  test("bootstrap.pg_hba (required by Patroni 3.0.2's validator) holds the same pod-network rules", () => {
+    const c = config();
+    expect(c.bootstrap.pg_hba).toEqual(c.postgresql.pg_hba);
+  });
+
   test("one rule per pod CIDR when there are several", () => {
     const s = synth(props({}, { podNetworkCidrs: ["10.0.0.0/16", "100.64.0.0/10"] }));
     const hba: string[] = parse(patroniYaml(s)).postgresql.pg_hba;
