@@ -2,7 +2,8 @@
  * Machine image and launch templates shared by the database slots and the PgBouncer tier.
  */
 import { Construct } from "constructs";
-import { Fn } from "cdktf";
+import { gzipSync } from "node:zlib";
+import { Fn, TerraformLocal, Token } from "cdktf";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import type { Architecture } from "../../src/spec";
@@ -13,6 +14,12 @@ export const DEBIAN_AMI_OWNER = "136693071363";
 export const DEBIAN_ROOT_DEVICE = "/dev/xvda";
 /** Root volume size, in GiB: the OS, the packages and the journal (data lives on the slot volume). */
 export const ROOT_VOLUME_GIB = 16;
+/**
+ * EC2's user data limit, in bytes, before base64 encoding ("User data is limited to 16 KB,
+ * in raw form, before it is base64-encoded": EC2 user guide, instance user data). Our user
+ * data is gzip-compressed, so the limit applies to the compressed bytes.
+ */
+export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
 /**
  * Looks up the most recent official Debian 12 AMI of an architecture (owner
@@ -60,7 +67,10 @@ export interface HardenedLaunchTemplateProps {
  * - a gp3 root volume encrypted with the cluster key, deleted with the instance;
  * - detailed monitoring, termination and stop protection off (the ASG must be able to
  *   replace instances);
- * - user data gzip-compressed and base64-encoded (`base64gzip`; cloud-init reads gzip).
+ * - user data gzip-compressed and base64-encoded (`base64gzip`; cloud-init reads gzip). The
+ *   text goes through a Terraform local (`<id>-user-data`) so that quotes and backslashes
+ *   are JSON-escaped rather than spliced into an HCL function call.
+ * @throws Error when the compressed user data would exceed EC2's 16 KiB limit
  */
 export function hardenedLaunchTemplate(scope: Construct, id: string, props: HardenedLaunchTemplateProps): LaunchTemplate {
   return new LaunchTemplate(scope, id, {
@@ -96,9 +106,23 @@ export function hardenedLaunchTemplate(scope: Construct, id: string, props: Hard
       },
     ],
     monitoring: { enabled: true },
-    userData: props.userData === undefined ? undefined : Fn.base64gzip(props.userData),
+    userData: props.userData === undefined ? undefined : userDataExpression(scope, `${id}-user-data`, props.name, props.userData),
     updateDefaultVersion: true,
     tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags: props.tags })),
     tags: props.tags,
   });
+}
+
+/**
+ * `base64gzip(local.<id>)` for user data text, after checking its compressed size. Tokens
+ * (addresses, ARNs) are counted as 100 characters each, more than any of them resolves to.
+ */
+function userDataExpression(scope: Construct, id: string, name: string, text: string): string {
+  const estimate = text.replace(/\$\{TfToken\[[^\]]*\]\}/g, "x".repeat(100));
+  const bytes = gzipSync(Buffer.from(estimate, "utf8")).length;
+  if (bytes > USER_DATA_LIMIT_BYTES) {
+    throw new Error(`${name}: the user data is ${bytes} bytes after gzip; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}`);
+  }
+  const local = new TerraformLocal(scope, id, text);
+  return Token.asString(Fn.base64gzip(local.asString));
 }

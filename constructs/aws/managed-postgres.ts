@@ -14,6 +14,7 @@ import {
   type SpecIssue,
   type ValidatedSpec,
 } from "../../src/spec";
+import { renderNodeUserData, renderPoolerUserData } from "../../src/render/cloud-init";
 import type { ClusterMember, RuntimeContext } from "../../src/render/types";
 import { BackupBucket } from "./backup-bucket";
 import { ClusterKey } from "./encryption";
@@ -64,6 +65,15 @@ export interface ManagedPostgresProps extends ClusterSpec {
    */
   readonly httpsEgressCidrs?: string[];
   /**
+   * Lists the Debian packages in the user data (cloud-init `packages:`), so cloud-init runs
+   * `apt-get update` and installs them at first boot. The apt repositories (Debian, and
+   * PGDG for PostgreSQL 16 and 17) must then be reachable: a mirror or proxy, or a NAT
+   * gateway, listed in `httpsEgressCidrs`. Without it, the image should have the packages
+   * (the bootstrap installs only missing ones); see docs/bootstrap.md.
+   * @default false
+   */
+  readonly installPackagesAtBoot?: boolean;
+  /**
    * ARN of the EC2 Auto Scaling service-linked role, allowed by the key policy to launch
    * instances with CMK-encrypted volumes. It must exist before the key policy is applied;
    * create it once per account with
@@ -111,6 +121,7 @@ const AWS_OPTION_KEYS = [
   "imageId",
   "allowDestroy",
   "httpsEgressCidrs",
+  "installPackagesAtBoot",
   "autoscalingServiceLinkedRoleArn",
   "secretRecoveryWindowDays",
   "noncurrentVersionExpirationDays",
@@ -224,6 +235,7 @@ export class ManagedPostgres extends Construct {
       httpsEgressCidrs: props.httpsEgressCidrs ?? [],
     });
     const imageId = props.imageId ?? debianImage(this, "image", spec.architecture).id;
+    const userDataOptions = { installPackages: props.installPackagesAtBoot ?? false };
     const runtime: RuntimeContext = {
       region: env.region,
       backupBucket: this.backupBucketName,
@@ -251,7 +263,10 @@ export class ManagedPostgres extends Construct {
       slot.addInstance({
         imageId,
         instanceProfileArn: this.nodeRole.instanceProfile.arn,
-        userData: nodeUserData({ spec, self: slot.member, members, runtime }, restore),
+        userData: renderNodeUserData(
+          { spec, self: slot.member, members, runtime },
+          { ...userDataOptions, nodeConfig: restore ? { patroni: restore.patroni } : undefined, extraFiles: restore?.files },
+        ),
       });
     }
     this.nodeAutoScalingGroupNames = this.slots.map((s) => s.autoScalingGroup!.name);
@@ -283,7 +298,7 @@ export class ManagedPostgres extends Construct {
         kmsKeyArn: this.kmsKeyArn,
         imageId,
         instanceProfileArn: this.poolerRole.instanceProfile.arn,
-        userData: poolerUserData({ spec, members, runtime }),
+        userData: renderPoolerUserData({ spec, members, runtime }, userDataOptions),
       });
       this.poolerAutoScalingGroupName = this.pooler.autoScalingGroup.name;
       this.readWriteEndpoint = this.pooler.endpointAddress;
@@ -375,16 +390,4 @@ function subnetList(subnetIds: readonly string[], count: number): string[] {
     return Array.from({ length: count }, (_, i) => Token.asString(Fn.element(subnetIds as string[], i)));
   }
   return [...subnetIds];
-}
-
-// User data renderers (src/render/cloud-init.ts, issue H2a). Wired when they land.
-// `restore` (restoreFrom): pass `restore.patroni` to renderNodeConfigFiles and add `restore.files`.
-function nodeUserData(
-  _ctx: import("../../src/render/types").NodeContext,
-  _restore?: { patroni: import("../../src/render/patroni").PatroniOptions; files: import("../../src/render/types").RenderedFile[] },
-): string | undefined {
-  return undefined;
-}
-function poolerUserData(_ctx: import("../../src/render/types").PoolerContext): string | undefined {
-  return undefined;
 }

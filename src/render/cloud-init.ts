@@ -40,6 +40,12 @@ export interface UserDataOptions {
   readonly installPackages?: boolean;
   /** Passed to `renderNodeConfigFiles` (database nodes only). @default - its defaults */
   readonly nodeConfig?: NodeConfigOptions;
+  /**
+   * More files to write, after the rendered ones (database nodes only), e.g. the restore
+   * source's pgBackRest configuration of a cluster created with `restoreFrom`.
+   * @default []
+   */
+  readonly extraFiles?: readonly RenderedFile[];
 }
 
 interface WriteFile {
@@ -90,7 +96,7 @@ function render(files: RenderedFile[], packages: readonly string[] | undefined):
 }
 
 function bootstrapFile(content: string): RenderedFile {
-  return { path: PATHS.bootstrapScript, content, mode: "0750", owner: "root:root" };
+  return { path: PATHS.bootstrapScript, content, mode: "0755", owner: "root:root" };
 }
 
 /**
@@ -104,6 +110,7 @@ export function renderNodeUserData(ctx: NodeContext, options: UserDataOptions = 
     bootstrapFile(renderBootstrapScript(ctx)),
     ...renderNodeConfigFiles(ctx, options.nodeConfig),
     ...renderSystemdUnits(ctx),
+    ...(options.extraFiles ?? []),
   ];
   return render(files, options.installPackages ? nodePackages(ctx.spec).map((p) => p.name) : undefined);
 }

@@ -20,8 +20,8 @@ describe("invalid props", () => {
   test.each<[string, Partial<ManagedPostgresProps>, RegExp]>([
     ["storageGiB above 128", { storageGiB: 500 }, /`storageGiB`.*500/],
     ["an unknown size", { size: "XXXL" as any }, /`size`.*"XXXL"/],
-    ["two subnets for a distributed cluster", { network: { vpcId: "vpc-1", subnetIds: ["subnet-a", "subnet-b"], allowedCidrs: ["10.0.0.0/16"] } }, /`network\.subnetIds`.*2 subnets/],
-    ["a world-open client CIDR", { network: { vpcId: "vpc-1", subnetIds: ["subnet-a", "subnet-b", "subnet-c"], allowedCidrs: ["0.0.0.0/0"] } }, /`network\.allowedCidrs\[0\]`/],
+    ["two subnets for a distributed cluster", { network: { vpcId: "vpc-0a1b2c3d", subnetIds: ["subnet-0a000001", "subnet-0b000002"], allowedCidrs: ["10.0.0.0/16"] } }, /`network\.subnetIds`.*2 subnets/],
+    ["a world-open client CIDR", { network: { ...props("distributed").network, allowedCidrs: ["0.0.0.0/0"] } }, /`network\.allowedCidrs\[0\]`/],
     ["a secret recovery window of 3 days", { secretRecoveryWindowDays: 3 }, /`secretRecoveryWindowDays`: got 3; expected an integer from 7 to 30/],
     ["a malformed egress CIDR", { httpsEgressCidrs: ["mirror.example.com"] }, /`httpsEgressCidrs\[0\]`.*"mirror\.example\.com"/],
   ])("%s throws naming the field and creates nothing", (_what, overrides, message) => {
