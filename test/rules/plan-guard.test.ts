@@ -15,7 +15,7 @@ const slotOf = (v: any) => v.tags["managed-postgres:slot"];
 const conditionsOf = (slot: string) => volumes.find((v) => slotOf(v) === slot).lifecycle.precondition as { condition: string; error_message: string }[];
 const [idsName, idsSource] = Object.entries<any>(json.data.aws_ebs_volumes)[0];
 const [volName, volSource] = Object.entries<any>(json.data.aws_ebs_volume)[0];
-const [localName] = Object.keys(json.locals).filter((k) => "storage_gib" in json.locals[k]);
+const [localName] = Object.keys(json.locals).filter((k) => typeof json.locals[k] === "object" && json.locals[k] !== null && "storage_gib" in json.locals[k]);
 
 test("the deployed volumes are found by the cluster tag with the plural data source", () => {
   expect(idsSource.filter).toEqual([{ name: "tag:managed-postgres:cluster", values: ["orders"] }]);
