@@ -87,8 +87,8 @@ import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "./postgres";
 import { PGBOUNCER_AUTH_PASSWORD_ENV } from "./sql";
 import { MASKED_PACKAGE_UNITS, nodeServices, poolerServices, renderPoolerSystemdUnits, renderSystemdUnits, unitsToStart } from "./systemd";
 import { SECRET_FIELDS, type NodeContext, type PoolerContext } from "./types";
-import { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES } from "./bootstrap/files";
-import { GROW_FILESYSTEM_FUNCTION, logFunction } from "./bootstrap/jobs";
+import { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_COMMANDS } from "./bootstrap/files";
+import { GROW_FILESYSTEM_FUNCTION, PATRONI_SAYS_FUNCTION, backupJobFunction, logFunction, logicalDumpJobFunction } from "./bootstrap/jobs";
 import { assertTerraformSafe, awsCliPrefix, secretClientRequestToken, shq } from "./bootstrap/shell";
 
 export { secretClientRequestToken } from "./bootstrap/shell";
@@ -146,12 +146,8 @@ export function poolerPackages(): RequiredPackage[] {
 /** Fields of the secret generated as random passwords (everything but the CA). */
 const PASSWORD_FIELDS = SECRET_FIELDS.filter((f) => f !== "ca_cert_pem" && f !== "ca_key_pem");
 
-const HEADER_USAGE = `# Usage: managed-postgres-bootstrap [prepare|start|finalize|all]   (default: all)
-#   prepare   packages, IMDSv2, slot ENI, data volume, secrets, TLS, secret files, config checks; no systemctl
-#   start     systemctl daemon-reload, enable --now the units and timers, then finalize
-#   finalize  wait for the cluster's leader; on the primary: pgBackRest stanza-create, PgBouncer auth function
-#   all       prepare, then start
-# Never prints a secret. Safe to run again and at every boot.`;
+const HEADER_USAGE = `# Usage: managed-postgres-bootstrap [prepare|start|finalize|all] (default all), or a timer job.
+# See docs/bootstrap.md. Never prints a secret; safe to run again and at every boot.`;
 
 interface ScriptParts {
   readonly title: string;
@@ -162,6 +158,8 @@ interface ScriptParts {
   readonly units: string[];
   readonly replacedUnits: string[];
   readonly files: string[];
+  /** Timer jobs: subcommand → bash function name. */
+  readonly jobs: ReadonlyArray<readonly [string, string]>;
 }
 
 function constantsCommon(runtime: NodeContext["runtime"], clusterName: string): string[] {
@@ -324,15 +322,18 @@ function startFunction(units: readonly string[], replaced: readonly string[]): s
     done
     systemctl stop 'postgresql@*' >/dev/null 2>&1 || true
     # Units we replace by name that the packages started with their defaults.
-    for u in ${replaced.join(" ")}; do
-      if systemctl is-active --quiet "$u"; then systemctl stop "$u"; fi
-    done
-    touch "$STATE_DIR/package-units-replaced"
+${replaced.map((u) => `    if systemctl is-active --quiet ${u}; then systemctl stop ${u}; fi\n`).join("")}    touch "$STATE_DIR/package-units-replaced"
   fi
   systemctl enable managed-postgres-bootstrap.service
   systemctl enable --now --no-block \\
     ${units.join(" \\\n    ")}
 }`;
+}
+
+function jobsCase(jobs: ScriptParts["jobs"]): string {
+  if (jobs.length === 0) return "";
+  // Timer jobs run as their unit's user (postgres or root) and need no state directory.
+  return `  case "$command" in\n${jobs.map(([sub, fn]) => `    ${sub})\n      ${fn}\n      return\n      ;;\n`).join("")}  esac\n`;
 }
 
 function assemble(p: ScriptParts): string {
@@ -369,7 +370,7 @@ finalize() {
 main() {
   local command=all
   if [ "$#" -gt 0 ]; then command=$1; fi
-  if [ "$(id -u)" -ne 0 ]; then die "must run as root"; fi
+${jobsCase(p.jobs)}  if [ "$(id -u)" -ne 0 ]; then die "must run as root"; fi
   WORK=$(mktemp -d /run/managed-postgres-bootstrap.XXXXXX)
   trap cleanup EXIT
   case "$command" in
@@ -385,7 +386,7 @@ main() {
       finalize
       touch "$STATE_DIR/bootstrapped"
       ;;
-    *) die "usage: managed-postgres-bootstrap [prepare|start|finalize|all]" ;;
+    *) die "usage: managed-postgres-bootstrap [prepare|start|finalize|all${p.jobs.map(([sub]) => `|${sub}`).join("")}]" ;;
   esac
 }
 
@@ -677,6 +678,9 @@ export function renderBootstrapScript(ctx: NodeContext): string {
       ...nodeSecretFunctions(ctx),
       nodeWriteSecretFiles(ctx, standalone),
       nodeFinalizeFunctions(ctx),
+      PATRONI_SAYS_FUNCTION,
+      backupJobFunction(ctx),
+      logicalDumpJobFunction(ctx),
     ],
     prepare: [
       "step_packages",
@@ -693,6 +697,11 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     units: unitsToStart(services),
     replacedUnits: ["etcd.service", "patroni.service", "prometheus-postgres-exporter.service"],
     files,
+    jobs: [
+      [JOB_COMMANDS.fullBackup, "job_backup"],
+      [JOB_COMMANDS.logicalDump, "job_logical_dump"],
+      [JOB_COMMANDS.growFilesystem, "grow_data_filesystem"],
+    ],
   });
   return assertTerraformSafe(text, PATHS.bootstrapScript);
 }
@@ -707,7 +716,7 @@ export function renderPoolerBootstrapScript(ctx: PoolerContext): string {
   const files = [...renderPoolerConfigFiles(ctx), ...renderPoolerSystemdUnits(ctx)].map((f) => f.path);
   const text = assemble({
     title: `PgBouncer tier instance of cluster ${spec.name}`,
-    constants: [...constantsCommon(runtime, spec.name), `readonly CERT_NAME=${shq(`${spec.name}-pooler`)}`, `CERT_ADDRESS=""`],
+    constants: [...constantsCommon(runtime, spec.name), `readonly CERT_NAME="$CLUSTER-pooler"`, `CERT_ADDRESS=""`],
     functions: [
       ...commonFunctions(runtime, poolerPackages()),
       `step_imds() {
@@ -743,6 +752,7 @@ ${pgbouncerSecretLines()}
     units: unitsToStart(services),
     replacedUnits: ["haproxy.service"],
     files,
+    jobs: [],
   });
   return assertTerraformSafe(text, PATHS.bootstrapScript);
 }

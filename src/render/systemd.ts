@@ -1,6 +1,5 @@
 /**
- * systemd units of a database node and of a pooler instance, and the helper scripts of
- * their timers.
+ * systemd units of a database node and of a pooler instance.
  *
  * Units go to `/etc/systemd/system` (root:root 0644). A unit there named like a Debian
  * package's unit (`etcd.service`, `patroni.service`, `haproxy.service`,
@@ -28,8 +27,7 @@ import { PGBACKREST_LOG_PATH } from "./pgbackrest";
 import { PATHS, pgbouncerConfigPath } from "./paths";
 import { pgbouncerPort, pgbouncerRunDir, type PgBouncerPool } from "./pgbouncer";
 import type { NodeContext, PoolerContext, RenderedFile } from "./types";
-import { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_SCRIPTS, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
-import { renderFullBackupScript, renderGrowFilesystemScript, renderLogicalDumpScript } from "./bootstrap/jobs";
+import { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
 import { assertTerraformSafe } from "./bootstrap/shell";
 
 /** Metrics port of the PgBouncer exporter of each pool (127.0.0.1 only): rw 9127 (`PORTS.pgbouncerExporter`), ro 9128. */
@@ -418,32 +416,33 @@ function haproxyDef(clusterName: string): ServiceDef {
 function jobDef(
   name: string,
   description: string,
-  script: RenderedFile,
+  command: string,
   owner: { user: string; group: string },
   timer: Record<string, string>,
   schedule: string,
   service: Record<string, string | string[]>,
 ): ServiceDef {
   const unit = `${name}.service`;
+  const execStart = `${PATHS.bootstrapScript} ${command}`;
   return {
     spec: {
       file: unit,
       unit: { Description: description, Wants: "network-online.target", After: "network-online.target patroni.service" },
-      service: { Type: "oneshot", User: owner.user, Group: owner.group, ExecStart: script.path, ...service },
+      service: { Type: "oneshot", User: owner.user, Group: owner.group, ExecStart: execStart, ...service },
     },
     services: [
       {
         unit,
         kind: "job",
         ...owner,
-        execStart: script.path,
+        execStart,
         environment: {},
         environmentFiles: [],
         createdDirectories: [],
         timer: { unit: `${name}.timer`, schedule },
       },
     ],
-    extraFiles: [unitFile(`${name}.timer`, timerUnit(`${name}.timer`, `${description} (timer)`, timer)), script],
+    extraFiles: [unitFile(`${name}.timer`, timerUnit(`${name}.timer`, `${description} (timer)`, timer))],
   };
 }
 
@@ -476,7 +475,6 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
   const { spec } = ctx;
   const name = spec.name;
   const distributed = spec.deployment === "distributed";
-  const script = (path: string, content: string): RenderedFile => ({ path, content, mode: "0755", owner: "root:root" });
   const defs: ServiceDef[] = [bootstrapDef(name, "this node"), etcdDef(name), patroniDef(name)];
   if (distributed) defs.push(pgbackrestServerDef(name));
   if (!distributed) defs.push(pgbouncerDef(name, ["rw"], "patroni.service"));
@@ -488,7 +486,7 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
     jobDef(
       "managed-postgres-backup",
       `Daily full pgBackRest backup of cluster ${name}`,
-      script(JOB_SCRIPTS.fullBackup, renderFullBackupScript(ctx)),
+      JOB_COMMANDS.fullBackup,
       PG,
       { OnCalendar: fullCal, Persistent: "true", AccuracySec: "1min" },
       `OnCalendar=${fullCal}`,
@@ -500,7 +498,7 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
     jobDef(
       "managed-postgres-logical-dump",
       `Logical dumps of cluster ${name} to S3`,
-      script(JOB_SCRIPTS.logicalDump, renderLogicalDumpScript(ctx)),
+      JOB_COMMANDS.logicalDump,
       PG,
       { OnCalendar: dumpCal, Persistent: "true", AccuracySec: "1min" },
       `OnCalendar=${dumpCal}`,
@@ -511,7 +509,7 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
     jobDef(
       "managed-postgres-grow-fs",
       `Online growth of the data filesystem of ${ctx.self.name}`,
-      script(JOB_SCRIPTS.growFilesystem, renderGrowFilesystemScript(ctx)),
+      JOB_COMMANDS.growFilesystem,
       ROOT,
       { OnBootSec: "2min", OnUnitActiveSec: "5min", AccuracySec: "30s" },
       "OnBootSec=2min, OnUnitActiveSec=5min",
@@ -536,7 +534,7 @@ function renderDefs(defs: readonly ServiceDef[]): RenderedFile[] {
 }
 
 /**
- * The systemd units of a database node and the helper scripts of its timers:
+ * The systemd units of a database node:
  * - `managed-postgres-bootstrap.service` (runs `managed-postgres-bootstrap prepare` at every
  *   boot after the first), `etcd.service`, `patroni.service` (User=postgres,
  *   EnvironmentFile=`PATHS.patroniEnv`), `prometheus-postgres-exporter.service` (127.0.0.1:9187);
@@ -546,7 +544,7 @@ function renderDefs(defs: readonly ServiceDef[]): RenderedFile[] {
  * - timers + oneshot services: `managed-postgres-backup` (daily at
  *   `spec.backup.fullBackupTime` UTC), `managed-postgres-logical-dump`
  *   (`spec.backup.logicalDump.schedule`, UTC), `managed-postgres-grow-fs` (every 5 minutes);
- *   their scripts in `JOB_SCRIPTS` (root:root 0755).
+ *   they run subcommands of the bootstrap script (`JOB_COMMANDS`).
  * Units: `/etc/systemd/system`, root:root 0644. Deterministic; addresses verbatim. Pure.
  */
 export function renderSystemdUnits(ctx: NodeContext): RenderedFile[] {

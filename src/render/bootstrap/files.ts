@@ -9,14 +9,17 @@ export const BOOTSTRAP_STATE_DIR = "/var/lib/managed-postgres";
 /** Directory of the rendered systemd units (overrides the Debian packages' units of the same name). */
 export const SYSTEMD_UNIT_DIR = "/etc/systemd/system";
 
-/** Helper scripts run by the timer services (rendered, root:root 0755). */
-export const JOB_SCRIPTS = {
-  /** Daily full pgBackRest backup; acts only on the backup-running node. */
-  fullBackup: "/usr/local/sbin/managed-postgres-backup",
-  /** Logical dumps (pg_dump -Fc) of every database, encrypted, to S3. */
-  logicalDump: "/usr/local/sbin/managed-postgres-logical-dump",
-  /** Online growth of the data volume's ext4 filesystem. */
-  growFilesystem: "/usr/local/sbin/managed-postgres-grow-fs",
+/**
+ * Subcommands of the bootstrap script run by the timer services
+ * (`managed-postgres-bootstrap <subcommand>`).
+ */
+export const JOB_COMMANDS = {
+  /** Daily full pgBackRest backup; acts only on the backup-running node (as postgres). */
+  fullBackup: "backup",
+  /** Logical dumps (pg_dump -Fc) of every database, encrypted, to S3 (as postgres). */
+  logicalDump: "logical-dump",
+  /** Online growth of the data volume's ext4 filesystem (as root). */
+  growFilesystem: "grow-fs",
 } as const;
 
 /** Secret-bearing files written by the bootstrap at boot (never rendered). */

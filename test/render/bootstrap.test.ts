@@ -1,0 +1,327 @@
+/**
+ * The node bootstrap script: shellcheck, the prepare/start/finalize contract, no secrets in
+ * the text, the race-free secret, the guarded mkfs and the TLS step, the last three run for
+ * real in bash (the script's functions, sourced without its final `main "$@"` line) against
+ * temporary files and a fake `aws` command. Needs bash, shellcheck, openssl, jq, e2fsprogs and
+ * util-linux: a missing tool fails the test.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  FORMAT_IF_BLANK_FUNCTION,
+  nodePackages,
+  renderBootstrapScript,
+  renderPoolerBootstrapScript,
+  secretClientRequestToken,
+} from "../../src/render/bootstrap";
+import { PATHS, SECRET_FIELDS } from "../../src/render";
+import { distributedNode, pooler, standaloneNode, TOKEN_ADDRESSES } from "./fixtures";
+
+function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(cmd, args, { input: opts.input, env: opts.env ?? process.env, encoding: "utf8", timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", error: r.error };
+}
+
+function requireTool(tool: string): void {
+  const r = run("bash", ["-c", `command -v ${tool}`]);
+  if (r.status !== 0) throw new Error(`required tool missing: ${tool} (install the Debian package that provides it)`);
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "mp-bootstrap-test-"));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The script's functions and constants, without the final `main "$@"`. */
+function library(script: string): string {
+  const lines = script.trimEnd().split("\n");
+  expect(lines[lines.length - 1]).toBe('main "$@"');
+  return lines.slice(0, -1).join("\n") + "\n";
+}
+
+function shellcheck(text: string, name: string) {
+  requireTool("shellcheck");
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return run("shellcheck", ["--shell=bash", "--severity=info", file]);
+}
+
+describe("bootstrap script text", () => {
+  test.each([
+    ["distributed node", () => renderBootstrapScript(distributedNode(1))],
+    ["standalone node", () => renderBootstrapScript(standaloneNode())],
+    ["pooler instance", () => renderPoolerBootstrapScript(pooler())],
+  ])("the %s script passes shellcheck at info severity", (_name, render) => {
+    const r = shellcheck(render(), "bootstrap.sh");
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  test("the script starts with bash strict mode and never enables tracing", () => {
+    const s = renderBootstrapScript(distributedNode(0));
+    expect(s.split("\n").slice(0, 8)).toContain("set -euo pipefail");
+    expect(s).not.toMatch(/set -[a-z]*x|set -o xtrace|bash -x/);
+  });
+
+  test("the script holds no secret: no private key, no certificate, no password-like value", () => {
+    for (const s of [renderBootstrapScript(distributedNode(0)), renderBootstrapScript(standaloneNode()), renderPoolerBootstrapScript(pooler())]) {
+      expect(s).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY|BEGIN CERTIFICATE/);
+      expect(s).not.toMatch(/\b[0-9a-f]{40,}\b/);
+    }
+  });
+
+  test("the ClientRequestToken is the same for every node of a cluster and differs between clusters", () => {
+    const tokens = [0, 1, 2].map((i) => /CLIENT_REQUEST_TOKEN='([^']+)'/.exec(renderBootstrapScript(distributedNode(i)))![1]);
+    expect(new Set(tokens).size).toBe(1);
+    expect(tokens[0]).toBe(secretClientRequestToken("orders"));
+    expect(tokens[0]!.length).toBeGreaterThanOrEqual(32);
+    expect(tokens[0]!.length).toBeLessThanOrEqual(64);
+    expect(secretClientRequestToken("billing")).not.toBe(tokens[0]);
+  });
+
+  test("Terraform token addresses survive verbatim inside single quotes", () => {
+    const s = renderBootstrapScript(distributedNode(2, {}, TOKEN_ADDRESSES));
+    expect(s).toContain(`readonly SELF_ADDRESS='${TOKEN_ADDRESSES[2]}'`);
+    expect(s).toContain(`readonly PATRONI_URL='https://${TOKEN_ADDRESSES[2]}:8008'`);
+  });
+
+  test("the script has no ${ or %{ outside token markers (Terraform would interpolate them)", () => {
+    for (const s of [renderBootstrapScript(distributedNode(0, {}, TOKEN_ADDRESSES)), renderBootstrapScript(standaloneNode()), renderPoolerBootstrapScript(pooler())]) {
+      expect(s.replace(/\$\{TfToken\[[A-Z0-9.]+\]\}/g, "")).not.toMatch(/[$%]\{/);
+    }
+  });
+
+  test("every AWS CLI call passes the region and, when set, the endpoint override", () => {
+    const plain = renderBootstrapScript(distributedNode(0));
+    expect(plain).toContain("aws --region 'eu-west-1' \"$@\"");
+    expect(plain).not.toContain("--endpoint-url");
+    const ctx = distributedNode(0);
+    const harness = renderBootstrapScript({ ...ctx, runtime: { ...ctx.runtime, awsEndpointUrl: "http://10.10.0.1:4566", metadataEndpoint: "http://10.10.0.1:1338" } });
+    expect(harness).toContain("aws --region 'eu-west-1' --endpoint-url 'http://10.10.0.1:4566' \"$@\"");
+    expect(harness).toContain("readonly IMDS='http://10.10.0.1:1338'");
+    // No EC2 / Secrets Manager call bypasses the wrapper (S3 uploads have their own endpoint).
+    const direct = harness.split("\n").filter((l) => /^\s*aws /.test(l) && !l.includes(" s3 cp "));
+    expect(direct).toEqual(["  aws --region 'eu-west-1' --endpoint-url 'http://10.10.0.1:4566' \"$@\""]);
+  });
+
+  test("logical dumps go to the S3 endpoint of the runtime, with SSE-KMS and the cluster key", () => {
+    const ctx = distributedNode(0);
+    const s = renderBootstrapScript({ ...ctx, runtime: { ...ctx.runtime, s3Endpoint: "10.10.0.1:4569", s3VerifyTls: false } });
+    const upload = s.split("\n").find((l) => l.includes(" s3 cp "))!;
+    expect(upload).toContain("aws --region 'eu-west-1' --endpoint-url 'https://10.10.0.1:4569' --no-verify-ssl s3 cp - \"s3://$bucket/$key\"");
+    expect(upload).toContain(`--sse aws:kms --sse-kms-key-id '${ctx.runtime.kmsKeyArn}'`);
+    expect(s).toContain("key='orders/logical/'\"$db/$stamp.dump.enc\"");
+  });
+
+  test("IMDS is used with a session token only (IMDSv2)", () => {
+    const s = renderBootstrapScript(distributedNode(0));
+    expect(s).toContain("-X PUT --max-time 5 -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600' \"$IMDS/latest/api/token\"");
+    const gets = s.split("\n").filter((l) => l.includes("$IMDS/latest/meta-data"));
+    expect(gets.length).toBeGreaterThan(0);
+    for (const g of gets) expect(g).toContain('-H "X-aws-ec2-metadata-token: $IMDS_TOKEN"');
+  });
+
+  test("mkfs is reached only through the blkid guard", () => {
+    const s = renderBootstrapScript(distributedNode(0));
+    const mkfsLines = s.split("\n").filter((l) => l.includes("mkfs"));
+    expect(mkfsLines).toEqual(["    mkfs.ext4 -q -L mpg-data \"$dev\""]);
+    expect(FORMAT_IF_BLANK_FUNCTION).toMatch(/blkid -p "\$dev"[\s\S]*if \[ "\$rc" -eq 2 \]; then[\s\S]*mkfs\.ext4/);
+  });
+
+  test("the pooler script never creates the cluster secret", () => {
+    const s = renderPoolerBootstrapScript(pooler());
+    expect(s).not.toContain("put-secret-value");
+    expect(s).not.toContain("offer_cluster_secret");
+  });
+
+  test("PostgreSQL 16 and 17 nodes require the PGDG package of their major version", () => {
+    expect(nodePackages(standaloneNode({ majorVersion: 17 }).spec).map((p) => p.name)).toContain("postgresql-17");
+    expect(renderBootstrapScript(standaloneNode({ majorVersion: 16 }))).toContain("postgresql-16:/usr/lib/postgresql/16/bin/postgres");
+  });
+});
+
+describe("bootstrap script behaviour (bash)", () => {
+  beforeAll(() => {
+    for (const t of ["bash", "openssl", "jq", "blkid", "mkfs.ext4", "mkswap", "truncate"]) requireTool(t);
+  });
+
+  test("an unknown subcommand exits non-zero with the usage", () => {
+    const file = join(dir, "bootstrap");
+    writeFileSync(file, renderBootstrapScript(distributedNode(0)));
+    const r = run("bash", [file, "frobnicate"]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("usage: managed-postgres-bootstrap [prepare|start|finalize|all|backup|logical-dump|grow-fs]");
+  });
+
+  function sourceAndRun(script: string, body: string, env: NodeJS.ProcessEnv = process.env) {
+    const lib = join(dir, "lib.sh");
+    writeFileSync(lib, library(script));
+    return run("bash", ["-c", `source ${JSON.stringify(lib)}\n${body}`], { env });
+  }
+
+  test("a volume that already holds an ext4 filesystem is not reformatted", () => {
+    const img = join(dir, "ext4.img");
+    expect(run("truncate", ["-s", "16M", img]).status).toBe(0);
+    expect(run("mkfs.ext4", ["-q", "-F", img]).status).toBe(0);
+    const uuid = run("blkid", ["-p", "-o", "value", "-s", "UUID", img]).stdout.trim();
+    const r = sourceAndRun(renderBootstrapScript(distributedNode(0)), `format_if_blank ${JSON.stringify(img)}`);
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toContain("creating ext4");
+    expect(run("blkid", ["-p", "-o", "value", "-s", "UUID", img]).stdout.trim()).toBe(uuid);
+  });
+
+  test("a blank volume gets an ext4 filesystem", () => {
+    const img = join(dir, "blank.img");
+    expect(run("truncate", ["-s", "16M", img]).status).toBe(0);
+    const r = sourceAndRun(renderBootstrapScript(distributedNode(0)), `format_if_blank ${JSON.stringify(img)}`);
+    expect(r.status).toBe(0);
+    expect(run("blkid", ["-p", "-o", "value", "-s", "TYPE", img]).stdout.trim()).toBe("ext4");
+  });
+
+  test("a volume with another signature is neither formatted nor accepted", () => {
+    const img = join(dir, "swap.img");
+    expect(run("truncate", ["-s", "16M", img]).status).toBe(0);
+    expect(run("mkswap", [img]).status).toBe(0);
+    const r = sourceAndRun(renderBootstrapScript(distributedNode(0)), `format_if_blank ${JSON.stringify(img)}`);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("not ext4: refusing");
+    expect(run("blkid", ["-p", "-o", "value", "-s", "TYPE", img]).stdout.trim()).toBe("swap");
+  });
+
+  /**
+   * A fake `aws` with Secrets Manager semantics: no value until the first put; a put with a
+   * different secret string once a value exists fails (ResourceExistsException). The file
+   * `hide-once` makes the next get answer "no value" although one exists: the second node
+   * read before the first one's put landed.
+   */
+  function fakeAws(): { bin: string; state: string } {
+    const bin = join(dir, "bin");
+    const state = join(dir, "state");
+    run("mkdir", ["-p", bin, state]);
+    const aws = join(bin, "aws");
+    writeFileSync(
+      aws,
+      `#!/bin/bash
+set -eu
+state=${JSON.stringify(state)}
+printf '%s\\n' "$*" >>"$state/argv.log"
+while [ $# -gt 0 ]; do case "$1" in --region|--endpoint-url) shift 2 ;; *) break ;; esac; done
+op="$1 $2"; shift 2
+token=""; src=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --client-request-token) token=$2; shift 2 ;;
+    --secret-string) src=$2; shift 2 ;;
+    *) shift ;;
+  esac
+done
+case "$op" in
+  "secretsmanager get-secret-value")
+    if [ -f "$state/secret" ] && [ ! -f "$state/hide-once" ]; then cat "$state/secret"; echo; exit 0; fi
+    rm -f "$state/hide-once"
+    echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: Secrets Manager can't find the specified secret value for staging label: AWSCURRENT" >&2
+    exit 254 ;;
+  "secretsmanager put-secret-value")
+    case "$src" in file://*) ;; *) echo "secret string not from a file" >&2; exit 255 ;; esac
+    if [ -f "$state/secret" ]; then
+      if cmp -s "$state/secret" "\${src#file://}" && [ "$token" = "$(cat "$state/token")" ]; then exit 0; fi
+      echo "An error occurred (ResourceExistsException) when calling the PutSecretValue operation: A resource with the ID you requested already exists." >&2
+      exit 254
+    fi
+    cp "\${src#file://}" "$state/secret"; printf '%s' "$token" >"$state/token"; echo '{}' ;;
+  *) echo "fake aws: unexpected $op" >&2; exit 255 ;;
+esac
+`,
+    );
+    chmodSync(aws, 0o755);
+    return { bin, state };
+  }
+
+  function secretRun(script: string, bin: string) {
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    return sourceAndRun(
+      script,
+      `WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+step_secrets
+printf '%s\\n' "$(secret_field superuser_password)" "$(secret_field ca_cert_pem | openssl x509 -noout -fingerprint -sha256)"`,
+      env,
+    );
+  }
+
+  test("the first node's candidate becomes the secret, with every field and the cluster's request token", () => {
+    const { bin, state } = fakeAws();
+    const r = secretRun(renderBootstrapScript(distributedNode(0)), bin);
+    expect(r.stderr).not.toContain("ERROR");
+    expect(r.status).toBe(0);
+    const stored = JSON.parse(readFileSync(join(state, "secret"), "utf8"));
+    expect(Object.keys(stored).sort()).toEqual([...SECRET_FIELDS].sort());
+    expect(stored.superuser_password).toMatch(/^[0-9a-f]{64}$/);
+    expect(readFileSync(join(state, "token"), "utf8")).toBe(secretClientRequestToken("orders"));
+    expect(r.stdout.split("\n")[0]).toBe(stored.superuser_password);
+  });
+
+  test("a node that loses the race uses the winner's secret", () => {
+    const { bin, state } = fakeAws();
+    const first = secretRun(renderBootstrapScript(distributedNode(0)), bin);
+    expect(first.status).toBe(0);
+    writeFileSync(join(state, "hide-once"), "");
+    const second = secretRun(renderBootstrapScript(distributedNode(1)), bin);
+    expect(second.status).toBe(0);
+    expect(second.stderr).toContain("did not store this node's candidate");
+    expect(second.stdout).toBe(first.stdout);
+  });
+
+  test("no secret value reaches a command line or the log", () => {
+    const { bin, state } = fakeAws();
+    const r = secretRun(renderBootstrapScript(distributedNode(0)), bin);
+    expect(r.status).toBe(0);
+    const stored = JSON.parse(readFileSync(join(state, "secret"), "utf8")) as Record<string, string>;
+    const argv = readFileSync(join(state, "argv.log"), "utf8");
+    for (const f of SECRET_FIELDS.filter((x) => !x.startsWith("ca_"))) {
+      expect(argv).not.toContain(stored[f]);
+      expect(r.stderr).not.toContain(stored[f]);
+    }
+    expect(argv).not.toContain("PRIVATE KEY");
+  });
+
+  test("the TLS step issues a certificate for the member (CN, SAN, both key usages) and keeps it on a re-run", () => {
+    const { bin } = fakeAws();
+    const ctx = distributedNode(1);
+    const tls = join(dir, "tls");
+    // Same script, TLS paths moved into the temporary directory; system-changing commands stubbed.
+    const script = renderBootstrapScript(ctx).split(PATHS.tlsDir).join(tls);
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    const body = `install() { mkdir -p ${JSON.stringify(tls)}; }
+usermod() { :; }
+groupadd() { :; }
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+step_secrets
+step_tls
+ls -A "$WORK"`;
+    const first = sourceAndRun(script, body, env);
+    expect(first.stderr).toContain("issuing the TLS certificate of orders-1 (10.10.0.12)");
+    expect(first.status).toBe(0);
+    expect(first.stdout).not.toContain("ca.key");
+    const cert = join(tls, "server.crt");
+    const text = run("openssl", ["x509", "-in", cert, "-noout", "-subject", "-ext", "subjectAltName,extendedKeyUsage"]).stdout;
+    expect(text).toContain("CN = orders-1");
+    expect(text).toContain("IP Address:10.10.0.12");
+    expect(text).toContain("DNS:orders-1");
+    expect(text).toContain("TLS Web Server Authentication, TLS Web Client Authentication");
+    expect(run("openssl", ["verify", "-CAfile", join(tls, "ca.crt"), cert]).status).toBe(0);
+    const keyStat = run("stat", ["-c", "%a %U %G", join(tls, "server.key")]).stdout.trim();
+    expect(keyStat).toBe("640 root ssl-cert");
+    const before = readFileSync(cert, "utf8");
+    const second = sourceAndRun(script, body, env);
+    expect(second.status).toBe(0);
+    expect(second.stderr).toContain("TLS certificate of orders-1 is current");
+    expect(readFileSync(cert, "utf8")).toBe(before);
+  });
+});
