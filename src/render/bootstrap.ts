@@ -92,6 +92,7 @@ import { GROW_FILESYSTEM_FUNCTION, PATRONI_SAYS_FUNCTION, backupJobFunction, log
 import { assertTerraformSafe, awsCliPrefix, secretClientRequestToken, shq } from "./bootstrap/shell";
 
 export { secretClientRequestToken } from "./bootstrap/shell";
+export { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR, logicalDumpPrefix } from "./bootstrap/files";
 
 /** A Debian package a node needs and the command whose presence shows it is installed. */
 export interface RequiredPackage {

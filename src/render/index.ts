@@ -8,3 +8,6 @@ export * from "./pgbouncer";
 export * from "./haproxy";
 export * from "./pgbackrest";
 export * from "./node-files";
+export * from "./systemd";
+export * from "./bootstrap";
+export * from "./cloud-init";

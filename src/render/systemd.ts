@@ -27,7 +27,7 @@ import { PGBACKREST_LOG_PATH } from "./pgbackrest";
 import { PATHS, pgbouncerConfigPath } from "./paths";
 import { pgbouncerPort, pgbouncerRunDir, type PgBouncerPool } from "./pgbouncer";
 import type { NodeContext, PoolerContext, RenderedFile } from "./types";
-import { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
+import { BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
 import { assertTerraformSafe } from "./bootstrap/shell";
 
 /** Metrics port of the PgBouncer exporter of each pool (127.0.0.1 only): rw 9127 (`PORTS.pgbouncerExporter`), ro 9128. */
@@ -588,6 +588,3 @@ export function poolerServices(ctx: PoolerContext): ManagedService[] {
 export function unitsToStart(services: readonly ManagedService[]): string[] {
   return services.map((s) => (s.kind === "daemon" ? s.unit : s.timer!.unit));
 }
-
-/** The state directory of the bootstrap (re-exported for the harness). */
-export const BOOTSTRAP_STATE_DIRECTORY = BOOTSTRAP_STATE_DIR;
