@@ -1,0 +1,26 @@
+import { spawnSync } from "child_process";
+import * as net from "net";
+
+/** A free TCP port on 127.0.0.1 (bound and released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a bash script (bounded by `timeoutMs`); returns stdout, stderr and status. */
+export function bash(script: string, args: string[], timeoutMs: number): { stdout: string; stderr: string; status: number | null } {
+  const r = spawnSync("bash", ["-c", script, "bash", ...args], { encoding: "utf8", timeout: timeoutMs, killSignal: "SIGKILL" });
+  return { stdout: r.stdout ?? "", stderr: r.stderr ?? "", status: r.status };
+}
+
+/** Samples of a metric in Prometheus text exposition: `[labels, value]` pairs. */
+export function samples(exposition: string, name: string): { labels: string; value: number }[] {
+  const re = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, "gm");
+  return [...exposition.matchAll(re)].map((m) => ({ labels: m[1] ?? "", value: Number(m[2]) }));
+}
