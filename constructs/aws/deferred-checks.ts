@@ -48,7 +48,7 @@ export const CLUSTER_SPEC_SCHEMA_NODE: SchemaNode = schema as unknown as SchemaN
 
 /** A Terraform string literal: quotes, backslashes and `${` / `%{` template openers escaped. */
 export function hclString(text: string): string {
-  return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, "$${").replace(/%\{/g, "%%{")}"`;
+  return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{")}"`;
 }
 
 /** A Terraform literal for a JSON value (strings, numbers, booleans, lists of them). */

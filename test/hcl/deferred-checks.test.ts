@@ -1,0 +1,141 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TerraformStack, TerraformVariable, Testing } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { hclString, planTimeChecks, privateCidrListCondition, schemaAt, schemaConditions } from "../../constructs/aws/deferred-checks";
+import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
+import type { ClusterSpec } from "../../src/spec";
+
+/**
+ * Evaluates Terraform expressions with `terraform console` (no provider needed), all in one
+ * run: returns one value per expression.
+ */
+function evaluate(expressions: string[]): unknown[] {
+  const dir = mkdtempSync(join(tmpdir(), "mp-console-"));
+  try {
+    const r = spawnSync("terraform", ["console"], {
+      cwd: dir,
+      input: `jsonencode([${expressions.join(", ")}])\n`,
+      encoding: "utf8",
+      env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
+      timeout: 30_000,
+    });
+    if (r.status !== 0) throw new Error(`terraform console failed: ${r.stderr}`);
+    return JSON.parse(JSON.parse(r.stdout.trim()));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** All conditions of a schema field, for a value written as a Terraform literal. */
+function holds(path: string, literal: string): string {
+  const conds = schemaConditions(schemaAt(path), literal);
+  return `alltrue([${conds.map((c) => `(${c})`).join(", ")}])`;
+}
+
+describe("schema-derived Terraform conditions (evaluated by terraform console)", () => {
+  // [field, value that must pass, values that must fail]
+  const cases: [string, string, string[]][] = [
+    ["storageGiB", "50", ["1", "129", "2.5"]],
+    ["name", '"orders"', ['"Orders"', '"orders-"', '"1orders"', `"${"a".repeat(41)}"`]],
+    ["deployment", '"distributed"', ['"cluster"']],
+    ["majorVersion", "17", ["14", "18"]],
+    ["network.vpcId", '"vpc-0abc1234"', ['"vpc-xyz"', '"subnet-0abc1234"']],
+    ["network.subnetIds", '["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"]', ['[]', '["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333", "subnet-0ddd4444"]', '["sg-0aaa1111"]']],
+    ["network.allowedCidrs", '["10.0.0.0/16"]', ['["10.0.0.0"]', '["not-a-cidr"]']],
+    ["backup.retentionDays", "7", ["0", "366"]],
+    ["backup.coldStorageAfterDays", "30", ["29"]],
+    ["pooler.instanceCount", "2", ["1", "10"]],
+    ["tags", '{ team = "payments" }', [`{ ${Array.from({ length: 41 }, (_, i) => `k${i} = "v"`).join(", ")} }`]],
+  ];
+  const expressions: string[] = [];
+  for (const [path, good, bad] of cases) expressions.push(holds(path, good), ...bad.map((b) => holds(path, b)));
+  let results: unknown[];
+  beforeAll(() => (results = evaluate(expressions)));
+
+  let i = 0;
+  for (const [path, good, bad] of cases) {
+    const at = i;
+    i += 1 + bad.length;
+    test(`\`${path}\` accepts ${good} and refuses ${bad.map((b) => (b.length > 30 ? `${b.slice(0, 27)}…` : b)).join(", ")}`, () => {
+      expect(results.slice(at, at + 1 + bad.length)).toEqual([true, ...bad.map(() => false)]);
+    });
+  }
+
+  test("the private-CIDR condition refuses 0.0.0.0/0 and a /7, accepts a /8", () => {
+    expect(evaluate([privateCidrListCondition('["0.0.0.0/0"]'), privateCidrListCondition('["10.0.0.0/7"]'), privateCidrListCondition('["10.0.0.0/8", "192.168.1.0/24"]')])).toEqual([false, false, true]);
+  });
+
+  test("hclString escapes quotes, backslashes and template openers so Terraform reads the text back unchanged", () => {
+    const text = 'a "quoted" \\d ${not} %{ndir} end';
+    expect(evaluate([hclString(text)])).toEqual([text]);
+  });
+});
+
+describe("plan-time checks of token-valued spec fields", () => {
+  const expr = (t: unknown) => `EXPR(${String(t).length})`;
+  const stack = () => new TerraformStack(Testing.app(), "s");
+
+  test("a literal spec yields no check", () => {
+    const spec: ClusterSpec = { name: "orders", deployment: "distributed", size: "M", storageGiB: 50, network: { vpcId: "vpc-0abc1234", subnetIds: ["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"], allowedCidrs: ["10.0.0.0/16"] } };
+    expect(planTimeChecks(spec, expr)).toEqual([]);
+  });
+
+  test("a subnet list token gets the subnet count of its deployment model as a precondition", () => {
+    const s = stack();
+    const subnets = new TerraformVariable(s, "subnet_ids", { type: "list(string)" });
+    const spec: ClusterSpec = { name: "orders", deployment: "distributed", size: "M", storageGiB: 50, network: { vpcId: "vpc-0abc1234", subnetIds: subnets.listValue, allowedCidrs: ["10.0.0.0/16"] } };
+    const checks = planTimeChecks(spec, () => "var.subnet_ids");
+    expect(checks.map((c) => c.condition)).toContain("length(var.subnet_ids) == 3");
+    expect(checks.find((c) => c.condition === "length(var.subnet_ids) == 3")!.errorMessage).toMatch(/exactly 3 subnet ids for a distributed cluster/);
+  });
+
+  test("a standalone cluster's subnet list token must hold exactly 1 subnet", () => {
+    const s = stack();
+    const subnets = new TerraformVariable(s, "subnet_ids", { type: "list(string)" });
+    const spec: ClusterSpec = { name: "orders", deployment: "standalone", size: "M", storageGiB: 50, network: { vpcId: "vpc-0abc1234", subnetIds: subnets.listValue, allowedCidrs: ["10.0.0.0/16"] } };
+    expect(planTimeChecks(spec, () => "var.subnet_ids").map((c) => c.condition)).toContain("length(var.subnet_ids) == 1");
+  });
+
+  test("token client lists get the at-least-one-source rule, spanning both lists", () => {
+    const s = stack();
+    const cidrs = new TerraformVariable(s, "cidrs", { type: "list(string)" });
+    const spec: ClusterSpec = { name: "orders", deployment: "standalone", size: "M", storageGiB: 50, network: { vpcId: "vpc-0abc1234", subnetIds: ["subnet-0aaa1111"], allowedCidrs: cidrs.listValue, allowedSecurityGroupIds: ["sg-0abc1234"] } };
+    expect(planTimeChecks(spec, () => "var.cidrs").map((c) => c.condition)).toContain('length(concat(var.cidrs, ["sg-0abc1234"])) > 0');
+  });
+
+  test("a number token gets its schema range", () => {
+    const s = stack();
+    const days = new TerraformVariable(s, "days", { type: "number" });
+    const spec: ClusterSpec = { name: "orders", deployment: "standalone", size: "M", storageGiB: 50, backup: { coldStorageAfterDays: days.numberValue } };
+    expect(planTimeChecks(spec, () => "var.days")).toEqual([
+      { path: "backup.coldStorageAfterDays", condition: "floor(var.days) == var.days && var.days >= 30 && var.days <= 3650", errorMessage: expect.stringMatching(/`backup.coldStorageAfterDays` must be an integer number of days from 30/) },
+    ]);
+  });
+
+  test("skipped paths yield no check", () => {
+    const s = stack();
+    const gib = new TerraformVariable(s, "gib", { type: "number" });
+    const spec: ClusterSpec = { name: "orders", deployment: "standalone", size: "M", storageGiB: gib.numberValue };
+    expect(planTimeChecks(spec, () => "var.gib", ["storageGiB"])).toEqual([]);
+  });
+
+  test("ManagedPostgres with variables synthesizes the checks as preconditions on slot 0's network interface", () => {
+    const app = Testing.app();
+    const s = new TerraformStack(app, "s");
+    new AwsProvider(s, "aws", { region: "eu-west-1" });
+    const subnets = new TerraformVariable(s, "subnet_ids", { type: "list(string)" });
+    const cidrs = new TerraformVariable(s, "allowed_cidrs", { type: "list(string)" });
+    const vpc = new TerraformVariable(s, "vpc_id", { type: "string" });
+    new ManagedPostgres(s, "orders", { name: "orders", deployment: "distributed", size: "M", storageGiB: 50, network: { vpcId: vpc.stringValue, subnetIds: subnets.listValue, allowedCidrs: cidrs.listValue } });
+    const tf = JSON.parse(Testing.synth(s));
+    const enis = Object.entries<any>(tf.resource.aws_network_interface);
+    const slot0 = enis.find(([k]) => k.includes("slot-0"))![1];
+    const conditions = slot0.lifecycle.precondition.map((p: any) => p.condition);
+    expect(conditions).toEqual(expect.arrayContaining(["${length(var.subnet_ids) == 3}", "${length(concat(var.allowed_cidrs, [])) > 0}", `\${${privateCidrListCondition("var.allowed_cidrs")}}`]));
+    expect(conditions.some((c: string) => c.includes("var.vpc_id"))).toBe(true);
+  });
+});
+
