@@ -254,14 +254,14 @@ export function addPlanTimeGuard(scope: Construct, spec: ResolvedClusterSpec, vo
       {
         condition: expr(() => `alltrue([for v in ${d()} : v.size <= ${r()}.storage_gib if ${slotIs(slot)}])`),
         errorMessage:
-          `[MP-SAFE-STORAGE] cluster "${spec.name}", slot ${slot}: the deployed data volume is larger than the requested storageGiB; ` +
-          `storage grows online but never shrinks. Request at least the deployed size ${where}, or restore into a new cluster (restoreFrom).`,
+          `Cluster "${spec.name}", slot ${slot}: the deployed data volume is larger than the requested storageGiB; ` +
+          `storage grows online but never shrinks. Request at least the deployed size ${where}, or restore into a new cluster (restoreFrom). Rule MP-SAFE-STORAGE.`,
       },
       {
         condition: expr(() => `alltrue([for v in ${d()} : v.availability_zone == ${r()}.availability_zones["${slot}"] if ${slotIs(slot)}])`),
         errorMessage:
-          `[MP-SAFE-SLOT-PLACEMENT] cluster "${spec.name}", slot ${slot}: the requested subnet is in another availability zone than the deployed data volume, ` +
-          `which cannot move and would be replaced. Keep the slot's subnet (slot i uses subnet i).`,
+          `Cluster "${spec.name}", slot ${slot}: the requested subnet is in another availability zone than the deployed data volume, ` +
+          `which cannot move and would be replaced. Keep the slot's subnet (slot i uses subnet i). Rule MP-SAFE-SLOT-PLACEMENT.`,
       },
     ];
     if (slot === volumes[0].slot) {
@@ -269,8 +269,8 @@ export function addPlanTimeGuard(scope: Construct, spec: ResolvedClusterSpec, vo
         {
           condition: expr(() => `alltrue([for v in ${d()} : lookup(v.tags, "${TAG_DEPLOYMENT_MODEL}", "${spec.deployment}") == "${spec.deployment}"])`),
           errorMessage:
-            `[MP-SAFE-MODEL] cluster "${spec.name}": the deployed deployment model differs from the requested "${spec.deployment}"; the model is immutable. ` +
-            `Create a new cluster restored from this one's backups (restoreFrom), move the clients, then remove this one.`,
+            `Cluster "${spec.name}": the deployed deployment model differs from the requested "${spec.deployment}"; the model is immutable. ` +
+            `Create a new cluster restored from this one's backups (restoreFrom), move the clients, then remove this one. Rule MP-SAFE-MODEL.`,
         },
         {
           condition: expr(
@@ -278,15 +278,15 @@ export function addPlanTimeGuard(scope: Construct, spec: ResolvedClusterSpec, vo
               `alltrue([for v in ${d()} : tonumber(lookup(v.tags, "${TAG_MAJOR_VERSION}", "${version}")) ${spec.allowMajorVersionUpgrade ? "<=" : "=="} ${version}])`,
           ),
           errorMessage: spec.allowMajorVersionUpgrade
-            ? `[MP-SAFE-VERSION-DOWNGRADE] cluster "${spec.name}": the deployed major version is higher than the requested ${version}; PostgreSQL cannot be downgraded.`
-            : `[MP-SAFE-VERSION-UPGRADE] cluster "${spec.name}": the deployed major version differs from the requested ${version}; a lower version is refused, ` +
-              `a higher one needs allowMajorVersionUpgrade = true (docs/UPGRADING.md).`,
+            ? `Cluster "${spec.name}": the deployed major version is higher than the requested ${version}; PostgreSQL cannot be downgraded. Rule MP-SAFE-VERSION-DOWNGRADE.`
+            : `Cluster "${spec.name}": the deployed major version differs from the requested ${version}; a lower version is refused, ` +
+              `a higher one needs allowMajorVersionUpgrade = true (docs/UPGRADING.md). Rule MP-SAFE-VERSION-UPGRADE.`,
         },
         {
           condition: expr(() => `timecmp(plantimestamp(), "${END_OF_SUPPORT[version]}T00:00:00Z") < 0`),
           errorMessage:
-            `[MP-SAFE-END-OF-SUPPORT] cluster "${spec.name}": PostgreSQL ${version} reached end of support on ${END_OF_SUPPORT[version]}; ` +
-            `upgrade the major version (docs/UPGRADING.md).`,
+            `Cluster "${spec.name}": PostgreSQL ${version} reached end of support on ${END_OF_SUPPORT[version]}; ` +
+            `upgrade the major version (docs/UPGRADING.md). Rule MP-SAFE-END-OF-SUPPORT.`,
         },
       );
     }

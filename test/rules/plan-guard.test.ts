@@ -30,12 +30,17 @@ test("every data volume keeps prevent_destroy next to its preconditions", () => 
 });
 
 test("every slot's volume checks its own size and zone; slot 0 also model, version and end of support", () => {
-  const ids = (slot: string) => conditionsOf(slot).map((c) => /^\[([A-Z-]+)\]/.exec(c.error_message)![1]);
+  const ids = (slot: string) => conditionsOf(slot).map((c) => / Rule (MP-SAFE-[A-Z-]+)\.$/.exec(c.error_message)![1]);
   expect([ids("0"), ids("1"), ids("2")]).toEqual([
     ["MP-SAFE-STORAGE", "MP-SAFE-SLOT-PLACEMENT", "MP-SAFE-MODEL", "MP-SAFE-VERSION-UPGRADE", "MP-SAFE-END-OF-SUPPORT"],
     ["MP-SAFE-STORAGE", "MP-SAFE-SLOT-PLACEMENT"],
     ["MP-SAFE-STORAGE", "MP-SAFE-SLOT-PLACEMENT"],
   ]);
+});
+
+test("every error message is a sentence starting with an upper-case letter and ending with a period (Terraform < 1.2 requires it)", () => {
+  const messages = ["0", "1", "2"].flatMap((slot) => conditionsOf(slot).map((c) => c.error_message));
+  expect(messages.filter((m) => !/^[A-Z].*\.$/s.test(m))).toEqual([]);
 });
 
 test("the conditions reference the data source and the requested values by their synthesized names", () => {
