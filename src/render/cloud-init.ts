@@ -48,7 +48,8 @@ export interface UserDataOptions {
   readonly extraFiles?: readonly RenderedFile[];
 }
 
-interface WriteFile {
+/** One entry of cloud-init's `write_files` (cc_write_files schema, cloud-init 22.4). */
+export interface CloudInitWriteFile {
   path: string;
   content: string;
   permissions: string;
@@ -57,7 +58,14 @@ interface WriteFile {
   encoding?: "b64";
 }
 
-function writeFile(f: RenderedFile): WriteFile {
+/**
+ * The `write_files` entry of a rendered file: `permissions` = mode, `owner`, `defer: true`;
+ * text as is, or base64 (`encoding: b64`) when it contains `${` or `%{` (Terraform would
+ * interpret them) and no cdktf token.
+ * @throws Error if the text contains both a cdktf token and `${`/`%{` (no encoding can
+ *   keep the token resolvable and the rest literal)
+ */
+export function cloudInitWriteFile(f: RenderedFile): CloudInitWriteFile {
   const unsafe = terraformTemplateSequences(f.content).length > 0;
   if (unsafe && containsToken(f.content)) {
     throw new Error(
@@ -65,7 +73,7 @@ function writeFile(f: RenderedFile): WriteFile {
         `write shell variables as $NAME instead of \${NAME}`,
     );
   }
-  const entry: WriteFile = {
+  const entry: CloudInitWriteFile = {
     path: f.path,
     content: unsafe ? Buffer.from(f.content, "utf8").toString("base64") : f.content,
     permissions: f.mode,
@@ -89,7 +97,7 @@ function render(files: RenderedFile[], packages: readonly string[] | undefined):
   const doc: Record<string, unknown> = {
     ssh_pwauth: false,
     ...(packages ? { packages: [...packages] } : {}),
-    write_files: files.map(writeFile),
+    write_files: files.map(cloudInitWriteFile),
     runcmd: [[PATHS.bootstrapScript]],
   };
   return "#cloud-config\n" + stringify(doc, { lineWidth: 0, minContentWidth: 0, blockQuote: "literal" });

@@ -1,0 +1,218 @@
+/**
+ * systemd units: `systemd-analyze verify` (systemd 252) accepts every unit without a
+ * warning, calendars parse with `systemd-analyze calendar`, and each deployment model gets
+ * the right services. A missing systemd-analyze fails the test.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import {
+  fullBackupCalendar,
+  nodeServices,
+  PATHS,
+  poolerServices,
+  renderPoolerSystemdUnits,
+  renderSystemdUnits,
+  unitsToStart,
+  utcCalendar,
+  type RenderedFile,
+} from "../../src/render";
+import { distributedNode, pooler, standaloneNode} from "./fixtures";
+
+function run(cmd: string, args: string[], cwd?: string) {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", error: r.error };
+}
+
+function requireTool(tool: string): void {
+  if (run("bash", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`required tool missing: ${tool}`);
+}
+
+function unit(files: RenderedFile[], name: string): string {
+  const f = files.find((x) => x.path === `/etc/systemd/system/${name}`);
+  if (!f) throw new Error(`no unit ${name} in ${files.map((x) => basename(x.path)).join(", ")}`);
+  return f.content;
+}
+
+function names(files: RenderedFile[]): string[] {
+  return files.map((f) => basename(f.path)).sort();
+}
+
+describe("systemd-analyze verify", () => {
+  let dir: string;
+  beforeAll(() => requireTool("systemd-analyze"));
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "mp-systemd-test-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test.each([
+    ["distributed node", () => renderSystemdUnits(distributedNode(0))],
+    ["standalone node", () => renderSystemdUnits(standaloneNode())],
+    ["pooler instance", () => renderPoolerSystemdUnits(pooler())],
+  ])("every unit of a %s verifies without a warning", (_name, render) => {
+    const files = render();
+    // The bootstrap script exists only on a node (cloud-init writes it): point the units at an
+    // executable stand-in in the temporary directory; everything else is verified as rendered.
+    const script = join(dir, "managed-postgres-bootstrap");
+    writeFileSync(script, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    for (const f of files) writeFileSync(join(dir, basename(f.path)), f.content.split(PATHS.bootstrapScript).join(script));
+    const r = run("systemd-analyze", ["verify", "--man=no", ...files.map((f) => `./${basename(f.path)}`)], dir);
+    expect((r.stdout + r.stderr).trim()).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  test("verify does report an invalid directive (the check above can fail)", () => {
+    writeFileSync(join(dir, "bad.service"), "[Service]\nExecStart=/bin/true\nProtectSystem=sometimes\n");
+    const r = run("systemd-analyze", ["verify", "--man=no", "./bad.service"], dir);
+    expect(r.stderr).toContain("Failed to parse protect system value");
+  });
+
+  test.each([
+    ["01:00", fullBackupCalendar("01:00")],
+    ["23:45", fullBackupCalendar("23:45")],
+    ["Sun *-*-* 03:00:00", utcCalendar("Sun *-*-* 03:00:00")],
+    ["daily", utcCalendar("daily")],
+  ])("the calendar of %s parses and is in UTC", (_in, calendar) => {
+    const r = run("systemd-analyze", ["calendar", calendar]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Normalized form: .* UTC/);
+  });
+});
+
+describe("units of a database node", () => {
+  test("a distributed node runs etcd, Patroni, the pgBackRest TLS server and the PostgreSQL exporter, no PgBouncer", () => {
+    const files = renderSystemdUnits(distributedNode(0));
+    expect(names(files)).toEqual([
+      "etcd.service",
+      "managed-postgres-backup.service",
+      "managed-postgres-backup.timer",
+      "managed-postgres-bootstrap.service",
+      "managed-postgres-grow-fs.service",
+      "managed-postgres-grow-fs.timer",
+      "managed-postgres-logical-dump.service",
+      "managed-postgres-logical-dump.timer",
+      "patroni.service",
+      "pgbackrest-server.service",
+      "prometheus-postgres-exporter.service",
+    ]);
+  });
+
+  test("a standalone node runs PgBouncer rw and its exporter, and no pgBackRest TLS server", () => {
+    const files = renderSystemdUnits(standaloneNode());
+    expect(names(files)).toContain("pgbouncer@.service");
+    expect(names(files)).toContain("pgbouncer-exporter-rw.service");
+    expect(names(files)).not.toContain("pgbouncer-exporter-ro.service");
+    expect(names(files)).not.toContain("pgbackrest-server.service");
+    expect(unitsToStart(nodeServices(standaloneNode()))).toContain("pgbouncer@rw.service");
+    expect(unitsToStart(nodeServices(standaloneNode()))).not.toContain("pgbouncer@ro.service");
+  });
+
+  test("Patroni runs as postgres with its secrets from the environment file and is not killed with PostgreSQL", () => {
+    const u = unit(renderSystemdUnits(distributedNode(0)), "patroni.service");
+    expect(u).toContain("User=postgres\n");
+    expect(u).toContain(`EnvironmentFile=${PATHS.patroniEnv}\n`);
+    expect(u).toContain(`ExecStart=/usr/bin/patroni ${PATHS.patroniConfig}\n`);
+    expect(u).toContain("KillMode=process\n");
+    expect(u).toContain("After=network-online.target etcd.service managed-postgres-bootstrap.service\n");
+  });
+
+  test("etcd replaces the package unit with the rendered configuration file and waits for quorum without a timeout", () => {
+    const u = unit(renderSystemdUnits(distributedNode(0)), "etcd.service");
+    expect(u).toContain(`ExecStart=/usr/bin/etcd --config-file ${PATHS.etcdConfig}\n`);
+    expect(u).toContain("User=etcd\n");
+    expect(u).toContain("TimeoutStartSec=infinity\n");
+    expect(u).toContain(`ReadWritePaths=${PATHS.etcdDataDir}\n`);
+  });
+
+  test("the daily full backup timer fires at the spec's fullBackupTime in UTC and catches up after downtime", () => {
+    const files = renderSystemdUnits(distributedNode(0, { backup: { fullBackupTime: "04:30" } }));
+    const timer = unit(files, "managed-postgres-backup.timer");
+    expect(timer).toContain("OnCalendar=*-*-* 04:30:00 UTC\n");
+    expect(timer).toContain("Persistent=true\n");
+    const service = unit(files, "managed-postgres-backup.service");
+    expect(service).toContain(`ExecStart=${PATHS.bootstrapScript} backup\n`);
+    expect(service).toContain("User=postgres\n");
+  });
+
+  test("the logical dump timer follows the spec's schedule in UTC", () => {
+    const files = renderSystemdUnits(distributedNode(0, { backup: { logicalDump: { schedule: "Mon,Thu *-*-* 02:15:00" } } }));
+    expect(unit(files, "managed-postgres-logical-dump.timer")).toContain("OnCalendar=Mon,Thu *-*-* 02:15:00 UTC\n");
+    expect(unit(files, "managed-postgres-logical-dump.service")).toContain(`ExecStart=${PATHS.bootstrapScript} logical-dump\n`);
+  });
+
+  test("the filesystem grows every 5 minutes, as root", () => {
+    const files = renderSystemdUnits(distributedNode(0));
+    expect(unit(files, "managed-postgres-grow-fs.timer")).toContain("OnUnitActiveSec=5min\n");
+    const s = unit(files, "managed-postgres-grow-fs.service");
+    expect(s).toContain(`ExecStart=${PATHS.bootstrapScript} grow-fs\n`);
+    expect(s).toContain("User=root\n");
+  });
+
+  test("every long-running service is hardened", () => {
+    const files = [...renderSystemdUnits(standaloneNode()), ...renderPoolerSystemdUnits(pooler())].filter(
+      (f) => f.path.endsWith(".service") && !/managed-postgres-/.test(f.path),
+    );
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    for (const f of files) {
+      expect([f.path, f.content]).toEqual([f.path, expect.stringContaining("NoNewPrivileges=yes\n")]);
+      expect([f.path, f.content]).toEqual([f.path, expect.stringContaining("ProtectSystem=strict\n")]);
+      expect([f.path, f.content]).toEqual([f.path, expect.stringContaining("ProtectHome=yes\n")]);
+    }
+  });
+
+  test("metrics exporters listen on 127.0.0.1 only", () => {
+    for (const s of [...nodeServices(standaloneNode()), ...poolerServices(pooler())].filter((x) => x.unit.includes("exporter"))) {
+      expect([s.unit, s.execStart]).toEqual([s.unit, expect.stringMatching(/127\.0\.0\.1/)]);
+      expect(s.execStart).not.toMatch(/0\.0\.0\.0/);
+    }
+  });
+});
+
+describe("units of a pooler instance", () => {
+  test("a pooler runs HAProxy, PgBouncer rw and ro, and one exporter per pool", () => {
+    expect(unitsToStart(poolerServices(pooler()))).toEqual([
+      "haproxy.service",
+      "pgbouncer@rw.service",
+      "pgbouncer@ro.service",
+      "pgbouncer-exporter-rw.service",
+      "pgbouncer-exporter-ro.service",
+    ]);
+  });
+
+  test("a standalone cluster has no pooler units", () => {
+    expect(() => renderPoolerSystemdUnits(pooler({ deployment: "standalone" }))).toThrow(/standalone; only distributed clusters have a PgBouncer tier/);
+  });
+});
+
+describe("the harness plan (nodeServices)", () => {
+  test("every command is resolved: absolute path, no systemd specifier", () => {
+    for (const s of [...nodeServices(distributedNode(0)), ...nodeServices(standaloneNode()), ...poolerServices(pooler())]) {
+      expect(s.execStart).toMatch(/^\//);
+      expect(s.execStart).not.toMatch(/%[a-zA-Z]/);
+    }
+  });
+
+  test("PgBouncer pools get their own configuration file and runtime directory", () => {
+    const rw = poolerServices(pooler()).find((s) => s.unit === "pgbouncer@rw.service")!;
+    const ro = poolerServices(pooler()).find((s) => s.unit === "pgbouncer@ro.service")!;
+    expect(rw.execStart).toBe("/usr/sbin/pgbouncer /etc/pgbouncer/pgbouncer-rw.ini");
+    expect(ro.execStart).toBe("/usr/sbin/pgbouncer /etc/pgbouncer/pgbouncer-ro.ini");
+    expect(rw.createdDirectories).toContain("/run/pgbouncer-rw");
+    expect(ro.user).toBe("postgres");
+  });
+
+  test("daemons come before jobs, and the timer jobs name their timers", () => {
+    const services = nodeServices(distributedNode(0));
+    const kinds = services.map((s) => s.kind);
+    expect(kinds.indexOf("job")).toBeGreaterThan(kinds.lastIndexOf("daemon"));
+    expect(services.filter((s) => s.kind === "job").map((s) => s.timer!.unit)).toEqual([
+      "managed-postgres-backup.timer",
+      "managed-postgres-logical-dump.timer",
+      "managed-postgres-grow-fs.timer",
+    ]);
+  });
+
+});
