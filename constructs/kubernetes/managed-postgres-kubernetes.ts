@@ -4,6 +4,7 @@
  * needs no cluster round trip for CRDs), plus the S3 backup bucket and the IAM role for the
  * service account (IRSA) through `@cdktf/provider-aws`, in the same stack.
  */
+import { createHash } from "node:crypto";
 import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -105,7 +106,7 @@ export function patroniRoleRules(spec: ResolvedClusterSpec, memberCount: number)
  *   zones), PodDisruptionBudgets (database: distributed only, maxUnavailable 1; pooler:
  *   maxUnavailable 1), NetworkPolicies `<cluster>-database` and `<cluster>-pooler`.
  * - AWS: the backup bucket (`BackupBucket`), a KMS key unless `backup.kmsKeyArn`, the IAM
- *   role `<cluster>-k8s-backup` trusted by the OIDC provider for exactly
+ *   role `<cluster>-<namespace>-backup` ({@link iamRoleName}) trusted by the OIDC provider for exactly
  *   `system:serviceaccount:<namespace>:<cluster>` and audience `sts.amazonaws.com`, and
  *   its policy (bucket prefix `<cluster>/`, the key).
  *
@@ -209,7 +210,8 @@ export class ManagedPostgresKubernetes extends Construct {
     });
     const issuer = props.backup.oidcIssuer;
     const role = new IamRole(this, "backup-role", {
-      name: `${name}-k8s-backup`.slice(0, 64),
+      // IAM role names are account-wide: the namespace keeps two Kubernetes clusters' `orders` apart.
+      name: iamRoleName(`${name}-${ns}-backup`),
       description: `pgBackRest of managed-postgres ${name} in Kubernetes namespace ${ns} (IRSA)`,
       assumeRolePolicy: JSON.stringify({
         Version: "2012-10-17",
@@ -659,6 +661,15 @@ export class ManagedPostgresKubernetes extends Construct {
   }
 }
 
+
+/**
+ * An IAM role name (at most 64 characters) from `base`: `base` itself when it fits, else its
+ * first 55 characters, a hyphen and 8 hex digits of its SHA-256 (stable, unique per base).
+ */
+export function iamRoleName(base: string): string {
+  if (base.length <= 64) return base;
+  return `${base.slice(0, 55).replace(/-+$/, "")}-${createHash("sha256").update(base).digest("hex").slice(0, 8)}`;
+}
 
 /**
  * The plain (non-secret) environment of the `postgres` container, as `[name, value]`:

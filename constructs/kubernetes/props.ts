@@ -230,6 +230,9 @@ export function checkKubernetesProps(
     if (literal(b.oidcProviderArn) && !/^arn:aws[-a-z]*:iam::\d{12}:oidc-provider\/.+$/.test(b.oidcProviderArn)) {
       add("backup.oidcProviderArn", b.oidcProviderArn, "expected arn:aws:iam::<account>:oidc-provider/<issuer>");
     }
+    if (b.kmsKeyArn !== undefined && literal(b.kmsKeyArn) && !/^arn:aws[-a-z]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/.test(b.kmsKeyArn)) {
+      add("backup.kmsKeyArn", b.kmsKeyArn, "expected a KMS key ARN, arn:aws:kms:<region>:<account>:key/<id>");
+    }
     const n = b.noncurrentVersionExpirationDays;
     if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 3650)) {
       add("backup.noncurrentVersionExpirationDays", n, "expected an integer from 1 to 3650");

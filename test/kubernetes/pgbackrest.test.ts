@@ -30,7 +30,7 @@ function run(deployment: "standalone" | "distributed") {
     roots: [[{ path: CONFIG, content: renderKubernetesPgBackRestConfig(spec, placement, runtime, 0) }, { path: TOKEN, content: "test-token" }]],
     script: `${requireTools("pgbackrest")}
 echo "--- with IRSA environment"
-chroot "$ROOT0" env PGBACKREST_CONFIG=${CONFIG} PGBACKREST_REPO1_CIPHER_PASS=test-only AWS_ROLE_ARN=arn:aws:iam::123456789012:role/orders-k8s-backup AWS_WEB_IDENTITY_TOKEN_FILE=${TOKEN} ${PGBACKREST}
+chroot "$ROOT0" env PGBACKREST_CONFIG=${CONFIG} PGBACKREST_REPO1_CIPHER_PASS=test-only AWS_ROLE_ARN=arn:aws:iam::123456789012:role/orders-orders-db-backup AWS_WEB_IDENTITY_TOKEN_FILE=${TOKEN} ${PGBACKREST}
 echo "--- without"
 chroot "$ROOT0" env PGBACKREST_CONFIG=${CONFIG} PGBACKREST_REPO1_CIPHER_PASS=test-only ${PGBACKREST}
 `,

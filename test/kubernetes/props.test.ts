@@ -84,3 +84,8 @@ test("the construct throws a SpecValidationError listing spec and prop problems 
 test("the construct throws on prop problems alone", () => {
   expect(() => synth(props({}, { namespace: "default" }))).toThrow(/`namespace`: got "default"/);
 });
+
+test("a KMS key ARN of the wrong shape is refused", () => {
+  const backup = { ...props().backup, kmsKeyArn: "alias/orders" };
+  expect(messages({ backup })[0]).toMatch(/`backup.kmsKeyArn`: got "alias\/orders"; expected a KMS key ARN/);
+});

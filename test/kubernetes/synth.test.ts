@@ -1,4 +1,5 @@
 /** Synthesized Kubernetes target: inventory, placement, pods, services, RBAC, network, IRSA. */
+import { iamRoleName } from "../../constructs/kubernetes";
 import { byName, distributed, props, standalone, synth, type Synthesized } from "./fixtures";
 
 const DB_LABELS = {
@@ -346,6 +347,16 @@ describe("backups through IRSA", () => {
         },
       },
     ]);
+  });
+
+  test("the role's name carries the cluster and the namespace (IAM names are account-wide)", () => {
+    expect(role(distributed()).name).toBe("orders-orders-db-backup");
+  });
+
+  test("a role name over 64 characters is shortened with a stable hash", () => {
+    const long = "a".repeat(40);
+    const n = iamRoleName(`${long}-${"n".repeat(40)}-backup`);
+    expect([n.length <= 64, n.startsWith(`${long}-nnn`), n === iamRoleName(`${long}-${"n".repeat(40)}-backup`)]).toEqual([true, true, true]);
   });
 
   test("the database service account is annotated with the role ARN", () => {
