@@ -26,6 +26,8 @@ import { PoolerTier } from "./pooler";
 import { ClusterSecret } from "./secret";
 import { ClusterSecurityGroups } from "./security";
 import { Slot } from "./slot";
+import { ClusterMonitoring, type MonitoringOptions } from "./monitoring";
+import { PolicyPack } from "./policy";
 import { addPlanTimeChecks } from "./deferred-checks";
 import { addRestoreSource, applySafetyRules, restoreFromSpecIssues } from "./prior-state";
 import type { RestoreFrom } from "../../src/rules/restore";
@@ -114,6 +116,21 @@ export interface ManagedPostgresProps extends ClusterSpec {
    * @default - the context key `managed-postgres:now`, else the current time
    */
   readonly now?: string;
+  /**
+   * Metrics, alarms (seed 004's thresholds), log groups, alarm topic and dashboard.
+   * See docs/monitoring.md.
+   * @default - every alarm with its default threshold, a new KMS-encrypted topic without
+   *   subscribers, logs kept 30 days
+   */
+  readonly monitoring?: MonitoringOptions;
+  /**
+   * Runs the security policy pack (docs/policy.md) over the whole stack at synth: error
+   * findings stop synth, warnings become annotations. Suppress a finding with
+   * `PolicyPack.suppress(construct, ruleId, reason)`. `false` leaves the check to
+   * `managed-postgres policy cdktf.out`.
+   * @default true
+   */
+  readonly policyPack?: boolean;
 }
 
 /** The AWS options of {@link ManagedPostgresProps} (everything that is not a cluster spec field). */
@@ -128,6 +145,8 @@ const AWS_OPTION_KEYS = [
   "restoreFrom",
   "priorStateFile",
   "now",
+  "monitoring",
+  "policyPack",
 ] as const;
 
 /**
@@ -190,6 +209,8 @@ export class ManagedPostgres extends Construct {
   public readonly backupBucketName: string;
   /** ARN of the KMS key. */
   public readonly kmsKeyArn: string;
+  /** Log groups, alarm topic, alarms and dashboard (docs/monitoring.md). */
+  public readonly monitoring: ClusterMonitoring;
 
   constructor(scope: Construct, id: string, props: ManagedPostgresProps) {
     super(scope, id);
@@ -312,8 +333,15 @@ export class ManagedPostgres extends Construct {
       this.readOnlyPort = PORTS.pgbouncerReadWrite;
     }
 
-    // Monitoring (issue H6): metrics, alarms and log groups attach here, from the public
-    // properties above (Auto Scaling group names, load balancer and target groups, KMS key).
+    this.monitoring = new ClusterMonitoring(this, "monitoring", {
+      ...props.monitoring,
+      spec,
+      kmsKeyArn: this.kmsKeyArn,
+      region: env.region,
+      nodeRole: this.nodeRole,
+      poolerRole: this.poolerRole,
+    });
+    if (props.policyPack ?? true) PolicyPack.enforce(this);
 
     applySafetyRules(this, {
       spec,
