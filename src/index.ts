@@ -2,3 +2,4 @@
 export * from "./spec";
 export * from "./render";
 export * from "./review";
+export * from "./rules/policy";

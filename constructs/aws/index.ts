@@ -8,3 +8,5 @@ export * from "./security";
 export * from "./iam";
 export * from "./launch";
 export * from "./environment";
+export * from "./monitoring";
+export * from "./policy";

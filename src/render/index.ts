@@ -11,3 +11,4 @@ export * from "./node-files";
 export * from "./systemd";
 export * from "./bootstrap";
 export * from "./cloud-init";
+export * from "./monitoring";
