@@ -20,6 +20,11 @@
  * standby; at most one exists with synchronous_node_count 1). It reads its own data
  * directory locally and asks the primary only for start/stop backup and the few
  * non-replicated files. Standalone: pg1 only, backup from the primary.
+ * Node certificates must therefore carry CN = member name (`tls-server-auth`) and a
+ * `DNS:<address>` subject alternative name besides `IP:<address>`: pgBackRest 2.45's TLS
+ * client matches the host only against DNS names and the CN (verified on this machine:
+ * "unable to find hostname '10.10.0.11' in certificate common name or subject alternative
+ * names" with IP entries only). See {@link nodeCertificateSubjectAltNames}.
  * Keys: pgBackRest 2.45 "Configuration Reference".
  */
 import { SIZES, type ResolvedClusterSpec } from "../spec";
@@ -35,6 +40,16 @@ export const PGBACKREST_TLS_SERVER_PORT = 8432;
  * distributed model: `GET /sync` answers 200 on the synchronous standby only.
  */
 export const BACKUP_RUNNER_PATRONI_CHECK = "/sync";
+
+/**
+ * Subject alternative names a database node's certificate needs, in openssl's
+ * `subjectAltName` syntax: `IP:<address>` (libpq verify-full, etcd, Patroni, HAProxy),
+ * `DNS:<address>` (pgBackRest's TLS client checks DNS names only) and `DNS:<member name>`.
+ * The certificate's CN must be the member name (pgBackRest `tls-server-auth`).
+ */
+export function nodeCertificateSubjectAltNames(member: ClusterMember): string[] {
+  return [`IP:${member.address}`, `DNS:${member.address}`, `DNS:${member.name}`];
+}
 
 /** pgBackRest log directory. */
 export const PGBACKREST_LOG_PATH = "/var/log/pgbackrest";

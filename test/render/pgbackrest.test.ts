@@ -1,6 +1,7 @@
 import {
   PATHS,
   PGBACKREST_TLS_SERVER_PORT,
+  nodeCertificateSubjectAltNames,
   pgbackrestProcessMax,
   renderPgBackRestConfig,
   type NodeContext,
@@ -197,5 +198,15 @@ cat "$STAGE/server.log"
     expect(r.stdout).toMatch(/New, TLSv1\.3/);
     expect(r.stdout).toContain("Verify return code: 0 (ok)");
     expect(r.stdout).not.toContain("invalid option");
+  });
+});
+
+describe("nodeCertificateSubjectAltNames", () => {
+  test("names the address as IP and as DNS entry (pgBackRest checks DNS names only), and the member name", () => {
+    expect(nodeCertificateSubjectAltNames({ name: "orders-1", slotIndex: 1, address: "10.0.1.5", zone: "a" })).toEqual([
+      "IP:10.0.1.5",
+      "DNS:10.0.1.5",
+      "DNS:orders-1",
+    ]);
   });
 });

@@ -40,6 +40,11 @@ export interface SandboxOptions {
   readonly script: string;
   /** Generate TLS material into every root. @default false */
   readonly tls?: boolean;
+  /**
+   * Common name of each root's certificate (e.g. the member names, for pgBackRest's
+   * `tls-server-auth`). @default - "orders-0" for every root
+   */
+  readonly commonNames?: readonly string[];
   /** Hard limit for the whole run, seconds. @default 90 */
   readonly timeoutSec?: number;
 }
@@ -86,18 +91,26 @@ if [ -d "$STAGE/root${i}" ]; then cp -a "$STAGE/root${i}/." "$M/r${i}/"; fi
 export ROOT${i}="$M/r${i}"`,
       )
       .join("\n");
-    const sans = options.addresses.map((a) => `IP:${a}`).concat(["IP:127.0.0.1", "DNS:localhost"]).join(",");
+    // IP and DNS entries for each address: pgBackRest 2.45's TLS client matches a host only
+    // against DNS names (and the CN), libpq/Go/Python against IP entries.
+    const sans = options.addresses
+      .flatMap((a) => [`IP:${a}`, `DNS:${a}`])
+      .concat(["IP:127.0.0.1", "DNS:localhost"])
+      .join(",");
     const tls = options.tls
       ? `T="$STAGE/tls"; mkdir -p "$T"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=test-ca" \\
   -keyout "$T/ca.key" -out "$T/ca.crt" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=orders-0" -keyout "$T/server.key" -out "$T/server.csr" 2>/dev/null
-printf 'subjectAltName=${sans}\\nextendedKeyUsage=serverAuth,clientAuth\\nkeyUsage=critical,digitalSignature,keyEncipherment\\n' > "$T/ext"
-openssl x509 -req -in "$T/server.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 -extfile "$T/ext" -out "$T/server.crt" 2>/dev/null
+i=0
 for r in ${options.roots.map((_, i) => `"$ROOT${i}"`).join(" ")}; do
+  cn=$(echo "${(options.commonNames ?? []).join(" ")}" | awk -v n=$((i+1)) '{print $n}'); [ -n "$cn" ] || cn=orders-0
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" -keyout "$T/server$i.key" -out "$T/server$i.csr" 2>/dev/null
+  printf 'subjectAltName=${sans}\\nextendedKeyUsage=serverAuth,clientAuth\\nkeyUsage=critical,digitalSignature,keyEncipherment\\n' > "$T/ext"
+  openssl x509 -req -in "$T/server$i.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 -extfile "$T/ext" -out "$T/server$i.crt" 2>/dev/null
   mkdir -p "$r${dirname(PATHS.caCert)}"
-  cp "$T/ca.crt" "$r${PATHS.caCert}"; cp "$T/server.crt" "$r${PATHS.serverCert}"; cp "$T/server.key" "$r${PATHS.serverKey}"
+  cp "$T/ca.crt" "$r${PATHS.caCert}"; cp "$T/server$i.crt" "$r${PATHS.serverCert}"; cp "$T/server$i.key" "$r${PATHS.serverKey}"
   chown postgres:postgres "$r${PATHS.serverKey}" "$r${PATHS.serverCert}"; chmod 0600 "$r${PATHS.serverKey}"
+  i=$((i+1))
 done`
       : "";
     writeFileSync(
