@@ -33,7 +33,11 @@ import {
   PriorStateError,
   patroniRestoreOptions,
   renderRestoreSourceConfig,
-  RESTORE_SOURCE_CONFIG,
+  RESTORE_SOURCE_DROP_IN,
+  RESTORE_SOURCE_TEMPLATE,
+  RESTORE_SOURCE_PASS_SCRIPT,
+  renderRestoreSourceDropIn,
+  renderRestoreSourcePassScript,
   restoreFromIssues,
   restoreSourceStatements,
   type RequestedFacts,
@@ -129,7 +133,11 @@ export function addRestoreSource(
   nodeRole.addPolicy("restore-source-read", restoreSourceStatements(restoreFrom, env.partition, env.region));
   return {
     patroni: { restore: patroniRestoreOptions(restoreFrom) },
-    files: [{ path: RESTORE_SOURCE_CONFIG, content: renderRestoreSourceConfig(restoreFrom, env.region), mode: "0640", owner: "postgres:postgres" }],
+    files: [
+      { path: RESTORE_SOURCE_TEMPLATE, content: renderRestoreSourceConfig(restoreFrom, env.region), mode: "0640", owner: "postgres:postgres" },
+      { path: RESTORE_SOURCE_PASS_SCRIPT, content: renderRestoreSourcePassScript(restoreFrom), mode: "0750", owner: "root:root" },
+      { path: RESTORE_SOURCE_DROP_IN, content: renderRestoreSourceDropIn(), mode: "0644", owner: "root:root" },
+    ],
   };
 }
 

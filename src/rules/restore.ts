@@ -172,28 +172,30 @@ export function restoreSourceStatements(restore: RestoreFrom, partition: string,
   return statements;
 }
 
-/** pgBackRest configuration of the restore source repository, read only by the restore. */
-export const RESTORE_SOURCE_CONFIG = "/etc/pgbackrest/restore-source.conf";
 /**
- * Include directory of {@link RESTORE_SOURCE_CONFIG}: the node bootstrap writes the source's
- * `repo1-cipher-pass` (from `restoreFrom.secretArn`, field `backup_cipher_pass`) to
- * `secret.conf` here, mode 0600, before Patroni starts.
+ * pgBackRest configuration of the restore source repository, given to pgBackRest with
+ * `--config` by Patroni's bootstrap method and by `restore_command`. With an explicit
+ * `--config`, pgBackRest loads no include directory (and ignores `config-include-path`
+ * inside a file; checked with pgBackRest 2.45), so this file is complete: the node writes
+ * it at first boot from {@link RESTORE_SOURCE_TEMPLATE} plus the source's cipher pass.
  */
-export const RESTORE_SOURCE_INCLUDE_DIR = "/etc/pgbackrest/restore-source.d";
+export const RESTORE_SOURCE_CONFIG = "/etc/pgbackrest/restore-source.conf";
+/** The source repository's settings without the cipher pass, shipped in the user data. */
+export const RESTORE_SOURCE_TEMPLATE = "/etc/pgbackrest/restore-source.conf.template";
 
 /**
- * Text of {@link RESTORE_SOURCE_CONFIG}: repo1 = the source bucket under `/<stanza>`, S3
- * with the instance role's credentials, aes-256-cbc (the cipher pass comes from the include
- * directory). Values may be tokens; used verbatim.
+ * Text of {@link RESTORE_SOURCE_TEMPLATE}; its first line is `[global]` (the node inserts
+ * `repo1-cipher-pass` right after it): repo1 = the source bucket under `/<stanza>`, S3
+ * with the instance role's credentials, aes-256-cbc. Values may be tokens; used verbatim.
  * @param region region of the source bucket when `restore.region` is not given
  * @param s3Endpoint S3 endpoint host[:port] @default - `s3.<region>.amazonaws.com`
  */
 export function renderRestoreSourceConfig(restore: RestoreFrom, region: string, s3Endpoint?: string): string {
   const r = restore.region ?? region;
   return [
-    "# Source repository of the restore (restoreFrom): read only, never written by this cluster.",
     "[global]",
-    `config-include-path=${RESTORE_SOURCE_INCLUDE_DIR}`,
+    "# Source repository of the restore (restoreFrom): read only, never written by this cluster.",
+    "# repo1-cipher-pass is inserted above at first boot, from the source cluster's secret.",
     "repo1-type=s3",
     `repo1-path=/${restore.stanza}`,
     `repo1-s3-bucket=${restore.backupBucket}`,
@@ -202,12 +204,60 @@ export function renderRestoreSourceConfig(restore: RestoreFrom, region: string, 
     "repo1-s3-key-type=auto",
     `repo1-s3-uri-style=${s3Endpoint ? "path" : "host"}`,
     "repo1-cipher-type=aes-256-cbc",
-    `# repo1-cipher-pass: ${RESTORE_SOURCE_INCLUDE_DIR}/secret.conf, written at first boot from the source secret.`,
     "log-level-console=info",
     "",
     `[${restore.stanza}]`,
     "",
   ].join("\n");
+}
+
+/** Script that writes the restore source's cipher pass, run before Patroni starts. */
+export const RESTORE_SOURCE_PASS_SCRIPT = "/usr/local/sbin/managed-postgres-restore-source-pass";
+/** systemd drop-in running {@link RESTORE_SOURCE_PASS_SCRIPT} as `ExecStartPre` of patroni.service. */
+export const RESTORE_SOURCE_DROP_IN = "/etc/systemd/system/patroni.service.d/20-restore-source.conf";
+
+/**
+ * Text of {@link RESTORE_SOURCE_PASS_SCRIPT}: reads `backup_cipher_pass` from the source
+ * secret (`restore.secretArn`, region taken from the ARN) with the AWS CLI and jq, and
+ * writes {@link RESTORE_SOURCE_CONFIG} = the template with `repo1-cipher-pass=…` after its
+ * `[global]` line (postgres:postgres 0640, atomically). Does nothing once the file exists; never prints
+ * the secret. Contains no `${`: the ARN may be a Terraform token.
+ */
+export function renderRestoreSourcePassScript(
+  restore: RestoreFrom,
+  /** File locations, for tests. @default - the constants above */
+  paths: { readonly template?: string; readonly out?: string } = {},
+): string {
+  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  return [
+    "#!/bin/bash",
+    "# managed-postgres-restore-source-pass: the restore source's pgBackRest cipher pass (restoreFrom).",
+    "# Rendered by cdktf-managed-postgres; runs as ExecStartPre of patroni.service; never prints the secret.",
+    "set -euo pipefail",
+    "umask 077",
+    `readonly SOURCE_SECRET=${q(restore.secretArn)}`,
+    `readonly TEMPLATE=${q(paths.template ?? RESTORE_SOURCE_TEMPLATE)}`,
+    `readonly OUT=${q(paths.out ?? RESTORE_SOURCE_CONFIG)}`,
+    '[ -s "$OUT" ] && exit 0',
+    'region=$(printf \'%s\' "$SOURCE_SECRET" | cut -d: -f4)',
+    'json=$(aws --region "$region" secretsmanager get-secret-value --secret-id "$SOURCE_SECRET" --query SecretString --output text)',
+    "cipher=$(printf '%s' \"$json\" | jq -r '.backup_cipher_pass // empty')",
+    'if [ -z "$cipher" ]; then',
+    '  echo "managed-postgres-restore-source-pass: the source secret has no backup_cipher_pass" >&2',
+    "  exit 1",
+    "fi",
+    'tmp=$(mktemp "$OUT.XXXXXX")',
+    "{ printf '%s\\n' '[global]' \"repo1-cipher-pass=$cipher\"; tail -n +2 \"$TEMPLATE\"; } >\"$tmp\"",
+    'chown postgres:postgres "$tmp"',
+    'chmod 0640 "$tmp"',
+    'mv "$tmp" "$OUT"',
+    "",
+  ].join("\n");
+}
+
+/** Text of {@link RESTORE_SOURCE_DROP_IN}: `+` runs the script as root although Patroni runs as postgres. */
+export function renderRestoreSourceDropIn(): string {
+  return ["# restoreFrom: write the restore source's cipher pass before Patroni bootstraps.", "[Service]", `ExecStartPre=+${RESTORE_SOURCE_PASS_SCRIPT}`, ""].join("\n");
 }
 
 /**

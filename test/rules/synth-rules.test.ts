@@ -206,6 +206,25 @@ describe("restoreFrom", () => {
     expect((error as SpecValidationError).issues.map((i) => i.path)).toEqual(["restoreFrom.target"]);
   });
 
+  test("the nodes' user data bootstraps Patroni with a pgBackRest restore from the source", () => {
+    const { json } = synthCluster(clusterProps("distributed", { restoreFrom }));
+    const userData = Object.values<any>(json.locals ?? {}).filter((v) => typeof v === "string" && v.startsWith("#cloud-config"));
+    const nodes = userData.filter((u) => u.includes("/etc/patroni/"));
+    expect(nodes.length).toBe(3);
+    for (const u of nodes) {
+      expect(u).toContain("pgbackrest_restore");
+      expect(u).toContain("--config=/etc/pgbackrest/restore-source.conf");
+      expect(u).toContain("path: /etc/pgbackrest/restore-source.conf.template");
+      expect(u).toContain("ExecStartPre=+/usr/local/sbin/managed-postgres-restore-source-pass");
+    }
+  });
+
+  test("without restoreFrom the nodes bootstrap with initdb", () => {
+    const { json } = synthCluster(clusterProps("distributed"));
+    const userData = Object.values<any>(json.locals ?? {}).filter((v) => typeof v === "string" && v.startsWith("#cloud-config"));
+    expect(userData.some((u) => u.includes("pgbackrest_restore"))).toBe(false);
+  });
+
   test("the node role may read the source bucket's stanza prefix and nothing more of it", () => {
     const { json } = synthCluster(clusterProps("distributed", { restoreFrom }));
     const docs = Object.values<any>(json.data.aws_iam_policy_document);
