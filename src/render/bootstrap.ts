@@ -44,8 +44,8 @@
  *      0640), `BOOT_SECRET_FILES.backupCipherPass` (postgres 0600); where PgBouncer runs,
  *      `PATHS.pgbouncerUserlist` (`"pgbouncer_auth" "<password>"`, postgres 0600) and
  *      `BOOT_SECRET_FILES.pgbouncerExporterPgpass` (postgres 0600);
- *   7. checks that every rendered configuration file, unit and job script exists
- *      (cloud-init `write_files` put them there).
+ *   7. checks that every rendered configuration file (`renderNodeConfigFiles`) exists
+ *      (cloud-init `write_files` put it there; the harness writes them itself).
  * - `start` — `systemctl daemon-reload`; on the first start, stop and mask
  *   `MASKED_PACKAGE_UNITS` and stop the package-started units we replace; enable
  *   `managed-postgres-bootstrap.service` (runs `prepare` at later boots); `systemctl
@@ -85,7 +85,7 @@ import { PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_RESTAPI_USERNAME } from "./patro
 import { stanzaName } from "./pgbackrest";
 import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "./postgres";
 import { PGBOUNCER_AUTH_PASSWORD_ENV } from "./sql";
-import { MASKED_PACKAGE_UNITS, nodeServices, poolerServices, renderPoolerSystemdUnits, renderSystemdUnits, unitsToStart } from "./systemd";
+import { MASKED_PACKAGE_UNITS, nodeServices, poolerServices, unitsToStart } from "./systemd";
 import { SECRET_FIELDS, type NodeContext, type PoolerContext } from "./types";
 import { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_COMMANDS } from "./bootstrap/files";
 import { GROW_FILESYSTEM_FUNCTION, PATRONI_SAYS_FUNCTION, backupJobFunction, logFunction, logicalDumpJobFunction } from "./bootstrap/jobs";
@@ -206,6 +206,7 @@ retry_capture() {
     `# write_file PATH MODE OWNER GROUP < CONTENT: atomic replace (temporary file in the same directory, then rename).
 write_file() {
   local path=$1 mode=$2 owner=$3 group=$4 tmp
+  [ -d "$(dirname "$path")" ] || install -d -m 0755 "$(dirname "$path")"
   tmp=$(mktemp "$path.XXXXXX")
   cat >"$tmp"
   chmod "$mode" "$tmp"
@@ -649,7 +650,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
   const { spec, self, runtime } = ctx;
   const standalone = spec.deployment === "standalone";
   const services = nodeServices(ctx);
-  const files = [...renderNodeConfigFiles(ctx), ...renderSystemdUnits(ctx)].map((f) => f.path);
+  const files = renderNodeConfigFiles(ctx).map((f) => f.path);
   const text = assemble({
     title: `database node ${self.name} (cluster ${spec.name}, ${spec.deployment}, slot ${self.slotIndex})`,
     constants: [
@@ -714,7 +715,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
 export function renderPoolerBootstrapScript(ctx: PoolerContext): string {
   const { spec, runtime } = ctx;
   const services = poolerServices(ctx);
-  const files = [...renderPoolerConfigFiles(ctx), ...renderPoolerSystemdUnits(ctx)].map((f) => f.path);
+  const files = renderPoolerConfigFiles(ctx).map((f) => f.path);
   const text = assemble({
     title: `PgBouncer tier instance of cluster ${spec.name}`,
     constants: [...constantsCommon(runtime, spec.name), `readonly CERT_NAME="$CLUSTER-pooler"`, `CERT_ADDRESS=""`],
