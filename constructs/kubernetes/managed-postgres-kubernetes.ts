@@ -28,6 +28,9 @@ import {
   type StatefulSetV1SpecTemplateSpecVolume,
 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { AwsEnvironment } from "../aws/environment";
+import { PolicyPack } from "../aws/policy";
+import { POLICY_RULES } from "../../src/rules/policy";
+import { KUBERNETES_RULES } from "../../src/rules/policy/kubernetes";
 import { BackupBucket } from "../aws/backup-bucket";
 import { PORTS, SIZES, SpecValidationError, validateClusterSpec, type ResolvedClusterSpec } from "../../src/spec";
 import { PATHS, PGBACKREST_LOG_PATH, PGBACKREST_TLS_SERVER_PORT, POSTGRES_SOCKET_DIRECTORY, pgbouncerRunDir } from "../../src/render";
@@ -111,6 +114,9 @@ export function patroniRoleRules(spec: ResolvedClusterSpec, memberCount: number)
  *   its policy (bucket prefix `<cluster>/`, the key).
  *
  * Not created (see docs/kubernetes.md): the namespace, the credentials and TLS Secrets.
+ *
+ * Unless `policyPack` is false, the stack is checked at synth by the policy pack (AWS rules and
+ * the Kubernetes rules MP-K8S-1..9); an error finding fails synth.
  *
  * @throws SpecValidationError at construction, listing every invalid spec field or prop
  */
@@ -658,6 +664,7 @@ export class ManagedPostgresKubernetes extends Construct {
       },
     });
 
+    if (props.policyPack ?? true) PolicyPack.enforce(this, { rules: [...POLICY_RULES, ...KUBERNETES_RULES] });
   }
 }
 

@@ -135,6 +135,13 @@ export interface ManagedPostgresKubernetesProps {
    * @default true
    */
   readonly preventDestroy?: boolean;
+  /**
+   * Check the stack at synth with the policy pack (`PolicyPack.enforce`: the AWS rules and
+   * the Kubernetes rules MP-K8S-1..9); error findings fail synth. If the stack is already
+   * enforced by another construct (e.g. `ManagedPostgres`), that call's rules apply.
+   * @default true
+   */
+  readonly policyPack?: boolean;
 }
 
 const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];

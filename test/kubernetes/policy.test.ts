@@ -15,7 +15,12 @@ import {
   K8S_SECCOMP,
 } from "../../src/rules/policy/kubernetes";
 import { runPolicyPack, stackFromTerraformJson, type PolicyRule, type TfResource } from "../../src/rules/policy";
-import { distributed, standalone } from "./fixtures";
+import { Testing, TerraformStack } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import { ManagedPostgresKubernetes } from "../../constructs/kubernetes";
+import { distributed, props, standalone } from "./fixtures";
 
 const DIGEST = `registry.example.com/pg@sha256:${"b".repeat(64)}`;
 
@@ -130,4 +135,26 @@ test("the finding's detail names the container and the problem", () => {
 test("rule ids are unique and follow MP-K8S-<n>", () => {
   const ids = KUBERNETES_RULES.map((r) => r.id);
   expect([new Set(ids).size, ids.every((id) => /^MP-K8S-\d+$/.test(id))]).toEqual([ids.length, true]);
+});
+
+describe("enforced at synth", () => {
+  function stackWithStray(policyPack: boolean): () => string {
+    return () => {
+      const app = Testing.app();
+      const stack = new TerraformStack(app, "t");
+      new AwsProvider(stack, "aws", { region: "eu-west-1" });
+      new KubernetesProvider(stack, "kubernetes", { configPath: "~/.kube/config" });
+      new ManagedPostgresKubernetes(stack, "orders", props({}, { policyPack }));
+      new ConfigMapV1(stack, "stray", { metadata: { name: "stray", namespace: "default" }, data: { a: "b" } });
+      return Testing.synth(stack, true);
+    };
+  }
+
+  test("a non-compliant Kubernetes resource in the same stack fails synth with its rule id", () => {
+    expect(stackWithStray(true)).toThrow(/MP-K8S-9/);
+  });
+
+  test("policyPack: false leaves the stack unchecked", () => {
+    expect(stackWithStray(false)).not.toThrow();
+  });
 });
