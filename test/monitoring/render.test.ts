@@ -1,0 +1,302 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import YAML from "yaml";
+import {
+  DEFAULT_MONITORING_THRESHOLDS,
+  METRICS,
+  METRIC_NAMESPACE,
+  MONITORING_PATHS,
+  clusterAlarms,
+  cloudWatchAgentConfig,
+  dashboardBody,
+  poolerCloudWatchAgentConfig,
+  renderBackupStatusScript,
+  renderMonitoringFiles,
+  renderPoolerMonitoringFiles,
+  renderPostgresExporterQueries,
+  resolveMonitoringThresholds,
+} from "../../src/render/monitoring";
+import { distributedNode, pooler, spec, standaloneNode } from "../render/fixtures";
+
+const agent = (c: object) => c as any;
+
+describe("CloudWatch agent configuration of a database node", () => {
+  const cfg = agent(cloudWatchAgentConfig(distributedNode(1)));
+
+  test("has the agent's documented top-level sections only", () => {
+    expect(Object.keys(cfg).sort()).toEqual(["agent", "logs", "metrics"]);
+    expect(cfg.agent.metrics_collection_interval).toBe(60);
+  });
+
+  test("publishes host metrics in namespace ManagedPostgres with Cluster and Slot, rolled up to Cluster", () => {
+    expect(cfg.metrics.namespace).toBe(METRIC_NAMESPACE);
+    for (const plugin of ["cpu", "mem", "disk"]) {
+      expect(cfg.metrics.metrics_collected[plugin].append_dimensions).toEqual({ Cluster: "orders", Slot: "1" });
+    }
+    expect(cfg.metrics.aggregation_dimensions).toEqual([["Cluster"], ["Cluster", "Slot"]]);
+  });
+
+  test("collects CPU busy, available memory and the data volume's usage", () => {
+    const m = cfg.metrics.metrics_collected;
+    expect(m.cpu).toMatchObject({ totalcpu: true, measurement: ["usage_active"] });
+    expect(m.mem.measurement).toEqual(["available", "used_percent"]);
+    expect(m.disk).toMatchObject({ resources: ["/data"], measurement: ["used_percent"] });
+  });
+
+  test("ships PostgreSQL, Patroni and pgBackRest logs to the cluster's log groups, one stream per node", () => {
+    const list = cfg.logs.logs_collected.files.collect_list;
+    expect(list.map((f: any) => [f.file_path, f.log_group_name])).toEqual([
+      ["/var/log/postgresql/postgresql-*.log", "/managed-postgres/orders/postgresql"],
+      ["/var/log/patroni/patroni.log", "/managed-postgres/orders/patroni"],
+      ["/var/log/pgbackrest/*.log", "/managed-postgres/orders/pgbackrest"],
+    ]);
+    expect(list.every((f: any) => f.log_stream_name === "orders-1/{instance_id}")).toBe(true);
+  });
+
+  test("scrapes Prometheus into the metrics log group as EMF, selecting the alarmed metrics", () => {
+    const p = cfg.logs.metrics_collected.prometheus;
+    expect(p).toMatchObject({ log_group_name: "/managed-postgres/orders/metrics", prometheus_config_path: MONITORING_PATHS.prometheusConfig });
+    expect(p.emf_processor.metric_namespace).toBe(METRIC_NAMESPACE);
+    const selectors = p.emf_processor.metric_declaration.flatMap((d: any) => d.metric_selectors);
+    for (const m of [METRICS.connectionsUsed, METRICS.replicationLagSeconds, METRICS.walArchiveFailing, METRICS.backupLastFullAgeSeconds]) {
+      expect(selectors).toContain(`^${m}$`);
+    }
+  });
+
+  test("the backup age is published with the Cluster dimension only (the repository is shared)", () => {
+    const decl = agent(cloudWatchAgentConfig(distributedNode(0))).logs.metrics_collected.prometheus.emf_processor.metric_declaration;
+    const backup = decl.find((d: any) => d.metric_selectors.includes(`^${METRICS.backupLastFullAgeSeconds}$`));
+    expect(backup.dimensions).toEqual([["Cluster"]]);
+  });
+
+  test("a distributed node scrapes only postgres_exporter (PgBouncer runs on the pooler tier)", () => {
+    const files = renderMonitoringFiles(distributedNode(0));
+    const prom = YAML.parse(files.find((f) => f.path === MONITORING_PATHS.prometheusConfig)!.content);
+    expect(prom.scrape_configs.map((s: any) => s.job_name)).toEqual(["postgres"]);
+    expect(prom.scrape_configs[0].static_configs).toEqual([{ targets: ["127.0.0.1:9187"], labels: { Cluster: "orders", Slot: "0" } }]);
+  });
+
+  test("a standalone node also scrapes its PgBouncer's exporter and ships its log", () => {
+    const ctx = standaloneNode();
+    const files = renderMonitoringFiles(ctx);
+    const prom = YAML.parse(files.find((f) => f.path === MONITORING_PATHS.prometheusConfig)!.content);
+    expect(prom.scrape_configs.map((s: any) => s.job_name)).toEqual(["postgres", "pgbouncer"]);
+    expect(prom.scrape_configs[1].static_configs[0]).toMatchObject({ targets: ["127.0.0.1:9127"], labels: { Pool: "rw" } });
+    const list = agent(cloudWatchAgentConfig(ctx)).logs.logs_collected.files.collect_list;
+    expect(list.map((f: any) => f.file_path)).toContain("/var/log/pgbouncer/pgbouncer-rw.log");
+  });
+});
+
+describe("CloudWatch agent configuration of a pooler instance", () => {
+  const cfg = agent(poolerCloudWatchAgentConfig(pooler()));
+
+  test("has Slot \"pooler\", no data volume metric and no PostgreSQL logs", () => {
+    expect(cfg.metrics.metrics_collected.cpu.append_dimensions).toEqual({ Cluster: "orders", Slot: "pooler" });
+    expect(cfg.metrics.metrics_collected.disk).toBeUndefined();
+    expect(cfg.logs.logs_collected.files.collect_list.map((f: any) => f.log_group_name)).toEqual([
+      "/managed-postgres/orders/pgbouncer",
+      "/managed-postgres/orders/pgbouncer",
+    ]);
+  });
+
+  test("scrapes both pools' exporters (9127 rw, 9128 ro) with a Pool label", () => {
+    const files = renderPoolerMonitoringFiles(pooler());
+    const prom = YAML.parse(files.find((f) => f.path === MONITORING_PATHS.prometheusConfig)!.content);
+    expect(prom.scrape_configs[0].static_configs.map((s: any) => [s.targets[0], s.labels.Pool])).toEqual([
+      ["127.0.0.1:9127", "rw"],
+      ["127.0.0.1:9128", "ro"],
+    ]);
+  });
+
+  test("is refused for a standalone cluster", () => {
+    expect(() => renderPoolerMonitoringFiles(pooler({ deployment: "standalone", network: undefined }))).toThrow(/only distributed clusters have a PgBouncer tier/);
+  });
+});
+
+describe("rendered monitoring files", () => {
+  const files = renderMonitoringFiles(distributedNode(0));
+
+  test("are absolute paths with a mode and an owner, and contain no Terraform template sequence", () => {
+    for (const f of [...files, ...renderPoolerMonitoringFiles(pooler())]) {
+      expect(f.path.startsWith("/")).toBe(true);
+      expect(f.mode).toMatch(/^0[0-7]{3}$/);
+      expect(f.owner).toMatch(/^[a-z]+:[a-z]+$/);
+      expect(f.content).not.toMatch(/\$\{|%\{/);
+    }
+  });
+
+  test("the agent configuration is valid JSON at the path the agent's service reads", () => {
+    const f = files.find((x) => x.path === "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json")!;
+    expect(() => JSON.parse(f.content)).not.toThrow();
+  });
+
+  test("postgres_exporter gets the custom queries through a drop-in (PG_EXPORTER_EXTEND_QUERY_PATH)", () => {
+    const d = files.find((x) => x.path === "/etc/systemd/system/prometheus-postgres-exporter.service.d/50-managed-postgres-queries.conf")!;
+    expect(d.content).toContain(`Environment=PG_EXPORTER_EXTEND_QUERY_PATH=${MONITORING_PATHS.exporterQueries}`);
+  });
+
+  test("Patroni logs to /var/log/patroni and pulls in the agent and the backup status timer", () => {
+    const d = files.find((x) => x.path === "/etc/systemd/system/patroni.service.d/50-managed-postgres-logs.conf")!;
+    expect(d.content).toContain("Environment=PATRONI_LOG_DIR=/var/log/patroni");
+    expect(d.content).toContain("Wants=managed-postgres-backup-status.timer");
+    const a = files.find((x) => x.path === "/etc/systemd/system/patroni.service.d/50-managed-postgres-monitoring.conf")!;
+    expect(a.content).toContain("Wants=amazon-cloudwatch-agent.service");
+  });
+
+  test("the agent unit does not start on an image without the agent", () => {
+    const d = files.find((x) => x.path === "/etc/systemd/system/amazon-cloudwatch-agent.service.d/50-managed-postgres.conf")!;
+    expect(d.content).toContain("ConditionPathExists=/opt/aws/amazon-cloudwatch-agent/bin/start-amazon-cloudwatch-agent");
+  });
+
+  test("the units pass systemd-analyze verify", () => {
+    const check = spawnSync("systemd-analyze", ["--version"]);
+    if (check.status !== 0) return; // systemd-analyze not installed: nothing to check here
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "h6-units-"));
+    try {
+      for (const f of files.filter((x) => /\.(service|timer)$/.test(x.path))) fs.writeFileSync(path.join(dir, path.basename(f.path)), f.content);
+      const r = spawnSync("systemd-analyze", ["verify", "--man=no", path.join(dir, "managed-postgres-backup-status.timer"), path.join(dir, "managed-postgres-backup-status.service")], { encoding: "utf8" });
+      // Only the script path (absent on this machine) may be reported.
+      const problems = (r.stderr ?? "").split("\n").filter((l) => l.trim() !== "" && !l.includes(MONITORING_PATHS.backupStatusScript) && !/Failed to prepare filename|Command .* is not executable|not found/.test(l));
+      expect(problems).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("backup status script", () => {
+  const script = renderBackupStatusScript(spec());
+
+  test("is valid bash", () => {
+    const r = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
+  test("is shellcheck-clean", () => {
+    if (spawnSync("shellcheck", ["--version"]).status !== 0) return;
+    const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: script, encoding: "utf8" });
+    expect(r.stdout).toBe("");
+  });
+
+  test("writes the newest full backup's stop time from pgbackrest info, atomically", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "h6-bstatus-"));
+    try {
+      const info = [{ name: "orders", backup: [
+        { type: "full", timestamp: { start: 1700000000, stop: 1700000100 } },
+        { type: "diff", timestamp: { start: 1700050000, stop: 1700050100 } },
+        { type: "full", timestamp: { start: 1700086400, stop: 1700086500 } },
+      ] }];
+      fs.writeFileSync(path.join(dir, "pgbackrest"), `#!/bin/sh\ncat <<'EOF'\n${JSON.stringify(info)}\nEOF\n`, { mode: 0o755 });
+      const out = path.join(dir, "last.epoch");
+      const body = script.split(MONITORING_PATHS.backupStatusFile).join(out);
+      const r = spawnSync("bash", ["-c", body], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: "utf8" });
+      expect(r.status).toBe(0);
+      expect(fs.readFileSync(out, "utf8")).toBe("1700086500\n");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("leaves the file alone when the repository has no full backup yet", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "h6-bstatus-"));
+    try {
+      fs.writeFileSync(path.join(dir, "pgbackrest"), `#!/bin/sh\necho '[{"name":"orders","backup":[]}]'\n`, { mode: 0o755 });
+      const out = path.join(dir, "last.epoch");
+      const r = spawnSync("bash", ["-c", script.split(MONITORING_PATHS.backupStatusFile).join(out)], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: "utf8" });
+      expect(r.status).toBe(0);
+      expect(fs.existsSync(out)).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("postgres_exporter queries file", () => {
+  test("is YAML with one query per alarmed metric family, each on the exporter's database only", () => {
+    const q = YAML.parse(renderPostgresExporterQueries());
+    expect(Object.keys(q)).toEqual(["mp_connections", "mp_replication", "mp_wal_archive", "mp_backup"]);
+    for (const v of Object.values(q) as any[]) expect(v.master).toBe(true);
+  });
+
+  test("refuses a status file path that would break the SQL string", () => {
+    expect(() => renderPostgresExporterQueries({ backupStatusFile: "/tmp/it's" })).toThrow(/must not contain quotes/);
+  });
+});
+
+describe("alarm thresholds", () => {
+  test("default to seed 004's values", () => {
+    expect(resolveMonitoringThresholds()).toEqual({
+      cpuWarningPercent: 80,
+      cpuCriticalPercent: 95,
+      availableMemoryMiB: 1024,
+      connectionsPercent: 80,
+      replicaLagSeconds: 30,
+      dataDiskUsedPercent: 80,
+      backupMaxAgeHours: 26,
+    });
+  });
+
+  test("an override replaces only its own threshold", () => {
+    expect(resolveMonitoringThresholds({ replicaLagSeconds: 10 })).toEqual({ ...DEFAULT_MONITORING_THRESHOLDS, replicaLagSeconds: 10 });
+  });
+
+  test("an out-of-range override names the field, the range and the value", () => {
+    expect(() => resolveMonitoringThresholds({ cpuWarningPercent: 120 })).toThrow("`monitoring.thresholds.cpuWarningPercent` must be a number from 1 to 100. Got 120");
+  });
+});
+
+describe("alarm definitions", () => {
+  const alarms = clusterAlarms(spec({ size: "XXL" }), DEFAULT_MONITORING_THRESHOLDS);
+  const byKey = Object.fromEntries(alarms.map((a) => [a.key, a]));
+
+  test("are the eight of seed 004 and the brief, on the Cluster roll-up", () => {
+    expect(alarms.map((a) => a.key)).toEqual([
+      "cpu-warning",
+      "cpu-critical",
+      "memory-critical",
+      "connections-warning",
+      "replica-lag-warning",
+      "data-disk-warning",
+      "backup-age-critical",
+      "wal-archive-critical",
+    ]);
+    for (const a of alarms) expect(a.dimensions).toEqual({ Cluster: "orders" });
+  });
+
+  test("connections alarm at 80% of the size's max_connections (XXL: 500 → 400, seed 004's number)", () => {
+    expect(byKey["connections-warning"].threshold).toBe(400);
+  });
+
+  test("CPU: > 80% for 5 one-minute periods (warning), > 95% for 2 (critical)", () => {
+    expect(byKey["cpu-warning"]).toMatchObject({ threshold: 80, period: 60, evaluationPeriods: 5, datapointsToAlarm: 5, severity: "warning" });
+    expect(byKey["cpu-critical"]).toMatchObject({ threshold: 95, period: 60, evaluationPeriods: 2, datapointsToAlarm: 2, severity: "critical" });
+  });
+
+  test("memory: available below 1 GiB, in bytes, lowest instance", () => {
+    expect(byKey["memory-critical"]).toMatchObject({ threshold: 1073741824, comparisonOperator: "LessThanThreshold", statistic: "Minimum" });
+  });
+
+  test("backup age: 26 h in seconds, missing data breaching", () => {
+    expect(byKey["backup-age-critical"]).toMatchObject({ threshold: 93600, treatMissingData: "breaching", statistic: "Minimum", period: 3600 });
+  });
+
+  test("WAL archiving: any failing minute of five is critical", () => {
+    expect(byKey["wal-archive-critical"]).toMatchObject({ threshold: 0, comparisonOperator: "GreaterThanThreshold", evaluationPeriods: 5, datapointsToAlarm: 1, severity: "critical" });
+  });
+});
+
+describe("dashboard", () => {
+  test("shows the alarms first, then every slot and the pooler, with the metrics the alarms read", () => {
+    const body = JSON.parse(dashboardBody({ spec: spec(), region: "eu-west-1", alarmArns: ["arn:a", "arn:b"], thresholds: DEFAULT_MONITORING_THRESHOLDS }));
+    expect(body.widgets[0]).toMatchObject({ type: "alarm", properties: { alarms: ["arn:a", "arn:b"] } });
+    const metrics = body.widgets.slice(1).flatMap((w: any) => w.properties.metrics.map((m: any[]) => m[1]));
+    for (const m of [METRICS.cpuUsageActive, METRICS.memAvailable, METRICS.connectionsUsed, METRICS.replicationLagSeconds, METRICS.walArchiveFailing, METRICS.backupLastFullAgeSeconds, METRICS.poolerWaitingClients]) {
+      expect(metrics).toContain(m);
+    }
+    const cpu = body.widgets.find((w: any) => w.properties.title === "CPU busy (%)");
+    expect(cpu.properties.metrics.map((m: any[]) => m[5])).toEqual(["0", "1", "2", "pooler"]);
+  });
+});
