@@ -26,6 +26,10 @@ export interface ClusterKeyProps {
    * `aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com`.
    */
   readonly autoscalingServiceLinkedRoleArn: string;
+  /** ARN of the database nodes' instance role. */
+  readonly nodeRoleArn: string;
+  /** ARN of the PgBouncer tier's instance role (distributed). */
+  readonly poolerRoleArn?: string;
   /** Keep the key on `terraform destroy` (`lifecycle.prevent_destroy`). */
   readonly preventDestroy: boolean;
 }
@@ -35,6 +39,10 @@ export interface ClusterKeyProps {
  * `alias/managed-postgres/<cluster>` and a key policy that names its principals:
  * - the account root (administration; the AWS default statement that lets IAM policies,
  *   such as the instance roles' scoped ones, grant use of the key);
+ * - the instance roles, for exactly their use: the nodes decrypt and generate data keys
+ *   through S3 and Secrets Manager and create grants through EC2 for AWS resources
+ *   (attaching encrypted volumes); the PgBouncer tier decrypts through Secrets Manager
+ *   (`kms:ViaService` conditions; the roles' IAM policies say the same);
  * - the EC2 Auto Scaling service-linked role (launching instances with encrypted EBS
  *   volumes; AWS documents this exact statement set for ASGs and CMKs);
  * - CloudWatch Logs in this region, for log groups of this account only
@@ -64,6 +72,39 @@ export class ClusterKey extends Construct {
           actions: ["kms:*"],
           resources: ["*"],
         },
+        {
+          sid: "NodeInstancesThroughS3AndSecretsManager",
+          effect: "Allow",
+          principals: [{ type: "AWS", identifiers: [props.nodeRoleArn] }],
+          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+          resources: ["*"],
+          condition: [
+            { test: "StringEquals", variable: "kms:ViaService", values: [`s3.${env.region}.amazonaws.com`, `secretsmanager.${env.region}.amazonaws.com`] },
+          ],
+        },
+        {
+          sid: "NodeInstancesGrantsForEncryptedVolumes",
+          effect: "Allow",
+          principals: [{ type: "AWS", identifiers: [props.nodeRoleArn] }],
+          actions: ["kms:CreateGrant"],
+          resources: ["*"],
+          condition: [
+            { test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] },
+            { test: "StringEquals", variable: "kms:ViaService", values: [`ec2.${env.region}.amazonaws.com`] },
+          ],
+        },
+        ...(props.poolerRoleArn === undefined
+          ? []
+          : [
+              {
+                sid: "PoolerInstancesThroughSecretsManager",
+                effect: "Allow",
+                principals: [{ type: "AWS", identifiers: [props.poolerRoleArn] }],
+                actions: ["kms:Decrypt"],
+                resources: ["*"],
+                condition: [{ test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${env.region}.amazonaws.com`] }],
+              },
+            ]),
         {
           sid: "AutoScalingUseForEncryptedVolumes",
           effect: "Allow",

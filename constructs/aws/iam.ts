@@ -86,7 +86,8 @@ function ec2Arn(env: AwsEnvironment, resource: string): string {
  * The database node's permissions: exactly what the node bootstrap and pgBackRest call.
  * - `ec2:DescribeNetworkInterfaces`, `ec2:DescribeVolumes` on `*`: EC2 Describe actions
  *   support no resource-level permissions, AWS requires `"Resource": "*"` for them (the
- *   only wildcard resource of the library).
+ *   only other wildcard resource is monitoring's `cloudwatch:PutMetricData`, scoped by
+ *   namespace).
  * - `ec2:AttachNetworkInterface` / `ec2:AttachVolume`: on the cluster's own ENIs and data
  *   volumes (named by ARN) and on instances tagged `managed-postgres:cluster = <name>`
  *   (`aws:ResourceTag` condition; the instance id is not known in advance).

@@ -224,9 +224,14 @@ export class ManagedPostgres extends Construct {
 
     const env = new AwsEnvironment(this, "environment");
     this.environment = env;
+    // Instance roles first: the key policy names them.
+    this.nodeRole = new InstanceRole(this, "node-role", { spec, purpose: "node" });
+    if (spec.deployment === "distributed") this.poolerRole = new InstanceRole(this, "pooler-role", { spec, purpose: "pooler" });
     this.encryptionKey = new ClusterKey(this, "encryption", {
       spec,
       env,
+      nodeRoleArn: this.nodeRole.role.arn,
+      poolerRoleArn: this.poolerRole?.role.arn,
       autoscalingServiceLinkedRoleArn:
         props.autoscalingServiceLinkedRoleArn ??
         `arn:${env.partition}:iam::${env.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
@@ -266,7 +271,6 @@ export class ManagedPostgres extends Construct {
 
     // Database slots: identity first (ENIs, volumes), then instances, whose user data
     // names every member's address.
-    this.nodeRole = new InstanceRole(this, "node-role", { spec, purpose: "node" });
     this.slots = subnetIds.map(
       (subnetId, index) =>
         new Slot(this, `slot-${index}`, {
@@ -308,8 +312,7 @@ export class ManagedPostgres extends Construct {
     );
 
     if (spec.deployment === "distributed") {
-      this.poolerRole = new InstanceRole(this, "pooler-role", { spec, purpose: "pooler" });
-      this.poolerRole.addPolicy("pooler-permissions", poolerPolicyStatements(env, this.secretArn, this.kmsKeyArn));
+      this.poolerRole!.addPolicy("pooler-permissions", poolerPolicyStatements(env, this.secretArn, this.kmsKeyArn));
       this.pooler = new PoolerTier(this, "pooler", {
         spec,
         vpcId: network.vpcId,
@@ -318,7 +321,7 @@ export class ManagedPostgres extends Construct {
         endpointSecurityGroupId: this.securityGroups.endpoint!.id,
         kmsKeyArn: this.kmsKeyArn,
         imageId,
-        instanceProfileArn: this.poolerRole.instanceProfile.arn,
+        instanceProfileArn: this.poolerRole!.instanceProfile.arn,
         userData: renderPoolerUserData({ spec, members, runtime }, userDataOptions),
       });
       this.poolerAutoScalingGroupName = this.pooler.autoScalingGroup.name;

@@ -91,5 +91,6 @@ export const UNTAGGABLE = new Set([
   "aws_s3_bucket_ownership_controls",
   "aws_s3_bucket_policy",
   "aws_s3_bucket_lifecycle_configuration",
+  "aws_cloudwatch_dashboard",
   "aws_autoscaling_group", // tagged with `tag` blocks, checked separately
 ]);

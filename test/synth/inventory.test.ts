@@ -12,6 +12,11 @@ const COMMON = {
   aws_s3_bucket_policy: 1,
   aws_s3_bucket_lifecycle_configuration: 1,
   aws_secretsmanager_secret: 1,
+  // Monitoring (constructs/aws/monitoring.ts): alarm topic, log groups, seed 004 alarms, dashboard.
+  aws_sns_topic: 1,
+  aws_cloudwatch_log_group: 5,
+  aws_cloudwatch_metric_alarm: 8,
+  aws_cloudwatch_dashboard: 1,
 };
 
 describe("distributed cluster", () => {
@@ -29,7 +34,8 @@ describe("distributed cluster", () => {
       aws_lb_target_group: 2,
       aws_iam_role: 2,
       aws_iam_instance_profile: 2,
-      aws_iam_role_policy: 2,
+      // per role: its permissions and the monitoring publish policy
+      aws_iam_role_policy: 4,
       aws_security_group: 3,
       // nodes↔nodes ×4, pooler→nodes ×2, endpoint→pooler ×2, clients (1 CIDR + 1 group) ×2 ports
       aws_vpc_security_group_ingress_rule: 12,
@@ -117,7 +123,7 @@ describe("standalone cluster", () => {
       aws_autoscaling_group: 1,
       aws_iam_role: 1,
       aws_iam_instance_profile: 1,
-      aws_iam_role_policy: 1,
+      aws_iam_role_policy: 2,
       aws_security_group: 1,
       // nodes↔nodes ×4, clients (1 CIDR + 1 group) → PgBouncer 6432
       aws_vpc_security_group_ingress_rule: 6,

@@ -116,13 +116,28 @@ describe.each(models)("%s cluster security", (model) => {
     for (const st of statements) for (const p of st.principals) expect(p.identifiers).not.toContain("*");
   });
 
-  test("instance role policies grant no wildcard action, and a wildcard resource only to EC2 Describe calls", () => {
+  test("instance role policies grant no wildcard action", () => {
     const statements = resources(s, "aws_iam_role_policy").flatMap(([, p]) => referencedPolicy(s, p.policy).statement as any[]);
     expect(statements.length).toBeGreaterThan(0);
-    for (const st of statements) {
-      for (const a of st.actions) expect(a).not.toMatch(/\*/);
-      if (st.resources.includes("*")) expect(st.actions.every((a: string) => a.startsWith("ec2:Describe"))).toBe(true);
+    for (const st of statements) for (const a of st.actions) expect(a).not.toMatch(/\*/);
+  });
+
+  test("instance role policies use a wildcard resource only where AWS offers no resource-level permission", () => {
+    // EC2 Describe* and cloudwatch:PutMetricData accept only "*"; PutMetricData is scoped by namespace.
+    const statements = resources(s, "aws_iam_role_policy").flatMap(([, p]) => referencedPolicy(s, p.policy).statement as any[]);
+    const wildcard = statements.filter((st) => st.resources.includes("*"));
+    expect(wildcard.length).toBeGreaterThan(0);
+    for (const st of wildcard) {
+      for (const a of st.actions) expect(["ec2:DescribeNetworkInterfaces", "ec2:DescribeVolumes", "cloudwatch:PutMetricData"]).toContain(a);
+      if (st.actions.includes("cloudwatch:PutMetricData")) expect(st.condition[0].variable).toBe("cloudwatch:namespace");
     }
+  });
+
+  test("the key policy lets the instance roles use the key only through AWS services", () => {
+    const statements = referencedPolicy(s, resources(s, "aws_kms_key")[0][1].policy).statement as any[];
+    const forRoles = statements.filter((st) => st.principals.some((p: any) => p.identifiers.some((i: string) => i.includes("aws_iam_role."))));
+    expect(forRoles.length).toBe(s === synths.distributed ? 3 : 2);
+    for (const st of forRoles) expect(st.condition.some((c: any) => c.variable === "kms:ViaService")).toBe(true);
   });
 
   test("instances may attach only ENIs and volumes of their own cluster", () => {
