@@ -5,7 +5,9 @@
  *
  * - `write_files`: the configuration files (`renderNodeConfigFiles` /
  *   `renderPoolerConfigFiles`), the systemd units and job scripts (`renderSystemdUnits` /
- *   `renderPoolerSystemdUnits`) and the bootstrap script, each with its mode and owner and
+ *   `renderPoolerSystemdUnits`), the monitoring files (`renderMonitoringFiles` /
+ *   `renderPoolerMonitoringFiles`: CloudWatch agent and exporter configuration, drop-ins)
+ *   and the bootstrap script, each with its mode and owner and
  *   `defer: true`: the owners (postgres, etcd, haproxy) are created by the Debian packages,
  *   so the files are written in cloud-init's final stage (module `write_files_deferred`,
  *   after package installation, before `scripts_user` runs `runcmd`). A file whose text
@@ -24,6 +26,7 @@ import { PATHS } from "./paths";
 import { nodePackages, poolerPackages, renderBootstrapScript, renderPoolerBootstrapScript } from "./bootstrap";
 import { renderNodeConfigFiles, renderPoolerConfigFiles, type NodeConfigOptions } from "./node-files";
 import { renderPoolerSystemdUnits, renderSystemdUnits } from "./systemd";
+import { renderMonitoringFiles, renderPoolerMonitoringFiles } from "./monitoring";
 import type { NodeContext, PoolerContext, RenderedFile } from "./types";
 import { containsToken, terraformTemplateSequences } from "./bootstrap/shell";
 
@@ -118,6 +121,7 @@ export function renderNodeUserData(ctx: NodeContext, options: UserDataOptions = 
     bootstrapFile(renderBootstrapScript(ctx)),
     ...renderNodeConfigFiles(ctx, options.nodeConfig),
     ...renderSystemdUnits(ctx),
+    ...renderMonitoringFiles(ctx),
     ...(options.extraFiles ?? []),
   ];
   return render(files, options.installPackages ? nodePackages(ctx.spec).map((p) => p.name) : undefined);
@@ -132,6 +136,7 @@ export function renderPoolerUserData(ctx: PoolerContext, options: UserDataOption
     bootstrapFile(renderPoolerBootstrapScript(ctx)),
     ...renderPoolerConfigFiles(ctx),
     ...renderPoolerSystemdUnits(ctx),
+    ...renderPoolerMonitoringFiles(ctx),
   ];
   return render(files, options.installPackages ? poolerPackages().map((p) => p.name) : undefined);
 }

@@ -22,6 +22,7 @@ import {
   renderSystemdUnits,
 } from "../../src/render";
 import { distributedNode, pooler, standaloneNode, TOKEN_ADDRESSES } from "./fixtures";
+import { renderMonitoringFiles, renderPoolerMonitoringFiles } from "../../src/render/monitoring";
 
 interface WriteFile {
   path: string;
@@ -89,6 +90,7 @@ describe("user data content", () => {
       { path: PATHS.bootstrapScript, content: renderBootstrapScript(ctx), mode: "0755", owner: "root:root" },
       ...renderNodeConfigFiles(ctx),
       ...renderSystemdUnits(ctx),
+      ...renderMonitoringFiles(ctx),
     ];
     const written = writeFiles(renderNodeUserData(ctx));
     expect(written.map((f) => [f.path, decoded(f), f.permissions, f.owner, f.defer])).toEqual(
@@ -99,7 +101,7 @@ describe("user data content", () => {
   test("a pooler's user data carries HAProxy, both PgBouncer pools and the pooler units", () => {
     const ctx = pooler();
     const paths = writeFiles(renderPoolerUserData(ctx)).map((f) => f.path);
-    expect(paths).toEqual([PATHS.bootstrapScript, ...renderPoolerConfigFiles(ctx).map((f) => f.path), ...renderPoolerSystemdUnits(ctx).map((f) => f.path)]);
+    expect(paths).toEqual([PATHS.bootstrapScript, ...renderPoolerConfigFiles(ctx).map((f) => f.path), ...renderPoolerSystemdUnits(ctx).map((f) => f.path), ...renderPoolerMonitoringFiles(ctx).map((f) => f.path)]);
   });
 
   test("runcmd runs the bootstrap; password SSH is off; no user, password or key is defined", () => {
