@@ -32,7 +32,7 @@ import { PolicyPack } from "../aws/policy";
 import { POLICY_RULES } from "../../src/rules/policy";
 import { KUBERNETES_RULES } from "../../src/rules/policy/kubernetes";
 import { BackupBucket } from "../aws/backup-bucket";
-import { PORTS, SIZES, SpecValidationError, validateClusterSpec, type ResolvedClusterSpec } from "../../src/spec";
+import { PORTS, SIZES, SpecValidationError, TAG_CLUSTER, validateClusterSpec, type ResolvedClusterSpec } from "../../src/spec";
 import { PATHS, PGBACKREST_LOG_PATH, PGBACKREST_TLS_SERVER_PORT, POSTGRES_SOCKET_DIRECTORY, pgbouncerRunDir } from "../../src/render";
 import {
   BACKUP_SCHEDULER_SCRIPT,
@@ -205,7 +205,7 @@ export class ManagedPostgresKubernetes extends Construct {
         description: `managed-postgres ${name} (Kubernetes): backup bucket`,
         enableKeyRotation: true,
         deletionWindowInDays: 30,
-        tags: { ...spec.tags, "managed-postgres:cluster": name },
+        tags: { ...spec.tags, [TAG_CLUSTER]: name },
         lifecycle: { preventDestroy },
       }).arn;
     this.backupBucket = new BackupBucket(this, "backup-bucket", {
@@ -235,7 +235,7 @@ export class ManagedPostgresKubernetes extends Construct {
           },
         ],
       }),
-      tags: { ...spec.tags, "managed-postgres:cluster": name },
+      tags: { ...spec.tags, [TAG_CLUSTER]: name },
     });
     this.backupRoleArn = role.arn;
     const bucketArn = this.backupBucket.bucketArn;
