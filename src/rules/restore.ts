@@ -225,8 +225,11 @@ export const RESTORE_SOURCE_DROP_IN = "/etc/systemd/system/patroni.service.d/20-
  */
 export function renderRestoreSourcePassScript(
   restore: RestoreFrom,
-  /** File locations, for tests. @default - the constants above */
-  paths: { readonly template?: string; readonly out?: string } = {},
+  /**
+   * File locations (for tests) and the AWS API endpoint URL (the live harness's stand-in).
+   * @default - the constants above; the AWS public endpoints
+   */
+  paths: { readonly template?: string; readonly out?: string; readonly awsEndpointUrl?: string } = {},
 ): string {
   const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
   return [
@@ -240,7 +243,7 @@ export function renderRestoreSourcePassScript(
     `readonly OUT=${q(paths.out ?? RESTORE_SOURCE_CONFIG)}`,
     '[ -s "$OUT" ] && exit 0',
     'region=$(printf \'%s\' "$SOURCE_SECRET" | cut -d: -f4)',
-    'json=$(aws --region "$region" secretsmanager get-secret-value --secret-id "$SOURCE_SECRET" --query SecretString --output text)',
+    `json=$(aws --region "$region"${paths.awsEndpointUrl ? ` --endpoint-url ${q(paths.awsEndpointUrl)}` : ""} secretsmanager get-secret-value --secret-id "$SOURCE_SECRET" --query SecretString --output text)`,
     "cipher=$(printf '%s' \"$json\" | jq -r '.backup_cipher_pass // empty')",
     'if [ -z "$cipher" ]; then',
     '  echo "managed-postgres-restore-source-pass: the source secret has no backup_cipher_pass" >&2',

@@ -7,7 +7,7 @@
  * Synth is slow: the synth properties run 20 cases, the pure validation ones 300.
  */
 import * as fc from "fast-check";
-import { SpecValidationError, validateClusterSpec, type ClusterSpec } from "../../src/spec";
+import { SpecValidationError, validateClusterSpec, type ClusterSpec, type SizeName } from "../../src/spec";
 import type { ManagedPostgresProps } from "../../constructs/aws/managed-postgres";
 import { filesUnder, freshDir, synthCluster } from "./synth-helpers";
 
@@ -21,7 +21,7 @@ const validSpec: fc.Arbitrary<ClusterSpec & { network: NonNullable<ClusterSpec["
   .record({
     name: fc.stringMatching(/^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/),
     deployment: fc.constantFrom("standalone" as const, "distributed" as const),
-    size: fc.constantFrom("XS", "S", "M", "L", "XL", "XXL", "3XL", "4XL"),
+    size: fc.constantFrom<SizeName>("XS", "S", "M", "L", "XL", "XXL", "3XL", "4XL"),
     storageGiB: fc.integer({ min: 2, max: 128 }),
     majorVersion: opt(fc.constantFrom(15 as const, 16 as const, 17 as const)),
     allowMajorVersionUpgrade: opt(fc.boolean()),
