@@ -75,8 +75,8 @@ export const METRICS = {
 
 /** Files and directories of the monitoring setup on an instance. */
 export const MONITORING_PATHS = {
-  /** CloudWatch agent configuration, where `amazon-cloudwatch-agent.service` reads it at start. */
-  agentConfig: "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json",
+  /** CloudWatch agent configuration, loaded by `managed-postgres-cloudwatch-agent.service` (`amazon-cloudwatch-agent-ctl -a fetch-config`). */
+  agentConfig: "/etc/managed-postgres/cloudwatch-agent.json",
   /** Prometheus scrape configuration of the agent. */
   prometheusConfig: "/etc/managed-postgres/cloudwatch-agent-prometheus.yaml",
   /** postgres_exporter custom queries (`PG_EXPORTER_EXTEND_QUERY_PATH`). */
@@ -390,25 +390,37 @@ function unit(path: string, content: string): RenderedFile {
 const SYSTEMD = "/etc/systemd/system";
 const HEADER = "# Rendered by cdktf-managed-postgres (monitoring); do not edit on the node.";
 
-/** The agent's package unit, started by a drop-in `Wants=` on a unit the bootstrap starts. */
-export const CLOUDWATCH_AGENT_UNIT = "amazon-cloudwatch-agent.service";
+/** The agent's control script (the `amazon-cloudwatch-agent` package; an image requirement). */
+export const CLOUDWATCH_AGENT_CTL = "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl";
 
-function agentDropIns(hostUnit: string): RenderedFile[] {
+/** The unit that loads the rendered configuration into the agent and starts it. */
+export const CLOUDWATCH_AGENT_UNIT = "managed-postgres-cloudwatch-agent.service";
+
+function agentUnits(hostUnit: string, cluster: string): RenderedFile[] {
   return [
     unit(
-      `${SYSTEMD}/${hostUnit}.d/50-managed-postgres-monitoring.conf`,
-      [HEADER, "# Starts the CloudWatch agent with this unit (the agent package's unit is not enabled by default).", "[Unit]", `Wants=${CLOUDWATCH_AGENT_UNIT}`, ""].join("\n"),
-    ),
-    unit(
-      `${SYSTEMD}/${CLOUDWATCH_AGENT_UNIT}.d/50-managed-postgres.conf`,
+      `${SYSTEMD}/${CLOUDWATCH_AGENT_UNIT}`,
       [
         HEADER,
         "[Unit]",
-        // The image must carry the agent; without it (e.g. the live harness) nothing starts.
-        "ConditionPathExists=/opt/aws/amazon-cloudwatch-agent/bin/start-amazon-cloudwatch-agent",
-        `ConditionPathExists=${MONITORING_PATHS.agentConfig}`,
+        `Description=Load the CloudWatch agent configuration of cluster ${cluster} and start the agent`,
+        // The image must carry the agent (docs/monitoring.md); without it (e.g. the live harness) nothing runs.
+        `ConditionPathExists=${CLOUDWATCH_AGENT_CTL}`,
+        "Wants=network-online.target",
+        "After=network-online.target",
+        "",
+        "[Service]",
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        // fetch-config translates the JSON for the agent; -s (re)starts amazon-cloudwatch-agent.service.
+        `ExecStart=${CLOUDWATCH_AGENT_CTL} -a fetch-config -m ec2 -s -c file:${MONITORING_PATHS.agentConfig}`,
+        "TimeoutStartSec=5min",
         "",
       ].join("\n"),
+    ),
+    unit(
+      `${SYSTEMD}/${hostUnit}.d/50-managed-postgres-monitoring.conf`,
+      [HEADER, `# Starts the CloudWatch agent with ${hostUnit}.`, "[Unit]", `Wants=${CLOUDWATCH_AGENT_UNIT}`, ""].join("\n"),
     ),
   ];
 }
@@ -422,8 +434,9 @@ function agentDropIns(hostUnit: string): RenderedFile[] {
  *   OnUnitActiveSec=15min);
  * - drop-ins: `prometheus-postgres-exporter.service.d` sets
  *   `PG_EXPORTER_EXTEND_QUERY_PATH`; `patroni.service.d` sets `PATRONI_LOG_DIR`
- *   (`LogsDirectory=patroni`) and `Wants=` the agent and the backup status timer;
- *   `amazon-cloudwatch-agent.service.d` adds `ConditionPathExists` on the agent.
+ *   (`LogsDirectory=patroni`) and `Wants=` the backup status timer and
+ *   `managed-postgres-cloudwatch-agent.service` (oneshot: `amazon-cloudwatch-agent-ctl -a
+ *   fetch-config -m ec2 -s -c file:<agent config>`, only where the agent is installed).
  * Pure.
  */
 export function renderMonitoringFiles(ctx: NodeContext): RenderedFile[] {
@@ -478,14 +491,15 @@ export function renderMonitoringFiles(ctx: NodeContext): RenderedFile[] {
         "",
       ].join("\n"),
     ),
-    ...agentDropIns("patroni.service"),
+    ...agentUnits("patroni.service", name),
   ];
 }
 
 /**
  * Monitoring files of a PgBouncer tier instance (distributed): the agent configuration
  * (host metrics, PgBouncer logs, scrape of both pools' exporters), its Prometheus scrape
- * configuration and the agent drop-ins (`haproxy.service` wants the agent). Pure.
+ * configuration, `managed-postgres-cloudwatch-agent.service` and a drop-in by which
+ * `haproxy.service` wants it. Pure.
  * @throws Error if the cluster is standalone (it has no pooler tier)
  */
 export function renderPoolerMonitoringFiles(ctx: PoolerContext): RenderedFile[] {
@@ -496,7 +510,7 @@ export function renderPoolerMonitoringFiles(ctx: PoolerContext): RenderedFile[] 
   return [
     { path: MONITORING_PATHS.agentConfig, content: JSON.stringify(agentConfig(t), null, 2) + "\n", mode: "0644", owner: "root:root" },
     { path: MONITORING_PATHS.prometheusConfig, content: prometheusConfig(t), mode: "0644", owner: "root:root" },
-    ...agentDropIns("haproxy.service"),
+    ...agentUnits("haproxy.service", ctx.spec.name),
   ];
 }
 

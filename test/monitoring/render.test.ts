@@ -127,9 +127,13 @@ describe("rendered monitoring files", () => {
     }
   });
 
-  test("the agent configuration is valid JSON at the path the agent's service reads", () => {
-    const f = files.find((x) => x.path === "/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json")!;
+  test("the agent configuration is valid JSON, loaded by amazon-cloudwatch-agent-ctl fetch-config", () => {
+    const f = files.find((x) => x.path === MONITORING_PATHS.agentConfig)!;
     expect(() => JSON.parse(f.content)).not.toThrow();
+    const u = files.find((x) => x.path === "/etc/systemd/system/managed-postgres-cloudwatch-agent.service")!;
+    expect(u.content).toContain(
+      `ExecStart=/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:${MONITORING_PATHS.agentConfig}`,
+    );
   });
 
   test("postgres_exporter gets the custom queries through a drop-in (PG_EXPORTER_EXTEND_QUERY_PATH)", () => {
@@ -142,12 +146,19 @@ describe("rendered monitoring files", () => {
     expect(d.content).toContain("Environment=PATRONI_LOG_DIR=/var/log/patroni");
     expect(d.content).toContain("Wants=managed-postgres-backup-status.timer");
     const a = files.find((x) => x.path === "/etc/systemd/system/patroni.service.d/50-managed-postgres-monitoring.conf")!;
-    expect(a.content).toContain("Wants=amazon-cloudwatch-agent.service");
+    expect(a.content).toContain("Wants=managed-postgres-cloudwatch-agent.service");
   });
 
-  test("the agent unit does not start on an image without the agent", () => {
-    const d = files.find((x) => x.path === "/etc/systemd/system/amazon-cloudwatch-agent.service.d/50-managed-postgres.conf")!;
-    expect(d.content).toContain("ConditionPathExists=/opt/aws/amazon-cloudwatch-agent/bin/start-amazon-cloudwatch-agent");
+  test("the agent unit does nothing on an image without the agent", () => {
+    const d = files.find((x) => x.path === "/etc/systemd/system/managed-postgres-cloudwatch-agent.service")!;
+    expect(d.content).toContain("ConditionPathExists=/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl");
+  });
+
+  test("a pooler instance starts the agent with HAProxy", () => {
+    const p = renderPoolerMonitoringFiles(pooler());
+    expect(p.find((x) => x.path === "/etc/systemd/system/haproxy.service.d/50-managed-postgres-monitoring.conf")!.content).toContain(
+      "Wants=managed-postgres-cloudwatch-agent.service",
+    );
   });
 
   test("the units pass systemd-analyze verify", () => {
@@ -156,9 +167,10 @@ describe("rendered monitoring files", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "h6-units-"));
     try {
       for (const f of files.filter((x) => /\.(service|timer)$/.test(x.path))) fs.writeFileSync(path.join(dir, path.basename(f.path)), f.content);
-      const r = spawnSync("systemd-analyze", ["verify", "--man=no", path.join(dir, "managed-postgres-backup-status.timer"), path.join(dir, "managed-postgres-backup-status.service")], { encoding: "utf8" });
-      // Only the script path (absent on this machine) may be reported.
-      const problems = (r.stderr ?? "").split("\n").filter((l) => l.trim() !== "" && !l.includes(MONITORING_PATHS.backupStatusScript) && !/Failed to prepare filename|Command .* is not executable|not found/.test(l));
+      const units = ["managed-postgres-backup-status.timer", "managed-postgres-backup-status.service", "managed-postgres-cloudwatch-agent.service"];
+      const r = spawnSync("systemd-analyze", ["verify", "--man=no", ...units.map((u) => path.join(dir, u))], { encoding: "utf8" });
+      // Only the programs absent on this machine (the job script, the agent) may be reported.
+      const problems = (r.stderr ?? "").split("\n").filter((l) => l.trim() !== "" && !/Command \/(usr\/local\/sbin|opt\/aws)\/\S+ is not executable/.test(l));
       expect(problems).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
