@@ -300,7 +300,9 @@ export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = 
     recovery_conf: { restore_command: restoreCommand(spec.name) },
   };
 
-  config.watchdog = { mode: "off" };
+  // Use a watchdog device when the node has one (softdog): a hung Patroni then reboots the
+  // node instead of leaving an unsupervised primary. "automatic" never blocks startup.
+  config.watchdog = { mode: "automatic", safety_margin: 5 };
 
   const doc = new Document(config, { schema: "yaml-1.1" });
   doc.commentBefore =

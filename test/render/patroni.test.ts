@@ -1,3 +1,4 @@
+import * as fc from "fast-check";
 import { parse } from "yaml";
 import {
   PATHS,
@@ -303,5 +304,22 @@ describe("patroni --validate-config accepts the rendered files", () => {
     const r = validate([{ ctx }], false);
     expect(r.stdout).toMatch(/member 0: rc=[1-9]/);
     expect(r.stdout).toMatch(/connect_address.*must not contain "127\.0\.0\.1"/);
+  });
+});
+
+describe("renderPatroniConfig: any address string survives the YAML emitter", () => {
+  test("Terraform tokens, IPv4 and IPv6-like strings round-trip exactly (property)", () => {
+    const token = fc.nat(99999).map((n) => `\${TfToken[TOKEN.${n}]}`);
+    const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join("."));
+    const odd = fc.constantFrom("${aws_network_interface.slot0.private_ip}", "#{x}", "- a", "on", "null", "'q'", '"dq"', "a: b");
+    fc.assert(
+      fc.property(fc.array(fc.oneof(token, ipv4, odd), { minLength: 3, maxLength: 3 }), (addrs) => {
+        const c = parse(renderPatroniConfig(distributedNode(0, {}, addrs)));
+        expect(c.restapi.listen).toBe(`${addrs[0]}:8008`);
+        expect(c.etcd3.hosts).toEqual(addrs.map((a) => `${a}:2379`));
+        expect(c.postgresql.pg_hba[1]).toBe(`hostssl replication replicator ${addrs[0]}/32 scram-sha-256`);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
