@@ -123,6 +123,25 @@ function userDataExpression(scope: Construct, id: string, name: string, text: st
   if (bytes > USER_DATA_LIMIT_BYTES) {
     throw new Error(`${name}: the user data is ${bytes} bytes after gzip; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}`);
   }
-  const local = new TerraformLocal(scope, id, text);
+  const local = new TerraformLocal(scope, id, process.env.SYNTH_HCL_OUTPUT === "true" ? hclSafeTemplate(text) : text);
   return Token.asString(Fn.base64gzip(local.asString));
+}
+
+/**
+ * For `cdktf synth --hcl` only: cdktf 0.21 writes a local's string as one quoted HCL string
+ * with raw newlines and unescaped quotes, which Terraform cannot parse. This form is one line
+ * of `${base64decode("…")}` for each literal part (with Terraform's `$${`/`%%{` escapes
+ * undone, since decoded text is not a template) and the token references in between; it
+ * evaluates to exactly the same text. The JSON output keeps the readable text.
+ */
+function hclSafeTemplate(text: string): string {
+  return text
+    .split(/(\$\{TfToken\[[^\]]+\]\})/)
+    .filter((part) => part !== "")
+    .map((part) =>
+      part.startsWith("${TfToken[")
+        ? part
+        : `\${base64decode("${Buffer.from(part.replace(/\$\$\{/g, () => "${").replace(/%%\{/g, () => "%{"), "utf8").toString("base64")}")}`,
+    )
+    .join("");
 }
