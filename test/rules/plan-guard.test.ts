@@ -136,3 +136,19 @@ const three = (over: Partial<Deployed> = {}): Deployed[] =>
     expect([evaluate("0", three({ version: "15" }))[3], evaluate("0", three({ version: "17" }))[3]]).toEqual([false, false]);
   });
 });
+
+test("with storageGiB from a Terraform variable the guard compares the deployed size with the variable", () => {
+  const { App, TerraformStack, TerraformVariable } = require("cdktf") as typeof import("cdktf");
+  const { AwsProvider } = require("@cdktf/provider-aws/lib/provider") as typeof import("@cdktf/provider-aws/lib/provider");
+  const { ManagedPostgres } = require("../../constructs/aws/managed-postgres") as typeof import("../../constructs/aws/managed-postgres");
+  const outdir = freshDir();
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, "db");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  const storage = new TerraformVariable(stack, "storage_gib", { type: "number" });
+  new ManagedPostgres(stack, "orders", clusterProps("standalone", { storageGiB: storage.numberValue }));
+  app.synth();
+  const out = JSON.parse(fs.readFileSync(path.join(outdir, "stacks", "db", "cdk.tf.json"), "utf8"));
+  const requested = Object.values<any>(out.locals).find((v) => typeof v === "object" && v !== null && "storage_gib" in v);
+  expect(requested.storage_gib).toBe("${var.storage_gib}");
+});
