@@ -2,4 +2,5 @@
 export * from "./spec";
 export * from "./render";
 export * from "./review";
+export * from "./rules";
 export * from "./rules/policy";

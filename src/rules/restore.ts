@@ -117,7 +117,7 @@ export function pgBackRestTarget(target: string): string {
 }
 
 /** An IAM policy statement, in the shape of provider-aws' `DataAwsIamPolicyDocumentStatement`. */
-export interface PolicyStatement {
+export interface RestorePolicyStatement {
   readonly sid: string;
   readonly effect: "Allow";
   readonly actions: string[];
@@ -136,9 +136,9 @@ export interface PolicyStatement {
  * @param partition AWS partition (`aws`, or a token)
  * @param region region of the source bucket and secret (token allowed)
  */
-export function restoreSourceStatements(restore: RestoreFrom, partition: string, region: string): PolicyStatement[] {
+export function restoreSourceStatements(restore: RestoreFrom, partition: string, region: string): RestorePolicyStatement[] {
   const bucketArn = `arn:${partition}:s3:::${restore.backupBucket}`;
-  const statements: PolicyStatement[] = [
+  const statements: RestorePolicyStatement[] = [
     {
       sid: "RestoreSourceBucketList",
       effect: "Allow",
