@@ -10,3 +10,4 @@ export * from "./launch";
 export * from "./environment";
 export * from "./monitoring";
 export * from "./policy";
+export * from "./prior-state";
