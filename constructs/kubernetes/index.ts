@@ -1,3 +1,4 @@
 export * from "./props";
 export * from "./config";
 export * from "./managed-postgres-kubernetes";
+export * from "./safety";

@@ -31,6 +31,7 @@ import { AwsEnvironment } from "../aws/environment";
 import { PolicyPack } from "../aws/policy";
 import { POLICY_RULES } from "../../src/rules/policy";
 import { KUBERNETES_RULES } from "../../src/rules/policy/kubernetes";
+import { LABEL_DEPLOYMENT_MODEL, LABEL_MAJOR_VERSION, LABEL_MEMBER, applyKubernetesSafetyRules } from "./safety";
 import { BackupBucket } from "../aws/backup-bucket";
 import { PORTS, SIZES, SpecValidationError, TAG_CLUSTER, validateClusterSpec, type ResolvedClusterSpec } from "../../src/spec";
 import { PATHS, PGBACKREST_LOG_PATH, PGBACKREST_TLS_SERVER_PORT, POSTGRES_SOCKET_DIRECTORY, pgbouncerRunDir } from "../../src/render";
@@ -114,6 +115,11 @@ export function patroniRoleRules(spec: ResolvedClusterSpec, memberCount: number)
  *   its policy (bucket prefix `<cluster>/`, the key).
  *
  * Not created (see docs/kubernetes.md): the namespace, the credentials and TLS Secrets.
+ *
+ * Safety rules (as on AWS, `docs/safety.md`): end of support warns 180 days ahead and fails
+ * synth after; with a prior state (context `managed-postgres:priorState`,
+ * `MANAGED_POSTGRES_PRIOR_STATE` or the local backend's state file) a model change, a storage
+ * shrink, a version downgrade or an unflagged major upgrade fails synth.
  *
  * Unless `policyPack` is false, the stack is checked at synth by the policy pack (AWS rules and
  * the Kubernetes rules MP-K8S-1..9); an error finding fails synth.
@@ -450,7 +456,13 @@ export class ManagedPostgresKubernetes extends Construct {
 
     const pvcs = Array.from({ length: memberCount }, (_, i) =>
       new PersistentVolumeClaimV1(this, `data-${i}`, {
-        metadata: meta(`data-${name}-${i}`, dbLabels),
+        // The labels let the safety rules read the deployed model, version and size back from the state.
+        metadata: meta(`data-${name}-${i}`, {
+          ...dbLabels,
+          [LABEL_DEPLOYMENT_MODEL]: spec.deployment,
+          [LABEL_MAJOR_VERSION]: String(spec.majorVersion),
+          [LABEL_MEMBER]: String(i),
+        }),
         spec: {
           accessModes: ["ReadWriteOnce"],
           storageClassName: props.storageClassName,
@@ -664,6 +676,7 @@ export class ManagedPostgresKubernetes extends Construct {
       },
     });
 
+    applyKubernetesSafetyRules(this, spec, ns, { priorStateFile: props.priorStateFile, now: props.now });
     if (props.policyPack ?? true) PolicyPack.enforce(this, { rules: [...POLICY_RULES, ...KUBERNETES_RULES] });
   }
 }

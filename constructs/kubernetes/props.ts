@@ -142,6 +142,15 @@ export interface ManagedPostgresKubernetesProps {
    * @default true
    */
   readonly policyPack?: boolean;
+  /**
+   * Prior Terraform state (state v4 or `terraform show -json` of a plan) to compare the spec
+   * with (model, storage, major version).
+   * @default - context `managed-postgres:priorState`, else `MANAGED_POSTGRES_PRIOR_STATE`,
+   *   else the stack's local-backend state file when it exists
+   */
+  readonly priorStateFile?: string;
+  /** Clock of the end-of-support rule (ISO date). @default - context `managed-postgres:now`, else now */
+  readonly now?: Date | string;
 }
 
 const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];

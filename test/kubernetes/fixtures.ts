@@ -20,6 +20,8 @@ export function props(spec: Partial<ClusterSpec> = {}, overrides: Partial<Manage
       oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
       oidcIssuer: "oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
     },
+    // A fixed clock: the end-of-support rule must not make these tests expire.
+    now: "2026-11-21",
     ...overrides,
   };
 }
