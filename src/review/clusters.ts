@@ -129,8 +129,9 @@ export function summarizeCluster(resources: ReadonlyMap<string, ResourceSnapshot
   for (const l of listeners.sort((a, b) => Number(a.values.port) - Number(b.values.port))) {
     const port = Number(l.values.port);
     const role = port === PORTS.endpointReadWrite ? "read-write" : port === PORTS.endpointReadOnly ? "read-only" : "port";
-    endpoints.push(`${role} :${l.values.port}${lbText ? ` (${lbText})` : ""}`);
+    endpoints.push(`${role} :${l.values.port}`);
   }
+  if (endpoints.length > 0 && lbText) endpoints[endpoints.length - 1] += ` (${lbText})`;
   if (endpoints.length === 0 && slotIds.length === 1 && (deployment === "standalone" || (deployment === undefined && lbs.length === 0))) {
     const eni = mine.find((r) => r.type === "aws_network_interface");
     const ip = eni && typeof eni.values.private_ip === "string" && !isExpression(eni.values.private_ip) ? ` ${eni.values.private_ip}` : "";

@@ -1,0 +1,120 @@
+/**
+ * Review of two synth outputs produced here from the constructs (the pull-request flow:
+ * synthesize base and head, compare).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { App, TerraformStack } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { ManagedPostgres, type ManagedPostgresProps } from "../../constructs/aws/managed-postgres";
+import { readSynthOutput, renderReviewMarkdown, reviewChanges, reviewInputFromSynth, type Review } from "../../src/review";
+
+const ROOT = resolve(__dirname, "../..");
+const SUBNETS = ["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"];
+const BASE: ManagedPostgresProps = {
+  name: "orders",
+  deployment: "distributed",
+  size: "M",
+  storageGiB: 50,
+  network: { vpcId: "vpc-0abc12345", subnetIds: SUBNETS, allowedCidrs: ["10.0.0.0/16"] },
+};
+
+let work: string;
+beforeAll(() => (work = mkdtempSync(join(tmpdir(), "mp-review-synth-"))));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Synthesizes one stack with one cluster into `<work>/<label>` and returns the cdktf.out directory. */
+function synth(label: string, props: ManagedPostgresProps): string {
+  const outdir = join(work, label);
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, "db");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  new ManagedPostgres(stack, "orders", props);
+  app.synth();
+  return outdir;
+}
+
+const cache = new Map<string, string>();
+function dir(label: string, props: ManagedPostgresProps): string {
+  if (!cache.has(label)) cache.set(label, synth(label, props));
+  return cache.get(label)!;
+}
+
+function review(base: string, head: string): Review {
+  return reviewChanges(reviewInputFromSynth(readSynthOutput(base), readSynthOutput(head)));
+}
+
+const base = () => dir("base", BASE);
+const levels = (r: Review, rule: string) => r.risks.filter((x) => x.rule === rule).map((x) => x.level);
+
+describe("review of base and head synth outputs", () => {
+  test("identical synth outputs have no change and no risk", () => {
+    const r = review(base(), dir("same", BASE));
+    expect(r.counts).toMatchObject({ create: 0, update: 0, replace: 0, destroy: 0 });
+    expect(r.risks).toEqual([]);
+  });
+
+  test("the cluster summary reads model, size, storage, version and the NLB endpoints from the synthesized resources", () => {
+    const s = review(base(), base()).clusters.find((c) => c.name === "orders")!.head!;
+    expect(s).toMatchObject({ deployment: "distributed", size: "M", instanceType: "m7g.large", storageGiB: "50", majorVersion: "17", loadBalancer: true });
+    expect(s.slots.map((x) => x.slot)).toEqual(["0", "1", "2"]);
+    expect(s.endpoints.join(" ")).toMatch(/read-write :5432.*read-only :5433/);
+  });
+
+  test("storage 50 → 40 GiB flags a high storage-shrink risk on each data volume", () => {
+    const r = review(base(), dir("shrink", { ...BASE, storageGiB: 40 }));
+    expect(levels(r, "storage-shrink")).toEqual(["high", "high", "high"]);
+    expect(r.clusters[0].changesBySlot.get("1")!.map((c) => `${c.type}:${c.action}`)).toContain("aws_ebs_volume:update");
+  });
+
+  test("storage 50 → 60 GiB is a low risk only", () => {
+    const r = review(base(), dir("grow", { ...BASE, storageGiB: 60 }));
+    expect(new Set(r.risks.map((x) => `${x.level}:${x.rule}`))).toEqual(new Set(["low:storage-grow"]));
+  });
+
+  test("distributed → standalone flags a high deployment-model risk", () => {
+    const r = review(base(), dir("standalone", { ...BASE, deployment: "standalone", network: { ...BASE.network, subnetIds: [SUBNETS[0]] } }));
+    expect(levels(r, "deployment-model-changed")).toEqual(["high"]);
+    expect(r.clusters[0].base!.deployment).toBe("distributed");
+    expect(r.clusters[0].head!.deployment).toBe("standalone");
+  });
+
+  test("distributed → standalone destroys the data volumes of slots 1 and 2 (high)", () => {
+    const r = review(base(), dir("standalone", { ...BASE, deployment: "standalone", network: { ...BASE.network, subnetIds: [SUBNETS[0]] } }));
+    const destroyed = r.risks.filter((x) => x.rule === "data-bearing-destroyed");
+    expect(destroyed.map((x) => r.placement.get(x.addresses[0])?.slot).sort()).toEqual(["1", "2"]);
+  });
+
+  test("adding an allowed CIDR is not a high risk", () => {
+    const r = review(base(), dir("cidr", { ...BASE, network: { ...BASE.network, allowedCidrs: ["10.0.0.0/16", "10.1.0.0/16"] } }));
+    expect(r.risks.filter((x) => x.level === "high")).toEqual([]);
+    expect(levels(r, "ingress-added")).toEqual(["low"]);
+  });
+
+  test("moving slot 1 to another subnet replaces its network interface (subnet_id forces replacement)", () => {
+    const r = review(base(), dir("subnet", { ...BASE, network: { ...BASE.network, subnetIds: [SUBNETS[0], "subnet-0ddd4444", SUBNETS[2]] } }));
+    const eni = r.clusters[0].changesBySlot.get("1")!.find((c) => c.type === "aws_network_interface")!;
+    expect(eni.action).toBe("replace");
+    expect(eni.replaceBecause).toEqual(["subnet_id"]);
+  });
+
+  test("the Markdown of a shrink names the cluster, the risk and draws each slot", () => {
+    const md = renderReviewMarkdown(review(base(), dir("shrink", { ...BASE, storageGiB: 40 })));
+    expect(md).toMatch(/### Cluster `orders`/);
+    expect(md).toMatch(/\| Storage \| 50 GiB \| 40 GiB ⚠️ \|/);
+    expect(md).toMatch(/storage-shrink/);
+    expect(md.match(/\[\("PostgreSQL \+ Patroni \+ etcd/g)).toHaveLength(3);
+  });
+
+  test("the CLI reviews the two cdktf.out directories and exits 3 with --fail-on high on a shrink", () => {
+    const r = spawnSync(
+      process.execPath,
+      ["-r", "ts-node/register/transpile-only", join(ROOT, "src/cli/main.ts"), "review", "--base", base(), "--head", dir("shrink", { ...BASE, storageGiB: 40 }), "--fail-on", "high"],
+      { cwd: ROOT, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") }, timeout: 60_000 },
+    );
+    expect(r.status).toBe(3);
+    expect(r.stdout).toMatch(/storage-shrink/);
+  });
+});
