@@ -388,7 +388,8 @@ export class ManagedPostgres extends Construct {
     intIn("secretRecoveryWindowDays", 7, 30);
     issues.push(...restoreFromSpecIssues(this, typeof props.name === "string" ? props.name : "?", props.restoreFrom, props.now));
     intIn("noncurrentVersionExpirationDays", 1, 3650);
-    (props.httpsEgressCidrs ?? []).forEach((c, i) => {
+    const egressCidrs = props.httpsEgressCidrs ?? [];
+    (Token.isUnresolved(egressCidrs) ? [] : egressCidrs).forEach((c, i) => {
       if (Token.isUnresolved(c)) return;
       if (!/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(c)) {
         issues.push({ path: `httpsEgressCidrs[${i}]`, value: c, message: `\`httpsEgressCidrs[${i}]\`: got ${JSON.stringify(c)}; expected an IPv4 CIDR such as "10.0.0.0/16"` });

@@ -101,9 +101,15 @@ export class ClusterSecurityGroups extends Construct {
     const apiEgress = (sg: SecurityGroup) => {
       this.egress(sg, "to-vpc-https", P.https, { cidr: vpc.cidrBlock }, "HTTPS to AWS API interface endpoints in the VPC (EC2, Secrets Manager, KMS, CloudWatch)");
       this.egress(sg, "to-s3-https", P.https, { prefixList: s3.id }, "HTTPS to S3 (backup bucket) through the S3 gateway endpoint");
-      props.httpsEgressCidrs.forEach((cidr, i) =>
-        this.egress(sg, `to-extra-https-${peerKey(cidr, i)}`, P.https, { cidr }, `HTTPS to ${cidr} (httpsEgressCidrs: package mirrors, proxies)`),
-      );
+      const extra = props.httpsEgressCidrs as string[];
+      if (Token.isUnresolved(extra)) {
+        const it = TerraformIterator.fromList(extra);
+        this.rule("egress", sg, "to-extra-https", P.https, { cidr: it.value }, "HTTPS to httpsEgressCidrs (package mirrors, proxies)", it);
+      } else {
+        extra.forEach((cidr, i) =>
+          this.egress(sg, `to-extra-https-${peerKey(cidr, i)}`, P.https, { cidr }, `HTTPS to ${Token.isUnresolved(cidr) ? `httpsEgressCidrs[${i}]` : cidr} (package mirrors, proxies)`),
+        );
+      }
     };
     apiEgress(this.nodes);
 

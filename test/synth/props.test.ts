@@ -100,3 +100,21 @@ describe("image", () => {
     expect(resources(s, "aws_launch_template")[0][1].image_id).toBe("ami-0123456789abcdef0");
   });
 });
+
+describe("egress", () => {
+  test("httpsEgressCidrs adds one HTTPS egress rule per CIDR on the nodes and the PgBouncer tier", () => {
+    const { stack } = emptyStack();
+    new ManagedPostgres(stack, "db", props("distributed", { httpsEgressCidrs: ["10.99.0.0/24"] }));
+    const rules = resources(synthStack(stack), "aws_vpc_security_group_egress_rule").filter(([, r]) => r.cidr_ipv4 === "10.99.0.0/24");
+    expect(rules.map(([, r]) => r.from_port)).toEqual([443, 443]);
+  });
+
+  test("a httpsEgressCidrs list variable becomes a for_each rule", () => {
+    const { stack } = emptyStack();
+    const mirrors = new TerraformVariable(stack, "mirror_cidrs", { type: "list(string)" });
+    new ManagedPostgres(stack, "db", props("standalone", { httpsEgressCidrs: mirrors.listValue }));
+    const iterated = resources(synthStack(stack), "aws_vpc_security_group_egress_rule").filter(([, r]) => r.for_each !== undefined);
+    expect(iterated).toHaveLength(1);
+    expect(iterated[0][1]).toMatchObject({ from_port: 443, cidr_ipv4: "${each.value}", for_each: "${toset(var.mirror_cidrs)}" });
+  });
+});
