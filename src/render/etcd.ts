@@ -36,7 +36,8 @@ export function etcdClusterToken(clusterName: string): string {
  * `PATHS.etcdDataDir`, client (:2379) and peer (:2380) URLs on the member address over
  * https, `initial-cluster` of all members, state `new`, token {@link etcdClusterToken},
  * client and peer transport security with the PATHS certificate, key and CA,
- * `client-cert-auth` true, `auto-tls` false, v2 API off, pre-vote on (a member back from a
+ * `client-cert-auth` true, `auto-tls` false, v2 API off, gRPC gateway on (Patroni's etcd3
+ * client needs it; a config file leaves it off in 3.4), pre-vote on (a member back from a
  * partition does not disrupt the leader), periodic compaction every hour,
  * 2 GiB backend quota (etcd's default; Patroni keeps a few keys per member).
  *
@@ -65,6 +66,10 @@ export function renderEtcdConfig(ctx: NodeContext): string {
     "peer-transport-security": { ...tls },
     "cipher-suites": [...ETCD_CIPHER_SUITES],
     "enable-v2": false,
+    // Patroni's etcd3 client speaks the JSON gRPC gateway (/v3/...). etcd 3.4 enables the
+    // gateway by default for command-line flags but NOT when started with --config-file
+    // (verified here: 404 on /v3/cluster/member/list until this is set).
+    "enable-grpc-gateway": true,
     "pre-vote": true,
     "auto-compaction-mode": "periodic",
     "auto-compaction-retention": "1",
