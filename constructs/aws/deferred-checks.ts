@@ -113,7 +113,8 @@ export function schemaConditions(node: SchemaNode, expr: string): string[] {
 
 /** Condition: every CIDR of list `expr` parses and has a prefix of /8 or longer (never the internet). */
 export function privateCidrListCondition(expr: string): string {
-  return `alltrue([for c in ${expr} : can(cidrhost(c, 0)) && tonumber(split("/", c)[1]) >= 8])`;
+  // try(): Terraform's && does not short-circuit, so a CIDR without "/" must not raise.
+  return `alltrue([for c in ${expr} : can(cidrhost(c, 0)) && try(tonumber(split("/", c)[1]), 0) >= 8])`;
 }
 
 /** Condition: no key of map `expr` starts with the library's reserved tag prefix. */
