@@ -97,6 +97,20 @@ export const PGBOUNCER_EXPORTER_PORT: Readonly<Record<PgBouncerPool, number>> = 
   ro: PORTS.pgbouncerExporter + 1,
 };
 
+/**
+ * Command that runs Debian 12's prometheus-pgbouncer-exporter (1.7) with PgBouncer ≥ 1.8:
+ * its `SHOW STATS` collector reads the column `total_requests`, which PgBouncer 1.8
+ * replaced by `total_query_count`, and raises `KeyError` on every scrape, which fails
+ * the whole scrape. The command disables that collector (the alarms and the dashboard use
+ * `SHOW POOLS`: `pgbouncer_waiting_clients`, `pgbouncer_active_clients`) and runs the
+ * exporter's own entry point with the arguments that follow. Verified against PgBouncer
+ * 1.18 by test/monitoring/pgbouncer-exporter.test.ts. Contains no `$`, `%` or `;` outside
+ * the quoted code, so systemd and `sh -c` read it alike.
+ */
+export const PGBOUNCER_EXPORTER_COMMAND =
+  '/usr/bin/python3 -c "from prometheus_pgbouncer_exporter import cli, collectors; ' +
+  'collectors.StatsCollector.collect = lambda self: iter(()); cli.main()"';
+
 /** Log groups of a cluster, by kind. */
 export const LOG_KINDS = ["postgresql", "patroni", "pgbouncer", "pgbackrest", "metrics"] as const;
 /** One of {@link LOG_KINDS}. */

@@ -29,6 +29,7 @@ import { pgbouncerPort, pgbouncerRunDir, type PgBouncerPool } from "./pgbouncer"
 import type { NodeContext, PoolerContext, RenderedFile } from "./types";
 import { BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
 import { assertTerraformSafe } from "./bootstrap/shell";
+import { PGBOUNCER_EXPORTER_COMMAND } from "./monitoring";
 
 /** Metrics port of the PgBouncer exporter of each pool (127.0.0.1 only): rw 9127 (`PORTS.pgbouncerExporter`), ro 9128. */
 export const PGBOUNCER_EXPORTER_PORTS: Readonly<Record<PgBouncerPool, number>> = {
@@ -319,7 +320,8 @@ function pgbouncerExporterDefs(clusterName: string, pools: readonly PgBouncerPoo
       LICENCE_LOCATION: "/usr/share/doc/prometheus-pgbouncer-exporter/copyright",
     };
     const execStart =
-      `/usr/bin/prometheus-pgbouncer-exporter --host 127.0.0.1 --port ${PGBOUNCER_EXPORTER_PORTS[pool]} ` +
+      // Debian's exporter with its SHOW STATS collector disabled: it breaks on PgBouncer >= 1.8 (see PGBOUNCER_EXPORTER_COMMAND).
+      `${PGBOUNCER_EXPORTER_COMMAND} --host 127.0.0.1 --port ${PGBOUNCER_EXPORTER_PORTS[pool]} ` +
       `--pgbouncer-host ${pgbouncerRunDir(pool)} --pgbouncer-port ${pgbouncerPort(pool)} --pgbouncer-user ${DB_ROLES.pgbouncerAuth}`;
     return {
       spec: {
