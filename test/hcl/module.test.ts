@@ -4,9 +4,9 @@
  * described outputs, no provider or backend block, cross-variable rules as preconditions.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Testing } from "cdktf";
 import schema from "../../src/spec/cluster-spec.schema.json";
 import { ManagedPostgresModule } from "../../examples/hcl-module/main";
@@ -127,5 +127,17 @@ describe("HCL module example", () => {
     expect(distributed.resource.aws_lb).toBeDefined();
     expect(Object.keys(standalone.resource.aws_ebs_volume)).toHaveLength(1);
     expect(standalone.resource.aws_lb).toBeUndefined();
+  });
+
+  test("the module call in docs/hcl.md parses and sets only variables the module declares", () => {
+    const doc = readFileSync(resolve(__dirname, "../../docs/hcl.md"), "utf8");
+    const block = /```hcl\n([\s\S]*?)```/.exec(doc)![1];
+    const fmt = spawnSync("terraform", ["fmt", "-no-color", "-"], { input: block, encoding: "utf8", env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null" }, timeout: 30_000 });
+    expect(fmt.status).toBe(0);
+    const call = /module "orders_db" \{([\s\S]*?)\n\}/.exec(block)![1];
+    const set = [...call.matchAll(/^\s*#?\s*([a-z_]+)\s+=/gm)].map((m) => m[1]).filter((k) => k !== "source");
+    expect(set.filter((k) => !(k in distributed.variable))).toEqual([]);
+    const outputs = [...block.matchAll(/module\.orders_db\.([a-z_]+)/g)].map((m) => m[1]);
+    expect(outputs.filter((o) => !(o in distributed.output))).toEqual([]);
   });
 });
