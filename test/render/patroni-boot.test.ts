@@ -33,6 +33,7 @@ beforeAll(() => {
     roots: [renderNodeConfigFiles(ctx).map((f) => ({ ...f }))],
     script: `${requireTools("patroni", "etcd", "etcdctl", "curl")}
 mkdir -p "$ROOT0/data/pgdata" "$ROOT0/run/postgresql" "$ROOT0/var/lib/pgbackrest-test-repo" "$ROOT0${PATHS.pgbackrestSpool}" "$ROOT0/var/log/pgbackrest"
+chmod 0755 "$ROOT0/data"
 chown postgres:postgres "$ROOT0/data/pgdata" "$ROOT0/run/postgresql" "$ROOT0/var/lib/pgbackrest-test-repo" "$ROOT0${PATHS.pgbackrestSpool}" "$ROOT0/var/log/pgbackrest"
 ${startEtcd([0], [A])}
 chroot --userspec=postgres:postgres "$ROOT0" env HOME=/var/lib/postgresql ${secrets} ${repo} patroni ${PATHS.patroniConfig} > "$STAGE/patroni.log" 2>&1 &
