@@ -57,6 +57,11 @@ describe("policy pack rules", () => {
     }
   });
 
+  test("docs/policy.md lists every rule with its level", () => {
+    const doc = require("fs").readFileSync(require("path").join(__dirname, "..", "..", "docs", "policy.md"), "utf8") as string;
+    for (const r of POLICY_RULES) expect(doc).toContain(`| ${r.id} | ${r.level} |`);
+  });
+
   test("rule ids are unique", () => {
     expect(new Set(POLICY_RULES.map((r) => r.id)).size).toBe(POLICY_RULES.length);
   });
