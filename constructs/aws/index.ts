@@ -11,3 +11,4 @@ export * from "./environment";
 export * from "./monitoring";
 export * from "./policy";
 export * from "./prior-state";
+export * from "./deferred-checks";

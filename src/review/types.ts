@@ -89,6 +89,16 @@ export interface Risk {
   readonly message: string;
 }
 
+/** One slot of a {@link ClusterSummary}. */
+export interface SlotSummary {
+  /** Slot id: "0", "1" or "2" (the `managed-postgres:slot` tag). */
+  readonly slot: string;
+  /** Availability zone of the slot's data volume, when a literal (synth outputs often hold a reference). */
+  readonly availabilityZone?: string;
+  /** Size of the slot's data volume in GiB, as written in the configuration or plan. */
+  readonly storageGiB?: string;
+}
+
 /** A cluster as seen on one side of the change. */
 export interface ClusterSummary {
   /** `standalone` or `distributed` (from the data volumes' `managed-postgres:deployment-model` tag, else from the slot count). */
@@ -103,8 +113,8 @@ export interface ClusterSummary {
   readonly majorVersion?: string;
   /** Endpoints, e.g. `read-write :5432 (NLB aws_lb.x)`. */
   readonly endpoints: readonly string[];
-  /** Slot ids ("0", "1", "2") with their availability zone when known. */
-  readonly slots: readonly { readonly slot: string; readonly availabilityZone?: string; readonly storageGiB?: string }[];
+  /** The slots, by id, with their availability zone and storage when known. */
+  readonly slots: readonly SlotSummary[];
   /** Number of pooler instances (desired capacity of the pooler auto scaling group), when known. */
   readonly poolerInstances?: string;
   /** Whether an NLB fronts the cluster. */
