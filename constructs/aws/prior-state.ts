@@ -25,6 +25,7 @@ import {
   checkAgainstDeployed,
   checkEndOfSupport,
   deployedCluster,
+  fixHclConditionBlocks,
   loadPriorStateFile,
   locatePriorState,
   parseNow,
@@ -218,6 +219,26 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
     },
   });
   addPlanTimeGuard(scope, spec, props.volumes);
+  repairHclConditions(TerraformStack.of(scope));
+}
+
+const HCL_REPAIRED = Symbol.for("cdktf-managed-postgres.hclConditionsRepaired");
+
+/**
+ * Makes `cdktf synth --hcl` of `stack` write valid `lifecycle` conditions: wraps the stack's
+ * `toHclTerraform()` so its text goes through {@link fixHclConditionBlocks} (cdktf 0.21
+ * renders preconditions as an attribute list Terraform rejects). Applies to every resource
+ * of the stack, not only this library's. Idempotent; JSON output is untouched.
+ */
+export function repairHclConditions(stack: TerraformStack): void {
+  const s = stack as TerraformStack & { [HCL_REPAIRED]?: boolean };
+  if (s[HCL_REPAIRED]) return;
+  s[HCL_REPAIRED] = true;
+  const original = stack.toHclTerraform.bind(stack);
+  stack.toHclTerraform = () => {
+    const rendered = original();
+    return { ...rendered, hcl: fixHclConditionBlocks(rendered.hcl) };
+  };
 }
 
 /**
