@@ -116,6 +116,7 @@ done`
     writeFileSync(
       join(stage, "wrapper.sh"),
       `set -eu
+umask 022
 export STAGE="${stage}"
 M="$STAGE/mnt"; mkdir -p "$M"; mount -t tmpfs tmpfs "$M"
 ip link set lo up
