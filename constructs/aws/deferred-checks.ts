@@ -24,22 +24,37 @@ export interface PlanTimeCheck {
   readonly errorMessage: string;
 }
 
-/** The subset of JSON Schema keywords used by `cluster-spec.schema.json`. */
+/** The subset of JSON Schema (draft-07) keywords used by `cluster-spec.schema.json`. */
 export interface SchemaNode {
+  /** `"integer"`, `"string"`, `"object"`, `"array"`, `"boolean"`; only `integer` yields a condition (`floor(x) == x`). */
   readonly type?: string;
+  /** Allowed values → `contains([...], x)`. */
   readonly enum?: readonly (string | number)[];
+  /** RE2-compatible regular expression → `can(regex("...", x))`. */
   readonly pattern?: string;
+  /** Inclusive lower bound → `x >= n`. */
   readonly minimum?: number;
+  /** Inclusive upper bound → `x <= n`. */
   readonly maximum?: number;
+  /** Minimum string length → `length(x) >= n`. */
   readonly minLength?: number;
+  /** Maximum string length → `length(x) <= n`. */
   readonly maxLength?: number;
+  /** Minimum list length → `length(x) >= n`. */
   readonly minItems?: number;
+  /** Maximum list length → `length(x) <= n`. */
   readonly maxItems?: number;
+  /** Maximum map size → `length(x) <= n`. */
   readonly maxProperties?: number;
+  /** Schema of every list item → `alltrue([for v in x : ...])`. */
   readonly items?: SchemaNode;
+  /** Schemas of an object's fields (walked by {@link schemaAt}). */
   readonly properties?: Readonly<Record<string, SchemaNode>>;
+  /** Schema of every map value (maps without `properties`) → `alltrue([for k, v in x : ...])`. */
   readonly additionalProperties?: SchemaNode | boolean;
+  /** Schema of every map key → `alltrue([for k, v in x : ...])`. */
   readonly propertyNames?: SchemaNode;
+  /** What is allowed, in words (the project's annotation); used in error messages. */
   readonly "x-allowed"?: string;
 }
 
