@@ -11,7 +11,7 @@ import { METRICS, PGBOUNCER_EXPORTER_COMMAND } from "../../src/render/monitoring
 import { bash, freePort, samples } from "./helpers";
 
 const BIN = "/usr/lib/postgresql/15/bin";
-const haveTools = ["/usr/sbin/pgbouncer", "/usr/bin/prometheus-pgbouncer-exporter", `${BIN}/initdb`].every((f) => fs.existsSync(f));
+const haveTools = ["/usr/sbin/pgbouncer", "/usr/bin/prometheus-pgbouncer-exporter", `${BIN}/initdb`].every((f) => fs.existsSync(f)) && process.getuid?.() === 0; // runs PostgreSQL as the postgres user (runuser)
 
 /** $1 stage, $2 PostgreSQL port, $3 PgBouncer port, $4 exporter port. */
 const SCRIPT = String.raw`

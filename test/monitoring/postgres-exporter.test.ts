@@ -11,7 +11,7 @@ import { METRICS, renderPostgresExporterQueries } from "../../src/render/monitor
 import { bash, freePort, samples } from "./helpers";
 
 const BIN = "/usr/lib/postgresql/15/bin";
-const haveTools = fs.existsSync(`${BIN}/initdb`) && fs.existsSync("/usr/bin/prometheus-postgres-exporter");
+const haveTools = fs.existsSync(`${BIN}/initdb`) && fs.existsSync("/usr/bin/prometheus-postgres-exporter") && process.getuid?.() === 0; // runs PostgreSQL as the postgres user (runuser)
 
 /**
  * $1 stage dir, $2 primary port, $3 replica port, $4 exporter port (primary), $5 exporter
