@@ -137,3 +137,29 @@ console.log(JSON.stringify({ exports: ["ManagedPostgres", "validateClusterSpec",
     expect(existsSync(join(consumer, "node_modules", ".bin", "managed-postgres"))).toBe(true);
   });
 });
+
+describe("API reference (npm run docs)", () => {
+  /** Files whose exported items must all be documented (typedoc's validation.notDocumented). */
+  const CHECKED = ["src/review/", "src/cli/review.ts", "constructs/aws/deferred-checks.ts"];
+  let result: ReturnType<typeof run>;
+  let out: string;
+  beforeAll(() => {
+    out = mkdtempSync(join(tmpdir(), "mp-docs-"));
+    result = run(process.execPath, [join(ROOT, "node_modules", "typedoc", "bin", "typedoc"), "--out", out], ROOT, { NO_COLOR: "1", FORCE_COLOR: "0" });
+  });
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  test("typedoc builds the reference from constructs/index.ts", () => {
+    expect(result.status === 0 ? "built" : result.stdout + result.stderr).toBe("built");
+    expect(existsSync(join(out, "index.html"))).toBe(true);
+  });
+
+  test("every exported item of the review, its CLI and the plan-time checks is documented", () => {
+    const warnings = `${result.stdout}\n${result.stderr}`
+      .replace(/\x1b\[[0-9;]*m/g, "")
+      .split("\n")
+      .filter((l) => l.includes("does not have any documentation") && CHECKED.some((f) => l.includes(f)));
+    expect(warnings).toEqual([]);
+  });
+});
+
