@@ -132,6 +132,19 @@ describe("where the prior state comes from", () => {
     expect(() => app.synth()).toThrow(/MP-SAFE-STORAGE/);
   });
 
+  test("a stack without backend reads cdktf's default local state terraform.<stack>.tfstate in the synth directory", () => {
+    const file = deployedDistributed();
+    const cwd = process.cwd();
+    const here = freshDir("mp-cwd-");
+    fs.copyFileSync(file, path.join(here, "terraform.db.tfstate"));
+    process.chdir(here);
+    try {
+      expect(() => synthCluster(clusterProps("distributed", { storageGiB: 10 }))).toThrow(/MP-SAFE-STORAGE/);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   test("a relative local-backend path is read from the stack's working directory", () => {
     const outdir = freshDir();
     fs.mkdirSync(path.join(outdir, "stacks", "db"), { recursive: true });
