@@ -89,6 +89,49 @@ describe("CloudWatch agent configuration of a database node", () => {
   });
 });
 
+/**
+ * Key sets the agent's configuration schema (amazon-cloudwatch-agent translator/config/
+ * schema.json) closes with `additionalProperties: false`, and what each plugin requires.
+ */
+const SCHEMA_ALLOWED = {
+  metrics: ["namespace", "aggregation_dimensions", "append_dimensions", "metrics_destinations", "metrics_collected", "force_flush_interval", "credentials", "endpoint_override", "service.name", "deployment.environment"],
+  logs: ["logs_collected", "metrics_collected", "log_stream_name", "force_flush_interval", "credentials", "endpoint_override", "service.name", "deployment.environment", "concurrency"],
+  prometheus: ["cluster_name", "log_group_name", "prometheus_config_path", "emf_processor", "ecs_service_discovery", "disable_metric_extraction"],
+  emf_processor: ["metric_declaration_dedup", "metric_namespace", "metric_unit", "metric_declaration"],
+  metric_declaration: ["source_labels", "label_matcher", "label_separator", "metric_selectors", "dimensions"],
+  collect_list_item: ["file_path", "log_group_name", "log_stream_name", "log_group_class", "multi_line_start_pattern", "timestamp_format", "timezone", "trim_timestamp", "encoding", "auto_removal", "backpressure_mode", "blacklist", "publish_multi_logs", "retention_in_days", "filters", "service.name", "deployment.environment"],
+};
+
+describe.each([
+  ["database node (distributed)", () => agent(cloudWatchAgentConfig(distributedNode(0)))],
+  ["database node (standalone)", () => agent(cloudWatchAgentConfig(standaloneNode()))],
+  ["pooler instance", () => agent(poolerCloudWatchAgentConfig(pooler()))],
+])("agent schema constraints, %s", (_name, make) => {
+  const cfg = make();
+  const keysWithin = (o: object, allowed: string[]) => expect(Object.keys(o).filter((k) => !allowed.includes(k))).toEqual([]);
+
+  test("closed sections use only the schema's keys", () => {
+    keysWithin(cfg.metrics, SCHEMA_ALLOWED.metrics);
+    keysWithin(cfg.logs, SCHEMA_ALLOWED.logs);
+    const p = cfg.logs.metrics_collected.prometheus;
+    keysWithin(p, SCHEMA_ALLOWED.prometheus);
+    keysWithin(p.emf_processor, SCHEMA_ALLOWED.emf_processor);
+    for (const d of p.emf_processor.metric_declaration) keysWithin(d, SCHEMA_ALLOWED.metric_declaration);
+    for (const f of cfg.logs.logs_collected.files.collect_list) keysWithin(f, SCHEMA_ALLOWED.collect_list_item);
+  });
+
+  test("every metrics plugin has its required measurement list, and log files their file_path", () => {
+    for (const plugin of Object.values(cfg.metrics.metrics_collected) as any[]) expect(plugin.measurement.length).toBeGreaterThan(0);
+    for (const f of cfg.logs.logs_collected.files.collect_list) expect(typeof f.file_path).toBe("string");
+  });
+
+  test("intervals are integers from 1 to 172800 seconds and timezones UTC", () => {
+    expect(Number.isInteger(cfg.agent.metrics_collection_interval)).toBe(true);
+    expect(cfg.logs.force_flush_interval).toBeGreaterThanOrEqual(1);
+    for (const f of cfg.logs.logs_collected.files.collect_list) expect(f.timezone).toBe("UTC");
+  });
+});
+
 describe("CloudWatch agent configuration of a pooler instance", () => {
   const cfg = agent(poolerCloudWatchAgentConfig(pooler()));
 
