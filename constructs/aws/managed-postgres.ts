@@ -3,7 +3,7 @@
  * account, from a cluster spec.
  */
 import { Construct } from "constructs";
-import { Fn, TerraformOutput, Token } from "cdktf";
+import { Aspects, Fn, TerraformOutput, Token } from "cdktf";
 import {
   PORTS,
   SpecValidationError,
@@ -29,6 +29,7 @@ import { Slot } from "./slot";
 import { ClusterMonitoring, type MonitoringOptions } from "./monitoring";
 import { PolicyPack } from "./policy";
 import { addPlanTimeChecks } from "./deferred-checks";
+import { HclSafeStrings } from "./hcl-safe";
 import { addRestoreSource, applySafetyRules, restoreFromSpecIssues } from "./prior-state";
 import type { RestoreFrom } from "../../src/rules/restore";
 
@@ -352,6 +353,8 @@ export class ManagedPostgres extends Construct {
       now: props.now,
       priorStateFile: props.priorStateFile,
     });
+    // `cdktf synth --hcl`: strings holding references and quotes stay parseable HCL.
+    Aspects.of(this).add(new HclSafeStrings());
     this.addOutputs(id);
   }
 
