@@ -137,3 +137,29 @@ describe("locatePriorState", () => {
     expect(() => locatePriorState({ context: 42 })).toThrow(/managed-postgres:priorState/);
   });
 });
+
+describe("robustness", () => {
+  const fc = require("fast-check") as typeof import("fast-check");
+
+  test("property: any JSON document is either read or refused with a PriorStateError naming the file", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.json(),
+          fc.record({ version: fc.constant(4), resources: fc.jsonValue() }).map((d) => JSON.stringify(d)),
+          fc.record({ format_version: fc.constant("1.2"), prior_state: fc.jsonValue() }).map((d) => JSON.stringify(d)),
+        ),
+        (text) => {
+          try {
+            const s = parsePriorState(text, "fuzz.tfstate");
+            deployedCluster(s, "orders");
+            return true;
+          } catch (e) {
+            return e instanceof PriorStateError && e.message.includes("fuzz.tfstate");
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
