@@ -642,6 +642,7 @@ export interface AlarmDefinition {
  * - `connections-warning` mp_connections_used > 80 % of the size's max_connections
  *   (seed 000's table), 5 of 5 minutes (seed 004);
  * - `replica-lag-warning` mp_replication_lag_seconds > 30, 3 of 3 minutes (seed 004);
+ *   distributed only (a standalone cluster has no replica);
  * - `data-disk-warning` disk_used_percent (/data) > 80, one 5-minute period;
  * - `backup-age-critical` mp_backup_last_full_age_seconds > 26 h, one 1-hour period,
  *   missing data breaching;
@@ -653,7 +654,7 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
   const base = { namespace: METRIC_NAMESPACE, dimensions };
   const maxConnections = SIZES[spec.size].maxConnections;
   const connThreshold = Math.floor((maxConnections * thresholds.connectionsPercent) / 100);
-  return [
+  const alarms: AlarmDefinition[] = [
     {
       ...base,
       key: "cpu-warning",
@@ -775,6 +776,8 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       source: "brief (issue 6): WAL archive failures > 0, critical; seed 004 RPO 5 minutes",
     },
   ];
+  // A standalone cluster has no replica: its lag is always 0.
+  return spec.deployment === "standalone" ? alarms.filter((a) => a.key !== "replica-lag-warning") : alarms;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -834,7 +837,9 @@ export function dashboardBody(input: DashboardInput): string {
       metrics: perSlot(METRICS.connectionsUsed, slots, "Maximum"),
       annotations: line(Math.floor((SIZES[spec.size].maxConnections * thresholds.connectionsPercent) / 100), "warning"),
     },
-    { title: "Replica lag (s)", metrics: perSlot(METRICS.replicationLagSeconds, slots, "Maximum"), annotations: line(thresholds.replicaLagSeconds, "warning") },
+    ...(spec.deployment === "distributed"
+      ? [{ title: "Replica lag (s)", metrics: perSlot(METRICS.replicationLagSeconds, slots, "Maximum"), annotations: line(thresholds.replicaLagSeconds, "warning") }]
+      : []),
     { title: "Data volume used (%)", metrics: perSlot(METRICS.diskUsedPercent, slots, "Maximum"), annotations: line(thresholds.dataDiskUsedPercent, "warning"), yAxis: { left: { min: 0, max: 100 } } },
   ]);
   row([

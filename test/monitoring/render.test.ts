@@ -321,6 +321,10 @@ describe("alarm definitions", () => {
     for (const a of alarms) expect(a.dimensions).toEqual({ Cluster: "orders" });
   });
 
+  test("a standalone cluster has no replica-lag alarm", () => {
+    expect(clusterAlarms(spec({ deployment: "standalone", network: undefined }), DEFAULT_MONITORING_THRESHOLDS).map((a) => a.key)).not.toContain("replica-lag-warning");
+  });
+
   test("connections alarm at 80% of the size's max_connections (XXL: 500 → 400, seed 004's number)", () => {
     expect(byKey["connections-warning"].threshold).toBe(400);
   });

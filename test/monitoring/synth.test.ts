@@ -36,10 +36,12 @@ describe.each(["distributed", "standalone"] as const)("monitoring of a %s cluste
   const alarm = (key: string) => alarms.find((a) => a.alarm_name === `${p.name}-${key}`);
   const topic = values(out.resource.aws_sns_topic)[0];
 
-  test("creates the eight alarms, named <cluster>-<key>", () => {
-    expect(alarms.map((a) => a.alarm_name).sort()).toEqual(
-      ["backup-age-critical", "connections-warning", "cpu-critical", "cpu-warning", "data-disk-warning", "memory-critical", "replica-lag-warning", "wal-archive-critical"].map((k) => `${p.name}-${k}`),
-    );
+  const keys = ["backup-age-critical", "connections-warning", "cpu-critical", "cpu-warning", "data-disk-warning", "memory-critical", "replica-lag-warning", "wal-archive-critical"].filter(
+    (k) => model === "distributed" || k !== "replica-lag-warning",
+  );
+
+  test(`creates the ${model === "distributed" ? "eight" : "seven (no replica, no lag)"} alarms, named <cluster>-<key>`, () => {
+    expect(alarms.map((a) => a.alarm_name).sort()).toEqual(keys.map((k) => `${p.name}-${k}`));
   });
 
   test("every alarm notifies the cluster's topic on alarm and on OK", () => {
@@ -70,7 +72,9 @@ describe.each(["distributed", "standalone"] as const)("monitoring of a %s cluste
 
   test("memory, lag, disk, backup and WAL alarms", () => {
     expect(alarm("memory-critical")).toMatchObject({ metric_name: "mem_available", threshold: 1073741824, comparison_operator: "LessThanThreshold", treat_missing_data: "missing" });
-    expect(alarm("replica-lag-warning")).toMatchObject({ metric_name: "mp_replication_lag_seconds", threshold: 30, treat_missing_data: "notBreaching" });
+    if (model === "distributed") {
+      expect(alarm("replica-lag-warning")).toMatchObject({ metric_name: "mp_replication_lag_seconds", threshold: 30, treat_missing_data: "notBreaching" });
+    }
     expect(alarm("data-disk-warning")).toMatchObject({ metric_name: "disk_used_percent", threshold: 80, period: 300 });
     expect(alarm("backup-age-critical")).toMatchObject({ metric_name: "mp_backup_last_full_age_seconds", threshold: 93600, treat_missing_data: "breaching", statistic: "Minimum" });
     expect(alarm("wal-archive-critical")).toMatchObject({ metric_name: "mp_wal_archive_failing", threshold: 0, datapoints_to_alarm: 1 });
@@ -93,7 +97,7 @@ describe.each(["distributed", "standalone"] as const)("monitoring of a %s cluste
     const d = values(out.resource.aws_cloudwatch_dashboard)[0];
     expect(d.dashboard_name).toBe(`managed-postgres-${p.name}`);
     const body = JSON.parse(d.dashboard_body);
-    expect(body.widgets[0].properties.alarms).toHaveLength(8);
+    expect(body.widgets[0].properties.alarms).toHaveLength(keys.length);
   });
 
   test("the instance roles may publish metrics only in namespace ManagedPostgres and logs only to the cluster's groups", () => {
