@@ -117,6 +117,8 @@ describe("standalone cluster", () => {
   test("creates one slot and no pooler tier or load balancer", () => {
     expect(inventory(s)).toEqual({
       ...COMMON,
+      // no replica: no replica-lag alarm
+      aws_cloudwatch_metric_alarm: 7,
       aws_network_interface: 1,
       aws_ebs_volume: 1,
       aws_launch_template: 1,
