@@ -40,9 +40,25 @@ export function needsHclSafeTemplate(value: unknown): value is string {
 }
 
 /**
- * Aspect: in HCL mode, rewrites the top-level string attributes of every resource and data
- * source below the construct it is added to with {@link hclSafeTemplate} (as overrides).
- * Does nothing when synthesizing JSON.
+ * The string leaves of `value` that {@link needsHclSafeTemplate}, rewritten, as a sparse copy
+ * (objects only: lists are left alone, since cdktf merges list overrides by appending).
+ * @returns undefined when nothing needs rewriting
+ */
+function rewrittenLeaves(value: unknown): unknown {
+  if (needsHclSafeTemplate(value)) return hclSafeTemplate(value);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const r = rewrittenLeaves(v);
+    if (r !== undefined) out[k] = r;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * Aspect: in HCL mode, rewrites the string attributes (top level, and inside maps and
+ * single blocks) of every resource and data source below the construct it is added to with
+ * {@link hclSafeTemplate}, as overrides. Does nothing when synthesizing JSON.
  */
 export class HclSafeStrings implements IAspect {
   /** Visits one construct. */
@@ -51,7 +67,8 @@ export class HclSafeStrings implements IAspect {
     if (!(node instanceof TerraformResource) && !(node instanceof TerraformDataSource)) return;
     const attributes = (node as unknown as { synthesizeAttributes(): Record<string, unknown> }).synthesizeAttributes();
     for (const [key, value] of Object.entries(attributes)) {
-      if (needsHclSafeTemplate(value)) node.addOverride(key, hclSafeTemplate(value));
+      const rewritten = rewrittenLeaves(value);
+      if (rewritten !== undefined) node.addOverride(key, rewritten);
     }
   }
 }

@@ -5,7 +5,7 @@
  * service account (IRSA) through `@cdktf/provider-aws`, in the same stack.
  */
 import { createHash } from "node:crypto";
-import { Fn, Token } from "cdktf";
+import { Aspects, Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -28,6 +28,7 @@ import {
   type StatefulSetV1SpecTemplateSpecVolume,
 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { AwsEnvironment } from "../aws/environment";
+import { HclSafeStrings } from "../aws/hcl-safe";
 import { PolicyPack } from "../aws/policy";
 import { POLICY_RULES } from "../../src/rules/policy";
 import { KUBERNETES_RULES } from "../../src/rules/policy/kubernetes";
@@ -146,6 +147,8 @@ export class ManagedPostgresKubernetes extends Construct {
 
   constructor(scope: Construct, id: string, props: ManagedPostgresKubernetesProps) {
     super(scope, id);
+    // `cdktf synth --hcl`: strings holding references and quotes stay parseable HCL.
+    Aspects.of(this).add(new HclSafeStrings());
     const isUnresolved = (v: unknown) => Token.isUnresolved(v);
     let spec: ResolvedClusterSpec;
     const propIssues = checkKubernetesProps(props, isUnresolved);
