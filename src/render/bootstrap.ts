@@ -51,9 +51,9 @@
  *   `managed-postgres-bootstrap.service` (runs `prepare` at later boots); `systemctl
  *   enable --now --no-block` the daemons and timers ({@link nodeServices}); then `finalize`.
  * - `finalize` — database node: wait (up to 10 minutes) until the cluster has a leader
- *   (Patroni `GET https://<address>:8008/cluster` with the CA); on the primary, run
- *   `pgbackrest --stanza=<name> stanza-create` (idempotent) and, when
- *   `pgbouncer.get_auth(text)` is missing, the post-bootstrap script. Pooler: nothing.
+ *   (Patroni `GET https://<address>:8008/cluster` with the CA); on the primary, run the
+ *   post-bootstrap script when `pgbouncer.get_auth(text)` is missing, then
+ *   `pgbackrest --stanza=<name> stanza-create` (idempotent). Pooler: nothing.
  * - `all` — `prepare`, then `start`.
  *
  * The harness runs `prepare`, then every daemon's `execStart` as its `user`
@@ -614,8 +614,7 @@ function nodeFinalizeFunctions(ctx: NodeContext): string {
 }
 finalize_primary() {
   local has_auth pgb
-  log "this node is the primary: pgBackRest stanza and PgBouncer auth function"
-  runuser -u postgres -- pgbackrest --stanza="$STANZA" stanza-create
+  log "this node is the primary: PgBouncer auth function and pgBackRest stanza"
   has_auth=$(runuser -u postgres -- psql -X -A -t -q -h ${POSTGRES_SOCKET_DIRECTORY} -d postgres \\
     -c "SELECT to_regprocedure('pgbouncer.get_auth(text)') IS NOT NULL")
   if [ "$has_auth" != t ]; then
@@ -623,6 +622,7 @@ finalize_primary() {
     pgb=$(sed -n 's/^${PGBOUNCER_AUTH_PASSWORD_ENV}=//p' ${PATHS.patroniEnv})
     ${PGBOUNCER_AUTH_PASSWORD_ENV}=$pgb runuser -u postgres -- ${PATRONI_POST_BOOTSTRAP_SCRIPT} "host=${POSTGRES_SOCKET_DIRECTORY} dbname=postgres"
   fi
+  runuser -u postgres -- pgbackrest --stanza="$STANZA" stanza-create
 }
 step_finalize() {
   local leader="" i
