@@ -139,7 +139,9 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec): Record<stri
  *
  * 1. `local all postgres peer` — the superuser only over the Unix socket, as the `postgres`
  *    OS user (Patroni, pgBackRest, the bootstrap).
- * 2. `hostssl replication replicator <member>/32 scram-sha-256` and `hostssl postgres
+ * 2. `hostssl replication replicator` from 127.0.0.1/::1 (Patroni on a replica asks its own
+ *    server for the timeline over a replication connection), `hostssl replication replicator
+ *    <member>/32 scram-sha-256` and `hostssl postgres
  *    rewind_user <member>/32 scram-sha-256` for every member (streaming replication and
  *    pg_rewind between members only).
  * 3. `hostssl all postgres/replicator/rewind_user … reject` elsewhere — these roles never
@@ -154,7 +156,12 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec): Record<stri
 export function renderPgHba(spec: ResolvedClusterSpec, members: readonly ClusterMember[]): string[] {
   void spec; // the rules do not depend on the spec today; kept for a stable signature
   const r = DB_ROLES;
-  const rules: string[] = [`local all ${r.superuser} peer`];
+  const rules: string[] = [
+    `local all ${r.superuser} peer`,
+    // Patroni on a replica reads its own timeline over a local replication connection.
+    `hostssl replication ${r.replication} 127.0.0.1/32 scram-sha-256`,
+    `hostssl replication ${r.replication} ::1/128 scram-sha-256`,
+  ];
   for (const m of members) {
     rules.push(`hostssl replication ${r.replication} ${m.address}/32 scram-sha-256`);
     rules.push(`hostssl postgres ${r.rewind} ${m.address}/32 scram-sha-256`);

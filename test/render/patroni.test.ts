@@ -317,7 +317,7 @@ describe("renderPatroniConfig: any address string survives the YAML emitter", ()
         const c = parse(renderPatroniConfig(distributedNode(0, {}, addrs)));
         expect(c.restapi.listen).toBe(`${addrs[0]}:8008`);
         expect(c.etcd3.hosts).toEqual(addrs.map((a) => `${a}:2379`));
-        expect(c.postgresql.pg_hba[1]).toBe(`hostssl replication replicator ${addrs[0]}/32 scram-sha-256`);
+        expect(c.postgresql.pg_hba[3]).toBe(`hostssl replication replicator ${addrs[0]}/32 scram-sha-256`);
       }),
       { numRuns: 200 },
     );

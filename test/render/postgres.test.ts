@@ -64,13 +64,17 @@ describe("renderPgHba", () => {
     expect(new Set(methods)).toEqual(new Set(["peer", "scram-sha-256", "reject"]));
   });
 
-  test("replication and pg_rewind are allowed from the members only", () => {
+  test("replication and pg_rewind are allowed from the members only (and replication from loopback for Patroni)", () => {
     for (const a of ["10.10.0.11", "10.10.0.12", "10.10.0.13"]) {
       expect(hba).toContain(`hostssl replication replicator ${a}/32 scram-sha-256`);
       expect(hba).toContain(`hostssl postgres rewind_user ${a}/32 scram-sha-256`);
     }
     const replicationAllows = hba.filter((l) => l.includes(" replication ") && l.endsWith("scram-sha-256"));
-    expect(replicationAllows).toHaveLength(3);
+    expect(replicationAllows).toHaveLength(5);
+    expect(replicationAllows.filter((l) => !/ 10\.10\.0\.1[123]\/32 /.test(l))).toEqual([
+      "hostssl replication replicator 127.0.0.1/32 scram-sha-256",
+      "hostssl replication replicator ::1/128 scram-sha-256",
+    ]);
   });
 
   test("the superuser logs in locally by peer authentication only", () => {
@@ -85,7 +89,7 @@ describe("renderPgHba", () => {
   });
 
   test("member-specific rules come before the catch-all rules (first match wins)", () => {
-    const lastMember = Math.max(...hba.map((l, i) => (l.includes("/32 ") ? i : -1)));
+    const lastMember = Math.max(...hba.map((l, i) => (l.includes("/32 ") || l.includes("/128 ") ? i : -1)));
     const firstCatchAll = hba.findIndex((l) => l.includes("0.0.0.0/0"));
     expect(lastMember).toBeLessThan(firstCatchAll);
   });
