@@ -46,12 +46,16 @@ function synthExample(name: string): Record<string, any> {
   const env: NodeJS.ProcessEnv = { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: "1", CDKTF_CONTEXT_JSON: JSON.stringify(config.context ?? {}) };
   delete env.MANAGED_POSTGRES_PRIOR_STATE;
   execFileSync("sh", ["-c", config.app], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"], timeout: 180_000 });
-  const manifest = JSON.parse(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8"));
-  const out: Record<string, any> = {};
-  for (const [stack, m] of Object.entries<any>(manifest.stacks)) {
-    out[stack] = JSON.parse(fs.readFileSync(path.join(outdir, m.synthesizedStackPath), "utf8"));
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8"));
+    const out: Record<string, any> = {};
+    for (const [stack, m] of Object.entries<any>(manifest.stacks)) {
+      out[stack] = JSON.parse(fs.readFileSync(path.join(outdir, m.synthesizedStackPath), "utf8"));
+    }
+    return out;
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
   }
-  return out;
 }
 
 const current: Addresses = {};

@@ -80,7 +80,11 @@ describe("loadPriorStateFile", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-prior-"));
     const file = path.join(dir, "prior.tfstate");
     fs.writeFileSync(file, JSON.stringify(stateV4(distributed)));
-    expect(loadPriorStateFile(file).resources).toHaveLength(6);
+    try {
+      expect(loadPriorStateFile(file).resources).toHaveLength(6);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

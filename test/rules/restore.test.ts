@@ -121,6 +121,8 @@ describe("the restore source pass script", () => {
   const fs = require("fs") as typeof import("fs");
   const os = require("os") as typeof import("os");
   const path = require("path") as typeof import("path");
+  const made: string[] = [];
+  afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
   const has = (cmd: string) => {
     try {
       execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
@@ -133,6 +135,7 @@ describe("the restore source pass script", () => {
   /** Runs the script with a fake `aws` that returns `secret`; returns the written config (or the error). */
   function run(secret: object): { config?: string; error?: string; dir: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-restore-pass-"));
+    made.push(dir);
     fs.mkdirSync(path.join(dir, "bin"));
     fs.writeFileSync(path.join(dir, "bin", "aws"), `#!/bin/sh\ncat <<'JSON'\n${JSON.stringify(secret)}\nJSON\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, "template.conf"), renderRestoreSourceConfig(ok, "eu-west-1"));
@@ -147,7 +150,9 @@ describe("the restore source pass script", () => {
   }
 
   (has("shellcheck") ? test : test.skip)("passes shellcheck", () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mp-sc-")), "pass.sh");
+    const scDir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-sc-"));
+    made.push(scDir);
+    const file = path.join(scDir, "pass.sh");
     fs.writeFileSync(file, renderRestoreSourcePassScript(ok));
     expect(() => execFileSync("shellcheck", [file], { stdio: "pipe" })).not.toThrow();
   });

@@ -33,9 +33,17 @@ export function clusterProps(deployment: "standalone" | "distributed", over: Par
   };
 }
 
-/** A fresh empty directory. */
+const created: string[] = [];
+// Removes the directories of the importing test file once its tests are done.
+afterAll(() => {
+  for (const d of created.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh empty directory, removed after the importing test file's tests. */
 export function freshDir(prefix = "mp-synth-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(d);
+  return d;
 }
 
 /** Files under `dir`, relative, sorted (empty when nothing was written). */
