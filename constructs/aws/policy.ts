@@ -6,7 +6,7 @@
 import { Annotations, Aspects, TerraformElement, TerraformStack, type IAspect } from "cdktf";
 import type { IConstruct } from "constructs";
 import {
-  POLICY_RULES,
+  ALL_POLICY_RULES,
   SUPPRESSIONS_METADATA_KEY,
   formatFinding,
   policyRule,
@@ -105,7 +105,7 @@ export class PolicyPack {
    */
   public static suppress(scope: IConstruct, ruleId: string, reason: string): void {
     if (!policyRule(ruleId)) {
-      throw new Error(`PolicyPack.suppress: unknown rule id ${JSON.stringify(ruleId)}; rules are ${POLICY_RULES.map((r) => r.id).join(", ")}`);
+      throw new Error(`PolicyPack.suppress: unknown rule id ${JSON.stringify(ruleId)}; rules are ${ALL_POLICY_RULES.map((r) => r.id).join(", ")}`);
     }
     if (typeof reason !== "string" || reason.trim() === "") {
       throw new Error(`PolicyPack.suppress: a suppression of ${ruleId} on ${scope.node.path} needs a non-empty reason`);

@@ -1,10 +1,10 @@
 import type { Command } from "commander";
-import { formatPolicyReportJson, formatPolicyReportMarkdown, loadStacksFromDir, runPolicyPack } from "../rules/policy";
+import { ALL_POLICY_RULES, formatPolicyReportJson, formatPolicyReportMarkdown, loadStacksFromDir, runPolicyPack } from "../rules/policy";
 
 /**
  * `managed-postgres policy <dir>`: runs the security policy pack over every stack of a
  * cdktf output directory (`cdktf.out`, i.e. `<dir>/stacks/<stack>/cdk.tf.json`, or a
- * directory holding one `cdk.tf.json`). Prints the report (Markdown or JSON) on stdout.
+ * directory holding one `cdk.tf.json`) with every rule (AWS and Kubernetes). Prints the report (Markdown or JSON) on stdout.
  * Exit 0 when there is no unsuppressed finding, 1 when there is one (error or warning),
  * 2 when the directory cannot be read.
  */
@@ -28,7 +28,7 @@ export function registerPolicy(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const report = runPolicyPack(stacks);
+      const report = runPolicyPack(stacks, { rules: ALL_POLICY_RULES });
       process.stdout.write(opts.format === "json" ? formatPolicyReportJson(report) : formatPolicyReportMarkdown(report));
       if (report.findings.length > 0) process.exitCode = 1;
     });

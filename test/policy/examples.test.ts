@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { formatFinding, loadStacksFromDir, runPolicyPack } from "../../src/rules/policy";
+import { ALL_POLICY_RULES, formatFinding, loadStacksFromDir, runPolicyPack } from "../../src/rules/policy";
 
 const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 const TS_NODE = path.join(__dirname, "..", "..", "node_modules", ".bin", "ts-node");
@@ -33,7 +33,7 @@ describe("examples have no unsuppressed policy finding", () => {
         timeout: 120_000,
       });
       if (r.status !== 0) throw new Error(`synth of examples/${name} failed (${r.status}):\n${r.stderr}`);
-      const report = runPolicyPack(loadStacksFromDir(out));
+      const report = runPolicyPack(loadStacksFromDir(out), { rules: ALL_POLICY_RULES });
       expect(report.findings.map(formatFinding)).toEqual([]);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });

@@ -8,3 +8,4 @@ export * from "./rules/compute";
 export * from "./rules/network";
 export * from "./rules/iam";
 export * from "./rules/observability";
+export * from "./kubernetes";

@@ -3,6 +3,7 @@
  * Pure. The synth-time glue is `constructs/aws/policy.ts`; the CLI is `managed-postgres policy`.
  */
 import { COMPUTE_RULES } from "./rules/compute";
+import { KUBERNETES_RULES } from "./kubernetes";
 import { IAM_RULES } from "./rules/iam";
 import { NETWORK_RULES } from "./rules/network";
 import { OBSERVABILITY_RULES } from "./rules/observability";
@@ -16,9 +17,16 @@ export const POLICY_PACK_PREFIX = "MP";
 /** Every rule of the pack, in documentation order (docs/policy.md). */
 export const POLICY_RULES: readonly PolicyRule[] = [...STORAGE_RULES, ...COMPUTE_RULES, ...NETWORK_RULES, ...IAM_RULES, ...OBSERVABILITY_RULES];
 
-/** The rule with this id, or undefined. */
+/**
+ * Every rule of the pack for every target: the AWS rules and the Kubernetes pod-spec rules
+ * (`MP-K8S-<n>`, `./kubernetes.ts`, docs/kubernetes.md). Each rule looks only at its own
+ * resource types, so running all of them over any stack is safe. The CLI runs these.
+ */
+export const ALL_POLICY_RULES: readonly PolicyRule[] = [...POLICY_RULES, ...KUBERNETES_RULES];
+
+/** The rule with this id (AWS or Kubernetes), or undefined. */
 export function policyRule(id: string): PolicyRule | undefined {
-  return POLICY_RULES.find((r) => r.id === id);
+  return ALL_POLICY_RULES.find((r) => r.id === id);
 }
 
 /** Options of {@link runPolicyPack}. */
