@@ -9,6 +9,8 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { renderNodeConfigFiles, renderPoolerConfigFiles } from "../../src/render";
+import type { NodeContext, PoolerContext, RenderedFile } from "../../src/render";
 import {
   FORMAT_IF_BLANK_FUNCTION,
   nodePackages,
@@ -145,61 +147,20 @@ describe("bootstrap script text", () => {
   });
 });
 
-describe("bootstrap script behaviour (bash)", () => {
-  beforeAll(() => {
-    for (const t of ["bash", "openssl", "jq", "blkid", "mkfs.ext4", "mkswap", "truncate"]) requireTool(t);
-  });
+/** Sources the script's functions in bash and runs `body`. */
+function sourceAndRunIn(dir: string, script: string, body: string, env: NodeJS.ProcessEnv = process.env) {
+  const lib = join(dir, "lib.sh");
+  writeFileSync(lib, library(script));
+  return run("bash", ["-c", `source ${JSON.stringify(lib)}\n${body}`], { env });
+}
 
-  test("an unknown subcommand exits non-zero with the usage", () => {
-    const file = join(dir, "bootstrap");
-    writeFileSync(file, renderBootstrapScript(distributedNode(0)));
-    const r = run("bash", [file, "frobnicate"]);
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("usage: managed-postgres-bootstrap [prepare|start|finalize|all|backup|logical-dump|grow-fs]");
-  });
-
-  function sourceAndRun(script: string, body: string, env: NodeJS.ProcessEnv = process.env) {
-    const lib = join(dir, "lib.sh");
-    writeFileSync(lib, library(script));
-    return run("bash", ["-c", `source ${JSON.stringify(lib)}\n${body}`], { env });
-  }
-
-  test("a volume that already holds an ext4 filesystem is not reformatted", () => {
-    const img = join(dir, "ext4.img");
-    expect(run("truncate", ["-s", "16M", img]).status).toBe(0);
-    expect(run("mkfs.ext4", ["-q", "-F", img]).status).toBe(0);
-    const uuid = run("blkid", ["-p", "-o", "value", "-s", "UUID", img]).stdout.trim();
-    const r = sourceAndRun(renderBootstrapScript(distributedNode(0)), `format_if_blank ${JSON.stringify(img)}`);
-    expect(r.status).toBe(0);
-    expect(r.stderr).not.toContain("creating ext4");
-    expect(run("blkid", ["-p", "-o", "value", "-s", "UUID", img]).stdout.trim()).toBe(uuid);
-  });
-
-  test("a blank volume gets an ext4 filesystem", () => {
-    const img = join(dir, "blank.img");
-    expect(run("truncate", ["-s", "16M", img]).status).toBe(0);
-    const r = sourceAndRun(renderBootstrapScript(distributedNode(0)), `format_if_blank ${JSON.stringify(img)}`);
-    expect(r.status).toBe(0);
-    expect(run("blkid", ["-p", "-o", "value", "-s", "TYPE", img]).stdout.trim()).toBe("ext4");
-  });
-
-  test("a volume with another signature is neither formatted nor accepted", () => {
-    const img = join(dir, "swap.img");
-    expect(run("truncate", ["-s", "16M", img]).status).toBe(0);
-    expect(run("mkswap", [img]).status).toBe(0);
-    const r = sourceAndRun(renderBootstrapScript(distributedNode(0)), `format_if_blank ${JSON.stringify(img)}`);
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("not ext4: refusing");
-    expect(run("blkid", ["-p", "-o", "value", "-s", "TYPE", img]).stdout.trim()).toBe("swap");
-  });
-
-  /**
-   * A fake `aws` with Secrets Manager semantics: no value until the first put; a put with a
-   * different secret string once a value exists fails (ResourceExistsException). The file
-   * `hide-once` makes the next get answer "no value" although one exists: the second node
-   * read before the first one's put landed.
-   */
-  function fakeAws(): { bin: string; state: string } {
+/**
+ * A fake `aws` with Secrets Manager semantics: no value until the first put; a put with a
+ * different secret string once a value exists fails (ResourceExistsException). The file
+ * `hide-once` makes the next get answer "no value" although one exists: the second node
+ * read before the first one's put landed. Every call's arguments go to `state/argv.log`.
+ */
+function fakeAwsIn(dir: string): { bin: string; state: string } {
     const bin = join(dir, "bin");
     const state = join(dir, "state");
     run("mkdir", ["-p", bin, state]);
@@ -242,16 +203,72 @@ esac
     return { bin, state };
   }
 
-  function secretRun(script: string, bin: string) {
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
-    return sourceAndRun(
-      script,
-      `WORK=$(mktemp -d)
+/** Runs `step_secrets` of the script with the fake aws; prints the superuser password and the CA fingerprint. */
+function secretRunIn(dir: string, script: string, bin: string) {
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+  return sourceAndRunIn(
+    dir,
+    script,
+    `WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 step_secrets
 printf '%s\\n' "$(secret_field superuser_password)" "$(secret_field ca_cert_pem | openssl x509 -noout -fingerprint -sha256)"`,
-      env,
-    );
+    env,
+  );
+}
+
+describe("bootstrap script behaviour (bash)", () => {
+  beforeAll(() => {
+    for (const t of ["bash", "openssl", "jq", "blkid", "mkfs.ext4", "mkswap", "truncate"]) requireTool(t);
+  });
+
+  test("an unknown subcommand exits non-zero with the usage", () => {
+    const file = join(dir, "bootstrap");
+    writeFileSync(file, renderBootstrapScript(distributedNode(0)));
+    const r = run("bash", [file, "frobnicate"]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("usage: managed-postgres-bootstrap [prepare|start|finalize|all|backup|logical-dump|grow-fs]");
+  });
+
+  function sourceAndRun(script: string, body: string, env: NodeJS.ProcessEnv = process.env) {
+    return sourceAndRunIn(dir, script, body, env);
+  }
+
+  test("a volume that already holds an ext4 filesystem is not reformatted", () => {
+    const img = join(dir, "ext4.img");
+    expect(run("truncate", ["-s", "16M", img]).status).toBe(0);
+    expect(run("mkfs.ext4", ["-q", "-F", img]).status).toBe(0);
+    const uuid = run("blkid", ["-p", "-o", "value", "-s", "UUID", img]).stdout.trim();
+    const r = sourceAndRun(renderBootstrapScript(distributedNode(0)), `format_if_blank ${JSON.stringify(img)}`);
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toContain("creating ext4");
+    expect(run("blkid", ["-p", "-o", "value", "-s", "UUID", img]).stdout.trim()).toBe(uuid);
+  });
+
+  test("a blank volume gets an ext4 filesystem", () => {
+    const img = join(dir, "blank.img");
+    expect(run("truncate", ["-s", "16M", img]).status).toBe(0);
+    const r = sourceAndRun(renderBootstrapScript(distributedNode(0)), `format_if_blank ${JSON.stringify(img)}`);
+    expect(r.status).toBe(0);
+    expect(run("blkid", ["-p", "-o", "value", "-s", "TYPE", img]).stdout.trim()).toBe("ext4");
+  });
+
+  test("a volume with another signature is neither formatted nor accepted", () => {
+    const img = join(dir, "swap.img");
+    expect(run("truncate", ["-s", "16M", img]).status).toBe(0);
+    expect(run("mkswap", [img]).status).toBe(0);
+    const r = sourceAndRun(renderBootstrapScript(distributedNode(0)), `format_if_blank ${JSON.stringify(img)}`);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("not ext4: refusing");
+    expect(run("blkid", ["-p", "-o", "value", "-s", "TYPE", img]).stdout.trim()).toBe("swap");
+  });
+
+  function fakeAws(): { bin: string; state: string } {
+    return fakeAwsIn(dir);
+  }
+
+  function secretRun(script: string, bin: string) {
+    return secretRunIn(dir, script, bin);
   }
 
   test("the first node's candidate becomes the secret, with every field and the cluster's request token", () => {
@@ -323,5 +340,126 @@ ls -A "$WORK"`;
     expect(second.status).toBe(0);
     expect(second.stderr).toContain("TLS certificate of orders-1 is current");
     expect(readFileSync(cert, "utf8")).toBe(before);
+  });
+});
+
+/**
+ * `prepare` end to end, for real, as root in a private mount and network namespace
+ * (`unshare -m -n`): /etc and /var are overlays on temporary directories, /data and /run are
+ * tmpfs, the slot address sits on the namespace's loopback, IMDSv2 is a small Python server
+ * and `aws` a fake with Secrets Manager semantics. Nothing outside the namespace changes.
+ */
+describe("prepare, end to end in a private namespace", () => {
+  beforeAll(() => {
+    for (const t of ["unshare", "python3", "openssl", "jq", "curl", "ip", "runuser"]) requireTool(t);
+    if (process.getuid?.() !== 0) throw new Error("the namespace test needs root (unshare -m -n)");
+  });
+
+  const IMDS_SERVER = `import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_PUT(self):
+        ok = self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+        self.send_response(200 if ok else 400); self.end_headers()
+        if ok: self.wfile.write(b"T0KEN")
+    def do_GET(self):
+        m = {"/latest/meta-data/instance-id": b"i-0123456789abcdef0", "/latest/meta-data/placement/availability-zone": b"eu-west-1a", "/latest/meta-data/local-ipv4": sys.argv[1].encode()}
+        if self.headers.get("X-aws-ec2-metadata-token") != "T0KEN": self.send_response(401); self.end_headers(); return
+        self.send_response(200 if self.path in m else 404); self.end_headers()
+        if self.path in m: self.wfile.write(m[self.path])
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", 1338), H).serve_forever()
+`;
+
+  function prepareTwice(script: string, files: RenderedFile[], address: string, seedSecret: boolean) {
+    const { bin, state } = fakeAwsIn(dir);
+    if (seedSecret) {
+      // A database node created the secret earlier (the pooler only reads it).
+      const seeded = secretRunIn(dir, renderBootstrapScript(distributedNode(0)), bin);
+      expect(seeded.status).toBe(0);
+    }
+    writeFileSync(join(dir, "imds.py"), IMDS_SERVER);
+    writeFileSync(join(dir, "bootstrap"), script, { mode: 0o755 });
+    const installs = files
+      .map((f, i) => {
+        writeFileSync(join(dir, `file${i}`), f.content);
+        const [u, g] = f.owner.split(":");
+        return `mkdir -p "$(dirname ${f.path})" && install -m ${f.mode} -o ${u} -g ${g} ${join(dir, `file${i}`)} ${f.path}`;
+      })
+      .join("\n");
+    const snapshot = `find /etc/managed-postgres /etc/patroni /etc/pgbackrest /etc/pgbouncer /data -newer ${join(dir, "imds.py")} \\( -type f -o -type d \\) -printf '%p %m %u:%g\\n' 2>/dev/null | sort
+sha256sum /etc/managed-postgres/tls/server.crt`;
+    const driver = `set -euo pipefail
+T=${JSON.stringify(dir)}
+mkdir -p $T/eu $T/ew $T/vu $T/vw
+mount -t overlay overlay -o lowerdir=/etc,upperdir=$T/eu,workdir=$T/ew /etc
+mount -t overlay overlay -o lowerdir=/var,upperdir=$T/vu,workdir=$T/vw /var
+mkdir -p /data 2>/dev/null || true
+mount -t tmpfs tmpfs /data
+mount -t tmpfs tmpfs /run
+ip link set lo up
+ip addr add ${address}/32 dev lo
+python3 $T/imds.py ${address} & imds=$!
+trap 'kill $imds' EXIT
+for i in $(seq 1 50); do curl -s -o /dev/null http://127.0.0.1:1338/ && break; sleep 0.1; done
+${installs}
+export PATH=${bin}:$PATH
+$T/bootstrap prepare
+echo "=== first"
+${snapshot}
+$T/bootstrap prepare
+echo "=== second"
+${snapshot}
+`;
+    writeFileSync(join(dir, "driver.sh"), driver);
+    const r = run("unshare", ["-m", "-n", "--propagation", "private", "bash", join(dir, "driver.sh")]);
+    return { ...r, state };
+  }
+
+  function withStandIns<T extends NodeContext | PoolerContext>(ctx: T): T {
+    return { ...ctx, runtime: { ...ctx.runtime, metadataEndpoint: "http://127.0.0.1:1338", awsEndpointUrl: "http://127.0.0.1:4566" } };
+  }
+
+  test("a standalone node prepares secrets, TLS and secret files with the right owners, and a second run changes nothing", () => {
+    const ctx = withStandIns(standaloneNode());
+    const r = prepareTwice(renderBootstrapScript(ctx), renderNodeConfigFiles(ctx), ctx.self.address, false);
+    expect(r.stderr).toContain("prepare: done");
+    expect(r.status).toBe(0);
+    const [first, second] = r.stdout.split("=== second");
+    const listing = first!.split("=== first")[1]!;
+    for (const line of [
+      "/etc/managed-postgres/tls/server.key 640 root:ssl-cert",
+      "/etc/managed-postgres/tls/ca.crt 644 root:root",
+      "/etc/patroni/secrets.env 600 postgres:postgres",
+      "/etc/pgbackrest/conf.d/secret.conf 640 postgres:postgres",
+      "/etc/pgbouncer/userlist.txt 600 postgres:postgres",
+      "/etc/managed-postgres/backup-cipher-pass 600 postgres:postgres",
+      "/data/etcd 700 etcd:etcd",
+      "/data/pgdata 700 postgres:postgres",
+    ]) {
+      expect(listing).toContain(line);
+    }
+    // Same certificate after the second run (kept while valid), same files and modes.
+    const certSum = (t: string) => /^[0-9a-f]{64}  \/etc\/managed-postgres\/tls\/server\.crt$/m.exec(t)![0];
+    expect(certSum(second!)).toBe(certSum(listing));
+    expect(r.stderr).toContain("TLS certificate of orders-0 is current");
+    // Only the calls of the contract were made.
+    const calls = readFileSync(join(r.state, "argv.log"), "utf8").trim().split("\n").map((l) => l.split(" ").slice(0, 6).join(" "));
+    expect(new Set(calls)).toEqual(
+      new Set([
+        "--region eu-west-1 --endpoint-url http://127.0.0.1:4566 secretsmanager get-secret-value",
+        "--region eu-west-1 --endpoint-url http://127.0.0.1:4566 secretsmanager put-secret-value",
+      ]),
+    );
+  });
+
+  test("a pooler instance prepares from the existing secret without creating one", () => {
+    const ctx = withStandIns(pooler());
+    const r = prepareTwice(renderPoolerBootstrapScript(ctx), renderPoolerConfigFiles(ctx), "10.10.0.50", true);
+    expect(r.stderr).toContain("prepare: done");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("/etc/pgbouncer/userlist.txt 600 postgres:postgres");
+    expect(r.stderr).toContain("issuing the TLS certificate of orders-pooler (10.10.0.50)");
+    const puts = readFileSync(join(r.state, "argv.log"), "utf8").split("\n").filter((l) => l.includes("put-secret-value"));
+    expect(puts.length).toBe(1); // the seeding database node's, none from the pooler
   });
 });
