@@ -32,9 +32,18 @@ function resourcesOf(config: unknown, prefix: string): Map<string, ResourceSnaps
       if (values && typeof values === "object") local.set(`${type}.${name}`, { type, name, values });
     }
   }
+  const locals = ((config as any)?.locals ?? {}) as Record<string, unknown>;
   for (const [addr, r] of local) {
-    const references = [...expressionReferences(r.values)].filter((a) => a !== addr && local.has(a)).map((a) => prefix + a);
-    out.set(prefix + addr, { address: prefix + addr, type: r.type, name: r.name, values: r.values, references });
+    const refs = expressionReferences(r.values);
+    const references = [...refs].filter((a) => a !== addr && local.has(a)).map((a) => prefix + a);
+    // A local's value is part of the resource that reads it (e.g. user data text behind
+    // `base64gzip(local.x)`): shown as a `local.<name>` pseudo-attribute, so its change is one.
+    const values: Record<string, unknown> = { ...r.values };
+    for (const ref of refs) {
+      const m = /^local\.(.+)$/.exec(ref);
+      if (m && m[1] in locals) values[`local.${m[1]}`] = locals[m[1]];
+    }
+    out.set(prefix + addr, { address: prefix + addr, type: r.type, name: r.name, values, references });
   }
   return out;
 }
@@ -46,7 +55,8 @@ export function preventsDestroy(snapshot: ResourceSnapshot | undefined): boolean
 }
 
 /**
- * Compares two synth outputs. A resource only in `head` is created, only in `base`
+ * Compares two synth outputs. A resource's values include, as `local.<name>` pseudo-attributes,
+ * the Terraform locals it reads. A resource only in `head` is created, only in `base`
  * destroyed; in both, updated when an attribute differs and replaced when a changed attribute
  * is in {@link REPLACE_FORCING_ATTRIBUTES}. References (`${aws_x.y.attr}`) compare as text,
  * so a resource whose logical id changes shows as destroy + create, as Terraform would plan it.

@@ -100,6 +100,13 @@ describe("review of base and head synth outputs", () => {
     expect(eni.replaceBecause).toEqual(["subnet_id"]);
   });
 
+  test("a change of the rendered node configuration shows as an update of the launch templates that read it", () => {
+    const r = review(base(), dir("pool", { ...BASE, pooler: { defaultPoolSize: 40 } }));
+    const updated = r.clusters.flatMap((c) => [...c.changesBySlot.values()].flat()).filter((c) => c.action === "update" && c.type === "aws_launch_template");
+    expect(updated.length).toBeGreaterThan(0);
+    expect(updated.every((c) => c.attributes.some((a) => a.path.startsWith("local.")))).toBe(true);
+  });
+
   test("the Markdown of a shrink names the cluster, the risk and draws each slot", () => {
     const md = renderReviewMarkdown(review(base(), dir("shrink", { ...BASE, storageGiB: 40 })));
     expect(md).toMatch(/### Cluster `orders`/);
