@@ -98,6 +98,20 @@ describe("review of a Terraform plan (JSON)", () => {
     expect(r.risks.map((x) => x.level)).toEqual(["high", "low"]);
   });
 
+  test("resources inside a module call join their cluster through the module's configuration references", () => {
+    const r = reviewFixture("module-call");
+    expect(r.placement.get("module.orders_db.aws_s3_bucket_policy.cluster_backup_policy_1B2C3D4E")?.cluster).toBe("orders");
+    expect(r.risks.map((x) => `${x.level}:${x.rule}:${x.cluster}`)).toEqual(["medium:bucket-policy-changed:orders"]);
+  });
+
+  test("resources of no cluster are listed apart, without a summary or diagram", () => {
+    const r = reviewFixture("module-call");
+    expect(r.clusters.map((c) => c.name)).toEqual(["orders", undefined]);
+    const md = renderReviewMarkdown(r);
+    expect(md).toMatch(/### Resources of no cluster\n\n\*\*Changes\*\* \(1\)/);
+    expect(md.match(/```mermaid/g)).toHaveLength(1);
+  });
+
   test("a document without resource_changes is rejected with a hint to use terraform show -json", () => {
     expect(() => reviewInputFromPlan({ format_version: "1.2" })).toThrow(PlanFormatError);
     expect(() => reviewInputFromPlan({ format_version: "1.2" })).toThrow(/terraform show -json/);
