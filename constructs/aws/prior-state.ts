@@ -6,7 +6,7 @@
  */
 import * as path from "path";
 import { Construct } from "constructs";
-import { Annotations, App, Lazy, TerraformBackend, TerraformIterator, TerraformLocal, TerraformStack, Token, type Precondition } from "cdktf";
+import { Annotations, App, DefaultTokenResolver, Lazy, StringConcat, Tokenization, TerraformBackend, TerraformIterator, TerraformLocal, TerraformStack, Token, type Precondition } from "cdktf";
 import { DataAwsEbsVolume } from "@cdktf/provider-aws/lib/data-aws-ebs-volume";
 import { DataAwsEbsVolumes } from "@cdktf/provider-aws/lib/data-aws-ebs-volumes";
 import type { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
@@ -32,6 +32,8 @@ import {
   PRIOR_STATE_CONTEXT_KEY,
   PRIOR_STATE_ENV,
   PriorStateError,
+  resolveReference,
+  type PriorState,
   patroniRestoreOptions,
   renderRestoreSourceConfig,
   RESTORE_SOURCE_DROP_IN,
@@ -142,8 +144,18 @@ export function addRestoreSource(
   };
 }
 
-function requestedFacts(spec: ResolvedClusterSpec): RequestedFacts {
+/**
+ * The spec's facts for the rules. A subnet id that is a token referring to a resource of
+ * the same stack (`${aws_subnet.x.id}`) is looked up in the prior state; other tokens are
+ * left to the plan-time guard (undefined).
+ */
+function requestedFacts(spec: ResolvedClusterSpec, stack: TerraformStack, state: PriorState): RequestedFacts {
   const lit = <T>(v: T): T | undefined => (Token.isUnresolved(v) ? undefined : v);
+  const subnet = (s: string): string | undefined => {
+    if (!Token.isUnresolved(s)) return s;
+    const expression = Tokenization.resolve(s, { scope: stack, resolver: new DefaultTokenResolver(new StringConcat()) });
+    return typeof expression === "string" ? resolveReference(state, expression) : undefined;
+  };
   const subnets = spec.network?.subnetIds;
   return {
     name: spec.name,
@@ -151,7 +163,7 @@ function requestedFacts(spec: ResolvedClusterSpec): RequestedFacts {
     storageGiB: lit(spec.storageGiB),
     majorVersion: spec.majorVersion,
     allowMajorVersionUpgrade: spec.allowMajorVersionUpgrade,
-    subnetIds: subnets && !Token.isUnresolved(subnets) ? subnets.map((s) => lit(s)) : undefined,
+    subnetIds: subnets && !Token.isUnresolved(subnets) ? subnets.map(subnet) : undefined,
   };
 }
 
@@ -199,7 +211,8 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
             );
           }
         } else {
-          const deployed = deployedCluster(loadPriorStateFile(location.file), spec.name);
+          const state = loadPriorStateFile(location.file);
+          const deployed = deployedCluster(state, spec.name);
           if (!reported) {
             Annotations.of(scope).addInfo(
               deployed
@@ -208,7 +221,7 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
                 : `cluster "${spec.name}": prior state ${location.file} (${location.origin}) holds no data volume of this cluster: first deployment`,
             );
           }
-          errors.push(...checkAgainstDeployed(requestedFacts(spec), deployed).map(line));
+          errors.push(...checkAgainstDeployed(requestedFacts(spec, TerraformStack.of(scope), state), deployed).map(line));
         }
       } catch (e) {
         if (e instanceof PriorStateError) errors.push(`cluster "${spec.name}": ${e.message}`);

@@ -293,3 +293,22 @@ export function locatePriorState(opts: {
   if (opts.localBackendPath && exists(opts.localBackendPath)) return { file: opts.localBackendPath, origin: "local-backend" };
   return undefined;
 }
+
+/**
+ * The value a prior state records for a plain Terraform reference, e.g.
+ * `${aws_subnet.network_private-1_A0649C48.id}` or `${data.aws_subnet.x.availability_zone}`
+ * (the form an unresolved cdktf token takes in the synthesized configuration). Lets the
+ * rules compare a requested value that is another resource of the same stack with what is
+ * deployed.
+ * @returns undefined for anything else (functions, indexes, unknown addresses, non-string
+ *   values)
+ */
+export function resolveReference(state: PriorState, expression: string): string | undefined {
+  const m = /^\$\{((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$/.exec(expression);
+  if (!m) return undefined;
+  const [, address, attribute] = m;
+  const found = state.resources.filter((r) => r.address === address);
+  if (found.length !== 1) return undefined;
+  const v = found[0].attributes[attribute];
+  return typeof v === "string" ? v : undefined;
+}

@@ -8,6 +8,7 @@ import {
   locatePriorState,
   parsePriorState,
   PriorStateError,
+  resolveReference,
 } from "../../src/rules/prior-state";
 import { eni, planJson, stateV4, volume } from "./fixtures";
 
@@ -120,6 +121,25 @@ describe("deployedCluster", () => {
 
   test("lists the clusters a state records", () => {
     expect(deployedClusterNames(state)).toEqual(["billing", "orders"]);
+  });
+});
+
+describe("resolveReference", () => {
+  const state = parsePriorState(
+    JSON.stringify(stateV4([{ type: "aws_subnet", name: "private-1_A0", attributes: { id: "subnet-0bbb2222", availability_zone: "eu-west-1b" } }])),
+    "p",
+  );
+
+  test("a plain reference to a resource attribute resolves to the recorded value", () => {
+    expect(resolveReference(state, "${aws_subnet.private-1_A0.id}")).toBe("subnet-0bbb2222");
+  });
+
+  test("an expression that is not a plain reference does not resolve", () => {
+    expect(resolveReference(state, "${element(var.subnet_ids, 1)}")).toBeUndefined();
+  });
+
+  test("a reference to a resource the state does not hold does not resolve", () => {
+    expect(resolveReference(state, "${aws_subnet.private-9_Z.id}")).toBeUndefined();
   });
 });
 

@@ -90,6 +90,13 @@ export function synthCluster(props: ManagedPostgresProps, opts: { outdir?: strin
 export function deployedResources(json: any): FixtureResource[] {
   const out: FixtureResource[] = [];
   const zoneOf = (tags: Record<string, string>) => ZONES[Number(tags["managed-postgres:slot"])];
+  // Subnets of the same stack get ids, and references to them resolve to those ids.
+  const subnetIds = new Map<string, string>();
+  Object.entries<any>(json.resource?.aws_subnet ?? {}).forEach(([name, r], i) => {
+    const id = `subnet-0${String(i).padStart(8, "0")}`;
+    subnetIds.set(`\${aws_subnet.${name}.id}`, id);
+    out.push({ type: "aws_subnet", name, attributes: { id, availability_zone: r.availability_zone ?? ZONES[i % 3], cidr_block: r.cidr_block } });
+  });
   for (const [name, r] of Object.entries<any>(json.resource?.aws_ebs_volume ?? {})) {
     const tags = r.tags as Record<string, string>;
     out.push({
@@ -103,7 +110,7 @@ export function deployedResources(json: any): FixtureResource[] {
     out.push({
       type: "aws_network_interface",
       name,
-      attributes: { id: `eni-0${tags["managed-postgres:slot"]}f00d`, subnet_id: r.subnet_id, tags, tags_all: tags },
+      attributes: { id: `eni-0${tags["managed-postgres:slot"]}f00d`, subnet_id: subnetIds.get(r.subnet_id) ?? r.subnet_id, tags, tags_all: tags },
     });
   }
   return out;

@@ -103,6 +103,35 @@ describe("slot placement", () => {
   });
 });
 
+describe("slot placement with subnets of the same stack", () => {
+  /** A stack with its own VPC and three subnets, the cluster on them in `order`. */
+  function synthOwnNetwork(order: number[], outdir: string, context: Record<string, unknown> = {}): any {
+    const { Vpc } = require("@cdktf/provider-aws/lib/vpc") as typeof import("@cdktf/provider-aws/lib/vpc");
+    const { Subnet } = require("@cdktf/provider-aws/lib/subnet") as typeof import("@cdktf/provider-aws/lib/subnet");
+    const app = new App({ outdir, context });
+    const stack = new TerraformStack(app, "db");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    const vpc = new Vpc(stack, "vpc", { cidrBlock: "10.0.0.0/16" });
+    const subnets = [0, 1, 2].map((i) => new Subnet(stack, `private-${i}`, { vpcId: vpc.id, cidrBlock: `10.0.${i}.0/24`, availabilityZone: `eu-west-1${"abc"[i]}` }));
+    const base = clusterProps("distributed");
+    new ManagedPostgres(stack, "orders", { ...base, network: { ...base.network, vpcId: vpc.id, subnetIds: order.map((i) => subnets[i].id) } });
+    app.synth();
+    return JSON.parse(fs.readFileSync(path.join(outdir, "stacks", "db", "cdk.tf.json"), "utf8"));
+  }
+
+  test("swapping two subnets of the stack's own network is refused at synth, the references resolved through the prior state", () => {
+    const prior = writeStateFrom(synthOwnNetwork([0, 1, 2], freshDir()));
+    const outdir = freshDir();
+    expect(() => synthOwnNetwork([1, 0, 2], outdir, { [CTX]: prior })).toThrow(/MP-SAFE-SLOT-PLACEMENT.*slot 0 cannot move from subnet subnet-000000000/s);
+    expect(filesUnder(outdir)).toEqual([]);
+  });
+
+  test("the same subnets in the same order synthesize", () => {
+    const prior = writeStateFrom(synthOwnNetwork([0, 1, 2], freshDir()));
+    expect(() => synthOwnNetwork([0, 1, 2], freshDir(), { [CTX]: prior })).not.toThrow();
+  });
+});
+
 describe("where the prior state comes from", () => {
   test("a missing prior-state file is an error naming the file, not a pass", () => {
     const missing = path.join(freshDir(), "nope.tfstate");
