@@ -52,6 +52,11 @@ const TOKEN_VARIABLES = ["vpc_id", "subnet_ids", "allowed_cidrs", "allowed_secur
 const PINNED_VARIABLES = ["name", "deployment_model", "size", "major_version", "backup_retention_days"];
 
 describe("HCL module example", () => {
+  test("no token leaks into the configuration as text (string markers or stringified number tokens)", () => {
+    const text = JSON.stringify([distributed, standalone]);
+    expect(text.match(/TfToken\[|-1\.\d+e\+289/g)).toBeNull();
+  });
+
   test("the module configures no provider and no backend", () => {
     expect(distributed.provider).toBeUndefined();
     expect(distributed.terraform.backend).toBeUndefined();
