@@ -1,7 +1,7 @@
 import { preventsDestroy } from "./synth";
 import { ingressSources } from "./clusters";
 import { RISK_LEVELS, type ClusterSummary, type Placement, type ResourceChange, type ResourceSnapshot, type ReviewInput, type Risk, type RiskLevel } from "./types";
-import { blocks, isFalse, isTrue } from "./values";
+import { blocks, isTrue } from "./values";
 
 /**
  * Resource types that hold data or the means to read it: destroying or replacing one loses
@@ -66,7 +66,7 @@ function publicIp(r: ResourceSnapshot | undefined): boolean {
   if (!r) return false;
   if (r.type === "aws_launch_template") return blocks(r.values.network_interfaces).some((n) => isTrue(n.associate_public_ip_address));
   if (r.type === "aws_instance") return isTrue(r.values.associate_public_ip_address);
-  if (r.type === "aws_lb") return isFalse(r.values.internal);
+  if (r.type === "aws_lb") return !isTrue(r.values.internal); // the provider default is internet-facing
   if (r.type === "aws_eip" || r.type === "aws_eip_association") return true;
   return false;
 }
