@@ -63,6 +63,16 @@ describe("review of base and head synth outputs", () => {
     expect(s.endpoints.join(" ")).toMatch(/read-write :5432.*read-only :5433/);
   });
 
+  test("creating a cluster raises no high or medium risk: the construct's defaults are secure (IMDSv2, encryption, internal NLB, private ingress)", () => {
+    const outdir = join(work, "empty");
+    const app = new App({ outdir });
+    new AwsProvider(new TerraformStack(app, "db"), "aws", { region: "eu-west-1" });
+    app.synth();
+    const r = review(outdir, base());
+    expect(r.counts.create).toBeGreaterThan(20);
+    expect(r.risks.filter((x) => x.level !== "low").map((x) => `${x.rule}: ${x.addresses.join(", ")}`)).toEqual([]);
+  });
+
   test("storage 50 → 40 GiB flags a high storage-shrink risk on each data volume", () => {
     const r = review(base(), dir("shrink", { ...BASE, storageGiB: 40 }));
     expect(levels(r, "storage-shrink")).toEqual(["high", "high", "high"]);
