@@ -1,0 +1,604 @@
+/**
+ * A small local stand-in for the AWS APIs the node bootstrap calls, served over plain HTTP
+ * inside the harness subnet:
+ *
+ * - IMDSv2: `PUT /latest/api/token` (header `X-aws-ec2-metadata-token-ttl-seconds`
+ *   1..21600), then `GET /latest/...` with `X-aws-ec2-metadata-token` (401 without a valid
+ *   token): instance-id, placement/availability-zone, placement/region, local-ipv4, mac,
+ *   hostname, dynamic/instance-identity/document, iam/security-credentials/<role>,
+ *   tags/instance/<key>. The caller is identified by its source address (one namespace =
+ *   one instance).
+ * - EC2 (query protocol, XML, API version 2016-11-15): DescribeNetworkInterfaces,
+ *   AttachNetworkInterface, DescribeVolumes, AttachVolume, DescribeInstances,
+ *   DescribeTags. Attaching is bookkeeping only: the ENI is the namespace's address and the
+ *   EBS volume is a per-slot directory the harness bind-mounts at /data.
+ * - Secrets Manager (JSON 1.1, `X-Amz-Target: secretsmanager.*`): GetSecretValue,
+ *   PutSecretValue, DescribeSecret, CreateSecret, with AWS's documented version semantics:
+ *   a version's id is its ClientRequestToken (32..64 characters); putting the same token
+ *   with the same value again is an idempotent success; the same token with a different
+ *   value fails with ResourceExistsException; a new token creates a new version that
+ *   becomes AWSCURRENT (the former one AWSPREVIOUS). A secret created without a value
+ *   (as Terraform's aws_secretsmanager_secret does) answers GetSecretValue with
+ *   ResourceNotFoundException.
+ *
+ * Requests are not signature-checked. Unknown actions answer 400 and are logged, so a
+ * missing API shows up in the test output instead of passing silently.
+ */
+import { randomBytes, randomUUID } from "crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "http";
+
+/** An instance slot of the stand-in's world: one namespace address. */
+export interface StandinHost {
+  /** Source address of the host's requests (its namespace address). */
+  readonly address: string;
+  /** Availability zone name. */
+  readonly zone: string;
+  /** Slot index of a database node; absent for the pooler. */
+  readonly slotIndex?: number;
+  /** Tags of the instance (IMDS tags/instance). */
+  readonly tags: Record<string, string>;
+}
+
+/** A resource (ENI or volume) of a slot. */
+interface SlotResource {
+  id: string;
+  slotIndex: number;
+  zone: string;
+  address: string;
+  tags: Record<string, string>;
+  attachedTo?: string;
+  attachmentId?: string;
+  device?: string;
+  attachTime?: string;
+}
+
+interface SecretVersion {
+  versionId: string;
+  secretString?: string;
+  secretBinary?: string;
+  stages: string[];
+  created: number;
+}
+
+interface Secret {
+  arn: string;
+  name: string;
+  kmsKeyId?: string;
+  created: number;
+  versions: SecretVersion[];
+}
+
+/** Configuration of the stand-in. */
+export interface StandinConfig {
+  readonly region: string;
+  readonly accountId: string;
+  readonly clusterName: string;
+  readonly hosts: readonly StandinHost[];
+  /** Secrets that exist before any node boots (created empty, like Terraform does). */
+  readonly secrets: readonly { readonly arn: string; readonly name: string; readonly kmsKeyId?: string }[];
+  /** Size of the slot volumes in GiB. */
+  readonly volumeGiB: number;
+  /** Role name whose credentials IMDS hands out. */
+  readonly roleName: string;
+}
+
+/** One logged API call. */
+export interface StandinCall {
+  readonly at: string;
+  readonly from: string;
+  readonly api: "imds" | "ec2" | "secretsmanager" | "harness" | "unknown";
+  readonly action: string;
+  readonly status: number;
+}
+
+const EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+function xmlEscape(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+function tagSet(tags: Record<string, string>): string {
+  return (
+    "<tagSet>" +
+    Object.entries(tags)
+      .map(([k, v]) => `<item><key>${xmlEscape(k)}</key><value>${xmlEscape(v)}</value></item>`)
+      .join("") +
+    "</tagSet>"
+  );
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+/** The stand-in's state and HTTP handler. */
+export class AwsStandin {
+  readonly calls: StandinCall[] = [];
+  private readonly tokens = new Map<string, number>();
+  private readonly instanceOf = new Map<string, string>();
+  private readonly enis: SlotResource[] = [];
+  private readonly volumes: SlotResource[] = [];
+  private readonly secrets: Secret[] = [];
+  private readonly credentials = {
+    AccessKeyId: "ASIAHARNESS" + randomBytes(5).toString("hex").toUpperCase(),
+    SecretAccessKey: randomBytes(20).toString("base64"),
+    Token: randomBytes(32).toString("base64"),
+  };
+  private bootCounter = 0;
+  private server?: Server;
+
+  constructor(private readonly config: StandinConfig) {
+    for (const h of config.hosts) {
+      this.boot(h.address);
+      if (h.slotIndex === undefined) continue;
+      const tags = {
+        Name: `${config.clusterName}-${h.slotIndex}`,
+        "managed-postgres:cluster": config.clusterName,
+        "managed-postgres:slot": String(h.slotIndex),
+      };
+      const hex = (n: number) => n.toString(16).padStart(2, "0");
+      this.enis.push({ id: `eni-0harness0000000${hex(h.slotIndex)}`, slotIndex: h.slotIndex, zone: h.zone, address: h.address, tags });
+      this.volumes.push({ id: `vol-0harness0000000${hex(h.slotIndex)}`, slotIndex: h.slotIndex, zone: h.zone, address: h.address, tags });
+    }
+    for (const s of config.secrets) this.secrets.push({ ...s, created: Date.now() / 1000, versions: [] });
+  }
+
+  /**
+   * A (new) instance boots at `address`: it gets a fresh instance id; the resources
+   * attached to the previous instance there are detached (that instance is gone).
+   */
+  boot(address: string): string {
+    const old = this.instanceOf.get(address);
+    if (old) {
+      for (const r of [...this.enis, ...this.volumes]) {
+        if (r.attachedTo === old) {
+          r.attachedTo = undefined;
+          r.attachmentId = undefined;
+          r.device = undefined;
+        }
+      }
+    }
+    this.bootCounter++;
+    const id = `i-0harness${String(this.bootCounter).padStart(8, "0")}`;
+    this.instanceOf.set(address, id);
+    return id;
+  }
+
+  /** Secret versions (for assertions). */
+  secretState(): unknown {
+    return this.secrets.map((s) => ({
+      arn: s.arn,
+      versions: s.versions.map((v) => ({ versionId: v.versionId, stages: v.stages, length: (v.secretString ?? "").length })),
+    }));
+  }
+
+  listen(port: number, address: string): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => this.handle(req, res, Buffer.concat(chunks).toString("utf8")));
+    });
+    return new Promise((resolve) => this.server!.listen(port, address, () => resolve()));
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private log(from: string, api: StandinCall["api"], action: string, status: number): void {
+    this.calls.push({ at: new Date().toISOString(), from, api, action, status });
+    if (this.calls.length > 5000) this.calls.splice(0, 1000);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, body: string): void {
+    const from = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+    const url = new URL(req.url ?? "/", "http://standin");
+    try {
+      if (url.pathname.startsWith("/_harness/")) return this.handleHarness(from, url, res);
+      if (url.pathname.startsWith("/latest/")) return this.handleImds(req, from, url, res);
+      const target = req.headers["x-amz-target"];
+      if (typeof target === "string" && target.startsWith("secretsmanager.")) {
+        return this.handleSecrets(from, target.slice("secretsmanager.".length), body, res);
+      }
+      const params = new URLSearchParams(req.method === "POST" ? body : url.search);
+      if (params.get("Action")) return this.handleEc2(from, params, res);
+      this.log(from, "unknown", `${req.method} ${url.pathname}`, 400);
+      res.writeHead(400, { "content-type": "text/plain" }).end(`unsupported request ${req.method} ${url.pathname}\n`);
+    } catch (err) {
+      res.writeHead(500, { "content-type": "text/plain" }).end(String(err));
+    }
+  }
+
+  private handleHarness(from: string, url: URL, res: ServerResponse): void {
+    if (url.pathname === "/_harness/boot") {
+      const address = url.searchParams.get("address") ?? "";
+      const id = this.boot(address);
+      this.log(from, "harness", "boot", 200);
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ instanceId: id }));
+      return;
+    }
+    if (url.pathname === "/_harness/state") {
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({ calls: this.calls, secrets: this.secretState(), enis: this.enis, volumes: this.volumes }),
+      );
+      return;
+    }
+    res.writeHead(404).end();
+  }
+
+  // ---------------------------------------------------------------- IMDSv2
+  private handleImds(req: IncomingMessage, from: string, url: URL, res: ServerResponse): void {
+    const path = url.pathname;
+    if (path === "/latest/api/token") {
+      const ttl = Number(req.headers["x-aws-ec2-metadata-token-ttl-seconds"]);
+      if (req.method !== "PUT" || !Number.isInteger(ttl) || ttl < 1 || ttl > 21600 || req.headers["x-forwarded-for"]) {
+        this.log(from, "imds", "token", 400);
+        res.writeHead(400).end();
+        return;
+      }
+      const token = randomBytes(24).toString("base64url");
+      this.tokens.set(token, Date.now() + ttl * 1000);
+      this.log(from, "imds", "token", 200);
+      res.writeHead(200, { "content-type": "text/plain", "x-aws-ec2-metadata-token-ttl-seconds": String(ttl) }).end(token);
+      return;
+    }
+    const token = req.headers["x-aws-ec2-metadata-token"];
+    const exp = typeof token === "string" ? this.tokens.get(token) : undefined;
+    if (!exp || exp < Date.now()) {
+      this.log(from, "imds", path, 401);
+      res.writeHead(401).end();
+      return;
+    }
+    const host = this.config.hosts.find((h) => h.address === from);
+    const value = host ? this.imdsValue(host, path) : undefined;
+    this.log(from, "imds", path, value === undefined ? 404 : 200);
+    if (value === undefined) {
+      res.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/plain" }).end(value);
+  }
+
+  private imdsValue(h: StandinHost, path: string): string | undefined {
+    const instanceId = this.instanceOf.get(h.address)!;
+    const octets = h.address.split(".").map((o) => Number(o).toString(16).padStart(2, "0"));
+    const mac = `02:00:${octets.join(":")}`;
+    const md = "/latest/meta-data/";
+    const doc = {
+      accountId: this.config.accountId,
+      architecture: "x86_64",
+      availabilityZone: h.zone,
+      imageId: "ami-0harness00000000",
+      instanceId,
+      instanceType: "t4g.small",
+      privateIp: h.address,
+      region: this.config.region,
+      version: "2017-09-30",
+    };
+    const tags = h.tags;
+    const table: Record<string, string> = {
+      [`${md}instance-id`]: instanceId,
+      [`${md}instance-type`]: doc.instanceType,
+      [`${md}ami-id`]: doc.imageId,
+      [`${md}placement/availability-zone`]: h.zone,
+      [`${md}placement/region`]: this.config.region,
+      [`${md}local-ipv4`]: h.address,
+      [`${md}mac`]: mac,
+      [`${md}hostname`]: `ip-${h.address.replace(/\./g, "-")}.${this.config.region}.compute.internal`,
+      [`${md}local-hostname`]: `ip-${h.address.replace(/\./g, "-")}.${this.config.region}.compute.internal`,
+      [`${md}iam/security-credentials/`]: this.config.roleName,
+      [`${md}iam/security-credentials/${this.config.roleName}`]: JSON.stringify({
+        Code: "Success",
+        LastUpdated: new Date().toISOString(),
+        Type: "AWS-HMAC",
+        ...this.credentials,
+        Expiration: new Date(Date.now() + 6 * 3600_000).toISOString(),
+      }),
+      [`${md}tags/instance`]: Object.keys(tags).join("\n"),
+      [`${md}tags/instance/`]: Object.keys(tags).join("\n"),
+      "/latest/dynamic/instance-identity/document": JSON.stringify(doc, null, 2),
+    };
+    for (const [k, v] of Object.entries(tags)) table[`${md}tags/instance/${k}`] = v;
+    return table[path];
+  }
+
+  // ---------------------------------------------------------------- EC2
+  private handleEc2(from: string, p: URLSearchParams, res: ServerResponse): void {
+    const action = p.get("Action")!;
+    const requestId = randomUUID();
+    try {
+      let inner: string;
+      switch (action) {
+        case "DescribeNetworkInterfaces":
+          inner = `<networkInterfaceSet>${this.filterResources(this.enis, p, "NetworkInterfaceId").map((e) => this.eniXml(e)).join("")}</networkInterfaceSet>`;
+          break;
+        case "DescribeVolumes":
+          inner = `<volumeSet>${this.filterResources(this.volumes, p, "VolumeId").map((v) => this.volumeXml(v)).join("")}</volumeSet>`;
+          break;
+        case "AttachNetworkInterface": {
+          const eni = this.attach(this.enis, p.get("NetworkInterfaceId"), p.get("InstanceId"), p.get("DeviceIndex") ?? "1", "InvalidNetworkInterfaceID.NotFound");
+          inner = `<attachmentId>${eni.attachmentId}</attachmentId><networkCardIndex>0</networkCardIndex>`;
+          break;
+        }
+        case "AttachVolume": {
+          const vol = this.attach(this.volumes, p.get("VolumeId"), p.get("InstanceId"), p.get("Device") ?? "/dev/sdf", "InvalidVolume.NotFound");
+          inner =
+            `<volumeId>${vol.id}</volumeId><instanceId>${vol.attachedTo}</instanceId><device>${xmlEscape(vol.device ?? "")}</device>` +
+            `<status>attaching</status><attachTime>${vol.attachTime}</attachTime><deleteOnTermination>false</deleteOnTermination>`;
+          break;
+        }
+        case "DescribeInstances":
+          inner = `<reservationSet>${this.instancesXml(p)}</reservationSet>`;
+          break;
+        case "DescribeTags":
+          inner = `<tagSet>${this.describeTags(p)}</tagSet>`;
+          break;
+        default:
+          throw new ApiError("InvalidAction", `The action ${action} is not valid for this web service (harness stand-in).`);
+      }
+      this.log(from, "ec2", action, 200);
+      res
+        .writeHead(200, { "content-type": "text/xml;charset=UTF-8" })
+        .end(`<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${EC2_NS}"><requestId>${requestId}</requestId>${inner}</${action}Response>`);
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError("InternalError", String(err), 500);
+      this.log(from, "ec2", `${action}:${e.code}`, e.status);
+      res
+        .writeHead(e.status, { "content-type": "text/xml;charset=UTF-8" })
+        .end(
+          `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${e.code}</Code><Message>${xmlEscape(e.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
+        );
+    }
+  }
+
+  private attach(list: SlotResource[], id: string | null, instanceId: string | null, device: string, notFound: string): SlotResource {
+    const r = list.find((x) => x.id === id);
+    if (!r) throw new ApiError(notFound, `The resource '${id}' does not exist`);
+    const known = [...this.instanceOf.values()].includes(instanceId ?? "");
+    if (!known) throw new ApiError("InvalidInstanceID.NotFound", `The instance ID '${instanceId}' does not exist`);
+    if (r.attachedTo && r.attachedTo !== instanceId) {
+      throw new ApiError(notFound.startsWith("InvalidVolume") ? "VolumeInUse" : "InvalidNetworkInterface.InUse", `${r.id} is already attached to ${r.attachedTo}`);
+    }
+    if (r.attachedTo === instanceId) {
+      throw new ApiError(notFound.startsWith("InvalidVolume") ? "VolumeInUse" : "InvalidParameterValue", `${r.id} is already attached to ${instanceId}`);
+    }
+    r.attachedTo = instanceId!;
+    r.attachmentId = `${notFound.startsWith("InvalidVolume") ? "vol" : "eni"}-attach-${randomBytes(6).toString("hex")}`;
+    r.device = device;
+    r.attachTime = new Date().toISOString();
+    return r;
+  }
+
+  /** Values of a resource for EC2 filter names. */
+  private filterValues(r: SlotResource, name: string): string[] {
+    if (name.startsWith("tag:")) {
+      const v = r.tags[name.slice(4)];
+      return v === undefined ? [] : [v];
+    }
+    switch (name) {
+      case "tag-key":
+        return Object.keys(r.tags);
+      case "availability-zone":
+        return [r.zone];
+      case "network-interface-id":
+      case "volume-id":
+        return [r.id];
+      case "private-ip-address":
+      case "addresses.private-ip-address":
+        return [r.address];
+      case "attachment.instance-id":
+        return r.attachedTo ? [r.attachedTo] : [];
+      case "status":
+        return [r.id.startsWith("vol-") ? (r.attachedTo ? "in-use" : "available") : r.attachedTo ? "in-use" : "available"];
+      case "attachment.status":
+        return r.attachedTo ? ["attached"] : [];
+      default:
+        throw new ApiError("InvalidParameterValue", `The filter '${name}' is invalid (harness stand-in)`);
+    }
+  }
+
+  private filterResources(list: SlotResource[], p: URLSearchParams, idParam: string): SlotResource[] {
+    const ids: string[] = [];
+    for (let i = 1; i < 100 && p.get(`${idParam}.${i}`); i++) ids.push(p.get(`${idParam}.${i}`)!);
+    let out = ids.length ? list.filter((r) => ids.includes(r.id)) : [...list];
+    if (ids.length && out.length !== ids.length) {
+      throw new ApiError(idParam === "VolumeId" ? "InvalidVolume.NotFound" : "InvalidNetworkInterfaceID.NotFound", `The resource ids ${ids.join(",")} do not all exist`);
+    }
+    for (let i = 1; i < 50 && p.get(`Filter.${i}.Name`); i++) {
+      const name = p.get(`Filter.${i}.Name`)!;
+      const values: string[] = [];
+      for (let j = 1; j < 50 && p.get(`Filter.${i}.Value.${j}`) !== null; j++) values.push(p.get(`Filter.${i}.Value.${j}`)!);
+      out = out.filter((r) => this.filterValues(r, name).some((v) => values.includes(v)));
+    }
+    return out;
+  }
+
+  private eniXml(e: SlotResource): string {
+    const attachment = e.attachedTo
+      ? `<attachment><attachmentId>${e.attachmentId}</attachmentId><instanceId>${e.attachedTo}</instanceId><instanceOwnerId>${this.config.accountId}</instanceOwnerId><deviceIndex>${xmlEscape(e.device ?? "1")}</deviceIndex><status>attached</status><attachTime>${e.attachTime}</attachTime><deleteOnTermination>false</deleteOnTermination><networkCardIndex>0</networkCardIndex></attachment>`
+      : "";
+    return (
+      `<item><networkInterfaceId>${e.id}</networkInterfaceId><subnetId>subnet-0harness${e.slotIndex}</subnetId><vpcId>vpc-0harness</vpcId>` +
+      `<availabilityZone>${e.zone}</availabilityZone><description>${e.tags.Name}</description><ownerId>${this.config.accountId}</ownerId>` +
+      `<requesterManaged>false</requesterManaged><status>${e.attachedTo ? "in-use" : "available"}</status><macAddress>02:00:00:00:00:0${e.slotIndex}</macAddress>` +
+      `<privateIpAddress>${e.address}</privateIpAddress><sourceDestCheck>true</sourceDestCheck><groupSet/>${attachment}${tagSet(e.tags)}` +
+      `<privateIpAddressesSet><item><privateIpAddress>${e.address}</privateIpAddress><primary>true</primary></item></privateIpAddressesSet>` +
+      `<ipv6AddressesSet/><interfaceType>interface</interfaceType></item>`
+    );
+  }
+
+  private volumeXml(v: SlotResource): string {
+    const attachment = v.attachedTo
+      ? `<item><volumeId>${v.id}</volumeId><instanceId>${v.attachedTo}</instanceId><device>${xmlEscape(v.device ?? "")}</device><status>attached</status><attachTime>${v.attachTime}</attachTime><deleteOnTermination>false</deleteOnTermination></item>`
+      : "";
+    return (
+      `<item><volumeId>${v.id}</volumeId><size>${this.config.volumeGiB}</size><snapshotId/><availabilityZone>${v.zone}</availabilityZone>` +
+      `<status>${v.attachedTo ? "in-use" : "available"}</status><createTime>2026-01-01T00:00:00.000Z</createTime>` +
+      `<attachmentSet>${attachment}</attachmentSet>${tagSet(v.tags)}<volumeType>gp3</volumeType><iops>3000</iops><throughput>125</throughput>` +
+      `<encrypted>true</encrypted><multiAttachEnabled>false</multiAttachEnabled></item>`
+    );
+  }
+
+  private instancesXml(p: URLSearchParams): string {
+    const wanted: string[] = [];
+    for (let i = 1; i < 100 && p.get(`InstanceId.${i}`); i++) wanted.push(p.get(`InstanceId.${i}`)!);
+    return this.config.hosts
+      .filter((h) => !wanted.length || wanted.includes(this.instanceOf.get(h.address)!))
+      .map((h) => {
+        const id = this.instanceOf.get(h.address)!;
+        return (
+          `<item><reservationId>r-0harness</reservationId><ownerId>${this.config.accountId}</ownerId><groupSet/><instancesSet><item>` +
+          `<instanceId>${id}</instanceId><imageId>ami-0harness00000000</imageId><instanceState><code>16</code><name>running</name></instanceState>` +
+          `<privateIpAddress>${h.address}</privateIpAddress><placement><availabilityZone>${h.zone}</availabilityZone></placement>` +
+          `${tagSet(h.tags)}</item></instancesSet></item>`
+        );
+      })
+      .join("");
+  }
+
+  private describeTags(p: URLSearchParams): string {
+    let resourceIds: string[] | undefined;
+    for (let i = 1; i < 50 && p.get(`Filter.${i}.Name`); i++) {
+      if (p.get(`Filter.${i}.Name`) === "resource-id") {
+        resourceIds = [];
+        for (let j = 1; j < 50 && p.get(`Filter.${i}.Value.${j}`) !== null; j++) resourceIds.push(p.get(`Filter.${i}.Value.${j}`)!);
+      }
+    }
+    const rows: string[] = [];
+    const add = (id: string, type: string, tags: Record<string, string>) => {
+      if (resourceIds && !resourceIds.includes(id)) return;
+      for (const [k, v] of Object.entries(tags)) {
+        rows.push(`<item><resourceId>${id}</resourceId><resourceType>${type}</resourceType><key>${xmlEscape(k)}</key><value>${xmlEscape(v)}</value></item>`);
+      }
+    };
+    for (const h of this.config.hosts) add(this.instanceOf.get(h.address)!, "instance", h.tags);
+    for (const e of this.enis) add(e.id, "network-interface", e.tags);
+    for (const v of this.volumes) add(v.id, "volume", v.tags);
+    return rows.join("");
+  }
+
+  // ---------------------------------------------------------------- Secrets Manager
+  private handleSecrets(from: string, action: string, body: string, res: ServerResponse): void {
+    try {
+      const req = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+      const out = this.secretsAction(action, req);
+      this.log(from, "secretsmanager", action, 200);
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify(out));
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError("InternalServiceError", String(err), 500);
+      this.log(from, "secretsmanager", `${action}:${e.code}`, e.status);
+      res
+        .writeHead(e.status, { "content-type": "application/x-amz-json-1.1", "x-amzn-errortype": e.code })
+        .end(JSON.stringify({ __type: e.code, message: e.message, Message: e.message }));
+    }
+  }
+
+  private findSecret(id: unknown): Secret {
+    const s = this.secrets.find((x) => x.arn === id || x.name === id);
+    if (!s) throw new ApiError("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
+    return s;
+  }
+
+  private secretsAction(action: string, req: Record<string, unknown>): unknown {
+    switch (action) {
+      case "DescribeSecret": {
+        const s = this.findSecret(req.SecretId);
+        const stages: Record<string, string[]> = {};
+        for (const v of s.versions) if (v.stages.length) stages[v.versionId] = v.stages;
+        return {
+          ARN: s.arn,
+          Name: s.name,
+          KmsKeyId: s.kmsKeyId,
+          CreatedDate: s.created,
+          LastChangedDate: s.versions.length ? s.versions[s.versions.length - 1].created : s.created,
+          ...(s.versions.length ? { VersionIdsToStages: stages } : {}),
+        };
+      }
+      case "GetSecretValue": {
+        const s = this.findSecret(req.SecretId);
+        const stage = (req.VersionStage as string | undefined) ?? (req.VersionId ? undefined : "AWSCURRENT");
+        const v = s.versions.find((x) => (req.VersionId ? x.versionId === req.VersionId : true) && (stage ? x.stages.includes(stage) : true));
+        if (!v) {
+          throw new ApiError(
+            "ResourceNotFoundException",
+            `Secrets Manager can't find the specified secret value for ${req.VersionId ? `VersionId: ${req.VersionId}` : `staging label: ${stage}`}`,
+          );
+        }
+        return {
+          ARN: s.arn,
+          Name: s.name,
+          VersionId: v.versionId,
+          ...(v.secretString !== undefined ? { SecretString: v.secretString } : {}),
+          ...(v.secretBinary !== undefined ? { SecretBinary: v.secretBinary } : {}),
+          VersionStages: v.stages,
+          CreatedDate: v.created,
+        };
+      }
+      case "PutSecretValue": {
+        const s = this.findSecret(req.SecretId);
+        return this.putVersion(s, req);
+      }
+      case "CreateSecret": {
+        const name = String(req.Name ?? "");
+        if (this.secrets.some((x) => x.name === name)) throw new ApiError("ResourceExistsException", `The operation failed because the secret ${name} already exists.`);
+        const s: Secret = {
+          arn: `arn:aws:secretsmanager:${this.config.region}:${this.config.accountId}:secret:${name}-${randomBytes(3).toString("hex")}`,
+          name,
+          kmsKeyId: req.KmsKeyId as string | undefined,
+          created: Date.now() / 1000,
+          versions: [],
+        };
+        this.secrets.push(s);
+        if (req.SecretString !== undefined || req.SecretBinary !== undefined) {
+          const v = this.putVersion(s, req);
+          return { ARN: s.arn, Name: s.name, VersionId: v.VersionId };
+        }
+        return { ARN: s.arn, Name: s.name };
+      }
+      default:
+        throw new ApiError("InvalidAction", `secretsmanager.${action} is not implemented by the harness stand-in`);
+    }
+  }
+
+  private putVersion(s: Secret, req: Record<string, unknown>): { ARN: string; Name: string; VersionId: string; VersionStages: string[] } {
+    const token = (req.ClientRequestToken as string | undefined) ?? randomUUID();
+    if (token.length < 32 || token.length > 64) {
+      throw new ApiError("ValidationException", `ClientRequestToken must be 32 to 64 characters long. Got ${token.length}`);
+    }
+    const secretString = req.SecretString as string | undefined;
+    const secretBinary = req.SecretBinary as string | undefined;
+    if ((secretString === undefined) === (secretBinary === undefined)) {
+      throw new ApiError("InvalidParameterException", "You must provide either SecretString or SecretBinary.");
+    }
+    const existing = s.versions.find((v) => v.versionId === token);
+    if (existing) {
+      if (existing.secretString === secretString && existing.secretBinary === secretBinary) {
+        return { ARN: s.arn, Name: s.name, VersionId: existing.versionId, VersionStages: existing.stages };
+      }
+      throw new ApiError(
+        "ResourceExistsException",
+        "You can't modify an existing version, you can only create a new version. A version with this ClientRequestToken already exists with a different value.",
+      );
+    }
+    const stages = (req.VersionStages as string[] | undefined) ?? ["AWSCURRENT"];
+    for (const st of stages) {
+      for (const v of s.versions) {
+        if (!v.stages.includes(st)) continue;
+        v.stages = v.stages.filter((x) => x !== st);
+        if (st === "AWSCURRENT") {
+          for (const w of s.versions) w.stages = w.stages.filter((x) => x !== "AWSPREVIOUS");
+          v.stages.push("AWSPREVIOUS");
+        }
+      }
+    }
+    const v: SecretVersion = { versionId: token, secretString, secretBinary, stages: [...stages], created: Date.now() / 1000 };
+    s.versions.push(v);
+    return { ARN: s.arn, Name: s.name, VersionId: v.versionId, VersionStages: v.stages };
+  }
+}

@@ -1,0 +1,524 @@
+/**
+ * The live 3-AZ cluster: brings the harness network, the services host, three database
+ * nodes and a pooler instance up from the library's rendered configuration, and offers
+ * the probes the tests and the benchmark need. {@link LiveCluster.stop} (and
+ * `cleanupLeftovers` at the start of every run) remove everything it created.
+ */
+import { spawnSync } from "child_process";
+import { mkdirSync, writeFileSync } from "fs";
+import { request } from "https";
+import { request as httpRequest } from "http";
+import { join, resolve } from "path";
+import { resolveClusterSpec, type ResolvedClusterSpec } from "../../../src/spec";
+import { PORTS } from "../../../src/spec";
+import type { ClusterMember, NodeContext, PoolerContext, RuntimeContext } from "../../../src/render";
+import { PATHS, PATRONI_RESTAPI_USERNAME } from "../../../src/render";
+import {
+  APP_USER,
+  AWS_PORT,
+  BUCKET,
+  CLUSTER_NAME,
+  POOLER,
+  REGION,
+  RUN_ROOT,
+  S3_PORT,
+  SERVICES,
+  ZONES,
+  ZONE_NAMES,
+} from "./constants";
+import { run, runOk, sleep, waitFor, type RunResult } from "./exec";
+import { cleanupLeftovers, createNetwork, killNamespace } from "./network";
+import { HarnessHost } from "./node";
+import {
+  HARNESS_ENV,
+  missingBootstrapPackages,
+  nodeDaemons,
+  nodeUserDataFiles,
+  poolerDaemons,
+  poolerUserDataFiles,
+  runBootstrap,
+  startUnit,
+  writeUserData,
+} from "./library-driver";
+import { createCa, issueCertificate, type KeyPair } from "./tls";
+import { readFileSync } from "fs";
+
+/** Repository root (for ts-node and s3rver in the services host). */
+export const REPO_ROOT = resolve(__dirname, "../../..");
+
+/** A member as Patroni's `GET /cluster` reports it. */
+export interface PatroniMember {
+  readonly name: string;
+  readonly role: "leader" | "sync_standby" | "replica" | string;
+  readonly state: string;
+  readonly host: string;
+  readonly timeline?: number;
+  readonly lag?: number | string;
+}
+
+/** States of a working replica in `GET /cluster` (Patroni 3.0: running; later versions: streaming). */
+export const REPLICA_UP: readonly string[] = ["running", "streaming"];
+
+/** Debian packages (and their binaries) the harness needs; missing ones fail the run. */
+export const REQUIRED_BINARIES: Record<string, string> = {
+  "/usr/bin/patroni": "patroni",
+  "/usr/bin/etcd": "etcd-server",
+  "/usr/bin/etcdctl": "etcd-client",
+  "/usr/sbin/pgbouncer": "pgbouncer",
+  "/usr/sbin/haproxy": "haproxy",
+  "/usr/bin/pgbackrest": "pgbackrest",
+  "/usr/lib/postgresql/15/bin/postgres": "postgresql-15",
+  "/usr/bin/psql": "postgresql-client-15",
+  "/usr/bin/pgbench": "postgresql-client-15",
+  "/usr/sbin/ip": "iproute2",
+  "/usr/bin/nsenter": "util-linux",
+  "/usr/bin/setpriv": "util-linux",
+  "/usr/bin/openssl": "openssl",
+};
+
+/**
+ * Throws a clear error when the harness cannot run here: not root, or a Debian package
+ * missing. A failure, never a skip.
+ */
+export function assertPrerequisites(): void {
+  const problems: string[] = [];
+  if (process.getuid && process.getuid() !== 0) problems.push("must run as root (network namespaces, bind mounts): sudo npm run test:live");
+  const missing = new Set<string>();
+  for (const [bin, pkg] of Object.entries(REQUIRED_BINARIES)) {
+    if (spawnSync("test", ["-x", bin]).status !== 0) missing.add(pkg);
+  }
+  if (missing.size) problems.push(`missing Debian packages: apt-get install -y ${[...missing].join(" ")}`);
+  if (problems.length) throw new Error(`live harness prerequisites: ${problems.join("; ")}`);
+}
+
+/** The spec of the live cluster (XS keeps three PostgreSQL instances small). */
+export function liveSpec(): ResolvedClusterSpec {
+  return resolveClusterSpec({ name: CLUSTER_NAME, deployment: "distributed", size: "XS", storageGiB: 2, majorVersion: 15 });
+}
+
+/** The harness's runtime context: the stand-in AWS endpoint, IMDS and s3rver. */
+export function liveRuntime(): RuntimeContext {
+  return {
+    region: REGION,
+    backupBucket: BUCKET,
+    kmsKeyArn: `arn:aws:kms:${REGION}:000000000000:key/00000000-0000-4000-8000-000000000001`,
+    secretArn: `arn:aws:secretsmanager:${REGION}:000000000000:secret:${CLUSTER_NAME}-cluster-AbCdEf`,
+    s3Endpoint: SERVICES.address,
+    s3VerifyTls: false,
+    awsEndpointUrl: `http://${SERVICES.address}:${AWS_PORT}`,
+    metadataEndpoint: `http://${SERVICES.address}:${AWS_PORT}`,
+  };
+}
+
+/** Options of a {@link LiveCluster}. */
+export interface LiveClusterOptions {
+  /** Progress messages. @default - console.log with a timestamp */
+  readonly log?: (message: string) => void;
+}
+
+/** The running cluster. */
+export class LiveCluster {
+  readonly spec = liveSpec();
+  readonly runtime = liveRuntime();
+  readonly members: ClusterMember[] = ZONES.map((z, i) => ({
+    name: `${CLUSTER_NAME}-${i}`,
+    slotIndex: i,
+    address: z.address,
+    zone: ZONE_NAMES[i],
+  }));
+  readonly nodes: HarnessHost[] = ZONES.map((z, i) => new HarnessHost(z, join(RUN_ROOT, "volumes", `slot-${i}`)));
+  readonly pooler = new HarnessHost(POOLER);
+  readonly services = new HarnessHost(SERVICES);
+  /** CA certificate file on the machine (clients of the endpoints verify against it). */
+  readonly caFile = join(RUN_ROOT, "pki", "ca.crt");
+  /** Directory s3rver stores the bucket in. */
+  readonly s3Directory = join(RUN_ROOT, "s3");
+  /** The cluster CA (generated by the first node's bootstrap; read from a node after prepare). */
+  caPem = "";
+  /** Patroni REST API password (from a node's secrets.env, written by the bootstrap). */
+  restapiPassword = "";
+  /** Corrections the harness had to apply to rendered files (must stay empty; see library-driver.ts). */
+  readonly workarounds = new Set<string>();
+  /** CA of the harness itself (s3rver's certificate only). */
+  private harnessCa!: KeyPair;
+  private readonly log: (m: string) => void;
+
+  constructor(options: LiveClusterOptions = {}) {
+    this.log = options.log ?? ((m) => console.log(`${new Date().toISOString()} ${m}`));
+  }
+
+  nodeContext(i: number): NodeContext {
+    return { spec: this.spec, self: this.members[i], members: this.members, runtime: this.runtime };
+  }
+
+  poolerContext(): PoolerContext {
+    return { spec: this.spec, members: this.members, runtime: this.runtime };
+  }
+
+  /** Brings everything up; on failure tears down what it started and rethrows. */
+  async start(): Promise<void> {
+    assertPrerequisites();
+    const missing = missingBootstrapPackages(this.nodeContext(0));
+    if (missing.length) throw new Error(`the node bootstrap needs Debian packages missing here: apt-get install -y ${missing.join(" ")}`);
+    await cleanupLeftovers();
+    try {
+      const t0 = Date.now();
+      mkdirSync(join(RUN_ROOT, "pki"), { recursive: true });
+      await createNetwork();
+      this.log("network: bridge + 5 namespaces up");
+      this.harnessCa = await createCa(join(RUN_ROOT, "pki", "harness"), "mph3 harness services CA");
+      await this.startServices();
+      this.log("services: s3rver (TLS) + AWS stand-in up");
+      for (let i = 0; i < 3; i++) {
+        await this.nodes[i].boot();
+        for (const w of await writeUserData(this.nodes[i], nodeUserDataFiles(this.nodeContext(i)))) this.workarounds.add(w);
+      }
+      // The three first boots race for the cluster secret, as in a real deployment.
+      await Promise.all(this.nodes.map((n) => runBootstrap(n, "prepare")));
+      this.loadClusterSecrets();
+      this.log("bootstrap prepare: 3/3 nodes");
+      await this.startNodeDaemons([0, 1, 2]);
+      this.log("etcd 3/3 healthy, patroni: primary + synchronous standby + replica");
+      await Promise.all(this.nodes.map((n) => runBootstrap(n, "finalize")));
+      this.log("bootstrap finalize: stanza created on the primary");
+      await this.pooler.boot();
+      for (const w of await writeUserData(this.pooler, poolerUserDataFiles(this.poolerContext()))) this.workarounds.add(w);
+      await runBootstrap(this.pooler, "prepare");
+      for (const svc of poolerDaemons(this.poolerContext())) await startUnit(this.pooler, svc);
+      await this.createAppSchema();
+      await waitFor("read-write endpoint", async () => ((await this.endpointQuery("rw", "select 1")).code === 0 ? true : undefined), 90_000, 1000);
+      this.log(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      this.log(`start failed: ${String(err).slice(0, 4000)}`);
+      this.log(this.diagnostics());
+      if (process.env.MPH3_KEEP_ON_FAILURE === "1") this.log("MPH3_KEEP_ON_FAILURE=1: leaving the harness up for inspection");
+      else await this.stop();
+      throw err;
+    }
+  }
+
+  /** Kills every process of the harness and removes namespaces, links and directories. */
+  async stop(): Promise<void> {
+    for (const h of [this.pooler, ...this.nodes, this.services]) await killNamespace(h.def.netns);
+    await cleanupLeftovers();
+  }
+
+  /** Tail of the service logs (for failure messages). */
+  diagnostics(): string {
+    const r = spawnSync("sh", ["-c", `for f in ${RUN_ROOT}/hosts/*/logs/*.log; do echo "== $f"; tail -n 15 "$f"; done 2>/dev/null`], {
+      encoding: "utf8",
+      timeout: 10_000,
+    });
+    return (r.stdout ?? "").slice(-12000);
+  }
+
+  private async startServices(): Promise<void> {
+    const pair = await issueCertificate(join(RUN_ROOT, "pki", "s3"), this.harnessCa, "s3.harness", [SERVICES.address]);
+    const tlsDir = join(RUN_ROOT, "pki", "s3tls");
+    mkdirSync(tlsDir, { recursive: true });
+    writeFileSync(join(tlsDir, "s3.key"), pair.keyPem, { mode: 0o600 });
+    writeFileSync(join(tlsDir, "s3.crt"), pair.certPem);
+    mkdirSync(this.s3Directory, { recursive: true });
+    const config = {
+      address: SERVICES.address,
+      awsPort: AWS_PORT,
+      s3Port: S3_PORT,
+      s3Directory: this.s3Directory,
+      bucket: BUCKET,
+      tlsKeyFile: join(tlsDir, "s3.key"),
+      tlsCertFile: join(tlsDir, "s3.crt"),
+      standin: {
+        region: REGION,
+        accountId: "000000000000",
+        clusterName: CLUSTER_NAME,
+        volumeGiB: this.spec.storageGiB,
+        roleName: `${CLUSTER_NAME}-node`,
+        hosts: [
+          ...ZONES.map((z, i) => ({
+            address: z.address,
+            zone: ZONE_NAMES[i],
+            slotIndex: i,
+            tags: { Name: `${CLUSTER_NAME}-${i}`, "managed-postgres:cluster": CLUSTER_NAME, "managed-postgres:slot": String(i) },
+          })),
+          { address: POOLER.address, zone: ZONE_NAMES[0], tags: { Name: `${CLUSTER_NAME}-pooler`, "managed-postgres:cluster": CLUSTER_NAME } },
+        ],
+        secrets: [{ arn: this.runtime.secretArn, name: `${CLUSTER_NAME}-cluster` }],
+      },
+    };
+    const configFile = join(RUN_ROOT, "services.json");
+    writeFileSync(configFile, JSON.stringify(config, null, 2));
+    await this.services.boot();
+    await this.services.startService({
+      name: "services",
+      execStart: `${process.execPath} -r ${REPO_ROOT}/node_modules/ts-node/register/transpile-only ${REPO_ROOT}/test/live/harness/services-main.ts ${configFile}`,
+      environment: { TS_NODE_TRANSPILE_ONLY: "1", TS_NODE_PROJECT: join(REPO_ROOT, "tsconfig.json") },
+    });
+    await waitFor(
+      "AWS stand-in and s3rver",
+      async () => {
+        if (this.services.servicePid("services") && !processAlive(this.services.servicePid("services")!)) {
+          throw new Error(`services process exited:\n${this.diagnostics()}`);
+        }
+        return (await this.standinState()) ? true : undefined;
+      },
+      120_000,
+      1000,
+    );
+  }
+
+  /** The stand-in's state (calls, secret versions, attachments). */
+  standinState(): Promise<{ calls: { api: string; action: string; from: string; status: number }[]; secrets: unknown } | undefined> {
+    return new Promise((resolvePromise) => {
+      const req = httpRequest({ host: SERVICES.address, port: AWS_PORT, path: "/_harness/state", timeout: 5000 }, (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => {
+          try {
+            resolvePromise(JSON.parse(body));
+          } catch {
+            resolvePromise(undefined);
+          }
+        });
+      });
+      req.on("error", () => resolvePromise(undefined));
+      req.on("timeout", () => req.destroy());
+      req.end();
+    });
+  }
+
+  // ------------------------------------------------------------------ probes
+
+  /** HTTPS request to a member's Patroni REST API (verifying the cluster CA). */
+  patroniRequest(index: number, method: string, path: string, body?: unknown, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolvePromise, reject) => {
+      const req = request(
+        {
+          host: this.members[index].address,
+          port: PORTS.patroniRest,
+          path,
+          method,
+          ca: this.caPem,
+          timeout: timeoutMs,
+          headers: {
+            ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+            authorization: `Basic ${Buffer.from(`${PATRONI_RESTAPI_USERNAME}:${this.restapiPassword}`).toString("base64")}`,
+          },
+        },
+        (res) => {
+          let data = "";
+          res.on("data", (d: Buffer) => (data += d.toString()));
+          res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body: data }));
+        },
+      );
+      req.on("error", reject);
+      req.on("timeout", () => req.destroy(new Error(`timeout ${method} ${path} on ${this.members[index].name}`)));
+      req.end(payload);
+    });
+  }
+
+  /** Patroni's view of the cluster, asked of the first reachable member (skipping `exclude`). */
+  async patroniCluster(exclude: readonly number[] = []): Promise<PatroniMember[]> {
+    let last: unknown;
+    for (let i = 0; i < 3; i++) {
+      if (exclude.includes(i) || !this.nodes[i].up) continue;
+      try {
+        const r = await this.patroniRequest(i, "GET", "/cluster");
+        if (r.status === 200) return (JSON.parse(r.body) as { members: PatroniMember[] }).members;
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw new Error(`no Patroni REST API answered /cluster: ${String(last)}`);
+  }
+
+  /** Index of the member named `name`. */
+  indexOf(name: string): number {
+    const i = this.members.findIndex((m) => m.name === name);
+    if (i < 0) throw new Error(`unknown member ${name}`);
+    return i;
+  }
+
+  /** The current leader's index, if one is running (skipping `exclude`). */
+  async leaderIndex(exclude: readonly number[] = []): Promise<number | undefined> {
+    const ms = await this.patroniCluster(exclude);
+    const leader = ms.find((m) => m.role === "leader" && m.state === "running");
+    return leader ? this.indexOf(leader.name) : undefined;
+  }
+
+  /** Waits until the cluster has a running leader, a streaming synchronous standby and a streaming replica. */
+  async waitFormed(timeoutMs: number): Promise<PatroniMember[]> {
+    return waitFor(
+      "one primary, one synchronous standby, one replica",
+      async () => {
+        const ms = await this.patroniCluster();
+        const ok =
+          ms.length === 3 &&
+          ms.filter((m) => m.role === "leader" && m.state === "running").length === 1 &&
+          ms.filter((m) => m.role === "sync_standby" && REPLICA_UP.includes(m.state) && typeof m.lag === "number").length === 1 &&
+          ms.filter((m) => m.role === "replica" && REPLICA_UP.includes(m.state) && typeof m.lag === "number").length === 1;
+        return ok ? ms : undefined;
+      },
+      timeoutMs,
+      1000,
+    );
+  }
+
+  /** etcd's view of its members' health (from the machine, with a member's client certificate). */
+  async etcdHealth(): Promise<{ endpoint: string; health: boolean }[]> {
+    const up = this.nodes.findIndex((n) => n.up);
+    const r = await run(
+      [
+        "etcdctl",
+        `--endpoints=${this.members.map((m) => `https://${m.address}:${PORTS.etcdClient}`).join(",")}`,
+        `--cacert=${this.caFile}`,
+        `--cert=${this.nodes[up].hostPath(PATHS.serverCert)}`,
+        `--key=${this.nodes[up].hostPath(PATHS.serverKey)}`,
+        "--dial-timeout=3s",
+        "--command-timeout=5s",
+        "endpoint",
+        "health",
+        "-w",
+        "json",
+      ],
+      { timeoutMs: 30_000, env: { ETCDCTL_API: "3" } },
+    );
+    try {
+      return JSON.parse(r.stdout) as { endpoint: string; health: boolean }[];
+    } catch {
+      return [];
+    }
+  }
+
+  async waitEtcdHealthy(count: number, timeoutMs: number): Promise<void> {
+    await waitFor(
+      `${count} healthy etcd members`,
+      async () => ((await this.etcdHealth()).filter((e) => e.health).length >= count ? true : undefined),
+      timeoutMs,
+      1000,
+    );
+  }
+
+  /** psql as the superuser over the node's Unix socket (peer authentication). */
+  nodeQuery(index: number, sql: string, db = "postgres", timeoutMs = 30_000): Promise<RunResult> {
+    return this.nodes[index].exec(["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-d", db, "-c", sql], {
+      user: "postgres",
+      timeoutMs,
+    });
+  }
+
+  /** Like {@link nodeQuery}, rejects on failure, returns trimmed output. */
+  async nodeQueryOk(index: number, sql: string, db = "postgres"): Promise<string> {
+    const r = await this.nodeQuery(index, sql, db);
+    if (r.code !== 0) throw new Error(`[${this.members[index].name}] ${sql}: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** libpq connection string of an endpoint (PgBouncer rw 6432 / ro 6433 on the pooler). */
+  endpointConnInfo(pool: "rw" | "ro", extra = ""): string {
+    const port = pool === "rw" ? PORTS.pgbouncerReadWrite : PORTS.pgbouncerReadOnly;
+    return `host=${POOLER.address} port=${port} dbname=${APP_USER.name} user=${APP_USER.name} sslmode=verify-ca sslrootcert=${this.caFile} connect_timeout=5 ${extra}`.trim();
+  }
+
+  /** Connection string straight to a node's PostgreSQL (not through the pooler). */
+  directConnInfo(index: number, extra = ""): string {
+    return `host=${this.members[index].address} port=${PORTS.postgres} dbname=${APP_USER.name} user=${APP_USER.name} sslmode=verify-ca sslrootcert=${this.caFile} connect_timeout=5 ${extra}`.trim();
+  }
+
+  /** Runs SQL through an endpoint as the application role. */
+  endpointQuery(pool: "rw" | "ro", sql: string, timeoutMs = 20_000, extraConnInfo = ""): Promise<RunResult> {
+    return run(["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", this.endpointConnInfo(pool, extraConnInfo), "-c", sql], {
+      timeoutMs,
+      env: { PGPASSWORD: APP_USER.password, PGAPPNAME: "live-harness" },
+    });
+  }
+
+  /** pgBackRest on a node as postgres, with the harness's repository credentials. */
+  pgbackrest(index: number, args: readonly string[], timeoutMs = 300_000): Promise<RunResult> {
+    return this.nodes[index].exec(["pgbackrest", `--stanza=${this.spec.name}`, ...args], {
+      user: "postgres",
+      timeoutMs,
+      env: HARNESS_ENV,
+    });
+  }
+
+  private async createAppSchema(): Promise<void> {
+    const leader = (await this.leaderIndex())!;
+    const esc = APP_USER.password.replace(/'/g, "''");
+    await this.nodeQueryOk(leader, `DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname='${APP_USER.name}') THEN CREATE ROLE ${APP_USER.name} LOGIN PASSWORD '${esc}'; END IF; END$$`);
+    const exists = await this.nodeQueryOk(leader, `SELECT count(*) FROM pg_database WHERE datname='${APP_USER.name}'`);
+    if (exists === "0") await this.nodeQueryOk(leader, `CREATE DATABASE ${APP_USER.name} OWNER ${APP_USER.name}`);
+    await this.nodeQueryOk(
+      leader,
+      `CREATE TABLE IF NOT EXISTS writes (id bigint PRIMARY KEY, writer text NOT NULL DEFAULT '', at timestamptz NOT NULL DEFAULT clock_timestamp());
+       ALTER TABLE writes OWNER TO ${APP_USER.name};`,
+      APP_USER.name,
+    );
+  }
+
+  // ------------------------------------------------------------------ faults
+
+  /** Hard crash of a zone: SIGKILL of every process of its node at once. */
+  async crashNode(index: number): Promise<number[]> {
+    return this.nodes[index].crash();
+  }
+
+  /**
+   * Boots a crashed node's slot again as a replacement instance: a new instance id, empty
+   * instance directories, the same data volume and address; user data written, the
+   * bootstrap's prepare, then the daemons.
+   */
+  async restartNode(index: number): Promise<void> {
+    const host = this.nodes[index];
+    host.wipeInstance();
+    await runOk(["curl", "-sf", "-m", "5", "-o", "/dev/null", `http://${SERVICES.address}:${AWS_PORT}/_harness/boot?address=${host.def.address}`]).catch(() => undefined);
+    await host.boot();
+    for (const w of await writeUserData(host, nodeUserDataFiles(this.nodeContext(index)))) this.workarounds.add(w);
+    await runBootstrap(host, "prepare");
+    await this.startNodeDaemons([index], false);
+  }
+
+  /**
+   * Starts the daemons of nodes (etcd first, then Patroni, pgBackRest's TLS server and the
+   * exporter); with `waitFormed`, waits for etcd quorum and a formed cluster in between.
+   */
+  async startNodeDaemons(indexes: readonly number[], waitFormed = true): Promise<void> {
+    for (const i of indexes) await startUnit(this.nodes[i], nodeDaemons(this.nodeContext(i)).get("etcd.service")!);
+    if (waitFormed) await this.waitEtcdHealthy(3, 180_000);
+    for (const i of indexes) {
+      for (const [unit, svc] of nodeDaemons(this.nodeContext(i))) if (unit !== "etcd.service") await startUnit(this.nodes[i], svc);
+    }
+    if (waitFormed) await this.waitFormed(300_000);
+  }
+
+  /** Reads the CA and the REST API password the bootstrap wrote (from the first node that is up). */
+  private loadClusterSecrets(): void {
+    const n = this.nodes.find((x) => x.up)!;
+    this.caPem = readFileSync(n.hostPath(PATHS.caCert), "utf8");
+    writeFileSync(this.caFile, this.caPem);
+    const env = readFileSync(n.hostPath(PATHS.patroniEnv), "utf8");
+    this.restapiPassword = /^PATRONI_RESTAPI_PASSWORD=(.*)$/m.exec(env)?.[1] ?? "";
+    if (!this.restapiPassword) throw new Error(`${PATHS.patroniEnv} has no PATRONI_RESTAPI_PASSWORD`);
+  }
+
+  /** Path of a file on the node's data volume or config, on the machine. */
+  hostPath(index: number, path: string): string {
+    return this.nodes[index].hostPath(path);
+  }
+
+  /** The pgBackRest configuration path (for the tests' messages). */
+  static readonly pgbackrestConfig = PATHS.pgbackrestConfig;
+}
+
+/** Whether a process exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sleep re-export for tests. */
+export { sleep };
