@@ -66,7 +66,7 @@
  * exporters.
  *
  * ## AWS CLI calls (each with `--region <runtime.region>` and, when set, `--endpoint-url <runtime.awsEndpointUrl>`)
- * - `aws ec2 describe-network-interfaces --filters Name=tag:managed-postgres:cluster,Values=<name> Name=tag:managed-postgres:slot,Values=<index> --query 'NetworkInterfaces[0].[NetworkInterfaceId,Status,MacAddress,Attachment.InstanceId]' --output text`
+ * - `aws ec2 describe-network-interfaces --filters Name=tag:managed-postgres:cluster,Values=<name> Name=tag:managed-postgres:slot,Values=<index> --query 'NetworkInterfaces[0].[NetworkInterfaceId,Status,Attachment.InstanceId,MacAddress]' --output text`
  * - `aws ec2 attach-network-interface --network-interface-id <eni> --instance-id <id> --device-index 1`
  * - `aws ec2 describe-volumes --filters <same two filters> --query 'Volumes[0].[VolumeId,State,Attachments[0].InstanceId]' --output text`
  * - `aws ec2 attach-volume --volume-id <vol> --instance-id <id> --device /dev/sdf`
@@ -102,20 +102,18 @@ export interface RequiredPackage {
   readonly command: string;
 }
 
+/** Not in every Debian 12 cloud image (curl, openssl, iproute2, e2fsprogs, util-linux are). */
 const COMMON_PACKAGES: readonly RequiredPackage[] = [
   { name: "awscli", command: "aws" },
   { name: "jq", command: "jq" },
-  { name: "curl", command: "curl" },
-  { name: "openssl", command: "openssl" },
-  { name: "ssl-cert", command: "make-ssl-cert" },
-  { name: "iproute2", command: "ip" },
 ];
 
 /**
  * Debian packages of a database node: PostgreSQL `postgresql-<major>` (Debian 12 has 15;
  * 16 and 17 come from the PGDG apt repository, which the image must configure), Patroni
- * (with python3-etcd), etcd-server, pgBackRest, the PostgreSQL exporter, e2fsprogs, the
- * AWS CLI, jq, curl, openssl, ssl-cert, iproute2; standalone adds PgBouncer and its exporter.
+ * (with python3-etcd), etcd-server, pgBackRest, the PostgreSQL exporter, the AWS CLI, jq;
+ * standalone adds PgBouncer and its exporter. Base tools of Debian 12 cloud images (curl,
+ * openssl, iproute2, e2fsprogs, util-linux) are assumed.
  */
 export function nodePackages(spec: ResolvedClusterSpec): RequiredPackage[] {
   const pkgs: RequiredPackage[] = [
@@ -125,7 +123,6 @@ export function nodePackages(spec: ResolvedClusterSpec): RequiredPackage[] {
     { name: "etcd-server", command: "etcd" },
     { name: "pgbackrest", command: "pgbackrest" },
     { name: "prometheus-postgres-exporter", command: "prometheus-postgres-exporter" },
-    { name: "e2fsprogs", command: "resize2fs" },
     ...COMMON_PACKAGES,
   ];
   if (spec.deployment === "standalone") {
@@ -186,11 +183,10 @@ function commonFunctions(runtime: NodeContext["runtime"], packages: readonly Req
     `cleanup() {
   if [ -n "$WORK" ]; then rm -rf "$WORK"; fi
 }`,
-    `# AWS CLI with this cluster's region (and the endpoint override of the live harness, if any).
-awsc() {
+    `awsc() {
   ${awsCliPrefix(runtime.region, runtime.awsEndpointUrl)} "$@"
 }`,
-    `# retry_capture NAME ATTEMPTS PAUSE COMMAND...: runs COMMAND until it succeeds; its stdout goes to NAME.
+    `# retry_capture NAME ATTEMPTS PAUSE COMMAND...: stdout of the first success goes to NAME.
 retry_capture() {
   local name=$1 attempts=$2 pause=$3 out i
   shift 3
@@ -203,7 +199,7 @@ retry_capture() {
   done
   return 1
 }`,
-    `# write_file PATH MODE OWNER GROUP < CONTENT: atomic replace (temporary file in the same directory, then rename).
+    `# write_file PATH MODE OWNER GROUP < CONTENT (atomic)
 write_file() {
   local path=$1 mode=$2 owner=$3 group=$4 tmp
   [ -d "$(dirname "$path")" ] || install -d -m 0755 "$(dirname "$path")"
@@ -241,7 +237,7 @@ write_file() {
 imds_get() {
   curl -sf --max-time 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/latest/meta-data/$1"
 }`,
-    `# Prints the cluster secret (JSON); status 3 when it has no value yet.
+    `# status 3: the secret has no value yet
 read_cluster_secret() {
   local out rc=0
   out=$(awsc secretsmanager get-secret-value --secret-id "$SECRET_ID" --query SecretString --output text 2>"$WORK/aws.err") || rc=$?
@@ -252,7 +248,7 @@ read_cluster_secret() {
   if grep -q ResourceNotFoundException "$WORK/aws.err"; then
     return 3
   fi
-  log "get-secret-value failed: $(tr '\\n' ' ' <"$WORK/aws.err" | cut -c1-300)"
+  log "get-secret-value failed: $(tr '\\n' ' ' <"$WORK/aws.err" | cut -c1-200)"
   return 1
 }
 secret_field() {
@@ -398,27 +394,26 @@ main "$@"
 }
 
 function nodeSecretFunctions(ctx: NodeContext): string[] {
-  const generate = PASSWORD_FIELDS.map((f) => `openssl rand -hex 32 | tr -d '\\n' >"$d/${f}"`).join("\n  ");
-  const jqArgs = SECRET_FIELDS.map((f) => `--rawfile ${f} "$d/${f}"`).join(" \\\n    ");
-  const jqObject = `{${SECRET_FIELDS.map((f) => `${f}: $${f}`).join(", ")}}`;
   return [
-    `# This node's candidate for the cluster secret, offered with the cluster's ClientRequestToken:
-# the first node to put wins; the others' puts fail (or are no-ops) and they read the winner's.
-offer_cluster_secret() {
+    `offer_cluster_secret() {
   local d="$WORK/candidate"
   rm -rf "$d"
   mkdir -m 0700 "$d"
-  ${generate}
+  local f
+  for f in ${PASSWORD_FIELDS.join(" ")}; do
+    openssl rand -hex 32 | tr -d '\\n' >"$d/$f"
+  done
   openssl ecparam -name prime256v1 -genkey -noout -out "$d/ca_key_pem"
   openssl req -x509 -new -key "$d/ca_key_pem" -sha256 -days 3650 -subj "/CN=$CLUSTER managed-postgres CA" \\
     -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' -out "$d/ca_cert_pem"
-  jq -n ${jqArgs} \\
-    '${jqObject}' >"$d/secret.json"
+  for f in ${SECRET_FIELDS.join(" ")}; do
+    jq -n --arg k "$f" --rawfile v "$d/$f" '{($k): $v}'
+  done | jq -s add >"$d/secret.json"
   if awsc secretsmanager put-secret-value --secret-id "$SECRET_ID" --client-request-token "$CLIENT_REQUEST_TOKEN" \\
     --secret-string "file://$d/secret.json" >/dev/null 2>"$WORK/aws.err"; then
     log "stored this node's candidate as the cluster secret"
   else
-    log "put-secret-value did not store this node's candidate (another node was first?): $(tr '\\n' ' ' <"$WORK/aws.err" | cut -c1-300)"
+    log "put-secret-value did not store this node's candidate: $(tr '\\n' ' ' <"$WORK/aws.err" | cut -c1-200)"
   fi
   rm -rf "$d"
 }
@@ -442,7 +437,7 @@ step_secrets() {
     `slot_interface() {
   ip -o -4 addr show | awk -v a="$SELF_ADDRESS" '{split($4, p, "/"); if (p[1] == a) {print $2; exit}}'
 }
-# Replies from the slot address must leave through the slot ENI (EC2 drops packets whose source is not the ENI's).
+# replies from the slot address leave through the slot ENI
 ensure_source_routing() {
   local iface def net gw
   iface=$(slot_interface)
@@ -461,29 +456,48 @@ ensure_source_routing() {
     ip rule add from "$SELF_ADDRESS" lookup "$ROUTE_TABLE" priority "$ROUTE_TABLE"
   fi
 }
+# attach_slot eni|volume: waits (up to 10 minutes) until the slot's ENI or volume is attached
+# to this instance, attaching it once available; sets SLOT_ID (and SLOT_MAC for the ENI).
+attach_slot() {
+  local kind=$1 desc id state attached mac i
+  for ((i = 1; i <= 60; i++)); do
+    if [ "$kind" = eni ]; then
+      desc=$(awsc ec2 describe-network-interfaces --filters "$FILTER_CLUSTER" "$FILTER_SLOT" \\
+        --query 'NetworkInterfaces[0].[NetworkInterfaceId,Status,Attachment.InstanceId,MacAddress]' --output text) || desc=""
+    else
+      desc=$(awsc ec2 describe-volumes --filters "$FILTER_CLUSTER" "$FILTER_SLOT" \\
+        --query 'Volumes[0].[VolumeId,State,Attachments[0].InstanceId]' --output text) || desc=""
+    fi
+    id="" state="" attached="" mac=""
+    read -r id state attached mac <<<"$desc" || true
+    if [ "$attached" = "$INSTANCE_ID" ]; then
+      SLOT_ID=$id
+      SLOT_MAC=$(tr '[:upper:]' '[:lower:]' <<<"$mac")
+      return 0
+    fi
+    if [ "$state" = available ]; then
+      log "attaching the slot $kind $id"
+      if [ "$kind" = eni ]; then
+        awsc ec2 attach-network-interface --network-interface-id "$id" --instance-id "$INSTANCE_ID" --device-index 1 >/dev/null || true
+      else
+        awsc ec2 attach-volume --volume-id "$id" --instance-id "$INSTANCE_ID" --device /dev/sdf >/dev/null || true
+      fi
+    else
+      log "slot $kind '$id' is '$state' (attached to '$attached'): waiting"
+    fi
+    sleep 10
+  done
+  die "the slot $kind of $SELF_NAME could not be attached"
+}
 step_slot_network() {
-  local desc eni="" status="" mac="" attached="" iface="" cidr i
+  local mac iface="" cidr i
   if [ -n "$(slot_interface)" ]; then
     log "slot address $SELF_ADDRESS already configured"
     ensure_source_routing
     return 0
   fi
-  for ((i = 1; i <= 60; i++)); do
-    desc=$(awsc ec2 describe-network-interfaces --filters "Name=tag:$TAG_CLUSTER,Values=$CLUSTER" "Name=tag:$TAG_SLOT,Values=$SLOT_INDEX" \\
-      --query 'NetworkInterfaces[0].[NetworkInterfaceId,Status,MacAddress,Attachment.InstanceId]' --output text) || desc=""
-    read -r eni status mac attached <<<"$desc" || true
-    if [ "$attached" = "$INSTANCE_ID" ]; then break; fi
-    if [ "$status" = available ]; then
-      log "attaching the slot ENI $eni"
-      awsc ec2 attach-network-interface --network-interface-id "$eni" --instance-id "$INSTANCE_ID" --device-index 1 >/dev/null ||
-        log "attach-network-interface failed; retrying"
-    else
-      log "slot ENI '$eni' is '$status' (attached to '$attached'): waiting"
-    fi
-    sleep 10
-  done
-  [ "$attached" = "$INSTANCE_ID" ] || die "the slot ENI of $SELF_NAME could not be attached"
-  mac=$(tr '[:upper:]' '[:lower:]' <<<"$mac")
+  attach_slot eni
+  mac=$SLOT_MAC
   for ((i = 1; i <= 60; i++)); do
     iface=$(ip -o link show | awk -v m="$mac" 'index($0, "link/ether " m " ") {sub(":$", "", $2); print $2; exit}')
     if [ -n "$iface" ]; then break; fi
@@ -505,27 +519,14 @@ step_slot_network() {
     FORMAT_IF_BLANK_FUNCTION,
     GROW_FILESYSTEM_FUNCTION,
     `step_data_volume() {
-  local desc vol="" state="" attached="" dev="" by_id uuid line i
+  local vol dev="" by_id uuid line i
   if mountpoint -q "$DATA_MOUNT"; then
     log "$DATA_MOUNT already mounted"
     grow_data_filesystem
     return 0
   fi
-  for ((i = 1; i <= 60; i++)); do
-    desc=$(awsc ec2 describe-volumes --filters "Name=tag:$TAG_CLUSTER,Values=$CLUSTER" "Name=tag:$TAG_SLOT,Values=$SLOT_INDEX" \\
-      --query 'Volumes[0].[VolumeId,State,Attachments[0].InstanceId]' --output text) || desc=""
-    read -r vol state attached <<<"$desc" || true
-    if [ "$attached" = "$INSTANCE_ID" ]; then break; fi
-    if [ "$state" = available ]; then
-      log "attaching the data volume $vol"
-      awsc ec2 attach-volume --volume-id "$vol" --instance-id "$INSTANCE_ID" --device /dev/sdf >/dev/null ||
-        log "attach-volume failed; retrying"
-    else
-      log "data volume '$vol' is '$state' (attached to '$attached'): waiting"
-    fi
-    sleep 10
-  done
-  [ "$attached" = "$INSTANCE_ID" ] || die "the data volume of $SELF_NAME could not be attached"
+  attach_slot volume
+  vol=$SLOT_ID
   by_id="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$(tr -d '-' <<<"$vol")"
   for ((i = 1; i <= 60; i++)); do
     udevadm settle >/dev/null 2>&1 || true
@@ -655,13 +656,14 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     title: `database node ${self.name} (cluster ${spec.name}, ${spec.deployment}, slot ${self.slotIndex})`,
     constants: [
       ...constantsCommon(runtime, spec.name),
-      `readonly SLOT_INDEX=${shq(String(self.slotIndex))}`,
       `readonly SELF_NAME=${shq(self.name)}`,
       `readonly SELF_ADDRESS=${shq(self.address)}`,
       `readonly CERT_NAME="$SELF_NAME"`,
       `readonly CERT_ADDRESS="$SELF_ADDRESS"`,
-      `readonly TAG_CLUSTER=${shq(TAG_CLUSTER)}`,
-      `readonly TAG_SLOT=${shq(TAG_SLOT)}`,
+      `readonly FILTER_CLUSTER=${shq(`Name=tag:${TAG_CLUSTER},Values=${spec.name}`)}`,
+      `readonly FILTER_SLOT=${shq(`Name=tag:${TAG_SLOT},Values=${self.slotIndex}`)}`,
+      `SLOT_ID=""`,
+      `SLOT_MAC=""`,
       `readonly CLIENT_REQUEST_TOKEN=${shq(secretClientRequestToken(spec.name))}`,
       `readonly DATA_MOUNT=${shq(PATHS.dataMount)}`,
       `readonly ROUTE_TABLE=${1001 + self.slotIndex}`,
