@@ -225,6 +225,7 @@ write_file() {
   mkdir -p /etc/postgresql-common
   if ! grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
     printf 'create_main_cluster = false\\n' >>/etc/postgresql-common/createcluster.conf
+    chmod 0644 /etc/postgresql-common/createcluster.conf
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
