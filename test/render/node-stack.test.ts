@@ -90,7 +90,7 @@ ${asPg} ${bin}/pg_ctl -D ${data} -m fast -w stop > /dev/null 2>&1
 exit 0
 `,
   });
-});
+}, 300_000); // the sandbox run has its own time limit (timeoutSec)
 
 describe("standalone node stack on PostgreSQL 15 and PgBouncer 1.18", () => {
   test("PostgreSQL starts with every rendered parameter and logs no error", () => {

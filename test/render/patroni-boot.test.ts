@@ -67,7 +67,7 @@ grep -E "ERROR|FATAL|Traceback" "$STAGE/patroni.log" | grep -v "archive" | head 
 `,
   });
   if (process.env.H1_DEBUG) require("fs").writeFileSync("/tmp/h1/boot-debug.txt", r.stdout + "\n=== stderr\n" + r.stderr);
-});
+}, 300_000); // the sandbox run has its own time limit (timeoutSec)
 
 describe("Patroni 3.0.2 boots a standalone node from the rendered files", () => {
   test("the node becomes primary and its REST API answers over TLS", () => {

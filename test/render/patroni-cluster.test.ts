@@ -92,7 +92,7 @@ exit 0
 `,
   });
   if (process.env.H1_DEBUG) require("fs").writeFileSync("/tmp/h1/cluster-debug.txt", r.stdout + "\n=== stderr\n" + r.stderr);
-});
+}, 300_000); // the sandbox run has its own time limit (timeoutSec)
 
 describe("a distributed cluster runs from the rendered files (Patroni 3.0.2, etcd 3.4, PostgreSQL 15)", () => {
   test("the first member bootstraps and becomes primary", () => {

@@ -87,7 +87,7 @@ exit 0
 `,
   });
   if (process.env.H1_DEBUG) require("fs").writeFileSync("/tmp/h1-restore-debug.txt", r.stdout + "\n=== stderr\n" + r.stderr);
-});
+}, 300_000); // the sandbox run has its own time limit (timeoutSec)
 
 describe("PITR into a new cluster with the rendered pgbackrest_restore bootstrap (Patroni 3.0.2, pgBackRest 2.45)", () => {
   test("the source cluster is backed up and archives its WAL", () => {

@@ -88,7 +88,7 @@ exit 0
 `,
   });
   if (process.env.H1_DEBUG) require("fs").writeFileSync("/tmp/h1/standby-debug.txt", r.stdout + "\n=== stderr\n" + r.stderr);
-});
+}, 300_000); // the sandbox run has its own time limit (timeoutSec)
 
 describe("backup from a standby with the rendered pgBackRest files (pgBackRest 2.45, PostgreSQL 15)", () => {
   test("the primary archives through pgBackRest and both standbys stream over TLS", () => {
