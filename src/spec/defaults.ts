@@ -1,15 +1,23 @@
-import type { ClusterSpec, ResolvedClusterSpec } from "./types";
+import type { BackupSpec, ClusterSpec, MaintenanceWindowSpec, PoolerSpec, ResolvedClusterSpec } from "./types";
 
-/** Defaults applied by {@link resolveClusterSpec}; each documented where its field is. */
+/**
+ * Defaults applied by {@link resolveClusterSpec}; each is documented (with its source) at its
+ * field in {@link ClusterSpec}, {@link BackupSpec}, {@link PoolerSpec} and
+ * {@link MaintenanceWindowSpec}.
+ */
 export const DEFAULTS = {
+  /** Newest supported major version: the longest support window. */
   majorVersion: 17,
+  /** Graviton. */
   architecture: "arm64",
+  /** Backup defaults. */
   backup: {
     retentionDays: 7, // seed 004: "Daily, 7-day retention"
     fullBackupTime: "01:00",
     logicalDump: { schedule: "Sun *-*-* 03:00:00", retentionDays: 30 }, // seed 004: weekly, 30 days
     coldStorageAfterDays: 30,
   },
+  /** PgBouncer defaults (seed 004's production configuration). */
   pooler: {
     poolMode: "transaction", // seed 004
     maxClientConnections: 1000, // seed 004
@@ -17,6 +25,7 @@ export const DEFAULTS = {
     instanceCount: 2,
     readOnlyMaxLagBytes: 16 * 1024 * 1024,
   },
+  /** Sunday 02:00 UTC for one hour. */
   maintenanceWindow: { day: "sun", startTime: "02:00", durationMinutes: 60 },
 } as const;
 

@@ -142,36 +142,70 @@ export interface ClusterSpec {
   readonly tags?: Readonly<Record<string, string>>;
 }
 
-/** A {@link ClusterSpec} with every default applied. */
+/**
+ * A {@link ClusterSpec} with every default applied (see {@link DEFAULTS}); what renderers and
+ * constructs work from. Each field means what the same field of {@link ClusterSpec} means.
+ */
 export interface ResolvedClusterSpec {
+  /** Cluster name (see {@link ClusterSpec.name}). */
   readonly name: string;
+  /** Deployment model; immutable once deployed. */
   readonly deployment: DeploymentModel;
+  /** Instance size (seed 000). */
   readonly size: SizeName;
+  /** Data volume size in GiB, 2 to 128; may be an unresolved token number. */
   readonly storageGiB: number;
+  /** PostgreSQL major version. */
   readonly majorVersion: MajorVersion;
+  /** Whether a higher major version than the deployed one is allowed. */
   readonly allowMajorVersionUpgrade: boolean;
+  /** EC2 CPU architecture. */
   readonly architecture: Architecture;
+  /** Backup options with defaults applied (see {@link BackupSpec}). */
   readonly backup: {
+    /** Days full backups and their WAL are kept (the PITR window). */
     readonly retentionDays: number;
+    /** UTC "HH:MM" of the daily full backup. */
     readonly fullBackupTime: string;
+    /** Logical dump schedule (systemd OnCalendar, UTC) and retention in days. */
     readonly logicalDump: { readonly schedule: string; readonly retentionDays: number };
+    /** Days before backup objects move to S3 Standard-IA. */
     readonly coldStorageAfterDays: number;
   };
+  /** PgBouncer options with defaults applied (see {@link PoolerSpec}). */
   readonly pooler: {
+    /** PgBouncer pool mode. */
     readonly poolMode: PoolMode;
+    /** max_client_conn per PgBouncer. */
     readonly maxClientConnections: number;
+    /** default_pool_size per user/database pair. */
     readonly defaultPoolSize: number;
+    /** PgBouncer instances in the pooler tier (distributed). */
     readonly instanceCount: number;
+    /** Replication lag in bytes above which a replica leaves the read-only pool. */
     readonly readOnlyMaxLagBytes: number;
   };
-  /** Absent only when the spec was validated without a network (spec files). */
+  /** Network placement; absent only when the spec was validated without one (spec files). */
   readonly network?: {
+    /** VPC id or token. */
     readonly vpcId: string;
+    /** Private subnet ids (1 or 3), slot order. */
     readonly subnetIds: readonly string[];
+    /** Client IPv4 CIDRs allowed to the endpoints. */
     readonly allowedCidrs: readonly string[];
+    /** Client security groups allowed to the endpoints. */
     readonly allowedSecurityGroupIds: readonly string[];
   };
-  readonly maintenanceWindow: { readonly day: Weekday; readonly startTime: string; readonly durationMinutes: number };
+  /** Weekly maintenance window, UTC. */
+  readonly maintenanceWindow: {
+    /** Day of the week. */
+    readonly day: Weekday;
+    /** Start, "HH:MM" UTC. */
+    readonly startTime: string;
+    /** Length in minutes. */
+    readonly durationMinutes: number;
+  };
+  /** User tags added to every resource. */
   readonly tags: Readonly<Record<string, string>>;
 }
 

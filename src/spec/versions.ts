@@ -21,11 +21,21 @@ export const END_OF_SUPPORT: Readonly<Record<MajorVersion, string>> = {
 /** Days before end of support from which synth warns (seed 000: "at least 180 days before"). */
 export const END_OF_SUPPORT_NOTICE_DAYS = 180;
 
+/** Where a major version stands in its support life on a given day. */
+export type SupportState = "supported" | "ending" | "ended";
+
 /** Support status of a major version on a given day. */
-export type SupportStatus =
-  | { readonly status: "supported"; readonly endOfSupport: string; readonly daysLeft: number }
-  | { readonly status: "ending"; readonly endOfSupport: string; readonly daysLeft: number }
-  | { readonly status: "ended"; readonly endOfSupport: string; readonly daysLeft: number };
+export interface SupportStatus {
+  /**
+   * "supported": more than {@link END_OF_SUPPORT_NOTICE_DAYS} days left; "ending": within the
+   * notice period (synth warns); "ended": on or after the end of support (synth refuses).
+   */
+  readonly status: SupportState;
+  /** End of support, ISO date. */
+  readonly endOfSupport: string;
+  /** Whole days from the given day to the end of support; 0 or negative once ended. */
+  readonly daysLeft: number;
+}
 
 /**
  * Support status of `version` at `now`: "ending" within {@link END_OF_SUPPORT_NOTICE_DAYS}
