@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { Aspects, Fn, Token } from "cdktf";
 import { Construct } from "constructs";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
@@ -224,57 +225,56 @@ export class ManagedPostgresKubernetes extends Construct {
       preventDestroy,
     });
     const issuer = props.backup.oidcIssuer;
+    const trust = new DataAwsIamPolicyDocument(this, "backup-role-trust", {
+      statement: [
+        {
+          sid: "ServiceAccountOfTheDatabasePods",
+          effect: "Allow",
+          principals: [{ type: "Federated", identifiers: [props.backup.oidcProviderArn] }],
+          actions: ["sts:AssumeRoleWithWebIdentity"],
+          condition: [
+            { test: "StringEquals", variable: `${issuer}:sub`, values: [`system:serviceaccount:${ns}:${name}`] },
+            { test: "StringEquals", variable: `${issuer}:aud`, values: ["sts.amazonaws.com"] },
+          ],
+        },
+      ],
+    });
     const role = new IamRole(this, "backup-role", {
       // IAM role names are account-wide: the namespace keeps two Kubernetes clusters' `orders` apart.
       name: iamRoleName(`${name}-${ns}-backup`),
       description: `pgBackRest of managed-postgres ${name} in Kubernetes namespace ${ns} (IRSA)`,
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: { Federated: props.backup.oidcProviderArn },
-            Action: "sts:AssumeRoleWithWebIdentity",
-            Condition: {
-              StringEquals: {
-                [`${issuer}:sub`]: `system:serviceaccount:${ns}:${name}`,
-                [`${issuer}:aud`]: "sts.amazonaws.com",
-              },
-            },
-          },
-        ],
-      }),
+      assumeRolePolicy: trust.json,
       tags: { ...spec.tags, [TAG_CLUSTER]: name },
     });
     this.backupRoleArn = role.arn;
     const bucketArn = this.backupBucket.bucketArn;
+    const permissions = new DataAwsIamPolicyDocument(this, "backup-role-permissions", {
+      statement: [
+        {
+          sid: "ListRepository",
+          effect: "Allow",
+          actions: ["s3:ListBucket"],
+          resources: [bucketArn],
+          condition: [{ test: "StringLike", variable: "s3:prefix", values: [`${name}/*`, name] }],
+        },
+        {
+          sid: "ReadWriteRepository",
+          effect: "Allow",
+          actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+          resources: [`${bucketArn}/${name}/*`],
+        },
+        {
+          sid: "UseBucketKey",
+          effect: "Allow",
+          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+          resources: [kmsKeyArn],
+        },
+      ],
+    });
     new IamRolePolicy(this, "backup-role-policy", {
       role: role.id,
       name: "pgbackrest-repository",
-      policy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Sid: "ListRepository",
-            Effect: "Allow",
-            Action: "s3:ListBucket",
-            Resource: bucketArn,
-            Condition: { StringLike: { "s3:prefix": [`${name}/*`, name] } },
-          },
-          {
-            Sid: "ReadWriteRepository",
-            Effect: "Allow",
-            Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            Resource: `${bucketArn}/${name}/*`,
-          },
-          {
-            Sid: "UseBucketKey",
-            Effect: "Allow",
-            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-            Resource: kmsKeyArn,
-          },
-        ],
-      }),
+      policy: permissions.json,
     });
 
     // ---- Identity and RBAC -------------------------------------------------------------
@@ -298,8 +298,8 @@ export class ManagedPostgresKubernetes extends Construct {
 
     // ---- Configuration -----------------------------------------------------------------
     const runtime = { region: env.region, backupBucket: this.backupBucket.bucketName, kmsKeyArn, secretArn: "" };
-    const dbData = renderDatabaseConfigMapData(spec, placement, runtime);
-    const poolerData = renderPoolerConfigMapData(spec, placement, runtime);
+    const dbData = terraformLiterals(renderDatabaseConfigMapData(spec, placement, runtime));
+    const poolerData = terraformLiterals(renderPoolerConfigMapData(spec, placement, runtime));
     const dbConfig = new ConfigMapV1(this, "database-config", { metadata: meta(`${name}-database`, dbLabels), data: dbData });
     const poolerConfig = new ConfigMapV1(this, "pooler-config", { metadata: meta(`${name}-pooler`, poolerLabels), data: poolerData });
 
@@ -684,6 +684,21 @@ export class ManagedPostgresKubernetes extends Construct {
   }
 }
 
+
+/**
+ * Text for a Terraform string, kept literal: Terraform reads `${…}` and `%{…}` in every string
+ * (JSON syntax included) as template sequences, so a shell script's `${VAR:-}` must be written
+ * `$${VAR:-}` (and `%{` as `%%{`). cdktf token markers (`${TfToken[…]}`, e.g. the bucket name)
+ * are left alone: they become the references.
+ */
+export function terraformLiteral(text: string): string {
+  return text.replace(/\$\{(?!TfToken\[)/g, () => "$${").replace(/%\{/g, () => "%%{");
+}
+
+/** {@link terraformLiteral} on every value of a ConfigMap's data. */
+export function terraformLiterals(data: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, terraformLiteral(v)]));
+}
 
 /**
  * An IAM role name (at most 64 characters) from `base`: `base` itself when it fits, else its

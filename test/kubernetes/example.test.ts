@@ -28,7 +28,8 @@ test("the example passes every rule of the policy pack and every Kubernetes rule
   expect([report.findings, report.compliantCount > 8 * 2]).toEqual([[], true]);
 });
 
-test("the example's IRSA trust policy keys on the issuer variable", () => {
-  const role: any = Object.values(example().resource.aws_iam_role)[0];
-  expect(Object.keys(JSON.parse(role.assume_role_policy).Statement[0].Condition.StringEquals)).toEqual(["${var.oidc_issuer}:sub", "${var.oidc_issuer}:aud"]);
+test("the example's IRSA trust conditions key on the issuer variable", () => {
+  const docs = example().data.aws_iam_policy_document;
+  const trust: any = Object.entries(docs).find(([k]) => k.includes("backup-role-trust"))![1];
+  expect(trust.statement[0].condition.map((c: any) => c.variable)).toEqual(["${var.oidc_issuer}:sub", "${var.oidc_issuer}:aud"]);
 });

@@ -112,7 +112,7 @@ describe("content", () => {
       "hostssl replication replicator 10.0.0.0/16 scram-sha-256",
       "hostssl postgres rewind_user 10.0.0.0/16 scram-sha-256",
     ]);
-    expect(hba.filter((r) => r.includes("/32"))).toEqual([]);
+    expect(hba.filter((r) => r.includes(".svc.cluster.local"))).toEqual([]);
   });
 
   test("bootstrap.pg_hba (required by Patroni 3.0.2's validator) holds the same pod-network rules", () => {
@@ -120,10 +120,14 @@ describe("content", () => {
     expect(c.bootstrap.pg_hba).toEqual(c.postgresql.pg_hba);
   });
 
+  test("the renderer's loopback replication rule (Patroni's own timeline check) is kept", () => {
+    expect(config().postgresql.pg_hba).toContain("hostssl replication replicator 127.0.0.1/32 scram-sha-256");
+  });
+
   test("one rule per pod CIDR when there are several", () => {
     const s = synth(props({}, { podNetworkCidrs: ["10.0.0.0/16", "100.64.0.0/10"] }));
     const hba: string[] = parse(patroniYaml(s)).postgresql.pg_hba;
-    expect(hba.filter((r) => r.startsWith("hostssl replication replicator"))).toEqual([
+    expect(hba.filter((r) => r.startsWith("hostssl replication replicator") && !r.includes("127.0.0.1") && !r.includes("::1"))).toEqual([
       "hostssl replication replicator 10.0.0.0/16 scram-sha-256",
       "hostssl replication replicator 100.64.0.0/10 scram-sha-256",
     ]);

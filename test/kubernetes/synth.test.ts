@@ -332,19 +332,30 @@ describe("backups through IRSA", () => {
     return Object.values(s.resource.aws_iam_role)[0];
   }
 
+  function doc(s: Synthesized, id: string): any {
+    const d = JSON.parse(s.raw).data?.aws_iam_policy_document;
+    const found = Object.entries(d ?? {}).find(([k]) => k.includes(id));
+    if (!found) throw new Error(`no policy document ${id}`);
+    return found[1];
+  }
+
+  test("the role's trust policy is its trust document", () => {
+    const s = distributed();
+    const trustName = Object.keys(JSON.parse(s.raw).data.aws_iam_policy_document).find((k) => k.includes("backup-role-trust"));
+    expect(role(s).assume_role_policy).toBe(`\${data.aws_iam_policy_document.${trustName}.json}`);
+  });
+
   test("the role trusts the OIDC provider for exactly this service account and audience sts.amazonaws.com", () => {
-    const policy = JSON.parse(role(distributed()).assume_role_policy);
-    expect(policy.Statement).toEqual([
+    expect(doc(distributed(), "backup-role-trust").statement).toEqual([
       {
-        Effect: "Allow",
-        Principal: { Federated: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123" },
-        Action: "sts:AssumeRoleWithWebIdentity",
-        Condition: {
-          StringEquals: {
-            "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:sub": "system:serviceaccount:orders-db:orders",
-            "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:aud": "sts.amazonaws.com",
-          },
-        },
+        sid: "ServiceAccountOfTheDatabasePods",
+        effect: "Allow",
+        principals: [{ type: "Federated", identifiers: ["arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123"] }],
+        actions: ["sts:AssumeRoleWithWebIdentity"],
+        condition: [
+          { test: "StringEquals", variable: "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:sub", values: ["system:serviceaccount:orders-db:orders"] },
+          { test: "StringEquals", variable: "oidc.eks.eu-west-1.amazonaws.com/id/ABC123:aud", values: ["sts.amazonaws.com"] },
+        ],
       },
     ]);
   });
@@ -365,11 +376,11 @@ describe("backups through IRSA", () => {
   });
 
   test("the role's policy is limited to the cluster's prefix in the bucket and to the key", () => {
-    const p = JSON.parse((Object.values(distributed().resource.aws_iam_role_policy)[0] as any).policy);
-    expect(p.Statement.map((s: any) => [s.Sid, s.Action, s.Resource])).toEqual([
-      ["ListRepository", "s3:ListBucket", expect.stringMatching(/^\$\{aws_s3_bucket\.[^.]+\.arn\}$/)],
-      ["ReadWriteRepository", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], expect.stringMatching(/^\$\{aws_s3_bucket\.[^.]+\.arn\}\/orders\/\*$/)],
-      ["UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], expect.stringMatching(/^\$\{aws_kms_key\.[^.]+\.arn\}$/)],
+    const st = doc(distributed(), "backup-role-permissions").statement;
+    expect(st.map((x: any) => [x.sid, x.actions, x.resources, x.condition])).toEqual([
+      ["ListRepository", ["s3:ListBucket"], [expect.stringMatching(/^\$\{aws_s3_bucket\.[^.]+\.arn\}$/)], [{ test: "StringLike", variable: "s3:prefix", values: ["orders/*", "orders"] }]],
+      ["ReadWriteRepository", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [expect.stringMatching(/^\$\{aws_s3_bucket\.[^.]+\.arn\}\/orders\/\*$/)], undefined],
+      ["UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], [expect.stringMatching(/^\$\{aws_kms_key\.[^.]+\.arn\}$/)], undefined],
     ]);
   });
 
