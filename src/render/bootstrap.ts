@@ -483,9 +483,10 @@ attach_slot() {
       else
         awsc ec2 attach-volume --volume-id "$id" --instance-id "$INSTANCE_ID" --device /dev/sdf >/dev/null || true
       fi
-    else
-      log "slot $kind '$id' is '$state' (attached to '$attached'): waiting"
+      sleep 2
+      continue
     fi
+    log "slot $kind '$id' is '$state' (attached to '$attached'): waiting"
     sleep 10
   done
   die "the slot $kind of $SELF_NAME could not be attached"
@@ -500,7 +501,7 @@ step_slot_network() {
   attach_slot eni
   mac=$SLOT_MAC
   for ((i = 1; i <= 60; i++)); do
-    iface=$(ip -o link show | awk -v m="$mac" 'index($0, "link/ether " m " ") {sub(":$", "", $2); print $2; exit}')
+    iface=$(ip -o link show | awk -v m="$mac" 'index($0, "link/ether " m " ") {sub(":$", "", $2); sub("@.*", "", $2); print $2; exit}')
     if [ -n "$iface" ]; then break; fi
     sleep 2
   done

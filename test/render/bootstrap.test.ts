@@ -452,6 +452,71 @@ ${snapshot}
     );
   });
 
+  test("a node attaches its slot ENI when the address is missing, and routes replies from the slot address through it", () => {
+    const base = withStandIns(distributedNode(1, {}, ["10.10.1.11", "10.10.1.12", "10.10.1.13"]));
+    writeFileSync(join(dir, "imds.py"), IMDS_SERVER);
+    const lib = join(dir, "lib.sh");
+    writeFileSync(lib, library(renderBootstrapScript(base)));
+    const bin = join(dir, "bin");
+    const state = join(dir, "state");
+    run("mkdir", ["-p", bin, state]);
+    // EC2 stand-in: the ENI is available until attached; attaching it "brings up DHCP" on
+    // dummy1 (a veth end standing for the hot-plugged interface; dummy0 is the primary one).
+    writeFileSync(
+      join(bin, "aws"),
+      `#!/bin/bash
+set -eu
+printf '%s\\n' "$*" >>${JSON.stringify(state)}/argv.log
+case "$*" in
+  *"ec2 describe-network-interfaces"*)
+    if [ -f ${JSON.stringify(state)}/attached ]; then printf 'eni-0abc\\tin-use\\ti-0123456789abcdef0\\t0A:00:00:00:01:12\\n'
+    else printf 'eni-0abc\\tavailable\\tNone\\t0A:00:00:00:01:12\\n'; fi ;;
+  *"ec2 attach-network-interface --network-interface-id eni-0abc --instance-id i-0123456789abcdef0 --device-index 1"*)
+    touch ${JSON.stringify(state)}/attached
+    ip addr add 10.10.1.12/24 dev dummy1 ;;
+  *) echo "unexpected: $*" >&2; exit 255 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    const driver = `set -euo pipefail
+ip link set lo up
+ip link add dummy0 type veth peer name peer0
+ip link set peer0 up
+ip link set dummy0 up
+ip addr add 10.10.0.5/24 dev dummy0
+ip route add default via 10.10.0.1 dev dummy0
+ip link add dummy1 type veth peer name peer1
+ip link set peer1 up
+ip link set dummy1 address 0a:00:00:00:01:12
+python3 ${join(dir, "imds.py")} 10.10.0.5 & imds=$!
+trap 'kill $imds' EXIT
+for i in $(seq 1 50); do curl -s -o /dev/null http://127.0.0.1:1338/ && break; sleep 0.1; done
+export PATH=${bin}:$PATH
+source ${lib}
+step_imds
+step_slot_network
+echo "=== rules"
+ip rule show
+echo "=== table"
+ip route show table 1002
+echo "=== again"
+step_slot_network
+`;
+    writeFileSync(join(dir, "driver.sh"), driver);
+    const r = run("unshare", ["-n", "bash", join(dir, "driver.sh")]);
+    expect(r.stderr).toContain("attaching the slot eni eni-0abc");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("slot address 10.10.1.12 is on dummy1");
+    expect(r.stdout).toMatch(/from 10\.10\.1\.12 lookup 1002/);
+    expect(r.stdout).toContain("default via 10.10.1.1 dev dummy1");
+    expect(r.stdout).toContain("10.10.1.0/24 dev dummy1");
+    // A second run finds the address and attaches nothing; the rule is not duplicated.
+    expect(r.stderr).toContain("slot address 10.10.1.12 already configured");
+    expect(readFileSync(join(state, "argv.log"), "utf8").match(/attach-network-interface/g)?.length).toBe(1);
+    expect(r.stdout.split("=== table")[0]!.match(/from 10\.10\.1\.12/g)?.length).toBe(1);
+  });
+
   test("a pooler instance prepares from the existing secret without creating one", () => {
     const ctx = withStandIns(pooler());
     const r = prepareTwice(renderPoolerBootstrapScript(ctx), renderPoolerConfigFiles(ctx), "10.10.0.50", true);
