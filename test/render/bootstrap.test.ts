@@ -517,6 +517,74 @@ step_slot_network
     expect(r.stdout.split("=== table")[0]!.match(/from 10\.10\.1\.12/g)?.length).toBe(1);
   });
 
+  test("a node attaches, formats once and mounts its blank data volume; after a remount the data survives", () => {
+    requireTool("losetup");
+    const ctx = withStandIns(distributedNode(0));
+    const byId = join(dir, "by-id");
+    writeFileSync(join(dir, "imds.py"), IMDS_SERVER);
+    const lib = join(dir, "lib.sh");
+    // The NVMe by-id directory is moved into the temporary directory (udev does not run here).
+    writeFileSync(lib, library(renderBootstrapScript(ctx)).split("/dev/disk/by-id/").join(`${byId}/`));
+    const bin = join(dir, "bin");
+    const state = join(dir, "state");
+    run("mkdir", ["-p", bin, state, byId]);
+    writeFileSync(
+      join(bin, "aws"),
+      `#!/bin/bash
+set -eu
+printf '%s\\n' "$*" >>${JSON.stringify(state)}/argv.log
+case "$*" in
+  *"ec2 describe-volumes --filters Name=tag:managed-postgres:cluster,Values=orders Name=tag:managed-postgres:slot,Values=0 "*)
+    if [ -f ${JSON.stringify(state)}/attached ]; then printf 'vol-0123456789abcdef0\\tin-use\\ti-0123456789abcdef0\\n'
+    else printf 'vol-0123456789abcdef0\\tavailable\\tNone\\n'; fi ;;
+  *"ec2 attach-volume --volume-id vol-0123456789abcdef0 --instance-id i-0123456789abcdef0 --device /dev/sdf"*)
+    touch ${JSON.stringify(state)}/attached
+    ln -s "$LOOP" ${JSON.stringify(byId)}/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0 ;;
+  *) echo "unexpected: $*" >&2; exit 255 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    const driver = `set -euo pipefail
+T=${JSON.stringify(dir)}
+mkdir -p $T/eu $T/ew
+mount -t overlay overlay -o lowerdir=/etc,upperdir=$T/eu,workdir=$T/ew /etc
+truncate -s 64M $T/vol.img
+LOOP=$(losetup -f --show $T/vol.img)
+export LOOP
+ip link set lo up
+python3 $T/imds.py 10.10.0.11 & imds=$!
+trap 'umount /data 2>/dev/null || true; losetup -d $LOOP; kill $imds' EXIT
+for i in $(seq 1 50); do curl -s -o /dev/null http://127.0.0.1:1338/ && break; sleep 0.1; done
+export PATH=${bin}:$PATH
+source $T/lib.sh
+step_imds
+step_data_volume
+echo "=== fstab"
+grep ' /data ' /etc/fstab
+blkid -p -o value -s UUID $LOOP
+echo keep >/data/marker
+umount /data
+step_data_volume
+echo "=== after"
+cat /data/marker
+blkid -p -o value -s UUID $LOOP
+step_data_volume
+`;
+    writeFileSync(join(dir, "driver.sh"), driver);
+    const r = run("unshare", ["-m", "-n", "--propagation", "private", "bash", join(dir, "driver.sh")]);
+    expect(r.stderr).toContain("attaching the slot volume vol-0123456789abcdef0");
+    expect(r.status).toBe(0);
+    expect(r.stderr.match(/creating ext4/g)?.length).toBe(1);
+    const [before, after] = r.stdout.split("=== after");
+    const fstab = before!.split("=== fstab")[1]!.trim().split("\n");
+    expect(fstab[0]).toMatch(/^UUID=[0-9a-f-]{36} \/data ext4 defaults,nofail,noatime,x-systemd\.device-timeout=30s 0 2$/);
+    expect(fstab[0]).toContain(fstab[1]!);
+    expect(after!.trim().split("\n")).toEqual(["keep", fstab[1]]);
+    expect(r.stderr).toContain("/data already mounted");
+    expect(readFileSync(join(state, "argv.log"), "utf8").match(/attach-volume/g)?.length).toBe(1);
+  });
+
   test("a pooler instance prepares from the existing secret without creating one", () => {
     const ctx = withStandIns(pooler());
     const r = prepareTwice(renderPoolerBootstrapScript(ctx), renderPoolerConfigFiles(ctx), "10.10.0.50", true);
