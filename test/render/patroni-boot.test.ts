@@ -7,7 +7,7 @@
  */
 import { PATHS, renderNodeConfigFiles } from "../../src/render";
 import { standaloneNode, TEST_ADDRESSES } from "./fixtures";
-import { runSandbox, type SandboxResult } from "./sandbox";
+import { debugDump, runSandbox, type SandboxResult } from "./sandbox";
 import { requireTools, startEtcd } from "./tools";
 
 const A = TEST_ADDRESSES[0];
@@ -66,7 +66,7 @@ kill -TERM $PATRONI; wait $PATRONI; echo "patroni_exit: $?"
 grep -E "ERROR|FATAL|Traceback" "$STAGE/patroni.log" | grep -v "archive" | head -5 | sed 's/^/patroni_error: /'
 `,
   });
-  if (process.env.H1_DEBUG) require("fs").writeFileSync("/tmp/h1/boot-debug.txt", r.stdout + "\n=== stderr\n" + r.stderr);
+  debugDump("boot", r);
 }, 300_000); // the sandbox run has its own time limit (timeoutSec)
 
 describe("Patroni 3.0.2 boots a standalone node from the rendered files", () => {

@@ -9,7 +9,7 @@
  */
 import { PATHS, renderNodeConfigFiles } from "../../src/render";
 import { distributedNode, TEST_ADDRESSES } from "./fixtures";
-import { runSandbox, type SandboxResult } from "./sandbox";
+import { debugDump, runSandbox, type SandboxResult } from "./sandbox";
 import { requireTools, startEtcd } from "./tools";
 
 let r: SandboxResult;
@@ -91,7 +91,7 @@ done
 exit 0
 `,
   });
-  if (process.env.H1_DEBUG) require("fs").writeFileSync("/tmp/h1/cluster-debug.txt", r.stdout + "\n=== stderr\n" + r.stderr);
+  debugDump("cluster", r);
 }, 300_000); // the sandbox run has its own time limit (timeoutSec)
 
 describe("a distributed cluster runs from the rendered files (Patroni 3.0.2, etcd 3.4, PostgreSQL 15)", () => {

@@ -10,7 +10,7 @@
  */
 import { PATHS, renderNodeConfigFiles, type NodeContext } from "../../src/render";
 import { members, runtime, spec, TEST_ADDRESSES } from "./fixtures";
-import { runSandbox, type SandboxResult } from "./sandbox";
+import { debugDump, runSandbox, type SandboxResult } from "./sandbox";
 import { requireTools, startEtcd } from "./tools";
 
 function node(name: string, address: string): NodeContext {
@@ -86,7 +86,7 @@ kill -TERM $P1; wait $P1
 exit 0
 `,
   });
-  if (process.env.H1_DEBUG) require("fs").writeFileSync("/tmp/h1-restore-debug.txt", r.stdout + "\n=== stderr\n" + r.stderr);
+  debugDump("restore", r);
 }, 300_000); // the sandbox run has its own time limit (timeoutSec)
 
 describe("PITR into a new cluster with the rendered pgbackrest_restore bootstrap (Patroni 3.0.2, pgBackRest 2.45)", () => {

@@ -10,7 +10,7 @@
  */
 import { PATHS, pgBinDir, pgDataDir, renderPgBackRestConfig, renderPgHba, renderPostgresParameters } from "../../src/render";
 import { distributedNode, TEST_ADDRESSES } from "./fixtures";
-import { runSandbox, type SandboxResult } from "./sandbox";
+import { debugDump, runSandbox, type SandboxResult } from "./sandbox";
 import { requireTools } from "./tools";
 
 const nodes = [0, 1, 2].map((i) => distributedNode(i, { size: "XS" }));
@@ -87,7 +87,7 @@ for i in 0 1 2; do eval root=\\$ROOT$i; chroot --userspec=postgres:postgres "$ro
 exit 0
 `,
   });
-  if (process.env.H1_DEBUG) require("fs").writeFileSync("/tmp/h1/standby-debug.txt", r.stdout + "\n=== stderr\n" + r.stderr);
+  debugDump("standby", r);
 }, 300_000); // the sandbox run has its own time limit (timeoutSec)
 
 describe("backup from a standby with the rendered pgBackRest files (pgBackRest 2.45, PostgreSQL 15)", () => {

@@ -154,3 +154,11 @@ exit $rc
     rmSync(stage, { recursive: true, force: true });
   }
 }
+
+/**
+ * With H1_DEBUG set, writes a run's output to `<tmpdir>/h1-<name>-debug.txt` for a human to
+ * read; otherwise does nothing. Never affects a test's outcome.
+ */
+export function debugDump(name: string, r: SandboxResult): void {
+  if (process.env.H1_DEBUG) writeFileSync(join(tmpdir(), `h1-${name}-debug.txt`), `${r.stdout}\n=== stderr\n${r.stderr}`);
+}
