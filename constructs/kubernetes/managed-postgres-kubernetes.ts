@@ -394,6 +394,9 @@ export class ManagedPostgresKubernetes extends Construct {
         resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
         securityContext: containerSecurity,
         volumeMount: dbMounts,
+        // Deliberately shallow: the scheduler's readiness counts in the pod's readiness, and an S3
+        // or STS outage must never take the primary out of its Service. Backup failures are
+        // logged (kubectl logs -c backup) and show in `pgbackrest info`.
         livenessProbe: { exec: { command: ["sh", "-c", "kill -0 1"] }, periodSeconds: 60 },
         readinessProbe: { exec: { command: ["sh", "-c", "kill -0 1"] }, periodSeconds: 60 },
       },
