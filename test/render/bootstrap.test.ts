@@ -573,6 +573,7 @@ step_data_volume
 `;
     writeFileSync(join(dir, "driver.sh"), driver);
     const r = run("unshare", ["-m", "-n", "--propagation", "private", "bash", join(dir, "driver.sh")]);
+    for (const l of run("losetup", ["-j", join(dir, "vol.img")]).stdout.split("\n").filter(Boolean)) run("losetup", ["-d", l.split(":")[0]!]);
     expect(r.stderr).toContain("attaching the slot volume vol-0123456789abcdef0");
     expect(r.status).toBe(0);
     expect(r.stderr.match(/creating ext4/g)?.length).toBe(1);
@@ -583,6 +584,39 @@ step_data_volume
     expect(after!.trim().split("\n")).toEqual(["keep", fstab[1]]);
     expect(r.stderr).toContain("/data already mounted");
     expect(readFileSync(join(state, "argv.log"), "utf8").match(/attach-volume/g)?.length).toBe(1);
+  });
+
+  test("grow-fs calls resize2fs on the data device only once the volume is bigger than its filesystem", () => {
+    requireTool("losetup");
+    const script = join(dir, "bootstrap");
+    writeFileSync(script, renderBootstrapScript(distributedNode(0)), { mode: 0o755 });
+    // resize2fs is recorded, not run: online resizing needs CAP_SYS_RESOURCE, which test
+    // containers may lack; what is under test is the script's decision.
+    const bin = join(dir, "bin");
+    run("mkdir", ["-p", bin]);
+    writeFileSync(join(bin, "resize2fs"), `#!/bin/sh\necho "$@" >>${JSON.stringify(join(dir, "resize2fs.log"))}\n`, { mode: 0o755 });
+    const driver = `set -euo pipefail
+T=${JSON.stringify(dir)}
+truncate -s 64M $T/vol.img
+mkfs.ext4 -q -F $T/vol.img
+LOOP=$(losetup -f --show $T/vol.img)
+echo "$LOOP" >$T/loop
+trap 'umount /data 2>/dev/null || true; losetup -d $LOOP 2>/dev/null || true' EXIT
+mount $LOOP /data
+export PATH=${bin}:$PATH
+${script} grow-fs
+truncate -s 256M $T/vol.img
+losetup -c $LOOP
+${script} grow-fs
+`;
+    writeFileSync(join(dir, "driver.sh"), driver);
+    const r = run("unshare", ["-m", "--propagation", "private", "bash", join(dir, "driver.sh")]);
+    for (const l of run("losetup", ["-j", join(dir, "vol.img")]).stdout.split("\n").filter(Boolean)) run("losetup", ["-d", l.split(":")[0]!]);
+    expect(r.stderr).toContain("growing the filesystem on");
+    expect(r.status).toBe(0);
+    const loop = readFileSync(join(dir, "loop"), "utf8").trim();
+    expect(readFileSync(join(dir, "resize2fs.log"), "utf8")).toBe(`${loop}\n`);
+    expect(r.stderr).toMatch(/from 67108864 to 268435456 bytes/);
   });
 
   test("a pooler instance prepares from the existing secret without creating one", () => {
