@@ -84,9 +84,9 @@ export const MONITORING_PATHS = {
   /** Writes the end time of the newest full backup (seconds since the epoch) into {@link backupStatusFile}. */
   backupStatusScript: "/usr/local/sbin/managed-postgres-backup-status",
   /** systemd StateDirectory of the backup status job (owned by postgres). */
-  backupStatusDir: "/var/lib/managed-postgres-monitoring",
+  backupStatusDir: "/var/lib/managed-postgres/monitoring",
   /** One line: end of the newest full backup of the repository, seconds since the epoch. */
-  backupStatusFile: "/var/lib/managed-postgres-monitoring/last-full-backup.epoch",
+  backupStatusFile: "/var/lib/managed-postgres/monitoring/last-full-backup.epoch",
   /** Patroni's log directory (`PATRONI_LOG_DIR`): `patroni.log`. */
   patroniLogDir: "/var/log/patroni",
 } as const;
@@ -444,7 +444,7 @@ function agentUnits(hostUnit: string, cluster: string): RenderedFile[] {
  * - the CloudWatch agent configuration (`MONITORING_PATHS.agentConfig`) and its Prometheus
  *   scrape configuration; the postgres_exporter custom queries;
  * - the backup status script, `managed-postgres-backup-status.service` (oneshot, postgres,
- *   `StateDirectory=managed-postgres-monitoring`) and `.timer` (OnBootSec=5min,
+ *   `StateDirectory=managed-postgres/monitoring`) and `.timer` (OnBootSec=5min,
  *   OnUnitActiveSec=15min);
  * - drop-ins: `prometheus-postgres-exporter.service.d` sets
  *   `PG_EXPORTER_EXTEND_QUERY_PATH`; `patroni.service.d` sets `PATRONI_LOG_DIR`
@@ -473,7 +473,7 @@ export function renderMonitoringFiles(ctx: NodeContext): RenderedFile[] {
         "Type=oneshot",
         "User=postgres",
         "Group=postgres",
-        "StateDirectory=managed-postgres-monitoring",
+        "StateDirectory=managed-postgres/monitoring",
         "StateDirectoryMode=0755",
         `ExecStart=${MONITORING_PATHS.backupStatusScript}`,
         "NoNewPrivileges=yes",
