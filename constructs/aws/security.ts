@@ -42,6 +42,7 @@ const P = {
   patroni: { port: PORTS.patroniRest, name: "patroni", what: "Patroni REST API" },
   etcdClient: { port: PORTS.etcdClient, name: "etcd-client", what: "etcd client API" },
   etcdPeer: { port: PORTS.etcdPeer, name: "etcd-peer", what: "etcd peer API" },
+  pgbackrest: { port: PORTS.pgbackrestTlsServer, name: "pgbackrest", what: "pgBackRest TLS server (backup from standby)" },
   bouncerRw: { port: PORTS.pgbouncerReadWrite, name: "pgbouncer-rw", what: "PgBouncer read-write pool" },
   bouncerRo: { port: PORTS.pgbouncerReadOnly, name: "pgbouncer-ro", what: "PgBouncer read-only pool" },
   endpointRw: { port: PORTS.endpointReadWrite, name: "endpoint-rw", what: "read-write endpoint" },
@@ -52,7 +53,8 @@ const P = {
 /**
  * The security groups:
  * - `nodes` (database nodes; their slot ENIs and primary interfaces):
- *   nodes ↔ nodes on 5432 (replication), 8008 (Patroni REST), 2379 and 2380 (etcd);
+ *   nodes ↔ nodes on 5432 (replication), 8008 (Patroni REST), 2379 and 2380 (etcd),
+ *   distributed also 8432 (pgBackRest TLS server: backup from the standby reaches the primary);
  *   distributed: pooler → nodes on 5432 and 8008 (HAProxy health checks);
  *   standalone: clients → 6432 (PgBouncer on the node, the only endpoint).
  * - `pooler` (distributed): endpoint → pooler on 6432 and 6433 (traffic and NLB health
@@ -94,7 +96,9 @@ export class ClusterSecurityGroups extends Construct {
       });
 
     this.nodes = group("nodes", "database nodes");
-    for (const p of [P.postgres, P.patroni, P.etcdClient, P.etcdPeer]) {
+    const nodePorts: PortRule[] = [P.postgres, P.patroni, P.etcdClient, P.etcdPeer];
+    if (spec.deployment === "distributed") nodePorts.push(P.pgbackrest);
+    for (const p of nodePorts) {
       this.ingress(this.nodes, `from-nodes-${p.name}`, p, { sg: this.nodes.id }, `${p.what} from the other database nodes`);
       this.egress(this.nodes, `to-nodes-${p.name}`, p, { sg: this.nodes.id }, `${p.what} to the other database nodes`);
     }

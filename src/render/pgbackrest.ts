@@ -27,13 +27,13 @@
  * names" with IP entries only). See {@link nodeCertificateSubjectAltNames}.
  * Keys: pgBackRest 2.45 "Configuration Reference".
  */
-import { SIZES, type ResolvedClusterSpec } from "../spec";
+import { PORTS, SIZES, type ResolvedClusterSpec } from "../spec";
 import { PATHS, pgDataDir } from "./paths";
 import { POSTGRES_SOCKET_DIRECTORY } from "./postgres";
 import type { ClusterMember, NodeContext } from "./types";
 
 /** Port of the pgBackRest TLS server on every node (pgBackRest's default, `tls-server-port`). */
-export const PGBACKREST_TLS_SERVER_PORT = 8432;
+export const PGBACKREST_TLS_SERVER_PORT = PORTS.pgbackrestTlsServer;
 
 /**
  * The Patroni REST endpoint that elects the node running the scheduled backup in the

@@ -11,6 +11,11 @@ export const PORTS = {
   etcdClient: 2379,
   /** etcd peer API (TLS). */
   etcdPeer: 2380,
+  /**
+   * pgBackRest TLS server on each database node (pgBackRest's default `tls-server-port`):
+   * the backup, run on the synchronous standby, reaches the primary through it.
+   */
+  pgbackrestTlsServer: 8432,
   /** PgBouncer read-write pool on pooler instances (standalone: on the node; the only endpoint). */
   pgbouncerReadWrite: 6432,
   /** PgBouncer read-only pool on pooler instances (distributed only). */

@@ -37,10 +37,10 @@ describe("distributed cluster", () => {
       // per role: its permissions and the monitoring publish policy
       aws_iam_role_policy: 4,
       aws_security_group: 3,
-      // nodes↔nodes ×4, pooler→nodes ×2, endpoint→pooler ×2, clients (1 CIDR + 1 group) ×2 ports
-      aws_vpc_security_group_ingress_rule: 12,
-      // nodes→nodes ×4, pooler→nodes ×2, endpoint→pooler ×2, HTTPS to VPC and S3 ×2 tiers
-      aws_vpc_security_group_egress_rule: 12,
+      // nodes↔nodes ×5 (incl. pgBackRest TLS server), pooler→nodes ×2, endpoint→pooler ×2, clients (1 CIDR + 1 group) ×2 ports
+      aws_vpc_security_group_ingress_rule: 13,
+      // nodes→nodes ×5, pooler→nodes ×2, endpoint→pooler ×2, HTTPS to VPC and S3 ×2 tiers
+      aws_vpc_security_group_egress_rule: 13,
     });
   });
 
