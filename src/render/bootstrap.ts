@@ -33,7 +33,8 @@
  *      `put-secret-value --client-request-token <secretClientRequestToken(name)>`; success
  *      or not, it re-reads and uses what is stored;
  *   5. TLS: `PATHS.caCert`; a key and certificate for this host (CN = member name,
- *      SAN = IP:<address>, DNS:<member name>, serverAuth + clientAuth, 10 years) signed
+ *      SAN = IP:<address>, DNS:<address> (pgBackRest 2.45 matches hosts against DNS
+ *      names only), DNS:<member name>, serverAuth + clientAuth, 10 years) signed
  *      with the CA key, which only ever exists in a private directory under /run, removed
  *      on exit; kept across runs while valid for 30 more days, signed by the CA and for
  *      this address;
@@ -264,7 +265,7 @@ secret_is_complete() {
   openssl verify -CAfile "$CA_CERT" "$SERVER_CERT" >/dev/null 2>&1 || return 1
   openssl x509 -in "$SERVER_CERT" -noout -checkend 2592000 >/dev/null 2>&1 || return 1
   openssl x509 -in "$SERVER_CERT" -noout -ext subjectAltName 2>/dev/null | tr ',' '\\n' | sed 's/^ *//' |
-    grep -qxF "IP Address:$CERT_ADDRESS" || return 1
+    grep -qxF "DNS:$CERT_ADDRESS" || return 1
   [ "$(openssl x509 -in "$SERVER_CERT" -noout -pubkey)" = "$(openssl pkey -in "$SERVER_KEY" -pubout)" ] || return 1
 }
 step_tls() {
@@ -284,7 +285,7 @@ step_tls() {
   openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/server.key"
   openssl req -new -key "$WORK/server.key" -subj "/CN=$CERT_NAME" -out "$WORK/server.csr"
   printf '%s\\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \\
-    'extendedKeyUsage=serverAuth,clientAuth' "subjectAltName=IP:$CERT_ADDRESS,DNS:$CERT_NAME" >"$WORK/server.ext"
+    'extendedKeyUsage=serverAuth,clientAuth' "subjectAltName=IP:$CERT_ADDRESS,DNS:$CERT_ADDRESS,DNS:$CERT_NAME" >"$WORK/server.ext"
   openssl x509 -req -in "$WORK/server.csr" -CA "$CA_CERT" -CAkey "$WORK/ca.key" -set_serial "0x$(openssl rand -hex 16)" \\
     -days 3650 -sha256 -extfile "$WORK/server.ext" -out "$WORK/server.crt" 2>/dev/null
   rm -f "$WORK/ca.key"
