@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { App, LocalBackend, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { ManagedPostgres, readSpecFile } from "../../constructs";
+// The AWS entry point only: importing the package root would also load the Kubernetes provider.
+import { ManagedPostgres } from "../../constructs/aws";
+import { readSpecFile } from "../../src/spec";
 import { PrivateNetwork } from "./network";
 
 const REGION = "eu-west-1";
