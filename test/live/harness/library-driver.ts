@@ -85,6 +85,15 @@ const WORKAROUNDS: readonly { readonly path: string; readonly applies: (content:
       "etcd 3.4 disables the gRPC gateway when started with --config-file unless enable-grpc-gateway: true " +
       "(etcd-io/etcd#12093); Patroni's etcd3 DCS talks to etcd only through it (/v3/...: 404 otherwise)",
   },
+  {
+    path: PATHS.bootstrapScript,
+    applies: (c) => c.includes('"subjectAltName=IP:$CERT_ADDRESS,DNS:$CERT_NAME"'),
+    fix: (c) => c.split('"subjectAltName=IP:$CERT_ADDRESS,DNS:$CERT_NAME"').join('"subjectAltName=IP:$CERT_ADDRESS,DNS:$CERT_ADDRESS,DNS:$CERT_NAME"'),
+    why:
+      "pgBackRest 2.45 (Debian 12) matches only DNS subject alternative names against pgN-host (IP SANs arrived in 2.46, " +
+      "pgbackrest/pgbackrest#1977): without DNS:<address> in the node certificate a backup from the standby fails with " +
+      "\"unable to find hostname '<address>' in certificate common name or subject alternative names\"",
+  },
 ];
 
 /**

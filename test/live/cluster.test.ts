@@ -1,0 +1,325 @@
+/**
+ * The live 3-AZ cluster (issue 3): the library's user data boots three database nodes
+ * (one per availability zone, each a network namespace) and a PgBouncer tier instance on
+ * this machine, against s3rver and a local AWS stand-in. The tests share one cluster and
+ * run in order. Needs root and the Debian packages listed in docs/live-harness.md; without
+ * them the run fails (never skips).
+ *
+ * Run: sudo npm run test:live
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "fs";
+import { join } from "path";
+import { LiveCluster, REPLICA_UP } from "./harness/cluster";
+import { APP_USER, BUCKET } from "./harness/constants";
+import { run, sleep, waitFor } from "./harness/exec";
+import { nodeJobs, runJob } from "./harness/library-driver";
+import { azPartition, plannedSwitchover, unplannedFailover, type FailoverRound, type PartitionResult } from "./harness/scenarios";
+
+jest.setTimeout(600_000);
+
+const cluster = new LiveCluster();
+const measurements: Record<string, unknown> = {};
+
+beforeAll(async () => {
+  await cluster.start();
+}, 900_000);
+
+afterAll(async () => {
+  console.log(`live harness measurements: ${JSON.stringify(measurements, null, 2)}`);
+  await cluster.stop();
+}, 300_000);
+
+/** Every file (recursively) under a directory. */
+function walk(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+
+const bucketDir = () => join(cluster.s3Directory, BUCKET);
+/** Objects s3rver stores, without its metadata side files. */
+const storedObjects = () => walk(bucketDir()).filter((f) => f.endsWith("._S3rver_object"));
+
+describe("the cluster forms", () => {
+  test("the library's rendered files boot it without harness corrections", () => {
+    expect([...cluster.workarounds]).toEqual([]);
+  });
+
+  test("one primary, one synchronous standby and one replica, all running", async () => {
+    const members = await cluster.waitFormed(120_000);
+    expect(members.map((m) => m.role).sort()).toEqual(["leader", "replica", "sync_standby"]);
+    for (const m of members.filter((x) => x.role !== "leader")) expect(REPLICA_UP).toContain(m.state);
+  });
+
+  test("etcd has 3 of 3 members healthy", async () => {
+    const health = await cluster.etcdHealth();
+    expect(health.filter((h) => h.health)).toHaveLength(3);
+  });
+
+  test("the three first boots stored exactly one cluster secret version (ClientRequestToken race)", async () => {
+    const state = (await cluster.standinState())!;
+    const secrets = state.secrets as { versions: { stages: string[] }[] }[];
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0].versions).toHaveLength(1);
+    expect(secrets[0].versions[0].stages).toEqual(["AWSCURRENT"]);
+  });
+});
+
+describe("endpoints", () => {
+  test("the read-write endpoint reaches the primary", async () => {
+    const r = await cluster.endpointQuery("rw", "SELECT pg_is_in_recovery(), inet_server_addr()");
+    expect(r.stderr).toBe("");
+    const [recovery, addr] = r.stdout.trim().split("|");
+    expect(recovery).toBe("f");
+    expect(addr).toBe(cluster.members[(await cluster.leaderIndex())!].address);
+  });
+
+  test("the read-only endpoint reaches only replicas", async () => {
+    const leader = (await cluster.leaderIndex())!;
+    const replicas = cluster.members.filter((_, i) => i !== leader).map((m) => m.address);
+    const seen = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const r = await cluster.endpointQuery("ro", "SELECT pg_is_in_recovery(), inet_server_addr()");
+      expect(r.code).toBe(0);
+      const [recovery, addr] = r.stdout.trim().split("|");
+      expect(recovery).toBe("t");
+      expect(replicas).toContain(addr);
+      seen.add(addr);
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(1);
+  });
+
+  test("clients negotiate TLS 1.3 with the pooler", async () => {
+    const r = await run(["psql", "-X", "-d", cluster.endpointConnInfo("rw"), "-c", "\\conninfo"], { env: { PGPASSWORD: APP_USER.password }, timeoutMs: 20_000 });
+    expect(r.stdout).toMatch(/SSL connection \(protocol: TLSv1\.3/);
+  });
+
+  test("the pooler reaches PostgreSQL over TLS 1.3", async () => {
+    const r = await cluster.endpointQuery("rw", "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    expect(r.stdout.trim()).toBe("t|TLSv1.3");
+  });
+
+  test("passwords are stored and checked as scram-sha-256", async () => {
+    const leader = (await cluster.leaderIndex())!;
+    expect(await cluster.nodeQueryOk(leader, "SHOW password_encryption")).toBe("scram-sha-256");
+    expect(await cluster.nodeQueryOk(leader, `SELECT left(rolpassword, 14) FROM pg_authid WHERE rolname = '${APP_USER.name}'`)).toBe("SCRAM-SHA-256$");
+    const methods = await cluster.nodeQueryOk(leader, "SELECT DISTINCT auth_method FROM pg_hba_file_rules WHERE type <> 'local' ORDER BY 1");
+    expect(methods.split("\n").sort()).toEqual(["reject", "scram-sha-256"]);
+  });
+
+  test("a connection without TLS is refused by the pooler and by the nodes", async () => {
+    const noTls = (conninfo: string) =>
+      run(["psql", "-X", "-A", "-t", "-d", conninfo.replace(/sslmode=\S+/, "sslmode=disable"), "-c", "SELECT 1"], {
+        env: { PGPASSWORD: APP_USER.password },
+        timeoutMs: 20_000,
+      });
+    const viaPooler = await noTls(cluster.endpointConnInfo("rw"));
+    expect(viaPooler.code).not.toBe(0);
+    const direct = await noTls(cluster.directConnInfo((await cluster.leaderIndex())!));
+    expect(direct.code).not.toBe(0);
+    expect(direct.stderr).toMatch(/no encryption|pg_hba\.conf rejects/);
+  });
+});
+
+describe("unplanned failover (hard crash of the primary's availability zone)", () => {
+  const rounds: FailoverRound[] = [];
+  const victims = new Set<string>();
+
+  test.each([1, 2, 3])("round %i: a new primary takes writes, no acknowledged write is lost, the zone rejoins", async (round) => {
+    // Rotate the victim: move the primary to a zone not crashed yet.
+    const members = await cluster.waitFormed(300_000);
+    const leader = members.find((m) => m.role === "leader")!;
+    if (victims.has(leader.name)) {
+      const target = members.find((m) => m.role !== "leader" && !victims.has(m.name))!;
+      const r = await cluster.patroniRequest(cluster.indexOf(leader.name), "POST", "/switchover", { leader: leader.name, candidate: target.name }, 60_000);
+      expect(r.status).toBe(200);
+      await waitFor(`${target.name} leads`, async () => ((await cluster.leaderIndex()) === cluster.indexOf(target.name) ? true : undefined), 120_000, 500);
+      await cluster.waitFormed(300_000);
+    }
+    const result = await unplannedFailover(cluster, round);
+    rounds.push(result);
+    victims.add(result.victim);
+    measurements[`failover_round_${round}`] = result;
+    console.log(`failover round ${round}: ${JSON.stringify({ ...result, lost: result.lost.length })}`);
+    expect(result.newPrimary).not.toBe(result.victim);
+    expect(Number.isFinite(result.rtoSeconds)).toBe(true);
+    expect(result.lost).toEqual([]);
+  });
+
+  test("the rounds crashed three different availability zones", () => {
+    expect(new Set(rounds.map((r) => r.victim)).size).toBe(3);
+  });
+});
+
+describe("availability-zone partition of the primary", () => {
+  let result: PartitionResult;
+
+  beforeAll(async () => {
+    await cluster.waitFormed(300_000);
+    result = await azPartition(cluster);
+    measurements.partition = { ...result, lost: result.lost.length };
+    console.log(`partition: ${JSON.stringify(measurements.partition)}`);
+  }, 900_000);
+
+  test("the isolated old primary acknowledges no write after the cut", () => {
+    expect(result.ackedByIsolatedAfterCut).toBe(0);
+  });
+
+  test("a new primary in another zone serves writes through the endpoint", () => {
+    expect(result.newPrimary).not.toBe(result.oldPrimary);
+    expect(Number.isFinite(result.rtoSeconds)).toBe(true);
+  });
+
+  test("no acknowledged write is lost", () => {
+    expect(result.lost).toEqual([]);
+  });
+
+  test("after the link returns the old primary rejoins as a replica", () => {
+    expect(["replica", "sync_standby"]).toContain(result.oldPrimaryRoleAfterHeal);
+  });
+});
+
+describe("planned switchover", () => {
+  test("moves the primary to the synchronous standby without losing an acknowledged write", async () => {
+    const result = await plannedSwitchover(cluster);
+    measurements.switchover = { ...result, lost: result.lost.length };
+    console.log(`switchover: ${JSON.stringify(measurements.switchover)}`);
+    expect(result.httpStatus).toBe(200);
+    expect(await cluster.leaderIndex()).toBe(cluster.indexOf(result.to));
+    expect(result.lost).toEqual([]);
+  });
+});
+
+describe("backups", () => {
+  const MARKER = `plaintext-marker-${process.pid}-7f3a9c`;
+  const jobOutputs: Record<string, string[]> = {};
+
+  beforeAll(async () => {
+    await cluster.waitFormed(300_000);
+    const ins = await cluster.endpointQuery(
+      "rw",
+      `CREATE TABLE IF NOT EXISTS secrets_probe (v text); INSERT INTO secrets_probe SELECT '${MARKER}' || g FROM generate_series(1, 2000) g`,
+    );
+    expect(ins.code).toBe(0);
+    const leader = (await cluster.leaderIndex())!;
+    await cluster.nodeQueryOk(leader, "CHECKPOINT");
+    await cluster.nodeQueryOk(leader, "SELECT pg_switch_wal()");
+    for (const unit of ["managed-postgres-backup.service", "managed-postgres-logical-dump.service"]) {
+      jobOutputs[unit] = [];
+      for (let i = 0; i < 3; i++) {
+        const job = nodeJobs(cluster.nodeContext(i)).get(unit)!;
+        const r = await runJob(cluster.nodes[i], job);
+        jobOutputs[unit].push(`${cluster.members[i].name} exit ${r.code}: ${r.output.slice(-1500)}`);
+      }
+    }
+  }, 900_000);
+
+  test("the stanza exists in the bucket", () => {
+    expect(existsSync(join(bucketDir(), "live/archive/live/archive.info._S3rver_object"))).toBe(true);
+    expect(existsSync(join(bucketDir(), "live/backup/live/backup.info._S3rver_object"))).toBe(true);
+  });
+
+  test("the scheduled backup job takes a full backup (from the synchronous standby)", async () => {
+    const leader = (await cluster.leaderIndex())!;
+    const r = await cluster.pgbackrest(leader, ["info", "--output=json"]);
+    const info = JSON.parse(r.stdout) as { backup: { type: string; error?: boolean }[]; status: { code: number } }[];
+    const full = info[0].backup.filter((b) => b.type === "full").length;
+    if (full === 0) console.log(`backup job output:\n${jobOutputs["managed-postgres-backup.service"].join("\n")}`);
+    expect(full).toBeGreaterThanOrEqual(1);
+    expect(info[0].status.code).toBe(0);
+  });
+
+  test("WAL is archived to the bucket", async () => {
+    const leader = (await cluster.leaderIndex())!;
+    const seg = await cluster.nodeQueryOk(leader, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+    await cluster.nodeQueryOk(leader, "SELECT pg_switch_wal()");
+    await waitFor(
+      `WAL segment ${seg} in the archive`,
+      async () => (walk(join(bucketDir(), "live/archive/live")).some((f) => f.includes(`/${seg}-`)) ? true : undefined),
+      120_000,
+      1000,
+    );
+    const r = await cluster.pgbackrest(leader, ["info", "--output=json"]);
+    const info = JSON.parse(r.stdout) as { archive: { min: string | null; max: string | null }[] }[];
+    expect(info[0].archive[0].max).not.toBeNull();
+  });
+
+  test("the logical dump job puts an encrypted dump of each database in the bucket", () => {
+    const dumps = storedObjects().filter((f) => f.includes("/live/logical/"));
+    expect({ dumps: dumps.map((f) => f.slice(bucketDir().length)), jobs: jobOutputs["managed-postgres-logical-dump.service"] }).toMatchObject({
+      dumps: expect.arrayContaining([expect.stringMatching(/^\/live\/logical\/app\/\d{8}T\d{6}Z\.dump\.enc\._S3rver_object$/)]),
+    });
+  });
+
+  test("every stored object is encrypted client-side (OpenSSL salted AES-256 format)", () => {
+    const objects = storedObjects();
+    expect(objects.length).toBeGreaterThan(5);
+    const plain = objects.filter((f) => {
+      const head = readFileSync(f).subarray(0, 8).toString("latin1");
+      return head !== "Salted__";
+    });
+    expect(plain.map((f) => f.slice(bucketDir().length))).toEqual([]);
+  });
+
+  test("no stored object contains the plaintext written to a table", async () => {
+    // The marker is in the primary's data files (so a search would find unencrypted copies)...
+    const leader = (await cluster.leaderIndex())!;
+    const inData = await run(["grep", "-rlF", MARKER, cluster.hostPath(leader, "/data/pgdata")], { timeoutMs: 120_000 });
+    expect(inData.stdout.trim()).not.toBe("");
+    // ...and nowhere in the bucket.
+    const inBucket = await run(["grep", "-rlF", MARKER, bucketDir()], { timeoutMs: 120_000 });
+    expect(inBucket.stdout.trim()).toBe("");
+  });
+});
+
+describe("point-in-time recovery", () => {
+  test("a restore to a time returns exactly the rows committed before it", async () => {
+    await cluster.waitFormed(300_000);
+    const q = async (sql: string) => {
+      const r = await cluster.endpointQuery("rw", sql, 60_000);
+      if (r.code !== 0) throw new Error(`${sql}: ${r.stderr}`);
+      return r.stdout.trim();
+    };
+    await q("CREATE TABLE IF NOT EXISTS pitr (id int PRIMARY KEY, phase text NOT NULL)");
+    await q("INSERT INTO pitr SELECT g, 'before' FROM generate_series(1, 100) g");
+    await sleep(1500);
+    const target = await q("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'");
+    await sleep(1500);
+    await q("INSERT INTO pitr SELECT g, 'after' FROM generate_series(101, 150) g");
+    const leader = (await cluster.leaderIndex())!;
+    const seg = await cluster.nodeQueryOk(leader, "SELECT pg_walfile_name(pg_current_wal_lsn())");
+    await cluster.nodeQueryOk(leader, "SELECT pg_switch_wal()");
+    await waitFor(
+      `WAL segment ${seg} archived`,
+      async () => (walk(join(bucketDir(), "live/archive/live")).some((f) => f.includes(`/${seg}-`)) ? true : undefined),
+      120_000,
+      1000,
+    );
+
+    // Restore into a fresh data directory on a replica's host, as a separate instance.
+    const host = (leader + 1) % 3;
+    const node = cluster.nodes[host];
+    const dir = "/var/lib/postgresql/pitr-restore";
+    const sock = "/var/lib/postgresql/pitr-sock";
+    await node.execOk(["rm", "-rf", dir, sock]);
+    await node.execOk(["install", "-d", "-m", "0700", "-o", "postgres", "-g", "postgres", dir, sock]);
+    const restore = await cluster.pgbackrest(host, [`--pg1-path=${dir}`, "--type=time", `--target=${target}`, "--target-action=promote", "restore"], 600_000);
+    expect(restore.code).toBe(0);
+    const pgctl = "/usr/lib/postgresql/15/bin/pg_ctl";
+    const opts = `-p 5499 -c listen_addresses='' -c unix_socket_directories=${sock} -c archive_mode=off -c logging_collector=off -c hot_standby=on -c shared_buffers=64MB`;
+    try {
+      const start = await node.exec(["sh", "-c", `set -a; . /etc/managed-postgres/harness.env; set +a; exec setpriv --reuid=postgres --regid=postgres --init-groups -- ${pgctl} -D ${dir} -l ${dir}/restore.log -w -t 300 -o "${opts}" start`], { timeoutMs: 330_000 });
+      expect(start.code).toBe(0);
+      const psql = (sql: string) =>
+        node.exec(["psql", "-X", "-A", "-t", "-h", sock, "-p", "5499", "-d", "app", "-c", sql], { user: "postgres", timeoutMs: 30_000 });
+      await waitFor("the restored instance is promoted", async () => ((await psql("SELECT pg_is_in_recovery()")).stdout.trim() === "f" ? true : undefined), 300_000, 1000);
+      const rows = (await psql("SELECT phase || ':' || count(*) || ':' || min(id) || ':' || max(id) FROM pitr GROUP BY phase ORDER BY phase")).stdout.trim();
+      expect(rows).toBe("before:100:1:100");
+    } finally {
+      await node.exec(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", pgctl, "-D", dir, "-m", "immediate", "stop"], { timeoutMs: 60_000 });
+      await node.exec(["rm", "-rf", dir, sock]);
+    }
+  });
+});
