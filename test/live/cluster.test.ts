@@ -178,6 +178,7 @@ describe("availability-zone partition of the primary", () => {
 
   test("after the link returns the old primary rejoins as a replica", () => {
     expect(["replica", "sync_standby"]).toContain(result.oldPrimaryRoleAfterHeal);
+    expect(result.oldPrimarySelfRole).toBe("replica");
   });
 });
 

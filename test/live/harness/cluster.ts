@@ -19,6 +19,7 @@ import {
   BUCKET,
   CLUSTER_NAME,
   POOLER,
+  PREFIX,
   REGION,
   RUN_ROOT,
   S3_PORT,
@@ -41,7 +42,7 @@ import {
   writeUserData,
 } from "./library-driver";
 import { createCa, issueCertificate, type KeyPair } from "./tls";
-import { readFileSync } from "fs";
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from "fs";
 
 /** Repository root (for ts-node and s3rver in the services host). */
 export const REPO_ROOT = resolve(__dirname, "../../..");
@@ -160,6 +161,7 @@ export class LiveCluster {
     assertPrerequisites();
     const missing = missingBootstrapPackages(this.nodeContext(0));
     if (missing.length) throw new Error(`the node bootstrap needs Debian packages missing here: apt-get install -y ${missing.join(" ")}`);
+    await acquireRunLock(this.log);
     await cleanupLeftovers();
     try {
       const t0 = Date.now();
@@ -201,6 +203,7 @@ export class LiveCluster {
   async stop(): Promise<void> {
     for (const h of [this.pooler, ...this.nodes, this.services]) await killNamespace(h.def.netns);
     await cleanupLeftovers();
+    releaseRunLock();
   }
 
   /** Tail of the service logs (for failure messages). */
@@ -317,19 +320,30 @@ export class LiveCluster {
     });
   }
 
-  /** Patroni's view of the cluster, asked of the first reachable member (skipping `exclude`). */
+  /**
+   * Patroni's view of the cluster (`GET /cluster`), asked of every reachable member
+   * (skipping `exclude`); the view most members agree on wins. A member cut off from etcd
+   * serves its last (stale) view, so a single answer is not enough after a partition.
+   */
   async patroniCluster(exclude: readonly number[] = []): Promise<PatroniMember[]> {
     let last: unknown;
-    for (let i = 0; i < 3; i++) {
-      if (exclude.includes(i) || !this.nodes[i].up) continue;
-      try {
-        const r = await this.patroniRequest(i, "GET", "/cluster");
-        if (r.status === 200) return (JSON.parse(r.body) as { members: PatroniMember[] }).members;
-      } catch (err) {
-        last = err;
-      }
-    }
-    throw new Error(`no Patroni REST API answered /cluster: ${String(last)}`);
+    const views: PatroniMember[][] = [];
+    await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        if (exclude.includes(i) || !this.nodes[i].up) return;
+        try {
+          const r = await this.patroniRequest(i, "GET", "/cluster");
+          if (r.status === 200) views.push((JSON.parse(r.body) as { members: PatroniMember[] }).members);
+        } catch (err) {
+          last = err;
+        }
+      }),
+    );
+    if (views.length === 0) throw new Error(`no Patroni REST API answered /cluster: ${String(last)}`);
+    const key = (v: PatroniMember[]) => JSON.stringify(v.map((m) => [m.name, m.role]).sort());
+    const counts = new Map<string, number>();
+    for (const v of views) counts.set(key(v), (counts.get(key(v)) ?? 0) + 1);
+    return [...views].sort((a, b) => counts.get(key(b))! - counts.get(key(a))!)[0];
   }
 
   /** Index of the member named `name`. */
@@ -508,6 +522,46 @@ export class LiveCluster {
 
   /** The pgBackRest configuration path (for the tests' messages). */
   static readonly pgbackrestConfig = PATHS.pgbackrestConfig;
+}
+
+/** One harness run at a time on a machine: the lock file holds the running process's PID. */
+export const RUN_LOCK = `/var/tmp/${PREFIX}.lock`;
+
+/**
+ * Waits (up to 30 minutes) until no other live process holds {@link RUN_LOCK}, then takes
+ * it. A lock whose process is gone is stale and taken over.
+ */
+export async function acquireRunLock(log: (m: string) => void): Promise<void> {
+  const deadline = Date.now() + 30 * 60_000;
+  let announced = false;
+  while (Date.now() < deadline) {
+    try {
+      const fd = openSync(RUN_LOCK, "wx");
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch {
+      const holder = Number(readFileSync(RUN_LOCK, "utf8").trim());
+      if (holder === process.pid) return;
+      if (!holder || !processAlive(holder)) {
+        rmSync(RUN_LOCK, { force: true });
+        continue;
+      }
+      if (!announced) log(`another harness run (pid ${holder}) holds ${RUN_LOCK}: waiting for it`);
+      announced = true;
+      await sleep(5000);
+    }
+  }
+  throw new Error(`another harness run still holds ${RUN_LOCK} after 30 minutes`);
+}
+
+/** Releases {@link RUN_LOCK} if this process holds it. */
+export function releaseRunLock(): void {
+  try {
+    if (Number(readFileSync(RUN_LOCK, "utf8").trim()) === process.pid) rmSync(RUN_LOCK, { force: true });
+  } catch {
+    /* not held */
+  }
 }
 
 /** Whether a process exists. */

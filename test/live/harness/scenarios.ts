@@ -91,8 +91,10 @@ export interface PartitionResult {
   readonly lost: number[];
   /** Cut → first write acknowledged through the endpoint, seconds. */
   readonly rtoSeconds: number;
-  /** Role of the old primary after the link came back. */
+  /** Role of the old primary after the link came back (the cluster's view). */
   readonly oldPrimaryRoleAfterHeal: string;
+  /** Role the old primary's own Patroni reports after the link came back. */
+  readonly oldPrimarySelfRole: string;
 }
 
 /**
@@ -124,6 +126,18 @@ export async function azPartition(cluster: LiveCluster): Promise<PartitionResult
     const isolatedResult = await isolatedWriter.stop();
     await heal(zone);
     healed = true;
+    await cluster.waitFormed(300_000);
+    // The old primary's own view of itself (not the DCS's): a replica again.
+    const selfRole = await waitFor(
+      `${cluster.members[old].name} reports itself a replica`,
+      async () => {
+        const r = await cluster.patroniRequest(old, "GET", "/patroni");
+        const role = (JSON.parse(r.body) as { role?: string; state?: string }).role;
+        return role === "replica" ? role : undefined;
+      },
+      300_000,
+      1000,
+    ).catch(() => "not a replica");
     const members = await cluster.waitFormed(300_000);
     const present = new Set([...(await presentIds(cluster, "partition-endpoint")), ...(await presentIds(cluster, "partition-isolated"))]);
     return {
@@ -133,6 +147,7 @@ export async function azPartition(cluster: LiveCluster): Promise<PartitionResult
       lost: [...lostWrites(endpointResult.acks, present), ...lostWrites(isolatedResult.acks, present)],
       rtoSeconds: (firstAck - tCut) / 1000,
       oldPrimaryRoleAfterHeal: members.find((m) => m.name === cluster.members[old].name)?.role ?? "absent",
+      oldPrimarySelfRole: selfRole,
     };
   } finally {
     if (!healed) {
