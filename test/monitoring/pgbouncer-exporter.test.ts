@@ -9,9 +9,9 @@ import * as os from "os";
 import * as path from "path";
 import { METRICS, PGBOUNCER_EXPORTER_COMMAND } from "../../src/render/monitoring";
 import { bash, freePort, samples } from "./helpers";
+import { requirePrerequisites } from "../support/prerequisites";
 
 const BIN = "/usr/lib/postgresql/15/bin";
-const haveTools = ["/usr/sbin/pgbouncer", "/usr/bin/prometheus-pgbouncer-exporter", `${BIN}/initdb`].every((f) => fs.existsSync(f)) && process.getuid?.() === 0; // runs PostgreSQL as the postgres user (runuser)
 
 /** $1 stage, $2 PostgreSQL port, $3 PgBouncer port, $4 exporter port. */
 const SCRIPT = String.raw`
@@ -63,7 +63,9 @@ echo "==== waiting"; scrape || { echo "SCRAPE FAILED" >&2; exit 7; }
 echo "==== end"
 `;
 
-(haveTools ? describe : describe.skip)("PgBouncer exporter", () => {
+describe("PgBouncer exporter", () => {
+  // Runs PostgreSQL as the postgres user (runuser): root and the Debian packages, or a loud failure.
+  beforeAll(() => requirePrerequisites({ files: ["/usr/sbin/pgbouncer", "/usr/bin/prometheus-pgbouncer-exporter", `${BIN}/initdb`], root: true }));
   let scrape = "";
   let stage = "";
 

@@ -9,9 +9,9 @@ import * as os from "os";
 import * as path from "path";
 import { METRICS, renderPostgresExporterQueries } from "../../src/render/monitoring";
 import { bash, freePort, samples } from "./helpers";
+import { requirePrerequisites } from "../support/prerequisites";
 
 const BIN = "/usr/lib/postgresql/15/bin";
-const haveTools = fs.existsSync(`${BIN}/initdb`) && fs.existsSync("/usr/bin/prometheus-postgres-exporter") && process.getuid?.() === 0; // runs PostgreSQL as the postgres user (runuser)
 
 /**
  * $1 stage dir, $2 primary port, $3 replica port, $4 exporter port (primary), $5 exporter
@@ -81,7 +81,9 @@ echo "==== replica-after"; scrape "$E2"
 echo "==== end"
 `;
 
-(haveTools ? describe : describe.skip)("postgres_exporter with the rendered custom queries", () => {
+describe("postgres_exporter with the rendered custom queries", () => {
+  // Runs PostgreSQL as the postgres user (runuser): root and the Debian packages, or a loud failure.
+  beforeAll(() => requirePrerequisites({ files: [`${BIN}/initdb`, "/usr/bin/prometheus-postgres-exporter"], root: true }));
   const scrapes: Record<string, string> = {};
   let stage = "";
 
