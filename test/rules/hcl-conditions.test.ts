@@ -16,6 +16,7 @@ import { applySafetyRules } from "../../constructs/aws/prior-state";
 import { fixHclConditionBlocks } from "../../src/rules/hcl-conditions";
 import { validateClusterSpec } from "../../src/spec";
 import { freshDir } from "./synth-helpers";
+import { requirePrerequisites } from "../support/prerequisites";
 
 const CDKTF_STYLE = [
   "resource \"terraform_data\" \"x\" {",
@@ -58,11 +59,11 @@ test("postconditions are repaired too", () => {
   expect(fixHclConditionBlocks('  postcondition = [\n{\ncondition = "${true}"\nerror_message = "X."\n},\n]\n')).toBe('  postcondition {\ncondition = "${true}"\nerror_message = "X."\n  }\n');
 });
 
-const hasTerraform = spawnSync("terraform", ["version"]).status === 0;
 const terraform = (args: string[], cwd: string, input?: string) =>
   spawnSync("terraform", args, { cwd, input, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1" } });
 
-(hasTerraform ? describe : describe.skip)("with Terraform", () => {
+describe("with Terraform", () => {
+  beforeAll(() => requirePrerequisites({ commands: ["terraform"] }));
   function validate(hcl: string): { status: number | null; output: string } {
     const dir = freshDir("mp-validate-");
     fs.writeFileSync(path.join(dir, "main.tf"), `locals {\n  ok = true\n  deployed = {}\n}\n${hcl}`);

@@ -8,6 +8,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { clusterProps, freshDir, synthCluster } from "./synth-helpers";
+import { requirePrerequisites } from "../support/prerequisites";
 
 const { json } = synthCluster(clusterProps("distributed", { majorVersion: 16 }));
 const volumes = Object.values<any>(json.resource.aws_ebs_volume);
@@ -49,15 +50,6 @@ test("the conditions reference the data source and the requested values by their
   expect(all).toContain(`local.${localName}.storage_gib`);
   expect(json.locals[localName].storage_gib).toBe(40);
 });
-
-const hasTerraform = (() => {
-  try {
-    execFileSync("terraform", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 interface Deployed {
   size: number;
@@ -105,7 +97,8 @@ function evaluate(slot: string, deployed: Deployed[]): boolean[] {
 const three = (over: Partial<Deployed> = {}): Deployed[] =>
   ["0", "1", "2"].map((slot, i) => ({ size: 40, az: ["eu-west-1a", "eu-west-1b", "eu-west-1c"][i], slot, ...over }));
 
-(hasTerraform ? describe : describe.skip)("evaluated by terraform console", () => {
+describe("evaluated by terraform console", () => {
+  beforeAll(() => requirePrerequisites({ commands: ["terraform"] }));
   test("first deployment (no volume found): every condition holds", () => {
     expect(evaluate("0", [])).toEqual([true, true, true, true, true]);
   });

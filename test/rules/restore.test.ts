@@ -1,4 +1,5 @@
 import * as fc from "fast-check";
+import { requirePrerequisites } from "../support/prerequisites";
 import {
   isRestoreTimestamp,
   patroniRestoreOptions,
@@ -123,14 +124,8 @@ describe("the restore source pass script", () => {
   const path = require("path") as typeof import("path");
   const made: string[] = [];
   afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-  const has = (cmd: string) => {
-    try {
-      execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  // The script runs for real: shellcheck, jq and pgBackRest come from .ci/run; missing = failure.
+  beforeAll(() => requirePrerequisites({ commands: ["shellcheck", "jq", "pgbackrest", "id"] }));
 
   /** Runs the script with a fake `aws` that returns `secret`; returns the written config (or the error). */
   function run(secret: object): { config?: string; error?: string; dir: string } {
@@ -149,7 +144,7 @@ describe("the restore source pass script", () => {
     }
   }
 
-  (has("shellcheck") ? test : test.skip)("passes shellcheck", () => {
+  test("passes shellcheck", () => {
     const scDir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-sc-"));
     made.push(scDir);
     const file = path.join(scDir, "pass.sh");
@@ -157,20 +152,20 @@ describe("the restore source pass script", () => {
     expect(() => execFileSync("shellcheck", [file], { stdio: "pipe" })).not.toThrow();
   });
 
-  (has("jq") && has("id") ? test : test.skip)("writes the source's cipher pass into the [global] section of the source config", () => {
+  test("writes the source's cipher pass into the [global] section of the source config", () => {
     const { config } = run({ backup_cipher_pass: "s3cr3t/+=pass", superuser_password: "x" });
     const lines = config!.split("\n");
     expect(lines.slice(0, 2)).toEqual(["[global]", "repo1-cipher-pass=s3cr3t/+=pass"]);
     expect(lines).toContain("repo1-s3-bucket=orders-backups-0a1b2c");
   });
 
-  (has("jq") ? test : test.skip)("fails without writing when the secret has no cipher pass", () => {
+  test("fails without writing when the secret has no cipher pass", () => {
     const { error, dir } = run({ superuser_password: "x" });
     expect(error).toMatch(/no backup_cipher_pass/);
     expect(fs.existsSync(path.join(dir, "restore-source.conf"))).toBe(false);
   });
 
-  (has("pgbackrest") && has("jq") ? test : test.skip)("pgBackRest reads the written file as the source repository", () => {
+  test("pgBackRest reads the written file as the source repository", () => {
     const { dir } = run({ backup_cipher_pass: "p" });
     const help = execFileSync("pgbackrest", [`--config=${path.join(dir, "restore-source.conf")}`, "--stanza=orders", "help", "restore", "repo1-path"], { encoding: "utf8" });
     expect(help).toMatch(/current: \/orders/);
