@@ -56,10 +56,11 @@ async function pgbench(cluster: LiveCluster, target: string, conninfo: string, c
     { env: { PGPASSWORD: APP_USER.password, PGAPPNAME: "bench" }, timeoutMs: (PGBENCH_SECONDS + 240) * 1000 },
   );
   const tps = /tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)/.exec(r.stdout)?.[1];
-  const errLines = r.stderr.split("\n").filter((l) => /connection|could not|too many clients|FATAL/i.test(l));
-  const aborted = /number of clients aborted: ?(\d+)/i.exec(r.stdout + r.stderr)?.[1] ?? /(\d+) of \d+ clients? aborted/i.exec(r.stdout + r.stderr)?.[1];
-  const connectionErrors = Math.max(errLines.filter((l) => /could not|failed|too many|FATAL/i.test(l)).length, Number(aborted ?? 0));
-  const note = r.code === 0 ? "" : (errLines[0] ?? r.stderr.split("\n")[0] ?? "").replace(/\s+/g, " ").slice(0, 90);
+  // PostgreSQL 15's pgbench stops the whole run at the first client that cannot connect.
+  const failedConnections = r.stderr.split("\n").filter((l) => /connection to server .* failed/i.test(l));
+  const fatal = /FATAL:\s*([^\n]+)/.exec(r.stderr)?.[1]?.trim();
+  const connectionErrors = failedConnections.length;
+  const note = r.code === 0 ? "" : fatal ? `${fatal} (pgbench stops at the first failed connection)` : r.stderr.split("\n")[0].slice(0, 100);
   void cluster;
   return { target, clients, tps: tps ? Number(tps).toFixed(0) : "-", connectionErrors, note };
 }
