@@ -122,10 +122,6 @@ async function main(): Promise<void> {
       rows.push(await pgbench(cluster, "ro endpoint (PgBouncer 6433)", cluster.endpointConnInfo("ro"), clients));
       rows.push(await pgbench(cluster, "direct to the primary (5432)", cluster.directConnInfo(leader), clients));
     }
-    // Each pool's PgBouncer exporter holds one client connection of max_client_conn: the
-    // largest application client count that fits is max_client_conn - 1.
-    const fit = cluster.spec.pooler.maxClientConnections - 1;
-    rows.push(await pgbench(cluster, `rw endpoint, max_client_conn - 1 (exporter)`, cluster.endpointConnInfo("rw"), fit));
     table(
       `pgbench -S (select-only), ${PGBENCH_SECONDS} s per run, TLS 1.3 + scram-sha-256, XS nodes (max_connections 80)`,
       ["target", "clients", "TPS", "connection errors", "note"],

@@ -37,6 +37,14 @@ export function pgbouncerPort(pool: PgBouncerPool): number {
 }
 
 /**
+ * Client connections PgBouncer keeps beyond `spec.pooler.maxClientConnections` for the
+ * library's own sessions: the metrics exporter holds one per pool (found by the live
+ * benchmark: with max_client_conn = 1000 only 999 application clients fitted), the rest is
+ * room for an operator's `SHOW` sessions.
+ */
+export const PGBOUNCER_RESERVED_CLIENT_CONNECTIONS = 5;
+
+/**
  * Renders a pool's PgBouncer ini file.
  *
  * - `[databases]`: `* = host=127.0.0.1 port=<15432|15433>` (HAProxy, distributed) or
@@ -46,7 +54,9 @@ export function pgbouncerPort(pool: PgBouncerPool): number {
  *   security group) on 6432 (rw) / 6433 (ro); clients must use TLS 1.3
  *   (`client_tls_sslmode` require).
  * - `pool_mode`, `max_client_conn`, `default_pool_size` from `spec.pooler` (seed 004:
- *   transaction, 1000, 20).
+ *   transaction, 1000, 20); `max_client_conn` is the spec's client limit plus
+ *   {@link PGBOUNCER_RESERVED_CLIENT_CONNECTIONS} for the library's own sessions, so that
+ *   `maxClientConnections` application clients always fit.
  * - No admin user; `pgbouncer_auth` is a stats user (the metrics exporter reads SHOW
  *   commands with the credentials of the userlist file).
  *
@@ -94,9 +104,9 @@ export function renderPgBouncerConfig(ctx: NodeContext | PoolerContext, pool: Pg
     "admin_users =",
     `stats_users = ${DB_ROLES.pgbouncerAuth}`,
     "",
-    "; Pooling (seed 004: transaction mode, 1000 clients, 20 server connections per user/database).",
+    `; Pooling (seed 004: transaction mode, 1000 clients, 20 server connections per user/database); max_client_conn adds ${PGBOUNCER_RESERVED_CLIENT_CONNECTIONS} for the exporter and operators.`,
     `pool_mode = ${p.poolMode}`,
-    `max_client_conn = ${p.maxClientConnections}`,
+    `max_client_conn = ${p.maxClientConnections + PGBOUNCER_RESERVED_CLIENT_CONNECTIONS}`,
     `default_pool_size = ${p.defaultPoolSize}`,
     "min_pool_size = 0",
     "reserve_pool_size = 5",

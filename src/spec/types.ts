@@ -62,7 +62,10 @@ export interface LogicalDumpSpec {
 export interface PoolerSpec {
   /** @default "transaction" (seed 004) */
   readonly poolMode?: PoolMode;
-  /** max_client_conn per PgBouncer. Integer, 10 to 100000. @default 1000 (seed 004) */
+  /**
+   * Application client connections per PgBouncer (the rendered max_client_conn adds a few for
+   * the exporter and operators). Integer, 10 to 100000. @default 1000 (seed 004)
+   */
   readonly maxClientConnections?: number;
   /** default_pool_size per user/database pair. Integer, 1 to 10000. @default 20 (seed 004) */
   readonly defaultPoolSize?: number;

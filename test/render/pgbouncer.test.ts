@@ -6,6 +6,7 @@ import {
   pgbouncerRunDir,
   renderPgBouncerConfig,
   type PgBouncerPool,
+  PGBOUNCER_RESERVED_CLIENT_CONNECTIONS,
 } from "../../src/render";
 import { distributedNode, pooler, standaloneNode, TEST_ADDRESSES } from "./fixtures";
 import { runSandbox } from "./sandbox";
@@ -70,9 +71,15 @@ describe("renderPgBouncerConfig", () => {
 
   test("pool mode and sizes come from spec.pooler (seed 004 defaults)", () => {
     const def = ini(renderPgBouncerConfig(pooler(), "rw")).pgbouncer!;
-    expect([def.pool_mode, def.max_client_conn, def.default_pool_size]).toEqual(["transaction", "1000", "20"]);
+    expect([def.pool_mode, def.max_client_conn, def.default_pool_size]).toEqual(["transaction", "1005", "20"]);
     const custom = ini(renderPgBouncerConfig(pooler({ pooler: { poolMode: "session", maxClientConnections: 300, defaultPoolSize: 7 } }), "ro")).pgbouncer!;
-    expect([custom.pool_mode, custom.max_client_conn, custom.default_pool_size]).toEqual(["session", "300", "7"]);
+    expect([custom.pool_mode, custom.max_client_conn, custom.default_pool_size]).toEqual(["session", "305", "7"]);
+  });
+
+  test("max_client_conn keeps room beyond the spec's client limit for the exporter's and operators' sessions", () => {
+    const c = ini(renderPgBouncerConfig(pooler({ pooler: { maxClientConnections: 1000 } }), "rw")).pgbouncer!;
+    expect(Number(c.max_client_conn)).toBe(1000 + PGBOUNCER_RESERVED_CLIENT_CONNECTIONS);
+    expect(PGBOUNCER_RESERVED_CLIENT_CONNECTIONS).toBeGreaterThanOrEqual(1);
   });
 
   test("requires TLS 1.3 from clients and verifies PostgreSQL against the cluster CA over TLS 1.3", () => {
