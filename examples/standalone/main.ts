@@ -10,7 +10,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 // The AWS entry point only: importing the package root would also load the Kubernetes provider.
 import { ManagedPostgres } from "../../constructs/aws";
 import { readSpecFile } from "../../src/spec";
-import { PrivateNetwork } from "./network";
+import { PrivateNetwork } from "../shared/private-network";
 
 const REGION = "eu-west-1";
 const VPC_CIDR = "10.43.0.0/16";

@@ -2,16 +2,15 @@
  * Review of two synth outputs produced here from the constructs (the pull-request flow:
  * synthesize base and head, compare).
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { App, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres, type ManagedPostgresProps } from "../../constructs/aws/managed-postgres";
+import { cli } from "../support/cli";
 import { readSynthOutput, renderReviewMarkdown, reviewChanges, reviewInputFromSynth, type Review } from "../../src/review";
 
-const ROOT = resolve(__dirname, "../..");
 const SUBNETS = ["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"];
 const BASE: ManagedPostgresProps = {
   name: "orders",
@@ -126,12 +125,8 @@ describe("review of base and head synth outputs", () => {
   });
 
   test("the CLI reviews the two cdktf.out directories and exits 3 with --fail-on high on a shrink", () => {
-    const r = spawnSync(
-      process.execPath,
-      ["-r", "ts-node/register/transpile-only", join(ROOT, "src/cli/main.ts"), "review", "--base", base(), "--head", dir("shrink", { ...BASE, storageGiB: 40 }), "--fail-on", "high"],
-      { cwd: ROOT, encoding: "utf8", env: { ...process.env, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") }, timeout: 60_000 },
-    );
-    expect(r.status).toBe(3);
+    const r = cli("review", "--base", base(), "--head", dir("shrink", { ...BASE, storageGiB: 40 }), "--fail-on", "high");
+    expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/storage-shrink/);
   });
 });
