@@ -388,7 +388,9 @@ http.server.HTTPServer(("127.0.0.1", 1338), H).serve_forever()
         return `mkdir -p "$(dirname ${f.path})" && install -m ${f.mode} -o ${u} -g ${g} ${join(dir, `file${i}`)} ${f.path}`;
       })
       .join("\n");
-    const snapshot = `find /etc/managed-postgres /etc/patroni /etc/pgbackrest /etc/pgbouncer /data -newer ${join(dir, "imds.py")} \\( -type f -o -type d \\) -printf '%p %m %u:%g\\n' 2>/dev/null | sort
+    // Only the directories that exist: a pooler has no /etc/patroni or /etc/pgbackrest, and the
+    // host may not have them either (find would fail the pipeline under pipefail).
+    const snapshot = `for d in /etc/managed-postgres /etc/patroni /etc/pgbackrest /etc/pgbouncer /data; do [ ! -e "$d" ] || find "$d" -newer ${join(dir, "imds.py")} \\( -type f -o -type d \\) -printf '%p %m %u:%g\\n'; done | sort
 sha256sum /etc/managed-postgres/tls/server.crt`;
     const driver = `set -euo pipefail
 T=${JSON.stringify(dir)}
