@@ -54,7 +54,8 @@
  * - `finalize` — database node: wait (up to 10 minutes) until the cluster has a leader
  *   (Patroni `GET https://<address>:8008/cluster` with the CA); on the primary, run the
  *   post-bootstrap script when `pgbouncer.get_auth(text)` is missing, then
- *   `pgbackrest --stanza=<name> stanza-create` (idempotent). Pooler: nothing.
+ *   `pgbackrest --stanza=<name> stanza-create` (idempotent; retried while archive-push holds
+ *   the stanza lock). Pooler: nothing.
  * - `all` — `prepare`, then `start`.
  *
  * The harness runs `prepare`, then every daemon's `execStart` as its `user`
@@ -626,7 +627,17 @@ finalize_primary() {
     pgb=$(sed -n 's/^${PGBOUNCER_AUTH_PASSWORD_ENV}=//p' ${PATHS.patroniEnv})
     ${PGBOUNCER_AUTH_PASSWORD_ENV}=$pgb runuser -u postgres -- ${PATRONI_POST_BOOTSTRAP_SCRIPT} "host=${POSTGRES_SOCKET_DIRECTORY} dbname=postgres"
   fi
-  runuser -u postgres -- pgbackrest --stanza="$STANZA" stanza-create
+  # Exit 50 (lock held): archive-push, failing until the stanza exists, holds the stanza's
+  # archive lock for moments; often so right after a restore (restoreFrom) promoted.
+  local i rc
+  for ((i = 1; i <= 30; i++)); do
+    rc=0
+    runuser -u postgres -- pgbackrest --stanza="$STANZA" stanza-create || rc=$?
+    if [ "$rc" -ne 50 ]; then return "$rc"; fi
+    log "pgbackrest stanza-create: the stanza lock is held (attempt $i of 30), retrying in 2 s"
+    sleep 2
+  done
+  die "pgbackrest stanza-create: the stanza lock was still held after 30 attempts"
 }
 step_finalize() {
   local leader="" i

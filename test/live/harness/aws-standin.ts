@@ -74,8 +74,11 @@ export interface StandinConfig {
   readonly accountId: string;
   readonly clusterName: string;
   readonly hosts: readonly StandinHost[];
-  /** Secrets that exist before any node boots (created empty, like Terraform does). */
-  readonly secrets: readonly { readonly arn: string; readonly name: string; readonly kmsKeyId?: string }[];
+  /**
+   * Secrets that exist before any node boots: created empty, like Terraform does, or with
+   * `secretString` as their AWSCURRENT version (another cluster's secret, e.g. a restore source).
+   */
+  readonly secrets: readonly { readonly arn: string; readonly name: string; readonly kmsKeyId?: string; readonly secretString?: string }[];
   /** Size of the slot volumes in GiB. */
   readonly volumeGiB: number;
   /** Role name whose credentials IMDS hands out. */
@@ -146,7 +149,11 @@ export class AwsStandin {
       this.enis.push({ id: `eni-0harness0000000${hex(h.slotIndex)}`, slotIndex: h.slotIndex, zone: h.zone, address: h.address, tags });
       this.volumes.push({ id: `vol-0harness0000000${hex(h.slotIndex)}`, slotIndex: h.slotIndex, zone: h.zone, address: h.address, tags });
     }
-    for (const s of config.secrets) this.secrets.push({ ...s, created: Date.now() / 1000, versions: [] });
+    for (const { secretString, ...s } of config.secrets) {
+      const secret: Secret = { ...s, created: Date.now() / 1000, versions: [] };
+      this.secrets.push(secret);
+      if (secretString !== undefined) this.putVersion(secret, { SecretString: secretString });
+    }
   }
 
   /**

@@ -5,11 +5,11 @@
  * `cleanupLeftovers` at the start of every run) remove everything it created.
  */
 import { spawnSync } from "child_process";
-import { mkdirSync, writeFileSync } from "fs";
+import { cpSync, existsSync, mkdirSync, renameSync, writeFileSync } from "fs";
 import { request } from "https";
 import { request as httpRequest } from "http";
 import { join, resolve } from "path";
-import { resolveClusterSpec, type ResolvedClusterSpec } from "../../../src/spec";
+import { resolveClusterSpec, type ClusterSpec, type ResolvedClusterSpec } from "../../../src/spec";
 import { PORTS } from "../../../src/spec";
 import type { ClusterMember, NodeContext, PoolerContext, RuntimeContext } from "../../../src/render";
 import { PATHS, PATRONI_RESTAPI_USERNAME } from "../../../src/render";
@@ -40,6 +40,7 @@ import {
   runBootstrap,
   startUnit,
   writeUserData,
+  type NodeUserDataOptions,
 } from "./library-driver";
 import { createCa, issueCertificate, type KeyPair } from "./tls";
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "fs";
@@ -92,18 +93,18 @@ export function assertPrerequisites(): void {
   if (problems.length) throw new Error(`live harness prerequisites: ${problems.join("; ")}`);
 }
 
-/** The spec of the live cluster (XS keeps three PostgreSQL instances small). */
-export function liveSpec(): ResolvedClusterSpec {
-  return resolveClusterSpec({ name: CLUSTER_NAME, deployment: "distributed", size: "XS", storageGiB: 2, majorVersion: 15 });
+/** The spec of the live cluster (XS keeps three PostgreSQL instances small); `spec` replaces it. */
+export function liveSpec(spec?: ClusterSpec): ResolvedClusterSpec {
+  return resolveClusterSpec(spec ?? { name: CLUSTER_NAME, deployment: "distributed", size: "XS", storageGiB: 2, majorVersion: 15 });
 }
 
-/** The harness's runtime context: the stand-in AWS endpoint, IMDS and s3rver. */
-export function liveRuntime(): RuntimeContext {
+/** The harness's runtime context for cluster `name`: the stand-in AWS endpoint, IMDS and s3rver. */
+export function liveRuntime(name: string = CLUSTER_NAME): RuntimeContext {
   return {
     region: REGION,
     backupBucket: BUCKET,
     kmsKeyArn: `arn:aws:kms:${REGION}:000000000000:key/00000000-0000-4000-8000-000000000001`,
-    secretArn: `arn:aws:secretsmanager:${REGION}:000000000000:secret:${CLUSTER_NAME}-cluster-AbCdEf`,
+    secretArn: `arn:aws:secretsmanager:${REGION}:000000000000:secret:${name}-cluster-AbCdEf`,
     s3Endpoint: SERVICES.address,
     s3VerifyTls: false,
     awsEndpointUrl: `http://${SERVICES.address}:${AWS_PORT}`,
@@ -115,19 +116,25 @@ export function liveRuntime(): RuntimeContext {
 export interface LiveClusterOptions {
   /** Progress messages. @default - console.log with a timestamp */
   readonly log?: (message: string) => void;
+  /**
+   * The cluster's spec (name, deployment, …). A standalone cluster uses the first zone's
+   * host only and has no pooler host. @default - {@link liveSpec}
+   */
+  readonly spec?: ClusterSpec;
+  /** Additions to every node's user data (e.g. {@link restoreFromUserData} for `restoreFrom`). */
+  readonly userData?: NodeUserDataOptions;
+  /** Further secrets in the AWS stand-in (e.g. an earlier cluster's secret, with its value). */
+  readonly extraSecrets?: readonly { readonly arn: string; readonly name: string; readonly secretString: string }[];
+  /** A directory saved by `stop({ keepBucketIn })`: s3rver starts with its contents (the bucket of an earlier cluster). */
+  readonly bucketFrom?: string;
 }
 
 /** The running cluster. */
 export class LiveCluster {
-  readonly spec = liveSpec();
-  readonly runtime = liveRuntime();
-  readonly members: ClusterMember[] = ZONES.map((z, i) => ({
-    name: `${CLUSTER_NAME}-${i}`,
-    slotIndex: i,
-    address: z.address,
-    zone: ZONE_NAMES[i],
-  }));
-  readonly nodes: HarnessHost[] = ZONES.map((z, i) => new HarnessHost(z, join(RUN_ROOT, "volumes", `slot-${i}`)));
+  readonly spec: ResolvedClusterSpec;
+  readonly runtime: RuntimeContext;
+  readonly members: ClusterMember[];
+  readonly nodes: HarnessHost[];
   readonly pooler = new HarnessHost(POOLER);
   readonly services = new HarnessHost(SERVICES);
   /** CA certificate file on the machine (clients of the endpoints verify against it). */
@@ -144,8 +151,23 @@ export class LiveCluster {
   private harnessCa!: KeyPair;
   private readonly log: (m: string) => void;
 
-  constructor(options: LiveClusterOptions = {}) {
+  constructor(private readonly options: LiveClusterOptions = {}) {
     this.log = options.log ?? ((m) => console.log(`${new Date().toISOString()} ${m}`));
+    this.spec = liveSpec(options.spec);
+    this.runtime = liveRuntime(this.spec.name);
+    const zones = this.distributed ? ZONES : ZONES.slice(0, 1);
+    this.members = zones.map((z, i) => ({ name: `${this.spec.name}-${i}`, slotIndex: i, address: z.address, zone: ZONE_NAMES[i] }));
+    this.nodes = zones.map((z, i) => new HarnessHost(z, join(RUN_ROOT, "volumes", `slot-${i}`)));
+  }
+
+  /** Distributed (3 nodes + a pooler host) or standalone (1 node running its own PgBouncer). */
+  get distributed(): boolean {
+    return this.spec.deployment === "distributed";
+  }
+
+  /** Indexes of the database nodes. */
+  get nodeIndexes(): number[] {
+    return this.nodes.map((_, i) => i);
   }
 
   nodeContext(i: number): NodeContext {
@@ -170,23 +192,26 @@ export class LiveCluster {
       this.log("network: bridge + 5 namespaces up");
       this.harnessCa = await createCa(join(RUN_ROOT, "pki", "harness"), "mph3 harness services CA");
       await this.startServices();
-      this.log("services: s3rver (TLS) + AWS stand-in up");
-      for (let i = 0; i < 3; i++) {
+      this.log(`services: s3rver (TLS) + AWS stand-in up${this.options.bucketFrom ? ` (bucket from ${this.options.bucketFrom})` : ""}`);
+      const n = this.nodes.length;
+      for (const i of this.nodeIndexes) {
         await this.nodes[i].boot();
-        for (const w of await writeUserData(this.nodes[i], nodeUserDataFiles(this.nodeContext(i)))) this.workarounds.add(w);
+        for (const w of await writeUserData(this.nodes[i], nodeUserDataFiles(this.nodeContext(i), this.options.userData))) this.workarounds.add(w);
       }
-      // The three first boots race for the cluster secret, as in a real deployment.
-      await Promise.all(this.nodes.map((n) => runBootstrap(n, "prepare")));
+      // The first boots race for the cluster secret, as in a real deployment.
+      await Promise.all(this.nodes.map((h) => runBootstrap(h, "prepare")));
       this.loadClusterSecrets();
-      this.log("bootstrap prepare: 3/3 nodes");
-      await this.startNodeDaemons([0, 1, 2]);
-      this.log("etcd 3/3 healthy, patroni: primary + synchronous standby + replica");
-      await Promise.all(this.nodes.map((n) => runBootstrap(n, "finalize")));
+      this.log(`bootstrap prepare: ${n}/${n} nodes`);
+      await this.startNodeDaemons(this.nodeIndexes);
+      this.log(`etcd ${n}/${n} healthy, patroni: ${this.distributed ? "primary + synchronous standby + replica" : "primary"}`);
+      await Promise.all(this.nodes.map((h) => runBootstrap(h, "finalize")));
       this.log("bootstrap finalize: stanza created on the primary");
-      await this.pooler.boot();
-      for (const w of await writeUserData(this.pooler, poolerUserDataFiles(this.poolerContext()))) this.workarounds.add(w);
-      await runBootstrap(this.pooler, "prepare");
-      for (const svc of poolerDaemons(this.poolerContext())) await startUnit(this.pooler, svc);
+      if (this.distributed) {
+        await this.pooler.boot();
+        for (const w of await writeUserData(this.pooler, poolerUserDataFiles(this.poolerContext()))) this.workarounds.add(w);
+        await runBootstrap(this.pooler, "prepare");
+        for (const svc of poolerDaemons(this.poolerContext())) await startUnit(this.pooler, svc);
+      }
       await this.createAppSchema();
       await waitFor("read-write endpoint", async () => ((await this.endpointQuery("rw", "select 1")).code === 0 ? true : undefined), 90_000, 1000);
       this.log(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -199,11 +224,52 @@ export class LiveCluster {
     }
   }
 
-  /** Kills every process of the harness and removes namespaces, links and directories. */
-  async stop(): Promise<void> {
+  /**
+   * Kills every process of the harness and removes namespaces, links and directories.
+   * `keepBucketIn`: s3rver's directory (the bucket) moves there first, for a later cluster's
+   * `bucketFrom`; `releaseLock: false` keeps the run lock for that later cluster.
+   */
+  async stop(options: { readonly keepBucketIn?: string; readonly releaseLock?: boolean } = {}): Promise<void> {
     for (const h of [this.pooler, ...this.nodes, this.services]) await killNamespace(h.def.netns);
+    if (options.keepBucketIn && existsSync(this.s3Directory)) {
+      rmSync(options.keepBucketIn, { recursive: true, force: true });
+      renameSync(this.s3Directory, options.keepBucketIn);
+    }
     await cleanupLeftovers();
-    releaseRunLock();
+    if (options.releaseLock !== false) releaseRunLock();
+  }
+
+  /** The current value (AWSCURRENT) of a secret in the AWS stand-in (Secrets Manager GetSecretValue). */
+  secretValue(arn: string): Promise<string> {
+    const payload = JSON.stringify({ SecretId: arn });
+    return new Promise((resolvePromise, reject) => {
+      const req = httpRequest(
+        {
+          host: SERVICES.address,
+          port: AWS_PORT,
+          path: "/",
+          method: "POST",
+          timeout: 5000,
+          headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "secretsmanager.GetSecretValue", "content-length": Buffer.byteLength(payload) },
+        },
+        (res) => {
+          let body = "";
+          res.on("data", (d: Buffer) => (body += d.toString()));
+          res.on("end", () => {
+            try {
+              const out = JSON.parse(body) as { SecretString?: string };
+              if (res.statusCode !== 200 || out.SecretString === undefined) throw new Error(`HTTP ${res.statusCode}: ${body.slice(0, 500)}`);
+              resolvePromise(out.SecretString);
+            } catch (err) {
+              reject(new Error(`GetSecretValue ${arn}: ${String(err)}`));
+            }
+          });
+        },
+      );
+      req.on("error", reject);
+      req.on("timeout", () => req.destroy(new Error(`timeout GetSecretValue ${arn}`)));
+      req.end(payload);
+    });
   }
 
   /** Tail of the service logs (for failure messages). */
@@ -217,10 +283,12 @@ export class LiveCluster {
 
   private async startServices(): Promise<void> {
     const pair = await issueCertificate(join(RUN_ROOT, "pki", "s3"), this.harnessCa, "s3.harness", [SERVICES.address]);
+    const name = this.spec.name;
     const tlsDir = join(RUN_ROOT, "pki", "s3tls");
     mkdirSync(tlsDir, { recursive: true });
     writeFileSync(join(tlsDir, "s3.key"), pair.keyPem, { mode: 0o600 });
     writeFileSync(join(tlsDir, "s3.crt"), pair.certPem);
+    if (this.options.bucketFrom) cpSync(this.options.bucketFrom, this.s3Directory, { recursive: true, preserveTimestamps: true });
     mkdirSync(this.s3Directory, { recursive: true });
     const config = {
       address: SERVICES.address,
@@ -233,19 +301,19 @@ export class LiveCluster {
       standin: {
         region: REGION,
         accountId: "000000000000",
-        clusterName: CLUSTER_NAME,
+        clusterName: name,
         volumeGiB: this.spec.storageGiB,
-        roleName: `${CLUSTER_NAME}-node`,
+        roleName: `${name}-node`,
         hosts: [
-          ...ZONES.map((z, i) => ({
-            address: z.address,
+          ...this.members.map((m, i) => ({
+            address: m.address,
             zone: ZONE_NAMES[i],
             slotIndex: i,
-            tags: { Name: `${CLUSTER_NAME}-${i}`, "managed-postgres:cluster": CLUSTER_NAME, "managed-postgres:slot": String(i) },
+            tags: { Name: `${name}-${i}`, "managed-postgres:cluster": name, "managed-postgres:slot": String(i) },
           })),
-          { address: POOLER.address, zone: ZONE_NAMES[0], tags: { Name: `${CLUSTER_NAME}-pooler`, "managed-postgres:cluster": CLUSTER_NAME } },
+          ...(this.distributed ? [{ address: POOLER.address, zone: ZONE_NAMES[0], tags: { Name: `${name}-pooler`, "managed-postgres:cluster": name } }] : []),
         ],
-        secrets: [{ arn: this.runtime.secretArn, name: `${CLUSTER_NAME}-cluster` }],
+        secrets: [{ arn: this.runtime.secretArn, name: `${name}-cluster` }, ...(this.options.extraSecrets ?? [])],
       },
     };
     const configFile = join(RUN_ROOT, "services.json");
@@ -329,7 +397,7 @@ export class LiveCluster {
     let last: unknown;
     const views: PatroniMember[][] = [];
     await Promise.all(
-      [0, 1, 2].map(async (i) => {
+      this.nodeIndexes.map(async (i) => {
         if (exclude.includes(i) || !this.nodes[i].up) return;
         try {
           const r = await this.patroniRequest(i, "GET", "/cluster");
@@ -360,8 +428,22 @@ export class LiveCluster {
     return leader ? this.indexOf(leader.name) : undefined;
   }
 
-  /** Waits until the cluster has a running leader, a streaming synchronous standby and a streaming replica. */
+  /**
+   * Waits until the cluster has a running leader, a streaming synchronous standby and a
+   * streaming replica (standalone: a running leader).
+   */
   async waitFormed(timeoutMs: number): Promise<PatroniMember[]> {
+    if (!this.distributed) {
+      return waitFor(
+        "one primary",
+        async () => {
+          const ms = await this.patroniCluster();
+          return ms.length === 1 && ms[0].role === "leader" && ms[0].state === "running" ? ms : undefined;
+        },
+        timeoutMs,
+        1000,
+      );
+    }
     return waitFor(
       "one primary, one synchronous standby, one replica",
       async () => {
@@ -431,7 +513,9 @@ export class LiveCluster {
   /** libpq connection string of an endpoint (PgBouncer rw 6432 / ro 6433 on the pooler). */
   endpointConnInfo(pool: "rw" | "ro", extra = ""): string {
     const port = pool === "rw" ? PORTS.pgbouncerReadWrite : PORTS.pgbouncerReadOnly;
-    return `host=${POOLER.address} port=${port} dbname=${APP_USER.name} user=${APP_USER.name} sslmode=verify-ca sslrootcert=${this.caFile} connect_timeout=5 ${extra}`.trim();
+    // Standalone: the node's own PgBouncer (read-write only).
+    const host = this.distributed ? POOLER.address : this.members[0].address;
+    return `host=${host} port=${port} dbname=${APP_USER.name} user=${APP_USER.name} sslmode=verify-ca sslrootcert=${this.caFile} connect_timeout=5 ${extra}`.trim();
   }
 
   /** Connection string straight to a node's PostgreSQL (not through the pooler). */
@@ -487,7 +571,7 @@ export class LiveCluster {
     host.wipeInstance();
     await runOk(["curl", "-sf", "-m", "5", "-o", "/dev/null", `http://${SERVICES.address}:${AWS_PORT}/_harness/boot?address=${host.def.address}`]).catch(() => undefined);
     await host.boot();
-    for (const w of await writeUserData(host, nodeUserDataFiles(this.nodeContext(index)))) this.workarounds.add(w);
+    for (const w of await writeUserData(host, nodeUserDataFiles(this.nodeContext(index), this.options.userData))) this.workarounds.add(w);
     await runBootstrap(host, "prepare");
     await this.startNodeDaemons([index], false);
   }
@@ -498,7 +582,7 @@ export class LiveCluster {
    */
   async startNodeDaemons(indexes: readonly number[], waitFormed = true): Promise<void> {
     for (const i of indexes) await startUnit(this.nodes[i], nodeDaemons(this.nodeContext(i)).get("etcd.service")!);
-    if (waitFormed) await this.waitEtcdHealthy(3, 180_000);
+    if (waitFormed) await this.waitEtcdHealthy(this.nodes.length, 180_000);
     for (const i of indexes) {
       for (const [unit, svc] of nodeDaemons(this.nodeContext(i))) if (unit !== "etcd.service") await startUnit(this.nodes[i], svc);
     }

@@ -270,10 +270,18 @@ export class HarnessHost {
       HOME: svc.user === "postgres" ? "/var/lib/postgresql" : svc.user === "etcd" ? "/var/lib/etcd" : "/root",
       ...(svc.environment ?? {}),
     };
-    for (const pre of svc.execStartPre ?? []) {
-      const argv = this.serviceArgv(svc, pre);
-      const r = await run(argv, { env, timeoutMs: 120_000 });
-      if (r.code !== 0) throw new Error(`[${this.def.key}] ${svc.name} ExecStartPre failed: ${pre}\n${r.stdout}\n${r.stderr}`);
+    for (const line of svc.execStartPre ?? []) {
+      // systemd's command prefixes: "-" ignores a failure; "+", "!" and "!!" run the command
+      // with full privileges (as root) whatever User= says. "@" and ":" are not supported.
+      const m = /^([-+!@:]*)(.*)$/.exec(line.trim())!;
+      const prefix = m[1];
+      if (/[@:]/.test(prefix)) throw new Error(`[${this.def.key}] ${svc.name}: ExecStartPre prefix "${prefix}" is not supported by the harness: ${line}`);
+      const privileged = /[+!]/.test(prefix);
+      const argv = this.serviceArgv(privileged ? { ...svc, user: "root", group: "root", supplementaryGroups: undefined } : svc, m[2]);
+      const r = await run(argv, { env: privileged ? { ...env, HOME: "/root" } : env, timeoutMs: 120_000 });
+      if ((r.code !== 0 || r.timedOut) && !prefix.includes("-")) {
+        throw new Error(`[${this.def.key}] ${svc.name} ExecStartPre failed (${r.timedOut ? "timed out" : `exit ${r.code}`}): ${line}\n${r.stdout}\n${r.stderr}`);
+      }
     }
     const log = openSync(join(this.logDir, `${svc.name}.log`), "a");
     const argv = this.serviceArgv(svc, svc.execStart);
