@@ -7,22 +7,16 @@
  */
 import { PATHS, renderNodeConfigFiles } from "../../src/render";
 import { standaloneNode, TEST_ADDRESSES } from "./fixtures";
-import { debugDump, runSandbox, type SandboxResult } from "./sandbox";
+import { debugDump, runSandbox, type SandboxResult, reported, TEST_PATRONI_SECRETS_ENV } from "./sandbox";
 import { requireTools, startEtcd } from "./tools";
 
 const A = TEST_ADDRESSES[0];
 const ctx = standaloneNode({ size: "XS" });
 let r: SandboxResult;
-const out = (name: string) =>
-  r.stdout
-    .split("\n")
-    .filter((l) => l.startsWith(`${name}: `))
-    .map((l) => l.slice(name.length + 2).trim());
+const out = (name: string) => reported(r.stdout, name);
 
 beforeAll(() => {
-  const secrets =
-    "PATRONI_SUPERUSER_PASSWORD=su-pw PATRONI_REPLICATION_PASSWORD=repl-pw PATRONI_REWIND_PASSWORD=rew-pw " +
-    "PATRONI_RESTAPI_USERNAME=patroni PATRONI_RESTAPI_PASSWORD=rest-pw PGBOUNCER_AUTH_PASSWORD=auth-pw";
+  const secrets = TEST_PATRONI_SECRETS_ENV;
   const repo = "PGBACKREST_REPO1_TYPE=posix PGBACKREST_REPO1_PATH=/var/lib/pgbackrest-test-repo PGBACKREST_REPO1_CIPHER_PASS=test-only";
   const curl = `chroot "$ROOT0" curl -s -o /dev/null -w '%{http_code}' --max-time 3 --cacert ${PATHS.caCert}`;
   r = runSandbox({

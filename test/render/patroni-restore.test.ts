@@ -10,7 +10,7 @@
  */
 import { PATHS, renderNodeConfigFiles, type NodeContext } from "../../src/render";
 import { members, runtime, spec, TEST_ADDRESSES } from "./fixtures";
-import { debugDump, runSandbox, type SandboxResult } from "./sandbox";
+import { debugDump, runSandbox, type SandboxResult, reported, TEST_PATRONI_SECRETS_ENV } from "./sandbox";
 import { requireTools, startEtcd } from "./tools";
 
 function node(name: string, address: string): NodeContext {
@@ -20,17 +20,11 @@ function node(name: string, address: string): NodeContext {
 }
 
 let r: SandboxResult;
-const out = (name: string) =>
-  r.stdout
-    .split("\n")
-    .filter((l) => l.startsWith(`${name}: `))
-    .map((l) => l.slice(name.length + 2).trim());
+const out = (name: string) => reported(r.stdout, name);
 
 beforeAll(() => {
   const [A, B] = [TEST_ADDRESSES[0], TEST_ADDRESSES[1]];
-  const secrets =
-    "PATRONI_SUPERUSER_PASSWORD=su-pw PATRONI_REPLICATION_PASSWORD=repl-pw PATRONI_REWIND_PASSWORD=rew-pw " +
-    "PATRONI_RESTAPI_USERNAME=patroni PATRONI_RESTAPI_PASSWORD=rest-pw PGBOUNCER_AUTH_PASSWORD=auth-pw";
+  const secrets = TEST_PATRONI_SECRETS_ENV;
   const repo = "PGBACKREST_REPO1_TYPE=posix PGBACKREST_REPO1_PATH=/orders PGBACKREST_REPO1_CIPHER_PASS=test-only";
   const asPg = (i: number) => `chroot --userspec=postgres:postgres "$ROOT${i}" env HOME=/var/lib/postgresql ${secrets} ${repo}`;
   const psql = (i: number, sql: string) => `${asPg(i)} /usr/lib/postgresql/15/bin/psql -X -At -d postgres -c "${sql}" 2>&1`;

@@ -10,7 +10,7 @@
  */
 import { PATHS, pgBinDir, pgDataDir, renderPgBackRestConfig, renderPgHba, renderPostgresParameters } from "../../src/render";
 import { distributedNode, TEST_ADDRESSES } from "./fixtures";
-import { debugDump, runSandbox, type SandboxResult } from "./sandbox";
+import { debugDump, runSandbox, type SandboxResult, reported } from "./sandbox";
 import { requireTools } from "./tools";
 
 const nodes = [0, 1, 2].map((i) => distributedNode(i, { size: "XS" }));
@@ -26,11 +26,7 @@ function postgresqlConf(i: number): string {
 }
 
 let r: SandboxResult;
-const out = (name: string) =>
-  r.stdout
-    .split("\n")
-    .filter((l) => l.startsWith(`${name}: `))
-    .map((l) => l.slice(name.length + 2).trim());
+const out = (name: string) => reported(r.stdout, name);
 
 beforeAll(() => {
   const env = `env HOME=/var/lib/postgresql PGBACKREST_REPO1_TYPE=posix PGBACKREST_REPO1_PATH=${REPO} PGBACKREST_REPO1_CIPHER_PASS=test-only-pass`;

@@ -162,3 +162,22 @@ exit $rc
 export function debugDump(name: string, r: SandboxResult): void {
   if (process.env.H1_DEBUG) writeFileSync(join(tmpdir(), `h1-${name}-debug.txt`), `${r.stdout}\n=== stderr\n${r.stderr}`);
 }
+
+/**
+ * The values a sandbox script printed as `<name>: <value>` lines, in order (trimmed).
+ * Scripts report what they observed this way; tests assert on the lists.
+ */
+export function reported(stdout: string, name: string): string[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l.startsWith(`${name}: `))
+    .map((l) => l.slice(name.length + 2).trim());
+}
+
+/**
+ * Test-only Patroni and PgBouncer-auth secrets, as the environment the bootstrap writes to
+ * PATHS.patroniEnv on a real node (`VAR=value …`, for `env`).
+ */
+export const TEST_PATRONI_SECRETS_ENV =
+  "PATRONI_SUPERUSER_PASSWORD=su-pw PATRONI_REPLICATION_PASSWORD=repl-pw PATRONI_REWIND_PASSWORD=rew-pw " +
+  "PATRONI_RESTAPI_USERNAME=patroni PATRONI_RESTAPI_PASSWORD=rest-pw PGBOUNCER_AUTH_PASSWORD=auth-pw";
