@@ -1,33 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { evaluateTerraform } from "../support/terraform";
 import { TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { hclString, planTimeChecks, privateCidrListCondition, schemaAt, schemaConditions } from "../../constructs/aws/deferred-checks";
 import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
 import type { ClusterSpec } from "../../src/spec";
-
-/**
- * Evaluates Terraform expressions with `terraform console` (no provider needed), all in one
- * run: returns one value per expression.
- */
-function evaluate(expressions: string[]): unknown[] {
-  const dir = mkdtempSync(join(tmpdir(), "mp-console-"));
-  try {
-    const r = spawnSync("terraform", ["console"], {
-      cwd: dir,
-      input: `jsonencode([${expressions.join(", ")}])\n`,
-      encoding: "utf8",
-      env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
-      timeout: 30_000,
-    });
-    if (r.status !== 0) throw new Error(`terraform console failed: ${r.stderr}`);
-    return JSON.parse(JSON.parse(r.stdout.trim()));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** All conditions of a schema field, for a value written as a Terraform literal. */
 function holds(path: string, literal: string): string {
@@ -53,7 +29,7 @@ describe("schema-derived Terraform conditions (evaluated by terraform console)",
   const expressions: string[] = [];
   for (const [path, good, bad] of cases) expressions.push(holds(path, good), ...bad.map((b) => holds(path, b)));
   let results: unknown[];
-  beforeAll(() => (results = evaluate(expressions)));
+  beforeAll(() => (results = evaluateTerraform(expressions)));
 
   let i = 0;
   for (const [path, good, bad] of cases) {
@@ -65,12 +41,12 @@ describe("schema-derived Terraform conditions (evaluated by terraform console)",
   }
 
   test("the private-CIDR condition refuses 0.0.0.0/0 and a /7, accepts a /8", () => {
-    expect(evaluate([privateCidrListCondition('["0.0.0.0/0"]'), privateCidrListCondition('["10.0.0.0/7"]'), privateCidrListCondition('["10.0.0.0/8", "192.168.1.0/24"]')])).toEqual([false, false, true]);
+    expect(evaluateTerraform([privateCidrListCondition('["0.0.0.0/0"]'), privateCidrListCondition('["10.0.0.0/7"]'), privateCidrListCondition('["10.0.0.0/8", "192.168.1.0/24"]')])).toEqual([false, false, true]);
   });
 
   test("hclString escapes quotes, backslashes and template openers so Terraform reads the text back unchanged", () => {
     const text = 'a "quoted" \\d ${not} %{ndir} end';
-    expect(evaluate([hclString(text)])).toEqual([text]);
+    expect(evaluateTerraform([hclString(text)])).toEqual([text]);
   });
 });
 

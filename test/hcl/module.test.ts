@@ -4,9 +4,9 @@
  * described outputs, no provider or backend block, cross-variable rules as preconditions.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { evaluateTerraform } from "../support/terraform";
 import { Testing } from "cdktf";
 import schema from "../../src/spec/cluster-spec.schema.json";
 import { ManagedPostgresModule } from "../../examples/hcl-module/main";
@@ -17,24 +17,6 @@ function synthModule(deployment: "distributed" | "standalone"): any {
   return JSON.parse(Testing.synth(stack));
 }
 
-/** Evaluates Terraform expressions with `terraform console`; one value per expression. */
-function evaluate(expressions: string[]): unknown[] {
-  const dir = mkdtempSync(join(tmpdir(), "mp-console-"));
-  try {
-    const r = spawnSync("terraform", ["console"], {
-      cwd: dir,
-      input: `jsonencode([${expressions.join(", ")}])\n`,
-      encoding: "utf8",
-      env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
-      timeout: 30_000,
-    });
-    if (r.status !== 0) throw new Error(`terraform console failed: ${r.stderr}`);
-    return JSON.parse(JSON.parse(r.stdout.trim()));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /** A validation condition with `var.<name>` replaced by a Terraform literal, without `${}`. */
 function withValue(condition: string, name: string, literal: string): string {
   return condition.replace(/^\$\{([\s\S]*)\}$/, "$1").split(`var.${name}`).join(`(${literal})`);
@@ -43,7 +25,7 @@ function withValue(condition: string, name: string, literal: string): string {
 /** Whether every validation of variable `name` accepts the literal. */
 function accepts(tf: any, name: string, literals: string[]): boolean[] {
   const conds: string[] = tf.variable[name].validation.map((v: any) => v.condition);
-  return evaluate(literals.map((l) => `alltrue([${conds.map((c) => withValue(c, name, l)).join(", ")}])`)) as boolean[];
+  return evaluateTerraform(literals.map((l) => `alltrue([${conds.map((c) => withValue(c, name, l)).join(", ")}])`)) as boolean[];
 }
 
 const distributed = synthModule("distributed");
@@ -124,7 +106,7 @@ describe("HCL module example", () => {
     expect(conds).toContain("${length(concat(var.allowed_cidrs, var.allowed_security_group_ids)) > 0}");
     const rule = conds.find((c) => c.includes("concat("))!.replace(/^\$\{|\}$/g, "");
     const both = (a: string, b: string) => rule.split("var.allowed_cidrs").join(a).split("var.allowed_security_group_ids").join(b);
-    expect(evaluate([both("[]", "[]"), both('["10.0.0.0/16"]', "[]"), both("[]", '["sg-0abc1234"]')])).toEqual([false, true, true]);
+    expect(evaluateTerraform([both("[]", "[]"), both('["10.0.0.0/16"]', "[]"), both("[]", '["sg-0abc1234"]')])).toEqual([false, true, true]);
   });
 
   test("the deployment model decides the slots at synth: 3 data volumes and an NLB, or 1 volume and no NLB", () => {

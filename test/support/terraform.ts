@@ -1,0 +1,26 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * Evaluates Terraform expressions with `terraform console` (no provider needed), all in one
+ * run, in an empty temporary directory: returns one value per expression.
+ * @throws Error with Terraform's stderr when an expression does not evaluate
+ */
+export function evaluateTerraform(expressions: string[]): unknown[] {
+  const dir = mkdtempSync(join(tmpdir(), "mp-console-"));
+  try {
+    const r = spawnSync("terraform", ["console"], {
+      cwd: dir,
+      input: `jsonencode([${expressions.join(", ")}])\n`,
+      encoding: "utf8",
+      env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" },
+      timeout: 30_000,
+    });
+    if (r.status !== 0) throw new Error(`terraform console failed: ${r.stderr}`);
+    return JSON.parse(JSON.parse(r.stdout.trim()));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
