@@ -1,5 +1,5 @@
 /** The pure core: cluster spec, node configuration renderers, synth-time rules, plan review. No cdktf import. */
-export * from "./spec";
+export * from "./cluster-spec";
 export * from "./render";
 export * from "./review";
 export * from "./rules";

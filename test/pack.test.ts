@@ -75,7 +75,7 @@ afterAll(() => {
 
 describe("npm package", () => {
   test("the tarball holds the built JS and .d.ts of the entry point, the CLI and the JSON Schema", () => {
-    expect(files).toEqual(expect.arrayContaining(["dist/constructs/index.js", "dist/constructs/index.d.ts", "dist/src/cli/main.js", "dist/src/spec/cluster-spec.schema.json"]));
+    expect(files).toEqual(expect.arrayContaining(["dist/constructs/index.js", "dist/constructs/index.d.ts", "dist/src/cli/main.js", "dist/src/cluster-spec/cluster-spec.schema.json"]));
   });
 
   test("the tarball holds README.md, LICENSE and package.json", () => {

@@ -11,7 +11,7 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import type { ResolvedClusterSpec } from "../../src/spec";
+import type { ResolvedClusterSpec } from "../../src/cluster-spec";
 import { clusterTags } from "./naming";
 
 /** Days after which an incomplete multipart upload is aborted (an interrupted backup's parts). */

@@ -11,8 +11,8 @@
 import { Token, type Precondition, type TerraformResource } from "cdktf";
 import { resolve } from "cdktf/lib/_tokens";
 import type { Construct } from "constructs";
-import schema from "../../src/spec/cluster-spec.schema.json";
-import { RESERVED_TAG_PREFIX, type ClusterSpec } from "../../src/spec";
+import schema from "../../src/cluster-spec/cluster-spec.schema.json";
+import { RESERVED_TAG_PREFIX, type ClusterSpec } from "../../src/cluster-spec";
 
 /** One plan-time check: a Terraform expression that must be true, and the error shown when not. */
 export interface PlanTimeCheck {

@@ -10,7 +10,7 @@ import {
 import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { TAG_CLUSTER, type ResolvedClusterSpec } from "../../src/spec";
+import { TAG_CLUSTER, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import type { AwsEnvironment } from "./environment";
 import { boundedName, clusterTags } from "./naming";
 

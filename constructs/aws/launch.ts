@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { Fn, TerraformLocal, Token } from "cdktf";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
-import type { Architecture } from "../../src/spec";
+import type { Architecture } from "../../src/cluster-spec";
 
 /** AWS account that publishes the official Debian AMIs (https://wiki.debian.org/Cloud/AmazonEC2Image). */
 export const DEBIAN_AMI_OWNER = "136693071363";

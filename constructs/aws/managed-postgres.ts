@@ -13,7 +13,7 @@ import {
   type ResolvedClusterSpec,
   type SpecIssue,
   type ValidatedSpec,
-} from "../../src/spec";
+} from "../../src/cluster-spec";
 import { renderNodeUserData, renderPoolerUserData } from "../../src/render/cloud-init";
 import type { ClusterMember, RuntimeContext } from "../../src/render/types";
 import { BackupBucket } from "./backup-bucket";

@@ -10,7 +10,7 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
-import type { ResolvedClusterSpec } from "../../src/spec";
+import type { ResolvedClusterSpec } from "../../src/cluster-spec";
 import {
   LOG_KINDS,
   METRIC_NAMESPACE,

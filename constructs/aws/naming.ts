@@ -2,7 +2,7 @@
  * Names, tags and logical ids shared by the AWS constructs (private helpers).
  */
 import { createHash } from "node:crypto";
-import { TAG_CLUSTER, type ResolvedClusterSpec } from "../../src/spec";
+import { TAG_CLUSTER, type ResolvedClusterSpec } from "../../src/cluster-spec";
 
 /**
  * The tags every resource of a cluster carries: the spec's `tags`, then

@@ -8,7 +8,7 @@ import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
 import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
-import { PORTS, instanceTypeFor, type ResolvedClusterSpec } from "../../src/spec";
+import { PORTS, instanceTypeFor, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import { hardenedLaunchTemplate } from "./launch";
 import { boundedName, clusterTags } from "./naming";
 

@@ -18,7 +18,7 @@ import {
   TAG_SLOT,
   type ResolvedClusterSpec,
   type SpecIssue,
-} from "../../src/spec";
+} from "../../src/cluster-spec";
 import type { RenderedFile } from "../../src/render/types";
 import type { InstanceRole } from "./iam";
 import {

@@ -5,7 +5,7 @@
  */
 import { Construct } from "constructs";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
-import type { ResolvedClusterSpec } from "../../src/spec";
+import type { ResolvedClusterSpec } from "../../src/cluster-spec";
 import { clusterTags } from "./naming";
 
 /** Props of {@link ClusterSecret}. */

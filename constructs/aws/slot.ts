@@ -14,7 +14,7 @@ import {
   TAG_SLOT,
   instanceTypeFor,
   type ResolvedClusterSpec,
-} from "../../src/spec";
+} from "../../src/cluster-spec";
 import type { ClusterMember } from "../../src/render/types";
 import { hardenedLaunchTemplate } from "./launch";
 import { boundedName, clusterTags } from "./naming";

@@ -27,7 +27,7 @@
  *   instead of a local HAProxy, and logs to stderr.
  */
 import { isMap, isSeq, parseDocument } from "yaml";
-import { PORTS, type ResolvedClusterSpec } from "../../src/spec";
+import { PORTS, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import {
   BACKUP_RUNNER_PATRONI_CHECK,
   PATHS,

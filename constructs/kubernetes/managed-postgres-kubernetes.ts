@@ -35,7 +35,7 @@ import { POLICY_RULES } from "../../src/rules/policy";
 import { KUBERNETES_RULES } from "../../src/rules/policy/kubernetes";
 import { LABEL_DEPLOYMENT_MODEL, LABEL_MAJOR_VERSION, LABEL_MEMBER, applyKubernetesSafetyRules } from "./safety";
 import { BackupBucket } from "../aws/backup-bucket";
-import { PORTS, SIZES, SpecValidationError, TAG_CLUSTER, validateClusterSpec, type ResolvedClusterSpec } from "../../src/spec";
+import { PORTS, SIZES, SpecValidationError, TAG_CLUSTER, validateClusterSpec, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import { PATHS, PGBACKREST_LOG_PATH, PGBACKREST_TLS_SERVER_PORT, POSTGRES_SOCKET_DIRECTORY, pgbouncerRunDir } from "../../src/render";
 import {
   BACKUP_SCHEDULER_SCRIPT,

@@ -1,7 +1,7 @@
 /**
  * Props of `ManagedPostgresKubernetes` and their synth-time validation.
  */
-import type { ClusterSpec } from "../../src/spec";
+import type { ClusterSpec } from "../../src/cluster-spec";
 
 /** Default label of a node's availability zone (Kubernetes well-known label). */
 export const DEFAULT_ZONE_LABEL = "topology.kubernetes.io/zone";

@@ -8,7 +8,7 @@
  */
 import { Annotations, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { DEPLOYMENT_MODELS, type DeploymentModel, type ResolvedClusterSpec } from "../../src/spec";
+import { DEPLOYMENT_MODELS, type DeploymentModel, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import {
   PRIOR_STATE_CONTEXT_KEY,
   PRIOR_STATE_ENV,

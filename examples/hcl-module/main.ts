@@ -29,7 +29,7 @@ import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
 import { hclLiteral, privateCidrListCondition, schemaAt, schemaConditions } from "../../constructs/aws/deferred-checks";
-import { DEFAULTS, type DeploymentModel, type MajorVersion, type SizeName } from "../../src/spec";
+import { DEFAULTS, type DeploymentModel, type MajorVersion, type SizeName } from "../../src/cluster-spec";
 
 /** The synth-time shape of one module: what the module's pinned variables are pinned to. */
 export interface ModuleShape {

@@ -9,7 +9,7 @@ import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 // The AWS entry point only: importing the package root would also load the Kubernetes provider.
 import { ManagedPostgres } from "../../constructs/aws";
-import { readSpecFile } from "../../src/spec";
+import { readSpecFile } from "../../src/cluster-spec";
 import { PrivateNetwork } from "../shared/private-network";
 
 const REGION = "eu-west-1";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadSpecFile, SpecValidationError } from "../spec";
+import { loadSpecFile, SpecValidationError } from "../cluster-spec";
 
 /** `managed-postgres validate <spec-file>`: exit 0 and a summary when valid, 1 with every problem when not. */
 export function registerValidate(program: Command): void {

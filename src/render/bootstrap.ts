@@ -79,8 +79,8 @@
  * Terraform safety: the script never contains `${` or `%{` outside cdktf token markers
  * (see `./bootstrap/shell.ts`).
  */
-import { TAG_CLUSTER, TAG_SLOT, type ResolvedClusterSpec } from "../spec";
-import { PORTS } from "../spec";
+import { TAG_CLUSTER, TAG_SLOT, type ResolvedClusterSpec } from "../cluster-spec";
+import { PORTS } from "../cluster-spec";
 import { renderNodeConfigFiles, renderPoolerConfigFiles } from "./node-files";
 import { PATHS } from "./paths";
 import { PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_RESTAPI_USERNAME } from "./patroni";

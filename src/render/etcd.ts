@@ -12,7 +12,7 @@
  * ECDHE + AEAD suites (Go negotiates TLS 1.3 whenever the client offers it).
  */
 import { stringify } from "yaml";
-import { PORTS } from "../spec";
+import { PORTS } from "../cluster-spec";
 import { PATHS } from "./paths";
 import type { NodeContext } from "./types";
 

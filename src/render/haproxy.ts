@@ -8,7 +8,7 @@
  * PostgreSQL traffic itself is TLS end to end (PgBouncer ⇄ PostgreSQL), HAProxy runs in
  * `mode tcp` and never sees it in clear.
  */
-import { PORTS } from "../spec";
+import { PORTS } from "../cluster-spec";
 import { PATHS } from "./paths";
 import type { ClusterMember, PoolerContext } from "./types";
 

@@ -17,8 +17,8 @@
  * Thresholds of the alarms come from seed 004 ("Monitoring & Alerting"); see
  * {@link DEFAULT_MONITORING_THRESHOLDS} and {@link clusterAlarms}.
  */
-import { SIZES, type ResolvedClusterSpec } from "../spec";
-import { PORTS } from "../spec/ports";
+import { SIZES, type ResolvedClusterSpec } from "../cluster-spec";
+import { PORTS } from "../cluster-spec/ports";
 import { stanzaName, PGBACKREST_LOG_PATH } from "./pgbackrest";
 import { POSTGRES_LOG_DIRECTORY } from "./postgres";
 import { pgbouncerLogFile, type PgBouncerPool } from "./pgbouncer";

@@ -1,4 +1,4 @@
-import type { MajorVersion } from "../spec";
+import type { MajorVersion } from "../cluster-spec";
 
 /**
  * Where things live on a node. The renderers write configuration that points here; the

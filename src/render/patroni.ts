@@ -8,7 +8,7 @@
  * merges them into the sections below).
  */
 import { Document, isMap, type YAMLMap } from "yaml";
-import { PORTS } from "../spec";
+import { PORTS } from "../cluster-spec";
 import { PATHS, pgBinDir, pgDataDir } from "./paths";
 import {
   DB_ROLES,

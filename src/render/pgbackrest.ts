@@ -27,7 +27,7 @@
  * names" with IP entries only). See {@link nodeCertificateSubjectAltNames}.
  * Keys: pgBackRest 2.45 "Configuration Reference".
  */
-import { PORTS, SIZES, type ResolvedClusterSpec } from "../spec";
+import { PORTS, SIZES, type ResolvedClusterSpec } from "../cluster-spec";
 import { PATHS, pgDataDir } from "./paths";
 import { POSTGRES_SOCKET_DIRECTORY } from "./postgres";
 import type { ClusterMember, NodeContext } from "./types";

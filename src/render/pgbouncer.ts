@@ -12,7 +12,7 @@
  * written by the node bootstrap) and logs in to PostgreSQL with SCRAM pass-through.
  * Keys: PgBouncer 1.18 "Configuration" documentation.
  */
-import { PORTS } from "../spec";
+import { PORTS } from "../cluster-spec";
 import { PATHS } from "./paths";
 import { DB_ROLES } from "./postgres";
 import { PGBOUNCER_AUTH_QUERY } from "./sql";

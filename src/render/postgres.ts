@@ -6,7 +6,7 @@
  * seed 004 (memory rules, log_min_duration_statement 1000 ms), PostgreSQL documentation
  * ("Server Configuration", "The pg_hba.conf File").
  */
-import { postgresParametersForSize, type ResolvedClusterSpec } from "../spec";
+import { postgresParametersForSize, type ResolvedClusterSpec } from "../cluster-spec";
 import { PATHS } from "./paths";
 import type { ClusterMember } from "./types";
 

@@ -21,7 +21,7 @@
  * memory. `ProtectSystem=strict` is relaxed for the bootstrap and the filesystem growth
  * (they configure the machine).
  */
-import { PORTS } from "../spec";
+import { PORTS } from "../cluster-spec";
 import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "./postgres";
 import { PGBACKREST_LOG_PATH } from "./pgbackrest";
 import { PATHS, pgbouncerConfigPath } from "./paths";

@@ -1,4 +1,4 @@
-import type { ResolvedClusterSpec } from "../spec";
+import type { ResolvedClusterSpec } from "../cluster-spec";
 
 /** A file the node bootstrap writes. */
 export interface RenderedFile {

@@ -1,6 +1,6 @@
-import { PORTS } from "../spec/ports";
-import { SIZES, SIZE_NAMES } from "../spec/sizes";
-import { TAG_CLUSTER, TAG_DEPLOYMENT_MODEL, TAG_MAJOR_VERSION, TAG_SLOT } from "../spec/types";
+import { PORTS } from "../cluster-spec/ports";
+import { SIZES, SIZE_NAMES } from "../cluster-spec/sizes";
+import { TAG_CLUSTER, TAG_DEPLOYMENT_MODEL, TAG_MAJOR_VERSION, TAG_SLOT } from "../cluster-spec/types";
 import type { ClusterSummary, Placement, ResourceSnapshot, ReviewInput } from "./types";
 import { blocks, isExpression, isFalse, strings, tagsOf } from "./values";
 

@@ -1,4 +1,4 @@
-import { PORTS } from "../spec/ports";
+import { PORTS } from "../cluster-spec/ports";
 import type { ChangeAction, ClusterSummary, Placement, ResourceChange } from "./types";
 
 /** Mermaid-safe label text: no quotes, no Terraform expressions, no Markdown table pipes. */

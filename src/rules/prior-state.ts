@@ -11,7 +11,7 @@
  * Pure apart from {@link loadPriorStateFile}, which reads one file. No cdktf import.
  */
 import * as fs from "fs";
-import { TAG_CLUSTER, TAG_DEPLOYMENT_MODEL, TAG_MAJOR_VERSION, TAG_SLOT, DEPLOYMENT_MODELS, type DeploymentModel } from "../spec/types";
+import { TAG_CLUSTER, TAG_DEPLOYMENT_MODEL, TAG_MAJOR_VERSION, TAG_SLOT, DEPLOYMENT_MODELS, type DeploymentModel } from "../cluster-spec/types";
 
 /** One resource instance from a state or plan file, format-independent. */
 export interface PriorResource {

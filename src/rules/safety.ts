@@ -7,8 +7,8 @@
  * cdktf annotations. The same refusals are rendered as Terraform preconditions for teams
  * that plan the synthesized configuration without TypeScript (see docs/safety.md).
  */
-import { MAJOR_VERSIONS, supportStatus, type MajorVersion } from "../spec/versions";
-import type { DeploymentModel } from "../spec/types";
+import { MAJOR_VERSIONS, supportStatus, type MajorVersion } from "../cluster-spec/versions";
+import type { DeploymentModel } from "../cluster-spec/types";
 import type { DeployedCluster } from "./prior-state";
 
 /** Rule identifiers, stable: docs/safety.md lists each with its way out. */

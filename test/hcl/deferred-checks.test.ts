@@ -3,7 +3,7 @@ import { TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { hclString, planTimeChecks, privateCidrListCondition, schemaAt, schemaConditions } from "../../constructs/aws/deferred-checks";
 import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
-import type { ClusterSpec } from "../../src/spec";
+import type { ClusterSpec } from "../../src/cluster-spec";
 
 /** All conditions of a schema field, for a value written as a Terraform literal. */
 function holds(path: string, literal: string): string {

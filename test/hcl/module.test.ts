@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { evaluateTerraform } from "../support/terraform";
 import { Testing } from "cdktf";
-import schema from "../../src/spec/cluster-spec.schema.json";
+import schema from "../../src/cluster-spec/cluster-spec.schema.json";
 import { ManagedPostgresModule } from "../../examples/hcl-module/main";
 
 function synthModule(deployment: "distributed" | "standalone"): any {

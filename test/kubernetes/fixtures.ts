@@ -2,7 +2,7 @@
 import { Testing, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import type { ClusterSpec } from "../../src/spec";
+import type { ClusterSpec } from "../../src/cluster-spec";
 import { ManagedPostgresKubernetes, type ManagedPostgresKubernetesProps } from "../../constructs/kubernetes";
 
 /** A digest-pinned test image. */

@@ -5,7 +5,7 @@
  * credentials at STS, failing only because nothing is reachable (error 049); without it pgBackRest
  * refuses to start (error 031).
  */
-import { resolveClusterSpec } from "../../src/spec";
+import { resolveClusterSpec } from "../../src/cluster-spec";
 import { renderKubernetesPgBackRestConfig, type KubernetesPlacement } from "../../constructs/kubernetes";
 import { runSandbox } from "../render/sandbox";
 import { requireTools } from "../render/tools";

@@ -1,5 +1,5 @@
 /** Synth-time validation of the Kubernetes props: each error names the field, the value and the rule. */
-import { SpecValidationError } from "../../src/spec";
+import { SpecValidationError } from "../../src/cluster-spec";
 import { checkKubernetesProps } from "../../constructs/kubernetes";
 import { IMAGE, props, synth } from "./fixtures";
 

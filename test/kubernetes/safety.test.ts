@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Testing, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import type { ClusterSpec } from "../../src/spec";
+import type { ClusterSpec } from "../../src/cluster-spec";
 import { parsePriorState } from "../../src/rules";
 import { ManagedPostgresKubernetes, deployedKubernetesCluster, quantityToGiB, type ManagedPostgresKubernetesProps } from "../../constructs/kubernetes";
 import { byName, distributed, props } from "./fixtures";

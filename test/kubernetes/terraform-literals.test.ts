@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveClusterSpec } from "../../src/spec";
+import { resolveClusterSpec } from "../../src/cluster-spec";
 import { renderDatabaseConfigMapData, renderPoolerConfigMapData, terraformLiteral, terraformLiterals } from "../../constructs/kubernetes";
 import { byName, distributed } from "./fixtures";
 

@@ -22,7 +22,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { resolveClusterSpec } from "../../src/spec";
+import { resolveClusterSpec } from "../../src/cluster-spec";
 import { pgbackrestRestoreCommand } from "../../src/render/patroni";
 import type { NodeContext } from "../../src/render/types";
 import { patroniRestoreOptions, renderRestoreSourceConfig, renderRestoreSourcePassScript, type RestoreFrom } from "../../src/rules/restore";

@@ -1,5 +1,5 @@
 /** Shared fixtures of the renderer tests: specs, members and contexts for both deployment models. */
-import { resolveClusterSpec, type ClusterSpec, type ResolvedClusterSpec } from "../../src/spec";
+import { resolveClusterSpec, type ClusterSpec, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import type { ClusterMember, NodeContext, PoolerContext, RuntimeContext } from "../../src/render";
 
 /** Non-loopback test addresses (patroni --validate-config rejects loopback connect addresses). */

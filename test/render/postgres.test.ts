@@ -1,4 +1,4 @@
-import { postgresParametersForSize } from "../../src/spec";
+import { postgresParametersForSize } from "../../src/cluster-spec";
 import { PATHS, renderPgHba, renderPostgresParameters } from "../../src/render";
 import { members, spec, TOKEN_ADDRESSES } from "./fixtures";
 

@@ -7,7 +7,7 @@
  * Synth is slow: the synth properties run 20 cases, the pure validation ones 300.
  */
 import * as fc from "fast-check";
-import { SpecValidationError, validateClusterSpec, type ClusterSpec, type SizeName } from "../../src/spec";
+import { SpecValidationError, validateClusterSpec, type ClusterSpec, type SizeName } from "../../src/cluster-spec";
 import type { ManagedPostgresProps } from "../../constructs/aws/managed-postgres";
 import { filesUnder, freshDir, synthCluster } from "./synth-helpers";
 
@@ -16,7 +16,7 @@ const hhmm = fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max:
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 const dropUndefined = <T extends object>(o: T): T => JSON.parse(JSON.stringify(o));
 
-/** Valid specs: every field over its documented domain (src/spec/cluster-spec.schema.json). */
+/** Valid specs: every field over its documented domain (src/cluster-spec/cluster-spec.schema.json). */
 const validSpec: fc.Arbitrary<ClusterSpec & { network: NonNullable<ClusterSpec["network"]> }> = fc
   .record({
     name: fc.stringMatching(/^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/),

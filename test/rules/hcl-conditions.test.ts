@@ -14,7 +14,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
 import { applySafetyRules } from "../../constructs/aws/prior-state";
 import { fixHclConditionBlocks } from "../../src/rules/hcl-conditions";
-import { validateClusterSpec } from "../../src/spec";
+import { validateClusterSpec } from "../../src/cluster-spec";
 import { freshDir } from "./synth-helpers";
 import { requirePrerequisites } from "../support/prerequisites";
 

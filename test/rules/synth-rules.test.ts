@@ -8,7 +8,7 @@ import * as path from "path";
 import { App, S3Backend, TerraformStack, LocalBackend } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
-import { SpecValidationError } from "../../src/spec";
+import { SpecValidationError } from "../../src/cluster-spec";
 import { clusterProps, filesUnder, freshDir, synthCluster, writePlanFrom, writeStateFrom, SUBNETS } from "./synth-helpers";
 
 const ENV = "MANAGED_POSTGRES_PRIOR_STATE";

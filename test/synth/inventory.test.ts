@@ -1,4 +1,4 @@
-import { PORTS } from "../../src/spec";
+import { PORTS } from "../../src/cluster-spec";
 import { inventory, props, resources, synthCluster } from "./helpers";
 
 const COMMON = {

@@ -1,4 +1,4 @@
-import { TAG_CLUSTER, TAG_DEPLOYMENT_MODEL, TAG_MAJOR_VERSION, TAG_SLOT } from "../../src/spec";
+import { TAG_CLUSTER, TAG_DEPLOYMENT_MODEL, TAG_MAJOR_VERSION, TAG_SLOT } from "../../src/cluster-spec";
 import { UNTAGGABLE, props, resources, synthCluster } from "./helpers";
 
 const DATA_BEARING = ["aws_ebs_volume", "aws_kms_key", "aws_s3_bucket", "aws_secretsmanager_secret"];

@@ -1,5 +1,5 @@
 import { TerraformVariable } from "cdktf";
-import { SpecValidationError } from "../../src/spec";
+import { SpecValidationError } from "../../src/cluster-spec";
 import { ManagedPostgres, type ManagedPostgresProps } from "../../constructs/aws";
 import { emptyStack, props, resources, synthStack } from "./helpers";
 

@@ -1,4 +1,4 @@
-import { TAG_CLUSTER } from "../../src/spec";
+import { TAG_CLUSTER } from "../../src/cluster-spec";
 import { policyStatements, props, referencedPolicy, resources, synthCluster, type Synth } from "./helpers";
 
 const models = ["distributed", "standalone"] as const;

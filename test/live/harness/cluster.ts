@@ -9,8 +9,8 @@ import { cpSync, existsSync, mkdirSync, renameSync, writeFileSync } from "fs";
 import { request } from "https";
 import { request as httpRequest } from "http";
 import { join, resolve } from "path";
-import { resolveClusterSpec, type ClusterSpec, type ResolvedClusterSpec } from "../../../src/spec";
-import { PORTS } from "../../../src/spec";
+import { resolveClusterSpec, type ClusterSpec, type ResolvedClusterSpec } from "../../../src/cluster-spec";
+import { PORTS } from "../../../src/cluster-spec";
 import type { ClusterMember, NodeContext, PoolerContext, RuntimeContext } from "../../../src/render";
 import { PATHS, PATRONI_RESTAPI_USERNAME } from "../../../src/render";
 import {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadSpecFile, SpecValidationError } from "../../src/spec";
+import { loadSpecFile, SpecValidationError } from "../../src/cluster-spec";
 
 describe("spec files", () => {
   let dir: string;

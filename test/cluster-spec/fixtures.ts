@@ -1,4 +1,4 @@
-import type { ClusterSpec } from "../../src/spec";
+import type { ClusterSpec } from "../../src/cluster-spec";
 
 /** A valid distributed spec with literal network ids. */
 export function distributedSpec(overrides: Partial<ClusterSpec> = {}): ClusterSpec {

@@ -1,4 +1,4 @@
-import { ARCHITECTURES, SIZE_NAMES, SIZES, instanceTypeFor, postgresParametersForSize } from "../../src/spec";
+import { ARCHITECTURES, SIZE_NAMES, SIZES, instanceTypeFor, postgresParametersForSize } from "../../src/cluster-spec";
 
 // vCPU / memory (MiB) / maxconn exactly as seed 000's table.
 const SEED_000: Record<string, [number, number, number]> = {

@@ -1,4 +1,4 @@
-import { DEFAULTS, SpecValidationError, validateClusterSpec, type SpecIssue } from "../../src/spec";
+import { DEFAULTS, SpecValidationError, validateClusterSpec, type SpecIssue } from "../../src/cluster-spec";
 import { distributedSpec } from "./fixtures";
 
 function issuesOf(input: unknown, options = {}): SpecIssue[] {

@@ -1,4 +1,4 @@
-import { END_OF_SUPPORT, MAJOR_VERSIONS, supportStatus } from "../../src/spec";
+import { END_OF_SUPPORT, MAJOR_VERSIONS, supportStatus } from "../../src/cluster-spec";
 
 describe("versions", () => {
   test("15, 16 and 17 end in November 2027, 2028 and 2029", () => {
