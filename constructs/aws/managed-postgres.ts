@@ -391,6 +391,7 @@ export class ManagedPostgres extends Construct {
     intIn("secretRecoveryWindowDays", 7, 30);
     issues.push(...restoreFromSpecIssues(this, typeof props.name === "string" ? props.name : "?", props.restoreFrom, props.now));
     intIn("noncurrentVersionExpirationDays", 1, 3650);
+    issues.push(...ClusterMonitoring.optionIssues(props.monitoring));
     const egressCidrs = props.httpsEgressCidrs ?? [];
     (Token.isUnresolved(egressCidrs) ? [] : egressCidrs).forEach((c, i) => {
       if (Token.isUnresolved(c)) return;

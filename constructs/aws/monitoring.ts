@@ -1,7 +1,8 @@
 /**
  * Monitoring and alerting of a cluster on AWS: log groups, the alarm topic, CloudWatch
  * alarms with seed 004's thresholds, a dashboard, and the instance roles' permission to
- * publish. What the nodes publish is rendered by `src/render/monitoring.ts`.
+ * publish. What the nodes publish is rendered by `src/render/monitoring/`;
+ * the alarm definitions, thresholds and dashboard body come from `src/monitoring/`.
  */
 import { Construct } from "constructs";
 import { Token } from "cdktf";
@@ -10,19 +11,20 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
-import type { ResolvedClusterSpec } from "../../src/cluster-spec";
+import { SpecValidationError, type ResolvedClusterSpec, type SpecIssue } from "../../src/cluster-spec";
 import {
   LOG_KINDS,
   METRIC_NAMESPACE,
   clusterAlarms,
   dashboardBody,
   logGroupName,
+  monitoringThresholdIssues,
   resolveMonitoringThresholds,
   type AlarmDefinition,
   type LogKind,
   type MonitoringThresholds,
   type ResolvedMonitoringThresholds,
-} from "../../src/render/monitoring";
+} from "../../src/monitoring";
 import type { InstanceRole } from "./iam";
 import { boundedName, clusterTags } from "./naming";
 
@@ -85,9 +87,30 @@ export interface ClusterMonitoringProps extends MonitoringOptions {
  *   namespace `ManagedPostgres` (the action supports no resource; a condition scopes it),
  *   `logs:CreateLogStream`, `logs:PutLogEvents`, `logs:DescribeLogStreams` on the
  *   cluster's log groups only.
- * @throws Error if a threshold or `logRetentionDays` is out of range (message names the field)
+ * @throws SpecValidationError listing every threshold or `logRetentionDays` out of range
+ *   (see {@link ClusterMonitoring.optionIssues}); `ManagedPostgres` reports them with its
+ *   other props before creating anything
  */
 export class ClusterMonitoring extends Construct {
+  /**
+   * Every problem with monitoring options, each with its field path (`monitoring.…`), the
+   * value and what is allowed: thresholds out of range, misspelt or holding a token (see
+   * `monitoringThresholdIssues`), and a `logRetentionDays` CloudWatch Logs does not accept
+   * ({@link LOG_RETENTION_DAYS_ALLOWED}; a token is left to the provider). Empty when valid.
+   */
+  public static optionIssues(options: MonitoringOptions = {}): SpecIssue[] {
+    const issues = monitoringThresholdIssues(options.thresholds, { isUnresolved: (v) => Token.isUnresolved(v) });
+    const retention = options.logRetentionDays;
+    if (retention !== undefined && !Token.isUnresolved(retention) && !LOG_RETENTION_DAYS_ALLOWED.includes(retention)) {
+      issues.push({
+        path: "monitoring.logRetentionDays",
+        value: retention,
+        message: `\`monitoring.logRetentionDays\` must be one of ${LOG_RETENTION_DAYS_ALLOWED.join(", ")} (CloudWatch Logs' accepted values). Got ${JSON.stringify(retention)}`,
+      });
+    }
+    return issues;
+  }
+
   /** The resolved thresholds. */
   public readonly thresholds: ResolvedMonitoringThresholds;
   /** ARN of the topic alarms notify. */
@@ -104,13 +127,10 @@ export class ClusterMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: ClusterMonitoringProps) {
     super(scope, id);
     const { spec } = props;
+    const issues = ClusterMonitoring.optionIssues(props);
+    if (issues.length > 0) throw new SpecValidationError(issues, this.node.path);
     this.thresholds = resolveMonitoringThresholds(props.thresholds);
     const retention = props.logRetentionDays ?? 30;
-    if (!Token.isUnresolved(retention) && !LOG_RETENTION_DAYS_ALLOWED.includes(retention)) {
-      throw new Error(
-        `\`monitoring.logRetentionDays\` must be one of ${LOG_RETENTION_DAYS_ALLOWED.join(", ")} (CloudWatch Logs' accepted values). Got ${JSON.stringify(retention)}`,
-      );
-    }
     const tags = clusterTags(spec);
 
     const groups = {} as Record<LogKind, CloudwatchLogGroup>;

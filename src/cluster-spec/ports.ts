@@ -30,6 +30,21 @@ export const PORTS = {
   endpointReadOnly: 5433,
   /** postgres_exporter metrics (scraped locally by the CloudWatch agent). */
   postgresExporter: 9187,
-  /** pgbouncer_exporter metrics (scraped locally by the CloudWatch agent). */
+  /**
+   * pgbouncer_exporter metrics of the read-write pool (scraped locally by the CloudWatch
+   * agent); the read-only pool's exporter listens on the next port, see
+   * {@link PGBOUNCER_EXPORTER_PORTS}.
+   */
   pgbouncerExporter: 9127,
 } as const;
+
+/**
+ * Metrics port of each PgBouncer pool's exporter, 127.0.0.1 only: rw 9127
+ * (`PORTS.pgbouncerExporter`), ro 9128. The one definition: the exporter units
+ * (src/render/systemd.ts) listen there and the CloudWatch agent's scrape configuration
+ * (src/render/monitoring/prometheus.ts) reads there. Keys are PgBouncer pools ("rw", "ro").
+ */
+export const PGBOUNCER_EXPORTER_PORTS: Readonly<Record<"rw" | "ro", number>> = {
+  rw: PORTS.pgbouncerExporter,
+  ro: PORTS.pgbouncerExporter + 1,
+};

@@ -21,7 +21,7 @@
  * memory. `ProtectSystem=strict` is relaxed for the bootstrap and the filesystem growth
  * (they configure the machine).
  */
-import { PORTS } from "../cluster-spec";
+import { PORTS, PGBOUNCER_EXPORTER_PORTS } from "../cluster-spec";
 import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "./postgres";
 import { PGBACKREST_LOG_PATH } from "./pgbackrest";
 import { PATHS, pgbouncerConfigPath } from "./paths";
@@ -29,13 +29,10 @@ import { pgbouncerPort, pgbouncerRunDir, type PgBouncerPool } from "./pgbouncer"
 import type { NodeContext, PoolerContext, RenderedFile } from "./types";
 import { BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
 import { assertTerraformSafe } from "./bootstrap/shell";
-import { PGBOUNCER_EXPORTER_COMMAND } from "./monitoring";
+import { PGBOUNCER_EXPORTER_COMMAND } from "./monitoring/pgbouncer-exporter";
 
-/** Metrics port of the PgBouncer exporter of each pool (127.0.0.1 only): rw 9127 (`PORTS.pgbouncerExporter`), ro 9128. */
-export const PGBOUNCER_EXPORTER_PORTS: Readonly<Record<PgBouncerPool, number>> = {
-  rw: PORTS.pgbouncerExporter,
-  ro: PORTS.pgbouncerExporter + 1,
-};
+/** Re-exported from src/cluster-spec/ports.ts, where the exporter ports are defined. */
+export { PGBOUNCER_EXPORTER_PORTS };
 
 /** Debian package units the bootstrap stops and masks: they would bind our ports with package defaults. */
 export const MASKED_PACKAGE_UNITS: readonly string[] = [

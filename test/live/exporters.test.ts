@@ -16,7 +16,9 @@
 import { LiveCluster } from "./harness/cluster";
 import { nodeJobs, runJob } from "./harness/library-driver";
 import type { ManagedService } from "../../src/render/systemd";
-import { METRICS, MONITORING_PATHS, PGBOUNCER_EXPORTER_PORT, renderBackupStatusScript, renderPostgresExporterQueries } from "../../src/render/monitoring";
+import { PGBOUNCER_EXPORTER_PORTS } from "../../src/cluster-spec/ports";
+import { METRICS } from "../../src/monitoring";
+import { MONITORING_PATHS, renderBackupStatusScript, renderPostgresExporterQueries } from "../../src/render/monitoring";
 
 const EXPORTER_PORT = 19187;
 
@@ -78,7 +80,7 @@ describe("live: metrics the alarms use", () => {
       if (sample(text, METRICS.walArchiveFailing).length > 0) primary = i;
     }
     for (const pool of ["rw", "ro"] as const) {
-      poolerScrapes[pool] = (await cluster.pooler.exec(["curl", "-sf", "-m", "5", `http://127.0.0.1:${PGBOUNCER_EXPORTER_PORT[pool]}/metrics`])).stdout;
+      poolerScrapes[pool] = (await cluster.pooler.exec(["curl", "-sf", "-m", "5", `http://127.0.0.1:${PGBOUNCER_EXPORTER_PORTS[pool]}/metrics`])).stdout;
     }
   }, 900_000);
 

@@ -7,7 +7,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { METRICS, renderPostgresExporterQueries } from "../../src/render/monitoring";
+import { METRICS } from "../../src/monitoring";
+import { renderPostgresExporterQueries } from "../../src/render/monitoring";
 import { bash, freePort, samples } from "./helpers";
 import { requirePrerequisites } from "../support/prerequisites";
 

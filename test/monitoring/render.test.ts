@@ -4,20 +4,17 @@ import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import {
-  DEFAULT_MONITORING_THRESHOLDS,
-  METRICS,
-  METRIC_NAMESPACE,
   MONITORING_PATHS,
-  clusterAlarms,
   cloudWatchAgentConfig,
-  dashboardBody,
   poolerCloudWatchAgentConfig,
   renderBackupStatusScript,
   renderMonitoringFiles,
   renderPoolerMonitoringFiles,
   renderPostgresExporterQueries,
-  resolveMonitoringThresholds,
 } from "../../src/render/monitoring";
+import { PGBOUNCER_EXPORTER_PORTS } from "../../src/cluster-spec";
+import { PGBOUNCER_EXPORTER_PORTS as SYSTEMD_EXPORTER_PORTS, PGBOUNCER_EXPORTER_PORT } from "../../src/render";
+import { DEFAULT_MONITORING_THRESHOLDS, METRICS, METRIC_NAMESPACE, clusterAlarms, dashboardBody, monitoringThresholdIssues, resolveMonitoringThresholds } from "../../src/monitoring";
 import { distributedNode, pooler, spec, standaloneNode } from "../render/fixtures";
 
 const agent = (c: object) => c as any;
@@ -281,6 +278,14 @@ describe("postgres_exporter queries file", () => {
   });
 });
 
+describe("PgBouncer exporter ports", () => {
+  test("are defined once, in src/cluster-spec/ports.ts: the older export names are the same object", () => {
+    expect(PGBOUNCER_EXPORTER_PORTS).toEqual({ rw: 9127, ro: 9128 });
+    expect(PGBOUNCER_EXPORTER_PORT).toBe(PGBOUNCER_EXPORTER_PORTS);
+    expect(SYSTEMD_EXPORTER_PORTS).toBe(PGBOUNCER_EXPORTER_PORTS);
+  });
+});
+
 describe("alarm thresholds", () => {
   test("default to seed 004's values", () => {
     expect(resolveMonitoringThresholds()).toEqual({
@@ -300,6 +305,29 @@ describe("alarm thresholds", () => {
 
   test("an out-of-range override names the field, the range and the value", () => {
     expect(() => resolveMonitoringThresholds({ cpuWarningPercent: 120 })).toThrow("`monitoring.thresholds.cpuWarningPercent` must be a number from 1 to 100. Got 120");
+  });
+
+  test("every problem is listed with its field path, value and what is allowed", () => {
+    const issues = monitoringThresholdIssues({ cpuWarningPercent: 0, backupMaxAgeHours: Number.NaN, replicaLagSeconds: "30", cpuWarning: 70 });
+    expect(issues.map((i) => [i.path, i.value])).toEqual([
+      ["monitoring.thresholds.cpuWarningPercent", 0],
+      ["monitoring.thresholds.backupMaxAgeHours", Number.NaN],
+      ["monitoring.thresholds.replicaLagSeconds", "30"],
+      ["monitoring.thresholds.cpuWarning", 70],
+    ]);
+    expect(issues[0].message).toBe("`monitoring.thresholds.cpuWarningPercent` must be a number from 1 to 100. Got 0");
+    expect(issues[2].message).toBe('`monitoring.thresholds.replicaLagSeconds` must be a number from 1 to 86400. Got "30"');
+    expect(issues[3].message).toMatch(/`monitoring.thresholds.cpuWarning` is not a threshold; allowed: cpuWarningPercent, cpuCriticalPercent, /);
+  });
+
+  test("a token threshold is refused; valid and absent thresholds give no issue", () => {
+    const token = "${TfToken[TOKEN.1]}";
+    expect(monitoringThresholdIssues({ replicaLagSeconds: token as unknown as number }, { isUnresolved: (v) => v === token })[0].message).toMatch(
+      /`monitoring.thresholds.replicaLagSeconds` must be a literal number from 1 to 86400, not a token/,
+    );
+    expect(monitoringThresholdIssues(undefined)).toEqual([]);
+    expect(monitoringThresholdIssues({ ...DEFAULT_MONITORING_THRESHOLDS })).toEqual([]);
+    expect(monitoringThresholdIssues([80]).map((i) => i.path)).toEqual(["monitoring.thresholds"]);
   });
 });
 

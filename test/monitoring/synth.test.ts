@@ -2,6 +2,7 @@
 import { TerraformStack, Testing } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres, type ManagedPostgresProps } from "../../constructs/aws";
+import { SpecValidationError } from "../../src/cluster-spec";
 
 function props(deployment: "standalone" | "distributed", overrides: Partial<ManagedPostgresProps> = {}): ManagedPostgresProps {
   return {
@@ -144,5 +145,29 @@ describe("monitoring prop", () => {
 
   test("an out-of-range threshold is refused at construction", () => {
     expect(() => synth(props("standalone", { monitoring: { thresholds: { connectionsPercent: 0 } } }))).toThrow(/monitoring.thresholds.connectionsPercent/);
+  });
+
+  test("bad thresholds are listed with the other invalid props, before any resource exists", () => {
+    let err: unknown;
+    try {
+      synth(
+        props("standalone", {
+          secretRecoveryWindowDays: 3,
+          monitoring: { thresholds: { cpuCriticalPercent: 150, availableMemoryMiB: 0 }, logRetentionDays: 31 },
+        }),
+      );
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SpecValidationError);
+    const issues = (err as SpecValidationError).issues;
+    expect(issues.map((i) => [i.path, i.value])).toEqual([
+      ["secretRecoveryWindowDays", 3],
+      ["monitoring.thresholds.cpuCriticalPercent", 150],
+      ["monitoring.thresholds.availableMemoryMiB", 0],
+      ["monitoring.logRetentionDays", 31],
+    ]);
+    expect((err as Error).message).toContain("`monitoring.thresholds.cpuCriticalPercent` must be a number from 1 to 100. Got 150");
+    expect((err as Error).message).toContain("`monitoring.thresholds.availableMemoryMiB` must be a number from 1 to 1048576. Got 0");
   });
 });

@@ -1,0 +1,186 @@
+/**
+ * The CloudWatch alarms of a cluster, as provider-independent definitions
+ * (constructs/aws/monitoring.ts turns each into a `CloudwatchMetricAlarm`). Pure; no cdktf
+ * import.
+ */
+import { SIZES, type ResolvedClusterSpec } from "../cluster-spec";
+import { DIMENSIONS, METRICS, METRIC_NAMESPACE } from "./metrics";
+import type { ResolvedMonitoringThresholds } from "./thresholds";
+
+/** Severity of an alarm, in its name and description. */
+export type AlarmSeverity = "warning" | "critical";
+
+/** One CloudWatch metric alarm, provider-independent. */
+export interface AlarmDefinition {
+  /** Stable key, e.g. `cpu-warning`; the alarm is named `<cluster>-<key>`. */
+  readonly key: string;
+  readonly severity: AlarmSeverity;
+  readonly description: string;
+  readonly metricName: string;
+  readonly namespace: string;
+  /** Always `{ Cluster: <name> }`: the roll-up over every instance of the cluster. */
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly statistic: "Maximum" | "Minimum" | "Average";
+  /** Seconds. */
+  readonly period: number;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  readonly comparisonOperator: "GreaterThanThreshold" | "LessThanThreshold";
+  readonly threshold: number;
+  /**
+   * `notBreaching` where silence is no evidence of the condition (CPU, connections, lag,
+   * archiving), `missing` where it should show as INSUFFICIENT_DATA (memory, disk),
+   * `breaching` for the backup age (no report = no known backup).
+   */
+  readonly treatMissingData: "breaching" | "notBreaching" | "missing";
+  /** Where the number comes from. */
+  readonly source: string;
+}
+
+/**
+ * The alarms of a cluster (both models), from the resolved thresholds. All read the
+ * `Cluster` roll-up, so one alarm covers every node (the worst one: Maximum, or Minimum
+ * for available memory and backup age):
+ * - `cpu-warning` cpu_usage_active > 80 %, 5 of 5 one-minute periods (seed 004);
+ * - `cpu-critical` > 95 %, 2 of 2 one-minute periods (seed 004);
+ * - `memory-critical` mem_available < 1 GiB, 5 of 5 minutes (seed 004);
+ * - `connections-warning` mp_connections_used > 80 % of the size's max_connections
+ *   (seed 000's table), 5 of 5 minutes (seed 004);
+ * - `replica-lag-warning` mp_replication_lag_seconds > 30, 3 of 3 minutes (seed 004);
+ *   distributed only (a standalone cluster has no replica);
+ * - `data-disk-warning` disk_used_percent (/data) > 80, one 5-minute period;
+ * - `backup-age-critical` mp_backup_last_full_age_seconds > 26 h, one 1-hour period,
+ *   missing data breaching;
+ * - `wal-archive-critical` mp_wal_archive_failing > 0 in any of 5 one-minute periods.
+ * Pure.
+ */
+export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMonitoringThresholds): AlarmDefinition[] {
+  const dimensions = { [DIMENSIONS.cluster]: spec.name };
+  const base = { namespace: METRIC_NAMESPACE, dimensions };
+  const maxConnections = SIZES[spec.size].maxConnections;
+  const connThreshold = Math.floor((maxConnections * thresholds.connectionsPercent) / 100);
+  const alarms: AlarmDefinition[] = [
+    {
+      ...base,
+      key: "cpu-warning",
+      severity: "warning",
+      description: `CPU above ${thresholds.cpuWarningPercent}% for 5 minutes on an instance of cluster ${spec.name}`,
+      metricName: METRICS.cpuUsageActive,
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 5,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: thresholds.cpuWarningPercent,
+      treatMissingData: "notBreaching",
+      source: "seed 004: CPUUtilization > 80% for 5 min, Warning",
+    },
+    {
+      ...base,
+      key: "cpu-critical",
+      severity: "critical",
+      description: `CPU above ${thresholds.cpuCriticalPercent}% for 2 minutes on an instance of cluster ${spec.name}`,
+      metricName: METRICS.cpuUsageActive,
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: thresholds.cpuCriticalPercent,
+      treatMissingData: "notBreaching",
+      source: "seed 004: CPUUtilization > 95% for 2 min, Critical",
+    },
+    {
+      ...base,
+      key: "memory-critical",
+      severity: "critical",
+      description: `Available memory below ${thresholds.availableMemoryMiB} MiB for 5 minutes on an instance of cluster ${spec.name}`,
+      metricName: METRICS.memAvailable,
+      statistic: "Minimum",
+      period: 60,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 5,
+      comparisonOperator: "LessThanThreshold",
+      threshold: thresholds.availableMemoryMiB * 1024 * 1024,
+      treatMissingData: "missing",
+      source: "seed 004: FreeableMemory < 1 GB, Critical",
+    },
+    {
+      ...base,
+      key: "connections-warning",
+      severity: "warning",
+      description: `More than ${connThreshold} client connections (${thresholds.connectionsPercent}% of max_connections ${maxConnections}, size ${spec.size}) on a node of cluster ${spec.name} for 5 minutes`,
+      metricName: METRICS.connectionsUsed,
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 5,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: connThreshold,
+      treatMissingData: "notBreaching",
+      source: "seed 004: DatabaseConnections > 400 (80% of 500), Warning; max_connections from seed 000",
+    },
+    {
+      ...base,
+      key: "replica-lag-warning",
+      severity: "warning",
+      description: `A replica of cluster ${spec.name} is more than ${thresholds.replicaLagSeconds} s behind for 3 minutes`,
+      metricName: METRICS.replicationLagSeconds,
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: thresholds.replicaLagSeconds,
+      treatMissingData: "notBreaching",
+      source: "seed 004: ReplicaLag > 30 seconds, Warning",
+    },
+    {
+      ...base,
+      key: "data-disk-warning",
+      severity: "warning",
+      description: `Data volume of a node of cluster ${spec.name} more than ${thresholds.dataDiskUsedPercent}% full (grow storageGiB)`,
+      metricName: METRICS.diskUsedPercent,
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: thresholds.dataDiskUsedPercent,
+      treatMissingData: "missing",
+      source: "brief (issue 6): data disk > 80% used",
+    },
+    {
+      ...base,
+      key: "backup-age-critical",
+      severity: "critical",
+      description: `No full backup of cluster ${spec.name} completed in the last ${thresholds.backupMaxAgeHours} h (or no node reports it)`,
+      metricName: METRICS.backupLastFullAgeSeconds,
+      statistic: "Minimum",
+      period: 3600,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: thresholds.backupMaxAgeHours * 3600,
+      treatMissingData: "breaching",
+      source: "seed 004: daily backups (\"Automated Backups: Daily\"); 24 h + 2 h for the backup's own duration",
+    },
+    {
+      ...base,
+      key: "wal-archive-critical",
+      severity: "critical",
+      description: `WAL archiving of cluster ${spec.name} is failing: point-in-time recovery is at risk`,
+      metricName: METRICS.walArchiveFailing,
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 1,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 0,
+      treatMissingData: "notBreaching",
+      source: "brief (issue 6): WAL archive failures > 0, critical; seed 004 RPO 5 minutes",
+    },
+  ];
+  // A standalone cluster has no replica: its lag is always 0.
+  return spec.deployment === "standalone" ? alarms.filter((a) => a.key !== "replica-lag-warning") : alarms;
+}

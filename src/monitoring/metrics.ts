@@ -1,0 +1,63 @@
+/**
+ * The names shared by what the nodes publish (src/render/monitoring/) and what the alarms
+ * and the dashboard read (src/monitoring/alarms.ts, dashboard.ts): the CloudWatch namespace,
+ * dimensions, metric names and log groups. Pure; no cdktf import.
+ */
+
+/** CloudWatch namespace of every metric of the library. */
+export const METRIC_NAMESPACE = "ManagedPostgres";
+
+/** CloudWatch dimension names. */
+export const DIMENSIONS = {
+  /** Cluster name; on every metric. */
+  cluster: "Cluster",
+  /** Slot index ("0", "1", "2") of a database node, or "pooler" on the PgBouncer tier. */
+  slot: "Slot",
+  /** PgBouncer pool, "rw" or "ro", on PgBouncer metrics. */
+  pool: "Pool",
+} as const;
+
+/** Value of the `Slot` dimension on PgBouncer tier instances. */
+export const POOLER_SLOT = "pooler";
+
+/** Metrics the alarms and the dashboard read (CloudWatch metric names). */
+export const METRICS = {
+  /** CPU busy, percent (agent `cpu` plugin, `totalcpu`). */
+  cpuUsageActive: "cpu_usage_active",
+  /** Memory available to new processes, bytes (agent `mem` plugin). */
+  memAvailable: "mem_available",
+  /** Memory used, percent. */
+  memUsedPercent: "mem_used_percent",
+  /** Used space of the data volume (`/data`), percent (agent `disk` plugin). */
+  diskUsedPercent: "disk_used_percent",
+  /** Client backends connected to PostgreSQL (custom query `mp_connections`). */
+  connectionsUsed: "mp_connections_used",
+  /** PostgreSQL's max_connections (custom query `mp_connections`). */
+  connectionsMax: "mp_connections_max",
+  /** Seconds a replica's replay is behind; 0 on the primary and on a caught-up replica. */
+  replicationLagSeconds: "mp_replication_lag_seconds",
+  /** 1 while WAL archiving is failing on the primary (last failure newer than last success), else 0. */
+  walArchiveFailing: "mp_wal_archive_failing",
+  /** pg_stat_archiver.failed_count on the primary (since the last statistics reset). */
+  walArchiveFailedCount: "mp_wal_archive_failed_count",
+  /** Seconds since the last WAL segment was archived, on the primary. */
+  walLastArchivedAgeSeconds: "mp_wal_archive_last_archived_age_seconds",
+  /** Seconds since the end of the newest full backup in the pgBackRest repository. `Cluster` dimension only. */
+  backupLastFullAgeSeconds: "mp_backup_last_full_age_seconds",
+  /** 1 when postgres_exporter can reach PostgreSQL. */
+  postgresUp: "pg_up",
+  /** Clients waiting for a server connection, per PgBouncer pool (Debian's pgbouncer exporter). */
+  poolerWaitingClients: "pgbouncer_waiting_clients",
+  /** Clients linked to a server connection, per PgBouncer pool. */
+  poolerActiveClients: "pgbouncer_active_clients",
+} as const;
+
+/** Log groups of a cluster, by kind. */
+export const LOG_KINDS = ["postgresql", "patroni", "pgbouncer", "pgbackrest", "metrics"] as const;
+/** One of {@link LOG_KINDS}. */
+export type LogKind = (typeof LOG_KINDS)[number];
+
+/** Name of a cluster's log group: `/managed-postgres/<cluster>/<kind>`. */
+export function logGroupName(cluster: string, kind: LogKind): string {
+  return `/managed-postgres/${cluster}/${kind}`;
+}
