@@ -78,6 +78,18 @@ describe("npm package", () => {
     expect(files).toEqual(expect.arrayContaining(["dist/constructs/index.js", "dist/constructs/index.d.ts", "dist/src/cli/main.js", "dist/src/cluster-spec/cluster-spec.schema.json"]));
   });
 
+  test("the tarball holds every shell script the renderers read at run time, next to their JavaScript", () => {
+    const scripts = readdirSync(join(ROOT, "src", "render", "scripts")).filter((n) => n.endsWith(".sh"));
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(files).toEqual(expect.arrayContaining(["dist/src/render/scripts/index.js", ...scripts.map((n) => `dist/src/render/scripts/${n}`)]));
+  });
+
+  test("the installed package renders a script from its shipped .sh files", () => {
+    const r = run(process.execPath, ["-e", `const s = require("cdktf-managed-postgres/dist/src/render/scripts"); process.stdout.write(s.readScript(${JSON.stringify("restore-source-pass.sh")}))`], consumer);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(readFileSync(join(ROOT, "src", "render", "scripts", "restore-source-pass.sh"), "utf8"));
+  });
+
   test("the tarball holds README.md, LICENSE and package.json", () => {
     expect(files).toEqual(expect.arrayContaining(["README.md", "LICENSE", "package.json"]));
   });

@@ -31,7 +31,7 @@ import { PolicyPack } from "./policy";
 import { addPlanTimeChecks } from "./deferred-checks";
 import { HclSafeStrings } from "./hcl-safe";
 import { addRestoreSource, applySafetyRules, restoreFromSpecIssues } from "./prior-state";
-import type { RestoreFrom } from "../../src/rules/restore";
+import type { RestoreFrom } from "../../src/cluster-spec";
 
 /**
  * Props of {@link ManagedPostgres}: a {@link ClusterSpec} (the same fields as a

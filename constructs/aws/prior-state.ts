@@ -20,6 +20,15 @@ import {
   type SpecIssue,
 } from "../../src/cluster-spec";
 import type { RenderedFile } from "../../src/render/types";
+import {
+  patroniRestoreOptions,
+  renderRestoreSourceConfig,
+  renderRestoreSourceDropIn,
+  renderRestoreSourcePassScript,
+  RESTORE_SOURCE_DROP_IN,
+  RESTORE_SOURCE_PASS_SCRIPT,
+  RESTORE_SOURCE_TEMPLATE,
+} from "../../src/render/restore";
 import type { InstanceRole } from "./iam";
 import {
   checkAgainstDeployed,
@@ -34,13 +43,6 @@ import {
   PriorStateError,
   resolveReference,
   type PriorState,
-  patroniRestoreOptions,
-  renderRestoreSourceConfig,
-  RESTORE_SOURCE_DROP_IN,
-  RESTORE_SOURCE_TEMPLATE,
-  RESTORE_SOURCE_PASS_SCRIPT,
-  renderRestoreSourceDropIn,
-  renderRestoreSourcePassScript,
   restoreFromIssues,
   restoreSourceStatements,
   type RequestedFacts,

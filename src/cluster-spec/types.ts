@@ -222,3 +222,38 @@ export const TAG_SLOT = "managed-postgres:slot";
 export const TAG_MAJOR_VERSION = "managed-postgres:major-version";
 /** Prefix reserved for the library's own tags. */
 export const RESERVED_TAG_PREFIX = "managed-postgres:";
+
+/**
+ * `restoreFrom`: create a cluster from another cluster's pgBackRest backups (PITR), the way
+ * to change a deployment model, to shrink storage, or to go back in time into a new cluster.
+ * Checked by `restoreFromIssues` (src/rules/restore.ts); rendered by src/render/restore.ts.
+ */
+export interface RestoreFrom {
+  /** Name of the source cluster's backup bucket (S3 bucket name, not an ARN). */
+  readonly backupBucket: string;
+  /** pgBackRest stanza of the source cluster: its cluster name. */
+  readonly stanza: string;
+  /**
+   * Recovery target: `"latest"` (the end of the archived WAL) or an ISO 8601 timestamp with
+   * a time zone, to the second or finer: `2026-11-20T10:00:00Z`, `2026-11-20 10:00:00+00:00`.
+   */
+  readonly target: string;
+  /**
+   * ARN of the source cluster's Secrets Manager secret (its `<id>_secret_arn` output). The
+   * backups are encrypted client-side (pgBackRest aes-256-cbc) with the source's
+   * `backup_cipher_pass`; the new nodes read it from this secret, and only from it.
+   */
+  readonly secretArn: string;
+  /**
+   * ARN of the source cluster's KMS key (its `<id>_kms_key_arn` output), which encrypts its
+   * bucket (SSE-KMS) and its secret. The instance role gets `kms:Decrypt` on this key only,
+   * through S3 and Secrets Manager only (`kms:ViaService`).
+   * @default - no KMS permission (the source bucket and secret use AWS-managed keys)
+   */
+  readonly backupKmsKeyArn?: string;
+  /**
+   * AWS region of the source bucket.
+   * @default - this cluster's region
+   */
+  readonly region?: string;
+}

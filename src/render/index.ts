@@ -11,6 +11,8 @@ export * from "./node-files";
 export * from "./systemd";
 export * from "./bootstrap";
 export * from "./cloud-init";
+export * from "./restore";
+export * from "./scripts";
 export * from "./monitoring";
 // Alarms, thresholds and the dashboard moved to src/monitoring (issue 14); still exported here.
 export * from "../monitoring";

@@ -1,38 +1,11 @@
 /**
- * `restoreFrom`: create a cluster from another cluster's pgBackRest backups (PITR). The way
- * to change a deployment model, to shrink storage, or to go back in time into a new cluster.
+ * `restoreFrom` rules (pure): validation of a {@link RestoreFrom} and the source cluster's
+ * read-only IAM statements. The restore's node files are rendered by `src/render/restore.ts`.
  */
+import type { RestoreFrom } from "../cluster-spec";
 
-/** Where a new cluster's first primary restores from. */
-export interface RestoreFrom {
-  /** Name of the source cluster's backup bucket (S3 bucket name, not an ARN). */
-  readonly backupBucket: string;
-  /** pgBackRest stanza of the source cluster: its cluster name. */
-  readonly stanza: string;
-  /**
-   * Recovery target: `"latest"` (the end of the archived WAL) or an ISO 8601 timestamp with
-   * a time zone, to the second or finer: `2026-11-20T10:00:00Z`, `2026-11-20 10:00:00+00:00`.
-   */
-  readonly target: string;
-  /**
-   * ARN of the source cluster's Secrets Manager secret (its `<id>_secret_arn` output). The
-   * backups are encrypted client-side (pgBackRest aes-256-cbc) with the source's
-   * `backup_cipher_pass`; the new nodes read it from this secret, and only from it.
-   */
-  readonly secretArn: string;
-  /**
-   * ARN of the source cluster's KMS key (its `<id>_kms_key_arn` output), which encrypts its
-   * bucket (SSE-KMS) and its secret. The instance role gets `kms:Decrypt` on this key only,
-   * through S3 and Secrets Manager only (`kms:ViaService`).
-   * @default - no KMS permission (the source bucket and secret use AWS-managed keys)
-   */
-  readonly backupKmsKeyArn?: string;
-  /**
-   * AWS region of the source bucket.
-   * @default - this cluster's region
-   */
-  readonly region?: string;
-}
+export type { RestoreFrom } from "../cluster-spec";
+
 
 /** One problem with one `restoreFrom` field. */
 export interface RestoreIssue {
@@ -107,15 +80,6 @@ export function restoreFromIssues(
   return issues;
 }
 
-/**
- * The target in the form pgBackRest's `--target` and PostgreSQL's `recovery_target_time`
- * read: `YYYY-MM-DD HH:MM:SS[.ffffff]+HH:MM` (`Z` becomes `+00:00`). `"latest"` unchanged.
- */
-export function pgBackRestTarget(target: string): string {
-  if (target === "latest") return target;
-  return target.replace("T", " ").replace(/Z$/, "+00:00");
-}
-
 /** An IAM policy statement, in the shape of provider-aws' `DataAwsIamPolicyDocumentStatement`. */
 export interface RestorePolicyStatement {
   readonly sid: string;
@@ -170,104 +134,4 @@ export function restoreSourceStatements(restore: RestoreFrom, partition: string,
     });
   }
   return statements;
-}
-
-/**
- * pgBackRest configuration of the restore source repository, given to pgBackRest with
- * `--config` by Patroni's bootstrap method and by `restore_command`. With an explicit
- * `--config`, pgBackRest loads no include directory (and ignores `config-include-path`
- * inside a file; checked with pgBackRest 2.45), so this file is complete: the node writes
- * it at first boot from {@link RESTORE_SOURCE_TEMPLATE} plus the source's cipher pass.
- */
-export const RESTORE_SOURCE_CONFIG = "/etc/pgbackrest/restore-source.conf";
-/** The source repository's settings without the cipher pass, shipped in the user data. */
-export const RESTORE_SOURCE_TEMPLATE = "/etc/pgbackrest/restore-source.conf.template";
-
-/**
- * Text of {@link RESTORE_SOURCE_TEMPLATE}; its first line is `[global]` (the node inserts
- * `repo1-cipher-pass` right after it): repo1 = the source bucket under `/<stanza>`, S3
- * with the instance role's credentials, aes-256-cbc. Values may be tokens; used verbatim.
- * @param region region of the source bucket when `restore.region` is not given
- * @param s3Endpoint S3 endpoint host[:port] @default - `s3.<region>.amazonaws.com`
- */
-export function renderRestoreSourceConfig(restore: RestoreFrom, region: string, s3Endpoint?: string): string {
-  const r = restore.region ?? region;
-  return [
-    "[global]",
-    "# Source repository of the restore (restoreFrom): read only, never written by this cluster.",
-    "# repo1-cipher-pass is inserted above at first boot, from the source cluster's secret.",
-    "repo1-type=s3",
-    `repo1-path=/${restore.stanza}`,
-    `repo1-s3-bucket=${restore.backupBucket}`,
-    `repo1-s3-endpoint=${s3Endpoint ?? `s3.${r}.amazonaws.com`}`,
-    `repo1-s3-region=${r}`,
-    "repo1-s3-key-type=auto",
-    `repo1-s3-uri-style=${s3Endpoint ? "path" : "host"}`,
-    "repo1-cipher-type=aes-256-cbc",
-    "log-level-console=info",
-    "",
-    `[${restore.stanza}]`,
-    "",
-  ].join("\n");
-}
-
-/** Script that writes the restore source's cipher pass, run before Patroni starts. */
-export const RESTORE_SOURCE_PASS_SCRIPT = "/usr/local/sbin/managed-postgres-restore-source-pass";
-/** systemd drop-in running {@link RESTORE_SOURCE_PASS_SCRIPT} as `ExecStartPre` of patroni.service. */
-export const RESTORE_SOURCE_DROP_IN = "/etc/systemd/system/patroni.service.d/20-restore-source.conf";
-
-/**
- * Text of {@link RESTORE_SOURCE_PASS_SCRIPT}: reads `backup_cipher_pass` from the source
- * secret (`restore.secretArn`, region taken from the ARN) with the AWS CLI and jq, and
- * writes {@link RESTORE_SOURCE_CONFIG} = the template with `repo1-cipher-pass=…` after its
- * `[global]` line (postgres:postgres 0640, atomically). Does nothing once the file exists; never prints
- * the secret. Contains no `${`: the ARN may be a Terraform token.
- */
-export function renderRestoreSourcePassScript(
-  restore: RestoreFrom,
-  /**
-   * File locations (for tests) and the AWS API endpoint URL (the live harness's stand-in).
-   * @default - the constants above; the AWS public endpoints
-   */
-  paths: { readonly template?: string; readonly out?: string; readonly awsEndpointUrl?: string } = {},
-): string {
-  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
-  return [
-    "#!/bin/bash",
-    "# managed-postgres-restore-source-pass: the restore source's pgBackRest cipher pass (restoreFrom).",
-    "# Rendered by cdktf-managed-postgres; runs as ExecStartPre of patroni.service; never prints the secret.",
-    "set -euo pipefail",
-    "umask 077",
-    `readonly SOURCE_SECRET=${q(restore.secretArn)}`,
-    `readonly TEMPLATE=${q(paths.template ?? RESTORE_SOURCE_TEMPLATE)}`,
-    `readonly OUT=${q(paths.out ?? RESTORE_SOURCE_CONFIG)}`,
-    '[ -s "$OUT" ] && exit 0',
-    'region=$(printf \'%s\' "$SOURCE_SECRET" | cut -d: -f4)',
-    `json=$(aws --region "$region"${paths.awsEndpointUrl ? ` --endpoint-url ${q(paths.awsEndpointUrl)}` : ""} secretsmanager get-secret-value --secret-id "$SOURCE_SECRET" --query SecretString --output text)`,
-    "cipher=$(printf '%s' \"$json\" | jq -r '.backup_cipher_pass // empty')",
-    'if [ -z "$cipher" ]; then',
-    '  echo "managed-postgres-restore-source-pass: the source secret has no backup_cipher_pass" >&2',
-    "  exit 1",
-    "fi",
-    'tmp=$(mktemp "$OUT.XXXXXX")',
-    "{ printf '%s\\n' '[global]' \"repo1-cipher-pass=$cipher\"; tail -n +2 \"$TEMPLATE\"; } >\"$tmp\"",
-    'chown postgres:postgres "$tmp"',
-    'chmod 0640 "$tmp"',
-    'mv "$tmp" "$OUT"',
-    "",
-  ].join("\n");
-}
-
-/** Text of {@link RESTORE_SOURCE_DROP_IN}: `+` runs the script as root although Patroni runs as postgres. */
-export function renderRestoreSourceDropIn(): string {
-  return ["# restoreFrom: write the restore source's cipher pass before Patroni bootstraps.", "[Service]", `ExecStartPre=+${RESTORE_SOURCE_PASS_SCRIPT}`, ""].join("\n");
-}
-
-/**
- * Options of H1's `renderPatroniConfig(ctx, { restore })`: Patroni's custom bootstrap
- * method runs `pgbackrest --config=RESTORE_SOURCE_CONFIG --stanza=<stanza> restore` to the
- * target on the first primary; the replicas clone from it as usual.
- */
-export function patroniRestoreOptions(restore: RestoreFrom): { stanza: string; target: string; configFile: string; repoPath: string } {
-  return { stanza: restore.stanza, target: pgBackRestTarget(restore.target), configFile: RESTORE_SOURCE_CONFIG, repoPath: `/${restore.stanza}` };
 }

@@ -21,7 +21,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "fs";
 import { join } from "path";
 import type { ClusterSpec } from "../../src/cluster-spec";
-import { RESTORE_SOURCE_CONFIG, restoreFromIssues, type RestoreFrom } from "../../src/rules/restore";
+import type { RestoreFrom } from "../../src/cluster-spec";
+import { RESTORE_SOURCE_CONFIG } from "../../src/render/restore";
+import { restoreFromIssues } from "../../src/rules/restore";
 import { LiveCluster, REPLICA_UP, liveRuntime, releaseRunLock } from "./harness/cluster";
 import { BUCKET, PREFIX } from "./harness/constants";
 import { sleep, waitFor } from "./harness/exec";

@@ -25,7 +25,8 @@ import { promisify } from "util";
 import { resolveClusterSpec } from "../../src/cluster-spec";
 import { pgbackrestRestoreCommand } from "../../src/render/patroni";
 import type { NodeContext } from "../../src/render/types";
-import { patroniRestoreOptions, renderRestoreSourceConfig, renderRestoreSourcePassScript, type RestoreFrom } from "../../src/rules/restore";
+import type { RestoreFrom } from "../../src/cluster-spec";
+import { patroniRestoreOptions, renderRestoreSourceConfig, renderRestoreSourcePassScript } from "../../src/render/restore";
 
 const run = promisify(execFile);
 const BIN = "/usr/lib/postgresql/15/bin";

@@ -1,16 +1,8 @@
 import * as fc from "fast-check";
 import { requirePrerequisites } from "../support/prerequisites";
-import {
-  isRestoreTimestamp,
-  patroniRestoreOptions,
-  pgBackRestTarget,
-  renderRestoreSourceConfig,
-  renderRestoreSourcePassScript,
-  RESTORE_SOURCE_CONFIG,
-  restoreFromIssues,
-  restoreSourceStatements,
-  type RestoreFrom,
-} from "../../src/rules/restore";
+import type { RestoreFrom } from "../../src/cluster-spec";
+import { patroniRestoreOptions, pgBackRestTarget, renderRestoreSourceConfig, renderRestoreSourcePassScript, RESTORE_SOURCE_CONFIG } from "../../src/render/restore";
+import { isRestoreTimestamp, restoreFromIssues, restoreSourceStatements } from "../../src/rules/restore";
 
 const now = new Date("2026-11-21T12:00:00Z");
 const ok: RestoreFrom = {

@@ -27,8 +27,8 @@ import {
   renderRestoreSourceConfig,
   renderRestoreSourceDropIn,
   renderRestoreSourcePassScript,
-  type RestoreFrom,
-} from "../../../src/rules/restore";
+} from "../../../src/render/restore";
+import type { RestoreFrom } from "../../../src/cluster-spec";
 import { spawnSync } from "child_process";
 import { existsSync, readdirSync, readFileSync } from "fs";
 import { basename, join } from "path";
