@@ -12,7 +12,7 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import type { ResolvedClusterSpec } from "../../src/cluster-spec";
-import { clusterTags } from "./naming";
+import { clusterTags } from "../private/naming";
 
 /** Days after which an incomplete multipart upload is aborted (an interrupted backup's parts). */
 export const ABORT_INCOMPLETE_UPLOAD_DAYS = 7;

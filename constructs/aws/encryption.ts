@@ -9,7 +9,7 @@ import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { ResolvedClusterSpec } from "../../src/cluster-spec";
 import type { AwsEnvironment } from "./environment";
-import { clusterTags } from "./naming";
+import { clusterTags } from "../private/naming";
 
 /** Deletion window of the key, in days: the maximum AWS allows (7 to 30). */
 export const KMS_DELETION_WINDOW_DAYS = 30;

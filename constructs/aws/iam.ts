@@ -12,7 +12,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { TAG_CLUSTER, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import type { AwsEnvironment } from "./environment";
-import { boundedName, clusterTags } from "./naming";
+import { boundedName, clusterTags } from "../private/naming";
 
 /** Props of {@link InstanceRole}. */
 export interface InstanceRoleProps {

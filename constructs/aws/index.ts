@@ -9,6 +9,5 @@ export * from "./iam";
 export * from "./launch";
 export * from "./environment";
 export * from "./monitoring";
-export * from "./policy";
-export * from "./prior-state";
+// ./prior-state is the wiring of the safety rules inside ManagedPostgres: not exported.
 export * from "./deferred-checks";

@@ -7,6 +7,7 @@ import { Fn, TerraformLocal, Token } from "cdktf";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import type { Architecture } from "../../src/cluster-spec";
+import { hclSafeTemplate, isHclSynth } from "../private/hcl";
 
 /** AWS account that publishes the official Debian AMIs (https://wiki.debian.org/Cloud/AmazonEC2Image). */
 export const DEBIAN_AMI_OWNER = "136693071363";
@@ -116,6 +117,7 @@ export function hardenedLaunchTemplate(scope: Construct, id: string, props: Hard
 /**
  * `base64gzip(local.<id>)` for user data text, after checking its compressed size. Tokens
  * (addresses, ARNs) are counted as 100 characters each, more than any of them resolves to.
+ * Under `cdktf synth --hcl` the local holds {@link hclSafeTemplate} of the text (same value).
  */
 function userDataExpression(scope: Construct, id: string, name: string, text: string): string {
   const estimate = text.replace(/\$\{TfToken\[[^\]]*\]\}/g, "x".repeat(100));
@@ -123,25 +125,6 @@ function userDataExpression(scope: Construct, id: string, name: string, text: st
   if (bytes > USER_DATA_LIMIT_BYTES) {
     throw new Error(`${name}: the user data is ${bytes} bytes after gzip; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}`);
   }
-  const local = new TerraformLocal(scope, id, process.env.SYNTH_HCL_OUTPUT === "true" ? hclSafeTemplate(text) : text);
+  const local = new TerraformLocal(scope, id, isHclSynth() ? hclSafeTemplate(text) : text);
   return Token.asString(Fn.base64gzip(local.asString));
-}
-
-/**
- * For `cdktf synth --hcl` only: cdktf 0.21 writes a local's string as one quoted HCL string
- * with raw newlines and unescaped quotes, which Terraform cannot parse. This form is one line
- * of `${base64decode("…")}` for each literal part (with Terraform's `$${`/`%%{` escapes
- * undone, since decoded text is not a template) and the token references in between; it
- * evaluates to exactly the same text. The JSON output keeps the readable text.
- */
-function hclSafeTemplate(text: string): string {
-  return text
-    .split(/(\$\{TfToken\[[^\]]+\]\})/)
-    .filter((part) => part !== "")
-    .map((part) =>
-      part.startsWith("${TfToken[")
-        ? part
-        : `\${base64decode("${Buffer.from(part.replace(/\$\$\{/g, () => "${").replace(/%%\{/g, () => "%{"), "utf8").toString("base64")}")}`,
-    )
-    .join("");
 }

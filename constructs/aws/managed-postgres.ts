@@ -21,15 +21,15 @@ import { ClusterKey } from "./encryption";
 import { AwsEnvironment } from "./environment";
 import { InstanceRole, nodePolicyStatements, poolerPolicyStatements } from "./iam";
 import { debianImage } from "./launch";
-import { snake } from "./naming";
+import { snake } from "../private/naming";
 import { PoolerTier } from "./pooler";
 import { ClusterSecret } from "./secret";
 import { ClusterSecurityGroups } from "./security";
 import { Slot } from "./slot";
 import { ClusterMonitoring, type MonitoringOptions } from "./monitoring";
-import { PolicyPack } from "./policy";
+import { PolicyPack } from "../policy-pack";
 import { addPlanTimeChecks } from "./deferred-checks";
-import { HclSafeStrings } from "./hcl-safe";
+import { HclSafeStrings } from "../private/hcl";
 import { addRestoreSource, applySafetyRules, restoreFromSpecIssues } from "./prior-state";
 import type { RestoreFrom } from "../../src/cluster-spec";
 

@@ -26,7 +26,7 @@ import {
   type ResolvedMonitoringThresholds,
 } from "../../src/monitoring";
 import type { InstanceRole } from "./iam";
-import { boundedName, clusterTags } from "./naming";
+import { boundedName, clusterTags } from "../private/naming";
 
 /** Retention values CloudWatch Logs accepts (days). */
 export const LOG_RETENTION_DAYS_ALLOWED: readonly number[] = [

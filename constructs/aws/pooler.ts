@@ -10,7 +10,7 @@ import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
 import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { PORTS, instanceTypeFor, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import { hardenedLaunchTemplate } from "./launch";
-import { boundedName, clusterTags } from "./naming";
+import { boundedName, clusterTags } from "../private/naming";
 
 /** Instance size of the PgBouncer tier: PgBouncer and HAProxy are light; seed 000's XS. */
 export const POOLER_SIZE = "XS";

@@ -4,9 +4,8 @@
  * annotations, and renders the same refusals as Terraform preconditions for plans run
  * without TypeScript. The rules themselves are pure (src/rules/safety.ts).
  */
-import * as path from "path";
 import { Construct } from "constructs";
-import { Annotations, App, DefaultTokenResolver, Lazy, StringConcat, Tokenization, TerraformBackend, TerraformIterator, TerraformLocal, TerraformStack, Token, type Precondition } from "cdktf";
+import { Annotations, DefaultTokenResolver, Lazy, StringConcat, Tokenization, TerraformIterator, TerraformLocal, TerraformStack, Token, type Precondition } from "cdktf";
 import { DataAwsEbsVolume } from "@cdktf/provider-aws/lib/data-aws-ebs-volume";
 import { DataAwsEbsVolumes } from "@cdktf/provider-aws/lib/data-aws-ebs-volumes";
 import type { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
@@ -30,15 +29,13 @@ import {
   RESTORE_SOURCE_TEMPLATE,
 } from "../../src/render/restore";
 import type { InstanceRole } from "./iam";
+import { repairHclConditions } from "../private/hcl";
+import { localBackendStatePath, priorStateLocationOf, safetyClock } from "../private/prior-state";
 import {
   checkAgainstDeployed,
   checkEndOfSupport,
   deployedCluster,
-  fixHclConditionBlocks,
   loadPriorStateFile,
-  locatePriorState,
-  parseNow,
-  PRIOR_STATE_CONTEXT_KEY,
   PRIOR_STATE_ENV,
   PriorStateError,
   resolveReference,
@@ -49,9 +46,6 @@ import {
   type RestoreFrom,
   type RuleFinding,
 } from "../../src/rules";
-
-/** cdktf context key of the clock the end-of-support rule uses (ISO date), for tests and rehearsals. */
-export const NOW_CONTEXT_KEY = "managed-postgres:now";
 
 /** One slot's data volume, as the guard needs it. */
 export interface GuardedVolume {
@@ -78,33 +72,6 @@ export interface SafetyRulesProps {
    * local-backend state file when it exists
    */
   readonly priorStateFile?: string;
-}
-
-/**
- * The state file of the stack's local backend, as Terraform resolves it: Terraform runs in
- * the stack's working directory `<outdir>/stacks/<stack id>` (cdktf 0.21's manifest), so a
- * relative `path` is relative to that directory; cdktf's default LocalBackend path is
- * absolute (`<cwd at synth>/terraform.<stack id>.tfstate`), and it is also used when the
- * stack declares no backend. `undefined` for a remote backend (s3, remote, cloud, …).
- */
-export function localBackendStatePath(stack: TerraformStack): string | undefined {
-  const backend = stack.node.findAll().find((c): c is TerraformBackend => TerraformBackend.isBackend(c));
-  const defaultPath = path.join(process.cwd(), `terraform.${stack.node.id}.tfstate`);
-  if (!backend) return defaultPath;
-  const block = (backend.toTerraform() as { terraform?: { backend?: Record<string, { path?: string }> } }).terraform?.backend ?? {};
-  if (!("local" in block)) return undefined;
-  const configured = block.local.path ?? defaultPath;
-  if (path.isAbsolute(configured)) return configured;
-  return path.resolve(App.of(stack).outdir, "stacks", stack.node.id, configured);
-}
-
-/**
- * The clock of the end-of-support rule and of the `restoreFrom.target` check: `now` (a
- * prop), else the context key `managed-postgres:now`, else the current time.
- * @throws Error naming the prop or context key when the value is not an ISO date
- */
-export function safetyClock(scope: Construct, now?: Date | string): Date {
-  return parseNow(now ?? scope.node.tryGetContext(NOW_CONTEXT_KEY), now !== undefined ? "`now`" : `context key "${NOW_CONTEXT_KEY}"`);
 }
 
 /**
@@ -196,13 +163,7 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
     validate: () => {
       const errors = [...supportErrors];
       try {
-        const location = props.priorStateFile
-          ? { file: props.priorStateFile, origin: "prop" as const }
-          : locatePriorState({
-              context: scope.node.tryGetContext(PRIOR_STATE_CONTEXT_KEY),
-              env: process.env[PRIOR_STATE_ENV],
-              localBackendPath: localBackendStatePath(TerraformStack.of(scope)),
-            });
+        const location = priorStateLocationOf(scope, props.priorStateFile);
         if (!location) {
           if (!reported && localBackendStatePath(TerraformStack.of(scope)) === undefined) {
             Annotations.of(scope).addWarning(
@@ -235,25 +196,6 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
   });
   addPlanTimeGuard(scope, spec, props.volumes);
   repairHclConditions(TerraformStack.of(scope));
-}
-
-const HCL_REPAIRED = Symbol.for("cdktf-managed-postgres.hclConditionsRepaired");
-
-/**
- * Makes `cdktf synth --hcl` of `stack` write valid `lifecycle` conditions: wraps the stack's
- * `toHclTerraform()` so its text goes through {@link fixHclConditionBlocks} (cdktf 0.21
- * renders preconditions as an attribute list Terraform rejects). Applies to every resource
- * of the stack, not only this library's. Idempotent; JSON output is untouched.
- */
-export function repairHclConditions(stack: TerraformStack): void {
-  const s = stack as TerraformStack & { [HCL_REPAIRED]?: boolean };
-  if (s[HCL_REPAIRED]) return;
-  s[HCL_REPAIRED] = true;
-  const original = stack.toHclTerraform.bind(stack);
-  stack.toHclTerraform = () => {
-    const rendered = original();
-    return { ...rendered, hcl: fixHclConditionBlocks(rendered.hcl) };
-  };
 }
 
 /**

@@ -6,7 +6,7 @@
 import { Construct } from "constructs";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import type { ResolvedClusterSpec } from "../../src/cluster-spec";
-import { clusterTags } from "./naming";
+import { clusterTags } from "../private/naming";
 
 /** Props of {@link ClusterSecret}. */
 export interface ClusterSecretProps {

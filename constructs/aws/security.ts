@@ -12,7 +12,7 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { PORTS, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import type { AwsEnvironment } from "./environment";
-import { clusterTags } from "./naming";
+import { clusterTags } from "../private/naming";
 
 /** Props of {@link ClusterSecurityGroups}. */
 export interface ClusterSecurityGroupsProps {

@@ -17,7 +17,7 @@ import {
 } from "../../src/cluster-spec";
 import type { ClusterMember } from "../../src/render/types";
 import { hardenedLaunchTemplate } from "./launch";
-import { boundedName, clusterTags } from "./naming";
+import { boundedName, clusterTags } from "../private/naming";
 
 /** Props of {@link Slot}. */
 export interface SlotProps {

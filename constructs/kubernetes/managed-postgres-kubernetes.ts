@@ -29,8 +29,8 @@ import {
   type StatefulSetV1SpecTemplateSpecVolume,
 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { AwsEnvironment } from "../aws/environment";
-import { HclSafeStrings } from "../aws/hcl-safe";
-import { PolicyPack } from "../aws/policy";
+import { HclSafeStrings } from "../private/hcl";
+import { PolicyPack } from "../policy-pack";
 import { POLICY_RULES } from "../../src/rules/policy";
 import { KUBERNETES_RULES } from "../../src/rules/policy/kubernetes";
 import { LABEL_DEPLOYMENT_MODEL, LABEL_MAJOR_VERSION, LABEL_MEMBER, applyKubernetesSafetyRules } from "./safety";

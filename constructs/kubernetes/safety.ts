@@ -22,7 +22,7 @@ import {
   type PriorState,
   type RuleFinding,
 } from "../../src/rules";
-import { localBackendStatePath, safetyClock } from "../aws/prior-state";
+import { localBackendStatePath, safetyClock } from "../private/prior-state";
 
 /** PVC label recording the cluster's deployment model (read back from the prior state). */
 export const LABEL_DEPLOYMENT_MODEL = "managed-postgres/deployment-model";

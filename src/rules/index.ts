@@ -2,4 +2,3 @@ export * from "./prior-state";
 export * from "./safety";
 export * from "./restore";
 export * from "./addresses";
-export * from "./hcl-conditions";

@@ -194,6 +194,9 @@ export function checkAgainstDeployed(req: RequestedFacts, dep: DeployedCluster |
   return [...checkDeploymentModel(req, dep), ...checkStorage(req, dep), ...checkMajorVersion(req, dep), ...checkSlotPlacement(req, dep)];
 }
 
+/** cdktf context key of the clock the end-of-support rule uses (ISO date), for tests and rehearsals. */
+export const NOW_CONTEXT_KEY = "managed-postgres:now";
+
 /**
  * Parses the injectable clock (context key `managed-postgres:now` or a prop).
  * @throws Error naming the source when the value is not an ISO 8601 date

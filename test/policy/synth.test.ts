@@ -6,7 +6,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Construct } from "constructs";
-import { PolicyPack } from "../../constructs/aws/policy";
+import { PolicyPack } from "../../constructs/policy-pack";
 import { loadStacksFromDir, runPolicyPack } from "../../src/rules/policy";
 import { buildProgram } from "../../src/cli/main";
 

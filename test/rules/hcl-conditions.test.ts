@@ -13,7 +13,7 @@ import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
 import { applySafetyRules } from "../../constructs/aws/prior-state";
-import { fixHclConditionBlocks } from "../../src/rules/hcl-conditions";
+import { fixHclConditionBlocks } from "../../constructs/private/hcl";
 import { validateClusterSpec } from "../../src/cluster-spec";
 import { freshDir } from "./synth-helpers";
 import { requirePrerequisites } from "../support/prerequisites";

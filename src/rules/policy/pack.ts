@@ -1,6 +1,6 @@
 /**
  * The managed-postgres policy pack: its rules, and running them over synthesized stacks.
- * Pure. The synth-time glue is `constructs/aws/policy.ts`; the CLI is `managed-postgres policy`.
+ * Pure. The synth-time glue is `constructs/policy-pack.ts`; the CLI is `managed-postgres policy`.
  */
 import { COMPUTE_RULES } from "./rules/compute";
 import { KUBERNETES_RULES } from "./kubernetes";

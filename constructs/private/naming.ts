@@ -1,5 +1,6 @@
 /**
- * Names, tags and logical ids shared by the AWS constructs (private helpers).
+ * Names, tags and logical ids shared by the constructs (private: not exported from the package
+ * entry points; every target uses {@link boundedName} for length-limited cloud names).
  */
 import { createHash } from "node:crypto";
 import { TAG_CLUSTER, type ResolvedClusterSpec } from "../../src/cluster-spec";
