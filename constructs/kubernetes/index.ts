@@ -1,4 +1,4 @@
 export * from "./props";
-export * from "./config";
+export * from "../../src/render/kubernetes";
 export * from "./managed-postgres-kubernetes";
 export * from "./safety";

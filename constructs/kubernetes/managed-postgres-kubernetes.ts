@@ -54,7 +54,9 @@ import {
   renderPoolerConfigMapData,
   replicasServiceName,
   type KubernetesPlacement,
-} from "./config";
+  patroniPodEnvironment,
+  patroniRoleRules,
+} from "../../src/render/kubernetes";
 import {
   CREDENTIAL_KEYS,
   DEFAULT_CLUSTER_DOMAIN,
@@ -65,33 +67,6 @@ import {
   checkKubernetesProps,
   type ManagedPostgresKubernetesProps,
 } from "./props";
-
-/** Patroni's Kubernetes API use in ConfigMap mode (`use_endpoints: false`), Patroni 3.0.2. */
-export const PATRONI_CONFIGMAP_SUFFIXES = ["config", "leader", "failover", "sync"] as const;
-
-/** The Role rules Patroni needs in ConfigMap mode; see docs/kubernetes.md for each verb's use. */
-export function patroniRoleRules(spec: ResolvedClusterSpec, memberCount: number): { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] {
-  return [
-    // ObjectCache lists and watches the cluster's ConfigMaps by label; the first member creates them.
-    { apiGroups: [""], resources: ["configmaps"], verbs: ["create", "list", "watch"] },
-    // Leader race (read), leader lock renewal, config, failover and sync keys (patch).
-    {
-      apiGroups: [""],
-      resources: ["configmaps"],
-      resourceNames: PATRONI_CONFIGMAP_SUFFIXES.map((s) => `${spec.name}-${s}`),
-      verbs: ["get", "patch"],
-    },
-    // ObjectCache lists and watches the members' pods by label.
-    { apiGroups: [""], resources: ["pods"], verbs: ["list", "watch"] },
-    // touch_member: each member patches its own pod's role label and status annotation.
-    {
-      apiGroups: [""],
-      resources: ["pods"],
-      resourceNames: Array.from({ length: memberCount }, (_, i) => `${spec.name}-${i}`),
-      verbs: ["patch"],
-    },
-  ];
-}
 
 /**
  * A PostgreSQL cluster (Patroni, PgBouncer, pgBackRest) on Kubernetes from a cluster spec.
@@ -710,20 +685,4 @@ export function terraformLiterals(data: Record<string, string>): Record<string, 
 export function iamRoleName(base: string): string {
   if (base.length <= 64) return base;
   return `${base.slice(0, 55).replace(/-+$/, "")}-${createHash("sha256").update(base).digest("hex").slice(0, 8)}`;
-}
-
-/**
- * The plain (non-secret) environment of the `postgres` container, as `[name, value]`:
- * member name and addresses from the downward API variables `POD_NAME`/`POD_IP` (Kubernetes
- * expands `$(VAR)`). Listening on 0.0.0.0 inside the pod's own network namespace is the pod
- * IP plus loopback, as in Patroni's Kubernetes example.
- */
-export function patroniPodEnvironment(): [string, string][] {
-  return [
-    ["PATRONI_NAME", "$(POD_NAME)"],
-    ["PATRONI_RESTAPI_LISTEN", `0.0.0.0:${PORTS.patroniRest}`],
-    ["PATRONI_RESTAPI_CONNECT_ADDRESS", `$(POD_IP):${PORTS.patroniRest}`],
-    ["PATRONI_POSTGRESQL_LISTEN", `0.0.0.0:${PORTS.postgres}`],
-    ["PATRONI_POSTGRESQL_CONNECT_ADDRESS", `$(POD_IP):${PORTS.postgres}`],
-  ];
 }

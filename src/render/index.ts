@@ -1,4 +1,5 @@
 export * from "./types";
+export * from "./target";
 export * from "./paths";
 export * from "./postgres";
 export * from "./sql";

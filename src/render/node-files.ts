@@ -10,6 +10,7 @@ import { renderPatroniConfig, PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_POST_BOOTST
 import { renderPgBackRestConfig } from "./pgbackrest";
 import { renderPgBouncerConfig } from "./pgbouncer";
 import { POST_BOOTSTRAP_SQL, PGBOUNCER_AUTH_PASSWORD_ENV } from "./sql";
+import { AWS_EC2_TARGET, type RenderTarget } from "./target";
 import type { NodeContext, PoolerContext, RenderedFile } from "./types";
 
 /**
@@ -35,8 +36,10 @@ export function renderPostBootstrapScript(): string {
 
 /** Options of {@link renderNodeConfigFiles}. */
 export interface NodeConfigOptions {
-  /** Passed to `renderPatroniConfig` (DCS, restore). @default - etcd3, initdb */
-  readonly patroni?: PatroniOptions;
+  /** Where the node runs; passed to every renderer. @default AWS_EC2_TARGET */
+  readonly target?: RenderTarget;
+  /** Passed to `renderPatroniConfig` (restore). @default - initdb */
+  readonly patroni?: Omit<PatroniOptions, "target">;
 }
 
 /**
@@ -49,17 +52,18 @@ export interface NodeConfigOptions {
  */
 export function renderNodeConfigFiles(ctx: NodeContext, options: NodeConfigOptions = {}): RenderedFile[] {
   const pg = "postgres:postgres";
+  const target = options.target ?? AWS_EC2_TARGET;
   const files: RenderedFile[] = [
-    { path: PATHS.patroniConfig, content: renderPatroniConfig(ctx, options.patroni), mode: "0640", owner: pg },
+    { path: PATHS.patroniConfig, content: renderPatroniConfig(ctx, { ...options.patroni, target }), mode: "0640", owner: pg },
     { path: PATRONI_POST_BOOTSTRAP_SCRIPT, content: renderPostBootstrapScript(), mode: "0750", owner: pg },
     { path: PATRONI_POST_BOOTSTRAP_SQL, content: POST_BOOTSTRAP_SQL, mode: "0640", owner: pg },
   ];
-  if ((options.patroni?.dcs?.kind ?? "etcd3") === "etcd3") {
+  if (target.dcs.kind === "etcd3") {
     files.push({ path: PATHS.etcdConfig, content: renderEtcdConfig(ctx), mode: "0640", owner: "etcd:etcd" });
   }
-  files.push({ path: PATHS.pgbackrestConfig, content: renderPgBackRestConfig(ctx), mode: "0640", owner: pg });
+  files.push({ path: PATHS.pgbackrestConfig, content: renderPgBackRestConfig(ctx, target), mode: "0640", owner: pg });
   if (ctx.spec.deployment === "standalone") {
-    files.push({ path: pgbouncerConfigPath("rw"), content: renderPgBouncerConfig(ctx, "rw"), mode: "0640", owner: pg });
+    files.push({ path: pgbouncerConfigPath("rw"), content: renderPgBouncerConfig(ctx, "rw", target), mode: "0640", owner: pg });
   }
   return files;
 }

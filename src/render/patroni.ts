@@ -7,7 +7,7 @@
  * PATRONI_REPLICATION_PASSWORD, PATRONI_REWIND_PASSWORD, PATRONI_RESTAPI_PASSWORD; Patroni
  * merges them into the sections below).
  */
-import { Document, isMap, type YAMLMap } from "yaml";
+import { Document, isMap, isSeq, type YAMLMap } from "yaml";
 import { PORTS } from "../cluster-spec";
 import { PATHS, pgBinDir, pgDataDir } from "./paths";
 import {
@@ -18,6 +18,7 @@ import {
   restoreCommand,
 } from "./postgres";
 import { PGBOUNCER_AUTH_PASSWORD_ENV } from "./sql";
+import { AWS_EC2_TARGET, type RenderTarget } from "./target";
 import type { NodeContext } from "./types";
 
 /** The post-bootstrap script Patroni runs once after creating (or restoring) the cluster. */
@@ -47,33 +48,6 @@ export const PATRONI_TIMING = { ttl: 10, loop_wait: 2, retry_timeout: 4 } as con
  */
 export const PATRONI_MAXIMUM_LAG_ON_FAILOVER = 1048576;
 
-/** The DCS Patroni uses. */
-export type PatroniDcs =
-  | {
-      /** etcd v3 API over TLS on the members' addresses (:2379), client-certificate auth. */
-      readonly kind: "etcd3";
-    }
-  | {
-      /** Kubernetes API objects (Endpoints or ConfigMaps) hold leader lock and config. */
-      readonly kind: "kubernetes";
-      /** Namespace of the pods. */
-      readonly namespace: string;
-      /** Labels Patroni puts on the objects it creates and uses to find members' pods. */
-      readonly labels: Readonly<Record<string, string>>;
-      /** Label holding the cluster name. @default "cluster-name" (Patroni's) */
-      readonly scopeLabel?: string;
-      /** Label holding the member's role. @default "role" (Patroni's) */
-      readonly roleLabel?: string;
-      /** Endpoints instead of ConfigMaps for the leader lock. @default false (Patroni's) */
-      readonly useEndpoints?: boolean;
-      /**
-       * Pod IP (or a placeholder the pod spec substitutes). Patroni requires it with
-       * `useEndpoints`; when omitted Patroni reads PATRONI_KUBERNETES_POD_IP.
-       * @default - not rendered
-       */
-      readonly podIp?: string;
-    };
-
 /** Restore a new cluster from another cluster's pgBackRest backups (PITR). */
 export interface PatroniRestore {
   /** Stanza (= name of the source cluster) to restore from. */
@@ -99,8 +73,11 @@ export interface PatroniRestore {
 
 /** Options of {@link renderPatroniConfig}. */
 export interface PatroniOptions {
-  /** @default - `{ kind: "etcd3" }` on the members' addresses */
-  readonly dcs?: PatroniDcs;
+  /**
+   * Where the cluster runs: its `dcs`, `memberAddressing` and `logging` shape the file.
+   * @default AWS_EC2_TARGET (etcd3 on the members' addresses, per-member identity, log files)
+   */
+  readonly target?: RenderTarget;
   /** Create the cluster by a pgBackRest restore instead of initdb. @default - initdb */
   readonly restore?: PatroniRestore;
 }
@@ -160,17 +137,20 @@ function sourceArchiveGet(ctx: NodeContext, restore: PatroniRestore): string {
  * Renders patroni.yml (YAML text) for `ctx.self`.
  *
  * - `scope` = cluster name, `name` = member name, `namespace` {@link PATRONI_DCS_NAMESPACE}.
+ *   With `target.memberAddressing` `pod-network`, one file serves every member: `name` and
+ *   the four listen/connect addresses are left out (they come from PATRONI_NAME and
+ *   PATRONI_RESTAPI|POSTGRESQL_LISTEN|CONNECT_ADDRESS, see `MemberAddressing`).
  * - REST API on `<address>:8008` over TLS (PATHS cert/key/CA), basic auth user
  *   {@link PATRONI_RESTAPI_USERNAME} for unsafe endpoints (password: env
  *   PATRONI_RESTAPI_PASSWORD); `ctl` talks to it with the same CA.
- * - DCS: etcd3 over https on every member's `:2379` with client certificates (default),
- *   or Kubernetes (`options.dcs`).
+ * - DCS (`target.dcs`): etcd3 over https on every member's `:2379` with client certificates
+ *   (default), or the Kubernetes API.
  * - Distributed: synchronous_mode + synchronous_mode_strict, synchronous_node_count 1,
  *   failsafe_mode, {@link PATRONI_TIMING}. Standalone: no synchronous mode (there is no
  *   standby to wait for).
  * - postgresql: listens on the address and 127.0.0.1, connects over TLS (verify-ca),
  *   parameters from `renderPostgresParameters` (the ones Patroni takes only from the DCS
- *   go to `bootstrap.dcs`), pg_hba from `renderPgHba`, replicas created by pgBackRest
+ *   go to `bootstrap.dcs`; `target.logging`), pg_hba from `renderPgHba` (`target.memberAddressing`), replicas created by pgBackRest
  *   restore, then pg_basebackup.
  * - bootstrap: initdb with data checksums and UTF8, or (`options.restore`) the custom
  *   method `pgbackrest_restore`; then {@link PATRONI_POST_BOOTSTRAP_SCRIPT}.
@@ -181,11 +161,14 @@ function sourceArchiveGet(ctx: NodeContext, restore: PatroniRestore): string {
  */
 export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = {}): string {
   const { spec, self, members } = ctx;
-  const dcs: PatroniDcs = options.dcs ?? { kind: "etcd3" };
+  const target = options.target ?? AWS_EC2_TARGET;
+  const dcs = target.dcs;
+  // pod-network: one file for every member; identity and addresses come from the environment.
+  const sharedFile = target.memberAddressing.kind === "pod-network";
   const distributed = spec.deployment === "distributed";
   const version = spec.majorVersion;
 
-  const allParameters = renderPostgresParameters(spec);
+  const allParameters = renderPostgresParameters(spec, target);
   const dcsParameters: Record<string, string> = {};
   const localParameters: Record<string, string> = {};
   for (const [k, v] of Object.entries(allParameters)) {
@@ -229,17 +212,18 @@ export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = 
   bootstrap.initdb = [{ encoding: "UTF8" }, { locale: "C.UTF-8" }, "data-checksums"];
   // Superseded by postgresql.pg_hba (which Patroni writes on every start), but Patroni 3.0.2's
   // --validate-config still requires bootstrap.pg_hba: the same rules.
-  bootstrap.pg_hba = renderPgHba(spec, members);
+  bootstrap.pg_hba = renderPgHba(spec, members, target);
   bootstrap.post_bootstrap = PATRONI_POST_BOOTSTRAP_SCRIPT;
 
   const config: Record<string, unknown> = {
     scope: spec.name,
     namespace: PATRONI_DCS_NAMESPACE,
-    name: self.name,
+    ...(sharedFile ? {} : { name: self.name }),
     log: { level: "INFO" },
     restapi: {
-      listen: `${self.address}:${PORTS.patroniRest}`,
-      connect_address: `${self.address}:${PORTS.patroniRest}`,
+      ...(sharedFile
+        ? {}
+        : { listen: `${self.address}:${PORTS.patroniRest}`, connect_address: `${self.address}:${PORTS.patroniRest}` }),
       certfile: PATHS.serverCert,
       keyfile: PATHS.serverKey,
       cafile: PATHS.caCert,
@@ -277,8 +261,9 @@ export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = 
   config.bootstrap = bootstrap;
 
   config.postgresql = {
-    listen: `${self.address},127.0.0.1:${PORTS.postgres}`,
-    connect_address: `${self.address}:${PORTS.postgres}`,
+    ...(sharedFile
+      ? {}
+      : { listen: `${self.address},127.0.0.1:${PORTS.postgres}`, connect_address: `${self.address}:${PORTS.postgres}` }),
     data_dir: pgDataDir(version),
     bin_dir: pgBinDir(version),
     pgpass: PATRONI_PGPASS,
@@ -289,7 +274,7 @@ export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = 
       rewind: { username: DB_ROLES.rewind, ...sslClient },
     },
     parameters: localParameters,
-    pg_hba: renderPgHba(spec, members),
+    pg_hba: renderPgHba(spec, members, target),
     create_replica_methods: ["pgbackrest", "basebackup"],
     pgbackrest: {
       command: `pgbackrest --stanza=${spec.name} --delta restore`,
@@ -310,6 +295,23 @@ export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = 
     ` Rendered by cdktf-managed-postgres; do not edit on the node.\n` +
     ` Secrets come from PATRONI_* environment variables in ${PATHS.patroniEnv}; the post-bootstrap\n` +
     ` script also needs ${PGBOUNCER_AUTH_PASSWORD_ENV} there.`;
+  if (sharedFile) {
+    doc.commentBefore +=
+      `\n Kubernetes: one file for every pod; the member name (PATRONI_NAME), the listen and connect addresses and the\n` +
+      ` passwords come from the pod's environment (downward API and the credentials Secret).`;
+    const comment = (section: "restapi" | "postgresql", env: string) => {
+      const node = doc.get(section, true);
+      if (isMap(node)) node.commentBefore = ` listen and connect_address come from ${env}_LISTEN / ${env}_CONNECT_ADDRESS (pod IP).`;
+    };
+    comment("restapi", "PATRONI_RESTAPI");
+    comment("postgresql", "PATRONI_POSTGRESQL");
+    const hba = doc.getIn(["postgresql", "pg_hba"], true);
+    if (isSeq(hba)) {
+      hba.commentBefore =
+        " Replication and pg_rewind from the pod network (pod IPs change on rescheduling);" +
+        " the NetworkPolicy admits only the cluster's pods and the pooler.";
+    }
+  }
   const dcsNode = doc.getIn(["bootstrap", "dcs"], true);
   if (isMap(dcsNode)) {
     const ttlPair = (dcsNode as YAMLMap).items[0];

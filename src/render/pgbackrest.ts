@@ -1,7 +1,7 @@
 /**
  * pgBackRest 2.45 configuration (pgbackrest.conf) of a database node.
  *
- * Repository: the cluster's S3 bucket, path `/<cluster name>`, instance-role credentials
+ * Repository: the cluster's S3 bucket, path `/<cluster name>`, instance-role credentials by default
  * (`repo1-s3-key-type=auto`), SSE-KMS with the cluster key, client-side AES-256-CBC
  * encryption. The cipher pass is NOT here: the node bootstrap writes it to
  * `<PATHS.pgbackrestConfigIncludeDir>/secret.conf`, which pgBackRest reads by default
@@ -30,6 +30,7 @@
 import { PORTS, SIZES, type ResolvedClusterSpec } from "../cluster-spec";
 import { PATHS, pgDataDir } from "./paths";
 import { POSTGRES_SOCKET_DIRECTORY } from "./postgres";
+import { AWS_EC2_TARGET, type RenderTarget } from "./target";
 import type { ClusterMember, NodeContext } from "./types";
 
 /** Port of the pgBackRest TLS server on every node (pgBackRest's default, `tls-server-port`). */
@@ -83,28 +84,42 @@ function yn(b: boolean): string {
  * Distributed: `backup-standby=y`, TLS server settings, and the peers as pg2/pg3.
  * `[<stanza>]`: pg1 = the local data directory and socket.
  *
+ * What `target` changes:
+ * - `credentials`: `instance-role` → `repo1-s3-key-type=auto`; `web-identity` →
+ *   `repo1-s3-key-type=web-id` (pgBackRest reads AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE).
+ * - `secrets`: where the cipher pass comes from (conf.d/secret.conf or the
+ *   PGBACKREST_REPO1_CIPHER_PASS environment variable); only the comment differs.
+ * - `certificates`: `per-member` → one `tls-server-auth=<peer>=<stanza>` per peer; `shared` →
+ *   one `tls-server-auth=<cluster>=<stanza>` for the certificate every member presents.
+ *
  * Values (bucket, region, key ARN, addresses) are used verbatim (they may be tokens). Pure.
+ * @param target - @default AWS_EC2_TARGET
  */
-export function renderPgBackRestConfig(ctx: NodeContext): string {
+export function renderPgBackRestConfig(ctx: NodeContext, target: RenderTarget = AWS_EC2_TARGET): string {
   const { spec, self, members, runtime } = ctx;
+  const webIdentity = target.credentials === "web-identity";
   const distributed = spec.deployment === "distributed";
   const stanza = stanzaName(spec);
   const endpoint = runtime.s3Endpoint ?? `s3.${runtime.region}.amazonaws.com`;
   const dataDir = pgDataDir(spec.majorVersion);
   const global: string[] = [
     "[global]",
-    "# Repository: S3, instance-role credentials, SSE-KMS + client-side AES-256.",
+    `# Repository: S3, ${webIdentity ? "service-account (IRSA)" : "instance-role"} credentials, SSE-KMS + client-side AES-256.`,
     "repo1-type=s3",
     `repo1-path=/${stanza}`,
     `repo1-s3-bucket=${runtime.backupBucket}`,
     `repo1-s3-endpoint=${endpoint}`,
     `repo1-s3-region=${runtime.region}`,
-    "repo1-s3-key-type=auto",
+    ...(webIdentity
+      ? ["# Credentials: the service account's IAM role (IRSA: AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE).", "repo1-s3-key-type=web-id"]
+      : ["repo1-s3-key-type=auto"]),
     `repo1-s3-kms-key-id=${runtime.kmsKeyArn}`,
     `repo1-s3-uri-style=${runtime.s3Endpoint ? "path" : "host"}`,
     `repo1-storage-verify-tls=${yn(runtime.s3VerifyTls ?? true)}`,
     "repo1-cipher-type=aes-256-cbc",
-    "# repo1-cipher-pass: conf.d/secret.conf, written at first boot.",
+    target.secrets === "environment"
+      ? "# repo1-cipher-pass: environment variable PGBACKREST_REPO1_CIPHER_PASS, from the credentials Secret."
+      : "# repo1-cipher-pass: conf.d/secret.conf, written at first boot.",
     "repo1-retention-full-type=time",
     `repo1-retention-full=${spec.backup.retentionDays}`,
     "repo1-bundle=y",
@@ -134,7 +149,9 @@ export function renderPgBackRestConfig(ctx: NodeContext): string {
       `tls-server-cert-file=${PATHS.serverCert}`,
       `tls-server-key-file=${PATHS.serverKey}`,
       `tls-server-ca-file=${PATHS.caCert}`,
-      ...members.filter((m) => m.name !== self.name).map((m) => `tls-server-auth=${m.name}=${stanza}`),
+      ...(target.certificates === "shared"
+        ? [`# Every pod presents the cluster certificate (common name ${spec.name}).`, `tls-server-auth=${spec.name}=${stanza}`]
+        : members.filter((m) => m.name !== self.name).map((m) => `tls-server-auth=${m.name}=${stanza}`)),
     );
   }
   const stanzaLines: string[] = [

@@ -16,6 +16,7 @@ import { PORTS } from "../cluster-spec";
 import { PATHS } from "./paths";
 import { DB_ROLES } from "./postgres";
 import { PGBOUNCER_AUTH_QUERY } from "./sql";
+import { AWS_EC2_TARGET, type RenderTarget } from "./target";
 import type { NodeContext, PoolerContext } from "./types";
 
 /** A PgBouncer pool: `rw` read-write (the primary), `ro` read-only (the replicas). */
@@ -60,10 +61,16 @@ export const PGBOUNCER_RESERVED_CLIENT_CONNECTIONS = 5;
  * - No admin user; `pgbouncer_auth` is a stats user (the metrics exporter reads SHOW
  *   commands with the credentials of the userlist file).
  *
+ * What `target` changes:
+ * - `poolerUpstreams[pool]`: forward to that host and port instead of the node-local
+ *   HAProxy / PostgreSQL, with the upstream's comment above the `[databases]` entry.
+ * - `logging` `stderr`: no `logfile` (PgBouncer then logs to stderr).
+ *
+ * @param target - @default AWS_EC2_TARGET
  * @throws Error if `pool` is "ro" for a standalone cluster (it has only the rw endpoint),
  *   or is not "rw"/"ro"
  */
-export function renderPgBouncerConfig(ctx: NodeContext | PoolerContext, pool: PgBouncerPool): string {
+export function renderPgBouncerConfig(ctx: NodeContext | PoolerContext, pool: PgBouncerPool, target: RenderTarget = AWS_EC2_TARGET): string {
   const { spec } = ctx;
   if (pool !== "rw" && pool !== "ro") {
     throw new Error(`pool must be "rw" or "ro". Got ${JSON.stringify(pool)}`);
@@ -79,22 +86,25 @@ export function renderPgBouncerConfig(ctx: NodeContext | PoolerContext, pool: Pg
       : PORTS.haproxyReadOnly;
   const p = spec.pooler;
   const run = pgbouncerRunDir(pool);
+  const upstream = target.poolerUpstreams?.[pool];
   const lines = [
     `; PgBouncer ${pool === "rw" ? "read-write" : "read-only"} pool of cluster ${spec.name} (${spec.deployment}).`,
     "; Rendered by cdktf-managed-postgres; do not edit on the instance.",
-    standalone
-      ? "; Standalone: every database goes to the node's own PostgreSQL."
-      : `; Every database goes to the local HAProxy frontend that follows the ${pool === "rw" ? "primary" : "healthy replicas"}.`,
+    ...(upstream
+      ? []
+      : standalone
+        ? ["; Standalone: every database goes to the node's own PostgreSQL."]
+        : [`; Every database goes to the local HAProxy frontend that follows the ${pool === "rw" ? "primary" : "healthy replicas"}.`]),
     "",
     "[databases]",
-    `* = host=127.0.0.1 port=${backendPort}`,
+    ...(upstream ? [`; ${upstream.comment}`, `* = host=${upstream.host} port=${upstream.port}`] : [`* = host=127.0.0.1 port=${backendPort}`]),
     "",
     "[pgbouncer]",
     "listen_addr = 0.0.0.0",
     `listen_port = ${pgbouncerPort(pool)}`,
     `unix_socket_dir = ${run}`,
     `pidfile = ${run}/pgbouncer.pid`,
-    `logfile = ${pgbouncerLogFile(pool)}`,
+    ...(target.logging === "file" ? [`logfile = ${pgbouncerLogFile(pool)}`] : []),
     "",
     "; Authentication: SCRAM, secrets looked up through a SECURITY DEFINER function.",
     "auth_type = scram-sha-256",

@@ -8,6 +8,7 @@
  */
 import { postgresParametersForSize, type ResolvedClusterSpec } from "../cluster-spec";
 import { PATHS } from "./paths";
+import { AWS_EC2_TARGET, type RenderTarget } from "./target";
 import type { ClusterMember } from "./types";
 
 /** Directory of the PostgreSQL server log on every node (logging_collector). */
@@ -70,11 +71,14 @@ export function restoreCommand(stanza: string): string {
  *   window of an idle cluster), `wal_log_hints` on (needed by pg_rewind),
  *   `max_slot_wal_keep_size` a quarter of the data volume (a lagging replica's slot may not
  *   fill the disk; Patroni re-creates the replica from the backup instead).
- * - Logging to {@link POSTGRES_LOG_DIRECTORY}, slow statements ≥ 1000 ms (seed 004).
+ * - Logging to {@link POSTGRES_LOG_DIRECTORY} (`target.logging` `file`: `logging_collector`
+ *   on) or to stderr (`stderr`: `logging_collector` off; the `log_directory`/rotation
+ *   settings stay and are inert), slow statements ≥ 1000 ms (seed 004).
  *
- * Pure; the same spec always gives the same record.
+ * Pure; the same spec and target always give the same record.
+ * @param target - only `logging` is read. @default AWS_EC2_TARGET
  */
-export function renderPostgresParameters(spec: ResolvedClusterSpec): Record<string, string> {
+export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick<RenderTarget, "logging"> = AWS_EC2_TARGET): Record<string, string> {
   const size = postgresParametersForSize(spec.size);
   const storageMiB = spec.storageGiB * 1024;
   return {
@@ -115,7 +119,7 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec): Record<stri
     // Observability.
     shared_preload_libraries: "pg_stat_statements",
     track_io_timing: "on",
-    logging_collector: "on",
+    logging_collector: target.logging === "file" ? "on" : "off",
     log_directory: POSTGRES_LOG_DIRECTORY,
     log_filename: "postgresql-%a.log",
     log_truncate_on_rotation: "on",
@@ -143,7 +147,9 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec): Record<stri
  *    server for the timeline over a replication connection), `hostssl replication replicator
  *    <member>/32 scram-sha-256` and `hostssl postgres
  *    rewind_user <member>/32 scram-sha-256` for every member (streaming replication and
- *    pg_rewind between members only).
+ *    pg_rewind between members only). With `target.memberAddressing` `pod-network`, the
+ *    replication rule for every pod network CIDR, then the pg_rewind rule for every CIDR
+ *    (pod IPs change; the network policy limits who reaches the port).
  * 3. `hostssl all postgres/replicator/rewind_user … reject` elsewhere — these roles never
  *    connect from outside the members.
  * 4. `hostssl all all 0.0.0.0/0 scram-sha-256` (and `::/0`) — applications, through
@@ -151,9 +157,14 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec): Record<stri
  * 5. `host all all 0.0.0.0/0 reject` (and `::/0`) — no plain-text TCP connection;
  *    `local all all scram-sha-256` — other local logins (e.g. a metrics exporter) need a password.
  *
- * Member addresses may be unresolved Terraform tokens: they are used verbatim.
+ * Member addresses and CIDRs may be unresolved Terraform tokens: they are used verbatim.
+ * @param target - only `memberAddressing` is read. @default AWS_EC2_TARGET
  */
-export function renderPgHba(spec: ResolvedClusterSpec, members: readonly ClusterMember[]): string[] {
+export function renderPgHba(
+  spec: ResolvedClusterSpec,
+  members: readonly ClusterMember[],
+  target: Pick<RenderTarget, "memberAddressing"> = AWS_EC2_TARGET,
+): string[] {
   void spec; // the rules do not depend on the spec today; kept for a stable signature
   const r = DB_ROLES;
   const rules: string[] = [
@@ -162,9 +173,15 @@ export function renderPgHba(spec: ResolvedClusterSpec, members: readonly Cluster
     `hostssl replication ${r.replication} 127.0.0.1/32 scram-sha-256`,
     `hostssl replication ${r.replication} ::1/128 scram-sha-256`,
   ];
-  for (const m of members) {
-    rules.push(`hostssl replication ${r.replication} ${m.address}/32 scram-sha-256`);
-    rules.push(`hostssl postgres ${r.rewind} ${m.address}/32 scram-sha-256`);
+  const addressing = target.memberAddressing;
+  if (addressing.kind === "pod-network") {
+    for (const cidr of addressing.podNetworkCidrs) rules.push(`hostssl replication ${r.replication} ${cidr} scram-sha-256`);
+    for (const cidr of addressing.podNetworkCidrs) rules.push(`hostssl postgres ${r.rewind} ${cidr} scram-sha-256`);
+  } else {
+    for (const m of members) {
+      rules.push(`hostssl replication ${r.replication} ${m.address}/32 scram-sha-256`);
+      rules.push(`hostssl postgres ${r.rewind} ${m.address}/32 scram-sha-256`);
+    }
   }
   for (const role of [r.superuser, r.replication, r.rewind]) {
     rules.push(`hostssl all ${role} 0.0.0.0/0 reject`);

@@ -9,7 +9,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveClusterSpec } from "../../src/cluster-spec";
-import { renderDatabaseConfigMapData, renderPoolerConfigMapData, terraformLiteral, terraformLiterals } from "../../constructs/kubernetes";
+import { terraformLiteral, terraformLiterals } from "../../constructs/kubernetes";
+import { renderDatabaseConfigMapData, renderPoolerConfigMapData } from "../../src/render/kubernetes";
 import { byName, distributed } from "./fixtures";
 
 const placement = { namespace: "orders-db", clusterDomain: "cluster.local", podNetworkCidrs: ["10.0.0.0/16"], databaseLabels: { "app.kubernetes.io/instance": "orders" } };

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import {
+  AWS_EC2_TARGET,
   PATHS,
   PATRONI_POST_BOOTSTRAP_SCRIPT,
   PATRONI_POST_BOOTSTRAP_SQL,
@@ -32,7 +33,7 @@ describe("renderNodeConfigFiles", () => {
   });
 
   test("the kubernetes DCS variant has no etcd file", () => {
-    const files = renderNodeConfigFiles(distributedNode(0), { patroni: { dcs: { kind: "kubernetes", namespace: "db", labels: {} } } });
+    const files = renderNodeConfigFiles(distributedNode(0), { target: { ...AWS_EC2_TARGET, dcs: { kind: "kubernetes", namespace: "db", labels: {} } } });
     expect(paths(files)).not.toContain(PATHS.etcdConfig);
   });
 

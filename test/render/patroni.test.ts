@@ -1,6 +1,7 @@
 import * as fc from "fast-check";
 import { parse } from "yaml";
 import {
+  AWS_EC2_TARGET,
   PATHS,
   PATRONI_POST_BOOTSTRAP_SCRIPT,
   PATRONI_TIMING,
@@ -62,7 +63,10 @@ describe("renderPatroniConfig: DCS", () => {
   test("the kubernetes DCS replaces etcd3 and carries namespace, labels and endpoint settings", () => {
     const c = parse(
       renderPatroniConfig(distributedNode(0), {
-        dcs: { kind: "kubernetes", namespace: "db", labels: { app: "orders" }, scopeLabel: "cluster", roleLabel: "pg-role", useEndpoints: true, podIp: "10.10.0.11" },
+        target: {
+          ...AWS_EC2_TARGET,
+          dcs: { kind: "kubernetes", namespace: "db", labels: { app: "orders" }, scopeLabel: "cluster", roleLabel: "pg-role", useEndpoints: true, podIp: "10.10.0.11" },
+        },
       }),
     );
     expect(c.etcd3).toBeUndefined();
@@ -78,7 +82,7 @@ describe("renderPatroniConfig: DCS", () => {
   });
 
   test("the kubernetes DCS rejects an empty namespace", () => {
-    expect(() => renderPatroniConfig(distributedNode(0), { dcs: { kind: "kubernetes", namespace: "", labels: {} } })).toThrow(/dcs\.namespace/);
+    expect(() => renderPatroniConfig(distributedNode(0), { target: { ...AWS_EC2_TARGET, dcs: { kind: "kubernetes", namespace: "", labels: {} } } })).toThrow(/dcs\.namespace/);
   });
 });
 
@@ -280,7 +284,7 @@ describe("patroni --validate-config accepts the rendered files", () => {
 
   test("the kubernetes DCS variant", () => {
     const r = validate(
-      [{ ctx: distributedNode(0), options: { dcs: { kind: "kubernetes", namespace: "db", labels: { app: "orders" }, useEndpoints: true, podIp: "10.10.0.11" } } }],
+      [{ ctx: distributedNode(0), options: { target: { ...AWS_EC2_TARGET, dcs: { kind: "kubernetes", namespace: "db", labels: { app: "orders" }, useEndpoints: true, podIp: "10.10.0.11" } } } }],
       false,
     );
     expect(r.stdout).toBe("member 0: rc=0\n");

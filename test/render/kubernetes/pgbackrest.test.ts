@@ -5,10 +5,10 @@
  * credentials at STS, failing only because nothing is reachable (error 049); without it pgBackRest
  * refuses to start (error 031).
  */
-import { resolveClusterSpec } from "../../src/cluster-spec";
-import { renderKubernetesPgBackRestConfig, type KubernetesPlacement } from "../../constructs/kubernetes";
-import { runSandbox } from "../render/sandbox";
-import { requireTools } from "../render/tools";
+import { resolveClusterSpec } from "../../../src/cluster-spec";
+import { renderKubernetesPgBackRestConfig, type KubernetesPlacement } from "../../../src/render/kubernetes";
+import { runSandbox } from "../sandbox";
+import { requireTools } from "../tools";
 
 const placement: KubernetesPlacement = { namespace: "orders-db", clusterDomain: "cluster.local", podNetworkCidrs: ["10.0.0.0/16"], databaseLabels: {} };
 const runtime = {
