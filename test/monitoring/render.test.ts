@@ -17,6 +17,7 @@ import { PGBOUNCER_EXPORTER_PORTS as SYSTEMD_EXPORTER_PORTS, PGBOUNCER_EXPORTER_
 import { DEFAULT_MONITORING_THRESHOLDS, METRICS, METRIC_NAMESPACE, clusterAlarms, dashboardBody, monitoringThresholdIssues, resolveMonitoringThresholds } from "../../src/monitoring";
 import { distributedNode, pooler, spec, standaloneNode } from "../render/fixtures";
 import { requirePrerequisites } from "../support/prerequisites";
+import { scriptBody } from "../../src/render/scripts";
 
 const agent = (c: object) => c as any;
 
@@ -223,6 +224,13 @@ describe("backup status script", () => {
   // Never skipped: a machine without these tools fails here (test/support/prerequisites.ts).
   beforeAll(() => requirePrerequisites({ commands: ["bash", "shellcheck", "jq"] }));
 
+  test("is the header of the cluster's values in front of src/render/scripts/backup-status.sh", () => {
+    expect(script).toContain(`readonly STANZA='orders'\nreadonly OUT='${MONITORING_PATHS.backupStatusFile}'\n${scriptBody("backup-status.sh")}`);
+    expect(script.endsWith(scriptBody("backup-status.sh"))).toBe(true);
+    expect(script.startsWith("#!/bin/bash\n")).toBe(true);
+    expect(script).toContain("\nset -euo pipefail\n");
+  });
+
   test("is valid bash", () => {
     const r = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
     expect(r.stderr).toBe("");
@@ -243,7 +251,8 @@ describe("backup status script", () => {
         { type: "diff", timestamp: { start: 1700050000, stop: 1700050100 } },
         { type: "full", timestamp: { start: 1700086400, stop: 1700086500 } },
       ] }];
-      fs.writeFileSync(path.join(dir, "pgbackrest"), `#!/bin/sh\ncat <<'EOF'\n${JSON.stringify(info)}\nEOF\n`, { mode: 0o755 });
+      // The fake answers only for the cluster's stanza, as the header passes it.
+      fs.writeFileSync(path.join(dir, "pgbackrest"), `#!/bin/sh\n[ "$1" = --stanza=orders ] || exit 3\ncat <<'EOF'\n${JSON.stringify(info)}\nEOF\n`, { mode: 0o755 });
       const out = path.join(dir, "last.epoch");
       const body = script.split(MONITORING_PATHS.backupStatusFile).join(out);
       const r = spawnSync("bash", ["-c", body], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: "utf8" });
