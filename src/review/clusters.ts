@@ -2,7 +2,7 @@ import { PORTS } from "../cluster-spec/ports";
 import { SIZES, SIZE_NAMES } from "../cluster-spec/sizes";
 import { TAG_CLUSTER, TAG_DEPLOYMENT_MODEL, TAG_MAJOR_VERSION, TAG_SLOT } from "../cluster-spec/types";
 import type { ClusterSummary, Placement, ResourceSnapshot, ReviewInput } from "./types";
-import { blocks, isExpression, isFalse, strings, tagsOf } from "./values";
+import { blocks, isExpression, isFalse, strings, tagsOf } from "../terraform";
 
 /**
  * Places every resource of both sides in a cluster and slot. A resource's own tags decide

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { readSynthOutputJson } from "../terraform";
 import { PlanFormatError, reviewInputFromPlan } from "./plan";
 import type { SynthStack } from "./synth";
 import type { ReviewInput } from "./types";
@@ -14,35 +14,16 @@ function readJson(path: string): unknown {
 
 /**
  * Reads a synth output: a stack directory holding `cdk.tf.json`, or a `cdktf.out` directory
- * (every stack of `manifest.json`, else every `stacks/<name>/cdk.tf.json`).
+ * (every stack of `manifest.json`, else every `stacks/<name>/cdk.tf.json`), through the
+ * shared reader (src/terraform).
  *
  * @param dir the directory
  * @returns one entry per stack, sorted by name
- * @throws Error when the directory holds no `cdk.tf.json` (e.g. it was synthesized with `--hcl`: review needs the JSON form)
+ * @throws SynthOutputError when the directory holds no `cdk.tf.json` (e.g. it was
+ *   synthesized with `--hcl`: review needs the JSON form) or a file is not valid JSON
  */
 export function readSynthOutput(dir: string): SynthStack[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: no such directory`);
-  if (existsSync(join(dir, "cdk.tf.json"))) return [{ name: basename(dir), config: readJson(join(dir, "cdk.tf.json")) }];
-  const stacks: SynthStack[] = [];
-  const manifest = join(dir, "manifest.json");
-  if (existsSync(manifest)) {
-    const m = readJson(manifest) as { stacks?: Record<string, { synthesizedStackPath?: string }> };
-    for (const [name, s] of Object.entries(m.stacks ?? {})) {
-      const file = s.synthesizedStackPath ? join(dir, s.synthesizedStackPath) : join(dir, "stacks", name, "cdk.tf.json");
-      if (existsSync(file) && file.endsWith(".json")) stacks.push({ name, config: readJson(file) });
-    }
-  }
-  if (stacks.length === 0 && existsSync(join(dir, "stacks"))) {
-    for (const name of readdirSync(join(dir, "stacks"))) {
-      const file = join(dir, "stacks", name, "cdk.tf.json");
-      if (existsSync(file)) stacks.push({ name, config: readJson(file) });
-    }
-  }
-  if (stacks.length === 0) {
-    const hcl = existsSync(join(dir, "cdk.tf")) ? " (found cdk.tf: synthesize without --hcl for review)" : "";
-    throw new Error(`${dir}: no cdk.tf.json found; give a cdktf.out directory or a stack directory${hcl}`);
-  }
-  return stacks.sort((a, b) => a.name.localeCompare(b.name));
+  return readSynthOutputJson(dir, "review").map((s) => ({ name: s.name, config: s.json }));
 }
 
 /**

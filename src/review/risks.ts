@@ -1,7 +1,7 @@
 import { preventsDestroy } from "./synth";
 import { ingressSources } from "./clusters";
 import { RISK_LEVELS, type ClusterSummary, type Placement, type ResourceChange, type ResourceSnapshot, type ReviewInput, type Risk, type RiskLevel } from "./types";
-import { blocks, isTrue } from "./values";
+import { blocks, isTrue } from "../terraform";
 
 /**
  * Resource types that hold data or the means to read it: destroying or replacing one loses

@@ -1,5 +1,6 @@
 import { replaceForcingPaths } from "./replace";
 import type { ResourceChange, ResourceSnapshot, ReviewInput } from "./types";
+import { configResources, expressionReferences } from "../terraform";
 import { diffValues } from "./values";
 
 /** One synthesized stack: its name and its parsed `cdk.tf.json`. */
@@ -10,28 +11,10 @@ export interface SynthStack {
   readonly config: unknown;
 }
 
-/** Every `${…}` expression's resource references (`type.name`), whether or not they exist. */
-function expressionReferences(values: unknown): Set<string> {
-  const found = new Set<string>();
-  const text = JSON.stringify(values);
-  for (const expr of text.match(/\$\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}/g) ?? []) {
-    for (const m of expr.matchAll(/(?<![.\w-])((?:module\.[A-Za-z0-9_-]+\.)?[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)/g)) found.add(m[1]);
-  }
-  return found;
-}
-
 /** The managed resources of a Terraform JSON configuration, by address (prefixed by `prefix`). */
 function resourcesOf(config: unknown, prefix: string): Map<string, ResourceSnapshot> {
   const out = new Map<string, ResourceSnapshot>();
-  const res = (config as any)?.resource;
-  if (!res || typeof res !== "object") return out;
-  const local = new Map<string, { type: string; name: string; values: Record<string, unknown> }>();
-  for (const [type, byName] of Object.entries<any>(res)) {
-    if (!byName || typeof byName !== "object") continue;
-    for (const [name, values] of Object.entries<any>(byName)) {
-      if (values && typeof values === "object") local.set(`${type}.${name}`, { type, name, values });
-    }
-  }
+  const local = new Map(configResources(config, { data: false }).map((r) => [r.address, { type: r.type, name: r.name, values: r.config as Record<string, unknown> }]));
   const locals = ((config as any)?.locals ?? {}) as Record<string, unknown>;
   for (const [addr, r] of local) {
     const refs = expressionReferences(r.values);

@@ -1,11 +1,8 @@
+import { isObject } from "../terraform";
 import type { AttributeChange } from "./types";
 
 /** Keys that are not resource attributes: cdktf metadata (`//`) and Terraform meta-arguments. */
 const META_KEYS = new Set(["lifecycle", "depends_on", "provider", "count", "for_each", "provisioner", "connection", "timeouts"]);
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
 
 /**
  * Flattens attribute values to leaf paths: `{a: {b: [1]}}` → `a.b[0]` = 1. Empty lists and
@@ -63,55 +60,6 @@ export function diffValues(before: unknown, after: unknown, afterUnknown?: unkno
     changes.push({ path: p, before: bv, after: av });
   }
   return changes;
-}
-
-/**
- * Tags of a resource: `tags` (or plan's `tags_all`), merged with auto scaling group `tag`
- * blocks (`{key, value}`) and launch template `tag_specifications[].tags`.
- */
-export function tagsOf(values: Readonly<Record<string, unknown>> | undefined): Record<string, string> {
-  if (!values) return {};
-  const out: Record<string, string> = {};
-  const add = (m: unknown) => {
-    if (!isObject(m)) return;
-    for (const [k, v] of Object.entries(m)) if (typeof v === "string" && out[k] === undefined) out[k] = v;
-  };
-  add(values.tags);
-  add(values.tags_all);
-  for (const t of blocks(values.tag)) if (typeof t.key === "string" && typeof t.value === "string") out[t.key] ??= t.value;
-  for (const spec of blocks(values.tag_specifications)) add(spec.tags);
-  return out;
-}
-
-/**
- * A nested block as a list of objects, whatever its JSON shape: Terraform's plan JSON writes
- * every block as a list, cdktf's synth output writes single blocks as an object.
- */
-export function blocks(v: unknown): Record<string, unknown>[] {
-  if (Array.isArray(v)) return v.filter(isObject);
-  if (isObject(v)) return [v];
-  return [];
-}
-
-/** True for `true` and `"true"` (the AWS provider types some booleans as strings). */
-export function isTrue(v: unknown): boolean {
-  return v === true || v === "true";
-}
-
-/** True for `false` and `"false"`. */
-export function isFalse(v: unknown): boolean {
-  return v === false || v === "false";
-}
-
-/** A list of strings from a value that may be a list, one string, or nothing. */
-export function strings(v: unknown): string[] {
-  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === "string");
-  return typeof v === "string" ? [v] : [];
-}
-
-/** Whether a string holds a Terraform expression (synth output references: `${…}`). */
-export function isExpression(v: unknown): boolean {
-  return typeof v === "string" && v.includes("${");
 }
 
 /** A value for a Markdown table cell: JSON, at most `max` characters, pipes escaped. */

@@ -4,6 +4,7 @@
  * maps the old address to the new one (Terraform ≥ 1.1; cdktf `moveFromId` / `moveTo`
  * need Terraform ≥ 1.5).
  */
+import { configResources } from "../terraform";
 
 /** A `moved` block of the synthesized JSON. */
 export interface MovedBlock {
@@ -13,8 +14,8 @@ export interface MovedBlock {
 
 /** Managed resource addresses (`<type>.<name>`) of a synthesized cdk.tf.json, sorted. */
 export function managedResourceAddresses(config: { resource?: Record<string, Record<string, unknown>> }): string[] {
-  return Object.entries(config.resource ?? {})
-    .flatMap(([type, byName]) => Object.keys(byName).map((name) => `${type}.${name}`))
+  return configResources(config, { data: false })
+    .map((r) => r.address)
     .sort();
 }
 

@@ -11,6 +11,7 @@
  * Pure apart from {@link loadPriorStateFile}, which reads one file. No cdktf import.
  */
 import * as fs from "fs";
+import { isObject as isJsonObject, parseAttributeReference, tagsOf } from "../terraform";
 import { TAG_CLUSTER, TAG_DEPLOYMENT_MODEL, TAG_MAJOR_VERSION, TAG_SLOT, DEPLOYMENT_MODELS, type DeploymentModel } from "../cluster-spec/types";
 
 /** One resource instance from a state or plan file, format-independent. */
@@ -55,7 +56,9 @@ export class PriorStateError extends Error {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** A JSON object whose fields are read loosely (state and plan documents are checked field by field). */
+const isObject = (v: unknown): v is Record<string, any> => isJsonObject(v);
 
 function indexSuffix(key: unknown): string {
   if (key === undefined || key === null) return "";
@@ -187,15 +190,6 @@ export interface DeployedCluster {
   readonly slots: readonly DeployedSlot[];
 }
 
-function tagsOf(attrs: Readonly<Record<string, unknown>>): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const key of ["tags_all", "tags"]) {
-    const t = attrs[key];
-    if (isObject(t)) for (const [k, v] of Object.entries(t)) if (typeof v === "string") tags[k] = v;
-  }
-  return tags;
-}
-
 /**
  * The deployed facts of cluster `name`: data volumes (`aws_ebs_volume`) and slot network
  * interfaces (`aws_network_interface`) tagged `managed-postgres:cluster = name`.
@@ -304,9 +298,9 @@ export function locatePriorState(opts: {
  *   values)
  */
 export function resolveReference(state: PriorState, expression: string): string | undefined {
-  const m = /^\$\{((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$/.exec(expression);
-  if (!m) return undefined;
-  const [, address, attribute] = m;
+  const ref = parseAttributeReference(expression);
+  if (!ref) return undefined;
+  const { address, attribute } = ref;
   const found = state.resources.filter((r) => r.address === address);
   if (found.length !== 1) return undefined;
   const v = found[0].attributes[attribute];

@@ -9,7 +9,7 @@
  * Localhost); cdk8s-plus defaults (read-only root file system, resources); the pinned-image
  * rule follows the supply-chain practice of referring to images by digest.
  */
-import { block, blocks, isFalse, isTrue, nonEmpty } from "./terraform";
+import { block, blocks, isFalse, isTrue, nonEmpty } from "../../terraform";
 import type { PolicyRule, RuleResult, TfResource } from "./types";
 
 type Json = Record<string, unknown>;

@@ -3,7 +3,8 @@
  * or a literal writes it; `${…}` references inside strings are fine) or a reference to a
  * `data.aws_iam_policy_document` in the same stack. Pure.
  */
-import { blocks, referencedResource, strings } from "./terraform";
+import { blocks, parseAttributeReference, strings } from "../../terraform";
+import { referencedResource } from "./terraform";
 import type { TfStack } from "./types";
 
 /** A condition of a statement: `{test: "Bool", variable: "aws:SecureTransport", values: ["false"]}`. */
@@ -87,8 +88,8 @@ export function policyStatements(policy: unknown, stack: TfStack): PolicyStateme
       return undefined;
     }
   }
-  const m = /^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}$/.exec(trimmed);
-  if (m) {
+  const ref = parseAttributeReference(trimmed);
+  if (ref?.isData && ref.type === "aws_iam_policy_document" && ref.attribute === "json") {
     const doc = referencedResource(trimmed, stack, "aws_iam_policy_document");
     if (!doc || !doc.isData) return undefined;
     return blocks(doc.config.statement).map(fromDataStatement);

@@ -2,7 +2,7 @@
  * EC2: EBS volumes, launch templates and instances (encryption with a CMK, IMDSv2, hop
  * limit, no public IP).
  */
-import { block, blocks, isTrue, nonEmpty } from "../terraform";
+import { block, blocks, isTrue, nonEmpty } from "../../../terraform";
 import type { PolicyRule, RuleResult } from "../types";
 
 const OK: RuleResult = { status: "compliant" };

@@ -2,7 +2,7 @@
  * Network: security groups (descriptions, no ingress from anywhere) and load balancers
  * (internal, deletion protection).
  */
-import { blocks, isTrue, nonEmpty, strings } from "../terraform";
+import { blocks, isTrue, nonEmpty, strings } from "../../../terraform";
 import type { PolicyRule, RuleResult, TfResource } from "../types";
 
 const OK: RuleResult = { status: "compliant" };

@@ -1,7 +1,7 @@
 /**
  * Observability: log groups (retention, KMS), alarms (actions), SNS topics (KMS).
  */
-import { isFalse, nonEmpty, strings } from "../terraform";
+import { isExpression, isFalse, nonEmpty, strings } from "../../../terraform";
 import type { PolicyRule, RuleResult } from "../types";
 
 const OK: RuleResult = { status: "compliant" };
@@ -51,7 +51,7 @@ export const ALARM_ACTIONS: PolicyRule = {
   evaluate(a) {
     if (isFalse(a.config.actions_enabled)) return bad("actions_enabled is false");
     const actions = a.config.alarm_actions;
-    const ok = strings(actions).some(nonEmpty) || (typeof actions === "string" && actions.includes("${"));
+    const ok = strings(actions).some(nonEmpty) || isExpression(actions);
     return ok ? OK : bad("alarm_actions is empty");
   },
 };

@@ -4,7 +4,8 @@
  * (provider-aws ≥ 4), found by their `bucket` argument.
  */
 import { policyStatements } from "../policy-document";
-import { block, blocks, bucketCompanions, isTrue, nonEmpty } from "../terraform";
+import { block, blocks, isTrue, nonEmpty } from "../../../terraform";
+import { bucketCompanions } from "../terraform";
 import type { PolicyRule, RuleResult, TfResource, TfStack } from "../types";
 
 const OK: RuleResult = { status: "compliant" };
