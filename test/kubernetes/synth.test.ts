@@ -1,5 +1,4 @@
 /** Synthesized Kubernetes target: inventory, placement, pods, services, RBAC, network, IRSA. */
-import { iamRoleName } from "../../constructs/kubernetes";
 import { byName, distributed, props, standalone, synth, type Synthesized } from "./fixtures";
 
 const DB_LABELS = {
@@ -365,9 +364,9 @@ describe("backups through IRSA", () => {
   });
 
   test("a role name over 64 characters is shortened with a stable hash", () => {
-    const long = "a".repeat(40);
-    const n = iamRoleName(`${long}-${"n".repeat(40)}-backup`);
-    expect([n.length <= 64, n.startsWith(`${long}-nnn`), n === iamRoleName(`${long}-${"n".repeat(40)}-backup`)]).toEqual([true, true, true]);
+    const ns = "n".repeat(60);
+    const names = [0, 1].map(() => role(synth(props({}, { namespace: ns }))).name as string);
+    expect([names[0]!.length <= 64, names[0]!.startsWith(`orders-${ns.slice(0, 40)}`), names[0] === names[1]]).toEqual([true, true, true]);
   });
 
   test("the database service account is annotated with the role ARN", () => {
