@@ -9,10 +9,10 @@
  * ({@link schemaConditions}), so both derive from `cluster-spec.schema.json` and cannot drift.
  */
 import { Token, type Precondition, type TerraformResource } from "cdktf";
-import { resolve } from "cdktf/lib/_tokens";
 import type { Construct } from "constructs";
 import schema from "../../src/cluster-spec/cluster-spec.schema.json";
 import { RESERVED_TAG_PREFIX, type ClusterSpec } from "../../src/cluster-spec";
+import { resolveTokens } from "../private/tokens";
 
 /** One plan-time check: a Terraform expression that must be true, and the error shown when not. */
 export interface PlanTimeCheck {
@@ -220,7 +220,7 @@ export function planTimeChecks(spec: ClusterSpec, expressionOf: (token: unknown)
  */
 export function addPlanTimeChecks(scope: Construct, resource: TerraformResource, spec: ClusterSpec, skip: readonly string[] = []): PlanTimeCheck[] {
   const expressionOf = (token: unknown): string => {
-    const text = resolve(scope, token);
+    const text = resolveTokens(scope, token);
     const s = typeof text === "string" ? text : JSON.stringify(text);
     return s.startsWith("${") && s.endsWith("}") ? s.slice(2, -1) : hclLiteral(text);
   };

@@ -28,7 +28,7 @@ import { ClusterSecurityGroups } from "./security";
 import { Slot } from "./slot";
 import { ClusterMonitoring, type MonitoringOptions } from "./monitoring";
 import { PolicyPack } from "../policy-pack";
-import { addPlanTimeChecks } from "./deferred-checks";
+import { addPlanTimeChecks, type PlanTimeCheck } from "./deferred-checks";
 import { HclSafeStrings } from "../private/hcl";
 import { addRestoreSource, applySafetyRules, restoreFromSpecIssues } from "./prior-state";
 import type { RestoreFrom } from "../../src/cluster-spec";
@@ -171,8 +171,14 @@ const AWS_OPTION_KEYS = [
 export class ManagedPostgres extends Construct {
   /** The validated spec with defaults applied. */
   public readonly spec: ResolvedClusterSpec;
-  /** Checks deferred to plan time (fields holding unresolved tokens). */
-  public readonly deferredChecks: ValidatedSpec["deferred"];
+  /**
+   * The plan-time checks this cluster emitted for spec fields holding unresolved tokens
+   * (Terraform variables, other resources' attributes): each is a `lifecycle.precondition`
+   * of slot 0's network interface, with its Terraform condition (tokens resolved) and error
+   * message. Empty when every field is a literal (validation checked them at synth).
+   * `storageGiB` is not listed: the slots' own preconditions check it.
+   */
+  public readonly deferredChecks: readonly PlanTimeCheck[];
   /** Account, partition and region data sources. */
   public readonly environment: AwsEnvironment;
   /** The cluster's customer-managed KMS key. */
@@ -218,7 +224,6 @@ export class ManagedPostgres extends Construct {
     const validated = this.validateProps(props);
     const spec = validated.spec;
     this.spec = spec;
-    this.deferredChecks = validated.deferred;
     const network = spec.network!;
     const preventDestroy = !(props.allowDestroy ?? false);
     const subnetIds = subnetList(network.subnetIds, spec.deployment === "distributed" ? 3 : 1);
@@ -298,7 +303,7 @@ export class ManagedPostgres extends Construct {
     this.nodeAutoScalingGroupNames = this.slots.map((s) => s.autoScalingGroup!.name);
     // Fields holding tokens were not checked at synth: their rules become plan-time
     // preconditions (storageGiB is checked on the data volumes themselves).
-    addPlanTimeChecks(this, this.slots[0].networkInterface, props, ["storageGiB"]);
+    this.deferredChecks = addPlanTimeChecks(this, this.slots[0].networkInterface, props, ["storageGiB"]);
     this.nodeRole.addPolicy(
       "node-permissions",
       nodePolicyStatements({

@@ -5,7 +5,7 @@
  * without TypeScript. The rules themselves are pure (src/rules/safety.ts).
  */
 import { Construct } from "constructs";
-import { Annotations, DefaultTokenResolver, Lazy, StringConcat, Tokenization, TerraformIterator, TerraformLocal, TerraformStack, Token, type Precondition } from "cdktf";
+import { Annotations, Lazy, TerraformIterator, TerraformLocal, TerraformStack, Token, type Precondition } from "cdktf";
 import { DataAwsEbsVolume } from "@cdktf/provider-aws/lib/data-aws-ebs-volume";
 import { DataAwsEbsVolumes } from "@cdktf/provider-aws/lib/data-aws-ebs-volumes";
 import type { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
@@ -31,6 +31,7 @@ import {
 import type { InstanceRole } from "./iam";
 import { repairHclConditions } from "../private/hcl";
 import { localBackendStatePath, priorStateLocationOf, safetyClock } from "../private/prior-state";
+import { resolveTokens } from "../private/tokens";
 import {
   checkAgainstDeployed,
   checkEndOfSupport,
@@ -122,7 +123,7 @@ function requestedFacts(spec: ResolvedClusterSpec, stack: TerraformStack, state:
   const lit = <T>(v: T): T | undefined => (Token.isUnresolved(v) ? undefined : v);
   const subnet = (s: string): string | undefined => {
     if (!Token.isUnresolved(s)) return s;
-    const expression = Tokenization.resolve(s, { scope: stack, resolver: new DefaultTokenResolver(new StringConcat()) });
+    const expression = resolveTokens(stack, s);
     return typeof expression === "string" ? resolveReference(state, expression) : undefined;
   };
   const subnets = spec.network?.subnetIds;

@@ -17,10 +17,9 @@ import { PATHS } from "./paths";
 import { DB_ROLES } from "./postgres";
 import { PGBOUNCER_AUTH_QUERY } from "./sql";
 import { AWS_EC2_TARGET, type RenderTarget } from "./target";
-import type { NodeContext, PoolerContext } from "./types";
+import type { NodeContext, PgBouncerPool, PoolerContext } from "./types";
 
-/** A PgBouncer pool: `rw` read-write (the primary), `ro` read-only (the replicas). */
-export type PgBouncerPool = "rw" | "ro";
+export type { PgBouncerPool } from "./types";
 
 /** Runtime directory (Unix socket, pid file) of a pool's PgBouncer. */
 export function pgbouncerRunDir(pool: PgBouncerPool): string {

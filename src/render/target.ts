@@ -8,7 +8,7 @@
  * `kubernetesRenderTarget` (src/render/kubernetes). A new target is a new value of this
  * type (plus a field here when it differs in a way no field covers yet). Pure.
  */
-import type { PgBouncerPool } from "./pgbouncer";
+import type { PgBouncerPool } from "./types";
 
 /** The DCS Patroni uses. */
 export type PatroniDcs =

@@ -1,5 +1,8 @@
 import type { ResolvedClusterSpec } from "../cluster-spec";
 
+/** A PgBouncer pool: `rw` read-write (the primary), `ro` read-only (the replicas). */
+export type PgBouncerPool = "rw" | "ro";
+
 /** A file the node bootstrap writes. */
 export interface RenderedFile {
   /** Absolute path on the node, e.g. `/etc/patroni/patroni.yml`. */

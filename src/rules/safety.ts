@@ -48,8 +48,13 @@ export interface RequestedFacts {
 }
 
 /**
- * Thrown by the constructs when at least one rule reports an error. `findings` holds every
- * error (not only the first); the message lists them one per line.
+ * An error carrying every error finding of the rules (not only the first), the message
+ * listing them one per line: for programs that call the pure rules themselves
+ * ({@link checkAgainstDeployed}, {@link checkEndOfSupport}) and want to stop with them.
+ * The constructs do not throw it: they report each finding as a synth validation error
+ * (`[<rule id>] <message>`), so that `app.synth()` fails with one error listing the
+ * refusals of every cluster and every other construct together (cdktf's
+ * "Validation failed with the following errors").
  */
 export class SafetyRuleError extends Error {
   constructor(

@@ -105,13 +105,25 @@ describe("plan-time checks of token-valued spec fields", () => {
     const subnets = new TerraformVariable(s, "subnet_ids", { type: "list(string)" });
     const cidrs = new TerraformVariable(s, "allowed_cidrs", { type: "list(string)" });
     const vpc = new TerraformVariable(s, "vpc_id", { type: "string" });
-    new ManagedPostgres(s, "orders", { name: "orders", deployment: "distributed", size: "M", storageGiB: 50, network: { vpcId: vpc.stringValue, subnetIds: subnets.listValue, allowedCidrs: cidrs.listValue } });
+    const db = new ManagedPostgres(s, "orders", { name: "orders", deployment: "distributed", size: "M", storageGiB: 50, network: { vpcId: vpc.stringValue, subnetIds: subnets.listValue, allowedCidrs: cidrs.listValue } });
     const tf = JSON.parse(Testing.synth(s));
     const enis = Object.entries<any>(tf.resource.aws_network_interface);
     const slot0 = enis.find(([k]) => k.includes("slot-0"))![1];
     const conditions = slot0.lifecycle.precondition.map((p: any) => p.condition);
     expect(conditions).toEqual(expect.arrayContaining(["${length(var.subnet_ids) == 3}", "${length(concat(var.allowed_cidrs, [])) > 0}", `\${${privateCidrListCondition("var.allowed_cidrs")}}`]));
     expect(conditions.some((c: string) => c.includes("var.vpc_id"))).toBe(true);
+    // deferredChecks is exactly what was emitted: one entry per precondition it added, same order and message.
+    const emitted = slot0.lifecycle.precondition.filter((p: any) => db.deferredChecks.some((c) => c.errorMessage === p.error_message));
+    expect(db.deferredChecks.map((c) => [`\${${c.condition}}`, c.errorMessage])).toEqual(emitted.map((p: any) => [p.condition, p.error_message]));
+    expect(db.deferredChecks.map((c) => c.path)).toEqual(expect.arrayContaining(["network.vpcId", "network.subnetIds", "network.allowedCidrs"]));
+  });
+
+  test("a cluster of literals emits no plan-time check and says so", () => {
+    const app = Testing.app();
+    const s = new TerraformStack(app, "s");
+    new AwsProvider(s, "aws", { region: "eu-west-1" });
+    const db = new ManagedPostgres(s, "orders", { name: "orders", deployment: "standalone", size: "S", storageGiB: 20, network: { vpcId: "vpc-0abc1234", subnetIds: ["subnet-0aaa1111"], allowedCidrs: ["10.0.0.0/16"] } });
+    expect(db.deferredChecks).toEqual([]);
   });
 });
 

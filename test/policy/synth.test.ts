@@ -7,7 +7,7 @@ import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Construct } from "constructs";
 import { PolicyPack } from "../../constructs/policy-pack";
-import { loadStacksFromDir, runPolicyPack } from "../../src/rules/policy";
+import { KUBERNETES_RULES, POLICY_RULES, loadStacksFromDir, runPolicyPack } from "../../src/rules/policy";
 import { buildProgram } from "../../src/cli/main";
 
 function stackWith(build: (s: TerraformStack) => void): { app: App; stack: TerraformStack } {
@@ -23,6 +23,31 @@ function outdir(): string {
 }
 
 describe("PolicyPack at synth", () => {
+  test("enforce calls on one stack add up in any order: the stack runs the union of their rules", () => {
+    const messages = (order: "k8s-first" | "default-first") => {
+      const { app } = stackWith((s) => {
+        const calls = [() => PolicyPack.enforce(s, { rules: KUBERNETES_RULES }), () => PolicyPack.enforce(s)];
+        (order === "k8s-first" ? calls : calls.reverse()).forEach((c) => c());
+        new Lb(s, "public-nlb", { loadBalancerType: "network", internal: false, enableDeletionProtection: true });
+      });
+      try {
+        app.synth();
+        return "synthesized";
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    // The AWS rule MP-ELB-1 runs whether the default call came first or second.
+    expect(messages("k8s-first")).toMatch(/MP-ELB-1 error\] s\/aws_lb\.public-nlb/);
+    expect(messages("default-first")).toMatch(/MP-ELB-1 error\] s\/aws_lb\.public-nlb/);
+  });
+
+  test("enforce refuses a different rule under an id the stack already enforces", () => {
+    const { stack } = stackWith((s) => PolicyPack.enforce(s));
+    const impostor = { ...POLICY_RULES[0] };
+    expect(() => PolicyPack.enforce(stack, { rules: [impostor] })).toThrow(new RegExp(`already enforces another rule with id "${POLICY_RULES[0].id}"`));
+  });
+
   test("an unsuppressed error finding stops synth, naming the rule, the resource address and the fix", () => {
     const { app } = stackWith((s) => {
       PolicyPack.enforce(s);

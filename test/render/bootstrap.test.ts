@@ -20,6 +20,7 @@ import {
 } from "../../src/render/bootstrap";
 import { PATHS, SECRET_FIELDS } from "../../src/render";
 import { distributedNode, pooler, standaloneNode, TOKEN_ADDRESSES } from "./fixtures";
+import { requirePrerequisites } from "../support/prerequisites";
 
 function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(cmd, args, { input: opts.input, env: opts.env ?? process.env, encoding: "utf8", timeout: 120_000 });
@@ -27,8 +28,7 @@ function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.P
 }
 
 function requireTool(tool: string): void {
-  const r = run("bash", ["-c", `command -v ${tool}`]);
-  if (r.status !== 0) throw new Error(`required tool missing: ${tool} (install the Debian package that provides it)`);
+  requirePrerequisites({ commands: [tool] });
 }
 
 let dir: string;

@@ -23,6 +23,7 @@ import {
 } from "../../src/render";
 import { distributedNode, pooler, standaloneNode, TOKEN_ADDRESSES } from "./fixtures";
 import { renderMonitoringFiles, renderPoolerMonitoringFiles } from "../../src/render/monitoring";
+import { requirePrerequisites } from "../support/prerequisites";
 
 interface WriteFile {
   path: string;
@@ -51,7 +52,7 @@ const EC2_USER_DATA_LIMIT_BYTES = 16 * 1024;
 describe("cloud-init schema", () => {
   let dir: string;
   beforeAll(() => {
-    if (spawnSync("bash", ["-c", "command -v cloud-init"]).status !== 0) throw new Error("required tool missing: cloud-init");
+    requirePrerequisites({ commands: ["cloud-init"] });
   });
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "mp-cloud-init-test-"));

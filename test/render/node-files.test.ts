@@ -13,6 +13,7 @@ import {
   SECRET_FIELDS,
 } from "../../src/render";
 import { distributedNode, pooler, standaloneNode } from "./fixtures";
+import { requirePrerequisites } from "../support/prerequisites";
 
 const paths = (files: { path: string }[]) => files.map((f) => f.path);
 
@@ -84,6 +85,7 @@ describe("renderPostBootstrapScript", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test("passes shellcheck", () => {
+    requirePrerequisites({ commands: ["shellcheck"] });
     const file = join(dir, "pb.sh");
     writeFileSync(file, renderPostBootstrapScript());
     const r = spawnSync("shellcheck", [file], { encoding: "utf8" });

@@ -19,6 +19,7 @@ import {
   type RenderedFile,
 } from "../../src/render";
 import { distributedNode, pooler, standaloneNode} from "./fixtures";
+import { requirePrerequisites } from "../support/prerequisites";
 
 function run(cmd: string, args: string[], cwd?: string) {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout: 60_000 });
@@ -26,7 +27,7 @@ function run(cmd: string, args: string[], cwd?: string) {
 }
 
 function requireTool(tool: string): void {
-  if (run("bash", ["-c", `command -v ${tool}`]).status !== 0) throw new Error(`required tool missing: ${tool}`);
+  requirePrerequisites({ commands: [tool] });
 }
 
 function unit(files: RenderedFile[], name: string): string {

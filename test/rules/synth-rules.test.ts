@@ -9,6 +9,7 @@ import { App, S3Backend, TerraformStack, LocalBackend } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
 import { SpecValidationError } from "../../src/cluster-spec";
+import { SafetyRuleError } from "../../src/rules";
 import { clusterProps, filesUnder, freshDir, synthCluster, writePlanFrom, writeStateFrom, SUBNETS } from "./synth-helpers";
 
 const ENV = "MANAGED_POSTGRES_PRIOR_STATE";
@@ -138,6 +139,13 @@ describe("where the prior state comes from", () => {
     const { error, outdir } = synthAgainst(missing, clusterProps("distributed"));
     expect(error?.message).toContain(missing);
     expect(filesUnder(outdir)).toEqual([]);
+  });
+
+  test("every refusal of a synth is one validation error line, not a thrown SafetyRuleError (as src/rules/safety.ts documents)", () => {
+    const { error } = synthAgainst(deployedDistributed(), clusterProps("standalone", { storageGiB: 10 }));
+    expect(error).toBeDefined();
+    expect(error).not.toBeInstanceOf(SafetyRuleError);
+    expect(error!.message).toMatch(/Validation failed[\s\S]*\[MP-SAFE-MODEL\][\s\S]*\[MP-SAFE-STORAGE\]/);
   });
 
   test("a prior-state file that is not JSON is an error naming the file", () => {
