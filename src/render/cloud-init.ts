@@ -28,7 +28,7 @@ import { renderNodeConfigFiles, renderPoolerConfigFiles, type NodeConfigOptions 
 import { renderPoolerSystemdUnits, renderSystemdUnits } from "./systemd";
 import { renderMonitoringFiles, renderPoolerMonitoringFiles } from "./monitoring";
 import type { NodeContext, PoolerContext, RenderedFile } from "./types";
-import { containsToken, terraformTemplateSequences } from "./bootstrap/shell";
+import { containsToken, terraformTemplateSequences } from "./terraform-safe";
 
 /** Options of {@link renderNodeUserData} and {@link renderPoolerUserData}. */
 export interface UserDataOptions {

@@ -5,7 +5,7 @@
  * bootstrap. Pure. The checks of a `RestoreFrom` are in src/rules/restore.ts.
  */
 import type { RestoreFrom } from "../cluster-spec";
-import { assertTerraformSafe } from "./bootstrap/shell";
+import { assertTerraformSafe } from "./terraform-safe";
 import { scriptBody, shellHeader } from "./scripts";
 
 /**

@@ -28,7 +28,7 @@ import { PATHS, pgbouncerConfigPath } from "./paths";
 import { pgbouncerPort, pgbouncerRunDir, type PgBouncerPool } from "./pgbouncer";
 import type { NodeContext, PoolerContext, RenderedFile } from "./types";
 import { BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
-import { assertTerraformSafe } from "./bootstrap/shell";
+import { assertTerraformSafe } from "./terraform-safe";
 import { PGBOUNCER_EXPORTER_COMMAND } from "./monitoring/pgbouncer-exporter";
 
 /** Re-exported from src/cluster-spec/ports.ts, where the exporter ports are defined. */

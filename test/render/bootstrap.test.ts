@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderNodeConfigFiles, renderPoolerConfigFiles } from "../../src/render";
 import type { NodeContext, PoolerContext, RenderedFile } from "../../src/render";
+import { readScript } from "../../src/render/scripts";
 import {
-  FORMAT_IF_BLANK_FUNCTION,
   nodePackages,
   renderBootstrapScript,
   renderPoolerBootstrapScript,
@@ -100,24 +100,25 @@ describe("bootstrap script text", () => {
 
   test("every AWS CLI call passes the region and, when set, the endpoint override", () => {
     const plain = renderBootstrapScript(distributedNode(0));
-    expect(plain).toContain("aws --region 'eu-west-1' \"$@\"");
-    expect(plain).not.toContain("--endpoint-url");
+    expect(plain).toContain("readonly AWS_REGION='eu-west-1'\n");
+    expect(plain).toContain("readonly AWS_ENDPOINT_URL=''\n");
     const ctx = distributedNode(0);
     const harness = renderBootstrapScript({ ...ctx, runtime: { ...ctx.runtime, awsEndpointUrl: "http://10.10.0.1:4566", metadataEndpoint: "http://10.10.0.1:1338" } });
-    expect(harness).toContain("aws --region 'eu-west-1' --endpoint-url 'http://10.10.0.1:4566' \"$@\"");
+    expect(harness).toContain("readonly AWS_ENDPOINT_URL='http://10.10.0.1:4566'\n");
     expect(harness).toContain("readonly IMDS='http://10.10.0.1:1338'");
-    // No EC2 / Secrets Manager call bypasses the wrapper (S3 uploads have their own endpoint).
-    const direct = harness.split("\n").filter((l) => /^\s*aws /.test(l) && !l.includes(" s3 cp "));
-    expect(direct).toEqual(["  aws --region 'eu-west-1' --endpoint-url 'http://10.10.0.1:4566' \"$@\""]);
+    // No EC2 / Secrets Manager call bypasses the wrapper (S3 uploads have their own).
+    const direct = harness.split("\n").filter((l) => /^\s*aws /.test(l));
+    expect(direct).toEqual(['  aws --region "$AWS_REGION" "$@"', '  aws --region "$AWS_REGION" "$@"']);
   });
 
   test("logical dumps go to the S3 endpoint of the runtime, with SSE-KMS and the cluster key", () => {
     const ctx = distributedNode(0);
     const s = renderBootstrapScript({ ...ctx, runtime: { ...ctx.runtime, s3Endpoint: "10.10.0.1:4569", s3VerifyTls: false } });
-    const upload = s.split("\n").find((l) => l.includes(" s3 cp "))!;
-    expect(upload).toContain("aws --region 'eu-west-1' --endpoint-url 'https://10.10.0.1:4569' --no-verify-ssl s3 cp - \"s3://$bucket/$key\"");
-    expect(upload).toContain(`--sse aws:kms --sse-kms-key-id '${ctx.runtime.kmsKeyArn}'`);
-    expect(s).toContain("key='orders/logical/'\"$db/$stamp.dump.enc\"");
+    expect(s).toContain("readonly S3_ENDPOINT_URL='https://10.10.0.1:4569'\n");
+    expect(s).toContain("readonly S3_VERIFY_TLS='no'\n");
+    expect(s).toContain(`readonly KMS_KEY_ARN='${ctx.runtime.kmsKeyArn}'\n`);
+    expect(s).toContain("readonly LOGICAL_DUMP_PREFIX='orders/logical/'\n");
+    expect(renderBootstrapScript(ctx)).toContain("readonly S3_ENDPOINT_URL=''\nreadonly S3_VERIFY_TLS='yes'\n");
   });
 
   test("IMDS is used with a session token only (IMDSv2)", () => {
@@ -132,7 +133,7 @@ describe("bootstrap script text", () => {
     const s = renderBootstrapScript(distributedNode(0));
     const mkfsLines = s.split("\n").filter((l) => l.includes("mkfs"));
     expect(mkfsLines).toEqual(["    mkfs.ext4 -q -L mpg-data \"$dev\""]);
-    expect(FORMAT_IF_BLANK_FUNCTION).toMatch(/blkid -p "\$dev"[\s\S]*if \[ "\$rc" -eq 2 \]; then[\s\S]*mkfs\.ext4/);
+    expect(readScript("node-bootstrap.sh")).toMatch(/blkid -p "\$dev"[\s\S]*if \[ "\$rc" -eq 2 \]; then[\s\S]*mkfs\.ext4/);
   });
 
   test("the pooler script never creates the cluster secret", () => {
@@ -143,7 +144,10 @@ describe("bootstrap script text", () => {
 
   test("PostgreSQL 16 and 17 nodes require the PGDG package of their major version", () => {
     expect(nodePackages(standaloneNode({ majorVersion: 17 }).spec).map((p) => p.name)).toContain("postgresql-17");
-    expect(renderBootstrapScript(standaloneNode({ majorVersion: 16 }))).toContain("postgresql-16:/usr/lib/postgresql/16/bin/postgres");
+    const s16 = renderBootstrapScript(standaloneNode({ majorVersion: 16 }));
+    expect(s16).toContain("postgresql-16:/usr/lib/postgresql/16/bin/postgres");
+    expect(s16).toContain("readonly PGDG_PACKAGE='postgresql-16'\n");
+    expect(renderBootstrapScript(standaloneNode({ majorVersion: 15 }))).toContain("readonly PGDG_PACKAGE=''\n");
   });
 });
 
@@ -233,6 +237,38 @@ describe("bootstrap script behaviour (bash)", () => {
   function sourceAndRun(script: string, body: string, env: NodeJS.ProcessEnv = process.env) {
     return sourceAndRunIn(dir, script, body, env);
   }
+
+  test("awsc and s3_upload pass the region, the endpoints and the S3 options to the AWS CLI", () => {
+    const bin = join(dir, "bin");
+    run("mkdir", ["-p", bin]);
+    writeFileSync(join(bin, "aws"), `#!/bin/sh\ncat >/dev/null\nprintf '%s\\n' "$*" >>${JSON.stringify(join(dir, "argv.log"))}\n`, { mode: 0o755 });
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    const ctx = distributedNode(0);
+    const plain = sourceAndRun(renderBootstrapScript(ctx), "awsc ec2 describe-volumes\necho data | s3_upload 'orders/logical/db/x.dump.enc'", env);
+    expect(plain.status).toBe(0);
+    const harness = renderBootstrapScript({ ...ctx, runtime: { ...ctx.runtime, awsEndpointUrl: "http://10.10.0.1:4566", s3Endpoint: "10.10.0.1:4569", s3VerifyTls: false } });
+    expect(sourceAndRun(harness, "awsc ec2 describe-volumes\necho data | s3_upload k", env).status).toBe(0);
+    const sse = `--sse aws:kms --sse-kms-key-id ${ctx.runtime.kmsKeyArn} --only-show-errors`;
+    expect(readFileSync(join(dir, "argv.log"), "utf8").trim().split("\n")).toEqual([
+      "--region eu-west-1 ec2 describe-volumes",
+      `--region eu-west-1 s3 cp - s3://${ctx.runtime.backupBucket}/orders/logical/db/x.dump.enc ${sse}`,
+      "--region eu-west-1 --endpoint-url http://10.10.0.1:4566 ec2 describe-volumes",
+      `--region eu-west-1 --endpoint-url https://10.10.0.1:4569 --no-verify-ssl s3 cp - s3://${ctx.runtime.backupBucket}/k ${sse}`,
+    ]);
+  });
+
+  test("a timer job runs its function without root; the pooler has no jobs", () => {
+    const file = join(dir, "bootstrap");
+    writeFileSync(file, renderBootstrapScript(distributedNode(0)).replace(/^main "\$@"$/m, 'job_backup() { echo "backup job"; }\nmain "$@"'));
+    const r = run("bash", [file, "backup"]);
+    expect(r.stdout).toBe("backup job\n");
+    expect(r.status).toBe(0);
+    const p = join(dir, "pooler");
+    writeFileSync(p, renderPoolerBootstrapScript(pooler()));
+    const u = run("bash", [p, "backup"]);
+    expect(u.status).not.toBe(0);
+    expect(u.stderr).toMatch(/must run as root|usage: managed-postgres-bootstrap \[prepare\|start\|finalize\|all\]/);
+  });
 
   test("a volume that already holds an ext4 filesystem is not reformatted", () => {
     const img = join(dir, "ext4.img");

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { SCRIPTS_DIR, readScript, scriptBody, shellHeader, shq } from "../../src/render/scripts";
-import { terraformTemplateSequences } from "../../src/render/bootstrap/shell";
+import { terraformTemplateSequences } from "../../src/render/terraform-safe";
 import { requirePrerequisites } from "../support/prerequisites";
 
 const SH_FILES = readdirSync(SCRIPTS_DIR).filter((n) => n.endsWith(".sh")).sort();

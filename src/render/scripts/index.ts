@@ -43,9 +43,11 @@ export function readScript(name: string): string {
 }
 
 /**
- * The text of `name` without its leading comment block (the shebang, the file's description
- * and shellcheck directives: every line up to the first one that does not start with `#`)
- * and without blank lines right after it; ends with one newline.
+ * The code of `name` for shipping: without its leading comment block (the shebang, the
+ * file's description and file-wide shellcheck directives: every line up to the first one
+ * that does not start with `#`), without the blank lines right after it, and without any
+ * other line that is only a comment, except `# shellcheck` directives (the files document
+ * themselves in the repository; EC2 user data is limited to 16 KB). Ends with one newline.
  * @throws Error as {@link readScript}
  */
 export function scriptBody(name: string): string {
@@ -53,7 +55,8 @@ export function scriptBody(name: string): string {
   let i = 0;
   while (i < lines.length && lines[i]!.startsWith("#")) i++;
   while (i < lines.length && lines[i]!.trim() === "") i++;
-  return lines.slice(i).join("\n").trimEnd() + "\n";
+  const code = lines.slice(i).filter((l) => !/^\s*#/.test(l) || /^\s*# shellcheck /.test(l));
+  return code.join("\n").trimEnd() + "\n";
 }
 
 /**

@@ -1,0 +1,290 @@
+/**
+ * The node bootstrap script, `PATHS.bootstrapScript` (`/usr/local/sbin/managed-postgres-bootstrap`):
+ * bash, `set -euo pipefail`, shellcheck-clean, idempotent (safe at every boot and when
+ * run again), never prints a secret (no `set -x`; secrets never on a command line).
+ *
+ * ## Contract (the live harness depends on it)
+ *
+ * `managed-postgres-bootstrap [prepare|start|finalize|all]`, default `all`; exit 0 on
+ * success, non-zero with a message on stderr otherwise.
+ *
+ * - `prepare` — no systemctl. Database node:
+ *   0. packages: every required command present, else `apt-get install` the missing
+ *      Debian packages ({@link nodePackages});
+ *   1. IMDSv2: `PUT <metadata>/latest/api/token` (header
+ *      `X-aws-ec2-metadata-token-ttl-seconds: 21600`), then `GET
+ *      /latest/meta-data/instance-id` and `/latest/meta-data/placement/availability-zone`
+ *      with `X-aws-ec2-metadata-token`; `<metadata>` = `runtime.metadataEndpoint` or
+ *      `http://169.254.169.254`;
+ *   2. slot address: skipped when `ctx.self.address` is on an interface; else the ENI
+ *      tagged `managed-postgres:cluster=<name>` + `managed-postgres:slot=<index>` is
+ *      attached as device 1 (waiting while another instance still holds it), the address
+ *      configured (DHCP or `ip addr add` with the prefix of IMDS
+ *      `network/interfaces/macs/<mac>/subnet-ipv4-cidr-block`) and source-based routing
+ *      added when the ENI is not the default-route interface;
+ *   3. data volume: skipped (after an online grow) when `PATHS.dataMount` is a mountpoint;
+ *      else the volume with the same tags is attached as `/dev/sdf`, its NVMe device
+ *      `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol…` awaited, formatted ext4
+ *      ONLY when `blkid -p` finds no filesystem and no partition table, added to
+ *      /etc/fstab (by UUID, `nofail`), mounted and grown;
+ *   4. secrets: `get-secret-value`; when the secret has no value yet
+ *      (ResourceNotFoundException) this node generates a candidate (passwords
+ *      `openssl rand -hex 32`, an EC P-256 CA valid 10 years) and offers it with
+ *      `put-secret-value --client-request-token <secretClientRequestToken(name)>`; success
+ *      or not, it re-reads and uses what is stored;
+ *   5. TLS: `PATHS.caCert`; a key and certificate for this host (CN = member name,
+ *      SAN = IP:<address>, DNS:<address> (pgBackRest 2.45 matches hosts against DNS
+ *      names only), DNS:<member name>, serverAuth + clientAuth, 10 years) signed
+ *      with the CA key, which only ever exists in a private directory under /run, removed
+ *      on exit; kept across runs while valid for 30 more days, signed by the CA and for
+ *      this address;
+ *   6. secret-bearing files: `PATHS.patroniEnv` (PATRONI_SUPERUSER_PASSWORD,
+ *      PATRONI_REPLICATION_PASSWORD, PATRONI_REWIND_PASSWORD, PATRONI_RESTAPI_USERNAME,
+ *      PATRONI_RESTAPI_PASSWORD, PGBOUNCER_AUTH_PASSWORD; postgres 0600),
+ *      `<PATHS.pgbackrestConfigIncludeDir>/secret.conf` (repo1-cipher-pass; postgres
+ *      0640), `BOOT_SECRET_FILES.backupCipherPass` (postgres 0600); where PgBouncer runs,
+ *      `PATHS.pgbouncerUserlist` (`"pgbouncer_auth" "<password>"`, postgres 0600) and
+ *      `BOOT_SECRET_FILES.pgbouncerExporterPgpass` (postgres 0600);
+ *   7. checks that every rendered configuration file (`renderNodeConfigFiles`) exists
+ *      (cloud-init `write_files` put it there; the harness writes them itself).
+ * - `start` — `systemctl daemon-reload`; on the first start, stop and mask
+ *   `MASKED_PACKAGE_UNITS` and stop the package-started units we replace; enable
+ *   `managed-postgres-bootstrap.service` (runs `prepare` at later boots); `systemctl
+ *   enable --now --no-block` the daemons and timers ({@link nodeServices}); then `finalize`.
+ * - `finalize` — database node: wait (up to 10 minutes) until the cluster has a leader
+ *   (Patroni `GET https://<address>:8008/cluster` with the CA); on the primary, run the
+ *   post-bootstrap script when `pgbouncer.get_auth(text)` is missing, then
+ *   `pgbackrest --stanza=<name> stanza-create` (idempotent; retried while archive-push holds
+ *   the stanza lock). Pooler: nothing.
+ * - `all` — `prepare`, then `start`.
+ *
+ * The harness runs `prepare`, then every daemon's `execStart` as its `user`
+ * ({@link nodeServices}), then `finalize`.
+ *
+ * Pooler instance (`renderPoolerBootstrapScript`): packages, IMDSv2 (instance-id,
+ * local-ipv4), secrets (read only: waits up to 10 minutes for the first database node to
+ * create them), TLS (CN/DNS `<name>-pooler`, IP = local-ipv4), userlist and exporter
+ * password file, checks; `start` enables haproxy, pgbouncer@rw, pgbouncer@ro and the
+ * exporters.
+ *
+ * ## AWS CLI calls (each with `--region <runtime.region>` and, when set, `--endpoint-url <runtime.awsEndpointUrl>`)
+ * - `aws ec2 describe-network-interfaces --filters Name=tag:managed-postgres:cluster,Values=<name> Name=tag:managed-postgres:slot,Values=<index> --query 'NetworkInterfaces[0].[NetworkInterfaceId,Status,Attachment.InstanceId,MacAddress]' --output text`
+ * - `aws ec2 attach-network-interface --network-interface-id <eni> --instance-id <id> --device-index 1`
+ * - `aws ec2 describe-volumes --filters <same two filters> --query 'Volumes[0].[VolumeId,State,Attachments[0].InstanceId]' --output text`
+ * - `aws ec2 attach-volume --volume-id <vol> --instance-id <id> --device /dev/sdf`
+ * - `aws secretsmanager get-secret-value --secret-id <runtime.secretArn> --query SecretString --output text`
+ *   (no value yet: the error output contains `ResourceNotFoundException`)
+ * - `aws secretsmanager put-secret-value --secret-id <arn> --client-request-token <token> --secret-string file://<json>` (database nodes only)
+ *
+ * ## Text
+ * The shell lives in `src/render/scripts/`: `bootstrap-common.sh` (shared functions and
+ * `main`), then `node-bootstrap.sh` or `pooler-bootstrap.sh`. The renderers put a prologue
+ * (shebang, title, strict mode) and a generated header of `readonly` per-cluster values
+ * ({@link shellHeader}) in front, and `main "$@"` at the end.
+ *
+ * Terraform safety: the script never contains `${` or `%{` outside cdktf token markers
+ * (see `../terraform-safe.ts`), checked on the assembled text.
+ */
+import { createHash } from "node:crypto";
+import { TAG_CLUSTER, TAG_SLOT, type ResolvedClusterSpec } from "../../cluster-spec";
+import { PORTS } from "../../cluster-spec";
+import { renderNodeConfigFiles, renderPoolerConfigFiles } from "../node-files";
+import { PATHS } from "../paths";
+import { PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_RESTAPI_USERNAME } from "../patroni";
+import { BACKUP_RUNNER_PATRONI_CHECK, stanzaName } from "../pgbackrest";
+import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "../postgres";
+import { scriptBody, shellHeader, type ShellValue } from "../scripts";
+import { PGBOUNCER_AUTH_PASSWORD_ENV } from "../sql";
+import { MASKED_PACKAGE_UNITS, nodeServices, poolerServices, unitsToStart } from "../systemd";
+import { assertTerraformSafe } from "../terraform-safe";
+import { SECRET_FIELDS, type NodeContext, type PoolerContext, type RuntimeContext } from "../types";
+import { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_COMMANDS, logicalDumpPrefix } from "./files";
+
+export { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR, logicalDumpPrefix } from "./files";
+
+/**
+ * The Secrets Manager `ClientRequestToken` every node of a cluster uses when it offers the
+ * cluster secret: a UUID-formatted SHA-256 of the cluster name (36 characters; the API
+ * takes 32 to 64). Equal on every node, so exactly one `PutSecretValue` creates a version
+ * and the others fail or are no-ops; different between clusters.
+ */
+export function secretClientRequestToken(clusterName: string): string {
+  const h = createHash("sha256").update(`managed-postgres/cluster-secret/v1/${clusterName}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A Debian package a node needs and the command whose presence shows it is installed. */
+export interface RequiredPackage {
+  /** Debian package name, e.g. `postgresql-15`. */
+  readonly name: string;
+  /** Command (name on PATH or absolute path) the package provides. */
+  readonly command: string;
+}
+
+/** Not in every Debian 12 cloud image (curl, openssl, iproute2, e2fsprogs, util-linux are). */
+const COMMON_PACKAGES: readonly RequiredPackage[] = [
+  { name: "awscli", command: "aws" },
+  { name: "jq", command: "jq" },
+];
+
+/**
+ * Debian packages of a database node: PostgreSQL `postgresql-<major>` (Debian 12 has 15;
+ * 16 and 17 come from the PGDG apt repository, which the image must configure), Patroni
+ * (with python3-etcd), etcd-server, pgBackRest, the PostgreSQL exporter, the AWS CLI, jq;
+ * standalone adds PgBouncer and its exporter. Base tools of Debian 12 cloud images (curl,
+ * openssl, iproute2, e2fsprogs, util-linux) are assumed.
+ */
+export function nodePackages(spec: ResolvedClusterSpec): RequiredPackage[] {
+  const pkgs: RequiredPackage[] = [
+    { name: `postgresql-${spec.majorVersion}`, command: `/usr/lib/postgresql/${spec.majorVersion}/bin/postgres` },
+    { name: "patroni", command: "patroni" },
+    { name: "python3-etcd", command: "/usr/lib/python3/dist-packages/etcd/__init__.py" },
+    { name: "etcd-server", command: "etcd" },
+    { name: "pgbackrest", command: "pgbackrest" },
+    { name: "prometheus-postgres-exporter", command: "prometheus-postgres-exporter" },
+    ...COMMON_PACKAGES,
+  ];
+  if (spec.deployment === "standalone") {
+    pkgs.push({ name: "pgbouncer", command: "/usr/sbin/pgbouncer" }, { name: "prometheus-pgbouncer-exporter", command: "prometheus-pgbouncer-exporter" });
+  }
+  return pkgs;
+}
+
+/** Debian packages of a pooler instance: HAProxy, PgBouncer, its exporter, and the common tools. */
+export function poolerPackages(): RequiredPackage[] {
+  return [
+    { name: "haproxy", command: "/usr/sbin/haproxy" },
+    { name: "pgbouncer", command: "/usr/sbin/pgbouncer" },
+    { name: "prometheus-pgbouncer-exporter", command: "prometheus-pgbouncer-exporter" },
+    ...COMMON_PACKAGES,
+  ];
+}
+
+/** Header values of `bootstrap-common.sh` (see its first lines). */
+function commonValues(
+  runtime: RuntimeContext,
+  packages: readonly RequiredPackage[],
+  pgdgPackage: string,
+  files: readonly string[],
+  units: readonly string[],
+  replacedUnits: readonly string[],
+  jobs: readonly string[],
+): Record<string, ShellValue> {
+  return {
+    SECRET_ID: runtime.secretArn,
+    IMDS: runtime.metadataEndpoint ?? "http://169.254.169.254",
+    STATE_DIR: BOOTSTRAP_STATE_DIR,
+    CA_CERT: PATHS.caCert,
+    SERVER_CERT: PATHS.serverCert,
+    SERVER_KEY: PATHS.serverKey,
+    TLS_DIR: PATHS.tlsDir,
+    AWS_REGION: runtime.region,
+    AWS_ENDPOINT_URL: runtime.awsEndpointUrl ?? "",
+    PACKAGES: packages.map((p) => `${p.name}:${p.command}`).join(" "),
+    PGDG_PACKAGE: pgdgPackage,
+    SECRET_FIELDS: SECRET_FIELDS.join(" "),
+    CONFIG_FILES: files.join("\n"),
+    MASKED_UNITS: MASKED_PACKAGE_UNITS.join(" "),
+    REPLACED_UNITS: replacedUnits.join(" "),
+    UNITS: units.join(" "),
+    JOBS: jobs.join(" "),
+    PGBOUNCER_AUTH_ROLE: DB_ROLES.pgbouncerAuth,
+    PGBOUNCER_USERLIST: PATHS.pgbouncerUserlist,
+    PGBOUNCER_EXPORTER_PGPASS: BOOT_SECRET_FILES.pgbouncerExporterPgpass,
+  };
+}
+
+/** Prologue, header, `bootstrap-common.sh`, the kind's file and `main "$@"`. */
+function assemble(title: string, values: Readonly<Record<string, ShellValue>>, kindScript: string): string {
+  const text = [
+    "#!/bin/bash",
+    `# managed-postgres-bootstrap: ${title}.`,
+    "# Rendered by cdktf-managed-postgres from src/render/scripts/; do not edit on the node.",
+    "# Usage: managed-postgres-bootstrap [prepare|start|finalize|all] (default all), or a timer job.",
+    "# See docs/bootstrap.md. Never prints a secret; safe to run again and at every boot.",
+    "set -euo pipefail",
+    "umask 077",
+    "export LC_ALL=C",
+    "",
+    shellHeader(values) + scriptBody("bootstrap-common.sh"),
+    scriptBody(kindScript) + '\nmain "$@"\n',
+  ].join("\n");
+  return assertTerraformSafe(text, PATHS.bootstrapScript);
+}
+
+/**
+ * The bootstrap script of a database node (see the module documentation for the
+ * contract). Deterministic; addresses, ARNs and the region are used verbatim (they may be
+ * cdktf tokens). Pure.
+ * @throws Error if the rendered text would contain a Terraform template sequence (a bug)
+ */
+export function renderBootstrapScript(ctx: NodeContext): string {
+  const { spec, self, runtime } = ctx;
+  const distributed = spec.deployment === "distributed";
+  const jobs = [JOB_COMMANDS.fullBackup, JOB_COMMANDS.logicalDump, JOB_COMMANDS.growFilesystem];
+  const values: Record<string, ShellValue> = {
+    ...commonValues(
+      runtime,
+      nodePackages(spec),
+      spec.majorVersion > 15 ? `postgresql-${spec.majorVersion}` : "",
+      renderNodeConfigFiles(ctx).map((f) => f.path),
+      unitsToStart(nodeServices(ctx)),
+      ["etcd.service", "patroni.service", "prometheus-postgres-exporter.service"],
+      jobs,
+    ),
+    CLUSTER: spec.name,
+    SELF_NAME: self.name,
+    SELF_ADDRESS: self.address,
+    FILTER_CLUSTER: `Name=tag:${TAG_CLUSTER},Values=${spec.name}`,
+    FILTER_SLOT: `Name=tag:${TAG_SLOT},Values=${self.slotIndex}`,
+    CLIENT_REQUEST_TOKEN: secretClientRequestToken(spec.name),
+    DATA_MOUNT: PATHS.dataMount,
+    ROUTE_TABLE: 1001 + self.slotIndex,
+    PATRONI_URL: `https://${self.address}:${PORTS.patroniRest}`,
+    STANZA: stanzaName(spec),
+    DEPLOYMENT: spec.deployment,
+    ETCD_DATA_DIR: PATHS.etcdDataDir,
+    PGBACKREST_SPOOL: PATHS.pgbackrestSpool,
+    POSTGRES_SOCKET_DIR: POSTGRES_SOCKET_DIRECTORY,
+    PGBACKREST_INCLUDE_DIR: PATHS.pgbackrestConfigIncludeDir,
+    PATRONI_ENV: PATHS.patroniEnv,
+    BACKUP_CIPHER_PASS_FILE: BOOT_SECRET_FILES.backupCipherPass,
+    PGBOUNCER_HERE: distributed ? "no" : "yes",
+    PATRONI_RESTAPI_USERNAME,
+    PGBOUNCER_AUTH_PASSWORD_ENV,
+    PATRONI_POST_BOOTSTRAP_SCRIPT,
+    // distributed: the synchronous standby backs up (backup-standby=y); standalone: the primary.
+    BACKUP_RUNNER_CHECK: distributed ? BACKUP_RUNNER_PATRONI_CHECK.replace(/^\//, "") : "primary",
+    BACKUP_RUNNER: distributed ? "the synchronous standby" : "the primary",
+    BACKUP_BUCKET: runtime.backupBucket,
+    KMS_KEY_ARN: runtime.kmsKeyArn,
+    LOGICAL_DUMP_PREFIX: logicalDumpPrefix(spec.name),
+    S3_ENDPOINT_URL: runtime.s3Endpoint ? `https://${runtime.s3Endpoint}` : "",
+    S3_VERIFY_TLS: runtime.s3VerifyTls === false ? "no" : "yes",
+    JOB_FULL_BACKUP: JOB_COMMANDS.fullBackup,
+    JOB_LOGICAL_DUMP: JOB_COMMANDS.logicalDump,
+    JOB_GROW_FILESYSTEM: JOB_COMMANDS.growFilesystem,
+  };
+  return assemble(`database node ${self.name} (cluster ${spec.name}, ${spec.deployment}, slot ${self.slotIndex})`, values, "node-bootstrap.sh");
+}
+
+/**
+ * The bootstrap script of a pooler instance (see the module documentation). Pure.
+ * @throws Error if the cluster is standalone (it has no pooler tier)
+ */
+export function renderPoolerBootstrapScript(ctx: PoolerContext): string {
+  const { spec, runtime } = ctx;
+  const values: Record<string, ShellValue> = {
+    ...commonValues(
+      runtime,
+      poolerPackages(),
+      "",
+      renderPoolerConfigFiles(ctx).map((f) => f.path),
+      unitsToStart(poolerServices(ctx)),
+      ["haproxy.service"],
+      [],
+    ),
+    CERT_NAME: `${spec.name}-pooler`,
+  };
+  return assemble(`PgBouncer tier instance of cluster ${spec.name}`, values, "pooler-bootstrap.sh");
+}

@@ -1,0 +1,386 @@
+# shellcheck shell=bash
+# managed-postgres-bootstrap of a database node: its own steps and the timer jobs, after
+# bootstrap-common.sh. Header values besides those of bootstrap-common.sh:
+#   CLUSTER SELF_NAME SELF_ADDRESS FILTER_CLUSTER FILTER_SLOT CLIENT_REQUEST_TOKEN
+#   DATA_MOUNT ROUTE_TABLE PATRONI_URL STANZA DEPLOYMENT
+#   ETCD_DATA_DIR PGBACKREST_SPOOL POSTGRES_SOCKET_DIR PGBACKREST_INCLUDE_DIR PATRONI_ENV
+#   BACKUP_CIPHER_PASS_FILE PGBOUNCER_HERE (yes|no) PATRONI_RESTAPI_USERNAME
+#   PGBOUNCER_AUTH_PASSWORD_ENV PATRONI_POST_BOOTSTRAP_SCRIPT
+#   BACKUP_RUNNER_CHECK BACKUP_RUNNER (Patroni health check and who passes it)
+#   BACKUP_BUCKET KMS_KEY_ARN LOGICAL_DUMP_PREFIX S3_ENDPOINT_URL (empty: AWS) S3_VERIFY_TLS (yes|no)
+#   JOB_FULL_BACKUP JOB_LOGICAL_DUMP JOB_GROW_FILESYSTEM (subcommands of the timer jobs)
+# shellcheck disable=SC2154,SC2034 # header values; globals shared with bootstrap-common.sh
+
+readonly CERT_NAME=$SELF_NAME CERT_ADDRESS=$SELF_ADDRESS
+INSTANCE_ID=""
+SLOT_ID=""
+SLOT_MAC=""
+
+step_imds() {
+  retry_capture IMDS_TOKEN 30 2 imds_token || die "IMDSv2: no token from $IMDS"
+  retry_capture INSTANCE_ID 10 2 imds_get instance-id || die "IMDSv2: no instance-id"
+  local zone
+  retry_capture zone 10 2 imds_get placement/availability-zone || die "IMDSv2: no availability zone"
+  log "instance $INSTANCE_ID in $zone is $SELF_NAME"
+}
+
+offer_cluster_secret() {
+  local d="$WORK/candidate"
+  rm -rf "$d"
+  mkdir -m 0700 "$d"
+  local f
+  for f in $SECRET_FIELDS; do
+    case "$f" in
+      ca_*) ;;
+      *) openssl rand -hex 32 | tr -d '\n' >"$d/$f" ;;
+    esac
+  done
+  openssl ecparam -name prime256v1 -genkey -noout -out "$d/ca_key_pem"
+  openssl req -x509 -new -key "$d/ca_key_pem" -sha256 -days 3650 -subj "/CN=$CLUSTER managed-postgres CA" \
+    -addext 'basicConstraints=critical,CA:TRUE' -addext 'keyUsage=critical,keyCertSign,cRLSign' -out "$d/ca_cert_pem"
+  for f in $SECRET_FIELDS; do
+    jq -n --arg k "$f" --rawfile v "$d/$f" '{($k): $v}'
+  done | jq -s add >"$d/secret.json"
+  if awsc secretsmanager put-secret-value --secret-id "$SECRET_ID" --client-request-token "$CLIENT_REQUEST_TOKEN" \
+    --secret-string "file://$d/secret.json" >/dev/null 2>"$WORK/aws.err"; then
+    log "stored this node's candidate as the cluster secret"
+  else
+    log "put-secret-value did not store this node's candidate: $(tr '\n' ' ' <"$WORK/aws.err" | cut -c1-200)"
+  fi
+  rm -rf "$d"
+}
+step_secrets() {
+  local i rc
+  for ((i = 1; i <= 30; i++)); do
+    rc=0
+    SECRET_JSON=$(read_cluster_secret) || rc=$?
+    if [ "$rc" -eq 0 ]; then break; fi
+    if [ "$rc" -eq 3 ]; then
+      log "the cluster secret has no value yet: offering a candidate"
+      offer_cluster_secret
+      continue
+    fi
+    sleep 10
+  done
+  [ "$rc" -eq 0 ] || die "could not read the cluster secret $SECRET_ID"
+  secret_is_complete || die "the cluster secret $SECRET_ID lacks fields (expected: $SECRET_FIELDS)"
+  log "cluster secret read"
+}
+
+slot_interface() {
+  ip -o -4 addr show | awk -v a="$SELF_ADDRESS" '{split($4, p, "/"); if (p[1] == a) {print $2; exit}}'
+}
+# replies from the slot address leave through the slot ENI
+ensure_source_routing() {
+  local iface def net gw
+  iface=$(slot_interface)
+  def=$(ip -4 route show default | awk '{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}')
+  if [ -z "$def" ] || [ "$iface" = "$def" ]; then return 0; fi
+  net=$(ip -4 route show dev "$iface" proto kernel scope link |
+    awk -v a="$SELF_ADDRESS" '{for (i = 1; i < NF; i++) if ($i == "src" && $(i + 1) == a) {print $1; exit}}')
+  if [ -z "$net" ]; then
+    log "no connected route for $SELF_ADDRESS on $iface: source routing not configured"
+    return 0
+  fi
+  gw=$(awk -F'[./]' '{printf "%d.%d.%d.%d", $1, $2, $3, $4 + 1}' <<<"$net")
+  ip route replace "$net" dev "$iface" src "$SELF_ADDRESS" table "$ROUTE_TABLE"
+  ip route replace default via "$gw" dev "$iface" table "$ROUTE_TABLE"
+  if ! ip rule show | grep -q "from $SELF_ADDRESS lookup $ROUTE_TABLE"; then
+    ip rule add from "$SELF_ADDRESS" lookup "$ROUTE_TABLE" priority "$ROUTE_TABLE"
+  fi
+}
+# attach_slot eni|volume: waits (up to 10 minutes) until the slot's ENI or volume is attached
+# to this instance, attaching it once available; sets SLOT_ID (and SLOT_MAC for the ENI).
+attach_slot() {
+  local kind=$1 desc id state attached mac i
+  for ((i = 1; i <= 60; i++)); do
+    if [ "$kind" = eni ]; then
+      desc=$(awsc ec2 describe-network-interfaces --filters "$FILTER_CLUSTER" "$FILTER_SLOT" \
+        --query 'NetworkInterfaces[0].[NetworkInterfaceId,Status,Attachment.InstanceId,MacAddress]' --output text) || desc=""
+    else
+      desc=$(awsc ec2 describe-volumes --filters "$FILTER_CLUSTER" "$FILTER_SLOT" \
+        --query 'Volumes[0].[VolumeId,State,Attachments[0].InstanceId]' --output text) || desc=""
+    fi
+    id="" state="" attached="" mac=""
+    read -r id state attached mac <<<"$desc" || true
+    if [ "$attached" = "$INSTANCE_ID" ]; then
+      SLOT_ID=$id
+      SLOT_MAC=$(tr '[:upper:]' '[:lower:]' <<<"$mac")
+      return 0
+    fi
+    if [ "$state" = available ]; then
+      log "attaching the slot $kind $id"
+      if [ "$kind" = eni ]; then
+        awsc ec2 attach-network-interface --network-interface-id "$id" --instance-id "$INSTANCE_ID" --device-index 1 >/dev/null || true
+      else
+        awsc ec2 attach-volume --volume-id "$id" --instance-id "$INSTANCE_ID" --device /dev/sdf >/dev/null || true
+      fi
+      sleep 2
+      continue
+    fi
+    log "slot $kind '$id' is '$state' (attached to '$attached'): waiting"
+    sleep 10
+  done
+  die "the slot $kind of $SELF_NAME could not be attached"
+}
+step_slot_network() {
+  local mac iface="" cidr i
+  if [ -n "$(slot_interface)" ]; then
+    log "slot address $SELF_ADDRESS already configured"
+    ensure_source_routing
+    return 0
+  fi
+  attach_slot eni
+  mac=$SLOT_MAC
+  for ((i = 1; i <= 60; i++)); do
+    iface=$(ip -o link show | awk -v m="$mac" 'index($0, "link/ether " m " ") {sub(":$", "", $2); sub("@.*", "", $2); print $2; exit}')
+    if [ -n "$iface" ]; then break; fi
+    sleep 2
+  done
+  [ -n "$iface" ] || die "no network interface with MAC $mac appeared"
+  ip link set dev "$iface" up
+  for ((i = 1; i <= 15; i++)); do
+    if [ -n "$(slot_interface)" ]; then break; fi
+    sleep 2
+  done
+  if [ -z "$(slot_interface)" ]; then
+    retry_capture cidr 10 2 imds_get "network/interfaces/macs/$mac/subnet-ipv4-cidr-block" || die "IMDS: no subnet of $mac"
+    ip addr add "$SELF_ADDRESS/$(cut -d/ -f2 <<<"$cidr")" dev "$iface"
+  fi
+  log "slot address $SELF_ADDRESS is on $iface"
+  ensure_source_routing
+}
+
+# format_if_blank DEVICE: creates an ext4 filesystem (label mpg-data) on DEVICE only when
+# `blkid -p` (low-level probe, no cache) finds neither a filesystem nor a partition table
+# (exit status 2); refuses (exits) on any other blkid error and when the device holds
+# something other than ext4. Never formats a volume with data.
+format_if_blank() {
+  local dev=$1 rc=0 fstype
+  blkid -p "$dev" >/dev/null 2>&1 || rc=$?
+  if [ "$rc" -eq 2 ]; then
+    log "no filesystem and no partition table on $dev: creating ext4"
+    mkfs.ext4 -q -L mpg-data "$dev"
+  elif [ "$rc" -ne 0 ]; then
+    die "blkid -p $dev failed with status $rc: not formatting"
+  fi
+  fstype=$(blkid -p -o value -s TYPE "$dev" 2>/dev/null || true)
+  [ "$fstype" = ext4 ] || die "$dev holds '$fstype', not ext4: refusing to format or mount it"
+}
+
+# grow_data_filesystem (subcommand JOB_GROW_FILESYSTEM, root, every 5 minutes; and step 3 of
+# prepare): grows the ext4 filesystem on DATA_MOUNT to the size of its block device when the
+# device is bigger (EBS volume modified online; no partition table), with resize2fs (online
+# for ext4). Nothing when the mount is not ext4 on a block device (e.g. a bind mount).
+grow_data_filesystem() {
+  local dev fstype dev_bytes fs_bytes
+  if ! mountpoint -q "$DATA_MOUNT"; then
+    log "$DATA_MOUNT is not mounted: nothing to grow"
+    return 0
+  fi
+  dev=$(findmnt -n -o SOURCE --target "$DATA_MOUNT")
+  fstype=$(findmnt -n -o FSTYPE --target "$DATA_MOUNT")
+  if [ "$fstype" != ext4 ] || [ ! -b "$dev" ]; then
+    log "$DATA_MOUNT is $fstype on $dev, not ext4 on a block device: nothing to grow"
+    return 0
+  fi
+  dev_bytes=$(blockdev --getsize64 "$dev")
+  fs_bytes=$(dumpe2fs -h "$dev" 2>/dev/null | awk -F: '/^Block count:/ {c = $2} /^Block size:/ {s = $2} END {printf "%.0f\n", c * s}')
+  if [ "$dev_bytes" -gt "$fs_bytes" ]; then
+    log "growing the filesystem on $dev from $fs_bytes to $dev_bytes bytes"
+    resize2fs "$dev"
+  fi
+}
+
+step_data_volume() {
+  local vol dev="" by_id uuid line i
+  if mountpoint -q "$DATA_MOUNT"; then
+    log "$DATA_MOUNT already mounted"
+    grow_data_filesystem
+    return 0
+  fi
+  attach_slot volume
+  vol=$SLOT_ID
+  by_id="/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$(tr -d '-' <<<"$vol")"
+  for ((i = 1; i <= 60; i++)); do
+    udevadm settle >/dev/null 2>&1 || true
+    if [ -b "$by_id" ]; then dev=$(readlink -f "$by_id"); break; fi
+    if [ -b /dev/xvdf ]; then dev=/dev/xvdf; break; fi
+    sleep 2
+  done
+  [ -n "$dev" ] || die "the device of $vol did not appear ($by_id)"
+  format_if_blank "$dev"
+  uuid=$(blkid -o value -s UUID "$dev")
+  line="UUID=$uuid $DATA_MOUNT ext4 defaults,nofail,noatime,x-systemd.device-timeout=30s 0 2"
+  if ! grep -qxF "$line" /etc/fstab; then
+    awk -v m="$DATA_MOUNT" '$2 != m' /etc/fstab >/etc/fstab.managed-postgres
+    printf '%s\n' "$line" >>/etc/fstab.managed-postgres
+    chmod 0644 /etc/fstab.managed-postgres
+    mv -f /etc/fstab.managed-postgres /etc/fstab
+  fi
+  mkdir -p "$DATA_MOUNT"
+  mount "$DATA_MOUNT"
+  log "$vol ($dev) mounted on $DATA_MOUNT"
+  grow_data_filesystem
+}
+step_directories() {
+  install -d -m 0755 -o root -g root "$DATA_MOUNT"
+  install -d -m 0700 -o etcd -g etcd "$ETCD_DATA_DIR"
+  install -d -m 0700 -o postgres -g postgres "$DATA_MOUNT/pgdata"
+  install -d -m 0750 -o postgres -g postgres "$PGBACKREST_SPOOL"
+  for d in /var/log/pgbackrest /var/log/postgresql "$POSTGRES_SOCKET_DIR" "$PGBACKREST_INCLUDE_DIR"; do
+    if [ ! -d "$d" ]; then install -d -m 0750 -o postgres -g postgres "$d"; fi
+  done
+}
+
+step_secret_files() {
+  local su repl rewind rest pgb cipher
+  su=$(secret_field superuser_password)
+  repl=$(secret_field replication_password)
+  rewind=$(secret_field rewind_password)
+  rest=$(secret_field restapi_password)
+  pgb=$(secret_field pgbouncer_auth_password)
+  cipher=$(secret_field backup_cipher_pass)
+  printf '%s\n' "PATRONI_SUPERUSER_PASSWORD=$su" "PATRONI_REPLICATION_PASSWORD=$repl" "PATRONI_REWIND_PASSWORD=$rewind" \
+    "PATRONI_RESTAPI_USERNAME=$PATRONI_RESTAPI_USERNAME" "PATRONI_RESTAPI_PASSWORD=$rest" "$PGBOUNCER_AUTH_PASSWORD_ENV=$pgb" |
+    write_file "$PATRONI_ENV" 0600 postgres postgres
+  printf '%s\n' '[global]' "repo1-cipher-pass=$cipher" | write_file "$PGBACKREST_INCLUDE_DIR/secret.conf" 0640 postgres postgres
+  printf '%s\n' "$cipher" | write_file "$BACKUP_CIPHER_PASS_FILE" 0600 postgres postgres
+  if [ "$PGBOUNCER_HERE" = yes ]; then write_pgbouncer_secret_files "$pgb"; fi
+  log "secret files written"
+}
+
+patroni_cluster_leader() {
+  curl -sf --max-time 5 --cacert "$CA_CERT" "$PATRONI_URL/cluster" | jq -r '.members[] | select(.role == "leader") | .name'
+}
+finalize_primary() {
+  local has_auth pgb
+  log "this node is the primary: PgBouncer auth function and pgBackRest stanza"
+  has_auth=$(runuser -u postgres -- psql -X -A -t -q -h "$POSTGRES_SOCKET_DIR" -d postgres \
+    -c "SELECT to_regprocedure('pgbouncer.get_auth(text)') IS NOT NULL")
+  if [ "$has_auth" != t ]; then
+    log "pgbouncer.get_auth is missing: running the post-bootstrap script"
+    pgb=$(sed -n "s/^$PGBOUNCER_AUTH_PASSWORD_ENV=//p" "$PATRONI_ENV")
+    # exported by the builtin, so the password is on no command line
+    (
+      export "$PGBOUNCER_AUTH_PASSWORD_ENV=$pgb"
+      runuser -u postgres -- "$PATRONI_POST_BOOTSTRAP_SCRIPT" "host=$POSTGRES_SOCKET_DIR dbname=postgres"
+    )
+  fi
+  # Exit 50 (lock held): archive-push, failing until the stanza exists, holds the stanza's
+  # archive lock for moments; often so right after a restore (restoreFrom) promoted.
+  local i rc
+  for ((i = 1; i <= 30; i++)); do
+    rc=0
+    runuser -u postgres -- pgbackrest --stanza="$STANZA" stanza-create || rc=$?
+    if [ "$rc" -ne 50 ]; then return "$rc"; fi
+    log "pgbackrest stanza-create: the stanza lock is held (attempt $i of 30), retrying in 2 s"
+    sleep 2
+  done
+  die "pgbackrest stanza-create: the stanza lock was still held after 30 attempts"
+}
+step_finalize() {
+  local leader="" i
+  for ((i = 1; i <= 120; i++)); do
+    leader=$(patroni_cluster_leader 2>/dev/null) || leader=""
+    if [ -n "$leader" ]; then break; fi
+    sleep 5
+  done
+  [ -n "$leader" ] || die "the cluster has no leader after 10 minutes"
+  if [ "$leader" = "$SELF_NAME" ]; then
+    finalize_primary
+  else
+    log "the primary is $leader: nothing to finalize here"
+  fi
+}
+
+# patroni_says PATH: status 0 when this node's Patroni REST API answers 200 on PATH
+# (primary, sync, async, ...: Patroni 3.0 health-check endpoints).
+patroni_says() {
+  curl -sf -o /dev/null --max-time 10 --cacert "$CA_CERT" "$PATRONI_URL/$1"
+}
+
+# job_backup (subcommand JOB_FULL_BACKUP, as postgres, every node): a full pgBackRest backup,
+# only on the node passing BACKUP_RUNNER_CHECK; pgBackRest expires beyond the retention after it.
+job_backup() {
+  if ! patroni_says "$BACKUP_RUNNER_CHECK"; then
+    log "not $BACKUP_RUNNER: no backup from this node"
+    return 0
+  fi
+  log "full backup of stanza $STANZA"
+  pgbackrest --stanza="$STANZA" --type=full backup
+}
+
+# s3_upload KEY < STREAM: to s3://BACKUP_BUCKET/KEY with SSE-KMS (the cluster key), through
+# S3_ENDPOINT_URL when set.
+s3_upload() {
+  set -- s3 cp - "s3://$BACKUP_BUCKET/$1" --sse aws:kms --sse-kms-key-id "$KMS_KEY_ARN" --only-show-errors
+  if [ "$S3_VERIFY_TLS" = no ]; then set -- --no-verify-ssl "$@"; fi
+  if [ -n "$S3_ENDPOINT_URL" ]; then set -- --endpoint-url "$S3_ENDPOINT_URL" "$@"; fi
+  aws --region "$AWS_REGION" "$@"
+}
+
+# job_logical_dump (subcommand JOB_LOGICAL_DUMP, as postgres, every node; acts on one node:
+# distributed, the asynchronous replica, else the synchronous standby; standalone, the
+# primary): pg_dump -Fc of every database that allows connections, encrypted with
+# `openssl enc -aes-256-cbc -pbkdf2` (pass: BACKUP_CIPHER_PASS_FILE), to
+# LOGICAL_DUMP_PREFIX<database>/<UTC stamp>.dump.enc.
+job_logical_dump() {
+  local pass=$BACKUP_CIPHER_PASS_FILE stamp dbs db key failed=0
+  if [ "$DEPLOYMENT" != distributed ]; then
+    if ! patroni_says primary; then
+      log "not the primary: nothing to do"
+      return 0
+    fi
+  elif patroni_says async; then
+    log "asynchronous replica: dumping"
+  elif patroni_says sync && ! curl -sf --max-time 10 --cacert "$CA_CERT" "$PATRONI_URL/cluster" |
+    jq -e '[.members[] | select(.role == "replica" and .state == "running")] | length > 0' >/dev/null; then
+    log "synchronous standby, no asynchronous replica running: dumping"
+  else
+    log "not the dumping replica: nothing to do"
+    return 0
+  fi
+  [ -r "$pass" ] || die "missing $pass"
+  stamp=$(date -u +%Y%m%dT%H%M%SZ)
+  dbs=$(psql -X -A -t -q -d postgres -c "SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1")
+  while IFS= read -r db; do
+    [ -n "$db" ] || continue
+    key="$LOGICAL_DUMP_PREFIX$db/$stamp.dump.enc"
+    log "dumping $db to s3://$BACKUP_BUCKET/$key"
+    if pg_dump -Fc -d "$db" | openssl enc -aes-256-cbc -pbkdf2 -salt -pass "file:$pass" | s3_upload "$key"; then
+      log "$db dumped"
+    else
+      log "dump of $db FAILED"
+      failed=1
+    fi
+  done <<<"$dbs"
+  return "$failed"
+}
+
+run_job() {
+  case "$1" in
+    "$JOB_FULL_BACKUP") job_backup ;;
+    "$JOB_LOGICAL_DUMP") job_logical_dump ;;
+    "$JOB_GROW_FILESYSTEM") grow_data_filesystem ;;
+    *) die "unknown job $1" ;;
+  esac
+}
+
+prepare() {
+  install -d -m 0755 -o root -g root "$STATE_DIR"
+  step_packages
+  step_imds
+  step_slot_network
+  step_data_volume
+  step_directories
+  step_secrets
+  step_tls
+  step_secret_files
+  step_check_files
+  log "prepare: done"
+}
+
+finalize() {
+  step_finalize
+}
