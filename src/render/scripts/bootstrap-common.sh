@@ -186,7 +186,20 @@ step_start() {
   systemctl enable --now --no-block $UNITS
 }
 
-# prepare, finalize and (when JOBS is not empty) run_job come from the node or pooler file.
+# The kind's file defines prepare_machine, the step_ functions not defined here, finalize
+# and (when JOBS is not empty) run_job.
+prepare() {
+  install -d -m 0755 -o root -g root "$STATE_DIR"
+  step_packages
+  step_imds
+  prepare_machine
+  step_secrets
+  step_tls
+  step_secret_files
+  step_check_files
+  log "prepare: done"
+}
+
 main() {
   local command=all job usage="prepare|start|finalize|all"
   if [ "$#" -gt 0 ]; then command=$1; fi

@@ -367,18 +367,11 @@ run_job() {
   esac
 }
 
-prepare() {
-  install -d -m 0755 -o root -g root "$STATE_DIR"
-  step_packages
-  step_imds
+# the node's machine steps of prepare (bootstrap-common.sh)
+prepare_machine() {
   step_slot_network
   step_data_volume
   step_directories
-  step_secrets
-  step_tls
-  step_secret_files
-  step_check_files
-  log "prepare: done"
 }
 
 finalize() {

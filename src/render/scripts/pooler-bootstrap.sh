@@ -36,15 +36,9 @@ step_secret_files() {
   log "secret files written"
 }
 
-prepare() {
-  install -d -m 0755 -o root -g root "$STATE_DIR"
-  step_packages
-  step_imds
-  step_secrets
-  step_tls
-  step_secret_files
-  step_check_files
-  log "prepare: done"
+# a pooler instance has no machine steps in prepare (bootstrap-common.sh)
+prepare_machine() {
+  :
 }
 
 finalize() {
