@@ -1,6 +1,6 @@
 /** The backup status script: age of the newest full backup, for the backup alarm. */
 import type { ResolvedClusterSpec } from "../../cluster-spec";
-import { assertTerraformSafe } from "../bootstrap/shell";
+import { assertTerraformSafe } from "../terraform-safe";
 import { stanzaName } from "../pgbackrest";
 import { scriptBody, shellHeader } from "../scripts";
 import { MONITORING_PATHS } from "./paths";
