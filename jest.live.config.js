@@ -3,6 +3,7 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test/live"],
   testMatch: ["**/*.test.ts"],
+  moduleNameMapper: require("./jest.config").moduleNameMapper,
   transform: {
     "^.+\\.ts$": "ts-jest",
   },

@@ -118,7 +118,7 @@ export interface ManagedPostgresProps extends ClusterSpec {
    */
   readonly now?: string;
   /**
-   * Metrics, alarms (seed 004's thresholds), log groups, alarm topic and dashboard.
+   * Metrics, alarms (the PostgreSQL reference architecture's thresholds), log groups, alarm topic and dashboard.
    * See docs/monitoring.md.
    * @default - every alarm with its default threshold, a new KMS-encrypted topic without
    *   subscribers, logs kept 30 days
@@ -153,7 +153,7 @@ const AWS_OPTION_KEYS = [
 /**
  * Managed PostgreSQL on AWS.
  *
- * `distributed` (seed 000): three database slots in three availability zones (Patroni +
+ * `distributed` (Cloud Temple Managed PostgreSQL): three database slots in three availability zones (Patroni +
  * etcd + PostgreSQL; one primary, one synchronous standby, one replica), a PgBouncer tier
  * behind an internal NLB with a read-write endpoint (:5432) and a read-only endpoint
  * (:5433). `standalone`: one slot with PgBouncer on the node; one endpoint, the slot's

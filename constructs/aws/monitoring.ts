@@ -1,6 +1,6 @@
 /**
  * Monitoring and alerting of a cluster on AWS: log groups, the alarm topic, CloudWatch
- * alarms with seed 004's thresholds, a dashboard, and the instance roles' permission to
+ * alarms with the PostgreSQL reference architecture's thresholds, a dashboard, and the instance roles' permission to
  * publish. What the nodes publish is rendered by `src/render/monitoring/`;
  * the alarm definitions, thresholds and dashboard body come from `src/monitoring/`.
  */
@@ -37,7 +37,7 @@ export const LOG_RETENTION_DAYS_ALLOWED: readonly number[] = [
 export interface MonitoringOptions {
   /**
    * Alarm thresholds; each one overrides its default.
-   * @default - seed 004's values: see `DEFAULT_MONITORING_THRESHOLDS` and docs/monitoring.md
+   * @default - the PostgreSQL reference architecture's values: see `DEFAULT_MONITORING_THRESHOLDS` and docs/monitoring.md
    */
   readonly thresholds?: MonitoringThresholds;
   /**

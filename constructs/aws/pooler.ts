@@ -12,7 +12,7 @@ import { PORTS, instanceTypeFor, type ResolvedClusterSpec } from "../../src/clus
 import { hardenedLaunchTemplate } from "./launch";
 import { boundedName, clusterTags } from "../private/naming";
 
-/** Instance size of the PgBouncer tier: PgBouncer and HAProxy are light; seed 000's XS. */
+/** Instance size of the PgBouncer tier: PgBouncer and HAProxy are light; Cloud Temple Managed PostgreSQL's XS. */
 export const POOLER_SIZE = "XS";
 
 /** Props of {@link PoolerTier}. */

@@ -141,7 +141,7 @@ const line = (f: RuleFinding) => `[${f.ruleId}] ${f.message}`;
 
 /**
  * Wires the safety rules of one cluster into `scope` (its ManagedPostgres):
- * - End of support (seed 000): a warning annotation within 180 days, a synth error after.
+ * - End of support (Cloud Temple Managed PostgreSQL): a warning annotation within 180 days, a synth error after.
  * - Prior state: read at synth (validation phase, before any file is written); each rule
  *   error (model change, storage shrink, version downgrade or unflagged upgrade, slot
  *   moved) and any unreadable prior state fails `app.synth()` with the messages. A stack

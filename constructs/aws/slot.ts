@@ -151,7 +151,7 @@ export class Slot extends Construct {
 }
 
 /**
- * Plan-time checks for a `storageGiB` token (seed 000: an integer from 2 to 128); none for
+ * Plan-time checks for a `storageGiB` token (Cloud Temple Managed PostgreSQL: an integer from 2 to 128); none for
  * a literal, which validation already checked.
  */
 function storagePreconditions(storageGiB: number): Precondition[] | undefined {

@@ -7,9 +7,8 @@ import { join } from "node:path";
 import { App, LocalBackend, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-// The AWS entry point only: importing the package root would also load the Kubernetes provider.
-import { ManagedPostgres } from "../../constructs/aws";
-import { readSpecFile } from "../../src/cluster-spec";
+import { readSpecFile } from "cdktf-managed-postgres";
+import { ManagedPostgres } from "cdktf-managed-postgres/aws";
 import { PrivateNetwork } from "../shared/private-network";
 
 const REGION = "eu-west-1";

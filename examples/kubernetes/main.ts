@@ -9,7 +9,8 @@ import { App, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable }
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import { ManagedPostgresKubernetes, readSpecFile } from "../../constructs";
+import { readSpecFile } from "cdktf-managed-postgres";
+import { ManagedPostgresKubernetes } from "cdktf-managed-postgres/kubernetes";
 
 const REGION = "eu-west-1";
 

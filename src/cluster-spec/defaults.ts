@@ -12,16 +12,16 @@ export const DEFAULTS = {
   architecture: "arm64",
   /** Backup defaults. */
   backup: {
-    retentionDays: 7, // seed 004: "Daily, 7-day retention"
+    retentionDays: 7, // the PostgreSQL reference architecture: "Daily, 7-day retention"
     fullBackupTime: "01:00",
-    logicalDump: { schedule: "Sun *-*-* 03:00:00", retentionDays: 30 }, // seed 004: weekly, 30 days
+    logicalDump: { schedule: "Sun *-*-* 03:00:00", retentionDays: 30 }, // the PostgreSQL reference architecture: weekly, 30 days
     coldStorageAfterDays: 30,
   },
-  /** PgBouncer defaults (seed 004's production configuration). */
+  /** PgBouncer defaults (the PostgreSQL reference architecture's production configuration). */
   pooler: {
-    poolMode: "transaction", // seed 004
-    maxClientConnections: 1000, // seed 004
-    defaultPoolSize: 20, // seed 004
+    poolMode: "transaction", // the PostgreSQL reference architecture
+    maxClientConnections: 1000, // the PostgreSQL reference architecture
+    defaultPoolSize: 20, // the PostgreSQL reference architecture
     instanceCount: 2,
     readOnlyMaxLagBytes: 16 * 1024 * 1024,
   },

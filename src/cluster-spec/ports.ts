@@ -1,5 +1,5 @@
 /**
- * TCP ports used by the cluster. Seed 004: PgBouncer listens on 6432, separate from
+ * TCP ports used by the cluster. The PostgreSQL reference architecture: PgBouncer listens on 6432, separate from
  * PostgreSQL's 5432 (kept for administration).
  */
 export const PORTS = {

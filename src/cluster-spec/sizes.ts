@@ -1,9 +1,9 @@
 /**
  * Instance sizes XS..4XL.
  *
- * vCPU, memory and max connections come from seed 000 ("Instance Sizes" table of the
+ * vCPU, memory and max connections come from Cloud Temple Managed PostgreSQL ("Instance Sizes" table of the
  * Cloud Temple Managed PostgreSQL documentation). Its innodb_* columns are MySQL
- * leftovers; the PostgreSQL parameters below follow seed 004's parameter-group rules
+ * leftovers; the PostgreSQL parameters below follow the PostgreSQL reference architecture's parameter-group rules
  * (shared_buffers 25 % of RAM, effective_cache_size 75 % of RAM, maintenance_work_mem
  * 1 GB) scaled to each size.
  */
@@ -18,15 +18,15 @@ export const ARCHITECTURES = ["arm64", "x86_64"] as const;
 /** One of {@link ARCHITECTURES}. */
 export type Architecture = (typeof ARCHITECTURES)[number];
 
-/** A size as seed 000 defines it. */
+/** A size as Cloud Temple Managed PostgreSQL defines it. */
 export interface SizeDefinition {
   /** Size name. */
   readonly name: SizeName;
-  /** Virtual CPUs (seed 000: "1000m" = 1). */
+  /** Virtual CPUs (Cloud Temple Managed PostgreSQL: "1000m" = 1). */
   readonly vcpu: number;
-  /** Memory in MiB (seed 000: "4096Mi"). */
+  /** Memory in MiB (Cloud Temple Managed PostgreSQL: "4096Mi"). */
   readonly memoryMiB: number;
-  /** PostgreSQL max_connections (seed 000: "maxconn"). */
+  /** PostgreSQL max_connections (Cloud Temple Managed PostgreSQL: "maxconn"). */
   readonly maxConnections: number;
   /**
    * EC2 instance type per architecture, with exactly the table's vCPU and memory.
@@ -37,7 +37,7 @@ export interface SizeDefinition {
   readonly instanceType: Readonly<Record<Architecture, string>>;
 }
 
-/** Seed 000's size table. */
+/** The size table (Cloud Temple Managed PostgreSQL, "Instance Sizes"). */
 export const SIZES: Readonly<Record<SizeName, SizeDefinition>> = {
   XS: { name: "XS", vcpu: 1, memoryMiB: 4096, maxConnections: 80, instanceType: { arm64: "m7g.medium", x86_64: "m7i.large" } },
   S: { name: "S", vcpu: 1, memoryMiB: 8192, maxConnections: 150, instanceType: { arm64: "r7g.medium", x86_64: "m7i.large" } },
@@ -51,19 +51,19 @@ export const SIZES: Readonly<Record<SizeName, SizeDefinition>> = {
 
 /** PostgreSQL memory and connection parameters for a size; memory values in MiB. */
 export interface PostgresSizeParameters {
-  /** max_connections: seed 000's maxconn. */
+  /** max_connections: Cloud Temple Managed PostgreSQL's maxconn. */
   readonly maxConnections: number;
-  /** shared_buffers in MiB: 25 % of RAM (seed 004). */
+  /** shared_buffers in MiB: 25 % of RAM (PostgreSQL reference architecture). */
   readonly sharedBuffersMiB: number;
-  /** effective_cache_size in MiB: 75 % of RAM (seed 004). */
+  /** effective_cache_size in MiB: 75 % of RAM (PostgreSQL reference architecture). */
   readonly effectiveCacheSizeMiB: number;
   /**
    * work_mem in MiB: 25 % of RAM divided by max_connections, at least 4 MiB (PostgreSQL's
-   * default). Seed 004's flat 256 MB would allow 500 × 256 MB = 125 GiB of sort memory on a
+   * default). The PostgreSQL reference architecture's flat 256 MB would allow 500 × 256 MB = 125 GiB of sort memory on a
    * 16 GiB host; this keeps the worst case within a quarter of RAM.
    */
   readonly workMemMiB: number;
-  /** maintenance_work_mem in MiB: RAM / 16, capped at 1024 MiB (seed 004: "1 GB"). */
+  /** maintenance_work_mem in MiB: RAM / 16, capped at 1024 MiB (PostgreSQL reference architecture: "1 GB"). */
   readonly maintenanceWorkMemMiB: number;
 }
 

@@ -1,7 +1,7 @@
 import type { Architecture, SizeName } from "./sizes";
 import type { MajorVersion } from "./versions";
 
-/** Deployment models (seed 000). Immutable once deployed. */
+/** Deployment models (Cloud Temple Managed PostgreSQL). Immutable once deployed. */
 export const DEPLOYMENT_MODELS = ["standalone", "distributed"] as const;
 /**
  * `standalone`: one PostgreSQL node, PgBouncer on the node, one endpoint.
@@ -26,7 +26,7 @@ export interface BackupSpec {
   /**
    * Days a full physical backup (and the WAL needed to restore from it) is kept; the
    * PITR window. Integer, 1 to 365.
-   * @default 7 (seed 004: "Daily, 7-day retention")
+   * @default 7 (PostgreSQL reference architecture: "Daily, 7-day retention")
    */
   readonly retentionDays?: number;
   /**
@@ -48,26 +48,26 @@ export interface BackupSpec {
 export interface LogicalDumpSpec {
   /**
    * When to run pg_dump of every database, as a systemd OnCalendar expression (UTC).
-   * @default "Sun *-*-* 03:00:00" (seed 004: weekly logical exports)
+   * @default "Sun *-*-* 03:00:00" (PostgreSQL reference architecture: weekly logical exports)
    */
   readonly schedule?: string;
   /**
    * Days logical dumps are kept. Integer, 1 to 3650.
-   * @default 30 (seed 004: "Logical Exports (pg_dump) … 30 days")
+   * @default 30 (PostgreSQL reference architecture: "Logical Exports (pg_dump) … 30 days")
    */
   readonly retentionDays?: number;
 }
 
-/** PgBouncer options (defaults from seed 004's production PgBouncer configuration). */
+/** PgBouncer options (defaults from the PostgreSQL reference architecture's production PgBouncer configuration). */
 export interface PoolerSpec {
-  /** @default "transaction" (seed 004) */
+  /** @default "transaction" (PostgreSQL reference architecture) */
   readonly poolMode?: PoolMode;
   /**
    * Application client connections per PgBouncer (the rendered max_client_conn adds a few for
-   * the exporter and operators). Integer, 10 to 100000. @default 1000 (seed 004)
+   * the exporter and operators). Integer, 10 to 100000. @default 1000 (PostgreSQL reference architecture)
    */
   readonly maxClientConnections?: number;
-  /** default_pool_size per user/database pair. Integer, 1 to 10000. @default 20 (seed 004) */
+  /** default_pool_size per user/database pair. Integer, 1 to 10000. @default 20 (PostgreSQL reference architecture) */
   readonly defaultPoolSize?: number;
   /**
    * Number of PgBouncer instances in the pooler tier (distributed only). Integer, 2 to 9.
@@ -118,11 +118,11 @@ export interface ClusterSpec {
    * a letter, not ending with a hyphen. Used in resource names, tags and the pgBackRest stanza.
    */
   readonly name: string;
-  /** Deployment model; immutable once deployed (seed 000). */
+  /** Deployment model; immutable once deployed (Cloud Temple Managed PostgreSQL). */
   readonly deployment: DeploymentModel;
-  /** Instance size (seed 000's table). */
+  /** Instance size (the size table). */
   readonly size: SizeName;
-  /** Data volume size in GiB: integer, 2 to 128 (seed 000). Grows online, never shrinks. */
+  /** Data volume size in GiB: integer, 2 to 128 (Cloud Temple Managed PostgreSQL). Grows online, never shrinks. */
   readonly storageGiB: number;
   /** PostgreSQL major version. @default 17 */
   readonly majorVersion?: MajorVersion;
@@ -154,7 +154,7 @@ export interface ResolvedClusterSpec {
   readonly name: string;
   /** Deployment model; immutable once deployed. */
   readonly deployment: DeploymentModel;
-  /** Instance size (seed 000). */
+  /** Instance size (Cloud Temple Managed PostgreSQL). */
   readonly size: SizeName;
   /** Data volume size in GiB, 2 to 128; may be an unresolved token number. */
   readonly storageGiB: number;

@@ -2,7 +2,7 @@
  * PostgreSQL major versions and their end of support.
  *
  * Dates: PostgreSQL versioning policy (postgresql.org/support/versioning): final minor
- * release of 15 on 2027-11-11, 16 on 2028-11-09, 17 on 2029-11-08; seed 000 gives the
+ * release of 15 on 2027-11-11, 16 on 2028-11-09, 17 on 2029-11-08; Cloud Temple Managed PostgreSQL gives the
  * months ("Nov 2027", "Nov 2028") and the 180-day notice.
  */
 
@@ -18,7 +18,7 @@ export const END_OF_SUPPORT: Readonly<Record<MajorVersion, string>> = {
   17: "2029-11-08",
 };
 
-/** Days before end of support from which synth warns (seed 000: "at least 180 days before"). */
+/** Days before end of support from which synth warns (Cloud Temple Managed PostgreSQL: "at least 180 days before"). */
 export const END_OF_SUPPORT_NOTICE_DAYS = 180;
 
 /** Where a major version stands in its support life on a given day. */

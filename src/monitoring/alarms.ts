@@ -41,12 +41,12 @@ export interface AlarmDefinition {
  * The alarms of a cluster (both models), from the resolved thresholds. All read the
  * `Cluster` roll-up, so one alarm covers every node (the worst one: Maximum, or Minimum
  * for available memory and backup age):
- * - `cpu-warning` cpu_usage_active > 80 %, 5 of 5 one-minute periods (seed 004);
- * - `cpu-critical` > 95 %, 2 of 2 one-minute periods (seed 004);
- * - `memory-critical` mem_available < 1 GiB, 5 of 5 minutes (seed 004);
+ * - `cpu-warning` cpu_usage_active > 80 %, 5 of 5 one-minute periods (PostgreSQL reference architecture);
+ * - `cpu-critical` > 95 %, 2 of 2 one-minute periods (PostgreSQL reference architecture);
+ * - `memory-critical` mem_available < 1 GiB, 5 of 5 minutes (PostgreSQL reference architecture);
  * - `connections-warning` mp_connections_used > 80 % of the size's max_connections
- *   (seed 000's table), 5 of 5 minutes (seed 004);
- * - `replica-lag-warning` mp_replication_lag_seconds > 30, 3 of 3 minutes (seed 004);
+ *   (the size table), 5 of 5 minutes (PostgreSQL reference architecture);
+ * - `replica-lag-warning` mp_replication_lag_seconds > 30, 3 of 3 minutes (PostgreSQL reference architecture);
  *   distributed only (a standalone cluster has no replica);
  * - `data-disk-warning` disk_used_percent (/data) > 80, one 5-minute period;
  * - `backup-age-critical` mp_backup_last_full_age_seconds > 26 h, one 1-hour period,
@@ -73,7 +73,7 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       comparisonOperator: "GreaterThanThreshold",
       threshold: thresholds.cpuWarningPercent,
       treatMissingData: "notBreaching",
-      source: "seed 004: CPUUtilization > 80% for 5 min, Warning",
+      source: "the PostgreSQL reference architecture: CPUUtilization > 80% for 5 min, Warning",
     },
     {
       ...base,
@@ -88,7 +88,7 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       comparisonOperator: "GreaterThanThreshold",
       threshold: thresholds.cpuCriticalPercent,
       treatMissingData: "notBreaching",
-      source: "seed 004: CPUUtilization > 95% for 2 min, Critical",
+      source: "the PostgreSQL reference architecture: CPUUtilization > 95% for 2 min, Critical",
     },
     {
       ...base,
@@ -103,7 +103,7 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       comparisonOperator: "LessThanThreshold",
       threshold: thresholds.availableMemoryMiB * 1024 * 1024,
       treatMissingData: "missing",
-      source: "seed 004: FreeableMemory < 1 GB, Critical",
+      source: "the PostgreSQL reference architecture: FreeableMemory < 1 GB, Critical",
     },
     {
       ...base,
@@ -118,7 +118,7 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       comparisonOperator: "GreaterThanThreshold",
       threshold: connThreshold,
       treatMissingData: "notBreaching",
-      source: "seed 004: DatabaseConnections > 400 (80% of 500), Warning; max_connections from seed 000",
+      source: "the PostgreSQL reference architecture: DatabaseConnections > 400 (80% of 500), Warning; max_connections from Cloud Temple Managed PostgreSQL",
     },
     {
       ...base,
@@ -133,7 +133,7 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       comparisonOperator: "GreaterThanThreshold",
       threshold: thresholds.replicaLagSeconds,
       treatMissingData: "notBreaching",
-      source: "seed 004: ReplicaLag > 30 seconds, Warning",
+      source: "the PostgreSQL reference architecture: ReplicaLag > 30 seconds, Warning",
     },
     {
       ...base,
@@ -148,7 +148,7 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       comparisonOperator: "GreaterThanThreshold",
       threshold: thresholds.dataDiskUsedPercent,
       treatMissingData: "missing",
-      source: "brief (issue 6): data disk > 80% used",
+      source: "data disk > 80% used: time to grow storageGiB (2 to 128 GiB, online)",
     },
     {
       ...base,
@@ -163,7 +163,7 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       comparisonOperator: "GreaterThanThreshold",
       threshold: thresholds.backupMaxAgeHours * 3600,
       treatMissingData: "breaching",
-      source: "seed 004: daily backups (\"Automated Backups: Daily\"); 24 h + 2 h for the backup's own duration",
+      source: "the PostgreSQL reference architecture: daily backups (\"Automated Backups: Daily\"); 24 h + 2 h for the backup's own duration",
     },
     {
       ...base,
@@ -178,7 +178,7 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       comparisonOperator: "GreaterThanThreshold",
       threshold: 0,
       treatMissingData: "notBreaching",
-      source: "brief (issue 6): WAL archive failures > 0, critical; seed 004 RPO 5 minutes",
+      source: "WAL archive failures > 0, Critical: point-in-time recovery depends on the archive; the PostgreSQL reference architecture's RPO is 5 minutes",
     },
   ];
   // A standalone cluster has no replica: its lag is always 0.

@@ -1,35 +1,35 @@
 /**
- * Alarm thresholds of a cluster: the prop, its defaults (seed 004) and its checks. Pure; no
+ * Alarm thresholds of a cluster: the prop, its defaults (PostgreSQL reference architecture) and its checks. Pure; no
  * cdktf import. `ManagedPostgres` reports threshold problems with every other invalid prop
  * (see {@link monitoringThresholdIssues}).
  */
 import { SpecValidationError, showValue, type SpecIssue } from "../cluster-spec/validate";
 
 /**
- * Alarm thresholds of a cluster. Every default comes from seed 004 ("Monitoring &
+ * Alarm thresholds of a cluster. Every default comes from the PostgreSQL reference architecture ("Monitoring &
  * Alerting" table: CPUUtilization, FreeableMemory, DatabaseConnections, ReplicaLag),
  * except where noted.
  */
 export interface MonitoringThresholds {
-  /** CPU busy above this, every minute for 5 minutes: warning. Percent, 1 to 100. @default 80 (seed 004: "> 80% for 5 min") */
+  /** CPU busy above this, every minute for 5 minutes: warning. Percent, 1 to 100. @default 80 (PostgreSQL reference architecture: "> 80% for 5 min") */
   readonly cpuWarningPercent?: number;
-  /** CPU busy above this, every minute for 2 minutes: critical. Percent, 1 to 100. @default 95 (seed 004: "> 95% for 2 min") */
+  /** CPU busy above this, every minute for 2 minutes: critical. Percent, 1 to 100. @default 95 (PostgreSQL reference architecture: "> 95% for 2 min") */
   readonly cpuCriticalPercent?: number;
-  /** Available memory below this for 5 minutes: critical. MiB, ≥ 1. @default 1024 (seed 004: "FreeableMemory < 1 GB") */
+  /** Available memory below this for 5 minutes: critical. MiB, ≥ 1. @default 1024 (PostgreSQL reference architecture: "FreeableMemory < 1 GB") */
   readonly availableMemoryMiB?: number;
   /**
    * Client connections above this share of the size's max_connections for 5 minutes:
-   * warning. Percent, 1 to 100. @default 80 (seed 004 gives "> 400" for max_connections
+   * warning. Percent, 1 to 100. @default 80 (the PostgreSQL reference architecture gives "> 400" for max_connections
    * 500: 80 %)
    */
   readonly connectionsPercent?: number;
-  /** Replica replay lag above this for 3 minutes: warning. Seconds, ≥ 1. @default 30 (seed 004: "ReplicaLag > 30 seconds") */
+  /** Replica replay lag above this for 3 minutes: warning. Seconds, ≥ 1. @default 30 (PostgreSQL reference architecture: "ReplicaLag > 30 seconds") */
   readonly replicaLagSeconds?: number;
   /** Data volume used above this for 5 minutes: warning. Percent, 1 to 100. @default 80 */
   readonly dataDiskUsedPercent?: number;
   /**
    * Newest full backup older than this: critical. Hours, ≥ 1. @default 26 (daily full
-   * backup, seed 004 "Daily", plus 2 hours for its duration)
+   * backup, the PostgreSQL reference architecture "Daily", plus 2 hours for its duration)
    */
   readonly backupMaxAgeHours?: number;
 }
@@ -37,7 +37,7 @@ export interface MonitoringThresholds {
 /** {@link MonitoringThresholds} with every default applied. */
 export type ResolvedMonitoringThresholds = Required<MonitoringThresholds>;
 
-/** The defaults (seed 004). */
+/** The defaults (PostgreSQL reference architecture). */
 export const DEFAULT_MONITORING_THRESHOLDS: ResolvedMonitoringThresholds = {
   cpuWarningPercent: 80,
   cpuCriticalPercent: 95,

@@ -45,7 +45,7 @@ export interface NodeConfigOptions {
 /**
  * The configuration files of a database node: patroni.yml, the post-bootstrap script and
  * SQL, etcd.conf.yml (etcd3 DCS only), pgbackrest.conf, and for a standalone cluster the
- * PgBouncer rw ini (PgBouncer runs on the node; seed 000). Paths from `PATHS`; owners
+ * PgBouncer rw ini (PgBouncer runs on the node; Cloud Temple Managed PostgreSQL). Paths from `PATHS`; owners
  * `postgres:postgres` (Patroni, PostgreSQL, pgBackRest and Debian's PgBouncer run as
  * postgres) or `etcd:etcd`; modes 0640 (0750 for the script). Pure.
  * @throws Error as `renderPatroniConfig` does for invalid options

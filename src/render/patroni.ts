@@ -322,7 +322,7 @@ export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = 
         ` next loop: ~14 s measured on the reference machine, against 30-40 s with the defaults 30/10/10.\n` +
         (distributed
           ? ` synchronous_mode_strict: a commit is acknowledged only once the synchronous standby has it\n` +
-            ` (RPO 0, seed 000); writes block rather than degrade to asynchronous when no standby is left.\n`
+            ` (RPO 0); writes block rather than degrade to asynchronous when no standby is left.\n`
           : ` Standalone: no synchronous standby exists, so synchronous mode stays off.\n`) +
         ` failsafe_mode: the primary keeps running while all members still see each other if the DCS is lost.`;
     }

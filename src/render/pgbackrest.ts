@@ -61,7 +61,7 @@ export function stanzaName(spec: ResolvedClusterSpec): string {
 }
 
 /**
- * Parallel processes for backup/restore: half the vCPUs, at least 1 (seed 000 sizes), so a
+ * Parallel processes for backup/restore: half the vCPUs, at least 1 (Cloud Temple Managed PostgreSQL sizes), so a
  * backup leaves CPU to the database.
  */
 export function pgbackrestProcessMax(spec: ResolvedClusterSpec): number {

@@ -2,7 +2,7 @@
  * PgBouncer 1.18 configuration (pgbouncer-rw.ini / pgbouncer-ro.ini).
  *
  * Distributed: each pooler instance runs two PgBouncers, `rw` on 6432 and `ro` on 6433
- * (seed 004: PgBouncer on 6432), each forwarding every database to the local HAProxy
+ * (PostgreSQL reference architecture: PgBouncer on 6432), each forwarding every database to the local HAProxy
  * frontend that follows the primary (rw) or the healthy replicas (ro).
  * Standalone: one PgBouncer (`rw`) on the database node, forwarding to the local
  * PostgreSQL.
@@ -31,7 +31,7 @@ export function pgbouncerLogFile(pool: PgBouncerPool): string {
   return `/var/log/pgbouncer/pgbouncer-${pool}.log`;
 }
 
-/** Listening port of a pool's PgBouncer (seed 004: 6432; read-only 6433). */
+/** Listening port of a pool's PgBouncer (PostgreSQL reference architecture: 6432; read-only 6433). */
 export function pgbouncerPort(pool: PgBouncerPool): number {
   return pool === "rw" ? PORTS.pgbouncerReadWrite : PORTS.pgbouncerReadOnly;
 }
@@ -53,7 +53,7 @@ export const PGBOUNCER_RESERVED_CLIENT_CONNECTIONS = 5;
  * - Listens on 0.0.0.0 (the instance is in a private subnet, reachable only through its
  *   security group) on 6432 (rw) / 6433 (ro); clients must use TLS 1.3
  *   (`client_tls_sslmode` require).
- * - `pool_mode`, `max_client_conn`, `default_pool_size` from `spec.pooler` (seed 004:
+ * - `pool_mode`, `max_client_conn`, `default_pool_size` from `spec.pooler` (the PostgreSQL reference architecture:
  *   transaction, 1000, 20); `max_client_conn` is the spec's client limit plus
  *   {@link PGBOUNCER_RESERVED_CLIENT_CONNECTIONS} for the library's own sessions, so that
  *   `maxClientConnections` application clients always fit.
@@ -113,7 +113,7 @@ export function renderPgBouncerConfig(ctx: NodeContext | PoolerContext, pool: Pg
     "admin_users =",
     `stats_users = ${DB_ROLES.pgbouncerAuth}`,
     "",
-    `; Pooling (seed 004: transaction mode, 1000 clients, 20 server connections per user/database); max_client_conn adds ${PGBOUNCER_RESERVED_CLIENT_CONNECTIONS} for the exporter and operators.`,
+    `; Pooling (defaults: transaction mode, 1000 clients, 20 server connections per user/database); max_client_conn adds ${PGBOUNCER_RESERVED_CLIENT_CONNECTIONS} for the exporter and operators.`,
     `pool_mode = ${p.poolMode}`,
     `max_client_conn = ${p.maxClientConnections + PGBOUNCER_RESERVED_CLIENT_CONNECTIONS}`,
     `default_pool_size = ${p.defaultPoolSize}`,

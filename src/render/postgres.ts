@@ -2,8 +2,8 @@
  * PostgreSQL server parameters and pg_hba rules of a database node.
  *
  * Patroni writes both into the data directory (postgresql.conf / pg_hba.conf); see
- * `renderPatroniConfig`. Sources of the numbers: seed 000 (sizes, max_connections),
- * seed 004 (memory rules, log_min_duration_statement 1000 ms), PostgreSQL documentation
+ * `renderPatroniConfig`. Sources of the numbers: Cloud Temple Managed PostgreSQL (sizes, max_connections),
+ * the PostgreSQL reference architecture (memory rules, log_min_duration_statement 1000 ms), PostgreSQL documentation
  * ("Server Configuration", "The pg_hba.conf File").
  */
 import { postgresParametersForSize, type ResolvedClusterSpec } from "../cluster-spec";
@@ -62,8 +62,8 @@ export function restoreCommand(stanza: string): string {
 /**
  * PostgreSQL parameters of a cluster, as strings (PostgreSQL's own units: `MB`, `ms`, `s`).
  *
- * - Memory and connections from `postgresParametersForSize(spec.size)` (seed 000 sizes,
- *   seed 004 rules: shared_buffers 25 % of RAM, effective_cache_size 75 %).
+ * - Memory and connections from `postgresParametersForSize(spec.size)` (Cloud Temple Managed PostgreSQL sizes,
+ *   the PostgreSQL reference architecture rules: shared_buffers 25 % of RAM, effective_cache_size 75 %).
  * - TLS on, server certificate/key/CA from `PATHS`, `ssl_min_protocol_version` TLSv1.3,
  *   `password_encryption` scram-sha-256.
  * - WAL: `wal_level` replica, `archive_mode` on, `archive_command` pgBackRest
@@ -73,7 +73,7 @@ export function restoreCommand(stanza: string): string {
  *   fill the disk; Patroni re-creates the replica from the backup instead).
  * - Logging to {@link POSTGRES_LOG_DIRECTORY} (`target.logging` `file`: `logging_collector`
  *   on) or to stderr (`stderr`: `logging_collector` off; the `log_directory`/rotation
- *   settings stay and are inert), slow statements ≥ 1000 ms (seed 004).
+ *   settings stay and are inert), slow statements ≥ 1000 ms (PostgreSQL reference architecture).
  *
  * Pure; the same spec and target always give the same record.
  * @param target - only `logging` is read. @default AWS_EC2_TARGET
@@ -82,7 +82,7 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick
   const size = postgresParametersForSize(spec.size);
   const storageMiB = spec.storageGiB * 1024;
   return {
-    // Connections and memory (seed 000, seed 004).
+    // Connections and memory (Cloud Temple Managed PostgreSQL, the PostgreSQL reference architecture).
     max_connections: String(size.maxConnections),
     superuser_reserved_connections: "3",
     shared_buffers: `${size.sharedBuffersMiB}MB`,
@@ -127,7 +127,7 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick
     log_rotation_size: "0",
     log_file_mode: "0640",
     log_line_prefix: "%m [%p] %q%u@%d ",
-    log_min_duration_statement: "1000", // ms, seed 004: "Capture slow queries for tuning"
+    log_min_duration_statement: "1000", // ms, the PostgreSQL reference architecture: "Capture slow queries for tuning"
     log_checkpoints: "on",
     log_connections: "on",
     log_disconnections: "on",

@@ -71,7 +71,7 @@ export class SafetyRuleError extends Error {
 }
 
 /**
- * The deployment model is immutable (seed 000): standalone ↔ distributed is a new cluster
+ * The deployment model is immutable (Cloud Temple Managed PostgreSQL): standalone ↔ distributed is a new cluster
  * restored from the old one's backups.
  */
 export function checkDeploymentModel(req: RequestedFacts, dep: DeployedCluster): RuleFinding[] {
@@ -90,7 +90,7 @@ export function checkDeploymentModel(req: RequestedFacts, dep: DeployedCluster):
   ];
 }
 
-/** Storage grows online and never shrinks (seed 000). */
+/** Storage grows online and never shrinks (Cloud Temple Managed PostgreSQL). */
 export function checkStorage(req: RequestedFacts, dep: DeployedCluster): RuleFinding[] {
   if (req.storageGiB === undefined || dep.storageGiB === undefined || req.storageGiB >= dep.storageGiB) return [];
   return [
@@ -157,7 +157,7 @@ export function checkSlotPlacement(req: RequestedFacts, dep: DeployedCluster): R
 }
 
 /**
- * End of support (seed 000: notice at least 180 days before): warning within the notice,
+ * End of support (Cloud Temple Managed PostgreSQL: notice at least 180 days before): warning within the notice,
  * error on and after the end of support date.
  * @param now the clock (injectable: context key `managed-postgres:now` or the `now` prop)
  */

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { evaluateTerraform } from "../support/terraform";
 import { Testing } from "cdktf";
 import schema from "../../src/cluster-spec/cluster-spec.schema.json";
-import { ManagedPostgresModule } from "../../examples/hcl-module/main";
+import { ManagedPostgresModule } from "../../constructs/hcl-module";
 
 function synthModule(deployment: "distributed" | "standalone"): any {
   const app = Testing.app();

@@ -10,7 +10,6 @@ import * as path from "path";
 import { ALL_POLICY_RULES, formatFinding, loadStacksFromDir, runPolicyPack } from "../../src/rules/policy";
 
 const EXAMPLES = path.join(__dirname, "..", "..", "examples");
-const TS_NODE = path.join(__dirname, "..", "..", "node_modules", ".bin", "ts-node");
 
 const examples = fs
   .readdirSync(EXAMPLES)
@@ -26,7 +25,8 @@ describe("examples have no unsuppressed policy finding", () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), `h6-example-${name}-`));
     try {
       // What `cdktf synth` runs (cdktf.json "app"), with the output redirected.
-      const r = spawnSync(TS_NODE, ["--transpile-only", "main.ts"], {
+      const { app } = JSON.parse(fs.readFileSync(path.join(EXAMPLES, name, "cdktf.json"), "utf8"));
+      const r = spawnSync("sh", ["-c", app], {
         cwd: path.join(EXAMPLES, name),
         env: { ...process.env, CDKTF_OUTDIR: out, CHECKPOINT_DISABLE: "1" },
         encoding: "utf8",

@@ -17,7 +17,8 @@ const env = (extra: Record<string, string>) => {
 /** The example's synthesized stack (run as its cdktf.json says), as after a first deploy. */
 function deployedExample(): any {
   const outdir = freshDir("mp-cli-first-");
-  execFileSync("sh", ["-c", "npx ts-node --transpile-only main.ts"], { cwd: EXAMPLE, env: env({ CDKTF_OUTDIR: outdir }), stdio: "ignore" });
+  const { app } = JSON.parse(fs.readFileSync(path.join(EXAMPLE, "cdktf.json"), "utf8"));
+  execFileSync("sh", ["-c", app], { cwd: EXAMPLE, env: env({ CDKTF_OUTDIR: outdir }), stdio: "ignore" });
   const manifest = JSON.parse(fs.readFileSync(path.join(outdir, "manifest.json"), "utf8"));
   const [stack] = Object.values<any>(manifest.stacks);
   return JSON.parse(fs.readFileSync(path.join(outdir, stack.synthesizedStackPath), "utf8"));

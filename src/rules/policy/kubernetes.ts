@@ -205,7 +205,7 @@ export const K8S_RESOURCES: PolicyRule = {
   level: "error",
   info: "Every container sets CPU and memory requests and limits.",
   explanation:
-    "Without requests the scheduler may place a database where it cannot get the size's vCPU and memory (seed 000); without a memory limit one container can exhaust the node and have its neighbours OOM-killed. Set resources.requests and resources.limits for cpu and memory.",
+    "Without requests the scheduler may place a database where it cannot get the size's vCPU and memory (Cloud Temple Managed PostgreSQL); without a memory limit one container can exhaust the node and have its neighbours OOM-killed. Set resources.requests and resources.limits for cpu and memory.",
   resourceTypes: KUBERNETES_WORKLOAD_TYPES,
   checkov: ["CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13"],
   fsbp: [],

@@ -15,7 +15,7 @@ export const EBS_VOLUME_CMK: PolicyRule = {
   level: "error",
   info: "EBS volumes are encrypted with a named customer-managed KMS key.",
   explanation:
-    "Seed 000: data on disk encrypted (AES-256). The slot's data volume holds the database; with the cluster CMK, access to snapshots and detached copies is governed by the key policy. Set encrypted = true and kms_key_id.",
+    "Cloud Temple Managed PostgreSQL: data on disk encrypted (AES-256). The slot's data volume holds the database; with the cluster CMK, access to snapshots and detached copies is governed by the key policy. Set encrypted = true and kms_key_id.",
   resourceTypes: ["aws_ebs_volume"],
   checkov: ["CKV_AWS_3", "CKV_AWS_189"],
   fsbp: ["EC2.3"],
@@ -92,7 +92,7 @@ export const NO_PUBLIC_IP: PolicyRule = {
   level: "error",
   info: "Launch templates and instances do not associate a public IP address.",
   explanation:
-    "Seed 000: database instances are never exposed to the internet. Set associate_public_ip_address = false (or leave it unset in a private subnet).",
+    "Cloud Temple Managed PostgreSQL: database instances are never exposed to the internet. Set associate_public_ip_address = false (or leave it unset in a private subnet).",
   resourceTypes: ["aws_launch_template", "aws_instance"],
   checkov: ["CKV_AWS_88"],
   fsbp: ["EC2.9"],

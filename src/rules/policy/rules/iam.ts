@@ -54,7 +54,7 @@ export const IAM_NO_WILDCARD_ACTION: PolicyRule = {
   level: "error",
   info: "Identity policies allow no wildcard action (\"*\" or \"<service>:*\") and no NotAction.",
   explanation:
-    "Seed 000: least privilege. A node role with s3:* or kms:* can delete backups or schedule key deletion. List the actions the nodes need.",
+    "Cloud Temple Managed PostgreSQL: least privilege. A node role with s3:* or kms:* can delete backups or schedule key deletion. List the actions the nodes need.",
   resourceTypes: IAM_POLICY_TYPES,
   checkov: ["CKV_AWS_63"],
   fsbp: ["IAM.1", "IAM.21"],

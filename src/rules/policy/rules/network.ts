@@ -72,7 +72,7 @@ export const SG_NO_WORLD_INGRESS: PolicyRule = {
   level: "error",
   info: "Security groups allow no ingress from 0.0.0.0/0 or ::/0.",
   explanation:
-    "Seed 000: access only from the client's private network. Allow the clients' CIDRs or security groups (`network.allowedCidrs`, `network.allowedSecurityGroupIds`) instead.",
+    "Cloud Temple Managed PostgreSQL: access only from the client's private network. Allow the clients' CIDRs or security groups (`network.allowedCidrs`, `network.allowedSecurityGroupIds`) instead.",
   resourceTypes: SG_RULE_TYPES,
   checkov: [],
   fsbp: ["EC2.18"],
@@ -93,7 +93,7 @@ export const LB_INTERNAL: PolicyRule = {
   id: "MP-ELB-1",
   level: "error",
   info: "Load balancers are internal (internal = true).",
-  explanation: "Seed 000: the endpoints are reachable only from the private network. Set internal = true.",
+  explanation: "Cloud Temple Managed PostgreSQL: the endpoints are reachable only from the private network. Set internal = true.",
   resourceTypes: ["aws_lb", "aws_alb"],
   checkov: [],
   fsbp: [],

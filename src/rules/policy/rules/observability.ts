@@ -44,7 +44,7 @@ export const ALARM_ACTIONS: PolicyRule = {
   level: "error",
   info: "CloudWatch metric alarms have actions enabled and at least one alarm action.",
   explanation:
-    "Seed 000: 24/7 monitoring. An alarm nobody is told about is a graph. Set alarm_actions (the cluster's SNS topic) and leave actions_enabled true.",
+    "Cloud Temple Managed PostgreSQL: 24/7 monitoring. An alarm nobody is told about is a graph. Set alarm_actions (the cluster's SNS topic) and leave actions_enabled true.",
   resourceTypes: ["aws_cloudwatch_metric_alarm"],
   checkov: [],
   fsbp: ["CloudWatch.15"],

@@ -43,7 +43,7 @@ export const S3_SSE_KMS: PolicyRule = {
   level: "error",
   info: "S3 buckets encrypt by default with SSE-KMS and a named customer-managed key.",
   explanation:
-    "Seed 000: backups encrypted at rest. SSE-KMS with the cluster's CMK puts every read of a backup under a key policy and in CloudTrail; SSE-S3 or the AWS-managed key does not. Add an aws_s3_bucket_server_side_encryption_configuration with sse_algorithm \"aws:kms\" and kms_master_key_id.",
+    "Cloud Temple Managed PostgreSQL: backups encrypted at rest. SSE-KMS with the cluster's CMK puts every read of a backup under a key policy and in CloudTrail; SSE-S3 or the AWS-managed key does not. Add an aws_s3_bucket_server_side_encryption_configuration with sse_algorithm \"aws:kms\" and kms_master_key_id.",
   resourceTypes: ["aws_s3_bucket"],
   checkov: ["CKV_AWS_145"],
   fsbp: ["S3.17"],
@@ -64,7 +64,7 @@ export const S3_PUBLIC_ACCESS_BLOCK: PolicyRule = {
   level: "error",
   info: "S3 buckets have a public access block with all four flags true.",
   explanation:
-    "Seed 000: nothing reachable from the internet. The bucket-level public access block stops a later ACL or bucket policy from publishing backups. Add an aws_s3_bucket_public_access_block with block_public_acls, block_public_policy, ignore_public_acls and restrict_public_buckets all true.",
+    "Cloud Temple Managed PostgreSQL: nothing reachable from the internet. The bucket-level public access block stops a later ACL or bucket policy from publishing backups. Add an aws_s3_bucket_public_access_block with block_public_acls, block_public_policy, ignore_public_acls and restrict_public_buckets all true.",
   resourceTypes: ["aws_s3_bucket"],
   checkov: ["CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"],
   fsbp: ["S3.8"],
@@ -99,7 +99,7 @@ export const S3_TLS_ONLY: PolicyRule = {
   level: "error",
   info: "S3 buckets have a bucket policy that denies every request made without TLS (aws:SecureTransport false).",
   explanation:
-    "Seed 000: encryption in transit. A Deny statement on aws:SecureTransport = false refuses plain-HTTP access whatever the client does. Add an aws_s3_bucket_policy with such a statement for the bucket and its objects.",
+    "Cloud Temple Managed PostgreSQL: encryption in transit. A Deny statement on aws:SecureTransport = false refuses plain-HTTP access whatever the client does. Add an aws_s3_bucket_policy with such a statement for the bucket and its objects.",
   resourceTypes: ["aws_s3_bucket"],
   checkov: [],
   fsbp: ["S3.5"],
