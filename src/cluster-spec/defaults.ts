@@ -1,9 +1,9 @@
-import type { BackupSpec, ClusterSpec, MaintenanceWindowSpec, PoolerSpec, ResolvedClusterSpec } from "./types";
+import type { BackupSpec, ClusterSpec, MaintenanceWindowSpec, PatroniTimingSpec, PoolerSpec, ResolvedClusterSpec } from "./types";
 
 /**
  * Defaults applied by {@link resolveClusterSpec}; each is documented (with its source) at its
  * field in {@link ClusterSpec}, {@link BackupSpec}, {@link PoolerSpec} and
- * {@link MaintenanceWindowSpec}.
+ * {@link MaintenanceWindowSpec} and {@link PatroniTimingSpec}.
  */
 export const DEFAULTS = {
   /** Newest supported major version: the longest support window. */
@@ -27,6 +27,8 @@ export const DEFAULTS = {
   },
   /** Sunday 02:00 UTC for one hour. */
   maintenanceWindow: { day: "sun", startTime: "02:00", durationMinutes: 60 },
+  /** Patroni timing in seconds; reasoning and sources at `PATRONI_TIMING` (src/render/patroni.ts). */
+  patroni: { ttl: 20, loopWait: 2, retryTimeout: 5 },
 } as const;
 
 /**
@@ -37,6 +39,7 @@ export function resolveClusterSpec(spec: ClusterSpec): ResolvedClusterSpec {
   const b = spec.backup ?? {};
   const p = spec.pooler ?? {};
   const m = spec.maintenanceWindow ?? {};
+  const t: PatroniTimingSpec = spec.patroni ?? {};
   const d = DEFAULTS;
   return {
     name: spec.name,
@@ -76,5 +79,10 @@ export function resolveClusterSpec(spec: ClusterSpec): ResolvedClusterSpec {
       durationMinutes: m.durationMinutes ?? d.maintenanceWindow.durationMinutes,
     },
     tags: { ...(spec.tags ?? {}) },
+    patroni: {
+      ttl: t.ttl ?? d.patroni.ttl,
+      loopWait: t.loopWait ?? d.patroni.loopWait,
+      retryTimeout: t.retryTimeout ?? d.patroni.retryTimeout,
+    },
   };
 }

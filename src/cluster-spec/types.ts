@@ -82,6 +82,24 @@ export interface PoolerSpec {
   readonly readOnlyMaxLagBytes?: number;
 }
 
+/**
+ * Patroni's failover timing, in whole seconds (Patroni's `ttl`, `loop_wait`,
+ * `retry_timeout`; docs "Dynamic Configuration Settings"). Rules (Patroni 4.0.7,
+ * `patroni/config.py`, which does not reject a value breaking them but adjusts it with a
+ * warning, so the spec rejects it): `ttl` ≥ 20, `loopWait` ≥ 1, `retryTimeout` ≥ 3, and
+ * `loopWait + 2 × retryTimeout ≤ ttl`. Applied when the cluster is created (Patroni's
+ * `bootstrap.dcs`); a running cluster keeps the values stored in its DCS.
+ * Defaults and their reasoning: `PATRONI_TIMING` in src/render/patroni.ts.
+ */
+export interface PatroniTimingSpec {
+  /** Seconds the leader key lives without renewal: the failover time's main term. Integer, 20 to 3600. @default 20 */
+  readonly ttl?: number;
+  /** Seconds between Patroni's HA loops. Integer, 1 to 3600. @default 2 */
+  readonly loopWait?: number;
+  /** Seconds Patroni retries the DCS and PostgreSQL before giving up (a leader then demotes). Integer, 3 to 3600. @default 5 */
+  readonly retryTimeout?: number;
+}
+
 /** Where the cluster lives and who may connect. */
 export interface NetworkSpec {
   /** VPC id (`vpc-…`) or an unresolved token. */
@@ -141,6 +159,8 @@ export interface ClusterSpec {
   readonly network?: NetworkSpec;
   /** Maintenance window. @default - Sunday 02:00 UTC for 60 minutes */
   readonly maintenanceWindow?: MaintenanceWindowSpec;
+  /** Patroni failover timing. @default - ttl 20, loopWait 2, retryTimeout 5 (see {@link PatroniTimingSpec}) */
+  readonly patroni?: PatroniTimingSpec;
   /** Tags added to every resource. Keys must not start with `managed-postgres:`. @default {} */
   readonly tags?: Readonly<Record<string, string>>;
 }
@@ -210,6 +230,15 @@ export interface ResolvedClusterSpec {
   };
   /** User tags added to every resource. */
   readonly tags: Readonly<Record<string, string>>;
+  /** Patroni failover timing in seconds (see {@link PatroniTimingSpec}). */
+  readonly patroni: {
+    /** Leader key time to live. */
+    readonly ttl: number;
+    /** Seconds between HA loops. */
+    readonly loopWait: number;
+    /** Seconds of retries before giving up. */
+    readonly retryTimeout: number;
+  };
 }
 
 /** Tag keys the library sets on every resource (prior-state readers find resources by them). */

@@ -1,6 +1,6 @@
 import Ajv, { type ErrorObject } from "ajv";
 import schema from "./cluster-spec.schema.json";
-import { resolveClusterSpec } from "./defaults";
+import { DEFAULTS, resolveClusterSpec } from "./defaults";
 import { RESERVED_TAG_PREFIX, type ClusterSpec, type ResolvedClusterSpec } from "./types";
 
 /** One problem with one field of a spec. */
@@ -213,6 +213,35 @@ function crossFieldIssues(spec: any, requireNetwork: boolean, deferred: (path: s
   return issues;
 }
 
+/**
+ * Patroni's timing rule `loop_wait + 2 × retry_timeout ≤ ttl` (Patroni 4.0.7
+ * `patroni/config.py`, which otherwise lowers loop_wait or retry_timeout with a warning). Checked only when all three
+ * resolved values are literal integers (the schema checks each range).
+ */
+function patroniTimingIssues(spec: any, deferred: (path: string) => boolean): SpecIssue[] {
+  const t = spec.patroni;
+  if (t === undefined || t === null || typeof t !== "object") return [];
+  if (["ttl", "loopWait", "retryTimeout"].some((k) => deferred(`/patroni/${k}`))) return [];
+  const d = DEFAULTS.patroni;
+  const ttl: unknown = t.ttl ?? d.ttl;
+  const loopWait: unknown = t.loopWait ?? d.loopWait;
+  const retryTimeout: unknown = t.retryTimeout ?? d.retryTimeout;
+  if (![ttl, loopWait, retryTimeout].every((v) => Number.isInteger(v))) return [];
+  const need = (loopWait as number) + 2 * (retryTimeout as number);
+  if (need <= (ttl as number)) return [];
+  const path = t.ttl !== undefined ? "patroni.ttl" : t.retryTimeout !== undefined ? "patroni.retryTimeout" : "patroni.loopWait";
+  return [
+    {
+      path,
+      value: valueAt(spec, `/${path.replace(".", "/")}`),
+      message:
+        `\`${path}\`: ttl ${ttl} s, loopWait ${loopWait} s, retryTimeout ${retryTimeout} s break Patroni's rule ` +
+        `loopWait + 2 × retryTimeout ≤ ttl (${loopWait} + 2 × ${retryTimeout} = ${need} > ${ttl}); ` +
+        `raise ttl to at least ${need} or lower loopWait or retryTimeout`,
+    },
+  ];
+}
+
 function tagIssues(spec: any): SpecIssue[] {
   const tags = spec.tags;
   if (!tags || typeof tags !== "object") return [];
@@ -261,7 +290,7 @@ export function validateClusterSpec(input: unknown, options: ValidateOptions = {
     }
   }
   const isDef = (pointer: string) => isDeferred(input, pointer, isUnresolved);
-  for (const issue of [...crossFieldIssues(input, requireNetwork, isDef), ...tagIssues(input)]) {
+  for (const issue of [...crossFieldIssues(input, requireNetwork, isDef), ...patroniTimingIssues(input, isDef), ...tagIssues(input)]) {
     if (!seen.has(issue.path) || issue.path === "network.subnetIds") issues.push(issue);
     seen.add(issue.path);
   }

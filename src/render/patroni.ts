@@ -8,7 +8,7 @@
  * merges them into the sections below).
  */
 import { Document, isMap, isSeq, type YAMLMap } from "yaml";
-import { PORTS } from "../cluster-spec";
+import { DEFAULTS, PORTS, type ResolvedClusterSpec } from "../cluster-spec";
 import { PATHS, pgBinDir, pgDataDir } from "./paths";
 import {
   DB_ROLES,
@@ -33,12 +33,42 @@ export const PATRONI_DCS_NAMESPACE = "/managed-postgres/";
 export const PATRONI_RESTAPI_USERNAME = "patroni";
 
 /**
- * Failover timing, distributed model, in seconds. Patroni requires
- * `ttl >= loop_wait + 2 * retry_timeout` (Patroni docs, "Dynamic configuration settings").
- * DESIGN: with ttl 10 / loop_wait 2 a hard-killed leader failed over in ~14 s on the
- * reference machine (Patroni's defaults 30/10/10 take 30–40 s).
+ * Default failover timing in seconds, as Patroni names it (`ttl`, `loop_wait`,
+ * `retry_timeout`); a spec overrides it with `patroni: { ttl, loopWait, retryTimeout }`
+ * (see `patroniTiming`, validated by `validateClusterSpec`).
+ *
+ * Patroni's rules (Patroni 4.0.7, the version Debian 13 ships: `Config._validate_and_adjust_timeouts`
+ * in patroni/config.py, applied to the dynamic configuration with only a warning):
+ * ttl ≥ 20 (raised to 20 since Patroni 3.2, PR #2869; Patroni 3.0 accepted 10),
+ * loop_wait ≥ 1, retry_timeout ≥ 3 (raised likewise), and
+ * `loop_wait + 2 * retry_timeout ≤ ttl` (otherwise loop_wait, then retry_timeout, is
+ * lowered). Docs: "Dynamic Configuration Settings". The spec rejects what Patroni would adjust.
+ *
+ * Reasoning:
+ * - ttl 20, the smallest Patroni 4 keeps: a dead leader's key expires at most ttl after its
+ *   last renewal, and that expiry is the main term of the failover time.
+ * - loop_wait 2: the leader renews its key every ~2 s, so a hard-killed leader's key expires
+ *   18–20 s after the kill; replicas wait in `Etcd3.watch` on a watch of the cluster prefix
+ *   (patroni/dcs/etcd3.py), so they react to its expiry without waiting for their next
+ *   loop. Each loop costs a few DCS requests per member: negligible for 3 members.
+ * - retry_timeout 5: how long Patroni retries etcd or PostgreSQL before giving up (a leader
+ *   that cannot renew its key within it demotes itself). Patroni's etcd client splits it over
+ *   the 3 etcd hosts (`_calculate_timeouts` in patroni/dcs/etcd.py): ~1.7 s per host, above
+ *   its 1 s minimum (4 s gave 1.3 s). 2 + 2 × 5 = 12 ≤ 20 leaves 8 s of margin, and
+ *   failsafe_mode covers a DCS that is gone altogether.
+ * Expected failover after a hard kill: ~20–22 s (expiry, then promotion); the 14.9 s median
+ * measured on Patroni 3.0 with ttl 10 is not reachable on Patroni ≥ 3.2.
  */
-export const PATRONI_TIMING = { ttl: 10, loop_wait: 2, retry_timeout: 4 } as const;
+export const PATRONI_TIMING = {
+  ttl: DEFAULTS.patroni.ttl,
+  loop_wait: DEFAULTS.patroni.loopWait,
+  retry_timeout: DEFAULTS.patroni.retryTimeout,
+} as const;
+
+/** The resolved spec's Patroni timing under Patroni's names (defaults: {@link PATRONI_TIMING}). */
+export function patroniTiming(spec: ResolvedClusterSpec): { ttl: number; loop_wait: number; retry_timeout: number } {
+  return { ttl: spec.patroni.ttl, loop_wait: spec.patroni.loopWait, retry_timeout: spec.patroni.retryTimeout };
+}
 
 /**
  * Largest replication lag, in bytes, with which a replica may still be promoted
@@ -146,8 +176,8 @@ function sourceArchiveGet(ctx: NodeContext, restore: PatroniRestore): string {
  * - DCS (`target.dcs`): etcd3 over https on every member's `:2379` with client certificates
  *   (default), or the Kubernetes API.
  * - Distributed: synchronous_mode + synchronous_mode_strict, synchronous_node_count 1,
- *   failsafe_mode, {@link PATRONI_TIMING}. Standalone: no synchronous mode (there is no
- *   standby to wait for).
+ *   failsafe_mode. Standalone: no synchronous mode (there is no standby to wait for).
+ *   Both: the spec's Patroni timing ({@link patroniTiming}).
  * - postgresql: listens on the address and 127.0.0.1, connects over TLS (verify-ca),
  *   parameters from `renderPostgresParameters` (the ones Patroni takes only from the DCS
  *   go to `bootstrap.dcs`; `target.logging`), pg_hba from `renderPgHba` (`target.memberAddressing`), replicas created by pgBackRest
@@ -178,8 +208,9 @@ export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = 
 
   const sslClient = { sslmode: "verify-ca", sslrootcert: PATHS.caCert };
 
+  const timing = patroniTiming(spec);
   const dcsSettings: Record<string, unknown> = {
-    ...PATRONI_TIMING,
+    ...timing,
     maximum_lag_on_failover: PATRONI_MAXIMUM_LAG_ON_FAILOVER,
     synchronous_mode: distributed,
     synchronous_mode_strict: distributed,
@@ -317,9 +348,9 @@ export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = 
     const ttlPair = (dcsNode as YAMLMap).items[0];
     if (ttlPair && ttlPair.key && typeof ttlPair.key === "object") {
       (ttlPair.key as { commentBefore?: string }).commentBefore =
-        ` Fast failover: ttl ${PATRONI_TIMING.ttl} s >= loop_wait ${PATRONI_TIMING.loop_wait} + 2 * retry_timeout ${PATRONI_TIMING.retry_timeout}\n` +
-        ` (Patroni's rule). A dead leader's key expires within ttl and a replica takes over on its\n` +
-        ` next loop: ~14 s measured on the reference machine, against 30-40 s with the defaults 30/10/10.\n` +
+        ` Failover timing: ttl ${timing.ttl} s >= loop_wait ${timing.loop_wait} + 2 * retry_timeout ${timing.retry_timeout}\n` +
+        ` (Patroni's rule; Patroni >= 3.2 raises a ttl below 20). A dead leader's key expires within ttl and\n` +
+        ` a replica watching it takes over: ~ttl + 2 s, against 30-40 s with Patroni's defaults 30/10/10.\n` +
         (distributed
           ? ` synchronous_mode_strict: a commit is acknowledged only once the synchronous standby has it\n` +
             ` (RPO 0); writes block rather than degrade to asynchronous when no standby is left.\n`

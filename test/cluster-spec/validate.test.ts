@@ -160,4 +160,49 @@ describe("validateClusterSpec", () => {
       expect(issue.path).toBe("size");
     });
   });
+
+  describe("patroni timing", () => {
+    test("defaults to ttl 20, loopWait 2, retryTimeout 5 (valid on Patroni 4)", () => {
+      expect(validateClusterSpec(distributedSpec()).spec.patroni).toEqual({ ttl: 20, loopWait: 2, retryTimeout: 5 });
+    });
+
+    test("given values win; the others keep their defaults", () => {
+      const { spec } = validateClusterSpec(distributedSpec({ patroni: { ttl: 30, retryTimeout: 10 } }));
+      expect(spec.patroni).toEqual({ ttl: 30, loopWait: 2, retryTimeout: 10 });
+    });
+
+    test.each([
+      ["ttl", 10, /`patroni.ttl`: got 10; expected an integer number of seconds from 20 \(Patroni 4's minimum/],
+      ["loopWait", 0, /`patroni.loopWait`: got 0; expected an integer number of seconds from 1/],
+      ["retryTimeout", 2, /`patroni.retryTimeout`: got 2; expected an integer number of seconds from 3/],
+      ["ttl", 20.5, /`patroni.ttl`: got 20.5/],
+    ])("patroni.%s = %p is refused by its range", (field, value, message) => {
+      const issue = onlyIssue(distributedSpec({ patroni: { [field]: value } }));
+      expect(issue.path).toBe(`patroni.${field}`);
+      expect(issue.value).toBe(value);
+      expect(issue.message).toMatch(message);
+    });
+
+    test("loopWait + 2 × retryTimeout > ttl is refused naming the field, the values and the rule", () => {
+      const issue = onlyIssue(distributedSpec({ patroni: { ttl: 20, loopWait: 5, retryTimeout: 8 } }));
+      expect(issue.path).toBe("patroni.ttl");
+      expect(issue.value).toBe(20);
+      expect(issue.message).toMatch(/`patroni.ttl`: ttl 20 s, loopWait 5 s, retryTimeout 8 s break Patroni's rule loopWait \+ 2 × retryTimeout ≤ ttl \(5 \+ 2 × 8 = 21 > 20\)/);
+    });
+
+    test("the rule counts defaults: a retryTimeout alone that breaks it is named", () => {
+      const issue = onlyIssue(distributedSpec({ patroni: { retryTimeout: 10 } }));
+      expect(issue.path).toBe("patroni.retryTimeout");
+      expect(issue.message).toMatch(/2 \+ 2 × 10 = 22 > 20/);
+    });
+
+    test("the boundary loopWait + 2 × retryTimeout = ttl is accepted", () => {
+      expect(validateClusterSpec(distributedSpec({ patroni: { ttl: 20, loopWait: 4, retryTimeout: 8 } })).spec.patroni.ttl).toBe(20);
+    });
+
+    test("an unknown patroni field is named", () => {
+      const issue = onlyIssue(distributedSpec({ patroni: { loop_wait: 2 } as any }));
+      expect(issue.path).toBe("patroni.loop_wait");
+    });
+  });
 });
