@@ -57,3 +57,23 @@ export function distributed(): Synthesized {
 export function standalone(): Synthesized {
   return (cache.standalone ??= synth(props({ deployment: "standalone" })));
 }
+
+/** The patroni.yml of the database ConfigMap. */
+export function kubernetesPatroniYaml(s: Synthesized): string {
+  return byName(s, "kubernetes_config_map_v1", "orders-database").data["patroni.yml"];
+}
+
+/** The `postgres` container's environment as the kubelet would set it for pod orders-1 at `podIp`. */
+export function kubernetesPodEnvironment(s: Synthesized, podIp: string): Record<string, string> {
+  const sts = byName(s, "kubernetes_stateful_set_v1", "orders");
+  const c = sts.spec.template.spec.container.find((x: any) => x.name === "postgres");
+  const env: Record<string, string> = {};
+  for (const e of c.env) {
+    const field = e.value_from?.field_ref?.field_path;
+    if (field === "metadata.name") env[e.name] = "orders-1";
+    else if (field === "status.podIP") env[e.name] = podIp;
+    else if (e.value_from?.secret_key_ref) env[e.name] = `test-${e.value_from.secret_key_ref.key}`;
+    else env[e.name] = String(e.value).replace(/\$\((\w+)\)/g, (_, v) => env[v] ?? `$(${v})`);
+  }
+  return env;
+}

@@ -9,28 +9,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { byName, distributed, standalone, synth, props, type Synthesized } from "./fixtures";
+import { distributed, kubernetesPatroniYaml, kubernetesPodEnvironment, standalone, synth, props, type Synthesized } from "./fixtures";
 
 const POD_IP = "10.10.0.12";
-
-function patroniYaml(s: Synthesized): string {
-  return byName(s, "kubernetes_config_map_v1", "orders-database").data["patroni.yml"];
-}
-
-/** The `postgres` container's environment as the kubelet would set it for pod orders-1. */
-function podEnvironment(s: Synthesized): Record<string, string> {
-  const sts = byName(s, "kubernetes_stateful_set_v1", "orders");
-  const c = sts.spec.template.spec.container.find((x: any) => x.name === "postgres");
-  const env: Record<string, string> = {};
-  for (const e of c.env) {
-    const field = e.value_from?.field_ref?.field_path;
-    if (field === "metadata.name") env[e.name] = "orders-1";
-    else if (field === "status.podIP") env[e.name] = POD_IP;
-    else if (e.value_from?.secret_key_ref) env[e.name] = `test-${e.value_from.secret_key_ref.key}`;
-    else env[e.name] = String(e.value).replace(/\$\((\w+)\)/g, (_, v) => env[v] ?? `$(${v})`);
-  }
-  return env;
-}
+const patroniYaml = kubernetesPatroniYaml;
+const podEnvironment = (s: Synthesized) => kubernetesPodEnvironment(s, POD_IP);
 
 function validate(yamlText: string, env: Record<string, string>): { status: number | null; output: string } {
   const which = spawnSync("sh", ["-c", "command -v patroni"], { encoding: "utf8" });

@@ -5,7 +5,7 @@
  */
 import { PATHS, pgbouncerRunDir, type PgBouncerPool } from "../../src/render";
 import { runSandbox } from "../render/sandbox";
-import { requireTools } from "../render/tools";
+import { requireTools, startPgBouncer } from "../render/tools";
 import { byName, distributed } from "./fixtures";
 
 const ADDRESS = "10.10.0.11";
@@ -23,16 +23,7 @@ function run(pool: PgBouncerPool, port: number) {
       ],
     ],
     script: `${requireTools("pgbouncer", "openssl")}
-mkdir -p "$ROOT0${pgbouncerRunDir(pool)}" && chown postgres:postgres "$ROOT0${pgbouncerRunDir(pool)}"
-chroot --userspec=postgres:postgres "$ROOT0" pgbouncer ${cfg} > "$STAGE/pgb.out" 2>&1 &
-PID=$!
-up=0
-for n in $(seq 1 50); do
-  if ! kill -0 $PID 2>/dev/null; then break; fi
-  if (exec 3<>/dev/tcp/${ADDRESS}/${port}) 2>/dev/null; then up=1; break; fi
-  sleep 0.2
-done
-echo "listening=$up"
+${startPgBouncer(cfg, pgbouncerRunDir(pool), ADDRESS, port)}
 if [ $up = 1 ]; then
   echo Q | timeout 5 openssl s_client -starttls postgres -connect ${ADDRESS}:${port} -tls1_3 -CAfile "$ROOT0${PATHS.caCert}" 2>&1 | grep -E "^New" | sed 's/^/tls13: /'
   kill -TERM $PID; wait $PID

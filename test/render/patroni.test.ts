@@ -15,7 +15,7 @@ import {
 } from "../../src/render";
 import { distributedNode, standaloneNode, TEST_ADDRESSES, TOKEN_ADDRESSES } from "./fixtures";
 import { runSandbox } from "./sandbox";
-import { requireTools, startEtcd } from "./tools";
+import { requireTools, startEtcd, validatePatroniConfigs } from "./tools";
 
 const d = () => parse(renderPatroniConfig(distributedNode(0)));
 const s = () => parse(renderPatroniConfig(standaloneNode()));
@@ -271,15 +271,7 @@ function validate(configs: { ctx: NodeContext; options?: PatroniOptions }[], etc
     tls: true,
     script: `${requireTools("patroni", "etcd", "etcdctl")}
 ${etcd ? startEtcd(indexes, addresses) : ""}
-rc=0
-for i in ${indexes.join(" ")}; do
-  eval root=\\$ROOT$i
-  out=$(chroot "$root" env ${env} patroni --validate-config ${PATHS.patroniConfig} 2>&1); r=$?
-  echo "member $i: rc=$r"; [ -n "$out" ] && echo "$out"
-  [ $r -ne 0 ] && rc=1
-done
-exit $rc
-`,
+${validatePatroniConfigs(indexes, env)}`,
   });
 }
 

@@ -10,7 +10,7 @@ import {
 } from "../../src/render";
 import { distributedNode, pooler, standaloneNode, TEST_ADDRESSES } from "./fixtures";
 import { runSandbox } from "./sandbox";
-import { requireTools } from "./tools";
+import { requireTools, startPgBouncer } from "./tools";
 
 /** Parses an ini file into section → key → value (last wins). */
 function ini(text: string): Record<string, Record<string, string>> {
@@ -117,17 +117,7 @@ function runPgBouncer(content: string, pool: PgBouncerPool, port: number) {
       ],
     ],
     script: `${requireTools("pgbouncer", "openssl")}
-mkdir -p "$ROOT0${pgbouncerRunDir(pool)}" "$ROOT0/var/log/pgbouncer"
-chown postgres:postgres "$ROOT0${pgbouncerRunDir(pool)}" "$ROOT0/var/log/pgbouncer"
-chroot --userspec=postgres:postgres "$ROOT0" pgbouncer ${cfg} > "$STAGE/pgb.out" 2>&1 &
-PID=$!
-up=0
-for n in $(seq 1 50); do
-  if ! kill -0 $PID 2>/dev/null; then break; fi
-  if (exec 3<>/dev/tcp/${TEST_ADDRESSES[0]}/${port}) 2>/dev/null; then up=1; break; fi
-  sleep 0.2
-done
-echo "listening=$up"
+${startPgBouncer(cfg, pgbouncerRunDir(pool), TEST_ADDRESSES[0], port)}
 if [ $up = 1 ]; then
   echo Q | timeout 5 openssl s_client -starttls postgres -connect ${TEST_ADDRESSES[0]}:${port} -tls1_3 -CAfile "$ROOT0${PATHS.caCert}" 2>&1 | grep -E "^(New|Verify return code)" | sed 's/^/tls13: /'
   echo Q | timeout 5 openssl s_client -starttls postgres -connect ${TEST_ADDRESSES[0]}:${port} -tls1_2 -CAfile "$ROOT0${PATHS.caCert}" >/dev/null 2>&1; echo "tls12_rc=$?"

@@ -45,6 +45,12 @@ export interface SandboxOptions {
    * `tls-server-auth`). @default - "orders-0" for every root
    */
   readonly commonNames?: readonly string[];
+  /**
+   * Read-only lower layer of every root: another system's root filesystem (e.g. the Debian 13
+   * node root of scripts/build-node-root.sh). Owners are resolved inside the root.
+   * @default "/" (this machine)
+   */
+  readonly lowerRoot?: string;
   /** Hard limit for the whole run, seconds. @default 90 */
   readonly timeoutSec?: number;
 }
@@ -77,12 +83,12 @@ export function runSandbox(options: SandboxOptions): SandboxResult {
       }
     });
     const owners = options.roots
-      .flatMap((files, i) => files.filter((f) => f.owner).map((f) => `chown ${f.owner} "$ROOT${i}${f.path}"`))
+      .flatMap((files, i) => files.filter((f) => f.owner).map((f) => `chroot "$ROOT${i}" chown ${f.owner} "${f.path}"`))
       .join("\n");
     const rootSetup = options.roots
       .map(
         (_, i) => `mkdir -p "$M/u${i}" "$M/w${i}" "$M/r${i}"
-mount -t overlay overlay -o lowerdir=/,upperdir="$M/u${i}",workdir="$M/w${i}" "$M/r${i}"
+mount -t overlay overlay -o lowerdir=${options.lowerRoot ?? "/"},upperdir="$M/u${i}",workdir="$M/w${i}" "$M/r${i}"
 mount --rbind /proc "$M/r${i}/proc"
 mount --rbind /dev "$M/r${i}/dev"
 mount -t tmpfs tmpfs "$M/r${i}/run"
@@ -109,7 +115,7 @@ for r in ${options.roots.map((_, i) => `"$ROOT${i}"`).join(" ")}; do
   openssl x509 -req -in "$T/server$i.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 -extfile "$T/ext" -out "$T/server$i.crt" 2>/dev/null
   mkdir -p "$r${dirname(PATHS.caCert)}"
   cp "$T/ca.crt" "$r${PATHS.caCert}"; cp "$T/server$i.crt" "$r${PATHS.serverCert}"; cp "$T/server$i.key" "$r${PATHS.serverKey}"
-  chown postgres:postgres "$r${PATHS.serverKey}" "$r${PATHS.serverCert}"; chmod 0600 "$r${PATHS.serverKey}"
+  chroot "$r" chown postgres:postgres ${PATHS.serverKey} ${PATHS.serverCert}; chmod 0600 "$r${PATHS.serverKey}"
   i=$((i+1))
 done`
       : "";
