@@ -41,6 +41,14 @@ DISABLE_UNITS="etcd.service patroni.service haproxy.service prometheus-postgres-
 
 log() { printf 'image/build.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# write_file PATH MODE: stdin to PATH, replaced only when the content differs (idempotent).
+write_file() {
+  local tmp
+  tmp=$(mktemp "$1.XXXXXX")
+  cat >"$tmp"
+  chmod "$2" "$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; fi
+}
 
 cw_agent=""
 while [ "$#" -gt 0 ]; do
@@ -61,13 +69,13 @@ mapfile -t specs < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$PACKAGES_FILE" | g
 
 # 1. No 17/main from the package.
 install -d -m 0755 /etc/postgresql-common/createcluster.d
-printf '# cdktf-managed-postgres: Patroni creates the cluster.\ncreate_main_cluster = false\n' \
-  >/etc/postgresql-common/createcluster.d/00-managed-postgres.conf
-chmod 0644 /etc/postgresql-common/createcluster.d/00-managed-postgres.conf
+printf '# cdktf-managed-postgres: Patroni creates the cluster.\ncreate_main_cluster = false\n' |
+  write_file /etc/postgresql-common/createcluster.d/00-managed-postgres.conf 0644
 
 # 2. Packages, without starting daemons.
-if ! ls /etc/apt/sources.list.d/*.sources /etc/apt/sources.list >/dev/null 2>&1; then
-  echo "deb ${APT_MIRROR:-http://deb.debian.org/debian} trixie main" >/etc/apt/sources.list
+if ! compgen -G '/etc/apt/sources.list.d/*.sources' >/dev/null && ! compgen -G '/etc/apt/sources.list.d/*.list' >/dev/null &&
+  ! grep -qs '^deb ' /etc/apt/sources.list; then
+  echo "deb ${APT_MIRROR:-http://deb.debian.org/debian} trixie main" | write_file /etc/apt/sources.list 0644
 fi
 policy_rc=/usr/sbin/policy-rc.d
 own_policy_rc=""
@@ -143,8 +151,6 @@ install -d -m 0755 "$(dirname "$MANIFEST")"
   else
     echo "amazon-cloudwatch-agent=absent"
   fi
-} >"$MANIFEST.tmp"
-chmod 0644 "$MANIFEST.tmp"
-mv -f "$MANIFEST.tmp" "$MANIFEST"
+} | write_file "$MANIFEST" 0644
 apt-get clean
 log "done: $MANIFEST"
