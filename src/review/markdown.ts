@@ -1,6 +1,6 @@
 import { clusterDiagram } from "./mermaid";
 import type { AttributeChange, ChangeAction, ClusterReview, ClusterSummary, ResourceChange, Review, Risk, RiskLevel } from "./types";
-import { showCell } from "./values";
+import { mdCell, mdCode, mdText } from "../markdown";
 
 const LEVEL_ICON: Readonly<Record<RiskLevel, string>> = { high: "🔴", medium: "🟠", low: "🟡" };
 const ACTION_ICON: Readonly<Record<ChangeAction, string>> = { create: "➕", update: "✏️", replace: "♻️", destroy: "🗑️", "no-op": "" };
@@ -8,7 +8,7 @@ const ACTION_ICON: Readonly<Record<ChangeAction, string>> = { create: "➕", upd
 /** Options of {@link renderReviewMarkdown}. */
 export interface MarkdownOptions {
   /**
-   * Title of the report (a Markdown heading is added).
+   * Title of the report: plain text (escaped, shown as written), under a Markdown heading.
    * @default "Managed PostgreSQL plan review"
    */
   readonly title?: string;
@@ -20,13 +20,13 @@ export interface MarkdownOptions {
 }
 
 function riskLine(r: Risk): string {
-  const where = r.addresses.length > 0 ? ` (${r.addresses.slice(0, 3).map((a) => `\`${a}\``).join(", ")}${r.addresses.length > 3 ? `, +${r.addresses.length - 3}` : ""})` : "";
+  const where = r.addresses.length > 0 ? ` (${r.addresses.slice(0, 3).map((a) => mdCode(a)).join(", ")}${r.addresses.length > 3 ? `, +${r.addresses.length - 3}` : ""})` : "";
   return `- ${LEVEL_ICON[r.level]} **${r.level}** \`${r.rule}\` — ${r.message}${where}`;
 }
 
 function attributeText(a: AttributeChange, forcing: boolean): string {
-  const after = a.afterUnknown ? "(known after apply)" : showCell(a.after, 40);
-  return `\`${a.path}\`: ${showCell(a.before, 40)} → ${after}${forcing ? " **(forces replacement)**" : ""}`;
+  const after = a.afterUnknown ? "(known after apply)" : mdCell(a.after, 40);
+  return `${mdCode(a.path, "table")}: ${mdCell(a.before, 40)} → ${after}${forcing ? " **(forces replacement)**" : ""}`;
 }
 
 function whatChanges(c: ResourceChange): string {
@@ -36,16 +36,21 @@ function whatChanges(c: ResourceChange): string {
   const shown = [...c.attributes].sort((x, y) => rank(x) - rank(y)).slice(0, 4);
   const more = c.attributes.length - shown.length;
   const parts = shown.map((a) => attributeText(a, c.replaceBecause.includes(a.path)));
-  if (c.action === "replace" && parts.length === 0 && c.replaceBecause.length > 0) parts.push(`forced by ${c.replaceBecause.map((p) => `\`${p}\``).join(", ")}`);
+  if (c.action === "replace" && parts.length === 0 && c.replaceBecause.length > 0) parts.push(`forced by ${c.replaceBecause.map((p) => mdCode(p, "table")).join(", ")}`);
   return parts.join("<br>") + (more > 0 ? `<br>+${more} more` : "");
 }
 
 function summaryTable(base: ClusterSummary | undefined, head: ClusterSummary | undefined): string[] {
-  const row = (label: string, f: (s: ClusterSummary) => string | undefined) => {
-    const b = base ? (f(base) ?? "–") : "(none)";
-    const h = head ? (f(head) ?? "–") : "(destroyed)";
+  // f returns the cell's parts; each is escaped, and several are joined with a line break
+  const row = (label: string, f: (s: ClusterSummary) => string | readonly string[] | undefined) => {
+    const cell = (s: ClusterSummary) => {
+      const v = f(s);
+      return v === undefined ? "–" : (typeof v === "string" ? [v] : v).map(mdText).join("<br>");
+    };
+    const b = base ? cell(base) : "(none)";
+    const h = head ? cell(head) : "(destroyed)";
     const mark = base && head && b !== h ? " ⚠️" : "";
-    return `| ${label} | ${b.replace(/\|/g, "\\|")} | ${h.replace(/\|/g, "\\|")}${mark} |`;
+    return `| ${label} | ${b} | ${h}${mark} |`;
   };
   return [
     "| | base | head |",
@@ -55,7 +60,7 @@ function summaryTable(base: ClusterSummary | undefined, head: ClusterSummary | u
     row("Storage", (s) => (s.storageGiB ? `${s.storageGiB} GiB` : undefined)),
     row("PostgreSQL", (s) => s.majorVersion),
     row("Slots", (s) => (s.slots.length ? s.slots.map((x) => `${x.slot}${x.availabilityZone ? ` (${x.availabilityZone})` : ""}`).join(", ") : undefined)),
-    row("Endpoints", (s) => (s.endpoints.length ? s.endpoints.join("<br>") : undefined)),
+    row("Endpoints", (s) => (s.endpoints.length ? s.endpoints : undefined)),
     row("Allowed clients", (s) => (s.ingressSources.length ? s.ingressSources.join(", ") : undefined)),
   ];
 }
@@ -64,7 +69,7 @@ function changeTable(c: ClusterReview): string[] {
   const rows: string[] = [];
   for (const [slot, changes] of c.changesBySlot) {
     for (const ch of changes) {
-      rows.push(`| ${slot === "" ? "cluster" : `slot ${slot}`} | ${ACTION_ICON[ch.action]} ${ch.action} | \`${ch.address}\` | ${whatChanges(ch)} |`);
+      rows.push(`| ${slot === "" ? "cluster" : `slot ${mdText(slot)}`} | ${ACTION_ICON[ch.action]} ${ch.action} | ${mdCode(ch.address, "table")} | ${whatChanges(ch)} |`);
     }
   }
   if (rows.length === 0) return ["No change."];
@@ -72,7 +77,10 @@ function changeTable(c: ClusterReview): string[] {
 }
 
 /**
- * Renders a review as GitHub-flavoured Markdown: a header with counts and risk totals, then per
+ * Renders a review as GitHub-flavoured Markdown. Every value taken from the plan or the synth
+ * output (addresses, attribute values, cluster and slot names) and the title is escaped
+ * (src/markdown), so none can add HTML, a table row, a list item or end the Mermaid block.
+ * Risk messages are Markdown already escaped by the rules that write them. The report: a header with counts and risk totals, then per
  * cluster a before/after summary table, its risks, its changes grouped by slot with
  * Terraform's actions, and a Mermaid topology diagram.
  */
@@ -81,7 +89,7 @@ export function renderReviewMarkdown(review: Review, options: MarkdownOptions = 
   const title = options.title ?? "Managed PostgreSQL plan review";
   const foldAbove = options.foldAbove ?? 15;
   const n = review.counts;
-  out.push(`## ${title}`, "");
+  out.push(`## ${mdText(title)}`, "");
   out.push(
     `${review.source === "plan" ? "Terraform plan" : "Synth outputs (base → head)"}: ${n.create} to create, ${n.update} to update, ${n.replace} to replace, ${n.destroy} to destroy, ${n["no-op"]} unchanged.`,
     "",
@@ -95,7 +103,7 @@ export function renderReviewMarkdown(review: Review, options: MarkdownOptions = 
   );
   if (review.clusters.length === 0) out.push("No managed PostgreSQL resource in this change.", "");
   for (const c of review.clusters) {
-    out.push(c.name !== undefined ? `### Cluster \`${c.name}\`` : "### Resources of no cluster", "");
+    out.push(c.name !== undefined ? `### Cluster ${mdCode(c.name)}` : "### Resources of no cluster", "");
     if (c.name !== undefined) out.push(...summaryTable(c.base, c.head), "");
     if (c.risks.length > 0) out.push("**Risks**", "", ...c.risks.map(riskLine), "");
     const changes = changeTable(c);

@@ -1,9 +1,10 @@
 import { PORTS } from "../cluster-spec/ports";
+import { mermaidText } from "../markdown";
 import type { ChangeAction, ClusterSummary, Placement, ResourceChange } from "./types";
 
-/** Mermaid-safe label text: no quotes, no Terraform expressions, no Markdown table pipes. */
+/** A value from the plan for a quoted label: Terraform expressions shortened to `…`, then escaped (src/markdown). */
 function label(text: string): string {
-  return text.replace(/\$\{[^}]*\}/g, "…").replace(/"/g, "#quot;").replace(/[|]/g, "/");
+  return mermaidText(text.replace(/\$\{[^}]*\}/g, "…"));
 }
 
 const SEVERITY: readonly ChangeAction[] = ["destroy", "replace", "create", "update"];
@@ -29,7 +30,9 @@ const BACKUP_TYPES = new Set([
  * A Mermaid flowchart of a cluster's topology: clients → NLB read-write / read-only listeners
  * → PgBouncer tier → one node per slot (with its availability zone and storage) → S3 backups.
  * A standalone cluster is clients → the node's PgBouncer → the node → S3. Nodes whose
- * resources change are coloured: red destroy/replace, green create, yellow update.
+ * resources change are coloured: red destroy/replace, green create, yellow update. Values from
+ * the plan (slots, zones, sizes, ingress sources) are escaped with `mermaidText`, so every
+ * label stays one quoted string without markup.
  *
  * @param summary the cluster after the change (or before, for a destroyed cluster)
  * @param changes the cluster's changes
@@ -45,8 +48,9 @@ export function clusterDiagram(summary: ClusterSummary, changes: readonly Resour
   };
   const live = changes.filter((c) => c.action !== "no-op");
   const slotOf = (c: ResourceChange) => placement.get(c.address)?.slot;
-  const sources = summary.ingressSources.length > 0 ? summary.ingressSources.slice(0, 4).join("<br/>") + (summary.ingressSources.length > 4 ? "<br/>…" : "") : "private network";
-  lines.push(`  clients(["clients<br/>${label(sources)}"])`);
+  const sources =
+    summary.ingressSources.length > 0 ? summary.ingressSources.slice(0, 4).map(label).join("<br/>") + (summary.ingressSources.length > 4 ? "<br/>…" : "") : "private network";
+  lines.push(`  clients(["clients<br/>${sources}"])`);
   const slotIds = summary.slots.map((s) => s.slot);
   const distributed = summary.loadBalancer || summary.deployment === "distributed";
   if (distributed) {
@@ -58,8 +62,17 @@ export function clusterDiagram(summary: ClusterSummary, changes: readonly Resour
     mark("nlb", live.filter((c) => LB_TYPES.has(c.type)));
     mark("pooler", live.filter((c) => POOLER_TYPES.has(c.type) && slotOf(c) === undefined));
   }
+  // node ids: `slot<id>` with non-word characters replaced, made unique when two slots map to one
+  const ids = new Map<string, string>();
+  const taken = new Set<string>();
   for (const s of summary.slots) {
-    const id = `slot${s.slot.replace(/\W/g, "_")}`;
+    let id = `slot${s.slot.replace(/\W/g, "_")}`;
+    while (taken.has(id)) id += "_";
+    taken.add(id);
+    ids.set(s.slot, id);
+  }
+  for (const s of summary.slots) {
+    const id = ids.get(s.slot)!;
     const role = distributed ? "PostgreSQL + Patroni + etcd" : "PostgreSQL + PgBouncer";
     const az = s.availabilityZone ? ` · ${s.availabilityZone}` : "";
     lines.push(`  subgraph ${id}_az["slot ${label(s.slot)}${label(az)}"]`);
@@ -71,7 +84,7 @@ export function clusterDiagram(summary: ClusterSummary, changes: readonly Resour
   }
   if (summary.backupBucket || slotIds.length > 0) {
     lines.push(`  s3[("S3 backups<br/>WAL archive + full backups")]`);
-    for (const s of summary.slots) lines.push(`  slot${s.slot.replace(/\W/g, "_")} -.->|pgBackRest| s3`);
+    for (const s of summary.slots) lines.push(`  ${ids.get(s.slot)} -.->|pgBackRest| s3`);
     mark("s3", live.filter((c) => BACKUP_TYPES.has(c.type)));
   }
   if (classes.length > 0) {

@@ -2,6 +2,7 @@ import { preventsDestroy } from "./synth";
 import { ingressSources } from "./clusters";
 import { RISK_LEVELS, type ClusterSummary, type Placement, type ResourceChange, type ResourceSnapshot, type ReviewInput, type Risk, type RiskLevel } from "./types";
 import { blocks, isTrue } from "../terraform";
+import { mdCode, mdText } from "../markdown";
 
 /**
  * Resource types that hold data or the means to read it: destroying or replacing one loses
@@ -35,12 +36,12 @@ export function hasRiskAtOrAbove(risks: readonly Risk[], level: RiskLevel): bool
 }
 
 function where(p: Placement | undefined): string {
-  return p?.slot !== undefined ? ` of slot ${p.slot}` : "";
+  return p?.slot !== undefined ? ` of slot ${mdText(p.slot)}` : "";
 }
 
 function dataBearingMessage(c: ResourceChange, p: Placement | undefined): string {
   const what = DATA_BEARING_TYPES[c.type];
-  const verb = c.action === "replace" ? `is replaced${c.replaceBecause.length ? ` (forced by ${c.replaceBecause.map((x) => `\`${x}\``).join(", ")})` : ""}` : "is destroyed";
+  const verb = c.action === "replace" ? `is replaced${c.replaceBecause.length ? ` (forced by ${c.replaceBecause.map((x) => mdCode(x)).join(", ")})` : ""}` : "is destroyed";
   switch (c.type) {
     case "aws_ebs_volume":
       return `The ${what}${where(p)} ${verb}: its PostgreSQL data directory is lost and an empty volume takes its place. A replica re-clones from the primary (full base backup over the network); a standalone cluster or a primary without a synchronous standby loses every commit since the last WAL archived — recovery is a PITR restore from the backup bucket.`;
@@ -111,12 +112,12 @@ function resourceRisks(c: ResourceChange, p: Placement | undefined, source: Revi
     add("medium", "prevent-destroy-removed", `\`lifecycle.prevent_destroy\` is removed from the ${DATA_BEARING_TYPES[c.type]}${where(p)}: a later plan could destroy it without Terraform refusing.`);
   }
   if (a && unencrypted(a) && (c.action === "create" || !unencrypted(b))) {
-    add("high", "encryption-disabled", c.type === "aws_ebs_volume" ? `The data volume${where(p)} is not encrypted (\`encrypted\` is not true): PostgreSQL data and WAL would sit on disk in clear.` : `A block device of launch template \`${c.address}\`${where(p)} is not encrypted.`);
+    add("high", "encryption-disabled", c.type === "aws_ebs_volume" ? `The data volume${where(p)} is not encrypted (\`encrypted\` is not true): PostgreSQL data and WAL would sit on disk in clear.` : `A block device of launch template ${mdCode(c.address)}${where(p)} is not encrypted.`);
   }
   if (c.type === "aws_s3_bucket_server_side_encryption_configuration") {
     if (c.action === "destroy") add("high", "encryption-disabled", "The backup bucket's default encryption (SSE-KMS) is removed: new backups and WAL segments are stored with S3-managed keys only, outside the customer-managed KMS key's access control.");
     else if (sseAlgorithms(b).includes("aws:kms") && a && !sseAlgorithms(a).includes("aws:kms")) {
-      add("medium", "encryption-weakened", `The backup bucket's default encryption changes from SSE-KMS to ${sseAlgorithms(a).join(", ") || "none"}: backups no longer use the customer-managed key.`);
+      add("medium", "encryption-weakened", `The backup bucket's default encryption changes from SSE-KMS to ${mdText(sseAlgorithms(a).join(", ")) || "none"}: backups no longer use the customer-managed key.`);
     }
   }
   if (c.type === "aws_secretsmanager_secret" && b && a && b.values.kms_key_id && !a.values.kms_key_id) {
@@ -128,14 +129,14 @@ function resourceRisks(c: ResourceChange, p: Placement | undefined, source: Revi
   if (a && publicIp(a) && !publicIp(b)) {
     const what =
       c.type === "aws_lb"
-        ? `Load balancer \`${c.address}\` becomes internet-facing (\`internal = false\`): the read-write and read-only endpoints get public addresses.`
+        ? `Load balancer ${mdCode(c.address)} becomes internet-facing (\`internal = false\`): the read-write and read-only endpoints get public addresses.`
         : c.type.startsWith("aws_eip")
-          ? `An Elastic IP (\`${c.address}\`) is ${c.action === "create" ? "created" : "changed"}: a node or pooler gets a public address.`
-          : `\`${c.address}\`${where(p)} gives instances a public IP address (\`associate_public_ip_address\`).`;
+          ? `An Elastic IP (${mdCode(c.address)}) is ${c.action === "create" ? "created" : "changed"}: a node or pooler gets a public address.`
+          : `${mdCode(c.address)}${where(p)} gives instances a public IP address (\`associate_public_ip_address\`).`;
     add("high", "public-ip", what);
   }
   if (a && (c.type === "aws_launch_template" || c.type === "aws_instance") && !imdsRequired(a.values) && (c.action === "create" || imdsRequired(b?.values))) {
-    add("high", "imdsv2-disabled", `\`${c.address}\`${where(p)} does not require IMDSv2 (\`metadata_options.http_tokens\` is not "required"): a server-side request forgery on the node could read the instance role's credentials, which decrypt backups and the secret.`);
+    add("high", "imdsv2-disabled", `${mdCode(c.address)}${where(p)} does not require IMDSv2 (\`metadata_options.http_tokens\` is not "required"): a server-side request forgery on the node could read the instance role's credentials, which decrypt backups and the secret.`);
   }
   if (c.type === "aws_s3_bucket_policy") {
     if (c.action === "destroy") add("high", "bucket-policy-removed", "The backup bucket's policy is removed: TLS-only access (aws:SecureTransport) and the deny rules no longer apply.");
@@ -160,7 +161,7 @@ function clusterRisks(name: string | undefined, base: ClusterSummary | undefined
         level: "high",
         rule: "deployment-model-changed",
         addresses: addrs,
-        message: `The deployment model changes from ${base.deployment} to ${head.deployment}: the model is immutable once deployed — slots, volumes and endpoints are destroyed or created in place of a migration. Create a new ${head.deployment} cluster restored by PITR from this one's backups, then switch clients over.`,
+        message: `The deployment model changes from ${mdText(base.deployment)} to ${mdText(head.deployment)}: the model is immutable once deployed — slots, volumes and endpoints are destroyed or created in place of a migration. Create a new ${mdText(head.deployment)} cluster restored by PITR from this one's backups, then switch clients over.`,
       });
     }
     const bv = Number(base.majorVersion);
@@ -177,7 +178,7 @@ function clusterRisks(name: string | undefined, base: ClusterSummary | undefined
         level: "low",
         rule: "size-changed",
         addresses: changes.filter((c) => c.type === "aws_launch_template" && c.action !== "no-op").map((c) => c.address),
-        message: `Instance size changes from ${base.size ?? "?"} (${base.instanceType}) to ${head.size ?? "?"} (${head.instanceType}): nodes take the new type when relaunched one slot at a time; relaunching the primary's node triggers a failover.`,
+        message: `Instance size changes from ${mdText(base.size ?? "?")} (${mdText(base.instanceType)}) to ${mdText(head.size ?? "?")} (${mdText(head.instanceType)}): nodes take the new type when relaunched one slot at a time; relaunching the primary's node triggers a failover.`,
       });
     }
   }
@@ -192,8 +193,8 @@ function clusterRisks(name: string | undefined, base: ClusterSummary | undefined
       rule: open ? "ingress-open-to-internet" : "ingress-added",
       addresses: ingressAddrs(src),
       message: open
-        ? `Ingress from ${src} is allowed${name ? ` to cluster ${name}` : ""}: the database would be reachable from anywhere the network routes; allow your private CIDRs or client security groups only.`
-        : `Ingress from ${src} is added: clients there can reach the endpoints (authentication still requires scram-sha-256 over TLS).`,
+        ? `Ingress from ${mdText(src)} is allowed${name ? ` to cluster ${mdText(name)}` : ""}: the database would be reachable from anywhere the network routes; allow your private CIDRs or client security groups only.`
+        : `Ingress from ${mdText(src)} is added: clients there can reach the endpoints (authentication still requires scram-sha-256 over TLS).`,
     });
   }
   return out;

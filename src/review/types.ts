@@ -85,7 +85,11 @@ export interface Risk {
   readonly cluster?: string;
   /** Resource address(es) concerned. */
   readonly addresses: readonly string[];
-  /** One sentence in the field's language: what happens and why it matters. */
+  /**
+   * One sentence in the field's language: what happens and why it matters. Inline
+   * GitHub-flavoured Markdown (code spans); values from the plan in it are escaped
+   * (src/markdown), so it can be written into a Markdown list item as it is.
+   */
   readonly message: string;
 }
 

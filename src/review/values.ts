@@ -61,11 +61,3 @@ export function diffValues(before: unknown, after: unknown, afterUnknown?: unkno
   }
   return changes;
 }
-
-/** A value for a Markdown table cell: JSON, at most `max` characters, pipes escaped. */
-export function showCell(v: unknown, max = 60): string {
-  if (v === undefined) return "–";
-  let text = typeof v === "string" ? v : JSON.stringify(v);
-  if (text.length > max) text = `${text.slice(0, max - 1)}…`;
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
-}

@@ -9,6 +9,7 @@ import { NETWORK_RULES } from "./rules/network";
 import { OBSERVABILITY_RULES } from "./rules/observability";
 import { STORAGE_RULES } from "./rules/storage";
 import { suppressionsOf } from "./terraform";
+import { mdCode, mdText } from "../../markdown";
 import type { PolicyFinding, PolicyReport, PolicyRule, SuppressedFinding, TfStack } from "./types";
 
 /** Prefix of every rule id of the pack. */
@@ -96,18 +97,18 @@ export function formatFinding(f: PolicyFinding): string {
   return `[${f.ruleId} ${f.level}] ${f.stack}/${f.address}${f.constructPath ? ` (${f.constructPath})` : ""}: ${f.info}${f.detail ? ` — ${f.detail}` : ""}. ${f.explanation}`;
 }
 
-function mdCell(s: string): string {
-  return s.replace(/\|/g, "\\|").replace(/\n/g, " ");
-}
-
-/** The report as Markdown: summary, findings table, suppressions table. */
+/**
+ * The report as GitHub-flavoured Markdown: summary, findings table, suppressions table. Stack
+ * names, addresses, construct paths, details and suppression reasons are escaped
+ * (src/markdown): each finding and suppression stays one table row, and no value adds HTML.
+ */
 export function formatPolicyReportMarkdown(report: PolicyReport): string {
   const errors = report.findings.filter((f) => f.level === "error").length;
   const warnings = report.findings.length - errors;
   const lines = [
     "# Policy pack report",
     "",
-    `Stacks: ${report.stacks.join(", ") || "(none)"} · rules: ${report.rules.length} · compliant checks: ${report.compliantCount} · findings: ${report.findings.length} (${errors} error, ${warnings} warning) · suppressed: ${report.suppressed.length}`,
+    `Stacks: ${report.stacks.map(mdText).join(", ") || "(none)"} · rules: ${report.rules.length} · compliant checks: ${report.compliantCount} · findings: ${report.findings.length} (${errors} error, ${warnings} warning) · suppressed: ${report.suppressed.length}`,
     "",
     "## Findings",
     "",
@@ -116,14 +117,16 @@ export function formatPolicyReportMarkdown(report: PolicyReport): string {
   else {
     lines.push("| Rule | Level | Stack | Resource | What | Why |", "|---|---|---|---|---|---|");
     for (const f of report.findings) {
-      lines.push(`| ${f.ruleId} | ${f.level} | ${mdCell(f.stack)} | \`${mdCell(f.address)}\` | ${mdCell(f.info)}${f.detail ? ` — ${mdCell(f.detail)}` : ""} | ${mdCell(f.explanation)} |`);
+      lines.push(
+        `| ${mdText(f.ruleId)} | ${f.level} | ${mdText(f.stack)} | ${mdCode(f.address, "table")} | ${mdText(f.info)}${f.detail ? ` — ${mdText(f.detail)}` : ""} | ${mdText(f.explanation)} |`,
+      );
     }
   }
   lines.push("", "## Suppressions", "");
   if (report.suppressed.length === 0) lines.push("None.");
   else {
     lines.push("| Rule | Level | Stack | Resource | Reason |", "|---|---|---|---|---|");
-    for (const f of report.suppressed) lines.push(`| ${f.ruleId} | ${f.level} | ${mdCell(f.stack)} | \`${mdCell(f.address)}\` | ${mdCell(f.reason)} |`);
+    for (const f of report.suppressed) lines.push(`| ${mdText(f.ruleId)} | ${f.level} | ${mdText(f.stack)} | ${mdCode(f.address, "table")} | ${mdText(f.reason)} |`);
   }
   return lines.join("\n") + "\n";
 }
