@@ -5,7 +5,8 @@
  * - src/ is pure: it imports neither cdktf, constructs, @cdktf/* nor anything under constructs/;
  * - internals stay internal: nothing the package entry points re-export (transitively)
  *   lives in constructs/private/ or src/terraform/;
- * - no private cdktf module (`cdktf/lib/_…`).
+ * - no private cdktf module (`cdktf/lib/_…`);
+ * - the table "What may import what" of docs/architecture.md.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -150,6 +151,31 @@ describe("architecture", () => {
     (entry) => {
       const leaked = [...reexportClosure(entry)].filter((f) => f.startsWith("constructs/private/") || f.startsWith("src/terraform/"));
       expect(leaked).toEqual([]);
+    },
+  );
+
+  /** docs/architecture.md's "What may import what": [importer prefix, forbidden import prefixes, allowed exceptions]. */
+  const FORBIDDEN: readonly [string, readonly string[], readonly string[]][] = [
+    ["src/cluster-spec/", ["src/", "constructs/"], ["src/cluster-spec/"]],
+    ["src/terraform/", ["src/", "constructs/"], ["src/terraform/"]],
+    ["src/render/", ["src/rules/", "src/review/", "src/cli/", "src/terraform/"], []],
+    ["src/monitoring/", ["src/rules/", "src/review/", "src/cli/", "src/terraform/"], []],
+    ["src/rules/", ["src/review/", "src/cli/"], []],
+    ["src/review/", ["src/cli/"], []],
+    ["constructs/aws/", ["constructs/kubernetes/"], []],
+    ["constructs/private/", ["constructs/index.ts", "constructs/aws/index.ts", "constructs/kubernetes/index.ts"], []],
+    ["constructs/kubernetes/", ["constructs/aws/"], ["constructs/aws/backup-bucket.ts", "constructs/aws/environment.ts"]],
+  ];
+
+  test.each(FORBIDDEN.map(([from, to, except]) => [from, to.join(", "), to, except] as const))(
+    "%s imports nothing from %s (docs/architecture.md)",
+    (from, _label, to, except) => {
+      const bad = FILES.filter((f) => f.startsWith(from)).flatMap((f) =>
+        GRAPH.get(f)!
+          .filter((i) => i.file !== undefined && to.some((p) => i.file!.startsWith(p)) && !except.some((p) => i.file!.startsWith(p)))
+          .map((i) => `${f} → ${i.file}`),
+      );
+      expect(bad).toEqual([]);
     },
   );
 
