@@ -1,93 +1,58 @@
 /**
- * Synth benchmark: wall time and peak memory (RSS high-water mark) of synthesizing the
- * default example (examples/distributed/main.ts, what `cdktf synth` runs at the repository
- * root) against a floor app that declares only the AWS provider (bench/floor-app.ts).
+ * Synth benchmark (`npm run bench:synth [-- --runs 5]`). Three measurements, each a fresh
+ * process per run, one warm-up run, then the median of RUNS runs:
  *
- * Two modes: (1) from the TypeScript sources through ts-node, transpile-only, as cdktf.json
- * starts the app here; (2) compiled JavaScript (the repository compiled once by tsc into a
- * temporary directory, not timed), as an npm consumer runs the library. Each run is a fresh
- * child process running the app as its main module and writing to a temporary
- * CDKTF_OUTDIR (the run fails unless a manifest was written); wall time is measured around
- * the child, peak RSS is the child's `process.resourceUsage().maxRSS` reported at exit.
- * One warm-up run, then the median of RUNS runs each; the ratio is example / floor.
- * Target ≤ 1.5×.
+ * 1. End to end: `npx cdktf synth` (the CLI, as a user types it) of the default example
+ *    (examples/distributed, whose cdktf.json runs the app through sucrase) against the floor
+ *    app (bench/floor-app.ts: the AWS provider only) run the same way (bench/floor/cdktf.json).
+ *    Target: ≤ 1.3× the floor's wall time.
+ * 2. Library only: the app run by node as compiled JavaScript (the repository compiled once
+ *    by tsc into a temporary package with this package.json, not timed), as an npm consumer
+ *    runs the library: the default example against the floor. Target ≤ 2.0× wall time.
+ * 3. Marginal cost of a cluster: bench/clusters-app.ts (compiled) with 1, 5 and 20
+ *    distributed clusters in one stack; (cost(n) − cost(1)) / (n − 1) per extra cluster, in
+ *    ms of wall time and MiB of peak RSS. Target ≤ 50 ms and ≤ 4 MiB.
  *
- * Usage: npm run bench:synth [-- --runs 5]
+ * Wall time is measured around the child; peak RSS is the app process's
+ * `process.resourceUsage().maxRSS` reported at exit (preloaded probe; for the CLI runs, the
+ * app process's, not the CLI's). Each run writes to a temporary output directory and fails
+ * unless a manifest was written.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
 const ROOT = resolve(__dirname, "..");
-const runsArg = process.argv.indexOf("--runs");
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
-const TARGET_RATIO = 1.5;
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const RUNS = arg("--runs", 5);
+const CLI_RUNS = arg("--cli-runs", Math.min(RUNS, 3));
+const TARGETS = { endToEnd: 1.3, libraryOnly: 2.0, perClusterMs: 50, perClusterMiB: 4 };
 
 interface Sample {
   readonly wallMs: number;
   readonly maxRssMiB: number;
 }
 
-/**
- * Preloaded into every child (`node -r`): reports the child's peak RSS (KiB on Linux) on a
- * marked stderr line at exit. The app itself runs as the main module, as under cdktf.
- */
+/** Preloaded into every app process (`node -r`, or NODE_OPTIONS under the CLI): reports its peak RSS (KiB) at exit. */
 const PROBE = join(mkdtempSync(join(tmpdir(), "bench-probe-")), "probe.js");
 writeFileSync(PROBE, `process.on("exit", () => process.stderr.write("\\nBENCH_MAXRSS=" + process.resourceUsage().maxRSS + "\\n"));\n`);
-process.on("exit", () => rmSync(dirname(PROBE), { recursive: true, force: true }));
+const cleanups: string[] = [dirname(PROBE)];
+process.on("exit", () => cleanups.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-/** How a run starts the app. */
-interface Mode {
-  readonly label: string;
-  /** Node arguments to run `app` (a path relative to the repository root, without extension). */
-  readonly args: (app: string) => string[];
-  readonly cwd: string;
-}
-
-/** As cdktf.json runs it: ts-node, transpile-only, from the TypeScript sources. */
-const SOURCE: Mode = {
-  label: "ts-node (as `cdktf synth` runs it here)",
-  args: (app) => ["-r", PROBE, "-r", "ts-node/register/transpile-only", resolve(ROOT, app + ".ts")],
-  cwd: ROOT,
-};
-
-/**
- * As a package consumer runs it: the library is JavaScript (here: the whole repository
- * compiled once by tsc into a temporary directory, not timed), the app too.
- */
-function compiledMode(): Mode {
-  const out = mkdtempSync(join(tmpdir(), "bench-build-"));
-  spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.json", "--outDir", out, "--declaration", "false", "--noEmitOnError", "false"], { cwd: ROOT, encoding: "utf8" });
-  for (const f of ["examples/distributed/main.js", "bench/floor-app.js"]) {
-    if (!existsSync(join(out, f))) throw new Error(`tsc did not emit ${f}`);
-  }
-  copyFileSync(join(ROOT, "examples/distributed/postgres.yaml"), join(out, "examples/distributed/postgres.yaml"));
-  symlinkSync(join(ROOT, "node_modules"), join(out, "node_modules"));
-  process.on("exit", () => rmSync(out, { recursive: true, force: true }));
-  return {
-    label: "compiled JavaScript (as an npm consumer runs the library)",
-    args: (app) => ["-r", PROBE, join(out, app + ".js")],
-    cwd: out,
-  };
-}
-
-/** Runs one app in a fresh child process; returns its wall time and peak RSS. */
-function runOnce(mode: Mode, app: string): Sample {
-  const outdir = mkdtempSync(join(tmpdir(), "bench-synth-"));
+function timed(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, outdir: string): Sample {
   const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, mode.args(app), {
-    cwd: mode.cwd,
-    env: { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: "1" },
-    encoding: "utf8",
-  });
+  const r = spawnSync(cmd, args, { cwd, env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env }, encoding: "utf8", maxBuffer: 64 << 20 });
   const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
   const ok = r.status === 0 && existsSync(join(outdir, "manifest.json"));
   rmSync(outdir, { recursive: true, force: true });
-  if (!ok) throw new Error(`${app} failed (exit ${r.status}):\n${r.stderr}`);
-  const m = /BENCH_MAXRSS=(\d+)/.exec(r.stderr);
-  if (!m) throw new Error(`${app}: no peak RSS reported`);
-  return { wallMs, maxRssMiB: Number(m[1]) / 1024 };
+  if (!ok) throw new Error(`${cmd} ${args.join(" ")} in ${cwd} failed (exit ${r.status}):\n${r.stderr}\n${r.stdout}`.slice(-4000));
+  const rss = [...`${r.stderr}${r.stdout}`.matchAll(/BENCH_MAXRSS=(\d+)/g)].map((m) => Number(m[1]));
+  if (rss.length === 0) throw new Error(`${args.join(" ")}: no peak RSS reported`);
+  return { wallMs, maxRssMiB: Math.max(...rss) / 1024 };
 }
 
 function median(xs: number[]): number {
@@ -96,32 +61,85 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-function measure(mode: Mode, app: string): Sample {
-  runOnce(mode, app); // warm the file system cache; not counted
-  const runs = Array.from({ length: RUNS }, () => runOnce(mode, app));
-  return { wallMs: median(runs.map((r) => r.wallMs)), maxRssMiB: median(runs.map((r) => r.maxRssMiB)) };
+function measure(runs: number, once: () => Sample): Sample {
+  once(); // warm the file system cache; not counted
+  const xs = Array.from({ length: runs }, once);
+  return { wallMs: median(xs.map((r) => r.wallMs)), maxRssMiB: median(xs.map((r) => r.maxRssMiB)) };
 }
 
-const rows: string[][] = [["mode", "app", "wall time", "peak RSS"]];
-let met = true;
-for (const mode of [SOURCE, compiledMode()]) {
-  // Interleave nothing: floor then example, each RUNS fresh processes.
-  const floor = measure(mode, "bench/floor-app");
-  const example = measure(mode, "examples/distributed/main");
-  const wallRatio = example.wallMs / floor.wallMs;
-  const rssRatio = example.maxRssMiB / floor.maxRssMiB;
-  met = met && wallRatio <= TARGET_RATIO && rssRatio <= TARGET_RATIO;
-  rows.push(
-    [mode.label, "floor (AWS provider only)", `${floor.wallMs.toFixed(0)} ms`, `${floor.maxRssMiB.toFixed(1)} MiB`],
-    ["", "examples/distributed", `${example.wallMs.toFixed(0)} ms`, `${example.maxRssMiB.toFixed(1)} MiB`],
-    ["", "ratio (example / floor)", `${wallRatio.toFixed(2)}×`, `${rssRatio.toFixed(2)}×`],
-  );
+/** `npx cdktf synth` in `dir` (a folder with a cdktf.json), output to a temporary directory. */
+function cliSynth(dir: string): Sample {
+  const out = mkdtempSync(join(tmpdir(), "bench-cli-"));
+  return timed("npx", ["cdktf", "synth", "--output", out], dir, { NODE_OPTIONS: `-r ${PROBE}`, CI: "1", FORCE_COLOR: "0" }, out);
+}
+
+/**
+ * The repository compiled once (not timed) into a temporary package: `dist/` from tsc, this
+ * package.json (its "exports" map resolves `cdktf-managed-postgres/aws` to dist/), the shell
+ * scripts and the example's spec file, node_modules linked.
+ */
+function compile(): string {
+  const pkg = mkdtempSync(join(tmpdir(), "bench-build-"));
+  cleanups.push(pkg);
+  const r = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.json", "--outDir", join(pkg, "dist"), "--declaration", "false", "--noEmitOnError", "false"], { cwd: ROOT, encoding: "utf8" });
+  for (const f of ["examples/distributed/main.js", "bench/floor-app.js", "bench/clusters-app.js"]) {
+    if (!existsSync(join(pkg, "dist", f))) throw new Error(`tsc did not emit ${f}:\n${r.stdout}`);
+  }
+  copyFileSync(join(ROOT, "package.json"), join(pkg, "package.json"));
+  copyFileSync(join(ROOT, "examples/distributed/postgres.yaml"), join(pkg, "dist/examples/distributed/postgres.yaml"));
+  const scripts = join(ROOT, "src/render/scripts");
+  mkdirSync(join(pkg, "dist/src/render/scripts"), { recursive: true });
+  for (const n of readdirSync(scripts).filter((x) => x.endsWith(".sh"))) copyFileSync(join(scripts, n), join(pkg, "dist/src/render/scripts", n));
+  require("node:fs").symlinkSync(join(ROOT, "node_modules"), join(pkg, "node_modules"));
+  return pkg;
+}
+
+/** node (no runner) on a compiled app of `pkg`. */
+function compiledRun(pkg: string, app: string, env: NodeJS.ProcessEnv = {}): Sample {
+  const out = mkdtempSync(join(tmpdir(), "bench-synth-"));
+  return timed(process.execPath, ["-r", PROBE, join(pkg, "dist", app + ".js")], join(pkg, "dist", dirname(app)), { CDKTF_OUTDIR: out, ...env }, out);
+}
+
+const fmt = (s: Sample) => [`${s.wallMs.toFixed(0)} ms`, `${s.maxRssMiB.toFixed(1)} MiB`];
+const rows: string[][] = [["measurement", "app", "wall time", "peak RSS"]];
+const verdicts: string[] = [];
+
+// 1. End to end, through the CLI.
+const cliFloor = measure(CLI_RUNS, () => cliSynth(join(ROOT, "bench/floor")));
+const cliExample = measure(CLI_RUNS, () => cliSynth(join(ROOT, "examples/distributed")));
+const e2e = cliExample.wallMs / cliFloor.wallMs;
+rows.push(["`npx cdktf synth` (end to end)", "floor (AWS provider only)", ...fmt(cliFloor)], ["", "examples/distributed", ...fmt(cliExample)], ["", "ratio", `${e2e.toFixed(2)}×`, `${(cliExample.maxRssMiB / cliFloor.maxRssMiB).toFixed(2)}×`]);
+verdicts.push(`end to end ≤ ${TARGETS.endToEnd}×: ${e2e.toFixed(2)}× ${e2e <= TARGETS.endToEnd ? "met" : "NOT MET"}`);
+
+// 2. Library only, compiled JavaScript.
+const pkg = compile();
+const floor = measure(RUNS, () => compiledRun(pkg, "bench/floor-app"));
+const example = measure(RUNS, () => compiledRun(pkg, "examples/distributed/main"));
+const lib = example.wallMs / floor.wallMs;
+rows.push(["node, compiled JS (library only)", "floor (AWS provider only)", ...fmt(floor)], ["", "examples/distributed", ...fmt(example)], ["", "ratio", `${lib.toFixed(2)}×`, `${(example.maxRssMiB / floor.maxRssMiB).toFixed(2)}×`]);
+verdicts.push(`library only ≤ ${TARGETS.libraryOnly}×: ${lib.toFixed(2)}× ${lib <= TARGETS.libraryOnly ? "met" : "NOT MET"}`);
+
+// 3. Marginal cost per cluster.
+const byCount = new Map<number, Sample>();
+for (const n of [1, 5, 20]) {
+  byCount.set(n, measure(RUNS, () => compiledRun(pkg, "bench/clusters-app", { BENCH_CLUSTERS: String(n) })));
+  rows.push([n === 1 ? "clusters in one stack (compiled)" : "", `${n} distributed cluster${n === 1 ? "" : "s"}`, ...fmt(byCount.get(n)!)]);
+}
+for (const n of [5, 20]) {
+  const ms = (byCount.get(n)!.wallMs - byCount.get(1)!.wallMs) / (n - 1);
+  const mib = (byCount.get(n)!.maxRssMiB - byCount.get(1)!.maxRssMiB) / (n - 1);
+  rows.push(["", `per extra cluster (1 → ${n})`, `${ms.toFixed(0)} ms`, `${mib.toFixed(2)} MiB`]);
+  if (n === 20) verdicts.push(`per extra cluster ≤ ${TARGETS.perClusterMs} ms and ≤ ${TARGETS.perClusterMiB} MiB: ${ms.toFixed(0)} ms, ${mib.toFixed(2)} MiB ${ms <= TARGETS.perClusterMs && mib <= TARGETS.perClusterMiB ? "met" : "NOT MET"}`);
 }
 
 const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
 const line = (r: string[]) => `| ${r.map((x, c) => x.padEnd(widths[c])).join(" | ")} |`;
-console.log(`Synth benchmark: medians of ${RUNS} runs, each a fresh process (node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(1)})`);
+const cdktfVersion = JSON.parse(readFileSync(join(ROOT, "node_modules/cdktf/package.json"), "utf8")).version;
+console.log(
+  `Synth benchmark: medians of ${RUNS} runs (${CLI_RUNS} through the CLI), each a fresh process; node ${process.version}, cdktf ${cdktfVersion}, ` +
+    `${process.platform}/${process.arch}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, load average ${loadavg()[0].toFixed(1)}`,
+);
 console.log(line(rows[0]));
 console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 rows.slice(1).forEach((r) => console.log(line(r)));
-console.log(`target ≤ ${TARGET_RATIO}× (wall time and peak RSS, both modes): ${met ? "met" : "not met"}`);
+verdicts.forEach((v) => console.log(v));

@@ -1,7 +1,9 @@
 /**
  * The npm package as a consumer gets it: `npm pack` (prepack builds), the tarball installed
- * into a fresh project, a stack synthesized through `require("cdktf-managed-postgres")` only,
- * and the `managed-postgres` bin.
+ * into a fresh project, every entry of package.json's "exports" map imported and a stack
+ * synthesized through them, with and without the optional peer dependency
+ * `@cdktf/provider-kubernetes` (a copy of the project without its link), and the
+ * `managed-postgres` bin.
  *
  * Offline first: the tarball's dependencies come from the npm cache (`--offline`, filled by
  * `npm ci`), then the registry; the peer dependencies (cdktf, constructs,
@@ -10,7 +12,7 @@
  * a consumer installs with npm, so nothing less counts as the package working.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { requirePrerequisites } from "./support/prerequisites";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -26,6 +28,8 @@ let tarball: string;
 let files: string[];
 let consumer: string;
 let installedBy: string;
+/** The same project without `@cdktf/provider-kubernetes` (an AWS-only user). */
+let awsOnly: string;
 
 function run(cmd: string, args: string[], cwd: string, extraEnv: Record<string, string> = {}) {
   return spawnSync(cmd, args, { cwd, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1", npm_config_audit: "false", npm_config_fund: "false", ...extraEnv }, timeout: 180_000 });
@@ -63,6 +67,9 @@ beforeAll(() => {
   }
   if (!installedBy) throw new Error(`npm could not install the tarball ${tarball}:\n${failures.join("\n")}`);
   for (const p of PEERS) linkPackage(p, nm);
+  awsOnly = join(work, "aws-only");
+  cpSync(consumer, awsOnly, { recursive: true, verbatimSymlinks: true });
+  rmSync(join(awsOnly, "node_modules", "@cdktf", "provider-kubernetes"), { force: true });
 });
 
 afterAll(() => {
@@ -81,7 +88,7 @@ describe("npm package", () => {
   });
 
   test("the installed package renders a script from its shipped .sh files", () => {
-    const r = run(process.execPath, ["-e", `const s = require("cdktf-managed-postgres/dist/src/render/scripts"); process.stdout.write(s.readScript(${JSON.stringify("restore-source-pass.sh")}))`], consumer);
+    const r = run(process.execPath, ["-e", `const s = require("cdktf-managed-postgres/render"); process.stdout.write(s.readScript(${JSON.stringify("restore-source-pass.sh")}))`], consumer);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(readFileSync(join(ROOT, "src", "render", "scripts", "restore-source-pass.sh"), "utf8"));
   });
@@ -143,6 +150,96 @@ console.log(JSON.stringify({ exports: ["ManagedPostgres", "validateClusterSpec",
       return;
     }
     expect(existsSync(join(consumer, "node_modules", ".bin", "managed-postgres"))).toBe(true);
+  });
+});
+
+/** Every entry of the exports map and a name it must export. */
+const ENTRIES: Record<string, string> = {
+  "cdktf-managed-postgres": "ManagedPostgres",
+  "cdktf-managed-postgres/aws": "ManagedPostgres",
+  "cdktf-managed-postgres/kubernetes": "ManagedPostgresKubernetes",
+  "cdktf-managed-postgres/hcl-module": "ManagedPostgresModule",
+  "cdktf-managed-postgres/policy": "PolicyPack",
+  "cdktf-managed-postgres/review": "reviewChanges",
+  "cdktf-managed-postgres/render": "renderNodeUserData",
+  "cdktf-managed-postgres/package.json": "version",
+};
+
+/** A consumer app that imports `entries`, reports what each gave, and synthesizes one stack per construct. */
+function importAndSynth(dir: string, withKubernetes: boolean) {
+  const out = join(dir, "entries.out");
+  writeFileSync(
+    join(dir, "entries.js"),
+    `const report = {};
+for (const [entry, name] of Object.entries(${JSON.stringify(ENTRIES)})) {
+  try { report[entry] = typeof require(entry)[name]; } catch (e) { report[entry] = "error: " + e.message; }
+}
+const { App, TerraformStack, LocalBackend } = require("cdktf");
+const { AwsProvider } = require("@cdktf/provider-aws/lib/provider");
+const { readSpecFile, CLUSTER_SPEC_SCHEMA } = require("cdktf-managed-postgres");
+const { ManagedPostgres } = require("cdktf-managed-postgres/aws");
+const { ManagedPostgresModule } = require("cdktf-managed-postgres/hcl-module");
+const app = new App({ outdir: ${JSON.stringify(out)} });
+const aws = new TerraformStack(app, "aws");
+new LocalBackend(aws, { path: "terraform.tfstate" });
+new AwsProvider(aws, "aws", { region: "eu-west-1" });
+new ManagedPostgres(aws, "orders", {
+  name: "orders", deployment: "standalone", size: "S", storageGiB: 20,
+  network: { vpcId: "vpc-0abc12345", subnetIds: ["subnet-0aaa1111"], allowedCidrs: ["10.0.0.0/16"] },
+});
+new ManagedPostgresModule(app, "module", { name: "reports", deployment: "distributed", size: "M" });
+${withKubernetes ? `const { KubernetesProvider } = require("@cdktf/provider-kubernetes/lib/provider");
+const { ManagedPostgresKubernetes } = require("cdktf-managed-postgres/kubernetes");
+const k8s = new TerraformStack(app, "kubernetes");
+new LocalBackend(k8s, { path: "terraform.k8s.tfstate" });
+new AwsProvider(k8s, "aws", { region: "eu-west-1" });
+new KubernetesProvider(k8s, "kubernetes", {});
+new ManagedPostgresKubernetes(k8s, "orders", {
+  spec: { name: "orders", deployment: "distributed", size: "M", storageGiB: 20 },
+  namespace: "orders-db", storageClassName: "gp3",
+  image: "registry.example.com/pg@sha256:" + "a".repeat(64),
+  podNetworkCidrs: ["10.42.0.0/16"], allowedNamespaceLabels: { "kubernetes.io/metadata.name": "app" },
+  backup: { oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.example/id/X", oidcIssuer: "oidc.example/id/X" },
+});` : ""}
+app.synth();
+console.log(JSON.stringify({ report, schema: typeof CLUSTER_SPEC_SCHEMA, spec: typeof readSpecFile }));
+`,
+  );
+  const r = run(process.execPath, ["entries.js"], dir);
+  if (r.status !== 0) throw new Error(`exit ${r.status} (installed by ${installedBy}):\n${r.stderr.slice(-3000)}`);
+  const stacks = readdirSync(join(out, "stacks")).sort();
+  return { ...JSON.parse(r.stdout.trim().split("\n").pop()!), stacks };
+}
+
+describe("every entry of the exports map, as installed from the tarball", () => {
+  test("exports map: each entry names its .d.ts and .js, and both are in the tarball", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    const targets = Object.entries<any>(pkg.exports).filter(([, t]) => typeof t === "object");
+    expect(targets.map(([k]) => `cdktf-managed-postgres${k.slice(1)}`).sort()).toEqual(Object.keys(ENTRIES).filter((e) => !e.endsWith("package.json")).sort());
+    for (const [, t] of targets) expect(files).toEqual(expect.arrayContaining([t.types.slice(2), t.default.slice(2)]));
+  });
+
+  test("with @cdktf/provider-kubernetes: every entry imports and AWS, module and Kubernetes stacks synthesize", () => {
+    const r = importAndSynth(consumer, true);
+    expect(r.report).toEqual({ ...Object.fromEntries(Object.keys(ENTRIES).map((e) => [e, "function"])), "cdktf-managed-postgres/package.json": "string" });
+    expect(r.stacks).toEqual(["aws", "kubernetes", "module"]);
+    const k8s = JSON.parse(readFileSync(join(consumer, "entries.out", "stacks", "kubernetes", "cdk.tf.json"), "utf8"));
+    expect(Object.keys(k8s.resource.kubernetes_stateful_set_v1)).toHaveLength(1);
+  });
+
+  test("without @cdktf/provider-kubernetes: every other entry imports and synthesizes; the Kubernetes entry names the package to install", () => {
+    expect(run(process.execPath, ["-p", "require.resolve('@cdktf/provider-kubernetes')"], awsOnly).status).not.toBe(0);
+    const r = importAndSynth(awsOnly, false);
+    const { "cdktf-managed-postgres/kubernetes": kubernetes, ...others } = r.report;
+    expect(others).toEqual({ ...Object.fromEntries(Object.keys(ENTRIES).filter((e) => !e.endsWith("/kubernetes")).map((e) => [e, "function"])), "cdktf-managed-postgres/package.json": "string" });
+    expect(kubernetes).toMatch(/^error: cdktf-managed-postgres\/kubernetes needs the optional peer dependency @cdktf\/provider-kubernetes .*npm install @cdktf\/provider-kubernetes@\^12/);
+    expect(r.stacks).toEqual(["aws", "module"]);
+  });
+
+  test("deep imports of dist/ are not part of the surface", () => {
+    const r = run(process.execPath, ["-e", "require('cdktf-managed-postgres/dist/constructs/aws')"], consumer);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
   });
 });
 

@@ -183,7 +183,7 @@ export class ManagedPostgresModule extends TerraformStack {
     const storage = new TerraformVariable(this, "storage_gib", {
       type: "number",
       nullable: false,
-      description: "Size of each data volume in GiB: an integer from 2 to 128 (Cloud Temple Managed PostgreSQL). Grows online; never shrink it (EBS volumes cannot shrink).",
+      description: "Size of each data volume in GiB: an integer from 2 to 128. Grows online; never shrink it (EBS volumes cannot shrink).",
       validation: schemaValidations("storageGiB", "storage_gib").map(validation),
     });
     const coldAfter = new TerraformVariable(this, "backup_cold_storage_after_days", {

@@ -140,7 +140,7 @@ export interface ClusterSpec {
   readonly deployment: DeploymentModel;
   /** Instance size (the size table). */
   readonly size: SizeName;
-  /** Data volume size in GiB: integer, 2 to 128 (Cloud Temple Managed PostgreSQL). Grows online, never shrinks. */
+  /** Data volume size in GiB: integer, 2 to 128. Grows online, never shrinks. */
   readonly storageGiB: number;
   /** PostgreSQL major version. @default 17 */
   readonly majorVersion?: MajorVersion;
