@@ -10,7 +10,9 @@ import { BACKUP_RUNNER_PATRONI_CHECK, renderPgBackRestConfig, stanzaName } from 
 import { renderPgBouncerConfig, type PgBouncerPool } from "../pgbouncer";
 import { PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_POST_BOOTSTRAP_SQL, renderPatroniConfig } from "../patroni";
 import { renderPostBootstrapScript } from "../node-files";
+import { scriptBody, shellHeader } from "../scripts";
 import { POST_BOOTSTRAP_SQL } from "../sql";
+import { assertTerraformSafe } from "../terraform-safe";
 import type { RuntimeContext } from "../types";
 import {
   kubernetesMembers,
@@ -65,30 +67,24 @@ export function pgbackrestConfigKey(memberName: string): string {
  * synchronous standby (`GET /sync` = 200, distributed; `BACKUP_RUNNER_PATRONI_CHECK`) or the
  * primary (`GET /primary`, standalone). On start it creates the stanza when this pod is the
  * primary (`stanza-create` is idempotent). Needs `sh`, GNU `date` and `curl` in the image.
+ * The code is src/render/scripts/backup-scheduler.sh behind a `readonly` header of the values.
+ * @throws Error if the assembled text holds a Terraform template sequence
  */
 export function renderBackupScheduler(spec: ResolvedClusterSpec, p: KubernetesPlacement): string {
-  const check = spec.deployment === "distributed" ? BACKUP_RUNNER_PATRONI_CHECK : "/primary";
-  const stanza = stanzaName(spec);
-  const self = `"$POD_NAME.${membersServiceName(spec)}.${p.namespace}.svc.${p.clusterDomain}"`;
-  return [
+  const text = [
     "#!/bin/sh",
-    `# Daily full backup of ${spec.name} at ${spec.backup.fullBackupTime} UTC. Rendered by cdktf-managed-postgres.`,
-    "set -u",
-    `self=${self}`,
-    `api() { curl --silent --fail --output /dev/null --max-time 5 --cacert ${PATHS.caCert} "https://$self:${PORTS.patroniRest}$1"; }`,
-    "until api /health; do sleep 10; done",
-    `if api /primary; then pgbackrest --stanza=${stanza} stanza-create || echo "backup-scheduler: stanza-create failed; retrying at the next run" >&2; fi`,
-    "while true; do",
-    "  now=$(date -u +%s)",
-    `  next=$(date -u -d "today ${spec.backup.fullBackupTime}" +%s)`,
-    '  [ "$next" -le "$now" ] && next=$((next + 86400))',
-    '  sleep $((next - now))',
-    `  if api ${check}; then`,
-    `    pgbackrest --stanza=${stanza} stanza-create && pgbackrest --stanza=${stanza} --type=full backup || echo "backup-scheduler: backup failed" >&2`,
-    "  fi",
-    "done",
-    "",
+    `# Daily full backup of ${spec.name} at ${spec.backup.fullBackupTime} UTC. Rendered by cdktf-managed-postgres from src/render/scripts/backup-scheduler.sh.`,
+    shellHeader({
+      SELF_DOMAIN: `${membersServiceName(spec)}.${p.namespace}.svc.${p.clusterDomain}`,
+      REST_PORT: PORTS.patroniRest,
+      CA_CERT: PATHS.caCert,
+      STANZA: stanzaName(spec),
+      FULL_BACKUP_TIME: spec.backup.fullBackupTime,
+      RUNNER_CHECK: spec.deployment === "distributed" ? BACKUP_RUNNER_PATRONI_CHECK : "/primary",
+    }) + scriptBody("backup-scheduler.sh"),
   ].join("\n");
+  assertTerraformSafe(text, "the Kubernetes backup scheduler");
+  return text;
 }
 
 /** The ConfigMap data of the database pods: patroni.yml, the post-bootstrap files, pgBackRest per member, the backup scheduler. */
