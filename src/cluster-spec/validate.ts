@@ -1,5 +1,6 @@
-import Ajv, { type ErrorObject } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import schema from "./cluster-spec.schema.json";
+import { validate as generatedValidator } from "./schema-validator.generated";
 import { DEFAULTS, resolveClusterSpec } from "./defaults";
 import { RESERVED_TAG_PREFIX, type ClusterSpec, type ResolvedClusterSpec } from "./types";
 
@@ -65,9 +66,11 @@ export interface ValidatedSpec {
   readonly deferred: readonly DeferredCheck[];
 }
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
-ajv.addKeyword({ keyword: "x-allowed", schemaType: "string" });
-const validateSchema = ajv.compile(schema);
+/**
+ * The schema's validation function, compiled at build time (ajv standalone code, options
+ * `allErrors`, `verbose`, `strict`, keyword `x-allowed`: tools/generate-spec-validator.js).
+ */
+const validateSchema = generatedValidator as unknown as ValidateFunction;
 
 /** The JSON Schema of a cluster spec (draft-07), as shipped in the package. */
 export const CLUSTER_SPEC_SCHEMA: object = schema;
