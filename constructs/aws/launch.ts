@@ -8,6 +8,7 @@ import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import type { Architecture } from "../../src/cluster-spec";
 import { hclSafeTemplate, isHclSynth } from "../private/hcl";
+import { SplicedText } from "../private/tokens";
 
 /** AWS account that publishes the official Debian AMIs (https://wiki.debian.org/Cloud/AmazonEC2Image). */
 export const DEBIAN_AMI_OWNER = "136693071363";
@@ -117,7 +118,8 @@ export function hardenedLaunchTemplate(scope: Construct, id: string, props: Hard
 /**
  * `base64gzip(local.<id>)` for user data text, after checking its compressed size. Tokens
  * (addresses, ARNs) are counted as 100 characters each, more than any of them resolves to.
- * Under `cdktf synth --hcl` the local holds {@link hclSafeTemplate} of the text (same value).
+ * The local holds the text as a {@link SplicedText} (same JSON, resolved in one pass); under
+ * `cdktf synth --hcl` it holds {@link hclSafeTemplate} of the text (same value).
  */
 function userDataExpression(scope: Construct, id: string, name: string, text: string): string {
   const estimate = text.replace(/\$\{TfToken\[[^\]]*\]\}/g, "x".repeat(100));
@@ -125,6 +127,6 @@ function userDataExpression(scope: Construct, id: string, name: string, text: st
   if (bytes > USER_DATA_LIMIT_BYTES) {
     throw new Error(`${name}: the user data is ${bytes} bytes after gzip; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}`);
   }
-  const local = new TerraformLocal(scope, id, isHclSynth() ? hclSafeTemplate(text) : text);
+  const local = new TerraformLocal(scope, id, isHclSynth() ? hclSafeTemplate(text) : new SplicedText(text));
   return Token.asString(Fn.base64gzip(local.asString));
 }
