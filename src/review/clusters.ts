@@ -15,47 +15,122 @@ import { blocks, isExpression, isFalse, strings, tagsOf } from "../terraform";
  */
 export function placeResources(input: ReviewInput): Map<string, Placement> {
   const all = new Map<string, ResourceSnapshot>([...input.base, ...input.head]);
+  const addrs = [...all.keys()];
   const cluster = new Map<string, string>();
   const slot = new Map<string, string>();
-  for (const [addr] of all) {
+  for (const addr of addrs) {
     const tags = { ...tagsOf(input.base.get(addr)?.values), ...tagsOf(input.head.get(addr)?.values) };
     if (tags[TAG_CLUSTER]) cluster.set(addr, tags[TAG_CLUSTER]);
     if (tags[TAG_SLOT] !== undefined) slot.set(addr, tags[TAG_SLOT]);
   }
-  const refsOf = (addr: string) => {
-    const set = new Set<string>([...(input.base.get(addr)?.references ?? []), ...(input.head.get(addr)?.references ?? [])]);
-    return [...set].filter((r) => all.has(r) || [...all.keys()].some((k) => k.startsWith(`${r}[`)));
-  };
-  const resolve = (ref: string): string[] => (all.has(ref) ? [ref] : [...all.keys()].filter((k) => k.startsWith(`${ref}[`)));
-  // forward: a resource belongs with what it references
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const addr of all.keys()) {
-      const targets = refsOf(addr).flatMap(resolve);
-      if (!cluster.has(addr)) {
-        const c = targets.map((t) => cluster.get(t)).find((x) => x !== undefined);
-        if (c !== undefined) {
-          cluster.set(addr, c);
-          changed = true;
-        }
-      }
-      if (!slot.has(addr) && cluster.has(addr)) {
-        const slots = new Set(targets.filter((t) => cluster.get(t) === cluster.get(addr)).map((t) => slot.get(t)).filter((x): x is string => x !== undefined));
-        if (slots.size === 1) {
-          slot.set(addr, [...slots][0]);
-          changed = true;
-        }
-      }
+  // A reference without index (`aws_x.y`) stands for every address that starts with `aws_x.y[`:
+  // index every such prefix once, instead of scanning every address for every reference.
+  const byPrefix = new Map<string, string[]>();
+  for (const addr of addrs) {
+    for (let i = addr.indexOf("["); i > 0; i = addr.indexOf("[", i + 1)) {
+      const p = addr.slice(0, i);
+      const list = byPrefix.get(p);
+      if (list === undefined) byPrefix.set(p, [addr]);
+      else if (list[list.length - 1] !== addr) list.push(addr);
     }
   }
+  const resolve = (ref: string): string[] => (all.has(ref) ? [ref] : (byPrefix.get(ref) ?? []));
+  const targets = new Map<string, string[]>();
+  const referrers = new Map<string, number[]>();
+  addrs.forEach((addr, i) => {
+    const refs = new Set<string>([...(input.base.get(addr)?.references ?? []), ...(input.head.get(addr)?.references ?? [])]);
+    const ts = [...refs].flatMap(resolve);
+    targets.set(addr, ts);
+    for (const t of ts) {
+      const list = referrers.get(t);
+      if (list === undefined) referrers.set(t, [i]);
+      else list.push(i);
+    }
+  });
+  // forward: a resource belongs with what it references. Same result as sweeping every address
+  // in order until nothing changes, but an address is only looked at again when a resource it
+  // references changed: in the same sweep when it comes later, else in the next one.
+  const visit = (addr: string): boolean => {
+    let changed = false;
+    const ts = targets.get(addr)!;
+    if (!cluster.has(addr)) {
+      const c = ts.map((t) => cluster.get(t)).find((x) => x !== undefined);
+      if (c !== undefined) {
+        cluster.set(addr, c);
+        changed = true;
+      }
+    }
+    if (!slot.has(addr) && cluster.has(addr)) {
+      const slots = new Set(ts.filter((t) => cluster.get(t) === cluster.get(addr)).map((t) => slot.get(t)).filter((x): x is string => x !== undefined));
+      if (slots.size === 1) {
+        slot.set(addr, [...slots][0]);
+        changed = true;
+      }
+    }
+    return changed;
+  };
+  const queue = new SweepQueue(addrs.length);
+  for (let i = 0; i < addrs.length; i++) queue.push(0, i);
+  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+    const [sweep, i] = next;
+    if (!visit(addrs[i])) continue;
+    for (const r of referrers.get(addrs[i]) ?? []) queue.push(r > i ? sweep : sweep + 1, r);
+  }
   // reverse: an untagged resource referenced by a cluster's resource belongs to that cluster
-  for (const addr of all.keys()) {
+  for (const addr of addrs) {
     if (!cluster.has(addr)) continue;
-    for (const t of refsOf(addr).flatMap(resolve)) if (!cluster.has(t)) cluster.set(t, cluster.get(addr)!);
+    for (const t of targets.get(addr)!) if (!cluster.has(t)) cluster.set(t, cluster.get(addr)!);
   }
   const out = new Map<string, Placement>();
-  for (const addr of all.keys()) out.set(addr, { cluster: cluster.get(addr), slot: slot.get(addr) });
+  for (const addr of addrs) out.set(addr, { cluster: cluster.get(addr), slot: slot.get(addr) });
   return out;
+}
+
+/**
+ * Addresses (by position) waiting to be looked at, ordered by sweep then position: a binary
+ * heap holding each position at most once per sweep.
+ */
+class SweepQueue {
+  private readonly heap: [number, number][] = [];
+  private readonly queued: Int32Array;
+  constructor(size: number) {
+    this.queued = new Int32Array(size).fill(-1);
+  }
+  private static less(a: [number, number], b: [number, number]): boolean {
+    return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+  }
+  push(sweep: number, i: number): void {
+    if (this.queued[i] >= sweep) return;
+    this.queued[i] = sweep;
+    const h = this.heap;
+    h.push([sweep, i]);
+    for (let k = h.length - 1; k > 0; ) {
+      const p = (k - 1) >> 1;
+      if (!SweepQueue.less(h[k], h[p])) break;
+      [h[k], h[p]] = [h[p], h[k]];
+      k = p;
+    }
+  }
+  pop(): [number, number] | undefined {
+    const h = this.heap;
+    if (h.length === 0) return undefined;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      for (let k = 0; ; ) {
+        const l = 2 * k + 1;
+        const r = l + 1;
+        let m = k;
+        if (l < h.length && SweepQueue.less(h[l], h[m])) m = l;
+        if (r < h.length && SweepQueue.less(h[r], h[m])) m = r;
+        if (m === k) break;
+        [h[k], h[m]] = [h[m], h[k]];
+        k = m;
+      }
+    }
+    return top;
+  }
 }
 
 /** Whether an aws_ebs_volume is a data volume: the library's only standalone EBS volumes are the slots' data volumes (root volumes live in launch templates). */

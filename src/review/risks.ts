@@ -213,13 +213,18 @@ export function findRisks(
   summaries: ReadonlyMap<string, { base?: ClusterSummary; head?: ClusterSummary }>,
 ): Risk[] {
   const risks: Risk[] = [];
+  const byCluster = new Map<string, ResourceChange[]>();
   for (const c of input.changes) {
     const p = placement.get(c.address);
     for (const r of resourceRisks(c, p, input.source)) risks.push({ ...r, cluster: p?.cluster });
+    const k = p?.cluster ?? "";
+    const list = byCluster.get(k);
+    if (list === undefined) byCluster.set(k, [c]);
+    else list.push(c);
   }
   for (const [key, s] of summaries) {
     const name = key === "" ? undefined : key;
-    const changes = input.changes.filter((c) => placement.get(c.address)?.cluster === name);
+    const changes = byCluster.get(key) ?? [];
     for (const r of clusterRisks(name, s.base, s.head, changes)) risks.push({ ...r, cluster: name });
   }
   return sortRisks(risks);
