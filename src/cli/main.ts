@@ -23,7 +23,10 @@ export function buildProgram(): Command {
   program
     .name("managed-postgres")
     .description("cdktf-managed-postgres: validate cluster specs, review plans, check policies")
-    .version(packageVersion());
+    .version(packageVersion())
+    // an extra argument or an unknown option is an error (exit 1), never ignored
+    .allowExcessArguments(false)
+    .showSuggestionAfterError(true);
   registerValidate(program);
   registerReview(program);
   registerPolicy(program);
@@ -31,8 +34,9 @@ export function buildProgram(): Command {
 }
 
 if (require.main === module) {
-  buildProgram().parseAsync(process.argv).catch((err: Error) => {
-    process.stderr.write(`managed-postgres: ${err.message}\n`);
+  // an input that cannot be read or parsed: the message once (it names the file), no stack trace
+  buildProgram().parseAsync(process.argv).catch((err: unknown) => {
+    process.stderr.write(`managed-postgres: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 2;
   });
 }

@@ -13,6 +13,7 @@ export function registerPolicy(program: Command): void {
     .command("policy")
     .description("Check synthesized Terraform (a cdktf.out directory, all stacks) against the security policy pack")
     .argument("<dir>", "cdktf output directory, e.g. cdktf.out")
+    .allowExcessArguments(false)
     .option("--format <format>", "report format: markdown or json", "markdown")
     .action((dir: string, opts: { format: string }) => {
       if (opts.format !== "markdown" && opts.format !== "json") {

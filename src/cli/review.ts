@@ -25,6 +25,7 @@ export function registerReview(program: Command): void {
     .option("--out <file>", "write the Markdown here instead of stdout")
     .option("--title <text>", "heading of the report", "Managed PostgreSQL plan review")
     .option("--fail-on <level>", "exit with code 3 when a risk at or above this level (high, medium, low) is present", parseLevel)
+    .allowExcessArguments(false)
     .addHelpText(
       "after",
       `

@@ -1,42 +1,88 @@
-import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parseDocument } from "yaml";
+import { InputFileError, readBoundedText } from "../terraform/read-file";
 import { SpecValidationError, validateClusterSpec, type ValidateOptions, type ValidatedSpec } from "./validate";
 import type { ClusterSpec } from "./types";
 
 /**
- * Parses spec text: YAML (a superset of JSON) unless `format` says "json".
- * @throws SpecValidationError when the text does not parse, naming the line and column
+ * Largest spec file read, in bytes: 1 MiB. A cluster spec is a few kilobytes; the limit keeps a
+ * wrong path (a log, a dump, `/dev/zero`) from exhausting memory.
  */
-export function parseSpecText(text: string, source: string, format: "yaml" | "json" = "yaml"): unknown {
-  if (format === "json") {
-    try {
-      return JSON.parse(text);
-    } catch (err) {
-      throw new SpecValidationError([{ path: "(root)", value: undefined, message: `not valid JSON: ${(err as Error).message}` }], source);
-    }
-  }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new SpecValidationError(
-      doc.errors.map((e) => ({ path: "(root)", value: undefined, message: `not valid YAML: ${e.message.split("\n")[0]}` })),
-      source,
-    );
-  }
-  return doc.toJS();
+export const MAX_SPEC_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Most alias dereferences a YAML spec may make (the `yaml` library's `maxAliasCount`): a spec
+ * has no use for aliases beyond a few, and a "billion laughs" document expands exponentially.
+ */
+export const MAX_SPEC_YAML_ALIASES = 100;
+
+const specError = (source: string, message: string, value?: unknown) => new SpecValidationError([{ path: "(root)", value, message }], source);
+
+/** Paths (`a.b[0]`) of numbers that JSON cannot hold (NaN, ±Infinity, as YAML's `.nan`, `.inf`), with their text. */
+function nonFiniteNumbers(value: unknown, path = ""): [string, string][] {
+  if (typeof value === "number") return Number.isFinite(value) ? [] : [[path || "(root)", String(value)]];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nonFiniteNumbers(v, `${path}[${i}]`));
+  if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => nonFiniteNumbers(v, path ? `${path}.${k}` : k));
+  return [];
 }
 
 /**
- * Reads a YAML (`.yaml`, `.yml`) or JSON (`.json`) spec file.
+ * Parses spec text: YAML 1.2 unless `format` says "json" (then JSON: checked by `JSON.parse`,
+ * read by the YAML parser in its JSON schema). Either way a duplicated key is an error (JSON.parse would keep the
+ * last one silently), aliases are limited to {@link MAX_SPEC_YAML_ALIASES} dereferences,
+ * and NaN or ±Infinity (`.nan`, `.inf`) are refused naming the field.
+ * @param source the file name, for messages
+ * @throws SpecValidationError when the text does not parse (naming the line and column), or
+ *   holds a duplicated key, too many aliases or a non-finite number
+ */
+export function parseSpecText(text: string, source: string, format: "yaml" | "json" = "yaml"): unknown {
+  const kind = format === "json" ? "JSON" : "YAML";
+  if (format === "json") {
+    // JSON syntax first (the YAML parser would also take YAML flow syntax, e.g. trailing commas)
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      throw specError(source, `not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, ...(format === "json" ? { schema: "json" as const } : {}) });
+  if (doc.errors.length > 0) {
+    throw new SpecValidationError(
+      doc.errors.map((e) => ({ path: "(root)", value: undefined, message: `not valid ${kind}: ${e.message.split("\n")[0].replace(/:$/, "")}` })),
+      source,
+    );
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_SPEC_YAML_ALIASES });
+  } catch (err) {
+    throw specError(source, `not a usable ${kind} document: ${(err as Error).message} (at most ${MAX_SPEC_YAML_ALIASES} alias dereferences)`);
+  }
+  const bad = nonFiniteNumbers(value);
+  if (bad.length > 0) {
+    throw new SpecValidationError(
+      bad.map(([path, text]) => ({ path, value: undefined, message: `\`${path}\`: got ${text}; expected a finite number` })),
+      source,
+    );
+  }
+  return value;
+}
+
+/**
+ * Reads a YAML (`.yaml`, `.yml`) or JSON (`.json`) spec file. The file must be a regular file
+ * of at most {@link MAX_SPEC_FILE_BYTES} bytes (checked on the open file before reading, so a
+ * device such as `/dev/zero` or a FIFO is refused at once) holding UTF-8 text.
  * @returns the raw document as a {@link ClusterSpec}; not yet validated
- * @throws SpecValidationError when the file cannot be read or parsed
+ * @throws SpecValidationError naming the file when it cannot be read, is not a regular file,
+ *   is too large, or does not parse (see {@link parseSpecText})
  */
 export function readSpecFile(path: string): ClusterSpec {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readBoundedText(path, MAX_SPEC_FILE_BYTES);
   } catch (err) {
-    throw new SpecValidationError([{ path: "(root)", value: path, message: `cannot read spec file: ${(err as Error).message}` }], path);
+    const message = err instanceof InputFileError ? err.message.slice(path.length + 2) : (err as Error).message;
+    throw specError(path, `cannot read spec file: ${message}`, path);
   }
   return parseSpecText(text, path, extname(path).toLowerCase() === ".json" ? "json" : "yaml") as ClusterSpec;
 }

@@ -78,7 +78,8 @@ export const CLUSTER_SPEC_SCHEMA: object = schema;
 /** Renders a value for an error message. */
 export function showValue(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value);
+  // NaN and ±Infinity by name (JSON would show them as null)
+  const text = JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? `${v}` : v)).replace(/"(NaN|-?Infinity)"/g, "$1");
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

@@ -1,12 +1,12 @@
-import { existsSync, readFileSync } from "node:fs";
-import { readSynthOutputJson } from "../terraform";
+import { MAX_TERRAFORM_FILE_BYTES, readBoundedText, readSynthOutputJson } from "../terraform";
 import { PlanFormatError, reviewInputFromPlan } from "./plan";
 import type { SynthStack } from "./synth";
 import type { ReviewInput } from "./types";
 
 function readJson(path: string): unknown {
+  const text = readBoundedText(path, MAX_TERRAFORM_FILE_BYTES);
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
+    return JSON.parse(text);
   } catch (err) {
     throw new PlanFormatError(`${path}: not valid JSON: ${(err as Error).message}`);
   }
@@ -28,9 +28,10 @@ export function readSynthOutput(dir: string): SynthStack[] {
 
 /**
  * Reads a Terraform plan file in `terraform show -json` format.
+ * @throws InputFileError when the file is missing, not a regular file, or larger than
+ *   {@link MAX_TERRAFORM_FILE_BYTES} (256 MiB)
  * @throws PlanFormatError when the file is not JSON or not a plan
  */
 export function readPlanFile(path: string): ReviewInput {
-  if (!existsSync(path)) throw new Error(`${path}: no such file`);
   return reviewInputFromPlan(readJson(path));
 }

@@ -6,3 +6,4 @@
 export * from "./values";
 export * from "./config";
 export * from "./synth-output";
+export * from "./read-file";

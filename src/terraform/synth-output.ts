@@ -4,9 +4,10 @@
  * `managed-postgres review` and `managed-postgres policy`. Pure apart from reading files;
  * no cdktf import.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, join, resolve, sep } from "node:path";
 import { isObject } from "./values";
+import { InputFileError, MAX_TERRAFORM_FILE_BYTES, readBoundedText } from "./read-file";
 
 /** Thrown when a synth output cannot be read: no such directory, no stack, a file that is not JSON. */
 export class SynthOutputError extends Error {
@@ -30,8 +31,16 @@ export interface SynthOutputStack {
   readonly hcl?: string;
 }
 
+/** Most stacks read from one synth output. */
+export const MAX_SYNTH_OUTPUT_STACKS = 1000;
+
 function readStack(name: string, file: string): SynthOutputStack {
-  const text = readFileSync(file, "utf8");
+  let text: string;
+  try {
+    text = readBoundedText(file, MAX_TERRAFORM_FILE_BYTES);
+  } catch (err) {
+    throw err instanceof InputFileError ? new SynthOutputError(err.message) : err;
+  }
   if (!file.endsWith(".json")) return { name, file, format: "hcl", hcl: text };
   try {
     return { name, file, format: "json", json: JSON.parse(text) };
@@ -52,8 +61,10 @@ function stackFile(dir: string): string | undefined {
  *
  * @param dir the directory
  * @returns one entry per stack, sorted by name; JSON stacks parsed, HCL stacks as text
- * @throws SynthOutputError when `dir` is not a directory, holds no stack, or a `cdk.tf.json`
- *   is not valid JSON (naming the file)
+ * @throws SynthOutputError when `dir` is not a directory, holds no stack or more than
+ *   {@link MAX_SYNTH_OUTPUT_STACKS}, or a file (`manifest.json`, `cdk.tf.json`, `cdk.tf`) is not
+ *   a regular file, is larger than `MAX_TERRAFORM_FILE_BYTES` (256 MiB) or is not valid JSON
+ *   (naming the file)
  */
 export function readSynthOutputDir(dir: string): SynthOutputStack[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new SynthOutputError(`${dir}: no such directory`);
@@ -64,14 +75,21 @@ export function readSynthOutputDir(dir: string): SynthOutputStack[] {
   if (existsSync(manifest)) {
     const m = readStack("manifest", manifest).json;
     const entries = isObject(m) && isObject(m.stacks) ? Object.entries(m.stacks) : [];
+    if (entries.length > MAX_SYNTH_OUTPUT_STACKS) throw new SynthOutputError(`${manifest}: ${entries.length} stacks; at most ${MAX_SYNTH_OUTPUT_STACKS} are read`);
     for (const [name, s] of entries) {
       const declared = isObject(s) && typeof s.synthesizedStackPath === "string" ? join(dir, s.synthesizedStackPath) : undefined;
+      // a manifest only points inside its own directory
+      if (declared !== undefined && !resolve(declared).startsWith(resolve(dir) + sep)) {
+        throw new SynthOutputError(`${manifest}: stack ${JSON.stringify(name)}: synthesizedStackPath ${JSON.stringify((s as { synthesizedStackPath: string }).synthesizedStackPath)} leads outside ${dir}`);
+      }
       const file = declared && existsSync(declared) ? declared : stackFile(join(dir, "stacks", name));
       if (file) stacks.push(readStack(name, file));
     }
   }
   if (stacks.length === 0 && existsSync(join(dir, "stacks"))) {
-    for (const name of readdirSync(join(dir, "stacks"))) {
+    const names = readdirSync(join(dir, "stacks"));
+    if (names.length > MAX_SYNTH_OUTPUT_STACKS) throw new SynthOutputError(`${join(dir, "stacks")}: ${names.length} entries; at most ${MAX_SYNTH_OUTPUT_STACKS} stacks are read`);
+    for (const name of names) {
       const file = stackFile(join(dir, "stacks", name));
       if (file) stacks.push(readStack(name, file));
     }

@@ -53,3 +53,26 @@ describe("managed-postgres review", () => {
     expect(r.stderr).toMatch(/no cdk\.tf\.json found/);
   });
 });
+
+describe("managed-postgres review and policy: bad arguments and inputs", () => {
+  test("an extra argument is an error (exit 1), for review and policy", () => {
+    const r = cli("review", "--plan", join(FIXTURES, "cidr-added.plan.json"), "extra");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/too many arguments for 'review'/);
+    const p = cli("policy", FIXTURES, "extra");
+    expect(p.code).toBe(1);
+    expect(p.stderr).toMatch(/too many arguments for 'policy'/);
+  });
+
+  test("a plan that is not a regular file exits 2 with one line naming it", () => {
+    const r = cli("review", "--plan", "/dev/zero");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("managed-postgres: /dev/zero: not a regular file\n");
+  });
+
+  test("a plan that is not JSON exits 2 naming the file, without a stack trace", () => {
+    const r = cli("review", "--plan", join(__dirname, "cli.test.ts"));
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^managed-postgres: .*cli\.test\.ts: not valid JSON/)]);
+  });
+});
