@@ -2,25 +2,16 @@
  * Types of the managed-postgres security policy pack: rules over synthesized Terraform
  * JSON (`cdk.tf.json`), in the style of cdk-nag. Pure; no cdktf import.
  */
+import type { ConfigResource } from "../../terraform";
 
 /** Severity of a rule. `error` stops synth; `warning` becomes an annotation. Both fail the CLI. */
 export type PolicyLevel = "error" | "warning";
 
-/** One resource of a synthesized stack, as the rules see it. */
-export interface TfResource {
-  /** Terraform resource type, e.g. `aws_s3_bucket`. */
-  readonly type: string;
-  /** Terraform resource name (cdktf's friendly unique id), e.g. `orders_backup_bucket_1A2B3C4D`. */
-  readonly name: string;
-  /** Terraform address: `<type>.<name>` (or `data.<type>.<name>` for data sources). */
-  readonly address: string;
-  /** Construct path from cdktf's `//.metadata.path`, when present. */
-  readonly constructPath?: string;
-  /** The resource body as synthesized (arguments and blocks; the `//` key included). */
-  readonly config: Readonly<Record<string, unknown>>;
-  /** Whether this is a data source. */
-  readonly isData: boolean;
-}
+/**
+ * One resource of a synthesized stack, as the rules see it: the shared reader's
+ * {@link ConfigResource} (type, name, address, construct path, body, whether it is a data source).
+ */
+export type TfResource = ConfigResource;
 
 /** A synthesized stack: its name and every resource and data source. */
 export interface TfStack {
