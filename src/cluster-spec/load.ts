@@ -1,6 +1,6 @@
+import { readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import { parseDocument } from "yaml";
-import { InputFileError, readBoundedText } from "../terraform/read-file";
 import { SpecValidationError, validateClusterSpec, type ValidateOptions, type ValidatedSpec } from "./validate";
 import type { ClusterSpec } from "./types";
 
@@ -79,10 +79,15 @@ export function parseSpecText(text: string, source: string, format: "yaml" | "js
 export function readSpecFile(path: string): ClusterSpec {
   let text: string;
   try {
-    text = readBoundedText(path, MAX_SPEC_FILE_BYTES);
+    // stat before reading (src/cluster-spec imports nothing from src/, so not src/terraform's
+    // bounded reader): a device, FIFO or directory is refused before it is opened
+    const st = statSync(path);
+    if (!st.isFile()) throw specError(path, "cannot read spec file: not a regular file", path);
+    if (st.size > MAX_SPEC_FILE_BYTES) throw specError(path, `cannot read spec file: too large: ${st.size} bytes; at most ${MAX_SPEC_FILE_BYTES} (1 MiB)`, path);
+    text = readFileSync(path, "utf8");
   } catch (err) {
-    const message = err instanceof InputFileError ? err.message.slice(path.length + 2) : (err as Error).message;
-    throw specError(path, `cannot read spec file: ${message}`, path);
+    if (err instanceof SpecValidationError) throw err;
+    throw specError(path, `cannot read spec file: ${(err as Error).message}`, path);
   }
   return parseSpecText(text, path, extname(path).toLowerCase() === ".json" ? "json" : "yaml") as ClusterSpec;
 }
