@@ -1,4 +1,9 @@
-/** Unit, synth and policy tests. The live cluster tests run with jest.live.config.js (`npm run test:live`). */
+/**
+ * The unit tier (`npm test`): unit, synth, policy and renderer tests that need Node and npm only.
+ * Tests that run a real tool live in `*.system.test.ts` files (and test/image) and run with
+ * jest.system.config.js; the live cluster tests run with jest.live.config.js. The setup file
+ * marks the tier, so the system-only helpers of test/support/prerequisites.ts throw here.
+ */
 const { exports: entries } = require("./package.json");
 
 /**
@@ -15,7 +20,8 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
-  testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/live/"],
+  testPathIgnorePatterns: ["/node_modules/", "\\.system\\.test\\.ts$", "<rootDir>/test/live/", "<rootDir>/test/image/"],
+  setupFiles: ["<rootDir>/test/support/tier-unit.ts"],
   transform: {
     "^.+\\.ts$": "ts-jest",
   },

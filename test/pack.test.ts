@@ -13,7 +13,6 @@
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { requirePrerequisites } from "./support/prerequisites";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -43,7 +42,6 @@ function linkPackage(name: string, nodeModules: string): void {
 }
 
 beforeAll(() => {
-  requirePrerequisites({ commands: ["npm", "tar"] });
   work = mkdtempSync(join(tmpdir(), "mp-pack-"));
   const pack = run(NPM, ["pack", "--pack-destination", work, "--json"], ROOT);
   if (pack.status !== 0) throw new Error(`npm pack failed:\n${pack.stderr}\n${pack.stdout}`);

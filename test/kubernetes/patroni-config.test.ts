@@ -1,51 +1,15 @@
 /**
  * The Patroni configuration the database pods run: the synthesized ConfigMap's patroni.yml
  * with the synthesized container environment (downward-API values filled in as the kubelet
- * would, Secret references replaced by test values), checked by the real
- * `patroni --validate-config` (Patroni 3.0.2; a missing tool fails the test).
+ * would, Secret references replaced by test values). The real `patroni --validate-config` checks
+ * it in patroni-config.system.test.ts.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parse } from "yaml";
-import { distributed, kubernetesPatroniYaml, kubernetesPodEnvironment, standalone, synth, props, type Synthesized } from "./fixtures";
+import { distributed, kubernetesPatroniYaml, kubernetesPodEnvironment, synth, props, type Synthesized } from "./fixtures";
 
 const POD_IP = "10.10.0.12";
 const patroniYaml = kubernetesPatroniYaml;
 const podEnvironment = (s: Synthesized) => kubernetesPodEnvironment(s, POD_IP);
-
-function validate(yamlText: string, env: Record<string, string>): { status: number | null; output: string } {
-  const which = spawnSync("sh", ["-c", "command -v patroni"], { encoding: "utf8" });
-  if (which.status !== 0) throw new Error("MISSING TOOL: patroni (Debian package patroni 3.0.2) is required by this test");
-  const dir = mkdtempSync(join(tmpdir(), "k8s-patroni-"));
-  const file = join(dir, "patroni.yml");
-  writeFileSync(file, yamlText);
-  const r = spawnSync("patroni", ["--validate-config", file], {
-    encoding: "utf8",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
-    timeout: 60_000,
-  });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
-}
-
-test("distributed: patroni --validate-config accepts the ConfigMap's patroni.yml with the pod's environment", () => {
-  const s = distributed();
-  expect(validate(patroniYaml(s), podEnvironment(s))).toEqual({ status: 0, output: "" });
-});
-
-test("standalone: patroni --validate-config accepts it too", () => {
-  const s = standalone();
-  expect(validate(patroniYaml(s), podEnvironment(s))).toEqual({ status: 0, output: "" });
-});
-
-test("without the pod's address environment the file is refused (no placeholder address is advertised)", () => {
-  const s = distributed();
-  const env = podEnvironment(s);
-  delete env.PATRONI_POSTGRESQL_CONNECT_ADDRESS;
-  const r = validate(patroniYaml(s), env);
-  expect([r.status, r.output]).toEqual([1, expect.stringContaining("postgresql.connect_address")]);
-});
 
 test("the pod environment gives the member its pod name and the pod IP as connect addresses", () => {
   const env = podEnvironment(distributed());

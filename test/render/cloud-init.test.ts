@@ -4,10 +4,6 @@
  * `defer`, runs the bootstrap, holds no secret, is deterministic, keeps tokens verbatim, has
  * nothing Terraform would interpolate, and fits EC2's user data limit once gzipped.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { parse } from "yaml";
 import {
@@ -23,7 +19,6 @@ import {
 } from "../../src/render";
 import { distributedNode, pooler, standaloneNode, TOKEN_ADDRESSES } from "./fixtures";
 import { renderMonitoringFiles, renderPoolerMonitoringFiles } from "../../src/render/monitoring";
-import { requirePrerequisites } from "../support/prerequisites";
 
 interface WriteFile {
   path: string;
@@ -48,37 +43,6 @@ function decoded(f: WriteFile): string {
  * characters. The constructs ship `Fn.base64gzip(userData)`, so the raw form is the gzip.
  */
 const EC2_USER_DATA_LIMIT_BYTES = 16 * 1024;
-
-describe("cloud-init schema", () => {
-  let dir: string;
-  beforeAll(() => {
-    requirePrerequisites({ commands: ["cloud-init"] });
-  });
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "mp-cloud-init-test-"));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  test.each([
-    ["distributed node", () => renderNodeUserData(distributedNode(1))],
-    ["standalone node", () => renderNodeUserData(standaloneNode())],
-    ["pooler instance", () => renderPoolerUserData(pooler())],
-    ["distributed node with the package list", () => renderNodeUserData(distributedNode(0), { installPackages: true })],
-  ])("cloud-init accepts the user data of a %s", (_name, render) => {
-    const file = join(dir, "user-data.yaml");
-    writeFileSync(file, render());
-    const r = spawnSync("cloud-init", ["schema", "-c", file], { encoding: "utf8", timeout: 60_000 });
-    expect(r.stdout + r.stderr).toContain("Valid cloud-config");
-    expect(r.status).toBe(0);
-  });
-
-  test("cloud-init rejects a broken user data (the check above can fail)", () => {
-    const file = join(dir, "user-data.yaml");
-    writeFileSync(file, renderNodeUserData(standaloneNode()).replace("ssh_pwauth: false", "ssh_pwauth: [1]"));
-    const r = spawnSync("cloud-init", ["schema", "-c", file], { encoding: "utf8", timeout: 60_000 });
-    expect(r.status).not.toBe(0);
-  });
-});
 
 describe("user data content", () => {
   test("the first line is #cloud-config", () => {

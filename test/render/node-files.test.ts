@@ -13,7 +13,6 @@ import {
   SECRET_FIELDS,
 } from "../../src/render";
 import { distributedNode, pooler, standaloneNode } from "./fixtures";
-import { requirePrerequisites } from "../support/prerequisites";
 
 const paths = (files: { path: string }[]) => files.map((f) => f.path);
 
@@ -83,16 +82,6 @@ describe("renderPoolerConfigFiles", () => {
 describe("renderPostBootstrapScript", () => {
   const dir = mkdtempSync(join(tmpdir(), "h1-pb-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  test("passes shellcheck", () => {
-    requirePrerequisites({ commands: ["shellcheck"] });
-    const file = join(dir, "pb.sh");
-    writeFileSync(file, renderPostBootstrapScript());
-    const r = spawnSync("shellcheck", [file], { encoding: "utf8" });
-    expect(r.error).toBeUndefined();
-    expect(r.stdout + r.stderr).toBe("");
-    expect(r.status).toBe(0);
-  });
 
   test("refuses to run without the PgBouncer auth password in its environment", () => {
     const file = join(dir, "pb2.sh");

@@ -21,6 +21,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { dirname, join } from "path";
 import { PATHS } from "../../src/render";
+import { assertSystemTier } from "../support/prerequisites";
 
 /** A file to place in a root. */
 export interface SandboxFile {
@@ -69,8 +70,12 @@ function sh(args: string[]): { status: number | null; stdout: string } {
   return { status: r.status, stdout: r.stdout ?? "" };
 }
 
-/** Runs `options.script` in a fresh network + mount namespace; always cleans up. */
+/**
+ * Runs `options.script` in a fresh network + mount namespace; always cleans up.
+ * @throws Error in the unit tier (the sandbox needs root and the Debian tools: *.system.test.ts only)
+ */
 export function runSandbox(options: SandboxOptions): SandboxResult {
+  assertSystemTier("runSandbox (root, network namespaces, the Debian tools)");
   const ns = `h1r-${process.pid}-${++counter}`;
   const stage = mkdtempSync(join(tmpdir(), "h1-render-"));
   const timeoutSec = options.timeoutSec ?? 90;

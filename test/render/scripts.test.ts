@@ -1,15 +1,13 @@
 /**
  * The shell-script mechanism (src/render/scripts): reading the `.sh` files, the generated
- * header of `readonly` values, the quoting helper; and every `.sh` file as it is in the
- * repository passes shellcheck (findings carry the file's own line numbers) and holds no
- * sequence Terraform would interpolate. Needs bash and shellcheck: a missing tool fails.
+ * header of `readonly` values (checked in bash), the quoting helper; and every `.sh` file as it
+ * is in the repository holds no sequence Terraform would interpolate. shellcheck runs on them in
+ * scripts.system.test.ts.
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { SCRIPTS_DIR, readScript, scriptBody, shellHeader, shq } from "../../src/render/scripts";
 import { terraformTemplateSequences } from "../../src/render/terraform-safe";
-import { requirePrerequisites } from "../support/prerequisites";
 
 const SH_FILES = readdirSync(SCRIPTS_DIR).filter((n) => n.endsWith(".sh")).sort();
 
@@ -19,7 +17,6 @@ function bash(script: string) {
 
 describe("shq", () => {
   test.each(["plain", "it's", "a b\tc", "'", "$HOME `id` \\n \"q\"", "", "line1\nline2"])("bash reads %j back verbatim", (value) => {
-    requirePrerequisites({ commands: ["bash"] });
     const r = bash(`printf '%s' ${shq(value)}`);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(value);
@@ -38,7 +35,6 @@ describe("shellHeader", () => {
   });
 
   test("bash sees the values, and they are read-only", () => {
-    requirePrerequisites({ commands: ["bash"] });
     const r = bash(`${shellHeader({ A: "x y", B: 7, L: "one\ntwo" })}printf '%s|%s|%s' "$A" "$B" "$L"; (A=z) 2>/dev/null || echo " readonly"`);
     expect(r.stdout).toBe("x y|7|one\ntwo readonly\n");
   });
@@ -73,15 +69,6 @@ describe("readScript and scriptBody", () => {
 });
 
 describe("every .sh file as it is in the repository", () => {
-  beforeAll(() => requirePrerequisites({ commands: ["shellcheck"] }));
-
-  test.each(SH_FILES.map((f) => [f]))("%s passes shellcheck at info severity (as sh when its shebang is /bin/sh)", (name) => {
-    const shell = readScript(name).startsWith("#!/bin/sh\n") ? "sh" : "bash";
-    const r = spawnSync("shellcheck", [`--shell=${shell}`, "--severity=info", join(SCRIPTS_DIR, name)], { encoding: "utf8", timeout: 60_000 });
-    expect(r.stdout + r.stderr).toBe("");
-    expect(r.status).toBe(0);
-  });
-
   test.each(SH_FILES.map((f) => [f]))("%s has no ${ or %{ (Terraform would interpolate them)", (name) => {
     expect(terraformTemplateSequences(readScript(name))).toEqual([]);
   });

@@ -1,9 +1,15 @@
 /** Shell snippets shared by the tool-acceptance tests. */
 import { PATHS } from "../../src/render";
+import { assertSystemTier, installHint } from "../support/prerequisites";
 
-/** Fails the script with a clear message when a Debian package's binary is missing. */
+/**
+ * Shell lines that fail the script (exit 97) with a message naming the Debian package when
+ * one of `bins` is missing.
+ * @throws Error in the unit tier: a test that runs these tools is a *.system.test.ts
+ */
 export function requireTools(...bins: string[]): string {
-  return bins.map((b) => `command -v ${b} >/dev/null || { echo "MISSING TOOL: ${b}" >&2; exit 97; }`).join("\n");
+  assertSystemTier(`requireTools(${bins.join(", ")})`);
+  return bins.map((b) => `command -v ${b} >/dev/null || { echo "MISSING TOOL: ${b} (${installHint([b], false).replace(/`/g, "")})" >&2; exit 97; }`).join("\n");
 }
 
 /**

@@ -2,13 +2,16 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assertSystemTier } from "./prerequisites";
 
 /**
  * Evaluates Terraform expressions with `terraform console` (no provider needed), all in one
  * run, in an empty temporary directory: returns one value per expression.
  * @throws Error with Terraform's stderr when an expression does not evaluate
+ * @throws Error in the unit tier (terraform is a system prerequisite: *.system.test.ts only)
  */
 export function evaluateTerraform(expressions: string[]): unknown[] {
+  assertSystemTier("evaluateTerraform (terraform console)");
   const dir = mkdtempSync(join(tmpdir(), "mp-console-"));
   try {
     const r = spawnSync("terraform", ["console"], {
