@@ -70,7 +70,7 @@ export function parseSpecText(text: string, source: string, format: "yaml" | "js
 
 /**
  * Reads a YAML (`.yaml`, `.yml`) or JSON (`.json`) spec file. The file must be a regular file
- * of at most {@link MAX_SPEC_FILE_BYTES} bytes (checked on the open file before reading, so a
+ * of at most {@link MAX_SPEC_FILE_BYTES} bytes (checked with `stat` before the file is opened, so a
  * device such as `/dev/zero` or a FIFO is refused at once) holding UTF-8 text.
  * @returns the raw document as a {@link ClusterSpec}; not yet validated
  * @throws SpecValidationError naming the file when it cannot be read, is not a regular file,
