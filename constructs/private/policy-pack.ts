@@ -104,49 +104,7 @@ export function enforcedRules(stack: TerraformStack): PolicyRule[] {
  * @param rules @default POLICY_RULES
  */
 export function checkStack(stack: TerraformStack, rules: readonly PolicyRule[] = POLICY_RULES): PolicyReport {
-  return checkTerraformJson(stack, stack.toTerraform(), rules);
-}
-
-/**
- * The stack validation of `PolicyPack.enforce`: runs `rules` over `stack`'s Terraform JSON
- * and, when no finding is an error (synth goes on), hands that JSON to the next
- * `stack.toTerraform()` call ({@link reuseOnce}), which is cdktf's own, right after the
- * validations, to write `cdk.tf.json`. So the stack is resolved once per synth, not twice.
- */
-export function checkStackForSynth(stack: TerraformStack, rules: readonly PolicyRule[]): PolicyReport {
-  const json = stack.toTerraform();
-  const report = checkTerraformJson(stack, json, rules);
-  if (!report.findings.some((f) => f.level === "error")) reuseOnce(stack, json);
-  return report;
-}
-
-/**
- * Makes the next `stack.toTerraform()` call return `json` (computed by that same method a
- * moment before) instead of resolving the stack again: a one-shot instance property that
- * removes itself when called, and in any case when the current synchronous job ends
- * (`app.synth()` is synchronous: validations, then cdktf's `toTerraform()`), so no later
- * call, after a change to the stack, can see a stale value. Between the pack's validation
- * and cdktf's call only other validations and custom synthesis (assets) run; the library's
- * own validations add annotations only, which are not part of the JSON.
- */
-function reuseOnce(stack: TerraformStack, json: unknown): void {
-  const target = stack as unknown as { toTerraform: () => unknown };
-  const own = Object.prototype.hasOwnProperty.call(stack, "toTerraform") ? target.toTerraform : undefined;
-  const restore = () => {
-    if (target.toTerraform !== once) return;
-    if (own) target.toTerraform = own;
-    else delete (target as { toTerraform?: unknown }).toTerraform;
-  };
-  const once = () => {
-    restore();
-    return json;
-  };
-  target.toTerraform = once;
-  queueMicrotask(restore);
-}
-
-function checkTerraformJson(stack: TerraformStack, json: unknown, rules: readonly PolicyRule[]): PolicyReport {
-  const parsed = stackFromTerraformJson(json, stack.node.id);
+  const parsed = stackFromTerraformJson(stack.toTerraform(), stack.node.id);
   const byPath = new Map(stack.node.findAll().map((c) => [c.node.path, c] as const));
   const resources = parsed.resources.map((r) => {
     const construct = r.constructPath ? byPath.get(r.constructPath) : undefined;
