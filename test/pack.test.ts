@@ -193,11 +193,11 @@ new LocalBackend(k8s, { path: "terraform.k8s.tfstate" });
 new AwsProvider(k8s, "aws", { region: "eu-west-1" });
 new KubernetesProvider(k8s, "kubernetes", {});
 new ManagedPostgresKubernetes(k8s, "orders", {
-  spec: { name: "orders", deployment: "distributed", size: "M", storageGiB: 20 },
+  name: "orders", deployment: "distributed", size: "M", storageGiB: 20,
   namespace: "orders-db", storageClassName: "gp3",
   image: "registry.example.com/pg@sha256:" + "a".repeat(64),
   podNetworkCidrs: ["10.42.0.0/16"], allowedNamespaceLabels: { "kubernetes.io/metadata.name": "app" },
-  backup: { oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.example/id/X", oidcIssuer: "oidc.example/id/X" },
+  backupStorage: { oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.example/id/X", oidcIssuer: "oidc.example/id/X" },
 });` : ""}
 app.synth();
 console.log(JSON.stringify({ report, schema: typeof CLUSTER_SPEC_SCHEMA, spec: typeof readSpecFile }));

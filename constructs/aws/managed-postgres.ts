@@ -3,7 +3,7 @@
  * account, from a cluster spec.
  */
 import { Construct } from "constructs";
-import { Aspects, Fn, TerraformOutput, Token } from "cdktf";
+import { Aspects, Fn, Token } from "cdktf";
 import {
   PORTS,
   SpecValidationError,
@@ -21,7 +21,7 @@ import { ClusterKey } from "./encryption";
 import { AwsEnvironment } from "./environment";
 import { InstanceRole, nodePolicyStatements, poolerPolicyStatements } from "./iam";
 import { debianImage } from "./launch";
-import { snake } from "../private/naming";
+import { addClusterOutputs, BACKUP_BUCKET_DESCRIPTION, STANDALONE_READ_ONLY_DESCRIPTION } from "../private/outputs";
 import { PoolerTier } from "./pooler";
 import { ClusterSecret } from "./secret";
 import { ClusterSecurityGroups } from "./security";
@@ -409,19 +409,16 @@ export class ManagedPostgres extends Construct {
   }
 
   private addOutputs(id: string): void {
-    const prefix = snake(id);
-    const output = (key: string, value: string | number, description: string) => {
-      const o = new TerraformOutput(this, `${key}-output`, { value, description });
-      o.overrideLogicalId(`${prefix}_${key}`);
-    };
     const model = this.spec.deployment;
-    output("read_write_endpoint", this.readWriteEndpoint, `Host of the read-write endpoint (${model === "distributed" ? "internal NLB DNS name" : "the node's private IP"}).`);
-    output("read_write_port", this.readWritePort, "Port of the read-write endpoint (PgBouncer, TLS).");
-    output("read_only_endpoint", this.readOnlyEndpoint, model === "distributed" ? "Host of the read-only endpoint (internal NLB DNS name)." : "Standalone clusters have one endpoint: the read-write one.");
-    output("read_only_port", this.readOnlyPort, "Port of the read-only endpoint.");
-    output("secret_arn", this.secretArn, "ARN of the Secrets Manager secret holding the generated credentials and the cluster CA.");
-    output("backup_bucket_name", this.backupBucketName, "Name of the S3 bucket holding the pgBackRest repository and logical dumps.");
-    output("kms_key_arn", this.kmsKeyArn, "ARN of the cluster's customer-managed KMS key.");
+    addClusterOutputs(this, id, [
+      { key: "read_write_endpoint", value: this.readWriteEndpoint, description: `Host of the read-write endpoint (${model === "distributed" ? "internal NLB DNS name" : "the node's private IP"}).` },
+      { key: "read_write_port", value: this.readWritePort, description: "Port of the read-write endpoint (PgBouncer, TLS)." },
+      { key: "read_only_endpoint", value: this.readOnlyEndpoint, description: model === "distributed" ? "Host of the read-only endpoint (internal NLB DNS name)." : STANDALONE_READ_ONLY_DESCRIPTION },
+      { key: "read_only_port", value: this.readOnlyPort, description: "Port of the read-only endpoint." },
+      { key: "secret_arn", value: this.secretArn, description: "ARN of the Secrets Manager secret holding the generated credentials and the cluster CA." },
+      { key: "backup_bucket_name", value: this.backupBucketName, description: BACKUP_BUCKET_DESCRIPTION },
+      { key: "kms_key_arn", value: this.kmsKeyArn, description: "ARN of the cluster's customer-managed KMS key." },
+    ]);
   }
 }
 

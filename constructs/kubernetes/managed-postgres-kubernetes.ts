@@ -4,24 +4,33 @@
  * needs no cluster round trip for CRDs), plus the S3 backup bucket and the IAM role for the
  * service account (IRSA) through `@cdktf/provider-aws`, in the same stack.
  */
-import { Aspects, Token } from "cdktf";
+import { Annotations, Aspects, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import type { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
-import { SpecValidationError, validateClusterSpec, type ResolvedClusterSpec } from "../../src/cluster-spec";
+import { PORTS, SpecValidationError, validateClusterSpec, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import { PATRONI_SCOPE_LABEL, type KubernetesPlacement } from "../../src/render/kubernetes";
 import { POLICY_RULES } from "../../src/rules/policy";
 import { KUBERNETES_RULES } from "../../src/rules/policy/kubernetes";
 import type { BackupBucket } from "../aws/backup-bucket";
 import { AwsEnvironment } from "../aws/environment";
 import { HclSafeStrings } from "../private/hcl";
+import { addClusterOutputs, BACKUP_BUCKET_DESCRIPTION, STANDALONE_READ_ONLY_DESCRIPTION } from "../private/outputs";
 import { PolicyPack } from "../policy-pack";
 import { BackupIdentity } from "./backup-identity";
 import { clusterLabels, securityContexts, type KubernetesClusterContext } from "./context";
 import { DatabaseStatefulSet } from "./database-stateful-set";
 import { NetworkPolicies } from "./network-policies";
 import { PoolerDeployment } from "./pooler-deployment";
-import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_RUN_AS_USER, DEFAULT_ZONE_LABEL, checkKubernetesProps, type ManagedPostgresKubernetesProps } from "./props";
+import {
+  DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_RUN_AS_USER,
+  DEFAULT_ZONE_LABEL,
+  checkKubernetesProps,
+  normalizeKubernetesProps,
+  type ManagedPostgresKubernetesNestedProps,
+  type ManagedPostgresKubernetesProps,
+} from "./props";
 import { applyKubernetesSafetyRules } from "./safety";
 /**
  * A PostgreSQL cluster (Patroni, PgBouncer, pgBackRest) on Kubernetes from a cluster spec.
@@ -77,22 +86,36 @@ export class ManagedPostgresKubernetes extends Construct {
   public readonly backupIdentity: BackupIdentity;
   /** The PgBouncer Deployment. */
   public readonly pooler: DeploymentV1;
-  /** DNS name of the read-write endpoint (the pooler's rw Service), port 5432. */
+  /** DNS name of the read-write endpoint (the pooler's `<cluster>-rw` Service). */
   public readonly readWriteEndpoint: string;
-  /** DNS name of the read-only endpoint (distributed; port 5433), undefined for standalone. */
-  public readonly readOnlyEndpoint?: string;
+  /** Port of the read-write endpoint: 5432 (the `<cluster>-rw` Service). */
+  public readonly readWritePort: number;
+  /**
+   * DNS name of the read-only endpoint: the `<cluster>-ro` Service (distributed); standalone
+   * clusters have one endpoint, so this is the read-write one (as on AWS).
+   */
+  public readonly readOnlyEndpoint: string;
+  /** Port of the read-only endpoint: 5433 (distributed) or the read-write port 5432 (standalone). */
+  public readonly readOnlyPort: number;
   /** ARN of the IAM role the database pods use for backups (token). */
   public readonly backupRoleArn: string;
   /** The backup bucket. */
   public readonly backupBucket: BackupBucket;
+  /** Name of the backup bucket (token). */
+  public readonly backupBucketName: string;
+  /** ARN of the bucket's KMS key: the new key, or `backupStorage.kmsKeyArn`. */
+  public readonly kmsKeyArn: string;
 
-  constructor(scope: Construct, id: string, props: ManagedPostgresKubernetesProps) {
+  constructor(scope: Construct, id: string, input: ManagedPostgresKubernetesProps | ManagedPostgresKubernetesNestedProps) {
     super(scope, id);
     // `cdktf synth --hcl`: strings holding references and quotes stay parseable HCL.
     Aspects.of(this).add(new HclSafeStrings());
     const isUnresolved = (v: unknown) => Token.isUnresolved(v);
+    const normalized = normalizeKubernetesProps(input);
+    const props = normalized.props;
+    for (const w of normalized.warnings) Annotations.of(this).addWarning(w);
     let spec: ResolvedClusterSpec;
-    const propIssues = checkKubernetesProps(props, isUnresolved);
+    const propIssues = checkKubernetesProps(input, isUnresolved);
     try {
       spec = validateClusterSpec(props.spec, { requireNetwork: false, isUnresolved, source: this.node.path }).spec;
     } catch (err) {
@@ -110,12 +133,13 @@ export class ManagedPostgresKubernetes extends Construct {
         this.node.path,
       );
     }
+    const backupStorage = props.backupStorage!;
     this.spec = spec;
     const ns = props.namespace;
     this.namespace = ns;
     const name = spec.name;
     const zoneLabel = props.zoneLabel ?? DEFAULT_ZONE_LABEL;
-    const preventDestroy = props.preventDestroy ?? true;
+    const preventDestroy = !(props.allowDestroy ?? false);
     const labels = clusterLabels(name, PATRONI_SCOPE_LABEL);
     const placement: KubernetesPlacement = {
       namespace: ns,
@@ -128,14 +152,16 @@ export class ManagedPostgresKubernetes extends Construct {
     this.backupIdentity = new BackupIdentity(this, "BackupIdentity", {
       spec,
       namespace: ns,
-      oidcProviderArn: props.backup.oidcProviderArn,
-      oidcIssuer: props.backup.oidcIssuer,
-      kmsKeyArn: props.backup.kmsKeyArn,
-      noncurrentVersionExpirationDays: props.backup.noncurrentVersionExpirationDays ?? 30,
+      oidcProviderArn: backupStorage.oidcProviderArn,
+      oidcIssuer: backupStorage.oidcIssuer,
+      kmsKeyArn: backupStorage.kmsKeyArn,
+      noncurrentVersionExpirationDays: props.noncurrentVersionExpirationDays ?? 30,
       preventDestroy,
     });
     this.backupBucket = this.backupIdentity.bucket;
     this.backupRoleArn = this.backupIdentity.role.arn;
+    this.backupBucketName = this.backupBucket.bucketName;
+    this.kmsKeyArn = this.backupIdentity.kmsKeyArn;
 
     const cluster: KubernetesClusterContext = {
       spec,
@@ -164,10 +190,28 @@ export class ManagedPostgresKubernetes extends Construct {
     });
     this.pooler = this.poolerDeployment.deployment;
     this.readWriteEndpoint = this.poolerDeployment.readWriteEndpoint;
-    this.readOnlyEndpoint = this.poolerDeployment.readOnlyEndpoint;
+    this.readWritePort = PORTS.endpointReadWrite;
+    // Standalone: one endpoint, the read-write one (as on AWS).
+    this.readOnlyEndpoint = this.poolerDeployment.readOnlyEndpoint ?? this.readWriteEndpoint;
+    this.readOnlyPort = this.poolerDeployment.readOnlyEndpoint === undefined ? this.readWritePort : PORTS.endpointReadOnly;
     new NetworkPolicies(this, "NetworkPolicies", { cluster, allowedNamespaceLabels: props.allowedNamespaceLabels });
 
     applyKubernetesSafetyRules(this, spec, ns, { priorStateFile: props.priorStateFile, now: props.now });
     if (props.policyPack ?? true) PolicyPack.enforce(this, { rules: [...POLICY_RULES, ...KUBERNETES_RULES] });
+    this.addOutputs(id);
+  }
+
+  /** The outputs of `ManagedPostgres` that apply here (no cluster secret), plus the backup role. */
+  private addOutputs(id: string): void {
+    const distributed = this.spec.deployment === "distributed";
+    addClusterOutputs(this, id, [
+      { key: "read_write_endpoint", value: this.readWriteEndpoint, description: "Host of the read-write endpoint (the pooler's rw Service, cluster DNS name)." },
+      { key: "read_write_port", value: this.readWritePort, description: "Port of the read-write endpoint (PgBouncer, TLS)." },
+      { key: "read_only_endpoint", value: this.readOnlyEndpoint, description: distributed ? "Host of the read-only endpoint (the pooler's ro Service, cluster DNS name)." : STANDALONE_READ_ONLY_DESCRIPTION },
+      { key: "read_only_port", value: this.readOnlyPort, description: "Port of the read-only endpoint." },
+      { key: "backup_bucket_name", value: this.backupBucketName, description: BACKUP_BUCKET_DESCRIPTION },
+      { key: "kms_key_arn", value: this.kmsKeyArn, description: "ARN of the backup bucket's KMS key." },
+      { key: "backup_role_arn", value: this.backupRoleArn, description: "ARN of the IAM role the database pods use (IRSA) to write the backups." },
+    ]);
   }
 }

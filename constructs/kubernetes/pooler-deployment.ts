@@ -50,7 +50,7 @@ export class PoolerDeployment extends Construct {
   public readonly deployment: DeploymentV1;
   /** DNS name of the read-write endpoint (`<cluster>-rw` Service), port 5432. */
   public readonly readWriteEndpoint: string;
-  /** DNS name of the read-only endpoint (`<cluster>-ro`, port 5433); undefined for standalone. */
+  /** DNS name of the `<cluster>-ro` Service (port 5433); undefined for standalone, whose cluster `readOnlyEndpoint` is the read-write one. */
   public readonly readOnlyEndpoint?: string;
 
   constructor(scope: Construct, id: string, props: PoolerDeploymentProps) {

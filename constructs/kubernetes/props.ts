@@ -1,7 +1,7 @@
 /**
  * Props of `ManagedPostgresKubernetes` and their synth-time validation.
  */
-import type { ClusterSpec } from "../../src/cluster-spec";
+import type { BackupSpec, ClusterSpec } from "../../src/cluster-spec";
 
 /** Default label of a node's availability zone (Kubernetes well-known label). */
 export const DEFAULT_ZONE_LABEL = "topology.kubernetes.io/zone";
@@ -32,8 +32,11 @@ export const CREDENTIAL_KEYS = {
 /** Key of the pooler credentials Secret: PgBouncer's auth_file line `"pgbouncer_auth" "<password>"`. */
 export const POOLER_USERLIST_KEY = "userlist.txt";
 
-/** AWS side of the backups: where the IAM role for the service account (IRSA) is trusted. */
-export interface KubernetesBackupProps {
+/**
+ * Where the backups go and who may write them: the IAM OIDC provider that trusts the database
+ * pods' service account (IRSA), and optionally the KMS key of the bucket.
+ */
+export interface KubernetesBackupStorageProps {
   /**
    * ARN of the cluster's IAM OIDC identity provider,
    * e.g. `arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC`
@@ -51,6 +54,15 @@ export interface KubernetesBackupProps {
    * @default - a new key with yearly rotation and a 30-day deletion window
    */
   readonly kmsKeyArn?: string;
+}
+
+/**
+ * The former shape of `backup` on `ManagedPostgresKubernetes` (before `backup` meant the
+ * cluster spec's backup schedule, as on AWS).
+ * @deprecated use `backupStorage` (`oidcProviderArn`, `oidcIssuer`, `kmsKeyArn`) and the
+ *   top-level `noncurrentVersionExpirationDays`; see docs/UPGRADING.md
+ */
+export interface KubernetesBackupProps extends KubernetesBackupStorageProps {
   /**
    * Days a noncurrent object version is kept in the bucket.
    * @default 30
@@ -58,13 +70,8 @@ export interface KubernetesBackupProps {
   readonly noncurrentVersionExpirationDays?: number;
 }
 
-/** Props of `ManagedPostgresKubernetes`. */
-export interface ManagedPostgresKubernetesProps {
-  /**
-   * The cluster spec (same as on AWS). `network` is AWS-only and ignored here;
-   * `architecture` is ignored too (the image decides).
-   */
-  readonly spec: ClusterSpec;
+/** The Kubernetes options of `ManagedPostgresKubernetes` (everything that is not a cluster spec field). */
+export interface ManagedPostgresKubernetesOptions {
   /**
    * Namespace of every Kubernetes object; must exist. Not `default` (and not
    * `kube-system`, `kube-public`, `kube-node-lease`): a database gets a namespace of its
@@ -128,10 +135,29 @@ export interface ManagedPostgresKubernetesProps {
   readonly tlsSecretName?: string;
   /** TLS Secret of the pooler pods, same layout. @default - `<cluster>-pooler-tls` */
   readonly poolerTlsSecretName?: string;
-  /** Backups to S3 through IRSA. */
-  readonly backup: KubernetesBackupProps;
+  /**
+   * Backups to S3 through IRSA: the OIDC provider trusting the database pods' service
+   * account, and optionally the bucket's KMS key. Required (the deprecated IRSA form of
+   * `backup` is accepted instead, with a warning; both together are refused).
+   */
+  readonly backupStorage?: KubernetesBackupStorageProps;
+  /**
+   * Days the backup bucket keeps noncurrent object versions: integer, 1 to 3650 (as on AWS).
+   * @default 30
+   */
+  readonly noncurrentVersionExpirationDays?: number;
+  /**
+   * Lets `terraform destroy` delete the data-bearing resources (PVCs, backup bucket, KMS
+   * key), which otherwise carry `lifecycle.prevent_destroy`. For throw-away clusters only.
+   * Same name and default as on `ManagedPostgres`.
+   * @default false
+   */
+  readonly allowDestroy?: boolean;
   /**
    * Keep the PVCs, the bucket and the key on `terraform destroy` (`prevent_destroy`).
+   * `preventDestroy: false` is `allowDestroy: true`. Set with `allowDestroy`, the two must
+   * agree (`preventDestroy === !allowDestroy`), or construction throws.
+   * @deprecated use `allowDestroy` (default false), as on `ManagedPostgres`; synth warns
    * @default true
    */
   readonly preventDestroy?: boolean;
@@ -153,6 +179,158 @@ export interface ManagedPostgresKubernetesProps {
   readonly now?: Date | string;
 }
 
+/**
+ * Props of `ManagedPostgresKubernetes`: the cluster spec fields flat, as on `ManagedPostgres`
+ * (`{ ...readSpecFile("postgres.yaml"), namespace, ... }`), without `network` (AWS only),
+ * plus the Kubernetes options. `architecture` is accepted and ignored (the image decides).
+ */
+export interface ManagedPostgresKubernetesProps extends Omit<ClusterSpec, "backup" | "network">, ManagedPostgresKubernetesOptions {
+  /**
+   * The cluster spec's backups (schedule and retention: `retentionDays`, `fullBackupTime`,
+   * `logicalDump`, `coldStorageAfterDays`), as on AWS. An object with `oidcProviderArn` /
+   * `oidcIssuer` is read as the deprecated IRSA form ({@link KubernetesBackupProps}), with a
+   * warning: use `backupStorage` for those.
+   * @default - 7-day PITR, full backup 01:00, weekly logical dumps kept 30 days
+   */
+  readonly backup?: BackupSpec | KubernetesBackupProps;
+}
+
+/**
+ * The former props of `ManagedPostgresKubernetes`: the cluster spec nested in `spec`, the IRSA
+ * settings in `backup`. Still accepted, with a warning annotation.
+ * @deprecated give the spec fields flat ({@link ManagedPostgresKubernetesProps}); see docs/UPGRADING.md
+ */
+export interface ManagedPostgresKubernetesNestedProps extends ManagedPostgresKubernetesOptions {
+  /** The cluster spec. `network` is ignored here. */
+  readonly spec: ClusterSpec;
+  /** @deprecated use `backupStorage` and `noncurrentVersionExpirationDays` */
+  readonly backup?: KubernetesBackupProps;
+}
+
+/** The props after the deprecated names are mapped to the current ones. */
+export interface NormalizedKubernetesProps extends ManagedPostgresKubernetesOptions {
+  /** The cluster spec fields (from the flat props or the deprecated `spec`). */
+  readonly spec: ClusterSpec;
+  /** Where a backup-storage problem is reported: `backupStorage`, or `backup` when the deprecated form was used. */
+  readonly backupStoragePath: string;
+}
+
+/** Keys of {@link ManagedPostgresKubernetesOptions}: every prop that is not a cluster spec field. */
+export const KUBERNETES_OPTION_KEYS = [
+  "namespace",
+  "storageClassName",
+  "image",
+  "poolerImage",
+  "zoneLabel",
+  "podNetworkCidrs",
+  "allowedNamespaceLabels",
+  "clusterDomain",
+  "runAsUser",
+  "credentialsSecretName",
+  "poolerCredentialsSecretName",
+  "tlsSecretName",
+  "poolerTlsSecretName",
+  "backupStorage",
+  "noncurrentVersionExpirationDays",
+  "allowDestroy",
+  "preventDestroy",
+  "policyPack",
+  "priorStateFile",
+  "now",
+] as const;
+
+function isIrsaBackup(b: unknown): b is KubernetesBackupProps {
+  return typeof b === "object" && b !== null && ("oidcProviderArn" in b || "oidcIssuer" in b);
+}
+
+/**
+ * Maps the deprecated props to the current ones: `spec` (nested) to the flat fields,
+ * `backup` in its IRSA form to `backupStorage` and `noncurrentVersionExpirationDays`,
+ * `preventDestroy` to `allowDestroy`.
+ * @returns the normalized props, a warning per deprecated name used, and an issue per
+ *   contradiction (both the old and the new name, with different values)
+ */
+export function normalizeKubernetesProps(props: ManagedPostgresKubernetesProps | ManagedPostgresKubernetesNestedProps): {
+  props: NormalizedKubernetesProps;
+  warnings: string[];
+  issues: PropIssue[];
+} {
+  const warnings: string[] = [];
+  const issues: PropIssue[] = [];
+  const raw = props as unknown as Record<string, unknown>;
+  const options = Object.fromEntries(KUBERNETES_OPTION_KEYS.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])) as Record<string, unknown>;
+  const flat: Record<string, unknown> = Object.fromEntries(
+    Object.entries(raw).filter(([k, v]) => v !== undefined && k !== "spec" && !(KUBERNETES_OPTION_KEYS as readonly string[]).includes(k)),
+  );
+  const legacyBackup = isIrsaBackup(flat.backup) ? (flat.backup as KubernetesBackupProps) : undefined;
+  if (legacyBackup) delete flat.backup;
+
+  let spec: ClusterSpec;
+  if (raw.spec !== undefined) {
+    warnings.push("`spec` is deprecated: give the cluster spec fields flat, as on ManagedPostgres (`{ ...spec, namespace, … }`); see docs/UPGRADING.md");
+    const both = Object.keys(flat);
+    if (both.length > 0) {
+      issues.push({
+        path: "spec",
+        message: `\`spec\`: the cluster spec is given both in the deprecated \`spec\` and flat (${both.map((k) => `\`${k}\``).join(", ")}); give the fields flat only`,
+      });
+    }
+    spec = raw.spec as ClusterSpec;
+  } else {
+    spec = flat as unknown as ClusterSpec;
+  }
+
+  let backupStorage = options.backupStorage as KubernetesBackupStorageProps | undefined;
+  let backupStoragePath = "backupStorage";
+  let noncurrent = options.noncurrentVersionExpirationDays as number | undefined;
+  if (legacyBackup) {
+    warnings.push(
+      "`backup` with `oidcProviderArn`/`oidcIssuer` is deprecated: `backup` is now the cluster spec's backup schedule, as on ManagedPostgres; " +
+        "give the IRSA settings as `backupStorage: { oidcProviderArn, oidcIssuer, kmsKeyArn }` and `noncurrentVersionExpirationDays` at the top level",
+    );
+    if (backupStorage !== undefined) {
+      issues.push({ path: "backupStorage", message: "`backupStorage`: given together with the deprecated IRSA form of `backup`; give `backupStorage` only" });
+    } else {
+      const { noncurrentVersionExpirationDays: legacyDays, ...storage } = legacyBackup;
+      backupStorage = storage;
+      backupStoragePath = "backup";
+      if (legacyDays !== undefined) {
+        if (noncurrent !== undefined && noncurrent !== legacyDays) {
+          issues.push({
+            path: "noncurrentVersionExpirationDays",
+            message: `\`noncurrentVersionExpirationDays\`: got ${JSON.stringify(noncurrent)}, and the deprecated \`backup.noncurrentVersionExpirationDays\` ${JSON.stringify(legacyDays)}; give only \`noncurrentVersionExpirationDays\``,
+          });
+        }
+        noncurrent ??= legacyDays;
+      }
+    }
+  }
+
+  let allowDestroy = options.allowDestroy as boolean | undefined;
+  const preventDestroy = options.preventDestroy as boolean | undefined;
+  if (preventDestroy !== undefined) {
+    warnings.push(`\`preventDestroy\` is deprecated: use \`allowDestroy\` (default false), as on ManagedPostgres; \`preventDestroy: ${preventDestroy}\` is \`allowDestroy: ${!preventDestroy}\``);
+    if (allowDestroy !== undefined && allowDestroy === preventDestroy) {
+      issues.push({
+        path: "allowDestroy",
+        message: `\`allowDestroy\`: got ${JSON.stringify(allowDestroy)}, and the deprecated \`preventDestroy\` ${JSON.stringify(preventDestroy)}, which contradict each other; set only \`allowDestroy\``,
+      });
+    }
+    allowDestroy ??= !preventDestroy;
+  }
+
+  const normalized = {
+    ...(options as unknown as ManagedPostgresKubernetesOptions),
+    spec,
+    backupStorage,
+    backupStoragePath,
+    noncurrentVersionExpirationDays: noncurrent,
+    allowDestroy,
+    preventDestroy: undefined,
+  };
+  return { props: normalized, warnings, issues };
+}
+
 const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -171,10 +349,12 @@ export interface PropIssue {
  * @returns every problem found; empty when the props are valid
  */
 export function checkKubernetesProps(
-  props: ManagedPostgresKubernetesProps,
+  input: ManagedPostgresKubernetesProps | ManagedPostgresKubernetesNestedProps,
   isUnresolved: (v: unknown) => boolean = () => false,
 ): PropIssue[] {
-  const issues: PropIssue[] = [];
+  const normalized = normalizeKubernetesProps(input);
+  const props = normalized.props;
+  const issues: PropIssue[] = [...normalized.issues];
   const add = (path: string, value: unknown, rule: string) =>
     issues.push({ path, message: `\`${path}\`: got ${JSON.stringify(value)}; ${rule}` });
   const literal = (v: unknown) => typeof v === "string" && !isUnresolved(v);
@@ -236,23 +416,24 @@ export function checkKubernetesProps(
       add(key, v, "expected a Secret name (lower-case DNS subdomain)");
     }
   }
-  const b = props.backup;
+  const b = props.backupStorage;
+  const bp = props.backupStoragePath;
   if (!b) {
-    add("backup", b, "expected { oidcProviderArn, oidcIssuer }: backups go to S3 through an IAM role for the service account");
+    add("backupStorage", b, "expected { oidcProviderArn, oidcIssuer }: backups go to S3 through an IAM role for the service account");
   } else {
     if (literal(b.oidcIssuer) && /^https?:\/\//.test(b.oidcIssuer)) {
-      add("backup.oidcIssuer", b.oidcIssuer, `expected the issuer without its scheme, e.g. "${b.oidcIssuer.replace(/^https?:\/\//, "")}"`);
+      add(`${bp}.oidcIssuer`, b.oidcIssuer, `expected the issuer without its scheme, e.g. "${b.oidcIssuer.replace(/^https?:\/\//, "")}"`);
     }
     if (literal(b.oidcProviderArn) && !/^arn:aws[-a-z]*:iam::\d{12}:oidc-provider\/.+$/.test(b.oidcProviderArn)) {
-      add("backup.oidcProviderArn", b.oidcProviderArn, "expected arn:aws:iam::<account>:oidc-provider/<issuer>");
+      add(`${bp}.oidcProviderArn`, b.oidcProviderArn, "expected arn:aws:iam::<account>:oidc-provider/<issuer>");
     }
     if (b.kmsKeyArn !== undefined && literal(b.kmsKeyArn) && !/^arn:aws[-a-z]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/.test(b.kmsKeyArn)) {
-      add("backup.kmsKeyArn", b.kmsKeyArn, "expected a KMS key ARN, arn:aws:kms:<region>:<account>:key/<id>");
+      add(`${bp}.kmsKeyArn`, b.kmsKeyArn, "expected a KMS key ARN, arn:aws:kms:<region>:<account>:key/<id>");
     }
-    const n = b.noncurrentVersionExpirationDays;
-    if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 3650)) {
-      add("backup.noncurrentVersionExpirationDays", n, "expected an integer from 1 to 3650");
-    }
+  }
+  const n = props.noncurrentVersionExpirationDays;
+  if (n !== undefined && !isUnresolved(n) && !(Number.isInteger(n) && n >= 1 && n <= 3650)) {
+    add("noncurrentVersionExpirationDays", n, "expected an integer from 1 to 3650");
   }
   return issues;
 }

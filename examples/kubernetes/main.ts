@@ -5,7 +5,7 @@
  * The Kubernetes provider reads ~/.kube/config at plan/apply time only.
  */
 import { join } from "node:path";
-import { App, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
+import { App, LocalBackend, TerraformStack, TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
@@ -44,7 +44,7 @@ export class KubernetesExample extends TerraformStack {
 
     const spec = readSpecFile(join(__dirname, "postgres.yaml"));
     this.database = new ManagedPostgresKubernetes(this, "orders", {
-      spec,
+      ...spec, // the cluster spec fields, flat as on ManagedPostgres
       namespace: "orders-db",
       storageClassName: "gp3-expandable",
       image: IMAGE,
@@ -52,13 +52,11 @@ export class KubernetesExample extends TerraformStack {
       podNetworkCidrs: ["10.42.0.0/16"],
       // Only the application's namespace may reach PgBouncer.
       allowedNamespaceLabels: { "kubernetes.io/metadata.name": "orders-app" },
-      backup: { oidcProviderArn: oidcProviderArn.stringValue, oidcIssuer: oidcIssuer.stringValue },
+      backupStorage: { oidcProviderArn: oidcProviderArn.stringValue, oidcIssuer: oidcIssuer.stringValue },
     });
-
-    new TerraformOutput(this, "orders_read_write_endpoint", { value: this.database.readWriteEndpoint });
-    new TerraformOutput(this, "orders_read_only_endpoint", { value: this.database.readOnlyEndpoint });
-    new TerraformOutput(this, "orders_backup_role_arn", { value: this.database.backupRoleArn });
-    new TerraformOutput(this, "orders_backup_bucket_name", { value: this.database.backupBucket.bucketName });
+    // Outputs come from the construct, named as on AWS: orders_read_write_endpoint,
+    // orders_read_write_port, orders_read_only_endpoint, orders_read_only_port,
+    // orders_backup_bucket_name, orders_kms_key_arn, orders_backup_role_arn.
   }
 }
 

@@ -8,15 +8,20 @@ import { ManagedPostgresKubernetes, type ManagedPostgresKubernetesProps } from "
 /** A digest-pinned test image. */
 export const IMAGE = `registry.example.com/managed-postgres/postgres-15@sha256:${"a".repeat(64)}`;
 
-export function props(spec: Partial<ClusterSpec> = {}, overrides: Partial<ManagedPostgresKubernetesProps> = {}): ManagedPostgresKubernetesProps {
+export function props(spec: Partial<Omit<ClusterSpec, "network">> = {}, overrides: Partial<ManagedPostgresKubernetesProps> = {}): ManagedPostgresKubernetesProps {
   return {
-    spec: { name: "orders", deployment: "distributed", size: "M", storageGiB: 20, majorVersion: 15, ...spec },
+    name: "orders",
+    deployment: "distributed",
+    size: "M",
+    storageGiB: 20,
+    majorVersion: 15,
+    ...spec,
     namespace: "orders-db",
     storageClassName: "gp3-expandable",
     image: IMAGE,
     podNetworkCidrs: ["10.0.0.0/16"],
     allowedNamespaceLabels: { "kubernetes.io/metadata.name": "orders-app" },
-    backup: {
+    backupStorage: {
       oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
       oidcIssuer: "oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
     },

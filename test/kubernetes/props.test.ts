@@ -60,13 +60,13 @@ test("runAsUser 0 is refused", () => {
 });
 
 test("an OIDC issuer given as a URL is refused, with the expected form", () => {
-  const backup = { ...props().backup, oidcIssuer: "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123" };
-  expect(messages({ backup })[0]).toMatch(/`backup.oidcIssuer`: .* expected the issuer without its scheme, e.g. "oidc.eks.eu-west-1.amazonaws.com\/id\/ABC123"/);
+  const backupStorage = { ...props().backupStorage!, oidcIssuer: "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC123" };
+  expect(messages({ backupStorage })[0]).toMatch(/`backupStorage.oidcIssuer`: .* expected the issuer without its scheme, e.g. "oidc.eks.eu-west-1.amazonaws.com\/id\/ABC123"/);
 });
 
 test("an OIDC provider ARN of the wrong shape is refused", () => {
-  const backup = { ...props().backup, oidcProviderArn: "arn:aws:iam::123:role/x" };
-  expect(messages({ backup })[0]).toMatch(/`backup.oidcProviderArn`/);
+  const backupStorage = { ...props().backupStorage!, oidcProviderArn: "arn:aws:iam::123:role/x" };
+  expect(messages({ backupStorage })[0]).toMatch(/`backupStorage.oidcProviderArn`/);
 });
 
 test("the construct throws a SpecValidationError listing spec and prop problems together", () => {
@@ -86,6 +86,6 @@ test("the construct throws on prop problems alone", () => {
 });
 
 test("a KMS key ARN of the wrong shape is refused", () => {
-  const backup = { ...props().backup, kmsKeyArn: "alias/orders" };
-  expect(messages({ backup })[0]).toMatch(/`backup.kmsKeyArn`: got "alias\/orders"; expected a KMS key ARN/);
+  const backupStorage = { ...props().backupStorage!, kmsKeyArn: "alias/orders" };
+  expect(messages({ backupStorage })[0]).toMatch(/`backupStorage.kmsKeyArn`: got "alias\/orders"; expected a KMS key ARN/);
 });

@@ -33,8 +33,14 @@ test("the cluster's public objects are the sub-constructs' objects", () => {
   ]).toEqual([true, true, true, true]);
 });
 
-test("a standalone cluster has no read-only endpoint", () => {
-  expect(cluster("standalone").readOnlyEndpoint).toBeUndefined();
+test("a standalone cluster's read-only endpoint is its read-write one, port 5432 (as on AWS)", () => {
+  const c = cluster("standalone");
+  expect([c.readOnlyEndpoint === c.readWriteEndpoint, c.readOnlyPort, c.readWritePort]).toEqual([true, 5432, 5432]);
+});
+
+test("a distributed cluster's read-only endpoint is the ro Service on 5433", () => {
+  const c = cluster("distributed");
+  expect([c.readOnlyEndpoint === c.poolerDeployment.readOnlyEndpoint, c.readOnlyEndpoint === c.readWriteEndpoint, c.readOnlyPort, c.readWritePort]).toEqual([true, false, 5433, 5432]);
 });
 
 test.each([

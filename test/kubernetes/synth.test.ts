@@ -392,7 +392,7 @@ describe("backups through IRSA", () => {
 
   test("an existing KMS key ARN is used instead of creating one", () => {
     const arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555";
-    const s = synth(props({}, { backup: { ...props().backup, kmsKeyArn: arn } }));
+    const s = synth(props({}, { backupStorage: { ...props().backupStorage!, kmsKeyArn: arn } }));
     expect([s.resource.aws_kms_key, s.raw.includes(arn)]).toEqual([undefined, true]);
   });
 

@@ -1,0 +1,47 @@
+/**
+ * The Terraform outputs both targets give a cluster, under the same names: `<id>_<key>`,
+ * `<id>` the construct id in snake case (`orders` → `orders_read_write_endpoint`).
+ */
+import { TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { snake } from "./naming";
+
+/** One output: its key (the name's suffix), value (a token or a literal) and description. */
+export interface ClusterOutput {
+  readonly key: string;
+  readonly value: string | number;
+  readonly description: string;
+}
+
+/**
+ * Adds each output as a child `<key>-output` of `scope` with logical id `<snake(id)>_<key>`,
+ * in the order given. Terraform output names are per stack and cdktf keeps only one of two
+ * outputs with the same name, silently: synth (validation) fails instead when another output
+ * of the stack has one of these names (an output of your own from before the construct had
+ * them, or a cluster whose id has the same snake case).
+ */
+export function addClusterOutputs(scope: Construct, id: string, outputs: readonly ClusterOutput[]): void {
+  const prefix = snake(id);
+  const created = outputs.map(({ key, value, description }) => {
+    const o = new TerraformOutput(scope, `${key}-output`, { value, description });
+    o.overrideLogicalId(`${prefix}_${key}`);
+    return o;
+  });
+  const names = new Set(created.map((o) => o.friendlyUniqueId));
+  scope.node.addValidation({
+    validate: () =>
+      TerraformStack.of(scope)
+        .node.findAll()
+        .filter((c): c is TerraformOutput => c instanceof TerraformOutput && !created.includes(c) && names.has(c.friendlyUniqueId))
+        .map(
+          (c) =>
+            `Terraform output \`${c.friendlyUniqueId}\` is defined twice: by ${c.node.path} and by this cluster, which names its outputs \`${prefix}_<what>\` (docs/UPGRADING.md); remove or rename the other one`,
+        ),
+  });
+}
+
+/** The description of the read-only endpoint output of a standalone cluster (both targets). */
+export const STANDALONE_READ_ONLY_DESCRIPTION = "Standalone clusters have one endpoint: the read-write one.";
+
+/** The description of the backup bucket output (both targets). */
+export const BACKUP_BUCKET_DESCRIPTION = "Name of the S3 bucket holding the pgBackRest repository and logical dumps.";
