@@ -50,7 +50,7 @@ while True:
     const r = runSandbox({
       addresses: TEST_ADDRESSES,
       tls: true,
-      timeoutSec: 60,
+      timeoutSec: 120,
       roots: [[{ path: PATHS.haproxyConfig, content: renderHaproxyConfig(pooler()) }, { path: "/opt/fake-member.py", content: fake }]],
       script: `${requireTools("haproxy", "python3")}
 chroot "$ROOT0" python3 /opt/fake-member.py 10.10.0.11 replica & P1=$!
@@ -58,8 +58,19 @@ chroot "$ROOT0" python3 /opt/fake-member.py 10.10.0.12 primary & P2=$!
 chroot "$ROOT0" python3 /opt/fake-member.py 10.10.0.13 replica & P3=$!
 mkdir -p "$ROOT0/run/haproxy"
 chroot "$ROOT0" haproxy -db -f ${PATHS.haproxyConfig} > "$STAGE/haproxy.log" 2>&1 & HP=$!
-sleep 4
 read_from() { chroot "$ROOT0" python3 -c "import socket; s=socket.create_connection(('127.0.0.1', $1), 2); print(s.recv(64).decode().strip())" 2>/dev/null; }
+# Wait (at most 60 polls, ~45 s) until HAProxy's health checks have settled: 4 reads in a row
+# from each endpoint land where they should. A wrong configuration never settles and the
+# reads below show where it routes.
+for i in $(seq 1 60); do
+  settled=1
+  for n in 1 2 3 4; do
+    [ "$(read_from 15432)" = 10.10.0.12 ] || settled=0
+    case "$(read_from 15433)" in 10.10.0.11|10.10.0.13) ;; *) settled=0 ;; esac
+  done
+  [ $settled = 1 ] && break
+  sleep 0.5
+done
 for n in 1 2 3 4; do echo "rw: $(read_from 15432)"; done
 for n in 1 2 3 4; do echo "ro: $(read_from 15433)"; done
 kill $HP $P1 $P2 $P3
