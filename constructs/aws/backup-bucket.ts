@@ -3,6 +3,7 @@
  * `<cluster>/`) and the logical dumps (under `<cluster>/logical/`).
  */
 import { Construct } from "constructs";
+import type { TerraformResource } from "cdktf";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
@@ -58,6 +59,8 @@ export class BackupBucket extends Construct {
   public readonly bucketName: string;
   /** Bucket ARN (token). */
   public readonly bucketArn: string;
+  /** Versioning and default encryption: what an object written by Terraform must wait for. */
+  public readonly configured: TerraformResource[];
 
   constructor(scope: Construct, id: string, props: BackupBucketProps) {
     super(scope, id);
@@ -73,11 +76,11 @@ export class BackupBucket extends Construct {
     this.bucketArn = this.bucket.arn;
     const bucket = this.bucket.id;
 
-    new S3BucketVersioningA(this, "versioning", {
+    const versioning = new S3BucketVersioningA(this, "versioning", {
       bucket,
       versioningConfiguration: { status: "Enabled" },
     });
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+    const encryption = new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       bucket,
       rule: [
         {
@@ -86,6 +89,7 @@ export class BackupBucket extends Construct {
         },
       ],
     });
+    this.configured = [versioning, encryption];
     const publicAccess = new S3BucketPublicAccessBlock(this, "public-access-block", {
       bucket,
       blockPublicAcls: true,

@@ -13,6 +13,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { TAG_CLUSTER, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import type { AwsEnvironment } from "./environment";
 import { boundedName, clusterTags } from "../private/naming";
+import { configPrefix } from "./bootstrap-object";
 
 /** Props of {@link InstanceRole}. */
 export interface InstanceRoleProps {
@@ -73,6 +74,8 @@ export interface NodePolicyTargets {
   readonly networkInterfaceIds: readonly string[];
   /** Ids (tokens) of the slots' data volumes. */
   readonly volumeIds: readonly string[];
+  /** Names of the slots' Auto Scaling groups (literals: known before apply). */
+  readonly autoScalingGroupNames: readonly string[];
   readonly bucketArn: string;
   readonly kmsKeyArn: string;
   readonly secretArn: string;
@@ -84,18 +87,25 @@ function ec2Arn(env: AwsEnvironment, resource: string): string {
 
 /**
  * The database node's permissions: exactly what the node bootstrap and pgBackRest call.
- * - `ec2:DescribeNetworkInterfaces`, `ec2:DescribeVolumes` on `*`: EC2 Describe actions
+ * - `ec2:DescribeNetworkInterfaces`, `ec2:DescribeVolumes`, `ec2:DescribeInstances` (the
+ *   state of an instance still holding the slot) on `*`: EC2 Describe actions
  *   support no resource-level permissions, AWS requires `"Resource": "*"` for them (the
  *   only other wildcard resource is monitoring's `cloudwatch:PutMetricData`, scoped by
  *   namespace).
  * - `ec2:AttachNetworkInterface` / `ec2:AttachVolume`: on the cluster's own ENIs and data
  *   volumes (named by ARN) and on instances tagged `managed-postgres:cluster = <name>`
- *   (`aws:ResourceTag` condition; the instance id is not known in advance).
+ *   (`aws:ResourceTag` condition; the instance id is not known in advance); the same for
+ *   `ec2:DetachNetworkInterface` / `ec2:DetachVolume` (force-detaching the slot from a
+ *   terminated or shutting-down instance being replaced).
+ * - `autoscaling:SetInstanceHealth` on the cluster's slot Auto Scaling groups (by name): a
+ *   node that cannot take its slot marks itself Unhealthy so that its group replaces it.
  * - `secretsmanager:GetSecretValue`, `PutSecretValue` on the cluster secret (the first
  *   node writes the generated value; the others read it).
  * - S3: `ListBucket` on the backup bucket, `GetObject`/`PutObject`/`DeleteObject` under
  *   `<cluster>/` (pgBackRest's repo1-path and the logical dumps; DeleteObject because
  *   pgBackRest expires its own backups).
+ * - S3 `GetObject`/`GetObjectVersion` under `config/<cluster>/`: the nodes' bootstrap
+ *   scripts (read only; Terraform writes them).
  * - KMS on the cluster key, only through S3 and Secrets Manager (`kms:ViaService`):
  *   `Decrypt`, `GenerateDataKey`; and `CreateGrant` through EC2 for AWS resources only,
  *   which attaching a CMK-encrypted volume requires.
@@ -108,23 +118,31 @@ export function nodePolicyStatements(t: NodePolicyTargets): DataAwsIamPolicyDocu
     {
       sid: "DescribeSlotResources",
       effect: "Allow",
-      actions: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVolumes"],
+      actions: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVolumes", "ec2:DescribeInstances"],
       // EC2 Describe* actions do not support resource-level permissions: AWS requires "*".
       resources: ["*"],
     },
     {
       sid: "AttachSlotNetworkInterfaces",
       effect: "Allow",
-      actions: ["ec2:AttachNetworkInterface"],
+      actions: ["ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface"],
       resources: [...t.networkInterfaceIds.map((id) => ec2Arn(env, `network-interface/${id}`)), ownInstances],
       condition: tagged,
     },
     {
       sid: "AttachSlotDataVolumes",
       effect: "Allow",
-      actions: ["ec2:AttachVolume"],
+      actions: ["ec2:AttachVolume", "ec2:DetachVolume"],
       resources: [...t.volumeIds.map((id) => ec2Arn(env, `volume/${id}`)), ownInstances],
       condition: tagged,
+    },
+    {
+      sid: "MarkOwnInstanceUnhealthy",
+      effect: "Allow",
+      actions: ["autoscaling:SetInstanceHealth"],
+      resources: t.autoScalingGroupNames.map(
+        (name) => `arn:${env.partition}:autoscaling:${env.region}:${env.accountId}:autoScalingGroup:*:autoScalingGroupName/${name}`,
+      ),
     },
     {
       sid: "ClusterSecretReadWrite",
@@ -143,6 +161,13 @@ export function nodePolicyStatements(t: NodePolicyTargets): DataAwsIamPolicyDocu
       effect: "Allow",
       actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
       resources: [`${t.bucketArn}/${spec.name}/*`],
+    },
+    {
+      sid: "ReadBootstrapObjects",
+      effect: "Allow",
+      // get-object --version-id needs GetObjectVersion
+      actions: ["s3:GetObject", "s3:GetObjectVersion"],
+      resources: [`${t.bucketArn}/${configPrefix(spec.name)}*`],
     },
     {
       sid: "ClusterKeyThroughS3AndSecretsManager",

@@ -2,11 +2,12 @@
  * Machine image and launch templates shared by the database slots and the PgBouncer tier.
  */
 import { Construct } from "constructs";
+import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { Fn, TerraformLocal, Token } from "cdktf";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
-import type { Architecture } from "../../src/cluster-spec";
+import { TAG_LAUNCH_RESOURCE, TAG_SLOT, TAG_SLOT_RESOURCE, type Architecture } from "../../src/cluster-spec";
 import { hclSafeTemplate, isHclSynth } from "../private/hcl";
 import { SplicedText } from "../private/tokens";
 
@@ -57,7 +58,11 @@ export interface HardenedLaunchTemplateProps {
   readonly kmsKeyArn: string;
   /** Cloud-init user data (plain text; stored gzip + base64), when available. */
   readonly userData?: string;
-  /** Tags of the template and of the instances, volumes and interfaces it launches. */
+  /**
+   * Tags of the template and of the instances it launches. The root volume and primary
+   * interface launched with each instance get them too, except the slot-identity tags
+   * (see {@link launchResourceTags}).
+   */
   readonly tags: Record<string, string>;
 }
 
@@ -110,23 +115,82 @@ export function hardenedLaunchTemplate(scope: Construct, id: string, props: Hard
     monitoring: { enabled: true },
     userData: props.userData === undefined ? undefined : userDataExpression(scope, `${id}-user-data`, props.name, props.userData),
     updateDefaultVersion: true,
-    tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags: props.tags })),
+    tagSpecifications: [
+      { resourceType: "instance", tags: props.tags },
+      { resourceType: "volume", tags: launchResourceTags(props.tags, "root-volume") },
+      { resourceType: "network-interface", tags: launchResourceTags(props.tags, "primary-network-interface") },
+    ],
     tags: props.tags,
   });
 }
 
 /**
- * `base64gzip(local.<id>)` for user data text, after checking its compressed size. Tokens
- * (addresses, ARNs) are counted as 100 characters each, more than any of them resolves to.
- * The local holds the text as a {@link SplicedText} (same JSON, resolved in one pass); under
- * `cdktf synth --hcl` it holds {@link hclSafeTemplate} of the text (same value).
+ * Tags of a resource EC2 creates with each instance (tag_specifications `volume` and
+ * `network-interface`: the root volume and the primary interface): the instance's tags
+ * (cost allocation, `managed-postgres:cluster`) without the slot-identity tags
+ * (`managed-postgres:slot`, `managed-postgres:slot-resource`), so that a filter on them
+ * never matches these, plus `managed-postgres:launch-resource = <kind>` and `Name` suffixed
+ * with the kind.
+ */
+export function launchResourceTags(tags: Readonly<Record<string, string>>, kind: "root-volume" | "primary-network-interface"): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags)) if (k !== TAG_SLOT && k !== TAG_SLOT_RESOURCE) out[k] = v;
+  if (tags.Name !== undefined) out.Name = `${tags.Name}-${kind}`;
+  out[TAG_LAUNCH_RESOURCE] = kind;
+  return out;
+}
+
+/**
+ * How much larger Terraform's `base64gzip` (Go's compress/gzip, default level) makes a text
+ * than Node's zlib (level 6) does, with margin: measured on every example's user data with
+ * `terraform console` (test/synth/user-data-size.system.test.ts): Go's output was 1 to 41 bytes
+ * larger; EC2 sees Go's bytes.
+ */
+export const GO_GZIP_MARGIN_BYTES = 256;
+
+/**
+ * What {@link userDataExpression} assumes of a cdktf token in user data: 100 characters of
+ * hexadecimal (SHA-512 of the token, so that equal tokens stay equal and gzip cannot squeeze
+ * them), longer and less compressible than any value they resolve to (addresses, ARNs,
+ * bucket names, region names, hashes).
+ */
+export const TOKEN_ESTIMATE_CHARS = 100;
+
+/**
+ * The compressed size EC2 would see for user data `text`, estimated: Node's gzip of the
+ * text with each cdktf token replaced as {@link TOKEN_ESTIMATE_CHARS} says, plus
+ * {@link GO_GZIP_MARGIN_BYTES}. An upper bound of `length(base64decode(base64gzip(text)))`
+ * once Terraform resolved the tokens.
+ */
+export function estimatedUserDataBytes(text: string): number {
+  const estimate = text.replace(/\$\{TfToken\[[^\]]*\]\}/g, (t) => createHash("sha512").update(t).digest("hex").slice(0, TOKEN_ESTIMATE_CHARS));
+  return gzipSync(Buffer.from(estimate, "utf8")).length + GO_GZIP_MARGIN_BYTES;
+}
+
+/**
+ * A Terraform local (`<id>`) holding `text`, for long texts that go into resource arguments
+ * or Terraform functions: quotes and backslashes are JSON-escaped rather than spliced into
+ * an HCL function call. The local holds the text as a {@link SplicedText} (same JSON,
+ * resolved in one pass); under `cdktf synth --hcl` it holds {@link hclSafeTemplate} of the
+ * text (same value).
+ */
+export function textLocal(scope: Construct, id: string, text: string): TerraformLocal {
+  return new TerraformLocal(scope, id, isHclSynth() ? hclSafeTemplate(text) : new SplicedText(text));
+}
+
+/**
+ * `base64gzip(local.<id>)` for user data text, after checking its compressed size with
+ * {@link estimatedUserDataBytes} (calibrated on Terraform's gzip).
+ * @throws Error when the estimate exceeds EC2's limit, naming the template and both numbers
  */
 function userDataExpression(scope: Construct, id: string, name: string, text: string): string {
-  const estimate = text.replace(/\$\{TfToken\[[^\]]*\]\}/g, "x".repeat(100));
-  const bytes = gzipSync(Buffer.from(estimate, "utf8")).length;
+  const bytes = estimatedUserDataBytes(text);
   if (bytes > USER_DATA_LIMIT_BYTES) {
-    throw new Error(`${name}: the user data is ${bytes} bytes after gzip; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}`);
+    throw new Error(
+      `${name}: the user data would be up to ${bytes} bytes after Terraform's base64gzip (Node's gzip plus ${GO_GZIP_MARGIN_BYTES} bytes ` +
+        `for Go's, each reference counted as ${TOKEN_ESTIMATE_CHARS} characters); EC2 accepts at most ${USER_DATA_LIMIT_BYTES}. ` +
+        `Move files out of the user data (docs/bootstrap.md, "User data and the bootstrap object").`,
+    );
   }
-  const local = new TerraformLocal(scope, id, isHclSynth() ? hclSafeTemplate(text) : new SplicedText(text));
-  return Token.asString(Fn.base64gzip(local.asString));
+  return Token.asString(Fn.base64gzip(textLocal(scope, id, text).asString));
 }

@@ -15,7 +15,9 @@ import {
   type ValidatedSpec,
 } from "../../src/cluster-spec";
 import { renderNodeUserData, renderPoolerUserData } from "../../src/render/cloud-init";
-import type { ClusterMember, RuntimeContext } from "../../src/render/types";
+import { renderBootstrapScript } from "../../src/render/bootstrap";
+import type { ClusterMember, NodeContext, RuntimeContext } from "../../src/render/types";
+import { bootstrapObject } from "./bootstrap-object";
 import { BackupBucket } from "./backup-bucket";
 import { ClusterKey } from "./encryption";
 import { AwsEnvironment } from "./environment";
@@ -290,14 +292,24 @@ export class ManagedPostgres extends Construct {
     );
     const members: ClusterMember[] = this.slots.map((s) => s.member);
     const restore = props.restoreFrom ? addRestoreSource(this.nodeRole, props.restoreFrom, env) : undefined;
+    const ctxOf = (slot: Slot): NodeContext => ({ spec, self: slot.member, members, runtime });
     for (const slot of this.slots) {
       slot.addInstance({
         imageId,
         instanceProfileArn: this.nodeRole.instanceProfile.arn,
-        userData: renderNodeUserData(
-          { spec, self: slot.member, members, runtime },
-          { ...userDataOptions, nodeConfig: restore ? { patroni: restore.patroni } : undefined, extraFiles: restore?.files },
-        ),
+        userData: renderNodeUserData(ctxOf(slot), {
+          ...userDataOptions,
+          nodeConfig: restore ? { patroni: restore.patroni } : undefined,
+          extraFiles: restore?.files,
+          bootstrapObject: bootstrapObject(slot, "bootstrap-script", {
+            clusterName: spec.name,
+            nodeName: slot.nodeName,
+            bucket: this.backupBucketName,
+            kmsKeyArn: this.kmsKeyArn,
+            text: renderBootstrapScript(ctxOf(slot)),
+            dependsOn: this.backupBucket.configured,
+          }),
+        }),
       });
     }
     this.nodeAutoScalingGroupNames = this.slots.map((s) => s.autoScalingGroup!.name);
@@ -311,6 +323,7 @@ export class ManagedPostgres extends Construct {
         env,
         networkInterfaceIds: this.slots.map((s) => s.networkInterface.id),
         volumeIds: this.slots.map((s) => s.dataVolume.id),
+        autoScalingGroupNames: this.slots.map((s) => s.autoScalingGroupName),
         bucketArn: this.backupBucket.bucketArn,
         kmsKeyArn: this.kmsKeyArn,
         secretArn: this.secretArn,

@@ -15,6 +15,8 @@ import {
   TAG_DEPLOYMENT_MODEL,
   TAG_MAJOR_VERSION,
   TAG_SLOT,
+  TAG_SLOT_RESOURCE,
+  SLOT_RESOURCE,
   type ResolvedClusterSpec,
   type SpecIssue,
 } from "../../src/cluster-spec";
@@ -210,7 +212,10 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
  * - the slot's deployed volume is larger than requested (shrink), or sits in another
  *   availability zone (move) (each slot).
  *
- * Resources: `data.aws_ebs_volumes` filtered on `tag:managed-postgres:cluster` (the plural
+ * Resources: `data.aws_ebs_volumes` filtered on `tag:managed-postgres:cluster` and
+ * `tag:managed-postgres:slot-resource = data-volume` (the instances' root volumes carry the
+ * cluster tag but never this one; a volume of a version before that tag is not read until the
+ * next apply tags it) (the plural
  * data source returns an empty list, never an error, on a first deployment), one
  * `data.aws_ebs_volume` per id found (`for_each`), and a `locals` entry holding the
  * requested size and zones (they may be variables or data references).
@@ -218,7 +223,10 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
 export function addPlanTimeGuard(scope: Construct, spec: ResolvedClusterSpec, volumes: readonly GuardedVolume[]): void {
   if (volumes.length === 0) return;
   const ids = new DataAwsEbsVolumes(scope, "deployed-volume-ids", {
-    filter: [{ name: `tag:${TAG_CLUSTER}`, values: [spec.name] }],
+    filter: [
+      { name: `tag:${TAG_CLUSTER}`, values: [spec.name] },
+      { name: `tag:${TAG_SLOT_RESOURCE}`, values: [SLOT_RESOURCE.dataVolume] },
+    ],
   });
   const each = TerraformIterator.fromList(ids.ids);
   const deployed = new DataAwsEbsVolume(scope, "deployed-volumes", {
@@ -233,7 +241,7 @@ export function addPlanTimeGuard(scope: Construct, spec: ResolvedClusterSpec, vo
   const r = () => `local.${requested.friendlyUniqueId}`;
   const expr = (produce: () => string) => Lazy.stringValue({ produce: () => `\${${produce()}}` });
   const slotIs = (slot: number) => `lookup(v.tags, "${TAG_SLOT}", "") == "${slot}"`;
-  const where = `(aws ec2 describe-volumes --filters Name=tag:${TAG_CLUSTER},Values=${spec.name})`;
+  const where = `(aws ec2 describe-volumes --filters Name=tag:${TAG_CLUSTER},Values=${spec.name} Name=tag:${TAG_SLOT_RESOURCE},Values=${SLOT_RESOURCE.dataVolume})`;
   const version = spec.majorVersion;
 
   for (const { slot, volume } of volumes) {

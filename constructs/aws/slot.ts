@@ -12,6 +12,8 @@ import {
   TAG_DEPLOYMENT_MODEL,
   TAG_MAJOR_VERSION,
   TAG_SLOT,
+  TAG_SLOT_RESOURCE,
+  SLOT_RESOURCE,
   instanceTypeFor,
   type ResolvedClusterSpec,
 } from "../../src/cluster-spec";
@@ -45,10 +47,11 @@ export interface SlotInstanceProps {
 /**
  * A slot keeps a node's identity across instance replacement:
  * - an ENI in the slot's subnet (stable private IPv4: the node's address for Patroni, etcd
- *   and HAProxy), in the nodes' security group;
+ *   and HAProxy), in the nodes' security group, tagged `managed-postgres:slot-resource =
+ *   network-interface`;
  * - an encrypted gp3 data volume (cluster key, `storageGiB`, in the subnet's availability
- *   zone, a final snapshot on deletion) tagged with the cluster, the slot, the deployment
- *   model and the major version;
+ *   zone, a final snapshot on deletion) tagged with the cluster, the slot,
+ *   `managed-postgres:slot-resource = data-volume`, the deployment model and the major version;
  * - after {@link Slot.addInstance}: a hardened launch template and an Auto Scaling group of
  *   exactly one instance (min = max = desired = 1) in the slot's subnet. When the instance
  *   dies, the ASG launches a new one, whose bootstrap attaches the slot's ENI (device 1) and
@@ -70,6 +73,8 @@ export class Slot extends Construct {
   public readonly availabilityZone: string;
   /** Private IPv4 address of the ENI (token). */
   public readonly privateIp: string;
+  /** Name of the slot's launch template and Auto Scaling group (`managed-postgres-<node>`, at most 128 characters). */
+  public readonly autoScalingGroupName: string;
   /** The launch template, once {@link Slot.addInstance} ran. */
   public launchTemplate?: LaunchTemplate;
   /** The Auto Scaling group, once {@link Slot.addInstance} ran. */
@@ -83,6 +88,7 @@ export class Slot extends Construct {
     const { spec, index } = props;
     this.index = index;
     this.nodeName = `${spec.name}-${index}`;
+    this.autoScalingGroupName = boundedName(`managed-postgres-${this.nodeName}`, 128);
     const slotTags = clusterTags(spec, { [TAG_SLOT]: `${index}`, Name: this.nodeName });
     const subnet = new DataAwsSubnet(this, "subnet", { id: props.subnetId });
     this.availabilityZone = subnet.availabilityZone;
@@ -91,7 +97,7 @@ export class Slot extends Construct {
       subnetId: props.subnetId,
       description: `managed-postgres ${this.nodeName}: stable address of slot ${index}`,
       securityGroups: [props.securityGroupId],
-      tags: slotTags,
+      tags: { ...slotTags, [TAG_SLOT_RESOURCE]: SLOT_RESOURCE.networkInterface },
     });
     this.privateIp = this.networkInterface.privateIp;
 
@@ -104,6 +110,7 @@ export class Slot extends Construct {
       finalSnapshot: true,
       tags: {
         ...slotTags,
+        [TAG_SLOT_RESOURCE]: SLOT_RESOURCE.dataVolume,
         [TAG_DEPLOYMENT_MODEL]: spec.deployment,
         [TAG_MAJOR_VERSION]: `${spec.majorVersion}`,
       },
@@ -122,7 +129,7 @@ export class Slot extends Construct {
   /** Creates the slot's launch template and its one-instance Auto Scaling group. */
   public addInstance(props: SlotInstanceProps): AutoscalingGroup {
     const { spec, index } = this.props;
-    const name = boundedName(`managed-postgres-${this.nodeName}`, 128);
+    const name = this.autoScalingGroupName;
     const tags = clusterTags(spec, { [TAG_SLOT]: `${index}`, Name: this.nodeName });
     this.launchTemplate = hardenedLaunchTemplate(this, "launch-template", {
       name,
@@ -144,6 +151,12 @@ export class Slot extends Construct {
       launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
       healthCheckType: "EC2",
       healthCheckGracePeriod: 300,
+      // Replace by terminating first, then launching (min 0 %, max 100 % of one instance):
+      // two instances never compete for the slot's ENI and volume (Auto Scaling user guide,
+      // "Instance maintenance policies":
+      // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-instance-maintenance-policy.html).
+      // The bootstrap still waits for (and force-detaches from) a terminating holder.
+      instanceMaintenancePolicy: { minHealthyPercentage: 0, maxHealthyPercentage: 100 },
       tag: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
     });
     return this.autoScalingGroup;

@@ -14,8 +14,11 @@ import { Vpc } from "@cdktf/provider-aws/lib/vpc";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 
-/** AWS services the nodes call through interface endpoints. */
-const INTERFACE_ENDPOINTS = ["ec2", "secretsmanager", "kms", "logs", "monitoring"];
+/**
+ * AWS services the nodes call through interface endpoints (autoscaling: a node that cannot
+ * take its slot marks itself Unhealthy, docs/bootstrap.md).
+ */
+const INTERFACE_ENDPOINTS = ["ec2", "secretsmanager", "kms", "logs", "monitoring", "autoscaling"];
 
 export interface PrivateNetworkProps {
   /** VPC CIDR block. */

@@ -247,6 +247,22 @@ export const TAG_CLUSTER = "managed-postgres:cluster";
 export const TAG_DEPLOYMENT_MODEL = "managed-postgres:deployment-model";
 /** Tag key of a slot's index ("0", "1", "2"), on slot resources. */
 export const TAG_SLOT = "managed-postgres:slot";
+/**
+ * Tag key naming what a slot's own resource is: `network-interface` on the slot's ENI,
+ * `data-volume` on its data volume ({@link SLOT_RESOURCE}). The node bootstrap and the
+ * plan-time guard select a slot's ENI and volume by it, never by the cluster and slot tags
+ * alone: an instance's launch-created root volume and primary interface carry the cluster's
+ * cost tags too.
+ */
+export const TAG_SLOT_RESOURCE = "managed-postgres:slot-resource";
+/** Values of {@link TAG_SLOT_RESOURCE}. */
+export const SLOT_RESOURCE = { networkInterface: "network-interface", dataVolume: "data-volume" } as const;
+/**
+ * Tag key on the resources a launch template creates with each instance (its root volume and
+ * primary network interface): `root-volume` or `primary-network-interface`. They never carry
+ * {@link TAG_SLOT} or {@link TAG_SLOT_RESOURCE}.
+ */
+export const TAG_LAUNCH_RESOURCE = "managed-postgres:launch-resource";
 /** Tag key of the major version, on data volumes. */
 export const TAG_MAJOR_VERSION = "managed-postgres:major-version";
 /** Prefix reserved for the library's own tags. */

@@ -14,7 +14,9 @@
  *   contains `${` or `%{` (which Terraform would interpret) and no cdktf token is shipped
  *   base64-encoded (`encoding: b64`).
  * - `runcmd`: `[PATHS.bootstrapScript]` (all steps; cloud-init runs it once per instance,
- *   later boots run `managed-postgres-bootstrap.service`).
+ *   later boots run `managed-postgres-bootstrap.service`). With `bootstrapObject` (what the
+ *   AWS constructs do for database nodes), the bootstrap script is an S3 object and the user
+ *   data carries its loader instead: `runcmd` is `[loader]`, then `[PATHS.bootstrapScript]`.
  * - `ssh_pwauth: false`; no users, no passwords, no keys.
  * - `packages` only with `installPackages` (see {@link UserDataOptions}).
  *
@@ -23,7 +25,15 @@
  */
 import { stringify } from "yaml";
 import { PATHS } from "./paths";
-import { nodePackages, poolerPackages, renderBootstrapScript, renderPoolerBootstrapScript } from "./bootstrap";
+import {
+  BOOTSTRAP_LOADER_PATH,
+  nodePackages,
+  poolerPackages,
+  renderBootstrapLoader,
+  renderBootstrapScript,
+  renderPoolerBootstrapScript,
+  type BootstrapObject,
+} from "./bootstrap";
 import { renderNodeConfigFiles, renderPoolerConfigFiles, type NodeConfigOptions } from "./node-files";
 import { renderPoolerSystemdUnits, renderSystemdUnits } from "./systemd";
 import { renderMonitoringFiles, renderPoolerMonitoringFiles } from "./monitoring";
@@ -49,6 +59,14 @@ export interface UserDataOptions {
    * @default []
    */
   readonly extraFiles?: readonly RenderedFile[];
+  /**
+   * Database nodes: the bootstrap script is not in the user data but in this S3 object
+   * (`renderBootstrapScript` of the same context, byte for byte); the user data carries the
+   * loader (`BOOTSTRAP_LOADER_PATH`, {@link renderBootstrapLoader}) and `runcmd` runs it
+   * before the bootstrap. Keeps the user data far below EC2's 16 KB.
+   * @default - the bootstrap script is in the user data
+   */
+  readonly bootstrapObject?: BootstrapObject;
 }
 
 /** One entry of cloud-init's `write_files` (cc_write_files schema, cloud-init 22.4). */
@@ -95,13 +113,13 @@ function assertUniquePaths(files: readonly RenderedFile[]): void {
   }
 }
 
-function render(files: RenderedFile[], packages: readonly string[] | undefined): string {
+function render(files: RenderedFile[], packages: readonly string[] | undefined, loader = false): string {
   assertUniquePaths(files);
   const doc: Record<string, unknown> = {
     ssh_pwauth: false,
     ...(packages ? { packages: [...packages] } : {}),
     write_files: files.map(cloudInitWriteFile),
-    runcmd: [[PATHS.bootstrapScript]],
+    runcmd: loader ? [[BOOTSTRAP_LOADER_PATH], [PATHS.bootstrapScript]] : [[PATHS.bootstrapScript]],
   };
   return "#cloud-config\n" + stringify(doc, { lineWidth: 0, minContentWidth: 0, blockQuote: "literal" });
 }
@@ -117,14 +135,17 @@ function bootstrapFile(content: string): RenderedFile {
  * @throws Error if two rendered files share a path, or a file mixes tokens with `${`/`%{`
  */
 export function renderNodeUserData(ctx: NodeContext, options: UserDataOptions = {}): string {
+  const object = options.bootstrapObject;
   const files = [
-    bootstrapFile(renderBootstrapScript(ctx)),
+    object
+      ? { path: BOOTSTRAP_LOADER_PATH, content: renderBootstrapLoader(object, ctx.runtime), mode: "0755", owner: "root:root" }
+      : bootstrapFile(renderBootstrapScript(ctx)),
     ...renderNodeConfigFiles(ctx, options.nodeConfig),
     ...renderSystemdUnits(ctx),
     ...renderMonitoringFiles(ctx),
     ...(options.extraFiles ?? []),
   ];
-  return render(files, options.installPackages ? nodePackages(ctx.spec).map((p) => p.name) : undefined);
+  return render(files, options.installPackages ? nodePackages(ctx.spec).map((p) => p.name) : undefined, object !== undefined);
 }
 
 /**

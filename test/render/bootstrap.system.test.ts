@@ -421,8 +421,8 @@ set -eu
 printf '%s\\n' "$*" >>${JSON.stringify(state)}/argv.log
 case "$*" in
   *"ec2 describe-network-interfaces"*)
-    if [ -f ${JSON.stringify(state)}/attached ]; then printf 'eni-0abc\\tin-use\\ti-0123456789abcdef0\\t0A:00:00:00:01:12\\n'
-    else printf 'eni-0abc\\tavailable\\tNone\\t0A:00:00:00:01:12\\n'; fi ;;
+    if [ -f ${JSON.stringify(state)}/attached ]; then printf 'eni-0abc\\tin-use\\ti-0123456789abcdef0\\teni-attach-1\\t0A:00:00:00:01:12\\n'
+    else printf 'eni-0abc\\tavailable\\tNone\\tNone\\t0A:00:00:00:01:12\\n'; fi ;;
   *"ec2 attach-network-interface --network-interface-id eni-0abc --instance-id i-0123456789abcdef0 --device-index 1"*)
     touch ${JSON.stringify(state)}/attached
     ip addr add 10.10.1.12/24 dev dummy1 ;;
@@ -486,9 +486,9 @@ step_slot_network
 set -eu
 printf '%s\\n' "$*" >>${JSON.stringify(state)}/argv.log
 case "$*" in
-  *"ec2 describe-volumes --filters Name=tag:managed-postgres:cluster,Values=orders Name=tag:managed-postgres:slot,Values=0 "*)
-    if [ -f ${JSON.stringify(state)}/attached ]; then printf 'vol-0123456789abcdef0\\tin-use\\ti-0123456789abcdef0\\n'
-    else printf 'vol-0123456789abcdef0\\tavailable\\tNone\\n'; fi ;;
+  *"ec2 describe-volumes --filters Name=tag:managed-postgres:cluster,Values=orders Name=tag:managed-postgres:slot,Values=0 Name=tag:managed-postgres:slot-resource,Values=data-volume "*)
+    if [ -f ${JSON.stringify(state)}/attached ]; then printf 'vol-0123456789abcdef0\\tin-use\\ti-0123456789abcdef0\\tattached\\n'
+    else printf 'vol-0123456789abcdef0\\tavailable\\tNone\\tNone\\n'; fi ;;
   *"ec2 attach-volume --volume-id vol-0123456789abcdef0 --instance-id i-0123456789abcdef0 --device /dev/sdf"*)
     touch ${JSON.stringify(state)}/attached
     ln -s "$LOOP" ${JSON.stringify(byId)}/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0 ;;

@@ -127,13 +127,26 @@ describe("user data content", () => {
     );
   });
 
+  // Database nodes as the AWS constructs ship them: the bootstrap script is an S3 object, the
+  // user data carries its loader (docs/bootstrap.md, "User data and the bootstrap object").
+  const object = { bucket: "${TfToken[TOKEN.901]}", key: "config/orders/orders-0/managed-postgres-bootstrap", versionId: "${TfToken[TOKEN.902]}", sha256: "${TfToken[TOKEN.903]}" };
   test.each([
-    ["distributed node", () => renderNodeUserData(distributedNode(0, {}, TOKEN_ADDRESSES))],
-    ["standalone node", () => renderNodeUserData(standaloneNode({ size: "4XL", majorVersion: 17 }))],
+    ["distributed node", () => renderNodeUserData(distributedNode(0, {}, TOKEN_ADDRESSES), { bootstrapObject: object, installPackages: true })],
+    ["standalone node", () => renderNodeUserData(standaloneNode({ size: "4XL", majorVersion: 17 }), { bootstrapObject: object, installPackages: true })],
     ["pooler instance", () => renderPoolerUserData(pooler(undefined, TOKEN_ADDRESSES))],
   ])("the gzipped user data of a %s fits EC2's 16 KB limit", (_name, render) => {
     const gz = gzipSync(Buffer.from(render(), "utf8"), { level: 6 });
     expect(gz.length).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT_BYTES);
     expect(Buffer.from(gz).toString("base64").length).toBeLessThanOrEqual(21847);
   });
+});
+
+test("with a bootstrap object, the user data carries the loader, not the bootstrap script, and runs the loader first", () => {
+  const ctx = distributedNode(0, {}, TOKEN_ADDRESSES);
+  const object = { bucket: "b", key: "config/orders/orders-0/managed-postgres-bootstrap", versionId: "v1", sha256: "0".repeat(64) };
+  const text = renderNodeUserData(ctx, { bootstrapObject: object });
+  expect(text).toContain("path: /usr/local/sbin/managed-postgres-fetch-bootstrap");
+  expect(text).not.toContain("path: /usr/local/sbin/managed-postgres-bootstrap\n");
+  expect(text).toMatch(/runcmd:\n {2}- - \/usr\/local\/sbin\/managed-postgres-fetch-bootstrap\n {2}- - \/usr\/local\/sbin\/managed-postgres-bootstrap\n/);
+  expect(text.length).toBeLessThan(renderNodeUserData(ctx).length - 15_000);
 });

@@ -16,8 +16,11 @@ const [idsName, idsSource] = Object.entries<any>(json.data.aws_ebs_volumes)[0];
 const [volName, volSource] = Object.entries<any>(json.data.aws_ebs_volume)[0];
 const [localName] = Object.keys(json.locals).filter((k) => typeof json.locals[k] === "object" && json.locals[k] !== null && "storage_gib" in json.locals[k]);
 
-test("the deployed volumes are found by the cluster tag with the plural data source", () => {
-  expect(idsSource.filter).toEqual([{ name: "tag:managed-postgres:cluster", values: ["orders"] }]);
+test("the deployed data volumes are found by the cluster tag and slot-resource = data-volume with the plural data source (never an instance's root volume)", () => {
+  expect(idsSource.filter).toEqual([
+    { name: "tag:managed-postgres:cluster", values: ["orders"] },
+    { name: "tag:managed-postgres:slot-resource", values: ["data-volume"] },
+  ]);
 });
 
 test("each deployed volume is read by id, one instance per id found", () => {

@@ -31,8 +31,16 @@ describe.each([
     expect(json.resource.aws_nat_gateway).toBeUndefined();
   });
 
-  test("reaches S3 through a gateway endpoint and the other AWS APIs through interface endpoints", () => {
+  test("reaches S3 through a gateway endpoint and the other AWS APIs (Auto Scaling too) through interface endpoints", () => {
     const services = Object.values<any>(json.resource.aws_vpc_endpoint).map((e) => `${e.service_name.split(".").pop()}:${e.vpc_endpoint_type}`);
-    expect(services.sort()).toEqual(["ec2:Interface", "kms:Interface", "logs:Interface", "monitoring:Interface", "s3:Gateway", "secretsmanager:Interface"]);
+    expect(services.sort()).toEqual([
+      "autoscaling:Interface",
+      "ec2:Interface",
+      "kms:Interface",
+      "logs:Interface",
+      "monitoring:Interface",
+      "s3:Gateway",
+      "secretsmanager:Interface",
+    ]);
   });
 });

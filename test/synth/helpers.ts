@@ -93,4 +93,7 @@ export const UNTAGGABLE = new Set([
   "aws_s3_bucket_lifecycle_configuration",
   "aws_cloudwatch_dashboard",
   "aws_autoscaling_group", // tagged with `tag` blocks, checked separately
+  // S3 object tags are limited to 10 (more user tags would fail the apply) and are no
+  // cost-allocation tags; the bucket carries the cluster's tags.
+  "aws_s3_object",
 ]);

@@ -27,6 +27,8 @@ describe("distributed cluster", () => {
       ...COMMON,
       aws_network_interface: 3,
       aws_ebs_volume: 3,
+      // the nodes' bootstrap scripts (docs/bootstrap.md)
+      aws_s3_object: 3,
       aws_launch_template: 4,
       aws_autoscaling_group: 4,
       aws_lb: 1,
@@ -121,6 +123,7 @@ describe("standalone cluster", () => {
       aws_cloudwatch_metric_alarm: 7,
       aws_network_interface: 1,
       aws_ebs_volume: 1,
+      aws_s3_object: 1,
       aws_launch_template: 1,
       aws_autoscaling_group: 1,
       aws_iam_role: 1,

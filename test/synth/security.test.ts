@@ -128,7 +128,7 @@ describe.each(models)("%s cluster security", (model) => {
     const wildcard = statements.filter((st) => st.resources.includes("*"));
     expect(wildcard.length).toBeGreaterThan(0);
     for (const st of wildcard) {
-      for (const a of st.actions) expect(["ec2:DescribeNetworkInterfaces", "ec2:DescribeVolumes", "cloudwatch:PutMetricData"]).toContain(a);
+      for (const a of st.actions) expect(["ec2:DescribeNetworkInterfaces", "ec2:DescribeVolumes", "ec2:DescribeInstances", "cloudwatch:PutMetricData"]).toContain(a);
       if (st.actions.includes("cloudwatch:PutMetricData")) expect(st.condition[0].variable).toBe("cloudwatch:namespace");
     }
   });

@@ -24,12 +24,33 @@ test("each slot's user data names its own node and all three slot addresses", ()
   }
 });
 
-test("user data points the nodes at the cluster's bucket, key and secret", () => {
+test("user data points the nodes at the cluster's bucket, key and secret (the bootstrap script, an S3 object, holds the secret ARN)", () => {
   const [, lt] = resources(s, "aws_launch_template").find(([id]) => id.startsWith("orders_slot-0_"))!;
   const text = userDataOf(s, lt);
   expect(text).toMatch(/\$\{aws_s3_bucket\.[^.]+\.bucket\}/);
   expect(text).toMatch(/\$\{aws_kms_key\.[^.]+\.arn\}/);
-  expect(text).toMatch(/\$\{aws_secretsmanager_secret\.[^.]+\.arn\}/);
+  const [, object] = resources(s, "aws_s3_object").find(([id]) => id.startsWith("orders_slot-0_"))!;
+  const local = /^\$\{local\.([^}]+)\}$/.exec(object.content)![1]!;
+  expect(locals[local]).toMatch(/\$\{aws_secretsmanager_secret\.[^.]+\.arn\}/);
+});
+
+test("each node's bootstrap script is an SSE-KMS object under config/<cluster>/, fetched by version and checked by SHA-256", () => {
+  for (const i of [0, 1, 2]) {
+    const [id, object] = resources(s, "aws_s3_object").find(([oid]) => oid.startsWith(`orders_slot-${i}_`))!;
+    expect(object).toMatchObject({
+      key: `config/orders/orders-${i}/managed-postgres-bootstrap`,
+      server_side_encryption: "aws:kms",
+      kms_key_id: expect.stringMatching(/^\$\{aws_kms_key\.[^.]+\.arn\}$/),
+      depends_on: [expect.stringMatching(/^aws_s3_bucket_versioning\./), expect.stringMatching(/^aws_s3_bucket_server_side_encryption_configuration\./)],
+    });
+    const local = /^\$\{local\.([^}]+)\}$/.exec(object.content)![1]!;
+    expect(locals[local]).toContain(`readonly SELF_NAME='orders-${i}'`);
+    const [, lt] = resources(s, "aws_launch_template").find(([lid]) => lid.startsWith(`orders_slot-${i}_`))!;
+    const text = userDataOf(s, lt);
+    expect(text).toContain(`readonly VERSION_ID='\${aws_s3_object.${id}.version_id}'`);
+    expect(text).toContain(`readonly SHA256='\${sha256(local.${local})}'`);
+    expect(text).not.toContain("step_slot_network");
+  }
 });
 
 test("the PgBouncer tier's user data routes to all three slot addresses", () => {

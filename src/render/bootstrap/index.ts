@@ -17,13 +17,21 @@
  *      with `X-aws-ec2-metadata-token`; `<metadata>` = `runtime.metadataEndpoint` or
  *      `http://169.254.169.254`;
  *   2. slot address: skipped when `ctx.self.address` is on an interface; else the ENI
- *      tagged `managed-postgres:cluster=<name>` + `managed-postgres:slot=<index>` is
- *      attached as device 1 (waiting while another instance still holds it), the address
- *      configured (DHCP or `ip addr add` with the prefix of IMDS
- *      `network/interfaces/macs/<mac>/subnet-ipv4-cidr-block`) and source-based routing
- *      added when the ENI is not the default-route interface;
+ *      tagged `managed-postgres:cluster=<name>` + `managed-postgres:slot=<index>` +
+ *      `managed-postgres:slot-resource=network-interface` (exactly one must match: two or
+ *      none is refused, non-zero) is attached as device 1, the address configured (DHCP or
+ *      `ip addr add` with the prefix of IMDS
+ *      `network/interfaces/macs/<mac>/subnet-ipv4-cidr-block`); when the ENI is not the
+ *      default-route interface, replies from the slot address leave through it (`ip rule
+ *      from`, table 1001 + slot) and so does every connection to another member (a /32 route
+ *      per member address with `src <slot address>`). While another instance holds the ENI
+ *      or the volume (an instance being replaced), the node waits up to 10 minutes,
+ *      force-detaching from a holder that is `terminated` (at once) or `shutting-down` (after
+ *      2 minutes), never from a live one; when it still cannot take its slot it calls
+ *      `autoscaling set-instance-health --health-status Unhealthy` on itself and exits non-zero;
  *   3. data volume: skipped (after an online grow) when `PATHS.dataMount` is a mountpoint;
- *      else the volume with the same tags is attached as `/dev/sdf`, its NVMe device
+ *      else the volume tagged like the ENI but `managed-postgres:slot-resource=data-volume`
+ *      is attached as `/dev/sdf`, its NVMe device
  *      `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol…` awaited, formatted ext4
  *      ONLY when `blkid -p` finds no filesystem and no partition table, added to
  *      /etc/fstab (by UUID, `nofail`), mounted and grown;
@@ -68,10 +76,14 @@
  * exporters.
  *
  * ## AWS CLI calls (each with `--region <runtime.region>` and, when set, `--endpoint-url <runtime.awsEndpointUrl>`)
- * - `aws ec2 describe-network-interfaces --filters Name=tag:managed-postgres:cluster,Values=<name> Name=tag:managed-postgres:slot,Values=<index> --query 'NetworkInterfaces[0].[NetworkInterfaceId,Status,Attachment.InstanceId,MacAddress]' --output text`
+ * - `aws ec2 describe-network-interfaces --filters Name=tag:managed-postgres:cluster,Values=<name> Name=tag:managed-postgres:slot,Values=<index> Name=tag:managed-postgres:slot-resource,Values=network-interface --query 'NetworkInterfaces[].[NetworkInterfaceId,Status,Attachment.InstanceId,Attachment.AttachmentId,MacAddress]' --output text`
  * - `aws ec2 attach-network-interface --network-interface-id <eni> --instance-id <id> --device-index 1`
- * - `aws ec2 describe-volumes --filters <same two filters> --query 'Volumes[0].[VolumeId,State,Attachments[0].InstanceId]' --output text`
+ * - `aws ec2 describe-volumes --filters <cluster and slot filters> Name=tag:managed-postgres:slot-resource,Values=data-volume --query 'Volumes[].[VolumeId,State,Attachments[0].InstanceId,Attachments[0].State]' --output text`
  * - `aws ec2 attach-volume --volume-id <vol> --instance-id <id> --device /dev/sdf`
+ * - while another instance holds the ENI or volume: `aws ec2 describe-instances --instance-ids <holder> --query 'Reservations[].Instances[].State.Name' --output text`;
+ *   `aws ec2 detach-network-interface --attachment-id <attachment> --force` /
+ *   `aws ec2 detach-volume --volume-id <vol> --instance-id <holder> --force` (holder terminated or shutting down)
+ * - `aws autoscaling set-instance-health --instance-id <id> --health-status Unhealthy --no-should-respect-grace-period` (the slot cannot be taken)
  * - `aws secretsmanager get-secret-value --secret-id <runtime.secretArn> --query SecretString --output text`
  *   (no value yet: the error output contains `ResourceNotFoundException`)
  * - `aws secretsmanager put-secret-value --secret-id <arn> --client-request-token <token> --secret-string file://<json>` (database nodes only)
@@ -86,7 +98,7 @@
  * (see `../terraform-safe.ts`), checked on the assembled text.
  */
 import { createHash } from "node:crypto";
-import { TAG_CLUSTER, TAG_SLOT, type ResolvedClusterSpec } from "../../cluster-spec";
+import { SLOT_RESOURCE, TAG_CLUSTER, TAG_SLOT, TAG_SLOT_RESOURCE, type ResolvedClusterSpec } from "../../cluster-spec";
 import { PORTS } from "../../cluster-spec";
 import { renderNodeConfigFiles, renderPoolerConfigFiles } from "../node-files";
 import { PATHS } from "../paths";
@@ -101,6 +113,7 @@ import { SECRET_FIELDS, type NodeContext, type PoolerContext, type RuntimeContex
 import { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_COMMANDS, logicalDumpPrefix } from "./files";
 
 export { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR, logicalDumpPrefix } from "./files";
+export { BOOTSTRAP_LOADER_PATH, renderBootstrapLoader, type BootstrapObject } from "./loader";
 
 /**
  * The Secrets Manager `ClientRequestToken` every node of a cluster uses when it offers the
@@ -235,8 +248,14 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     CLUSTER: spec.name,
     SELF_NAME: self.name,
     SELF_ADDRESS: self.address,
+    PEER_ADDRESSES: ctx.members
+      .filter((m) => m.slotIndex !== self.slotIndex)
+      .map((m) => m.address)
+      .join(" "),
     FILTER_CLUSTER: `Name=tag:${TAG_CLUSTER},Values=${spec.name}`,
     FILTER_SLOT: `Name=tag:${TAG_SLOT},Values=${self.slotIndex}`,
+    FILTER_ENI: `Name=tag:${TAG_SLOT_RESOURCE},Values=${SLOT_RESOURCE.networkInterface}`,
+    FILTER_VOLUME: `Name=tag:${TAG_SLOT_RESOURCE},Values=${SLOT_RESOURCE.dataVolume}`,
     CLIENT_REQUEST_TOKEN: secretClientRequestToken(spec.name),
     DATA_MOUNT: PATHS.dataMount,
     ROUTE_TABLE: 1001 + self.slotIndex,

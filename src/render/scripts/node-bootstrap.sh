@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # managed-postgres-bootstrap of a database node: its own steps and the timer jobs, after
 # bootstrap-common.sh. Header values besides those of bootstrap-common.sh:
-#   CLUSTER SELF_NAME SELF_ADDRESS FILTER_CLUSTER FILTER_SLOT CLIENT_REQUEST_TOKEN
+#   CLUSTER SELF_NAME SELF_ADDRESS PEER_ADDRESSES (the other members' addresses, words)
+#   FILTER_CLUSTER FILTER_SLOT FILTER_ENI FILTER_VOLUME CLIENT_REQUEST_TOKEN
 #   DATA_MOUNT ROUTE_TABLE PATRONI_URL STANZA DEPLOYMENT
 #   ETCD_DATA_DIR PGBACKREST_SPOOL POSTGRES_SOCKET_DIR PGBACKREST_INCLUDE_DIR PATRONI_ENV
 #   BACKUP_CIPHER_PASS_FILE PGBOUNCER_HERE (yes|no) PATRONI_RESTAPI_USERNAME
@@ -70,9 +71,18 @@ step_secrets() {
 slot_interface() {
   ip -o -4 addr show | awk -v a="$SELF_ADDRESS" '{split($4, p, "/"); if (p[1] == a) {print $2; exit}}'
 }
-# replies from the slot address leave through the slot ENI
+# in_subnet ADDRESS CIDR: status 0 when the IPv4 ADDRESS lies in CIDR
+in_subnet() {
+  awk -v a="$1" -v c="$2" 'function n(s, p) {split(s, p, "."); return ((p[1] * 256 + p[2]) * 256 + p[3]) * 256 + p[4]} BEGIN {split(c, x, "/"); m = 2 ^ (32 - x[2]); exit !(int(n(a) / m) == int(n(x[1]) / m))}'
+}
+# The slot ENI is a second interface, usually in the primary ENI's subnet. Replies from the
+# slot address leave through it (ip rule from <slot ip>, table ROUTE_TABLE); connections this
+# node opens to the other members (etcd peers, replication, pg_rewind, Patroni REST,
+# pgBackRest) leave from the slot address through it too: a /32 route per member address in
+# the main table, via the slot interface with src <slot ip> (etcd checks the peer's source
+# address against its certificate, pg_hba admits members' /32s). Idempotent.
 ensure_source_routing() {
-  local iface def net gw
+  local iface def net gw peer
   iface=$(slot_interface)
   def=$(ip -4 route show default | awk '{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}')
   if [ -z "$def" ] || [ "$iface" = "$def" ]; then return 0; fi
@@ -88,22 +98,78 @@ ensure_source_routing() {
   if ! ip rule show | grep -q "from $SELF_ADDRESS lookup $ROUTE_TABLE"; then
     ip rule add from "$SELF_ADDRESS" lookup "$ROUTE_TABLE" priority "$ROUTE_TABLE"
   fi
-}
-# attach_slot eni|volume: waits (up to 10 minutes) until the slot's ENI or volume is attached
-# to this instance, attaching it once available; sets SLOT_ID (and SLOT_MAC for the ENI).
-attach_slot() {
-  local kind=$1 desc id state attached mac i
-  for ((i = 1; i <= 60; i++)); do
-    if [ "$kind" = eni ]; then
-      desc=$(awsc ec2 describe-network-interfaces --filters "$FILTER_CLUSTER" "$FILTER_SLOT" \
-        --query 'NetworkInterfaces[0].[NetworkInterfaceId,Status,Attachment.InstanceId,MacAddress]' --output text) || desc=""
+  for peer in $PEER_ADDRESSES; do
+    if in_subnet "$peer" "$net"; then
+      ip route replace "$peer/32" dev "$iface" src "$SELF_ADDRESS"
     else
-      desc=$(awsc ec2 describe-volumes --filters "$FILTER_CLUSTER" "$FILTER_SLOT" \
-        --query 'Volumes[0].[VolumeId,State,Attachments[0].InstanceId]' --output text) || desc=""
+      ip route replace "$peer/32" via "$gw" dev "$iface" src "$SELF_ADDRESS"
     fi
-    id="" state="" attached="" mac=""
-    read -r id state attached mac <<<"$desc" || true
-    if [ "$attached" = "$INSTANCE_ID" ]; then
+  done
+  log "connections to the members ($PEER_ADDRESSES) leave from $SELF_ADDRESS on $iface"
+}
+
+# Polls of attach_slot: SLOT_POLLS of SLOT_POLL_SECONDS (10 minutes); a holder that is
+# shutting down is force-detached after SLOT_FORCE_AFTER polls (2 minutes), a terminated one at once.
+readonly SLOT_POLLS=60 SLOT_POLL_SECONDS=10 SLOT_FORCE_AFTER=12
+
+# slot_describe eni|volume: one line per object matching the slot's tag filters
+# (cluster, slot, slot-resource): "id state holder attachment-id mac" (ENI) or
+# "id state holder attachment-state" (volume); "None" for an absent field.
+slot_describe() {
+  if [ "$1" = eni ]; then
+    awsc ec2 describe-network-interfaces --filters "$FILTER_CLUSTER" "$FILTER_SLOT" "$FILTER_ENI" \
+      --query 'NetworkInterfaces[].[NetworkInterfaceId,Status,Attachment.InstanceId,Attachment.AttachmentId,MacAddress]' --output text
+  else
+    awsc ec2 describe-volumes --filters "$FILTER_CLUSTER" "$FILTER_SLOT" "$FILTER_VOLUME" \
+      --query 'Volumes[].[VolumeId,State,Attachments[0].InstanceId,Attachments[0].State]' --output text
+  fi
+}
+
+# instance_state ID: EC2's state name of instance ID; "terminated" when EC2 no longer knows
+# it, "unknown" when the call fails otherwise.
+instance_state() {
+  local out
+  if out=$(awsc ec2 describe-instances --instance-ids "$1" --query 'Reservations[].Instances[].State.Name' --output text 2>"$WORK/aws.err"); then
+    if [ -z "$out" ] || [ "$out" = None ]; then out=terminated; fi
+    printf '%s\n' "$out"
+  elif grep -q InvalidInstanceID.NotFound "$WORK/aws.err"; then
+    echo terminated
+  else
+    echo unknown
+  fi
+}
+
+# give_up_slot MESSAGE: this instance cannot take its slot. Marks it Unhealthy (ignoring the
+# health check grace period) so that Auto Scaling replaces it instead of keeping a node
+# that never joins, then dies.
+give_up_slot() {
+  log "$1: marking instance $INSTANCE_ID unhealthy so that Auto Scaling replaces it"
+  awsc autoscaling set-instance-health --instance-id "$INSTANCE_ID" --health-status Unhealthy --no-should-respect-grace-period >/dev/null ||
+    log "set-instance-health failed"
+  die "$1"
+}
+
+# attach_slot eni|volume: waits (SLOT_POLLS polls) until the slot's ENI or volume is attached
+# to this instance, attaching it once available; sets SLOT_ID (and SLOT_MAC for the ENI).
+# Exactly one object must match the slot's filters (else: refuses). While an instance being
+# replaced holds it: waits; force-detaches it from a terminated holder, or from one shutting
+# down for SLOT_FORCE_AFTER polls; never from a pending, running, stopping or stopped one.
+# Gives up with give_up_slot.
+attach_slot() {
+  local kind=$1 desc n id state holder extra mac hstate i down=0
+  for ((i = 1; i <= SLOT_POLLS; i++)); do
+    if ! desc=$(slot_describe "$kind"); then
+      log "describing the slot $kind failed: retrying"
+      sleep "$SLOT_POLL_SECONDS"
+      continue
+    fi
+    n=$(grep -c . <<<"$desc" || true)
+    if [ "$n" -ne 1 ]; then
+      die "$n objects match the slot $kind filters ($FILTER_CLUSTER $FILTER_SLOT $FILTER_ENI / $FILTER_VOLUME), expected exactly 1: not choosing one"
+    fi
+    id="" state="" holder="" extra="" mac=""
+    read -r id state holder extra mac <<<"$desc" || true
+    if [ "$holder" = "$INSTANCE_ID" ]; then
       SLOT_ID=$id
       SLOT_MAC=$(tr '[:upper:]' '[:lower:]' <<<"$mac")
       return 0
@@ -118,10 +184,24 @@ attach_slot() {
       sleep 2
       continue
     fi
-    log "slot $kind '$id' is '$state' (attached to '$attached'): waiting"
-    sleep 10
+    hstate=none
+    if [ -n "$holder" ] && [ "$holder" != None ]; then hstate=$(instance_state "$holder"); fi
+    case "$hstate" in
+      shutting-down | terminated) down=$((down + 1)) ;;
+      *) down=0 ;;
+    esac
+    log "slot $kind $id is $state, held by $holder ($hstate): waiting"
+    if [ "$hstate" = terminated ] || [ "$down" -gt "$SLOT_FORCE_AFTER" ]; then
+      log "force-detaching the slot $kind $id from $holder ($hstate)"
+      if [ "$kind" = eni ]; then
+        awsc ec2 detach-network-interface --attachment-id "$extra" --force >/dev/null || true
+      else
+        awsc ec2 detach-volume --volume-id "$id" --instance-id "$holder" --force >/dev/null || true
+      fi
+    fi
+    sleep "$SLOT_POLL_SECONDS"
   done
-  die "the slot $kind of $SELF_NAME could not be attached"
+  give_up_slot "the slot $kind of $SELF_NAME could not be attached in $((SLOT_POLLS * SLOT_POLL_SECONDS)) s"
 }
 step_slot_network() {
   local mac iface="" cidr i
@@ -137,7 +217,7 @@ step_slot_network() {
     if [ -n "$iface" ]; then break; fi
     sleep 2
   done
-  [ -n "$iface" ] || die "no network interface with MAC $mac appeared"
+  [ -n "$iface" ] || give_up_slot "no network interface with MAC $mac appeared"
   ip link set dev "$iface" up
   for ((i = 1; i <= 15; i++)); do
     if [ -n "$(slot_interface)" ]; then break; fi
@@ -208,7 +288,7 @@ step_data_volume() {
     if [ -b /dev/xvdf ]; then dev=/dev/xvdf; break; fi
     sleep 2
   done
-  [ -n "$dev" ] || die "the device of $vol did not appear ($by_id)"
+  [ -n "$dev" ] || give_up_slot "the device of $vol did not appear ($by_id)"
   format_if_blank "$dev"
   uuid=$(blkid -o value -s UUID "$dev")
   line="UUID=$uuid $DATA_MOUNT ext4 defaults,nofail,noatime,x-systemd.device-timeout=30s 0 2"
