@@ -9,9 +9,18 @@
  *   tags/instance/<key>. The caller is identified by its source address (one namespace =
  *   one instance).
  * - EC2 (query protocol, XML, API version 2016-11-15): DescribeNetworkInterfaces,
- *   AttachNetworkInterface, DescribeVolumes, AttachVolume, DescribeInstances,
- *   DescribeTags. Attaching is bookkeeping only: the ENI is the namespace's address and the
- *   EBS volume is a per-slot directory the harness bind-mounts at /data.
+ *   AttachNetworkInterface, DetachNetworkInterface, DescribeVolumes, AttachVolume,
+ *   DetachVolume, DescribeInstances, DescribeTags. Attaching is bookkeeping only: the ENI is
+ *   the namespace's address and the EBS volume is a per-slot directory the harness
+ *   bind-mounts at /data. As on EC2, every instance also has a root volume and a primary
+ *   interface created at launch, attached to it, tagged as the launch template's
+ *   `tag_specifications` tag them (`launchResourceTags`: the cluster's tags without the
+ *   slot-identity tags), listed by DescribeVolumes / DescribeNetworkInterfaces and deleted
+ *   when the instance is replaced; the slot's ENI and volume carry
+ *   `managed-postgres:slot-resource`. AttachVolume of a volume another instance holds fails
+ *   with VolumeInUse; DescribeInstances reports a replaced instance as `terminated`.
+ * - Auto Scaling (query protocol, API version 2011-01-01): SetInstanceHealth (recorded in
+ *   {@link AwsStandin.healthReports}).
  * - Secrets Manager (JSON 1.1, `X-Amz-Target: secretsmanager.*`): GetSecretValue,
  *   PutSecretValue, DescribeSecret, CreateSecret, with AWS's documented version semantics:
  *   a version's id is its ClientRequestToken (32..64 characters); putting the same token
@@ -26,6 +35,7 @@
  */
 import { randomBytes, randomUUID } from "crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "http";
+import { launchResourceTags } from "../../../constructs/aws/launch";
 
 /** An instance slot of the stand-in's world: one namespace address. */
 export interface StandinHost {
@@ -39,10 +49,14 @@ export interface StandinHost {
   readonly tags: Record<string, string>;
 }
 
-/** A resource (ENI or volume) of a slot. */
+/** A resource (ENI or volume) of a slot, or one created with an instance at launch. */
 interface SlotResource {
   id: string;
   slotIndex: number;
+  /** Created with an instance (root volume, primary interface), deleted with it. */
+  launchedWith?: string;
+  /** MAC address of an ENI. @default 02:00:00:00:00:0<slotIndex> */
+  mac?: string;
   zone: string;
   address: string;
   tags: Record<string, string>;
@@ -89,12 +103,13 @@ export interface StandinConfig {
 export interface StandinCall {
   readonly at: string;
   readonly from: string;
-  readonly api: "imds" | "ec2" | "secretsmanager" | "harness" | "unknown";
+  readonly api: "imds" | "ec2" | "autoscaling" | "secretsmanager" | "harness" | "unknown";
   readonly action: string;
   readonly status: number;
 }
 
 const EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/";
+const AUTOSCALING_NS = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
 
 function xmlEscape(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -134,6 +149,10 @@ export class AwsStandin {
     Token: randomBytes(32).toString("base64"),
   };
   private bootCounter = 0;
+  /** Instances replaced by a later boot at the same address (DescribeInstances: terminated). */
+  private readonly terminated = new Set<string>();
+  /** SetInstanceHealth calls: instance id and health status. */
+  readonly healthReports: { instanceId: string; status: string }[] = [];
   private server?: Server;
 
   constructor(private readonly config: StandinConfig) {
@@ -146,8 +165,20 @@ export class AwsStandin {
         "managed-postgres:slot": String(h.slotIndex),
       };
       const hex = (n: number) => n.toString(16).padStart(2, "0");
-      this.enis.push({ id: `eni-0harness0000000${hex(h.slotIndex)}`, slotIndex: h.slotIndex, zone: h.zone, address: h.address, tags });
-      this.volumes.push({ id: `vol-0harness0000000${hex(h.slotIndex)}`, slotIndex: h.slotIndex, zone: h.zone, address: h.address, tags });
+      this.enis.push({
+        id: `eni-0harness0000000${hex(h.slotIndex)}`,
+        slotIndex: h.slotIndex,
+        zone: h.zone,
+        address: h.address,
+        tags: { ...tags, "managed-postgres:slot-resource": "network-interface" },
+      });
+      this.volumes.push({
+        id: `vol-0harness0000000${hex(h.slotIndex)}`,
+        slotIndex: h.slotIndex,
+        zone: h.zone,
+        address: h.address,
+        tags: { ...tags, "managed-postgres:slot-resource": "data-volume" },
+      });
     }
     for (const { secretString, ...s } of config.secrets) {
       const secret: Secret = { ...s, created: Date.now() / 1000, versions: [] };
@@ -163,6 +194,7 @@ export class AwsStandin {
   boot(address: string): string {
     const old = this.instanceOf.get(address);
     if (old) {
+      this.terminated.add(old);
       for (const r of [...this.enis, ...this.volumes]) {
         if (r.attachedTo === old) {
           r.attachedTo = undefined;
@@ -170,11 +202,53 @@ export class AwsStandin {
           r.device = undefined;
         }
       }
+      // delete_on_termination: the old instance's root volume and primary interface go with it
+      for (const list of [this.enis, this.volumes]) {
+        for (let i = list.length - 1; i >= 0; i--) if (list[i]!.launchedWith === old) list.splice(i, 1);
+      }
     }
     this.bootCounter++;
     const id = `i-0harness${String(this.bootCounter).padStart(8, "0")}`;
     this.instanceOf.set(address, id);
+    this.launchResources(address, id);
     return id;
+  }
+
+  /** The root volume and primary interface EC2 creates with instance `id` (tag_specifications). */
+  private launchResources(address: string, id: string): void {
+    const host = this.config.hosts.find((h) => h.address === address);
+    if (!host) return;
+    const name = host.slotIndex === undefined ? `${this.config.clusterName}-pooler` : `${this.config.clusterName}-${host.slotIndex}`;
+    const instanceTags: Record<string, string> = { "managed-postgres:cluster": this.config.clusterName, Name: name };
+    if (host.slotIndex !== undefined) instanceTags["managed-postgres:slot"] = String(host.slotIndex);
+    const serial = id.slice(-8);
+    const octets = address.split(".").map(Number);
+    // the primary interface's own address: another one of the subnet, never the slot's
+    const primaryAddress = [...octets.slice(0, 3), (octets[3]! + 100) % 250].join(".");
+    const attached = { attachedTo: id, attachTime: new Date().toISOString() };
+    this.enis.push({
+      id: `eni-0launch${serial}`,
+      slotIndex: host.slotIndex ?? 9,
+      zone: host.zone,
+      address: primaryAddress,
+      mac: `02:01:00:${serial.slice(-6, -4)}:${serial.slice(-4, -2)}:${serial.slice(-2)}`,
+      tags: launchResourceTags(instanceTags, "primary-network-interface"),
+      launchedWith: id,
+      attachmentId: `eni-attach-${serial}`,
+      device: "0",
+      ...attached,
+    });
+    this.volumes.push({
+      id: `vol-0launch${serial}`,
+      slotIndex: host.slotIndex ?? 9,
+      zone: host.zone,
+      address: primaryAddress,
+      tags: launchResourceTags(instanceTags, "root-volume"),
+      launchedWith: id,
+      attachmentId: `vol-attach-${serial}`,
+      device: "/dev/xvda",
+      ...attached,
+    });
   }
 
   /** Secret versions (for assertions). */
@@ -340,6 +414,32 @@ export class AwsStandin {
             `<status>attaching</status><attachTime>${vol.attachTime}</attachTime><deleteOnTermination>false</deleteOnTermination>`;
           break;
         }
+        case "DetachNetworkInterface": {
+          const eni = this.enis.find((e) => e.attachmentId !== undefined && e.attachmentId === p.get("AttachmentId"));
+          if (!eni) throw new ApiError("InvalidAttachmentID.NotFound", `The attachment ID '${p.get("AttachmentId")}' does not exist`);
+          this.detach(eni);
+          inner = "<return>true</return>";
+          break;
+        }
+        case "DetachVolume": {
+          const vol = this.volumes.find((v) => v.id === p.get("VolumeId"));
+          if (!vol) throw new ApiError("InvalidVolume.NotFound", `The volume '${p.get("VolumeId")}' does not exist`);
+          if (!vol.attachedTo) throw new ApiError("IncorrectState", `Volume '${vol.id}' is in the 'available' state.`);
+          const instanceId = vol.attachedTo;
+          this.detach(vol);
+          inner = `<volumeId>${vol.id}</volumeId><instanceId>${instanceId}</instanceId><status>detaching</status>`;
+          break;
+        }
+        case "SetInstanceHealth": {
+          const instanceId = p.get("InstanceId") ?? "";
+          if (![...this.instanceOf.values()].includes(instanceId)) throw new ApiError("ValidationError", `Instance Id not found - No managed instance found for instance ID: ${instanceId}`);
+          this.healthReports.push({ instanceId, status: p.get("HealthStatus") ?? "" });
+          this.log(from, "autoscaling", action, 200);
+          res
+            .writeHead(200, { "content-type": "text/xml;charset=UTF-8" })
+            .end(`<?xml version="1.0"?>\n<SetInstanceHealthResponse xmlns="${AUTOSCALING_NS}"><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></SetInstanceHealthResponse>`);
+          return;
+        }
         case "DescribeInstances":
           inner = `<reservationSet>${this.instancesXml(p)}</reservationSet>`;
           break;
@@ -362,6 +462,13 @@ export class AwsStandin {
           `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${e.code}</Code><Message>${xmlEscape(e.message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`,
         );
     }
+  }
+
+  private detach(r: SlotResource): void {
+    if (r.launchedWith) throw new ApiError("OperationNotPermitted", `${r.id} was created with instance ${r.launchedWith} and cannot be detached (harness stand-in)`);
+    r.attachedTo = undefined;
+    r.attachmentId = undefined;
+    r.device = undefined;
   }
 
   private attach(list: SlotResource[], id: string | null, instanceId: string | null, device: string, notFound: string): SlotResource {
@@ -433,7 +540,7 @@ export class AwsStandin {
     return (
       `<item><networkInterfaceId>${e.id}</networkInterfaceId><subnetId>subnet-0harness${e.slotIndex}</subnetId><vpcId>vpc-0harness</vpcId>` +
       `<availabilityZone>${e.zone}</availabilityZone><description>${e.tags.Name}</description><ownerId>${this.config.accountId}</ownerId>` +
-      `<requesterManaged>false</requesterManaged><status>${e.attachedTo ? "in-use" : "available"}</status><macAddress>02:00:00:00:00:0${e.slotIndex}</macAddress>` +
+      `<requesterManaged>false</requesterManaged><status>${e.attachedTo ? "in-use" : "available"}</status><macAddress>${e.mac ?? `02:00:00:00:00:0${e.slotIndex}`}</macAddress>` +
       `<privateIpAddress>${e.address}</privateIpAddress><sourceDestCheck>true</sourceDestCheck><groupSet/>${attachment}${tagSet(e.tags)}` +
       `<privateIpAddressesSet><item><privateIpAddress>${e.address}</privateIpAddress><primary>true</primary></item></privateIpAddressesSet>` +
       `<ipv6AddressesSet/><interfaceType>interface</interfaceType></item>`
@@ -455,7 +562,17 @@ export class AwsStandin {
   private instancesXml(p: URLSearchParams): string {
     const wanted: string[] = [];
     for (let i = 1; i < 100 && p.get(`InstanceId.${i}`); i++) wanted.push(p.get(`InstanceId.${i}`)!);
-    return this.config.hosts
+    const gone = wanted.filter((id) => this.terminated.has(id));
+    const unknown = wanted.filter((id) => !this.terminated.has(id) && ![...this.instanceOf.values()].includes(id));
+    if (unknown.length) throw new ApiError("InvalidInstanceID.NotFound", `The instance IDs '${unknown.join(", ")}' do not exist`);
+    const terminatedXml = gone
+      .map(
+        (id) =>
+          `<item><reservationId>r-0harness</reservationId><ownerId>${this.config.accountId}</ownerId><groupSet/><instancesSet><item>` +
+          `<instanceId>${id}</instanceId><imageId>ami-0harness00000000</imageId><instanceState><code>48</code><name>terminated</name></instanceState></item></instancesSet></item>`,
+      )
+      .join("");
+    return terminatedXml + this.config.hosts
       .filter((h) => !wanted.length || wanted.includes(this.instanceOf.get(h.address)!))
       .map((h) => {
         const id = this.instanceOf.get(h.address)!;
