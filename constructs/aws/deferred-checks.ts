@@ -11,7 +11,8 @@
 import { Token, type Precondition, type TerraformResource } from "cdktf";
 import type { Construct } from "constructs";
 import schema from "../../src/cluster-spec/cluster-spec.schema.json";
-import { RESERVED_TAG_PREFIX, type ClusterSpec } from "../../src/cluster-spec";
+import { AWS_RESERVED_TAG_PREFIX, RESERVED_TAG_PREFIX, S3_RESERVED_BUCKET_PREFIXES, S3_RESERVED_BUCKET_SUFFIXES, type ClusterSpec, type RestoreFrom } from "../../src/cluster-spec";
+import { RESTORE_FROM_PATTERNS } from "../../src/rules";
 import { resolveTokens } from "../private/tokens";
 
 /** One plan-time check: a Terraform expression that must be true, and the error shown when not. */
@@ -137,6 +138,51 @@ export function reservedTagCondition(expr: string): string {
   return `alltrue([for k, v in ${expr} : !startswith(k, ${hclString(RESERVED_TAG_PREFIX)})])`;
 }
 
+/** Condition: no key of map `expr` starts with `aws:` in any case (AWS refuses them). */
+export function awsTagCondition(expr: string): string {
+  return `alltrue([for k, v in ${expr} : !startswith(lower(k), ${hclString(AWS_RESERVED_TAG_PREFIX)})])`;
+}
+
+/** The plan-time rule of each `restoreFrom` field: a Terraform condition on `x` and the rule in words. */
+const RESTORE_FROM_RULES: Record<keyof RestoreFrom, { condition: (x: string) => string; rule: string }> = {
+  backupBucket: {
+    condition: (x) =>
+      [
+        `can(regex(${hclString(RESTORE_FROM_PATTERNS.backupBucket)}, ${x}))`,
+        `length(regexall("\\\\.\\\\.", ${x})) == 0`,
+        `!can(regex("^[0-9]+\\\\.[0-9]+\\\\.[0-9]+\\\\.[0-9]+$", ${x}))`,
+        ...S3_RESERVED_BUCKET_PREFIXES.map((p) => `!startswith(${x}, ${hclString(p)})`),
+        ...S3_RESERVED_BUCKET_SUFFIXES.map((p) => `!endswith(${x}, ${hclString(p)})`),
+      ].join(" && "),
+    rule: "an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens, S3's naming rules; not an ARN)",
+  },
+  stanza: { condition: (x) => `can(regex(${hclString(RESTORE_FROM_PATTERNS.stanza)}, ${x}))`, rule: "the source cluster's name (its pgBackRest stanza)" },
+  target: {
+    condition: (x) => `can(regex(${hclString(RESTORE_FROM_PATTERNS.target)}, ${x}))`,
+    rule: '"latest" or an ISO 8601 timestamp with a time zone, e.g. "2026-11-20T10:00:00Z"',
+  },
+  secretArn: { condition: (x) => `can(regex(${hclString(RESTORE_FROM_PATTERNS.secretArn)}, ${x}))`, rule: "a Secrets Manager secret ARN" },
+  backupKmsKeyArn: { condition: (x) => `can(regex(${hclString(RESTORE_FROM_PATTERNS.backupKmsKeyArn)}, ${x}))`, rule: "a KMS key ARN" },
+  region: { condition: (x) => `can(regex(${hclString(RESTORE_FROM_PATTERNS.region)}, ${x}))`, rule: 'an AWS region such as "eu-west-1"' },
+};
+
+/**
+ * The plan-time checks of the `restoreFrom` fields holding tokens: the same character rules
+ * as the synth-time check of literals (`RESTORE_FROM_PATTERNS`), so a value written into the
+ * nodes' restore script, pgBackRest INI file and `restore_command` is checked before any
+ * instance exists, whether it is a literal or a Terraform variable.
+ */
+export function restoreFromPlanTimeChecks(restoreFrom: RestoreFrom | undefined, expressionOf: (token: unknown) => string): PlanTimeCheck[] {
+  if (!restoreFrom || typeof restoreFrom !== "object" || Token.isUnresolved(restoreFrom)) return [];
+  return (Object.keys(RESTORE_FROM_RULES) as (keyof RestoreFrom)[])
+    .filter((field) => restoreFrom[field] !== undefined && Token.isUnresolved(restoreFrom[field]))
+    .map((field) => ({
+      path: `restoreFrom.${field}`,
+      condition: RESTORE_FROM_RULES[field].condition(expressionOf(restoreFrom[field])),
+      errorMessage: `The field \`restoreFrom.${field}\` must be ${RESTORE_FROM_RULES[field].rule}.`,
+    }));
+}
+
 function sentence(path: string, rule: string): string {
   return `The cluster spec field \`${path}\` must be ${rule}.`;
 }
@@ -175,6 +221,7 @@ export function planTimeChecks(spec: ClusterSpec, expressionOf: (token: unknown)
   if (spec.tags !== undefined && Token.isUnresolved(spec.tags)) {
     fromSchema("tags", spec.tags);
     add("tags", reservedTagCondition(expressionOf(spec.tags)), `free of keys starting with "${RESERVED_TAG_PREFIX}" (set by the library)`);
+    add("tags", awsTagCondition(expressionOf(spec.tags)), `free of keys starting with "${AWS_RESERVED_TAG_PREFIX}" (reserved for AWS)`);
   }
 
   const net = spec.network;
@@ -214,7 +261,8 @@ export function planTimeChecks(spec: ClusterSpec, expressionOf: (token: unknown)
  *
  * @param scope any construct of the stack (to resolve tokens)
  * @param resource the resource whose plan the checks guard (e.g. a slot's network interface)
- * @param spec the spec as given to the construct
+ * @param spec the spec as given to the construct (a `restoreFrom` prop in it gets
+ *   {@link restoreFromPlanTimeChecks})
  * @param skip field paths checked elsewhere
  * @returns the checks added (their conditions with tokens already resolved)
  */
@@ -224,7 +272,7 @@ export function addPlanTimeChecks(scope: Construct, resource: TerraformResource,
     const s = typeof text === "string" ? text : JSON.stringify(text);
     return s.startsWith("${") && s.endsWith("}") ? s.slice(2, -1) : hclLiteral(text);
   };
-  const checks = planTimeChecks(spec, expressionOf, skip);
+  const checks = [...planTimeChecks(spec, expressionOf, skip), ...restoreFromPlanTimeChecks((spec as { restoreFrom?: RestoreFrom }).restoreFrom, expressionOf)];
   if (checks.length === 0) return checks;
   const preconditions: Precondition[] = checks.map((c) => ({
     condition: `\${${c.condition}}`,

@@ -4,7 +4,7 @@
 import { Construct } from "constructs";
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { Fn, TerraformLocal, Token } from "cdktf";
+import { Fn, Lazy, TerraformLocal, Token } from "cdktf";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { TAG_LAUNCH_RESOURCE, TAG_SLOT, TAG_SLOT_RESOURCE, type Architecture } from "../../src/cluster-spec";
@@ -133,6 +133,7 @@ export function hardenedLaunchTemplate(scope: Construct, id: string, props: Hard
  * with the kind.
  */
 export function launchResourceTags(tags: Readonly<Record<string, string>>, kind: "root-volume" | "primary-network-interface"): Record<string, string> {
+  if (Token.isUnresolved(tags)) return tokenLaunchResourceTags(tags, kind);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(tags)) if (k !== TAG_SLOT && k !== TAG_SLOT_RESOURCE) out[k] = v;
   if (tags.Name !== undefined) out.Name = `${tags.Name}-${kind}`;
@@ -193,4 +194,21 @@ function userDataExpression(scope: Construct, id: string, name: string, text: st
     );
   }
   return Token.asString(Fn.base64gzip(textLocal(scope, id, text).asString));
+}
+
+/**
+ * {@link launchResourceTags} of a map token (a `map(string)` variable merged by
+ * `clusterTags`): the same filtering and additions as a Terraform expression.
+ */
+function tokenLaunchResourceTags(tags: Readonly<Record<string, string>>, kind: string): Record<string, string> {
+  return Token.asStringMap(
+    Lazy.anyValue({
+      produce: (context) => {
+        const resolved = String(context.resolve(tags));
+        const map = resolved.startsWith("${") && resolved.endsWith("}") ? resolved.slice(2, -1) : JSON.stringify(resolved);
+        const kept = `{ for k, v in ${map} : k => v if k != ${JSON.stringify(TAG_SLOT)} && k != ${JSON.stringify(TAG_SLOT_RESOURCE)} }`;
+        return `\${merge(${kept}, contains(keys(${map}), "Name") ? { Name = "\${${map}["Name"]}-${kind}" } : {}, { ${JSON.stringify(TAG_LAUNCH_RESOURCE)} = ${JSON.stringify(kind)} })}`;
+      },
+    }),
+  );
 }

@@ -5,7 +5,10 @@
 import { Construct } from "constructs";
 import { Aspects, Fn, Token } from "cdktf";
 import {
+  ipv4CidrProblem,
   PORTS,
+  showValue,
+  specFileOf,
   SpecValidationError,
   validateClusterSpec,
   type ClusterSpec,
@@ -24,6 +27,8 @@ import { AwsEnvironment } from "./environment";
 import { InstanceRole, nodePolicyStatements, poolerPolicyStatements } from "./iam";
 import { debianImage } from "./launch";
 import { addClusterOutputs, BACKUP_BUCKET_DESCRIPTION, STANDALONE_READ_ONLY_DESCRIPTION } from "../private/outputs";
+import { claimClusterName } from "../private/naming";
+import { removeStaleStackOutput } from "../private/stale-output";
 import { PoolerTier } from "./pooler";
 import { ClusterSecret } from "./secret";
 import { ClusterSecurityGroups } from "./security";
@@ -32,7 +37,8 @@ import { ClusterMonitoring, type MonitoringOptions } from "./monitoring";
 import { PolicyPack } from "../policy-pack";
 import { addPlanTimeChecks, type PlanTimeCheck } from "./deferred-checks";
 import { HclSafeStrings } from "../private/hcl";
-import { addRestoreSource, applySafetyRules, restoreFromSpecIssues } from "./prior-state";
+import { terraformLiteralValues } from "../private/terraform-literal";
+import { addRestoreSource, applySafetyRules, priorStateIssuesOfInvalidSpec, restoreFromSpecIssues } from "./prior-state";
 import type { RestoreFrom } from "../../src/cluster-spec";
 
 /**
@@ -152,6 +158,9 @@ const AWS_OPTION_KEYS = [
   "policyPack",
 ] as const;
 
+/** Options read on this machine at synth (file paths, the clock), never written to Terraform: not escaped. */
+const LOCAL_OPTION_KEYS = ["priorStateFile", "now"];
+
 /**
  * Managed PostgreSQL on AWS.
  *
@@ -171,7 +180,10 @@ const AWS_OPTION_KEYS = [
  *   prop is invalid: the message names each field (in backticks), the value and the rule
  */
 export class ManagedPostgres extends Construct {
-  /** The validated spec with defaults applied. */
+  /**
+   * The validated spec with defaults applied, its strings as Terraform literals (`${` written
+   * `$${`, `%{` written `%%{`, tokens untouched): the form every resource of the cluster gets.
+   */
   public readonly spec: ResolvedClusterSpec;
   /**
    * The plan-time checks this cluster emitted for spec fields holding unresolved tokens
@@ -221,10 +233,13 @@ export class ManagedPostgres extends Construct {
   /** Log groups, alarm topic, alarms and dashboard (docs/monitoring.md). */
   public readonly monitoring: ClusterMonitoring;
 
-  constructor(scope: Construct, id: string, props: ManagedPostgresProps) {
+  constructor(scope: Construct, id: string, given: ManagedPostgresProps) {
     super(scope, id);
-    const validated = this.validateProps(props);
-    const spec = validated.spec;
+    const validated = this.validateProps(given);
+    // User strings enter the construct tree here, once, as Terraform literals (`${` → `$${`,
+    // `%{` → `%%{`; tokens untouched): nothing a user writes is evaluated by Terraform.
+    const spec = terraformLiteralValues(validated.spec);
+    const props = terraformLiteralValues(given, LOCAL_OPTION_KEYS);
     this.spec = spec;
     const network = spec.network!;
     const preventDestroy = !(props.allowDestroy ?? false);
@@ -315,7 +330,7 @@ export class ManagedPostgres extends Construct {
     this.nodeAutoScalingGroupNames = this.slots.map((s) => s.autoScalingGroup!.name);
     // Fields holding tokens were not checked at synth: their rules become plan-time
     // preconditions (storageGiB is checked on the data volumes themselves).
-    this.deferredChecks = addPlanTimeChecks(this, this.slots[0].networkInterface, props, ["storageGiB"]);
+    this.deferredChecks = addPlanTimeChecks(this, this.slots[0].networkInterface, given, ["storageGiB"]);
     this.nodeRole.addPolicy(
       "node-permissions",
       nodePolicyStatements({
@@ -383,7 +398,8 @@ export class ManagedPostgres extends Construct {
    * @throws SpecValidationError naming every invalid field, its value and the rule
    */
   private validateProps(props: ManagedPostgresProps): ValidatedSpec {
-    const source = this.node.path;
+    const file = specFileOf(props);
+    const source = file ? `${file}, construct ${this.node.path}` : this.node.path;
     const specInput: Record<string, unknown> = { ...props };
     for (const key of AWS_OPTION_KEYS) delete specInput[key];
     const issues: SpecIssue[] = [];
@@ -403,7 +419,7 @@ export class ManagedPostgres extends Construct {
       const v = props[key];
       if (v === undefined || Token.isUnresolved(v)) return;
       if (!Number.isInteger(v) || v < min || v > max) {
-        issues.push({ path: key, value: v, message: `\`${key}\`: got ${JSON.stringify(v)}; expected an integer from ${min} to ${max}` });
+        issues.push({ path: key, value: v, message: `\`${key}\`: got ${showValue(v)}; expected an integer from ${min} to ${max}` });
       }
     };
     intIn("secretRecoveryWindowDays", 7, 30);
@@ -413,11 +429,23 @@ export class ManagedPostgres extends Construct {
     const egressCidrs = props.httpsEgressCidrs ?? [];
     (Token.isUnresolved(egressCidrs) ? [] : egressCidrs).forEach((c, i) => {
       if (Token.isUnresolved(c)) return;
-      if (!/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(c)) {
-        issues.push({ path: `httpsEgressCidrs[${i}]`, value: c, message: `\`httpsEgressCidrs[${i}]\`: got ${JSON.stringify(c)}; expected an IPv4 CIDR such as "10.0.0.0/16"` });
-      }
+      const problem = typeof c === "string" ? ipv4CidrProblem(c) : 'expected an IPv4 CIDR such as "10.0.0.0/16"';
+      if (problem) issues.push({ path: `httpsEgressCidrs[${i}]`, value: c, message: `\`httpsEgressCidrs[${i}]\`: got ${showValue(c)}; ${problem}` });
     });
-    if (issues.length > 0 || validated === undefined) throw new SpecValidationError(issues, source);
+    if (props.imageId !== undefined && !Token.isUnresolved(props.imageId) && !/^ami-[0-9a-f]{8,17}$/.test(String(props.imageId))) {
+      issues.push({ path: "imageId", value: props.imageId, message: `\`imageId\`: got ${showValue(props.imageId)}; expected an AMI id such as "ami-0abc12345678"` });
+    }
+    if (props.restoreFrom !== undefined && Token.isUnresolved(props.restoreFrom)) {
+      issues.push({ path: "restoreFrom", value: undefined, message: "`restoreFrom` must be an object literal (its fields may be tokens): it decides which permissions and files the nodes get" });
+    }
+    const clash = typeof props.name === "string" ? claimClusterName(this, props.name) : undefined;
+    if (clash) issues.push(clash);
+    // A refused spec reports the safety refusals too, in the same list.
+    if (issues.length > 0) issues.push(...priorStateIssuesOfInvalidSpec(this, specInput, props.priorStateFile));
+    if (issues.length > 0 || validated === undefined) {
+      removeStaleStackOutput(this);
+      throw new SpecValidationError(issues, source);
+    }
     return validated;
   }
 

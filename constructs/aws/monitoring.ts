@@ -161,7 +161,7 @@ export class ClusterMonitoring extends Construct {
 
     const alarms: Record<string, CloudwatchMetricAlarm> = {};
     for (const def of clusterAlarms(spec, this.thresholds)) {
-      alarms[def.key] = this.alarm(spec.name, def, tags);
+      alarms[def.key] = this.alarm(spec.name, def, clusterTags(spec, { "managed-postgres:severity": def.severity }));
     }
     this.alarms = alarms;
 
@@ -192,7 +192,7 @@ export class ClusterMonitoring extends Construct {
       actionsEnabled: true,
       alarmActions: [this.alarmTopicArn],
       okActions: [this.alarmTopicArn],
-      tags: { ...tags, "managed-postgres:severity": def.severity },
+      tags,
     });
   }
 

@@ -10,7 +10,7 @@ import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
 import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { PORTS, instanceTypeFor, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import { hardenedLaunchTemplate } from "./launch";
-import { boundedName, clusterTags } from "../private/naming";
+import { autoScalingGroupTags, boundedName, clusterTags } from "../private/naming";
 
 /** Instance size of the PgBouncer tier: PgBouncer and HAProxy are light; Cloud Temple Managed PostgreSQL's XS. */
 export const POOLER_SIZE = "XS";
@@ -132,7 +132,7 @@ export class PoolerTier extends Construct {
       healthCheckType: "ELB",
       healthCheckGracePeriod: 300,
       instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 50 } },
-      tag: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
+      tag: autoScalingGroupTags(tags),
     });
   }
 }

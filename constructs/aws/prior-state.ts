@@ -10,7 +10,9 @@ import { DataAwsEbsVolume } from "@cdktf/provider-aws/lib/data-aws-ebs-volume";
 import { DataAwsEbsVolumes } from "@cdktf/provider-aws/lib/data-aws-ebs-volumes";
 import type { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
 import {
+  DEFAULTS,
   END_OF_SUPPORT,
+  MAJOR_VERSIONS,
   TAG_CLUSTER,
   TAG_DEPLOYMENT_MODEL,
   TAG_MAJOR_VERSION,
@@ -34,6 +36,7 @@ import type { InstanceRole } from "./iam";
 import { repairHclConditions } from "../private/hcl";
 import { localBackendStatePath, priorStateLocationOf, safetyClock } from "../private/prior-state";
 import { resolveTokens } from "../private/tokens";
+import { removeStaleStackOutput } from "../private/stale-output";
 import {
   checkAgainstDeployed,
   checkEndOfSupport,
@@ -79,18 +82,61 @@ export interface SafetyRulesProps {
 
 /**
  * Problems of a `restoreFrom` prop as spec issues (path `restoreFrom.<field>`), for the
- * construct's single validation step. Token fields are skipped.
+ * construct's single validation step. Token fields are left to the plan-time checks
+ * (`restoreFromPlanTimeChecks`), except `target`, which must be a literal.
  */
 export function restoreFromSpecIssues(scope: Construct, clusterName: string, restoreFrom: RestoreFrom | undefined, now?: Date | string): SpecIssue[] {
   if (restoreFrom === undefined) return [];
   if (restoreFrom === null || typeof restoreFrom !== "object") {
     return [{ path: "restoreFrom", value: restoreFrom, message: "`restoreFrom` must be an object { backupBucket, stanza, target, secretArn, backupKmsKeyArn? }" }];
   }
-  return restoreFromIssues(restoreFrom, clusterName, safetyClock(scope, now), (v) => Token.isUnresolved(v)).map((i) => ({
+  const issues: SpecIssue[] = restoreFromIssues(restoreFrom, clusterName, safetyClock(scope, now), (v) => Token.isUnresolved(v)).map((i) => ({
     path: i.field,
     value: (restoreFrom as unknown as Record<string, unknown>)[i.field.slice("restoreFrom.".length)],
     message: i.message,
   }));
+  if (Token.isUnresolved(restoreFrom.target)) {
+    issues.push({
+      path: "restoreFrom.target",
+      value: undefined,
+      message: `cluster "${clusterName}": \`restoreFrom.target\` must be a literal ("latest" or a timestamp), not a token: it decides the form of the restore command; the other restoreFrom fields may be tokens (checked at plan time)`,
+    });
+  }
+  return issues;
+}
+
+/**
+ * The prior-state refusals of a spec that failed validation, as spec issues (path
+ * `(prior state)`, message `[<rule id>] …`), so that one error lists the spec's problems and
+ * the safety refusals together (a model change with a wrong subnet count reports both).
+ * Uses the facts that are literal and valid (name, deployment model, an integer storageGiB,
+ * a supported majorVersion); the rest is left out. A prior state that cannot be read is an
+ * issue too. Empty without a name and deployment model, or without a prior state.
+ */
+export function priorStateIssuesOfInvalidSpec(scope: Construct, input: Readonly<Record<string, unknown>>, priorStateFile?: string): SpecIssue[] {
+  const { name, deployment, storageGiB, majorVersion, allowMajorVersionUpgrade } = input;
+  if (typeof name !== "string" || (deployment !== "standalone" && deployment !== "distributed")) return [];
+  try {
+    const location = priorStateLocationOf(scope, priorStateFile);
+    if (!location) return [];
+    const deployed = deployedCluster(loadPriorStateFile(location.file), name);
+    if (!deployed) return [];
+    const version = majorVersion === undefined ? DEFAULTS.majorVersion : majorVersion;
+    const facts: RequestedFacts = {
+      name,
+      deployment,
+      storageGiB: Number.isInteger(storageGiB) ? (storageGiB as number) : undefined,
+      // An invalid version is already a spec issue: compare the deployed one with itself.
+      majorVersion: (MAJOR_VERSIONS as readonly unknown[]).includes(version) ? (version as RequestedFacts["majorVersion"]) : ((deployed.majorVersion ?? DEFAULTS.majorVersion) as RequestedFacts["majorVersion"]),
+      allowMajorVersionUpgrade: allowMajorVersionUpgrade === true,
+    };
+    return checkAgainstDeployed(facts, deployed)
+      .filter((f) => f.level === "error")
+      .map((f) => ({ path: "(prior state)", value: undefined, message: line(f) }));
+  } catch (e) {
+    if (e instanceof PriorStateError) return [{ path: "(prior state)", value: undefined, message: `cluster "${name}": ${e.message}` }];
+    throw e;
+  }
 }
 
 /**
@@ -194,6 +240,7 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
         else throw e;
       }
       reported = true;
+      if (errors.length > 0) removeStaleStackOutput(scope);
       return errors;
     },
   });

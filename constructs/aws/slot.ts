@@ -19,7 +19,7 @@ import {
 } from "../../src/cluster-spec";
 import type { ClusterMember } from "../../src/render/types";
 import { hardenedLaunchTemplate } from "./launch";
-import { boundedName, clusterTags } from "../private/naming";
+import { autoScalingGroupTags, boundedName, clusterTags } from "../private/naming";
 
 /** Props of {@link Slot}. */
 export interface SlotProps {
@@ -89,7 +89,6 @@ export class Slot extends Construct {
     this.index = index;
     this.nodeName = `${spec.name}-${index}`;
     this.autoScalingGroupName = boundedName(`managed-postgres-${this.nodeName}`, 128);
-    const slotTags = clusterTags(spec, { [TAG_SLOT]: `${index}`, Name: this.nodeName });
     const subnet = new DataAwsSubnet(this, "subnet", { id: props.subnetId });
     this.availabilityZone = subnet.availabilityZone;
 
@@ -97,7 +96,7 @@ export class Slot extends Construct {
       subnetId: props.subnetId,
       description: `managed-postgres ${this.nodeName}: stable address of slot ${index}`,
       securityGroups: [props.securityGroupId],
-      tags: { ...slotTags, [TAG_SLOT_RESOURCE]: SLOT_RESOURCE.networkInterface },
+      tags: clusterTags(spec, { [TAG_SLOT]: `${index}`, Name: this.nodeName, [TAG_SLOT_RESOURCE]: SLOT_RESOURCE.networkInterface }),
     });
     this.privateIp = this.networkInterface.privateIp;
 
@@ -108,12 +107,13 @@ export class Slot extends Construct {
       encrypted: true,
       kmsKeyId: props.kmsKeyArn,
       finalSnapshot: true,
-      tags: {
-        ...slotTags,
+      tags: clusterTags(spec, {
+        [TAG_SLOT]: `${index}`,
+        Name: this.nodeName,
         [TAG_SLOT_RESOURCE]: SLOT_RESOURCE.dataVolume,
         [TAG_DEPLOYMENT_MODEL]: spec.deployment,
         [TAG_MAJOR_VERSION]: `${spec.majorVersion}`,
-      },
+      }),
       lifecycle: {
         preventDestroy: props.preventDestroy,
         precondition: storagePreconditions(spec.storageGiB),
@@ -157,7 +157,7 @@ export class Slot extends Construct {
       // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-instance-maintenance-policy.html).
       // The bootstrap still waits for (and force-detaches from) a terminating holder.
       instanceMaintenancePolicy: { minHealthyPercentage: 0, maxHealthyPercentage: 100 },
-      tag: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
+      tag: autoScalingGroupTags(tags),
     });
     return this.autoScalingGroup;
   }

@@ -7,9 +7,9 @@ import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-p
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
-import { TAG_CLUSTER, type ResolvedClusterSpec } from "../../src/cluster-spec";
+import type { ResolvedClusterSpec } from "../../src/cluster-spec";
 import { BackupBucket } from "../aws/backup-bucket";
-import { boundedName } from "../private/naming";
+import { boundedName, clusterTags } from "../private/naming";
 
 /** Props of {@link BackupIdentity}. */
 export interface BackupIdentityProps {
@@ -51,7 +51,7 @@ export class BackupIdentity extends Construct {
     super(scope, id);
     const { spec, namespace: ns, preventDestroy } = props;
     const name = spec.name;
-    const tags = { ...spec.tags, [TAG_CLUSTER]: name };
+    const tags = clusterTags(spec);
     this.kmsKeyArn =
       props.kmsKeyArn ??
       new KmsKey(scope, "backup-key", {

@@ -38,7 +38,7 @@ import {
 import { TLS_ITEMS, emptyDir, objectMeta, type KubernetesClusterContext } from "./context";
 import { CREDENTIAL_KEYS, HOSTNAME_LABEL } from "./props";
 import { LABEL_DEPLOYMENT_MODEL, LABEL_MAJOR_VERSION, LABEL_MEMBER } from "./safety";
-import { terraformLiterals } from "./terraform-literal";
+import { terraformLiterals } from "../private/terraform-literal";
 
 /** Props of {@link DatabaseStatefulSet}. */
 export interface DatabaseStatefulSetProps {

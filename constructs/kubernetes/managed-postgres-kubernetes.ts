@@ -8,12 +8,15 @@ import { Annotations, Aspects, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import type { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
-import { PORTS, SpecValidationError, validateClusterSpec, type ResolvedClusterSpec } from "../../src/cluster-spec";
+import { PORTS, SpecValidationError, specFileOf, validateClusterSpec, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import { PATRONI_SCOPE_LABEL, type KubernetesPlacement } from "../../src/render/kubernetes";
 import { POLICY_RULES } from "../../src/rules/policy";
 import { KUBERNETES_RULES } from "../../src/rules/policy/kubernetes";
 import type { BackupBucket } from "../aws/backup-bucket";
 import { AwsEnvironment } from "../aws/environment";
+import { claimClusterName } from "../private/naming";
+import { removeStaleStackOutput } from "../private/stale-output";
+import { terraformLiteralValues } from "../private/terraform-literal";
 import { HclSafeStrings } from "../private/hcl";
 import { addClusterOutputs, BACKUP_BUCKET_DESCRIPTION, STANDALONE_READ_ONLY_DESCRIPTION } from "../private/outputs";
 import { PolicyPack } from "../policy-pack";
@@ -112,27 +115,36 @@ export class ManagedPostgresKubernetes extends Construct {
     Aspects.of(this).add(new HclSafeStrings());
     const isUnresolved = (v: unknown) => Token.isUnresolved(v);
     const normalized = normalizeKubernetesProps(input);
-    const props = normalized.props;
+    const given = normalized.props;
     for (const w of normalized.warnings) Annotations.of(this).addWarning(w);
     let spec: ResolvedClusterSpec;
+    const file = specFileOf(given.spec);
+    const source = file ? `${file}, construct ${this.node.path}` : this.node.path;
     const propIssues = checkKubernetesProps(input, isUnresolved);
+    const clash = typeof given.spec?.name === "string" ? claimClusterName(this, given.spec.name) : undefined;
+    if (clash) propIssues.push({ path: clash.path, message: clash.message });
     try {
-      spec = validateClusterSpec(props.spec, { requireNetwork: false, isUnresolved, source: this.node.path }).spec;
+      spec = validateClusterSpec(given.spec, { requireNetwork: false, isUnresolved, source }).spec;
     } catch (err) {
       if (err instanceof SpecValidationError) {
-        throw new SpecValidationError(
-          [...err.issues, ...propIssues.map((i) => ({ path: i.path, value: undefined, message: i.message }))],
-          this.node.path,
-        );
+        removeStaleStackOutput(this);
+        throw new SpecValidationError([...err.issues, ...propIssues.map((i) => ({ path: i.path, value: undefined, message: i.message }))], source);
       }
       throw err;
     }
     if (propIssues.length > 0) {
+      removeStaleStackOutput(this);
       throw new SpecValidationError(
         propIssues.map((i) => ({ path: i.path, value: undefined, message: i.message })),
-        this.node.path,
+        source,
       );
     }
+    // User strings enter the construct tree here, once, as Terraform literals (`${` → `$${`,
+    // `%{` → `%%{`; tokens untouched). The ConfigMaps' rendered files are escaped as a whole
+    // instead (terraformLiterals): the spec fields they hold are restricted by validation to
+    // characters without `$`, `%` or `{`, so nothing is escaped twice.
+    spec = terraformLiteralValues(spec);
+    const props = terraformLiteralValues(given, ["priorStateFile", "now"]);
     const backupStorage = props.backupStorage!;
     this.spec = spec;
     const ns = props.namespace;

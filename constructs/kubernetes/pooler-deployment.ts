@@ -15,7 +15,7 @@ import { PATHS, pgbouncerPort, pgbouncerRunDir } from "../../src/render";
 import { PGBOUNCER_CONFIG_DIR, poolerPools, renderPoolerConfigMapData, serviceFqdn } from "../../src/render/kubernetes";
 import { TLS_ITEMS, emptyDir, objectMeta, type KubernetesClusterContext } from "./context";
 import { HOSTNAME_LABEL, POOLER_USERLIST_KEY } from "./props";
-import { terraformLiterals } from "./terraform-literal";
+import { terraformLiterals } from "../private/terraform-literal";
 
 /** Props of {@link PoolerDeployment}. */
 export interface PoolerDeploymentProps {

@@ -78,11 +78,17 @@ export function resolveClusterSpec(spec: ClusterSpec): ResolvedClusterSpec {
       startTime: m.startTime ?? d.maintenanceWindow.startTime,
       durationMinutes: m.durationMinutes ?? d.maintenanceWindow.durationMinutes,
     },
-    tags: { ...(spec.tags ?? {}) },
+    // A token (a map variable) is kept as it is: spreading it would copy the token object's fields.
+    tags: spec.tags === undefined ? {} : isPlainObject(spec.tags) ? { ...spec.tags } : spec.tags,
     patroni: {
       ttl: t.ttl ?? d.patroni.ttl,
       loopWait: t.loopWait ?? d.patroni.loopWait,
       retryTimeout: t.retryTimeout ?? d.patroni.retryTimeout,
     },
   };
+}
+
+/** True for an object literal (not a class instance such as a cdktf token, nor an array). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype;
 }

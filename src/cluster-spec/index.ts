@@ -5,3 +5,5 @@ export * from "./defaults";
 export * from "./validate";
 export * from "./load";
 export * from "./ports";
+export * from "./aws-names";
+export * from "./calendar";

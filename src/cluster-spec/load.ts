@@ -72,7 +72,8 @@ export function parseSpecText(text: string, source: string, format: "yaml" | "js
  * Reads a YAML (`.yaml`, `.yml`) or JSON (`.json`) spec file. The file must be a regular file
  * of at most {@link MAX_SPEC_FILE_BYTES} bytes (checked with `stat` before the file is opened, so a
  * device such as `/dev/zero` or a FIFO is refused at once) holding UTF-8 text.
- * @returns the raw document as a {@link ClusterSpec}; not yet validated
+ * @returns the raw document as a {@link ClusterSpec}; not yet validated; it carries its path
+ *   under {@link SPEC_FILE}
  * @throws SpecValidationError naming the file when it cannot be read, is not a regular file,
  *   is too large, or does not parse (see {@link parseSpecText})
  */
@@ -89,7 +90,22 @@ export function readSpecFile(path: string): ClusterSpec {
     if (err instanceof SpecValidationError) throw err;
     throw specError(path, `cannot read spec file: ${(err as Error).message}`, path);
   }
-  return parseSpecText(text, path, extname(path).toLowerCase() === ".json" ? "json" : "yaml") as ClusterSpec;
+  const spec = parseSpecText(text, path, extname(path).toLowerCase() === ".json" ? "json" : "yaml");
+  if (spec !== null && typeof spec === "object" && !Array.isArray(spec)) (spec as Record<symbol, unknown>)[SPEC_FILE] = path;
+  return spec as ClusterSpec;
+}
+
+/**
+ * Key of the spec file's path on an object returned by {@link readSpecFile}: a symbol, so
+ * validation and Terraform never see it, but enumerable, so `{ ...spec, network }` keeps it
+ * and the constructs' errors name the file (see {@link specFileOf}).
+ */
+export const SPEC_FILE: unique symbol = Symbol.for("cdktf-managed-postgres.specFile") as typeof SPEC_FILE;
+
+/** The spec file `value` (or props spread from it) was read from by {@link readSpecFile}, if any. */
+export function specFileOf(value: unknown): string | undefined {
+  const file = value !== null && typeof value === "object" ? (value as Record<symbol, unknown>)[SPEC_FILE] : undefined;
+  return typeof file === "string" ? file : undefined;
 }
 
 /**

@@ -3,6 +3,8 @@ import schema from "./cluster-spec.schema.json";
 import { validate as generatedValidator } from "./schema-validator.generated";
 import { DEFAULTS, resolveClusterSpec } from "./defaults";
 import { RESERVED_TAG_PREFIX, type ClusterSpec, type ResolvedClusterSpec } from "./types";
+import { AWS_RESERVED_TAG_PREFIX, ipv4CidrProblem, parseIpv4Cidr, reservedBucketAffix } from "./aws-names";
+import { onCalendarProblem } from "./calendar";
 
 /** One problem with one field of a spec. */
 export interface SpecIssue {
@@ -38,6 +40,11 @@ export class SpecValidationError extends Error {
         issues.map((i) => `  - ${i.message}`).join("\n"),
     );
     this.name = "SpecValidationError";
+    // Printed once, without a stack trace, when uncaught (`cdktf synth`): the message lists
+    // every problem; `issues` and `source` stay readable but are not printed again by Node.
+    this.stack = `${this.name}: ${this.message}`;
+    Object.defineProperty(this, "issues", { enumerable: false });
+    Object.defineProperty(this, "source", { enumerable: false });
   }
 }
 
@@ -75,11 +82,17 @@ const validateSchema = generatedValidator as unknown as ValidateFunction;
 /** The JSON Schema of a cluster spec (draft-07), as shipped in the package. */
 export const CLUSTER_SPEC_SCHEMA: object = schema;
 
-/** Renders a value for an error message. */
+/**
+ * Renders a value for an error message: JSON, except that `NaN`, `Infinity` and `-Infinity`
+ * are shown as such (JSON would print `null`), and `undefined` as "nothing".
+ */
 export function showValue(value: unknown): string {
   if (value === undefined) return "nothing";
-  // NaN and ±Infinity by name (JSON would show them as null)
-  const text = JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? `${v}` : v)).replace(/"(NaN|-?Infinity)"/g, "$1");
+  const marker = "\u0001nonfinite";
+  const text = (JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? `${marker}${v}` : v)) ?? String(value)).replace(
+    /"\\u0001nonfinite(NaN|-?Infinity)"/g,
+    "$1",
+  );
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -142,15 +155,6 @@ function describeAjvError(e: ErrorObject, root: unknown): SpecIssue {
   };
 }
 
-function parseCidr(cidr: string): { octets: number[]; prefix: number } | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  if (!m) return undefined;
-  const octets = m.slice(1, 5).map(Number);
-  const prefix = Number(m[5]);
-  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
-  return { octets, prefix };
-}
-
 /** Cross-field rules the JSON Schema cannot express. */
 function crossFieldIssues(spec: any, requireNetwork: boolean, deferred: (path: string) => boolean): SpecIssue[] {
   const issues: SpecIssue[] = [];
@@ -188,15 +192,17 @@ function crossFieldIssues(spec: any, requireNetwork: boolean, deferred: (path: s
   if (Array.isArray(net.allowedCidrs) && !deferred("/network/allowedCidrs")) {
     net.allowedCidrs.forEach((c: unknown, i: number) => {
       if (typeof c !== "string" || deferred(`/network/allowedCidrs/${i}`)) return;
-      const p = parseCidr(c);
+      const p = parseIpv4Cidr(c);
       const path = `network.allowedCidrs[${i}]`;
+      const problem = ipv4CidrProblem(c);
       if (!p) {
         if (/^(?:[0-9]{1,3}\.){3}[0-9]{1,3}\/[0-9]{1,2}$/.test(c)) {
-          issues.push({ path, value: c, message: `\`${path}\`: got ${showValue(c)}; octets must be 0 to 255 and the prefix 0 to 32` });
+          issues.push({ path, value: c, message: `\`${path}\`: got ${showValue(c)}; ${problem}` });
         }
         return;
       }
-      if (p.prefix < 8) {
+      if (problem) issues.push({ path, value: c, message: `\`${path}\`: got ${showValue(c)}; ${problem}` });
+      else if (p.prefix < 8) {
         issues.push({
           path,
           value: c,
@@ -246,16 +252,36 @@ function patroniTimingIssues(spec: any, deferred: (path: string) => boolean): Sp
   ];
 }
 
-function tagIssues(spec: any): SpecIssue[] {
+function tagIssues(spec: any, deferred: (pointer: string) => boolean): SpecIssue[] {
   const tags = spec.tags;
-  if (!tags || typeof tags !== "object") return [];
-  return Object.keys(tags)
-    .filter((k) => k.startsWith(RESERVED_TAG_PREFIX))
-    .map((k) => ({
-      path: `tags.${k}`,
-      value: tags[k],
-      message: `\`tags.${k}\`: tag keys starting with "${RESERVED_TAG_PREFIX}" are set by the library; choose another key`,
-    }));
+  if (!tags || typeof tags !== "object" || deferred("/tags")) return [];
+  return Object.keys(tags).flatMap((k) => {
+    const issue = (why: string) => [{ path: `tags.${k}`, value: tags[k], message: `\`tags.${k}\`: ${why}; choose another key` }];
+    if (k.startsWith(RESERVED_TAG_PREFIX)) return issue(`tag keys starting with "${RESERVED_TAG_PREFIX}" are set by the library`);
+    if (k.toLowerCase().startsWith(AWS_RESERVED_TAG_PREFIX)) return issue(`tag keys starting with "${AWS_RESERVED_TAG_PREFIX}" are reserved for AWS, which refuses them`);
+    return [];
+  });
+}
+
+/** `name` (it prefixes the backup bucket's name) and `backup.logicalDump.schedule` beyond their patterns. */
+function nameAndScheduleIssues(spec: any, deferred: (pointer: string) => boolean): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  if (typeof spec.name === "string" && !deferred("/name")) {
+    const why = reservedBucketAffix(spec.name);
+    if (why) issues.push({ path: "name", value: spec.name, message: `\`name\`: got ${showValue(spec.name)}; it begins the backup bucket's name and ${why}` });
+  }
+  const schedule = spec.backup?.logicalDump?.schedule;
+  if (typeof schedule === "string" && !deferred("/backup/logicalDump/schedule") && /^[A-Za-z0-9*:,./ -]+$/.test(schedule)) {
+    const why = onCalendarProblem(schedule);
+    if (why) {
+      issues.push({
+        path: "backup.logicalDump.schedule",
+        value: schedule,
+        message: `\`backup.logicalDump.schedule\`: got ${showValue(schedule)}; systemd would refuse it as OnCalendar (${why}); expected e.g. "Sun *-*-* 03:00:00" (systemd.time(7))`,
+      });
+    }
+  }
+  return issues;
 }
 
 /**
@@ -294,7 +320,7 @@ export function validateClusterSpec(input: unknown, options: ValidateOptions = {
     }
   }
   const isDef = (pointer: string) => isDeferred(input, pointer, isUnresolved);
-  for (const issue of [...crossFieldIssues(input, requireNetwork, isDef), ...patroniTimingIssues(input, isDef), ...tagIssues(input)]) {
+  for (const issue of [...crossFieldIssues(input, requireNetwork, isDef), ...patroniTimingIssues(input, isDef), ...tagIssues(input, isDef), ...nameAndScheduleIssues(input, isDef)]) {
     if (!seen.has(issue.path) || issue.path === "network.subnetIds") issues.push(issue);
     seen.add(issue.path);
   }

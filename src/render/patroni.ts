@@ -19,6 +19,7 @@ import {
 } from "./postgres";
 import { PGBOUNCER_AUTH_PASSWORD_ENV } from "./sql";
 import { AWS_EC2_TARGET, type RenderTarget } from "./target";
+import { commandWord } from "./values";
 import type { NodeContext } from "./types";
 
 /** The post-bootstrap script Patroni runs once after creating (or restoring) the cluster. */
@@ -135,6 +136,7 @@ export function validateRestoreTarget(target: string): void {
  */
 export function pgbackrestRestoreCommand(ctx: NodeContext, restore: PatroniRestore): string {
   validateRestoreTarget(restore.target);
+  commandWord(restore.stanza, "restore.stanza");
   const parts = ["pgbackrest"];
   if (restore.configFile) parts.push(`--config=${restore.configFile}`);
   parts.push(
@@ -150,6 +152,7 @@ export function pgbackrestRestoreCommand(ctx: NodeContext, restore: PatroniResto
 }
 
 function sourceArchiveGet(ctx: NodeContext, restore: PatroniRestore): string {
+  commandWord(restore.stanza, "restore.stanza");
   const parts = ["pgbackrest"];
   if (restore.configFile) parts.push(`--config=${restore.configFile}`);
   parts.push(

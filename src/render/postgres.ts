@@ -10,6 +10,7 @@ import { postgresParametersForSize, type ResolvedClusterSpec } from "../cluster-
 import { PATHS } from "./paths";
 import { AWS_EC2_TARGET, type RenderTarget } from "./target";
 import type { ClusterMember } from "./types";
+import { commandWord } from "./values";
 
 /** Directory of the PostgreSQL server log on every node (logging_collector). */
 export const POSTGRES_LOG_DIRECTORY = "/var/log/postgresql";
@@ -49,14 +50,20 @@ export const PATRONI_DCS_ONLY_PARAMETERS: readonly string[] = [
   "wal_log_hints",
 ];
 
-/** The `archive_command` of a stanza: pgBackRest pushes each WAL segment (asynchronously). */
+/**
+ * The `archive_command` of a stanza: pgBackRest pushes each WAL segment (asynchronously).
+ * @throws Error when `stanza` is not one shell word (PostgreSQL runs the command through a shell)
+ */
 export function archiveCommand(stanza: string): string {
-  return `pgbackrest --stanza=${stanza} archive-push %p`;
+  return `pgbackrest --stanza=${commandWord(stanza, "archive_command stanza")} archive-push %p`;
 }
 
-/** The `restore_command` of a stanza: pgBackRest fetches WAL segments from the repository. */
+/**
+ * The `restore_command` of a stanza: pgBackRest fetches WAL segments from the repository.
+ * @throws Error when `stanza` is not one shell word (PostgreSQL runs the command through a shell)
+ */
 export function restoreCommand(stanza: string): string {
-  return `pgbackrest --stanza=${stanza} archive-get %f "%p"`;
+  return `pgbackrest --stanza=${commandWord(stanza, "restore_command stanza")} archive-get %f "%p"`;
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { RestoreFrom } from "../cluster-spec";
 import { assertTerraformSafe } from "./terraform-safe";
 import { scriptBody, shellHeader } from "./scripts";
+import { commandWord, iniValue } from "./values";
 
 /**
  * The target in the form pgBackRest's `--target` and PostgreSQL's `recovery_target_time`
@@ -31,20 +32,23 @@ export const RESTORE_SOURCE_TEMPLATE = "/etc/pgbackrest/restore-source.conf.temp
 /**
  * Text of {@link RESTORE_SOURCE_TEMPLATE}; its first line is `[global]` (the node inserts
  * `repo1-cipher-pass` right after it): repo1 = the source bucket under `/<stanza>`, S3
- * with the instance role's credentials, aes-256-cbc. Values may be tokens; used verbatim.
+ * with the instance role's credentials, aes-256-cbc. Values may be tokens (checked at plan
+ * time); literal values are checked here too.
+ * @throws Error when a value holds a line break (it would add INI lines) or the stanza is not
+ *   one shell word
  * @param region region of the source bucket when `restore.region` is not given
  * @param s3Endpoint S3 endpoint host[:port] @default - `s3.<region>.amazonaws.com`
  */
 export function renderRestoreSourceConfig(restore: RestoreFrom, region: string, s3Endpoint?: string): string {
-  const r = restore.region ?? region;
+  const r = iniValue(restore.region ?? region, "repo1-s3-region");
   return [
     "[global]",
     "# Source repository of the restore (restoreFrom): read only, never written by this cluster.",
     "# repo1-cipher-pass is inserted above at first boot, from the source cluster's secret.",
     "repo1-type=s3",
-    `repo1-path=/${restore.stanza}`,
-    `repo1-s3-bucket=${restore.backupBucket}`,
-    `repo1-s3-endpoint=${s3Endpoint ?? `s3.${r}.amazonaws.com`}`,
+    `repo1-path=/${commandWord(restore.stanza, "restoreFrom.stanza")}`,
+    `repo1-s3-bucket=${iniValue(restore.backupBucket, "repo1-s3-bucket")}`,
+    `repo1-s3-endpoint=${iniValue(s3Endpoint ?? `s3.${r}.amazonaws.com`, "repo1-s3-endpoint")}`,
     `repo1-s3-region=${r}`,
     "repo1-s3-key-type=auto",
     `repo1-s3-uri-style=${s3Endpoint ? "path" : "host"}`,

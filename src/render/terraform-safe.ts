@@ -20,14 +20,18 @@ export function containsToken(text: string): boolean {
 /**
  * Sequences Terraform would interpret in `text` (`${` or `%{` outside cdktf token markers),
  * each with 20 characters of context; empty when the text is safe to embed in a Terraform
- * string.
+ * string. Escaped openers (`$${`, `%%{`: Terraform reads them as the literal `${`, `%{`) are
+ * not sequences: user values reach the renderers already escaped (the constructs'
+ * `terraformLiteralValues`). Scanned left to right as Terraform does, so `$$${` is a literal
+ * `$` and an escaped `${`.
  */
 export function terraformTemplateSequences(text: string): string[] {
   const stripped = text.replace(TOKEN_MARKER, "");
   const found: string[] = [];
-  const re = /[$%]\{/g;
+  const re = /\$\$\{|%%\{|[$%]\{/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(stripped)) !== null) {
+    if (m[0].length === 3) continue;
     found.push(stripped.slice(Math.max(0, m.index - 20), m.index + 20));
   }
   return found;
@@ -44,4 +48,19 @@ export function assertTerraformSafe(text: string, what: string): string {
     throw new Error(`${what} contains Terraform template sequences ("\${" or "%{"): ${bad.map((b) => JSON.stringify(b)).join(", ")}`);
   }
   return text;
+}
+
+/**
+ * `text` with Terraform's template openers escaped: `${` → `$${`, `%{` → `%%{`, except in
+ * cdktf token markers. Terraform evaluates the result to `text` (checked with
+ * `terraform console` in test/synth/terraform-literals.test.ts). The constructs apply it to
+ * every user string where props enter the construct tree (constructs/private/terraform-literal.ts).
+ */
+export function terraformLiteral(text: string): string {
+  return text.replace(/\$\{(?!TfToken\[)/g, () => "$${").replace(/%\{/g, () => "%%{");
+}
+
+/** {@link terraformLiteral} on every value of a string map (a ConfigMap's data). */
+export function terraformLiterals(data: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, terraformLiteral(v)]));
 }

@@ -2,7 +2,7 @@
  * `restoreFrom` rules (pure): validation of a {@link RestoreFrom} and the source cluster's
  * read-only IAM statements. The restore's node files are rendered by `src/render/restore.ts`.
  */
-import type { RestoreFrom } from "../cluster-spec";
+import { reservedBucketAffix, showValue, type RestoreFrom } from "../cluster-spec";
 
 export type { RestoreFrom } from "../cluster-spec";
 
@@ -14,12 +14,34 @@ export interface RestoreIssue {
   readonly message: string;
 }
 
-const BUCKET = /^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const STANZA = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+/**
+ * The character-level rule of each `restoreFrom` field, as RE2-compatible regular expressions
+ * (Terraform's `regex()` uses RE2): the synth-time check of literal values and the plan-time
+ * precondition of token values use the same ones. None admits whitespace, quotes, `$`, `;`,
+ * `#`, `=` or `[`: the values are written into a shell script, pgBackRest's INI file and
+ * Patroni's `restore_command`. The bucket's other S3 rules (no `..`, not an IP address, the
+ * reserved prefixes and suffixes) are checked beside the pattern.
+ */
+export const RESTORE_FROM_PATTERNS = {
+  backupBucket: "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+  stanza: "^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$",
+  target: "^(?:latest|(\\d{4})-(\\d{2})-(\\d{2})[ T](\\d{2}):(\\d{2}):(\\d{2})(\\.\\d{1,6})?(Z|[+-]\\d{2}(?::?\\d{2})?))$",
+  secretArn: "^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:[A-Za-z0-9/_+=.@-]+$",
+  backupKmsKeyArn: "^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:(key|alias)/[A-Za-z0-9/_-]+$",
+  region: "^[a-z]{2}(-[a-z]+)+-\\d$",
+} as const;
+
+const BUCKET_CHARS = new RegExp(RESTORE_FROM_PATTERNS.backupBucket);
+const STANZA = new RegExp(RESTORE_FROM_PATTERNS.stanza);
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-]\d{2}(?::?\d{2})?)$/;
-const KMS_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]+$/;
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const KMS_ARN = new RegExp(RESTORE_FROM_PATTERNS.backupKmsKeyArn);
+const SECRET_ARN = new RegExp(RESTORE_FROM_PATTERNS.secretArn);
+const REGION = new RegExp(RESTORE_FROM_PATTERNS.region);
+
+/** An S3 general purpose bucket name (3 to 63 characters, the S3 naming rules). */
+function isBucketName(v: string): boolean {
+  return BUCKET_CHARS.test(v) && !v.includes("..") && !/^\d+\.\d+\.\d+\.\d+$/.test(v) && reservedBucketAffix(v) === undefined;
+}
 
 /** True for a real calendar timestamp in one of the forms of {@link RestoreFrom.target}. */
 export function isRestoreTimestamp(value: string): boolean {
@@ -51,11 +73,11 @@ export function restoreFromIssues(
     if (typeof v !== "string" || !ok(v)) {
       issues.push({
         field: `restoreFrom.${field}`,
-        message: `cluster "${cluster}": \`restoreFrom.${field}\`: got ${JSON.stringify(v) ?? "nothing"}; expected ${expected}`,
+        message: `cluster "${cluster}": \`restoreFrom.${field}\`: got ${showValue(v)}; expected ${expected}`,
       });
     }
   };
-  check("backupBucket", (v) => BUCKET.test(v), "the source cluster's S3 bucket name (3 to 63 lower-case letters, digits, dots, hyphens; not an ARN)");
+  check("backupBucket", isBucketName, "the source cluster's S3 bucket name (3 to 63 lower-case letters, digits, dots, hyphens; not an ARN)");
   check("stanza", (v) => STANZA.test(v), "the source cluster's name (its pgBackRest stanza)");
   check("target", (v) => v === "latest" || isRestoreTimestamp(v), '"latest" or an ISO 8601 timestamp with a time zone, e.g. "2026-11-20T10:00:00Z"');
   check("secretArn", (v) => SECRET_ARN.test(v), 'the source cluster\'s secret ARN (its `<id>_secret_arn` output), "arn:aws:secretsmanager:<region>:<account>:secret:…"');

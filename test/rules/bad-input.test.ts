@@ -168,3 +168,73 @@ test("property: ManagedPostgres refuses a spec with one invalid field, naming it
 test("a wrong type for a whole object is refused naming it", () => {
   expect(() => validateClusterSpec({ ...withField({ name: "orders", deployment: "standalone", size: "S", storageGiB: 2 }, "pooler", "big") })).toThrow(/`pooler`/);
 });
+
+/*
+ * Accepted-but-broken-later inputs (issue 16): values AWS, systemd or Terraform would refuse
+ * at apply or at boot are refused at synth, each naming the field, the value and the fix.
+ */
+const base = { name: "orders", deployment: "standalone", size: "S", storageGiB: 20 } as const;
+const issuesOf = (input: unknown): string[] => {
+  try {
+    validateClusterSpec(input, { requireNetwork: false });
+  } catch (e) {
+    if (e instanceof SpecValidationError) return e.issues.map((i) => i.message);
+    throw e;
+  }
+  return [];
+};
+
+test.each([
+  ["xn--orders", 'S3 refuses bucket names starting with "xn--"'],
+  ["sthree-orders", 'S3 refuses bucket names starting with "sthree-"'],
+  ["sthree-configurator", 'S3 refuses bucket names starting with "sthree-"'],
+  ["amzn-s3-demo-db", 'S3 refuses bucket names starting with "amzn-s3-demo-"'],
+])("name %s (the backup bucket's prefix) is refused: %s", (name, why) => {
+  expect(issuesOf({ ...base, name })).toEqual([expect.stringContaining(why)]);
+});
+
+test.each(["aws:cost-center", "AWS:Owner", "Aws:x"])("tag key %s is refused: reserved for AWS", (key) => {
+  expect(issuesOf({ ...base, tags: { [key]: "x" } })).toEqual([`\`tags.${key}\`: tag keys starting with "aws:" are reserved for AWS, which refuses them; choose another key`]);
+});
+
+test.each([
+  ["10.0.0.5/16", "host bits are set; did you mean 10.0.0.0/16?"],
+  ["192.168.1.1/24", "host bits are set; did you mean 192.168.1.0/24?"],
+  ["172.16.255.255/12", "host bits are set; did you mean 172.16.0.0/12?"],
+  ["010.0.0.0/16", "leading zeros are not accepted by Terraform or EC2; did you mean 10.0.0.0/16?"],
+  ["10.0.0.256/32", "octets must be 0 to 255 and the prefix 0 to 32"],
+])("allowed CIDR %s is refused: %s", (cidr, why) => {
+  const network = { vpcId: "vpc-0abc12345", subnetIds: ["subnet-0aaa11111"], allowedCidrs: [cidr] };
+  expect(issuesOf({ ...base, network })).toEqual([`\`network.allowedCidrs[0]\`: got "${cidr}"; ${why}`]);
+});
+
+test.each([
+  [NaN, "got NaN"],
+  [Infinity, "got Infinity"],
+  [-Infinity, "got -Infinity"],
+])("storageGiB %p is reported as such, not as null", (value, shown) => {
+  expect(issuesOf({ ...base, storageGiB: value })).toEqual([`\`storageGiB\`: ${shown}; expected an integer number of GiB from 2 to 128`]);
+});
+
+test("the construct's own options: egress CIDRs (malformed, host bits), imageId, NaN", () => {
+  const props = asProps({
+    ...base,
+    network: { vpcId: "vpc-0abc12345", subnetIds: ["subnet-0aaa11111"], allowedCidrs: ["10.0.0.0/16"] },
+    httpsEgressCidrs: ["10.1.2.3/8", "pypi.org", "300.0.0.0/8"],
+    imageId: "ami-${x}",
+    secretRecoveryWindowDays: NaN,
+  });
+  let messages: string[] = [];
+  try {
+    synthCluster(props);
+  } catch (e) {
+    messages = (e as SpecValidationError).issues.map((i) => i.message);
+  }
+  expect(messages).toEqual([
+    "`secretRecoveryWindowDays`: got NaN; expected an integer from 7 to 30",
+    '`httpsEgressCidrs[0]`: got "10.1.2.3/8"; host bits are set; did you mean 10.0.0.0/8?',
+    '`httpsEgressCidrs[1]`: got "pypi.org"; expected an IPv4 CIDR such as "10.0.0.0/16"',
+    '`httpsEgressCidrs[2]`: got "300.0.0.0/8"; octets must be 0 to 255 and the prefix 0 to 32',
+    '`imageId`: got "ami-${x}"; expected an AMI id such as "ami-0abc12345678"',
+  ]);
+});
