@@ -4,7 +4,7 @@
  * (`[A-Za-z0-9*:,./ -]`) and systemd accepts. It is deliberately a subset — no 2-digit
  * years, no `~` (last days), no time zones other than `UTC` — so that everything it accepts
  * systemd accepts too (cross-checked with `systemd-analyze calendar` on a corpus in
- * test/cluster-spec/calendar.test.ts). Pure.
+ * test/cluster-spec/calendar.system.test.ts). Pure.
  *
  * Grammar accepted: `[WEEKDAYS] [[YYYY-]MM-DD] [HH:MM[:SS[.ffffff]]] [UTC]` with at least one of
  * the first three, or one of the shorthands `minutely`, `hourly`, `daily`, `weekly`,

@@ -53,7 +53,7 @@ export function assertTerraformSafe(text: string, what: string): string {
 /**
  * `text` with Terraform's template openers escaped: `${` → `$${`, `%{` → `%%{`, except in
  * cdktf token markers. Terraform evaluates the result to `text` (checked with
- * `terraform console` in test/synth/terraform-literals.test.ts). The constructs apply it to
+ * `terraform console` in test/synth/terraform-literals.system.test.ts). The constructs apply it to
  * every user string where props enter the construct tree (constructs/private/terraform-literal.ts).
  */
 export function terraformLiteral(text: string): string {
