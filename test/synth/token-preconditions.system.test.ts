@@ -35,6 +35,11 @@ test("tags as a map(string) variable: merged by Terraform, keys checked at plan 
   expect(volume.tags).toMatch(/^\$\{merge\(var\.tags, \{"managed-postgres:cluster" = "orders", /);
   const asg: any = Object.values(json.resource.aws_autoscaling_group)[0];
   expect(asg.dynamic.tag.for_each).toMatch(/^\$\{merge\(var\.tags, /);
+  // The root volume's launch tags: the merged map without the slot-identity tags, Terraform-evaluated.
+  const lt: any = Object.values(json.resource.aws_launch_template)[0];
+  const volumeTags = lt.tag_specifications.find((t: any) => t.resource_type === "volume").tags as string;
+  const [evaluated] = evaluateTerraform([volumeTags.slice(2, -1).replace(/var\.tags/g, '{ team = "x", "managed-postgres:slot" = "9" }')]);
+  expect(evaluated).toEqual({ team: "x", "managed-postgres:cluster": "orders", Name: expect.stringMatching(/^orders-.*-root-volume$/), "managed-postgres:launch-resource": "root-volume" });
   const conditions = c.deferredChecks.filter((d) => d.path === "tags").map((d) => d.condition);
   expect(conditions).toHaveLength(3);
   // The conditions, evaluated by Terraform for a hostile and a harmless map.
