@@ -10,6 +10,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { readSpecFile } from "cdktf-managed-postgres";
 import { ManagedPostgres } from "cdktf-managed-postgres/aws";
 import { PrivateNetwork } from "../shared/private-network";
+import { reportSynth } from "../shared/synth-report";
 
 const REGION = "eu-west-1";
 const VPC_CIDR = "10.42.0.0/16";
@@ -40,4 +41,5 @@ if (require.main === module) {
   const app = new App();
   new DistributedExample(app, "distributed");
   app.synth();
+  reportSynth(app);
 }

@@ -10,6 +10,7 @@
  */
 import { App } from "cdktf";
 import { ManagedPostgresModule, type ModuleShape } from "cdktf-managed-postgres/hcl-module";
+import { reportSynth } from "../shared/synth-report";
 
 /** The modules this example synthesizes: one per cluster shape. Add yours here. */
 export const MODULES: Readonly<Record<string, ModuleShape>> = {
@@ -26,4 +27,5 @@ if (require.main === module) {
   const app = new App();
   addModules(app);
   app.synth();
+  reportSynth(app);
 }

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { App, LocalBackend, TerraformStack, TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
+import { reportSynth } from "../shared/synth-report";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { readSpecFile } from "cdktf-managed-postgres";
@@ -64,4 +65,5 @@ if (require.main === module) {
   const app = new App();
   new KubernetesExample(app, "kubernetes");
   app.synth();
+  reportSynth(app);
 }
