@@ -1,4 +1,5 @@
 /** Builders of Terraform state v4 and `terraform show -json` plan documents for the rule tests. */
+import type { RestoreFrom } from "../../src/cluster-spec";
 
 /** A managed resource instance as a test describes it. */
 export interface FixtureResource {
@@ -86,3 +87,33 @@ export function planJson(resources: readonly FixtureResource[]): object {
     configuration: {},
   };
 }
+
+/** A valid `restoreFrom` of an `orders` cluster (restore and restore-source tests). */
+export const RESTORE_FROM: RestoreFrom = {
+  backupBucket: "orders-backups-0a1b2c",
+  stanza: "orders",
+  target: "2026-11-20T10:00:00Z",
+  secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:managed-postgres/orders-AbCdEf",
+  backupKmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+};
+
+/** A resource whose preconditions are an attribute list, as cdktf 0.21 writes them with `--hcl` (quotes, brackets, braces, commas inside). */
+export const CDKTF_STYLE_CONDITIONS = [
+  "resource \"terraform_data\" \"x\" {",
+  "input = 1",
+  "lifecycle {",
+  "  prevent_destroy = true",
+  "  precondition = [",
+  "{",
+  'condition = "${alltrue([for v in local.deployed : lookup(v.tags, "slot", "") == "0" if v.size <= 3])}"',
+  'error_message = "Cluster \\"orders\\": a [bracketed] {braced} message, with a comma."',
+  "},",
+  "{",
+  'condition = "${local.ok}"',
+  'error_message = "Second."',
+  "},",
+  "]",
+  "}",
+  "}",
+  "",
+].join("\n");

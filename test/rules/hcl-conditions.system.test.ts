@@ -14,29 +14,10 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
 import { applySafetyRules } from "../../constructs/aws/prior-state";
 import { fixHclConditionBlocks } from "../../constructs/private/hcl";
+import { CDKTF_STYLE_CONDITIONS as CDKTF_STYLE } from "./fixtures";
 import { validateClusterSpec } from "../../src/cluster-spec";
 import { freshDir } from "./synth-helpers";
 import { requirePrerequisites } from "../support/prerequisites";
-
-const CDKTF_STYLE = [
-  "resource \"terraform_data\" \"x\" {",
-  "input = 1",
-  "lifecycle {",
-  "  prevent_destroy = true",
-  "  precondition = [",
-  "{",
-  'condition = "${alltrue([for v in local.deployed : lookup(v.tags, "slot", "") == "0" if v.size <= 3])}"',
-  'error_message = "Cluster \\"orders\\": a [bracketed] {braced} message, with a comma."',
-  "},",
-  "{",
-  'condition = "${local.ok}"',
-  'error_message = "Second."',
-  "},",
-  "]",
-  "}",
-  "}",
-  "",
-].join("\n");
 
 const terraform = (args: string[], cwd: string, input?: string) =>
   spawnSync("terraform", args, { cwd, input, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1" } });

@@ -6,26 +6,7 @@
  * rejects cdktf's.
  */
 import { fixHclConditionBlocks } from "../../constructs/private/hcl";
-
-const CDKTF_STYLE = [
-  "resource \"terraform_data\" \"x\" {",
-  "input = 1",
-  "lifecycle {",
-  "  prevent_destroy = true",
-  "  precondition = [",
-  "{",
-  'condition = "${alltrue([for v in local.deployed : lookup(v.tags, "slot", "") == "0" if v.size <= 3])}"',
-  'error_message = "Cluster \\"orders\\": a [bracketed] {braced} message, with a comma."',
-  "},",
-  "{",
-  'condition = "${local.ok}"',
-  'error_message = "Second."',
-  "},",
-  "]",
-  "}",
-  "}",
-  "",
-].join("\n");
+import { CDKTF_STYLE_CONDITIONS as CDKTF_STYLE } from "./fixtures";
 
 test("an attribute list of preconditions becomes one block per condition", () => {
   const fixed = fixHclConditionBlocks(CDKTF_STYLE);

@@ -1,14 +1,7 @@
 import { requirePrerequisites } from "../support/prerequisites";
-import type { RestoreFrom } from "../../src/cluster-spec";
+import { RESTORE_FROM as ok } from "./fixtures";
 import { renderRestoreSourceConfig, renderRestoreSourcePassScript } from "../../src/render/restore";
 
-const ok: RestoreFrom = {
-  backupBucket: "orders-backups-0a1b2c",
-  stanza: "orders",
-  target: "2026-11-20T10:00:00Z",
-  secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:managed-postgres/orders-AbCdEf",
-  backupKmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-};
 
 describe("the restore source pass script", () => {
   const { execFileSync } = require("child_process") as typeof import("child_process");

@@ -1,16 +1,10 @@
 import * as fc from "fast-check";
 import type { RestoreFrom } from "../../src/cluster-spec";
+import { RESTORE_FROM as ok } from "./fixtures";
 import { patroniRestoreOptions, pgBackRestTarget, renderRestoreSourceConfig, RESTORE_SOURCE_CONFIG } from "../../src/render/restore";
 import { isRestoreTimestamp, restoreFromIssues, restoreSourceStatements } from "../../src/rules/restore";
 
 const now = new Date("2026-11-21T12:00:00Z");
-const ok: RestoreFrom = {
-  backupBucket: "orders-backups-0a1b2c",
-  stanza: "orders",
-  target: "2026-11-20T10:00:00Z",
-  secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:managed-postgres/orders-AbCdEf",
-  backupKmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-};
 
 test("a valid restoreFrom has no issue", () => {
   expect(restoreFromIssues(ok, "orders-v2", now)).toEqual([]);
