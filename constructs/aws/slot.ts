@@ -32,7 +32,11 @@ export interface SlotProps {
   readonly securityGroupId: string;
   /** ARN of the cluster's KMS key. */
   readonly kmsKeyArn: string;
-  /** Keep the data volume on `terraform destroy` (`lifecycle.prevent_destroy`). */
+  /**
+   * Keep the data volume and the network interface on `terraform destroy`
+   * (`lifecycle.prevent_destroy`): the interface's address is baked into every member's
+   * configuration and certificates, so replacing it breaks the cluster as surely as losing the volume.
+   */
   readonly preventDestroy: boolean;
 }
 
@@ -97,6 +101,7 @@ export class Slot extends Construct {
       description: `managed-postgres ${this.nodeName}: stable address of slot ${index}`,
       securityGroups: [props.securityGroupId],
       tags: clusterTags(spec, { [TAG_SLOT]: `${index}`, Name: this.nodeName, [TAG_SLOT_RESOURCE]: SLOT_RESOURCE.networkInterface }),
+      lifecycle: { preventDestroy: props.preventDestroy },
     });
     this.privateIp = this.networkInterface.privateIp;
 

@@ -1,11 +1,12 @@
 /**
  * Data-bearing resources are protected by default and only an explicit prop lifts the
- * protection: prevent_destroy on data volumes, KMS key, backup bucket and cluster secret;
+ * protection: prevent_destroy on data volumes, KMS key, backup bucket and cluster secret, and on
+ * the slots' network interfaces (their addresses are in every member's configuration);
  * a 30-day KMS deletion window; NLB deletion protection; no bucket force_destroy.
  */
 import { clusterProps, synthCluster } from "./synth-helpers";
 
-const DATA_BEARING = ["aws_ebs_volume", "aws_kms_key", "aws_s3_bucket", "aws_secretsmanager_secret"];
+const DATA_BEARING = ["aws_ebs_volume", "aws_kms_key", "aws_s3_bucket", "aws_secretsmanager_secret", "aws_network_interface"];
 const resources = (json: any, type: string) => Object.values<any>(json.resource[type] ?? {});
 
 describe("by default", () => {
