@@ -11,7 +11,7 @@ PACKAGES=(
   pgbouncer haproxy pgbackrest cloud-init shellcheck
   prometheus-postgres-exporter prometheus-pgbouncer-exporter
   awscli jq ssl-cert iproute2 openssl ca-certificates util-linux procps e2fsprogs curl
-  systemd systemd-container debootstrap
+  systemd systemd-container debootstrap nftables iputils-ping
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -46,6 +46,8 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   "mkfs.ext4": "e2fsprogs",
   debootstrap: "debootstrap",
   "systemd-nspawn": "systemd-container",
+  nft: "nftables",
+  ping: "iputils-ping",
   "/usr/lib/postgresql/15/bin/initdb": "postgresql-15",
   "/usr/bin/prometheus-postgres-exporter": "prometheus-postgres-exporter",
   "/usr/bin/prometheus-pgbouncer-exporter": "prometheus-pgbouncer-exporter",
