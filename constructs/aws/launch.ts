@@ -25,17 +25,26 @@ export const ROOT_VOLUME_GIB = 16;
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
 /**
- * Looks up the most recent official Debian 12 AMI of an architecture (owner
- * 136693071363, names `debian-12-<arm64|amd64>-<date>-<build>`). A new Debian release
- * changes the launch templates on the next apply but replaces no running instance; pin
- * `imageId` for reproducible plans.
+ * The Debian release whose own archive ships each PostgreSQL major version the library
+ * supports: Debian 12 (bookworm) has PostgreSQL 15, Debian 13 (trixie) has PostgreSQL 17
+ * (packages.debian.org: postgresql-15 in bookworm, postgresql-17 in trixie). PostgreSQL 16 is
+ * in neither: it needs an image with the PGDG repository (`imageId`).
  */
-export function debianImage(scope: Construct, id: string, architecture: Architecture): DataAwsAmi {
+export const DEBIAN_RELEASE_OF_MAJOR: Readonly<Partial<Record<number, 12 | 13>>> = { 15: 12, 17: 13 };
+
+/**
+ * Looks up the most recent official Debian AMI of a release and architecture (owner
+ * 136693071363, names `debian-<12|13>-<arm64|amd64>-<date>-<build>`: the Debian cloud team's
+ * AMIs, https://wiki.debian.org/Cloud/AmazonEC2Image). A new image of the release changes the
+ * launch templates on the next apply but replaces no running instance; pin `imageId` for
+ * reproducible plans.
+ */
+export function debianImage(scope: Construct, id: string, architecture: Architecture, release: 12 | 13): DataAwsAmi {
   return new DataAwsAmi(scope, id, {
     owners: [DEBIAN_AMI_OWNER],
     mostRecent: true,
     filter: [
-      { name: "name", values: [`debian-12-${architecture === "arm64" ? "arm64" : "amd64"}-*`] },
+      { name: "name", values: [`debian-${release}-${architecture === "arm64" ? "arm64" : "amd64"}-*`] },
       { name: "architecture", values: [architecture] },
       { name: "virtualization-type", values: ["hvm"] },
       { name: "root-device-type", values: ["ebs"] },

@@ -25,7 +25,7 @@ import { BackupBucket } from "./backup-bucket";
 import { ClusterKey } from "./encryption";
 import { AwsEnvironment } from "./environment";
 import { InstanceRole, nodePolicyStatements, poolerPolicyStatements } from "./iam";
-import { debianImage } from "./launch";
+import { DEBIAN_RELEASE_OF_MAJOR, debianImage } from "./launch";
 import { addClusterOutputs, BACKUP_BUCKET_DESCRIPTION, STANDALONE_READ_ONLY_DESCRIPTION } from "../private/outputs";
 import { claimClusterName } from "../private/naming";
 import { removeStaleStackOutput } from "../private/stale-output";
@@ -54,9 +54,12 @@ export interface ManagedPostgresProps extends ClusterSpec {
   /** Network placement: VPC, private subnets (3 for distributed, 1 for standalone), clients. */
   readonly network: NetworkSpec;
   /**
-   * AMI of every instance (database nodes and PgBouncer tier), of `architecture`.
-   * @default - the most recent official Debian 12 AMI of the architecture (owner
-   * 136693071363), looked up at plan time
+   * AMI of every instance (database nodes and PgBouncer tier), of `architecture`: build it with
+   * the recipe in image/ (Debian 13, PostgreSQL 17, Patroni 4.0.7; image/README.md).
+   * @default - the most recent official Debian AMI of the architecture whose own archive ships
+   * `majorVersion` (owner 136693071363, looked up at plan time): Debian 13 for 17, Debian 12
+   * for 15. Required for 16 (no Debian release ships it: an image with PGDG's postgresql-16).
+   * @throws SpecValidationError (field `imageId`) when `majorVersion` is 16 and no image is given
    */
   readonly imageId?: string;
   /**
@@ -283,7 +286,7 @@ export class ManagedPostgres extends Construct {
       allowedSecurityGroupIds: network.allowedSecurityGroupIds,
       httpsEgressCidrs: props.httpsEgressCidrs ?? [],
     });
-    const imageId = props.imageId ?? debianImage(this, "image", spec.architecture).id;
+    const imageId = props.imageId ?? debianImage(this, "image", spec.architecture, DEBIAN_RELEASE_OF_MAJOR[spec.majorVersion]!).id;
     const userDataOptions = { installPackages: props.installPackagesAtBoot ?? false };
     const runtime: RuntimeContext = {
       region: env.region,
@@ -434,6 +437,16 @@ export class ManagedPostgres extends Construct {
     });
     if (props.imageId !== undefined && !Token.isUnresolved(props.imageId) && !/^ami-[0-9a-f]{8,17}$/.test(String(props.imageId))) {
       issues.push({ path: "imageId", value: props.imageId, message: `\`imageId\`: got ${showValue(props.imageId)}; expected an AMI id such as "ami-0abc12345678"` });
+    }
+    const major = validated?.spec.majorVersion;
+    if (props.imageId === undefined && major !== undefined && DEBIAN_RELEASE_OF_MAJOR[major] === undefined) {
+      issues.push({
+        path: "imageId",
+        value: undefined,
+        message:
+          `\`imageId\`: required with \`majorVersion\` ${major}: no official Debian image ships PostgreSQL ${major} ` +
+          `(Debian 12 has 15, Debian 13 has 17); build an image with postgresql-${major} from the PGDG repository (docs/bootstrap.md) and set its AMI id`,
+      });
     }
     if (props.restoreFrom !== undefined && Token.isUnresolved(props.restoreFrom)) {
       issues.push({ path: "restoreFrom", value: undefined, message: "`restoreFrom` must be an object literal (its fields may be tokens): it decides which permissions and files the nodes get" });

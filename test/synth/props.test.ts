@@ -83,13 +83,29 @@ describe("unresolved token values", () => {
 });
 
 describe("image", () => {
-  test("the default image is the most recent official Debian 12 AMI of the architecture", () => {
+  test("the default image is the most recent official Debian 13 AMI of the architecture for PostgreSQL 17 (Debian 13's own postgresql-17)", () => {
     const { stack } = emptyStack();
-    new ManagedPostgres(stack, "db", props("standalone", { architecture: "x86_64" }));
+    new ManagedPostgres(stack, "db", props("standalone", { architecture: "x86_64", majorVersion: 17 }));
     const [ami] = Object.values(synthStack(stack).data.aws_ami) as any[];
     expect(ami.owners).toEqual(["136693071363"]);
     expect(ami.most_recent).toBe(true);
-    expect(ami.filter).toContainEqual({ name: "name", values: ["debian-12-amd64-*"] });
+    expect(ami.filter).toContainEqual({ name: "name", values: ["debian-13-amd64-*"] });
+  });
+
+  test("PostgreSQL 15 keeps the Debian 12 AMI (its own postgresql-15): deployed 15 clusters keep their image line", () => {
+    const { stack } = emptyStack();
+    new ManagedPostgres(stack, "db", props("standalone", { architecture: "arm64", majorVersion: 15 }));
+    const [ami] = Object.values(synthStack(stack).data.aws_ami) as any[];
+    expect(ami.filter).toContainEqual({ name: "name", values: ["debian-12-arm64-*"] });
+  });
+
+  test("PostgreSQL 16 without imageId is refused at synth: no Debian release ships it", () => {
+    const { stack } = emptyStack();
+    expect(() => new ManagedPostgres(stack, "db", props("standalone", { majorVersion: 16 }))).toThrow(
+      /`imageId`: required with `majorVersion` 16: no official Debian image ships PostgreSQL 16 \(Debian 12 has 15, Debian 13 has 17\)/,
+    );
+    const { stack: ok } = emptyStack();
+    expect(() => new ManagedPostgres(ok, "db", props("standalone", { majorVersion: 16, imageId: "ami-0123456789abcdef0" }))).not.toThrow();
   });
 
   test("an explicit imageId replaces the Debian lookup", () => {

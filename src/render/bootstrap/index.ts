@@ -141,11 +141,11 @@ const COMMON_PACKAGES: readonly RequiredPackage[] = [
 ];
 
 /**
- * Debian packages of a database node: PostgreSQL `postgresql-<major>` (Debian 12 has 15;
- * 16 and 17 come from the PGDG apt repository, which the image must configure), Patroni
+ * Debian packages of a database node: PostgreSQL `postgresql-<major>` (Debian 12 has 15,
+ * Debian 13 has 17; 16 comes from the PGDG apt repository, which the image must configure), Patroni
  * (with python3-etcd), etcd-server, pgBackRest, the PostgreSQL exporter, the AWS CLI, jq;
  * standalone adds PgBouncer and its exporter. Base tools of Debian 12 cloud images (curl,
- * openssl, iproute2, e2fsprogs, util-linux) are assumed.
+ * openssl, iproute2, e2fsprogs, util-linux) are assumed (Debian 12 and 13 cloud images).
  */
 export function nodePackages(spec: ResolvedClusterSpec): RequiredPackage[] {
   const pkgs: RequiredPackage[] = [
@@ -239,7 +239,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     ...commonValues(
       runtime,
       nodePackages(spec),
-      spec.majorVersion > 15 ? `postgresql-${spec.majorVersion}` : "",
+      spec.majorVersion === 16 ? `postgresql-${spec.majorVersion}` : "",
       renderNodeConfigFiles(ctx).map((f) => f.path),
       unitsToStart(nodeServices(ctx)),
       ["etcd.service", "patroni.service", "prometheus-postgres-exporter.service"],
