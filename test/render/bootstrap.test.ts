@@ -91,8 +91,9 @@ describe("bootstrap script text", () => {
     expect(s).not.toContain("offer_cluster_secret");
   });
 
-  test("PostgreSQL 16 and 17 nodes require the PGDG package of their major version", () => {
+  test("only PostgreSQL 16 needs PGDG: Debian 12 ships 15 and Debian 13 ships 17", () => {
     expect(nodePackages(standaloneNode({ majorVersion: 17 }).spec).map((p) => p.name)).toContain("postgresql-17");
+    expect(renderBootstrapScript(standaloneNode({ majorVersion: 17 }))).toContain("readonly PGDG_PACKAGE=''\n");
     const s16 = renderBootstrapScript(standaloneNode({ majorVersion: 16 }));
     expect(s16).toContain("postgresql-16:/usr/lib/postgresql/16/bin/postgres");
     expect(s16).toContain("readonly PGDG_PACKAGE='postgresql-16'\n");
