@@ -1,0 +1,217 @@
+/**
+ * The EC2 twin's machines (issues 10 and 11): the Debian 13 node root booted with
+ * systemd-nspawn, real systemd as PID 1, real cloud-init running gzip'd user data from the
+ * NoCloud seed; ENI and volume hotplug while it runs; crash and destroy leave nothing.
+ *
+ * System tier: root, systemd-container, the node root of scripts/build-node-root.sh. Own
+ * namespaces (`twmb-v-<pid>` with the "VPC" bridge, `twmb-m-<pid>` for the machine), removed
+ * in afterAll. Boots three machines one after the other; prints the measurements as
+ * `machine: boot_to_cloud_init_done_ms=… rss_idle_mib=… crash_gone_ms=…`.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { requirePrerequisites } from "../../support/prerequisites";
+import { alive, must, sleep } from "./host";
+import { bootMachine, destroyAllMachines, mountedUnder, nodeRoot, type Machine } from "./index";
+
+const ID = String(process.pid % 100000);
+const VPC_NS = `twmb-v-${ID}`;
+const MACHINE_NS = `twmb-m-${ID}`;
+const BRIDGE = `twmbbr${ID}`;
+const PRIMARY_PEER = `twmbp${ID}`;
+const ENI_MAC = "02:00:5e:7a:01:23";
+const INSTANCE_ID = "i-0123456789abcdef0";
+const CLOUD_INIT_TIMEOUT_MS = 120_000;
+
+const USER_DATA = `#cloud-config
+write_files:
+  - path: /etc/twin-test/hello.conf
+    permissions: "0640"
+    content: |
+      written by cloud-init from the user data
+  - path: /etc/systemd/system/twin-hello.service
+    content: |
+      [Unit]
+      Description=EC2 twin test service
+      [Service]
+      ExecStart=/bin/sleep infinity
+      [Install]
+      WantedBy=multi-user.target
+  - path: /etc/systemd/system/twin-tick.service
+    content: |
+      [Service]
+      Type=oneshot
+      ExecStart=/bin/true
+  - path: /etc/systemd/system/twin-tick.timer
+    content: |
+      [Timer]
+      OnCalendar=hourly
+      [Install]
+      WantedBy=timers.target
+runcmd:
+  - [ systemctl, daemon-reload ]
+  - [ systemctl, enable, --now, twin-hello.service, twin-tick.timer ]
+`;
+
+let stage = "";
+let machine: Machine;
+const bootMs: number[] = [];
+const rssMiB: number[] = [];
+const crashMs: number[] = [];
+
+function ip(...args: string[]): string {
+  return must(["ip", ...args]);
+}
+
+/** Boots a machine named `name` and waits for cloud-init; records the time to `done`. */
+async function bootTimed(name: string, files?: { path: string; content: string; mode?: number }[]): Promise<Machine> {
+  const t0 = Date.now();
+  const m = await bootMachine({ name, netns: MACHINE_NS, userData: gzipSync(USER_DATA), instanceId: INSTANCE_ID, files });
+  await m.waitForCloudInit(CLOUD_INIT_TIMEOUT_MS);
+  bootMs.push(Date.now() - t0);
+  return m;
+}
+
+async function crashTimed(m: Machine): Promise<void> {
+  const t0 = Date.now();
+  await m.crash();
+  crashMs.push(Date.now() - t0);
+}
+
+async function sh(m: Machine, script: string): Promise<string> {
+  const r = await m.exec(["sh", "-c", script]);
+  if (r.status !== 0) throw new Error(`\`${script}\` in ${m.name}: status ${r.status}\n${r.stdout}${r.stderr}`);
+  return r.stdout.trim();
+}
+
+beforeAll(() => {
+  requirePrerequisites({ root: true, commands: ["systemd-nspawn", "nsenter", "losetup", "ip", "chroot"] });
+  nodeRoot();
+  stage = mkdtempSync("/var/tmp/twmb-test-");
+  ip("netns", "add", VPC_NS);
+  ip("netns", "add", MACHINE_NS);
+  ip("-n", VPC_NS, "link", "set", "lo", "up");
+  ip("-n", VPC_NS, "link", "add", BRIDGE, "type", "bridge");
+  ip("-n", VPC_NS, "addr", "add", "10.77.0.1/24", "dev", BRIDGE);
+  ip("-n", VPC_NS, "addr", "add", "10.77.1.1/24", "dev", BRIDGE);
+  ip("-n", VPC_NS, "link", "set", BRIDGE, "up");
+  // The primary ENI, configured from outside (no DHCP in the twin).
+  ip("-n", VPC_NS, "link", "add", PRIMARY_PEER, "type", "veth", "peer", "name", "eth0", "netns", MACHINE_NS);
+  ip("-n", VPC_NS, "link", "set", PRIMARY_PEER, "master", BRIDGE, "up");
+  ip("-n", MACHINE_NS, "addr", "add", "10.77.0.10/24", "dev", "eth0");
+  ip("-n", MACHINE_NS, "link", "set", "eth0", "up");
+}, 45 * 60_000);
+
+afterAll(async () => {
+  try {
+    await destroyAllMachines();
+  } finally {
+    spawnSync("ip", ["netns", "del", MACHINE_NS]);
+    spawnSync("ip", ["netns", "del", VPC_NS]);
+    if (stage) rmSync(stage, { recursive: true, force: true });
+    if (bootMs.length > 0) {
+      const sorted = [...bootMs].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)];
+      // eslint-disable-next-line no-console
+      console.log(
+        `machine: boot_to_cloud_init_done_ms=${median} (runs ${bootMs.join(",")}) rss_idle_mib=${rssMiB.map((r) => r.toFixed(1)).join(",")} crash_gone_ms=${crashMs.join(",")}`,
+      );
+    }
+  }
+}, 120_000);
+
+describe("a machine boots the node image like an EC2 instance", () => {
+  test("real systemd and cloud-init run the gzip'd user data from the NoCloud seed", async () => {
+    machine = await bootTimed(`twmb-${ID}-a`, [{ path: "/etc/twin-files/note", content: "before boot\n", mode: 0o600 }]);
+    expect(await sh(machine, "cloud-init status --long | sed -n 's/^detail: //p'")).toContain("DataSourceNoCloud");
+    expect(await sh(machine, "cloud-init query instance_id")).toBe(INSTANCE_ID);
+    expect(await sh(machine, "hostname; cat /etc/hostname")).toBe(`twmb-${ID}-a\ntwmb-${ID}-a`);
+    expect(await sh(machine, "stat -c '%a %U' /etc/twin-test/hello.conf; cat /etc/twin-test/hello.conf")).toBe("640 root\nwritten by cloud-init from the user data");
+    expect(await sh(machine, "stat -c '%a' /etc/twin-files/note; cat /etc/twin-files/note")).toBe("600\nbefore boot");
+    expect(await sh(machine, "readlink /proc/1/exe; systemctl is-active twin-hello.service")).toBe("/usr/lib/systemd/systemd\nactive");
+    expect(await sh(machine, "systemctl list-timers --all --no-legend --no-pager")).toMatch(/twin-tick\.timer\s+twin-tick\.service/);
+    expect(await sh(machine, "patroni --version")).toBe("patroni 4.0.7");
+    expect(await sh(machine, "/usr/lib/postgresql/17/bin/postgres --version")).toMatch(/^postgres \(PostgreSQL\) 17\./);
+    // Nothing of the host leaks in: the machine sees its own links only.
+    expect((await sh(machine, "ls /sys/class/net")).split("\n").sort()).toEqual(["eth0", "lo"]);
+    expect(await machine.journal("twin-hello.service")).toContain("Started twin-hello.service");
+  });
+
+  test("an ENI attached while it runs appears by MAC, and an address on it answers from the bridge", async () => {
+    const name = await machine.attachInterface(ENI_MAC, BRIDGE, { bridgeNetns: VPC_NS });
+    expect(name).toBe("eth1");
+    // How step_slot_network of node-bootstrap.sh finds it.
+    const find = `ip -o link show | awk -v m="${ENI_MAC}" 'index($0, "link/ether " m " ") {sub(":$", "", $2); sub("@.*", "", $2); print $2; exit}'`;
+    expect(await sh(machine, find)).toBe("eth1");
+    // The node's bootstrap configures it (step_slot_network); answer ARP only on the link that has the address.
+    await sh(machine, "ip link set eth1 up && ip addr add 10.77.1.20/24 dev eth1 && sysctl -qw net.ipv4.conf.all.arp_ignore=1");
+    let ok = false;
+    for (let i = 0; i < 10 && !ok; i++) {
+      ok = spawnSync("ip", ["netns", "exec", VPC_NS, "ping", "-c", "1", "-W", "1", "10.77.1.20"], { stdio: "ignore", timeout: 5000 }).status === 0;
+      if (!ok) await sleep(500);
+    }
+    expect(ok).toBe(true);
+    expect(ip("-n", VPC_NS, "neigh", "show", "10.77.1.20")).toContain(`lladdr ${ENI_MAC}`);
+    await machine.detachInterface(ENI_MAC);
+    expect(await sh(machine, "ip -o link show | grep -c link/ether || true")).toBe("1");
+    await expect(machine.detachInterface(ENI_MAC)).rejects.toThrow(/no link with MAC/);
+  });
+
+  test("a volume attached while it runs is a block device the node can format and mount by UUID", async () => {
+    const file = join(stage, "vol.img");
+    must(["truncate", "-s", "64M", file]);
+    const byId = "nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0";
+    expect(await machine.attachBlockDevice(file, "xvdf", { byId })).toBe("/dev/xvdf");
+    // What format_if_blank and step_data_volume of node-bootstrap.sh run.
+    expect((await machine.exec(["blkid", "-p", "/dev/xvdf"])).status).toBe(2);
+    const out = await sh(
+      machine,
+      `readlink -f /dev/disk/by-id/${byId}; mkfs.ext4 -q -L mpg-data /dev/xvdf && mkdir -p /data && ` +
+        "mount UUID=$(blkid -o value -s UUID /dev/xvdf) /data && echo kept > /data/x && findmnt -n -o SOURCE,FSTYPE /data && umount /data && blkid -p -o value -s LABEL /dev/xvdf",
+    );
+    expect(out.split("\n")).toEqual(["/dev/xvdf", "/dev/xvdf ext4", "mpg-data"]);
+    await machine.detachBlockDevice("xvdf");
+    expect(await sh(machine, "test -e /dev/xvdf && echo present || echo gone")).toBe("gone");
+    expect(must(["losetup", "-j", file]).trim()).toBe("");
+  });
+
+  test("crash() kills every process of the machine at once; destroy() leaves no mount and no directory", async () => {
+    // A volume still attached at the crash: destroy() detaches it.
+    const file = join(stage, "vol2.img");
+    must(["truncate", "-s", "16M", file]);
+    await machine.attachBlockDevice(file, "xvdg");
+    await machine.attachInterface("02:00:5e:7a:01:24", BRIDGE, { bridgeNetns: VPC_NS });
+    rssMiB.push(machine.rssKiB() / 1024);
+    const before = machine.processes();
+    expect(before).toContain(machine.leaderPid());
+    expect(before.length).toBeGreaterThanOrEqual(4); // nspawn, systemd, journald, twin-hello's sleep, …
+    await crashTimed(machine);
+    expect(machine.running()).toBe(false);
+    expect(before.filter(alive)).toEqual([]);
+    await expect(machine.exec(["true"])).rejects.toThrow(/not running/);
+    const dir = machine.dir;
+    expect(mountedUnder(dir)).toBe(true);
+    await machine.destroy();
+    await machine.destroy();
+    expect(mountedUnder(dir)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+    expect(must(["losetup", "-j", file]).trim()).toBe("");
+    expect(ip("-n", VPC_NS, "-o", "link", "show", "master", BRIDGE).split("\n").filter(Boolean)).toHaveLength(1);
+  });
+
+  test("two more boots for the medians; a clean stop() also leaves nothing", async () => {
+    for (const suffix of ["b", "c"]) {
+      const m = await bootTimed(`twmb-${ID}-${suffix}`);
+      await sleep(3000);
+      rssMiB.push(m.rssKiB() / 1024);
+      if (suffix === "b") await crashTimed(m);
+      else await m.stop(60_000);
+      expect(m.running()).toBe(false);
+      await m.destroy();
+      expect(existsSync(m.dir)).toBe(false);
+    }
+    expect(bootMs).toHaveLength(3);
+  });
+});
