@@ -70,16 +70,33 @@ export class InstanceRole extends Construct {
 export interface NodePolicyTargets {
   readonly spec: ResolvedClusterSpec;
   readonly env: AwsEnvironment;
-  /** Ids (tokens) of the slots' ENIs. */
-  readonly networkInterfaceIds: readonly string[];
-  /** Ids (tokens) of the slots' data volumes. */
-  readonly volumeIds: readonly string[];
+  /** The slots, by index: their ENI and data volume ids and their subnet's CIDR (tokens). */
+  readonly slots: readonly SlotPolicyTarget[];
+  /** ARN of the database nodes' instance profile (token): the only instances slot resources attach to. */
+  readonly instanceProfileArn: string;
   /** Names of the slots' Auto Scaling groups (literals: known before apply). */
   readonly autoScalingGroupNames: readonly string[];
   readonly bucketArn: string;
   readonly kmsKeyArn: string;
   readonly secretArn: string;
 }
+
+/** What the node policy names of one slot. */
+export interface SlotPolicyTarget {
+  /** Id of the slot's ENI (token). */
+  readonly networkInterfaceId: string;
+  /** Id of the slot's data volume (token). */
+  readonly volumeId: string;
+  /** IPv4 CIDR of the slot's subnet (token): its instances' primary interfaces are there. */
+  readonly subnetCidr: string;
+}
+
+/**
+ * Global IAM condition key: the private IPv4 address of the primary network interface of the
+ * EC2 instance whose instance-profile credentials signed the request (IAM User Guide, "AWS
+ * global condition context keys"; an `IpAddress` key).
+ */
+export const EC2_SOURCE_PRIVATE_IPV4 = "aws:Ec2InstanceSourcePrivateIPv4";
 
 function ec2Arn(env: AwsEnvironment, resource: string): string {
   return `arn:${env.partition}:ec2:${env.region}:${env.accountId}:${resource}`;
@@ -92,11 +109,20 @@ function ec2Arn(env: AwsEnvironment, resource: string): string {
  *   support no resource-level permissions, AWS requires `"Resource": "*"` for them (the
  *   only other wildcard resource is monitoring's `cloudwatch:PutMetricData`, scoped by
  *   namespace).
- * - `ec2:AttachNetworkInterface` / `ec2:AttachVolume`: on the cluster's own ENIs and data
- *   volumes (named by ARN) and on instances tagged `managed-postgres:cluster = <name>`
- *   (`aws:ResourceTag` condition; the instance id is not known in advance); the same for
- *   `ec2:DetachNetworkInterface` / `ec2:DetachVolume` (force-detaching the slot from a
- *   terminated or shutting-down instance being replaced).
+ * - Slot resources, one statement per slot: `ec2:AttachNetworkInterface`, `DetachNetworkInterface`,
+ *   `AttachVolume`, `DetachVolume` on that slot's ENI and data volume (by ARN, tagged
+ *   `managed-postgres:cluster = <name>`), only when the calling instance's primary interface is
+ *   in that slot's subnet (`aws:Ec2InstanceSourcePrivateIPv4` within the subnet's CIDR): a node
+ *   of slot 1 can neither take nor force-detach slot 0's ENI or volume. IAM cannot compare the
+ *   instance's tags with the ENI's in one request (each resource of a request is authorized
+ *   on its own), and one role per slot would replace the deployed role; the caller's subnet is
+ *   what tells slots apart (each slot's Auto Scaling group launches in its own subnet).
+ * - The instance side of attaching (`ec2:AttachNetworkInterface`, `ec2:AttachVolume` on
+ *   `instance/*`): only instances launched with the database nodes' instance profile
+ *   (`ec2:InstanceProfile`, a condition key of the `instance` resource of both actions in the
+ *   Service Authorization Reference) and tagged `managed-postgres:cluster = <name>`; the
+ *   PgBouncer tier's instances carry another profile. Detaching (`instance/*`): instances
+ *   tagged with the cluster (a holder being terminated).
  * - `autoscaling:SetInstanceHealth` on the cluster's slot Auto Scaling groups (by name): a
  *   node that cannot take its slot marks itself Unhealthy so that its group replaces it.
  * - `secretsmanager:GetSecretValue`, `PutSecretValue` on the cluster secret (the first
@@ -122,18 +148,25 @@ export function nodePolicyStatements(t: NodePolicyTargets): DataAwsIamPolicyDocu
       // EC2 Describe* actions do not support resource-level permissions: AWS requires "*".
       resources: ["*"],
     },
-    {
-      sid: "AttachSlotNetworkInterfaces",
+    ...t.slots.map((slot, i) => ({
+      sid: `Slot${i}NetworkInterfaceAndVolume`,
       effect: "Allow",
-      actions: ["ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface"],
-      resources: [...t.networkInterfaceIds.map((id) => ec2Arn(env, `network-interface/${id}`)), ownInstances],
-      condition: tagged,
+      actions: ["ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface", "ec2:AttachVolume", "ec2:DetachVolume"],
+      resources: [ec2Arn(env, `network-interface/${slot.networkInterfaceId}`), ec2Arn(env, `volume/${slot.volumeId}`)],
+      condition: [...tagged, { test: "IpAddress", variable: EC2_SOURCE_PRIVATE_IPV4, values: [slot.subnetCidr] }],
+    })),
+    {
+      sid: "AttachToNodeInstances",
+      effect: "Allow",
+      actions: ["ec2:AttachNetworkInterface", "ec2:AttachVolume"],
+      resources: [ownInstances],
+      condition: [{ test: "ArnEquals", variable: "ec2:InstanceProfile", values: [t.instanceProfileArn] }, ...tagged],
     },
     {
-      sid: "AttachSlotDataVolumes",
+      sid: "DetachFromClusterInstances",
       effect: "Allow",
-      actions: ["ec2:AttachVolume", "ec2:DetachVolume"],
-      resources: [...t.volumeIds.map((id) => ec2Arn(env, `volume/${id}`)), ownInstances],
+      actions: ["ec2:DetachNetworkInterface", "ec2:DetachVolume"],
+      resources: [ownInstances],
       condition: tagged,
     },
     {

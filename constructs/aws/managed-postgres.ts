@@ -339,8 +339,8 @@ export class ManagedPostgres extends Construct {
       nodePolicyStatements({
         spec,
         env,
-        networkInterfaceIds: this.slots.map((s) => s.networkInterface.id),
-        volumeIds: this.slots.map((s) => s.dataVolume.id),
+        slots: this.slots.map((s) => ({ networkInterfaceId: s.networkInterface.id, volumeId: s.dataVolume.id, subnetCidr: s.subnetCidr })),
+        instanceProfileArn: this.nodeRole.instanceProfile.arn,
         autoScalingGroupNames: this.slots.map((s) => s.autoScalingGroupName),
         bucketArn: this.backupBucket.bucketArn,
         kmsKeyArn: this.kmsKeyArn,

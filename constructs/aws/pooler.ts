@@ -9,6 +9,7 @@ import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
 import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
 import { PORTS, instanceTypeFor, type ResolvedClusterSpec } from "../../src/cluster-spec";
+import { POOLER_HEALTH_PATHS } from "../../src/render/haproxy";
 import { hardenedLaunchTemplate } from "./launch";
 import { autoScalingGroupTags, boundedName, clusterTags } from "../private/naming";
 
@@ -37,13 +38,17 @@ export interface PoolerTierProps {
  * - a hardened launch template (XS size of the cluster's architecture) and an Auto Scaling
  *   group across the three subnets with `pooler.instanceCount` instances (max one more, for
  *   rolling instance refreshes, which replace instances after a launch template change while
- *   keeping at least half of them in service: the tier is stateless);
+ *   keeping at least half of them in service: the tier is stateless; EC2 health checks, as
+ *   the target groups' say more about the database nodes than about the instance);
  * - an internal network load balancer in the three subnets (deletion protection on,
  *   cross-zone load balancing on, the `endpoint` security group) with
  *   - listener :5432 (read-write endpoint) → target group on PgBouncer's read-write pool :6432,
  *   - listener :5433 (read-only endpoint) → target group on the read-only pool :6433,
- *   both TCP (PgBouncer terminates TLS), with TCP health checks every 10 s (2 checks to
- *   change state) and a 30 s deregistration delay.
+ *   both TCP (PgBouncer terminates TLS), with a 30 s deregistration delay and HTTP health
+ *   checks every 10 s (timeout 5 s, 2 checks to change state, expect 200) on the instance's
+ *   HAProxy health endpoint (`PORTS.poolerHealth`): `/read-write` fails while no primary
+ *   passes HAProxy's checks, `/read-only` while no replica does, so an endpoint with nothing
+ *   behind it has no healthy target instead of accepting connections PgBouncer cannot serve.
  */
 export class PoolerTier extends Construct {
   /** The load balancer. */
@@ -76,7 +81,7 @@ export class PoolerTier extends Construct {
     });
     this.endpointAddress = this.loadBalancer.dnsName;
 
-    const targetGroup = (key: "read-write" | "read-only", port: number) =>
+    const targetGroup = (key: "read-write" | "read-only", port: number, healthPath: string) =>
       new LbTargetGroup(this, `${key}-target-group`, {
         name: boundedName(`mp-${spec.name}-${key === "read-write" ? "rw" : "ro"}`, 32),
         port,
@@ -86,16 +91,19 @@ export class PoolerTier extends Construct {
         deregistrationDelay: "30",
         healthCheck: {
           enabled: true,
-          protocol: "TCP",
-          port: "traffic-port",
+          protocol: "HTTP",
+          port: `${PORTS.poolerHealth}`,
+          path: healthPath,
+          matcher: "200",
           interval: 10,
+          timeout: 5,
           healthyThreshold: 2,
           unhealthyThreshold: 2,
         },
         tags,
       });
-    this.readWriteTargetGroup = targetGroup("read-write", PORTS.pgbouncerReadWrite);
-    this.readOnlyTargetGroup = targetGroup("read-only", PORTS.pgbouncerReadOnly);
+    this.readWriteTargetGroup = targetGroup("read-write", PORTS.pgbouncerReadWrite, POOLER_HEALTH_PATHS.readWrite);
+    this.readOnlyTargetGroup = targetGroup("read-only", PORTS.pgbouncerReadOnly, POOLER_HEALTH_PATHS.readOnly);
 
     const listener = (key: "read-write" | "read-only", port: number, tg: LbTargetGroup) =>
       new LbListener(this, `${key}-listener`, {
@@ -129,7 +137,10 @@ export class PoolerTier extends Construct {
       vpcZoneIdentifier: [...props.subnetIds],
       launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
       targetGroupArns: [this.readWriteTargetGroup.arn, this.readOnlyTargetGroup.arn],
-      healthCheckType: "ELB",
+      // EC2, not ELB: the target groups' checks fail when the cluster has no primary or no
+      // replica, which is no reason to replace every pooler instance (PgBouncer and HAProxy
+      // are restarted by systemd).
+      healthCheckType: "EC2",
       healthCheckGracePeriod: 300,
       instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 50 } },
       tag: autoScalingGroupTags(tags),

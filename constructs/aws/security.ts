@@ -47,6 +47,7 @@ const P = {
   bouncerRo: { port: PORTS.pgbouncerReadOnly, name: "pgbouncer-ro", what: "PgBouncer read-only pool" },
   endpointRw: { port: PORTS.endpointReadWrite, name: "endpoint-rw", what: "read-write endpoint" },
   endpointRo: { port: PORTS.endpointReadOnly, name: "endpoint-ro", what: "read-only endpoint" },
+  poolerHealth: { port: PORTS.poolerHealth, name: "health", what: "HAProxy health endpoint (target group health checks)" },
   https: { port: 443, name: "https", what: "HTTPS" },
 } as const satisfies Record<string, PortRule>;
 
@@ -57,11 +58,11 @@ const P = {
  *   distributed also 8432 (pgBackRest TLS server: backup from the standby reaches the primary);
  *   distributed: pooler → nodes on 5432 and 8008 (HAProxy health checks);
  *   standalone: clients → 6432 (PgBouncer on the node, the only endpoint).
- * - `pooler` (distributed): endpoint → pooler on 6432 and 6433 (traffic and NLB health
- *   checks; the NLB preserves client addresses, and a target group may reference the NLB's
- *   security group for exactly that case); pooler → nodes on 5432 and 8008.
+ * - `pooler` (distributed): endpoint → pooler on 6432 and 6433 (traffic; the NLB preserves
+ *   client addresses, and a target group may reference the NLB's security group for exactly
+ *   that case) and 8404 (the target groups' HTTP health checks); pooler → nodes on 5432 and 8008.
  * - `endpoint` (distributed; the internal NLB): clients → 5432 and 5433; endpoint →
- *   pooler on 6432 and 6433.
+ *   pooler on 6432, 6433 and 8404.
  * - Egress of nodes and pooler to AWS APIs: 443 to the VPC's CIDR (interface VPC
  *   endpoints for EC2, Secrets Manager, KMS, CloudWatch) and to the regional S3 prefix list
  *   (S3 gateway endpoint), plus 443 to `httpsEgressCidrs`. DNS (the VPC resolver),
@@ -128,8 +129,8 @@ export class ClusterSecurityGroups extends Construct {
       this.ingress(this.nodes, `from-pooler-${p.name}`, p, { sg: this.pooler.id }, `${p.what} from the PgBouncer tier (HAProxy)`);
       this.egress(this.pooler, `to-nodes-${p.name}`, p, { sg: this.nodes.id }, `${p.what} to the database nodes (HAProxy)`);
     }
-    for (const p of [P.bouncerRw, P.bouncerRo]) {
-      this.ingress(this.pooler, `from-endpoint-${p.name}`, p, { sg: this.endpoint.id }, `${p.what} from the load balancer (client traffic and health checks)`);
+    for (const p of [P.bouncerRw, P.bouncerRo, P.poolerHealth]) {
+      this.ingress(this.pooler, `from-endpoint-${p.name}`, p, { sg: this.endpoint.id }, `${p.what} from the load balancer (${p === P.poolerHealth ? "health checks" : "client traffic"})`);
       this.egress(this.endpoint, `to-pooler-${p.name}`, p, { sg: this.pooler.id }, `${p.what} on the PgBouncer tier`);
     }
     apiEgress(this.pooler);

@@ -75,6 +75,8 @@ export class Slot extends Construct {
   public readonly dataVolume: EbsVolume;
   /** Availability zone of the slot (token). */
   public readonly availabilityZone: string;
+  /** IPv4 CIDR of the slot's subnet (token): where its instances' primary interfaces are. */
+  public readonly subnetCidr: string;
   /** Private IPv4 address of the ENI (token). */
   public readonly privateIp: string;
   /** Name of the slot's launch template and Auto Scaling group (`managed-postgres-<node>`, at most 128 characters). */
@@ -95,6 +97,7 @@ export class Slot extends Construct {
     this.autoScalingGroupName = boundedName(`managed-postgres-${this.nodeName}`, 128);
     const subnet = new DataAwsSubnet(this, "subnet", { id: props.subnetId });
     this.availabilityZone = subnet.availabilityZone;
+    this.subnetCidr = subnet.cidrBlock;
 
     this.networkInterface = new NetworkInterface(this, "network-interface", {
       subnetId: props.subnetId,

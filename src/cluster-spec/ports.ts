@@ -24,6 +24,12 @@ export const PORTS = {
   haproxyReadWrite: 15432,
   /** Local HAProxy frontend to the healthy replicas (127.0.0.1 on pooler instances). */
   haproxyReadOnly: 15433,
+  /**
+   * HTTP health endpoint of a pooler instance (HAProxy, all addresses): the NLB's target groups
+   * check `/read-write` and `/read-only` there (see `renderHaproxyConfig`). 8404 is HAProxy's
+   * customary stats/health port.
+   */
+  poolerHealth: 8404,
   /** NLB listener of the read-write endpoint (distributed). */
   endpointReadWrite: 5432,
   /** NLB listener of the read-only endpoint (distributed). */

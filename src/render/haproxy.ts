@@ -18,6 +18,24 @@ import type { ClusterMember, PoolerContext } from "./types";
  */
 export const HAPROXY_DEFAULT_SERVER = "default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions";
 
+/**
+ * Paths of the pooler's HTTP health endpoint (`PORTS.poolerHealth`): each answers 200 while
+ * HAProxy has at least one server up in the endpoint's backend, 503 otherwise.
+ */
+export const POOLER_HEALTH_PATHS = {
+  /** A primary passes `GET /primary`: the read-write endpoint can serve. */
+  readWrite: "/read-write",
+  /** At least one replica passes `GET /replica?lag=…`: the read-only endpoint can serve. */
+  readOnly: "/read-only",
+} as const;
+
+function healthRule(path: string, backend: string, what: string): string[] {
+  return [
+    `    http-request return status 200 content-type text/plain string "${what} available" if { path ${path} } { nbsrv(${backend}) ge 1 }`,
+    `    http-request return status 503 content-type text/plain string "no ${what} available" if { path ${path} }`,
+  ];
+}
+
 function serverLine(m: ClusterMember): string {
   return (
     `    server ${m.name} ${m.address}:${PORTS.postgres} ` +
@@ -29,7 +47,13 @@ function serverLine(m: ClusterMember): string {
  * Renders haproxy.cfg: global (syslog logging to /dev/log, admin socket, TLS 1.3 minimum for
  * the health checks), defaults (`mode tcp`, connect 4 s, client/server 30 min idle,
  * check 2 s), `listen postgres-rw` on 127.0.0.1:15432 (`GET /primary`, expect 200) and
- * `listen postgres-ro` on 127.0.0.1:15433 (`GET /replica?lag=…`, expect 200, leastconn).
+ * `listen postgres-ro` on 127.0.0.1:15433 (`GET /replica?lag=…`, expect 200, leastconn), and
+ * `frontend endpoint-health` (`mode http`, every address, `PORTS.poolerHealth`, its requests not
+ * logged: `set-log-level silent`):
+ * the load balancer's health checks. `GET /read-write` answers 200 while `nbsrv(postgres-rw)`
+ * ≥ 1 (a primary passes its check), `GET /read-only` while `nbsrv(postgres-ro)` ≥ 1 (a replica
+ * within the lag limit does), 503 otherwise; any other path 404 (`http-request return`,
+ * HAProxy ≥ 2.2: one port for both endpoints, where `monitor-uri` allows one URI per proxy).
  * Member addresses are used verbatim (they may be Terraform tokens). Pure.
  */
 export function renderHaproxyConfig(ctx: PoolerContext): string {
@@ -72,6 +96,17 @@ export function renderHaproxyConfig(ctx: PoolerContext): string {
     "    http-check expect status 200",
     `    ${HAPROXY_DEFAULT_SERVER}`,
     ...servers,
+    "",
+    "# Health of the endpoints for the load balancer's target groups (HTTP, checked every 10 s).",
+    "frontend endpoint-health",
+    "    mode http",
+    `    bind 0.0.0.0:${PORTS.poolerHealth}`,
+    "    http-request set-log-level silent",
+    "    timeout client 10s",
+    "    timeout http-request 5s",
+    ...healthRule(POOLER_HEALTH_PATHS.readWrite, "postgres-rw", "primary"),
+    ...healthRule(POOLER_HEALTH_PATHS.readOnly, "postgres-ro", "replica"),
+    "    http-request return status 404",
     "",
   ];
   return lines.join("\n");

@@ -26,7 +26,7 @@ describe("HAProxy 2.6 accepts and runs the rendered file", () => {
     expect(r.stdout).toContain(PATHS.caCert);
   });
 
-  test("routes rw to the primary and ro to the replicas, following Patroni's TLS health endpoints", () => {
+  test("routes rw to the primary and ro to the replicas, following Patroni's TLS health endpoints; the NLB health endpoint follows them", () => {
     // Three fake members: a TLS "Patroni REST API" on :8008 answering as Patroni does, and a
     // TCP "PostgreSQL" on :5432 that writes its member name. Member 1 is the primary.
     const fake = `
@@ -52,7 +52,7 @@ while True:
       tls: true,
       timeoutSec: 120,
       roots: [[{ path: PATHS.haproxyConfig, content: renderHaproxyConfig(pooler()) }, { path: "/opt/fake-member.py", content: fake }]],
-      script: `${requireTools("haproxy", "python3")}
+      script: `${requireTools("haproxy", "python3", "curl")}
 chroot "$ROOT0" python3 /opt/fake-member.py 10.10.0.11 replica & P1=$!
 chroot "$ROOT0" python3 /opt/fake-member.py 10.10.0.12 primary & P2=$!
 chroot "$ROOT0" python3 /opt/fake-member.py 10.10.0.13 replica & P3=$!
@@ -73,7 +73,17 @@ for i in $(seq 1 60); do
 done
 for n in 1 2 3 4; do echo "rw: $(read_from 15432)"; done
 for n in 1 2 3 4; do echo "ro: $(read_from 15433)"; done
-kill $HP $P1 $P2 $P3
+health() { chroot "$ROOT0" curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:8404$1"; }
+echo "health rw: $(health /read-write) ro: $(health /read-only) other: $(health /)"
+# Both replicas stop: the read-only endpoint's health turns 503 (at most 40 polls, ~20 s),
+# the read-write one stays 200.
+kill $P1 $P3
+for i in $(seq 1 40); do [ "$(health /read-only)" = 503 ] && break; sleep 0.5; done
+echo "no replica: rw: $(health /read-write) ro: $(health /read-only)"
+kill $P2
+for i in $(seq 1 40); do [ "$(health /read-write)" = 503 ] && break; sleep 0.5; done
+echo "nothing: rw: $(health /read-write) ro: $(health /read-only)"
+kill $HP
 `,
     });
     expect(r.stderr).not.toContain("MISSING TOOL");
@@ -82,5 +92,9 @@ kill $HP $P1 $P2 $P3
     expect(rw).toEqual(Array(4).fill("rw: 10.10.0.12"));
     expect(ro).toHaveLength(4);
     expect(new Set(ro)).toEqual(new Set(["ro: 10.10.0.11", "ro: 10.10.0.13"]));
+    // The load balancer's health endpoint follows the backends.
+    expect(r.stdout).toContain("health rw: 200 ro: 200 other: 404");
+    expect(r.stdout).toContain("no replica: rw: 200 ro: 503");
+    expect(r.stdout).toContain("nothing: rw: 503 ro: 503");
   });
 });

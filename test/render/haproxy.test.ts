@@ -1,10 +1,11 @@
-import { HAPROXY_DEFAULT_SERVER, PATHS, renderHaproxyConfig } from "../../src/render";
+import { HAPROXY_DEFAULT_SERVER, PATHS, POOLER_HEALTH_PATHS, renderHaproxyConfig } from "../../src/render";
 import { pooler, TEST_ADDRESSES, TOKEN_ADDRESSES } from "./fixtures";
 
 /** Lines of one `listen` section. */
-function section(text: string, name: string): string[] {
+function section(text: string, name: string, kind = "listen"): string[] {
   const lines = text.split("\n");
-  const start = lines.indexOf(`listen ${name}`);
+  const start = lines.indexOf(`${kind} ${name}`);
+  if (start < 0) throw new Error(`no ${kind} ${name}`);
   const out: string[] = [];
   for (let i = start + 1; i < lines.length && lines[i]!.startsWith("    "); i++) out.push(lines[i]!.trim());
   return out;
@@ -47,6 +48,20 @@ describe("renderHaproxyConfig", () => {
   test("proxies TCP (PostgreSQL's TLS passes through untouched) and logs", () => {
     expect(text).toMatch(/^defaults\n {4}mode tcp\n {4}log global/m);
     expect(text).toContain("log /dev/log local0");
+  });
+
+  test("the health endpoint answers /read-write by the primary backend and /read-only by the replica backend", () => {
+    const health = section(text, "endpoint-health", "frontend");
+    expect(health).toContain("mode http");
+    expect(health).toContain("bind 0.0.0.0:8404");
+    expect(POOLER_HEALTH_PATHS).toEqual({ readWrite: "/read-write", readOnly: "/read-only" });
+    expect(health.filter((l) => l.startsWith("http-request return"))).toEqual([
+      'http-request return status 200 content-type text/plain string "primary available" if { path /read-write } { nbsrv(postgres-rw) ge 1 }',
+      'http-request return status 503 content-type text/plain string "no primary available" if { path /read-write }',
+      'http-request return status 200 content-type text/plain string "replica available" if { path /read-only } { nbsrv(postgres-ro) ge 1 }',
+      'http-request return status 503 content-type text/plain string "no replica available" if { path /read-only }',
+      "http-request return status 404",
+    ]);
   });
 
   test("keeps Terraform token addresses verbatim", () => {

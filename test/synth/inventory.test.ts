@@ -1,4 +1,5 @@
 import { PORTS } from "../../src/cluster-spec";
+import { POOLER_HEALTH_PATHS } from "../../src/render/haproxy";
 import { inventory, props, resources, synthCluster } from "./helpers";
 
 const COMMON = {
@@ -39,10 +40,10 @@ describe("distributed cluster", () => {
       // per role: its permissions and the monitoring publish policy
       aws_iam_role_policy: 4,
       aws_security_group: 3,
-      // nodes↔nodes ×5 (incl. pgBackRest TLS server), pooler→nodes ×2, endpoint→pooler ×2, clients (1 CIDR + 1 group) ×2 ports
-      aws_vpc_security_group_ingress_rule: 13,
-      // nodes→nodes ×5, pooler→nodes ×2, endpoint→pooler ×2, HTTPS to VPC and S3 ×2 tiers
-      aws_vpc_security_group_egress_rule: 13,
+      // nodes↔nodes ×5 (incl. pgBackRest TLS server), pooler→nodes ×2, endpoint→pooler ×3 (2 pools + health), clients (1 CIDR + 1 group) ×2 ports
+      aws_vpc_security_group_ingress_rule: 14,
+      // nodes→nodes ×5, pooler→nodes ×2, endpoint→pooler ×3, HTTPS to VPC and S3 ×2 tiers
+      aws_vpc_security_group_egress_rule: 14,
     });
   });
 
@@ -84,7 +85,29 @@ describe("distributed cluster", () => {
     };
     const byPort = Object.fromEntries(listeners.map((l) => [l.port, portOf(l)]));
     expect(byPort).toEqual({ [PORTS.endpointReadWrite]: PORTS.pgbouncerReadWrite, [PORTS.endpointReadOnly]: PORTS.pgbouncerReadOnly });
-    for (const [, tg] of resources(s, "aws_lb_target_group")) expect(tg.health_check).toMatchObject({ protocol: "TCP" });
+  });
+
+  test("target groups check HAProxy's health endpoint: read-write needs a primary, read-only a replica", () => {
+    const byPort = Object.fromEntries(resources(s, "aws_lb_target_group").map(([, tg]) => [tg.port, tg.health_check]));
+    const common = { enabled: true, protocol: "HTTP", port: `${PORTS.poolerHealth}`, matcher: "200", interval: 10, timeout: 5, healthy_threshold: 2, unhealthy_threshold: 2 };
+    expect(byPort).toEqual({
+      [PORTS.pgbouncerReadWrite]: { ...common, path: POOLER_HEALTH_PATHS.readWrite },
+      [PORTS.pgbouncerReadOnly]: { ...common, path: POOLER_HEALTH_PATHS.readOnly },
+    });
+    // A failing endpoint check says the cluster lacks a primary or replica: no reason to replace pooler instances.
+    const asg = resources(s, "aws_autoscaling_group").find(([id]) => id.includes("pooler"))![1];
+    expect(asg.health_check_type).toBe("EC2");
+  });
+
+  test("the load balancer reaches the pooler's health port, and nothing else does", () => {
+    const rules = [...resources(s, "aws_vpc_security_group_ingress_rule"), ...resources(s, "aws_vpc_security_group_egress_rule")].filter(
+      ([, r]) => r.from_port === PORTS.poolerHealth,
+    );
+    expect(rules.map(([id]) => id.replace(/^orders_security-groups_/, "").replace(/_[0-9A-F]{8}$/, "")).sort()).toEqual([
+      "endpoint-egress-to-pooler-health",
+      "pooler-ingress-from-endpoint-health",
+    ]);
+    for (const [, r] of rules) expect(r.to_port).toBe(PORTS.poolerHealth);
   });
 
   test("outputs both endpoints, their ports, the secret ARN, the bucket name and the key ARN", () => {

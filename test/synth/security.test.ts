@@ -140,13 +140,31 @@ describe.each(models)("%s cluster security", (model) => {
     for (const st of forRoles) expect(st.condition.some((c: any) => c.variable === "kms:ViaService")).toBe(true);
   });
 
-  test("instances may attach only ENIs and volumes of their own cluster", () => {
+  test("a slot's ENI and volume are usable only from the slot's subnet, attached only to node instances", () => {
     const statements = policyStatements(s, /node-permissions/);
-    for (const sid of ["AttachSlotNetworkInterfaces", "AttachSlotDataVolumes"]) {
-      const st = statements.find((x) => x.sid === sid);
-      expect(st.condition).toEqual([{ test: "StringEquals", variable: `aws:ResourceTag/${TAG_CLUSTER}`, values: [s === synths.distributed ? "orders" : "cms"] }]);
-      expect(st.resources.some((r: string) => r.includes("aws_network_interface") || r.includes("aws_ebs_volume"))).toBe(true);
-    }
+    const cluster = s === synths.distributed ? "orders" : "cms";
+    const slotStatements = statements.filter((x) => /^Slot\d+NetworkInterfaceAndVolume$/.test(x.sid));
+    expect(slotStatements).toHaveLength(s === synths.distributed ? 3 : 1);
+    slotStatements.forEach((st, i) => {
+      expect(st.resources).toHaveLength(2);
+      expect(st.resources[0]).toContain(`:network-interface/\${aws_network_interface.${cluster}_slot-${i}_`);
+      expect(st.resources[1]).toContain(`:volume/\${aws_ebs_volume.${cluster}_slot-${i}_`);
+      expect(st.condition).toEqual([
+        { test: "StringEquals", variable: `aws:ResourceTag/${TAG_CLUSTER}`, values: [cluster] },
+        { test: "IpAddress", variable: "aws:Ec2InstanceSourcePrivateIPv4", values: [expect.stringMatching(new RegExp(`^\\$\\{data\\.aws_subnet\\.${cluster}_slot-${i}_subnet_[^.]+\\.cidr_block\\}$`))] },
+      ]);
+    });
+    const attach = statements.find((x) => x.sid === "AttachToNodeInstances");
+    expect(attach.actions).toEqual(["ec2:AttachNetworkInterface", "ec2:AttachVolume"]);
+    expect(attach.resources).toHaveLength(1);
+    expect(attach.resources[0]).toMatch(/:instance\/\*$/);
+    expect(attach.condition).toEqual([
+      { test: "ArnEquals", variable: "ec2:InstanceProfile", values: [expect.stringMatching(/^\$\{aws_iam_instance_profile\.[^.]*node-role_instance-profile[^.]*\.arn\}$/)] },
+      { test: "StringEquals", variable: `aws:ResourceTag/${TAG_CLUSTER}`, values: [cluster] },
+    ]);
+    // No other statement grants an attach or detach action.
+    const others = statements.filter((x) => !slotStatements.includes(x) && x !== attach && x.sid !== "DetachFromClusterInstances");
+    for (const st of others) for (const a of st.actions) expect(a).not.toMatch(/^ec2:(Attach|Detach)/);
   });
 
   test("the secret is encrypted with the cluster key and has no version in Terraform", () => {

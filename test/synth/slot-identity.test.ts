@@ -63,11 +63,15 @@ describe.each([["distributed" as const], ["standalone" as const]])("%s", (deploy
     expect(health[0].resources.sort()).toEqual(
       names.map((n) => expect.stringMatching(new RegExp(`^arn:.*:autoscaling:.*:autoScalingGroup:\\*:autoScalingGroupName/${n}$`))),
     );
+    const slots = resources(s, "aws_network_interface").length;
     for (const action of ["ec2:DetachVolume", "ec2:DetachNetworkInterface"]) {
       const st = statements.filter((x) => x.actions.includes(action));
-      expect(st).toHaveLength(1);
-      expect(st[0].resources).not.toContain("*");
-      expect(st[0].condition).toEqual([{ test: "StringEquals", variable: `aws:ResourceTag/${TAG_CLUSTER}`, values: [name] }]);
+      // one statement per slot (its ENI and volume) and one for the holder instance
+      expect(st).toHaveLength(slots + 1);
+      for (const x of st) {
+        expect(x.resources).not.toContain("*");
+        expect(x.condition).toContainEqual({ test: "StringEquals", variable: `aws:ResourceTag/${TAG_CLUSTER}`, values: [name] });
+      }
     }
   });
 });
