@@ -47,7 +47,7 @@ const P = {
   bouncerRo: { port: PORTS.pgbouncerReadOnly, name: "pgbouncer-ro", what: "PgBouncer read-only pool" },
   endpointRw: { port: PORTS.endpointReadWrite, name: "endpoint-rw", what: "read-write endpoint" },
   endpointRo: { port: PORTS.endpointReadOnly, name: "endpoint-ro", what: "read-only endpoint" },
-  poolerHealth: { port: PORTS.poolerHealth, name: "health", what: "HAProxy health endpoint (target group health checks)" },
+  poolerHealth: { port: PORTS.poolerHealth, name: "health", what: "HAProxy health endpoint" },
   https: { port: 443, name: "https", what: "HTTPS" },
 } as const satisfies Record<string, PortRule>;
 
