@@ -1,0 +1,37 @@
+/**
+ * Synthesizes a cdktf app the way /tmp/synthcmp/run.sh and `cdktf synth` run the examples:
+ * `node --conditions=cdktf-managed-postgres-source -r sucrase/register main.ts` in the app's
+ * directory with `CDKTF_OUTDIR` pointing at a fresh directory (the library from its sources).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(__dirname, "..", "..", "..");
+
+/** The app directories the twin applies: the two AWS examples and the restore fixture. */
+export const TWIN_APPS = {
+  distributed: join(ROOT, "examples", "distributed"),
+  standalone: join(ROOT, "examples", "standalone"),
+  "restore-standalone": join(__dirname, "restore-standalone"),
+} as const;
+
+/**
+ * Runs the app in `appDir` (its main.ts) into a new temporary directory.
+ * @returns the directory of each synthesized stack, by stack name (`<outdir>/stacks/<name>`, holding cdk.tf.json)
+ * @throws Error with the app's output when it fails or synthesizes no stack
+ */
+export function synthesizeApp(appDir: string, outDir: string = mkdtempSync(join(tmpdir(), "twin-synth-"))): Record<string, string> {
+  const r = spawnSync(process.execPath, ["--conditions=cdktf-managed-postgres-source", "-r", "sucrase/register", "main.ts"], {
+    cwd: appDir,
+    env: { ...process.env, CDKTF_OUTDIR: outDir, CHECKPOINT_DISABLE: "1" },
+    encoding: "utf8",
+    timeout: 180_000,
+  });
+  if (r.status !== 0) throw new Error(`synthesizing ${appDir} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const stacks = join(outDir, "stacks");
+  const names = existsSync(stacks) ? readdirSync(stacks).filter((n) => existsSync(join(stacks, n, "cdk.tf.json"))) : [];
+  if (names.length === 0) throw new Error(`synthesizing ${appDir} produced no stack in ${outDir}:\n${r.stdout}\n${r.stderr}`);
+  return Object.fromEntries(names.map((n) => [n, join(stacks, n)]));
+}
