@@ -115,7 +115,8 @@ function namesField(e: unknown, path: string): boolean {
 }
 
 const NOW = "2026-11-21T00:00:00Z";
-const asProps = (spec: any): ManagedPostgresProps => ({ ...spec, now: NOW });
+// PostgreSQL 16 has no official Debian image: such a spec names its own (an AWS prop, not a spec field)
+const asProps = (spec: any): ManagedPostgresProps => ({ ...spec, now: NOW, ...(spec.majorVersion === 16 ? { imageId: "ami-0123456789abcdef0" } : {}) });
 
 test("property: every valid spec passes validation", () => {
   fc.assert(

@@ -10,7 +10,7 @@ import * as path from "path";
 import { clusterProps, freshDir, synthCluster } from "./synth-helpers";
 import { requirePrerequisites } from "../support/prerequisites";
 
-const { json } = synthCluster(clusterProps("distributed", { majorVersion: 16 }));
+const { json } = synthCluster(clusterProps("distributed", { majorVersion: 16, imageId: "ami-0123456789abcdef0" }));
 const volumes = Object.values<any>(json.resource.aws_ebs_volume);
 const slotOf = (v: any) => v.tags["managed-postgres:slot"];
 const conditionsOf = (slot: string) => volumes.find((v) => slotOf(v) === slot).lifecycle.precondition as { condition: string; error_message: string }[];

@@ -78,7 +78,8 @@ describe("storage", () => {
 });
 
 describe("major version", () => {
-  const deployed16 = () => writeStateFrom(synthCluster(clusterProps("distributed", { majorVersion: 16 })).json);
+  // 16 runs on an image of the user's own (no Debian release ships it)
+  const deployed16 = () => writeStateFrom(synthCluster(clusterProps("distributed", { majorVersion: 16, imageId: "ami-0123456789abcdef0" })).json);
 
   test("a lower major version is refused", () => {
     expect(synthAgainst(deployed16(), clusterProps("distributed", { majorVersion: 15 })).error?.message).toMatch(/MP-SAFE-VERSION-DOWNGRADE.*from 16 .*to 15/s);
