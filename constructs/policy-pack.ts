@@ -7,7 +7,8 @@
 import { Annotations, TerraformStack } from "cdktf";
 import type { IConstruct } from "constructs";
 import { ALL_POLICY_RULES, POLICY_RULES, formatFinding, policyRule, type PolicyReport, type PolicyRule } from "../src/rules/policy";
-import { checkStack, enforcedRules, ensureSuppressionCarrier, mergeEnforcedRules, recordSuppression } from "./private/policy-pack";
+import { checkStack, checkStackForSynth, enforcedRules, ensureSuppressionCarrier, mergeEnforcedRules, recordSuppression } from "./private/policy-pack";
+import { readOnlyValidation } from "./private/resolve-once";
 
 /** Options of {@link PolicyPack.enforce} and {@link PolicyPack.check}. */
 export interface PolicyPackOptions {
@@ -29,7 +30,10 @@ export class PolicyPack {
    * applied), the stack's Terraform JSON is checked. Unsuppressed `error` findings fail
    * synth with one line per finding (rule id, level, resource address, construct path,
    * what is wrong, why); `warning` findings become warning annotations on the resource;
-   * suppressed findings become info annotations with their reason.
+   * suppressed findings become info annotations with their reason. When every validation of
+   * the stack is read-only (the library's and cdktf's; a user's validation turns this off)
+   * and synth goes on, cdktf writes the very JSON the pack checked: the stack is resolved
+   * once less per synth.
    *
    * Calls on one stack add up, in any order: the stack runs the union of every call's
    * `rules` (`ManagedPostgres` calls it for its own stack with the default rules,
@@ -42,9 +46,9 @@ export class PolicyPack {
     const stack = TerraformStack.of(scope);
     ensureSuppressionCarrier(stack);
     if (!mergeEnforcedRules(stack, options.rules ?? POLICY_RULES)) return;
-    stack.node.addValidation({
+    stack.node.addValidation(readOnlyValidation({
       validate: () => {
-        const report = checkStack(stack, enforcedRules(stack));
+        const report = checkStackForSynth(stack, enforcedRules(stack));
         const byPath = new Map(stack.node.findAll().map((c) => [c.node.path, c] as const));
         for (const f of report.findings.filter((x) => x.level === "warning")) {
           Annotations.of((f.constructPath && byPath.get(f.constructPath)) || stack).addWarning(formatFinding(f));
@@ -58,7 +62,7 @@ export class PolicyPack {
           .filter((x) => x.level === "error")
           .map((f) => `managed-postgres policy pack: ${formatFinding(f)} (suppress with PolicyPack.suppress(construct, "${f.ruleId}", "<reason>"))`);
       },
-    });
+    }));
   }
 
   /**

@@ -37,6 +37,7 @@ import { repairHclConditions } from "../private/hcl";
 import { localBackendStatePath, priorStateLocationOf, safetyClock } from "../private/prior-state";
 import { resolveTokens } from "../private/tokens";
 import { removeStaleStackOutput } from "../private/stale-output";
+import { readOnlyValidation } from "../private/resolve-once";
 import {
   checkAgainstDeployed,
   checkEndOfSupport,
@@ -208,7 +209,7 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
   const supportErrors = support.filter((x) => x.level === "error").map(line);
 
   let reported = false;
-  scope.node.addValidation({
+  scope.node.addValidation(readOnlyValidation({
     validate: () => {
       const errors = [...supportErrors];
       try {
@@ -243,7 +244,7 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
       if (errors.length > 0) removeStaleStackOutput(scope);
       return errors;
     },
-  });
+  }));
   addPlanTimeGuard(scope, spec, props.volumes);
   repairHclConditions(TerraformStack.of(scope));
 }

@@ -23,6 +23,7 @@ import {
   type RuleFinding,
 } from "../../src/rules";
 import { localBackendStatePath, safetyClock } from "../private/prior-state";
+import { readOnlyValidation } from "../private/resolve-once";
 
 /** PVC label recording the cluster's deployment model (read back from the prior state). */
 export const LABEL_DEPLOYMENT_MODEL = "managed-postgres/deployment-model";
@@ -107,7 +108,7 @@ export function applyKubernetesSafetyRules(scope: Construct, spec: ResolvedClust
   const support = checkEndOfSupport(spec, safetyClock(scope, options.now));
   for (const f of support.filter((x) => x.level === "warning")) Annotations.of(scope).addWarning(line(f));
   const supportErrors = support.filter((x) => x.level === "error").map(line);
-  scope.node.addValidation({
+  scope.node.addValidation(readOnlyValidation({
     validate: () => {
       const errors = [...supportErrors];
       try {
@@ -134,5 +135,5 @@ export function applyKubernetesSafetyRules(scope: Construct, spec: ResolvedClust
       }
       return errors;
     },
-  });
+  }));
 }

@@ -5,6 +5,7 @@
 import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { snake } from "./naming";
+import { readOnlyValidation } from "./resolve-once";
 
 /** One output: its key (the name's suffix), value (a token or a literal) and description. */
 export interface ClusterOutput {
@@ -28,7 +29,7 @@ export function addClusterOutputs(scope: Construct, id: string, outputs: readonl
     return o;
   });
   const names = new Set(created.map((o) => o.friendlyUniqueId));
-  scope.node.addValidation({
+  scope.node.addValidation(readOnlyValidation({
     validate: () =>
       TerraformStack.of(scope)
         .node.findAll()
@@ -37,7 +38,7 @@ export function addClusterOutputs(scope: Construct, id: string, outputs: readonl
           (c) =>
             `Terraform output \`${c.friendlyUniqueId}\` is defined twice: by ${c.node.path} and by this cluster, which names its outputs \`${prefix}_<what>\` (docs/UPGRADING.md); remove or rename the other one`,
         ),
-  });
+  }));
 }
 
 /** The description of the read-only endpoint output of a standalone cluster (both targets). */

@@ -7,6 +7,7 @@
  */
 import { Aspects, TerraformElement, TerraformStack, type IAspect } from "cdktf";
 import type { IConstruct } from "constructs";
+import { reuseOnce, stackSettledAfterValidation } from "./resolve-once";
 import {
   ALL_POLICY_RULES,
   POLICY_RULES,
@@ -104,7 +105,26 @@ export function enforcedRules(stack: TerraformStack): PolicyRule[] {
  * @param rules @default POLICY_RULES
  */
 export function checkStack(stack: TerraformStack, rules: readonly PolicyRule[] = POLICY_RULES): PolicyReport {
-  const parsed = stackFromTerraformJson(stack.toTerraform(), stack.node.id);
+  return checkTerraformJson(stack, stack.toTerraform(), rules);
+}
+
+/**
+ * The stack validation of `PolicyPack.enforce`: runs `rules` over `stack`'s Terraform JSON
+ * and, when nothing can change the stack between this validation and cdktf's write of
+ * `cdk.tf.json` (`stackSettledAfterValidation`) and no finding is an error, hands that
+ * JSON to the next `stack.toTerraform()` call (`reuseOnce`), which is cdktf's own, to
+ * write it. So the stack is resolved twice per synth (cdktf's prepare pass and this one),
+ * not three times; the written JSON is what a fresh resolution would give.
+ */
+export function checkStackForSynth(stack: TerraformStack, rules: readonly PolicyRule[]): PolicyReport {
+  const json = stack.toTerraform();
+  const report = checkTerraformJson(stack, json, rules);
+  if (!report.findings.some((f) => f.level === "error") && stackSettledAfterValidation(stack)) reuseOnce(stack, json);
+  return report;
+}
+
+function checkTerraformJson(stack: TerraformStack, json: unknown, rules: readonly PolicyRule[]): PolicyReport {
+  const parsed = stackFromTerraformJson(json, stack.node.id);
   const byPath = new Map(stack.node.findAll().map((c) => [c.node.path, c] as const));
   const resources = parsed.resources.map((r) => {
     const construct = r.constructPath ? byPath.get(r.constructPath) : undefined;
@@ -116,3 +136,4 @@ export function checkStack(stack: TerraformStack, rules: readonly PolicyRule[] =
   });
   return runPolicyPack([{ name: parsed.name, resources }], { rules });
 }
+

@@ -42,6 +42,75 @@ describe("PolicyPack at synth", () => {
     expect(messages("default-first")).toMatch(/MP-ELB-1 error\] s\/aws_lb\.public-nlb/);
   });
 
+  describe("the stack is resolved once less per synth when nothing can change it after the pack's check", () => {
+    /** Synthesizes a stack holding one SNS topic, counting the topic's resolutions; `build` adds more. */
+    const synthCounting = (enforce: boolean, build: (s: TerraformStack, topic: SnsTopic) => void = () => undefined) => {
+      const dir = outdir();
+      const app = new App({ outdir: dir });
+      const s = new TerraformStack(app, "s");
+      new AwsProvider(s, "aws", { region: "eu-west-1" });
+      if (enforce) PolicyPack.enforce(s);
+      const topic = new SnsTopic(s, "topic", { name: "t", kmsMasterKeyId: "alias/aws/sns" });
+      const original = topic.toTerraform.bind(topic);
+      let calls = 0;
+      topic.toTerraform = () => {
+        calls++;
+        return original();
+      };
+      build(s, topic);
+      app.synth();
+      const written = JSON.parse(fs.readFileSync(path.join(dir, "stacks", "s", "cdk.tf.json"), "utf8"));
+      fs.rmSync(dir, { recursive: true, force: true });
+      return { s, calls, written };
+    };
+
+    test("only read-only validations (the library's and cdktf's): cdktf writes the JSON the pack checked, and nothing is left behind", () => {
+      const without = synthCounting(false);
+      const withPack = synthCounting(true);
+      // cdktf resolves each element when it prepares the stack and when it writes it; the
+      // pack's validation resolves it once more and hands that result to cdktf's write.
+      expect(without.calls).toBe(2);
+      expect(withPack.calls).toBe(2);
+      expect(withPack.written).toEqual(JSON.parse(JSON.stringify(withPack.s.toTerraform())));
+      expect(Object.prototype.hasOwnProperty.call(withPack.s, "toTerraform")).toBe(false);
+    });
+
+    test("a user's validation that changes the stack after the pack's check: the written JSON has the change", () => {
+      const r = synthCounting(true, (s, topic) => {
+        topic.node.addValidation({
+          validate: () => {
+            topic.addOverride("display_name", "changed by a validation");
+            new SnsTopic(s, "late", { name: "late", kmsMasterKeyId: "alias/aws/sns" });
+            return [];
+          },
+        });
+      });
+      expect(r.calls).toBe(3);
+      expect(r.written.resource.aws_sns_topic.topic.display_name).toBe("changed by a validation");
+      expect(r.written.resource.aws_sns_topic.late.name).toBe("late");
+    });
+
+    test("a construct with a custom-synthesis hook (run after the validations) that changes the stack: the written JSON has the change", () => {
+      const r = synthCounting(true, (s, topic) => {
+        Object.defineProperty(topic, Symbol.for("cdktf/customSynthesis"), {
+          value: { onSynthesize: () => topic.addOverride("display_name", "changed at custom synthesis") },
+        });
+      });
+      expect(r.calls).toBe(3);
+      expect(r.written.resource.aws_sns_topic.topic.display_name).toBe("changed at custom synthesis");
+    });
+
+    test("a stack changed after a failed synth is resolved afresh", () => {
+      const { app, stack } = stackWith((s) => {
+        PolicyPack.enforce(s);
+        new Lb(s, "public-nlb", { loadBalancerType: "network", internal: false, enableDeletionProtection: true });
+      });
+      expect(() => app.synth()).toThrow(/MP-ELB-1/);
+      new SnsTopic(stack, "late", { name: "late", kmsMasterKeyId: "alias/aws/sns" });
+      expect((stack.toTerraform() as any).resource.aws_sns_topic.late.name).toBe("late");
+    });
+  });
+
   test("enforce refuses a different rule under an id the stack already enforces", () => {
     const { stack } = stackWith((s) => PolicyPack.enforce(s));
     const impostor = { ...POLICY_RULES[0] };
