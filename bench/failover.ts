@@ -20,6 +20,7 @@ import { LiveCluster } from "../test/live/harness/cluster";
 import { APP_USER } from "../test/live/harness/constants";
 import { run, waitFor } from "../test/live/harness/exec";
 import { plannedSwitchover, unplannedFailover, type FailoverRound, type SwitchoverResult } from "../test/live/harness/scenarios";
+import { clusterEnvironment } from "./environment";
 
 const FAILOVER_ROUNDS = Number(process.env.FAILOVER_ROUNDS ?? 3);
 const PGBENCH_SECONDS = Number(process.env.PGBENCH_SECONDS ?? 15);
@@ -66,6 +67,7 @@ async function pgbench(cluster: LiveCluster, target: string, conninfo: string, c
 }
 
 async function main(): Promise<void> {
+  console.log(clusterEnvironment());
   const cluster = new LiveCluster({ log: (m) => console.error(`${new Date().toISOString()} ${m}`) });
   let exitCode = 0;
   await cluster.start();
