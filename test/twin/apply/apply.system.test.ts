@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { TWIN_APPS, synthesizeApp } from "../apps/synth";
-import { applyStack, isAssignable, TwinState } from "./index";
+import { addressesInUse, applyStack, isAssignable, TwinState } from "./index";
 
 jest.setTimeout(300_000);
 
@@ -194,6 +194,22 @@ describe("applyStack on the synthesized apps", () => {
     await expect(applyStack(dir, undefined, first)).rejects.toThrow(new RegExp(`^${volume.replace(/[.[\]]/g, "\\$&")}: Resource precondition failed: Cluster "cms", slot 0: the deployed data volume is larger`));
     // On a first apply there is no deployed volume: the same JSON applies.
     await expect(applyStack(dir)).resolves.toBeDefined();
+  });
+
+  test("re-apply: the plan-time guard reads the slot's data volume only, not the root volume a launch tagged per tag_specifications", async () => {
+    const first = states.standalone;
+    const lt = first.ofType("aws_launch_template")[0];
+    const spec = (lt.attributes.tag_specifications as { resource_type: string; tags: Record<string, string> }[]).find((t) => t.resource_type === "volume")!;
+    const dataVolume = first.ofType("aws_ebs_volume")[0];
+    // The root volume an instance of the slot's group launched with (launch template: 16 GiB, tagged as tag_specifications says).
+    const root = { id: "vol-0aaaaaaaaaaaaaaaa", availability_zone: dataVolume.attributes.availability_zone as string, size: 16, tags: spec.tags };
+    const again = await applyStack(synthesized.standalone, { volumes: [root] }, first);
+    const ids = again.ofType("aws_ebs_volumes")[0].attributes.ids;
+    expect(ids).toEqual([dataVolume.attributes.id]);
+    expect(again.ofType("aws_ebs_volume").filter((r) => r.mode === "data").map((r) => r.address)).toEqual([`data.aws_ebs_volume.${again.ofType("aws_ebs_volume").find((r) => r.mode === "data")!.name}["${String(dataVolume.attributes.id)}"]`]);
+    // Every address in use is distinct and known to an instance launch.
+    const used = addressesInUse(again);
+    expect([...used.values()].reduce((n, s) => n + s.size, 0)).toBeGreaterThanOrEqual(1 + 6); // the slot ENI + six interface endpoints
   });
 
   test("re-apply: removing a prevent_destroy resource, or replacing one, fails the apply", async () => {

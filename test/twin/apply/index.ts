@@ -105,6 +105,25 @@ export interface TwinState {
   stats: ApplyStats;
 }
 
+/**
+ * The addresses the applied resources hold in each subnet (network interfaces, interface VPC
+ * endpoints, load balancer nodes), by subnet id: what an instance launch must not take
+ * (pass the set to {@link allocateAddress}).
+ */
+export function addressesInUse(state: TwinState): Map<string, Set<string>> {
+  const used = new Map<string, Set<string>>();
+  const add = (subnetId: string, ip: string) => {
+    if (!used.has(subnetId)) used.set(subnetId, new Set());
+    used.get(subnetId)!.add(ip);
+  };
+  for (const r of state.resources) {
+    if (r.mode !== "managed") continue;
+    if (r.type === "aws_network_interface") for (const ip of asList(r.attributes.private_ips as string[])) add(String(r.attributes.subnet_id), ip);
+    for (const i of asList(r.computed.twin_interfaces as { subnet_id: string; private_ip: string }[])) add(i.subnet_id, i.private_ip);
+  }
+  return used;
+}
+
 /** Error of a failed apply: the address of the resource (or the cycle) and why. */
 export class ApplyError extends Error {
   constructor(public readonly address: string, message: string) {
