@@ -34,6 +34,7 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   shellcheck: "shellcheck",
   "systemd-analyze": "systemd",
   jq: "jq",
+  aws: "awscli",
   openssl: "openssl",
   curl: "curl",
   python3: "python3",

@@ -36,6 +36,8 @@
 import { randomBytes, randomUUID } from "crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "http";
 import { launchResourceTags } from "../../../constructs/aws/launch";
+import { AwsError as ApiError } from "../../twin/aws/errors";
+import { putSecretVersion, secretValueResponse, type SecretVersion } from "../../twin/aws/secrets";
 
 /** An instance slot of the stand-in's world: one namespace address. */
 export interface StandinHost {
@@ -64,14 +66,6 @@ interface SlotResource {
   attachmentId?: string;
   device?: string;
   attachTime?: string;
-}
-
-interface SecretVersion {
-  versionId: string;
-  secretString?: string;
-  secretBinary?: string;
-  stages: string[];
-  created: number;
 }
 
 interface Secret {
@@ -123,16 +117,6 @@ function tagSet(tags: Record<string, string>): string {
       .join("") +
     "</tagSet>"
   );
-}
-
-class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
 }
 
 /** The stand-in's state and HTTP handler. */
@@ -654,15 +638,7 @@ export class AwsStandin {
             `Secrets Manager can't find the specified secret value for ${req.VersionId ? `VersionId: ${req.VersionId}` : `staging label: ${stage}`}`,
           );
         }
-        return {
-          ARN: s.arn,
-          Name: s.name,
-          VersionId: v.versionId,
-          ...(v.secretString !== undefined ? { SecretString: v.secretString } : {}),
-          ...(v.secretBinary !== undefined ? { SecretBinary: v.secretBinary } : {}),
-          VersionStages: v.stages,
-          CreatedDate: v.created,
-        };
+        return secretValueResponse(s.arn, s.name, v);
       }
       case "PutSecretValue": {
         const s = this.findSecret(req.SecretId);
@@ -691,38 +667,7 @@ export class AwsStandin {
   }
 
   private putVersion(s: Secret, req: Record<string, unknown>): { ARN: string; Name: string; VersionId: string; VersionStages: string[] } {
-    const token = (req.ClientRequestToken as string | undefined) ?? randomUUID();
-    if (token.length < 32 || token.length > 64) {
-      throw new ApiError("ValidationException", `ClientRequestToken must be 32 to 64 characters long. Got ${token.length}`);
-    }
-    const secretString = req.SecretString as string | undefined;
-    const secretBinary = req.SecretBinary as string | undefined;
-    if ((secretString === undefined) === (secretBinary === undefined)) {
-      throw new ApiError("InvalidParameterException", "You must provide either SecretString or SecretBinary.");
-    }
-    const existing = s.versions.find((v) => v.versionId === token);
-    if (existing) {
-      if (existing.secretString === secretString && existing.secretBinary === secretBinary) {
-        return { ARN: s.arn, Name: s.name, VersionId: existing.versionId, VersionStages: existing.stages };
-      }
-      throw new ApiError(
-        "ResourceExistsException",
-        "You can't modify an existing version, you can only create a new version. A version with this ClientRequestToken already exists with a different value.",
-      );
-    }
-    const stages = (req.VersionStages as string[] | undefined) ?? ["AWSCURRENT"];
-    for (const st of stages) {
-      for (const v of s.versions) {
-        if (!v.stages.includes(st)) continue;
-        v.stages = v.stages.filter((x) => x !== st);
-        if (st === "AWSCURRENT") {
-          for (const w of s.versions) w.stages = w.stages.filter((x) => x !== "AWSPREVIOUS");
-          v.stages.push("AWSPREVIOUS");
-        }
-      }
-    }
-    const v: SecretVersion = { versionId: token, secretString, secretBinary, stages: [...stages], created: Date.now() / 1000 };
-    s.versions.push(v);
+    const v = putSecretVersion(s.versions, req);
     return { ARN: s.arn, Name: s.name, VersionId: v.versionId, VersionStages: v.stages };
   }
 }

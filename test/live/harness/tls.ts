@@ -22,10 +22,16 @@ export async function createCa(dir: string, commonName: string): Promise<KeyPair
 }
 
 /**
- * Issues a certificate signed by `ca` for `commonName` with IP SANs `addresses` (server and
- * client authentication).
+ * Issues a certificate signed by `ca` for `commonName` with IP SANs `addresses` and DNS SANs
+ * `dnsNames` (wildcards allowed) besides `commonName` (server and client authentication).
  */
-export async function issueCertificate(dir: string, ca: KeyPair, commonName: string, addresses: readonly string[]): Promise<KeyPair> {
+export async function issueCertificate(
+  dir: string,
+  ca: KeyPair,
+  commonName: string,
+  addresses: readonly string[],
+  dnsNames: readonly string[] = [],
+): Promise<KeyPair> {
   mkdirSync(dir, { recursive: true });
   const caKey = join(dir, `${commonName}.ca.key`);
   const caCrt = join(dir, `${commonName}.ca.crt`);
@@ -41,7 +47,7 @@ export async function issueCertificate(dir: string, ca: KeyPair, commonName: str
       "basicConstraints=critical,CA:FALSE",
       "keyUsage=critical,digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth,clientAuth",
-      `subjectAltName=${[...addresses.map((a) => `IP:${a}`), "IP:127.0.0.1", `DNS:${commonName}`].join(",")}`,
+      `subjectAltName=${[...addresses.map((a) => `IP:${a}`), "IP:127.0.0.1", `DNS:${commonName}`, ...dnsNames.map((d) => `DNS:${d}`)].join(",")}`,
       "",
     ].join("\n"),
   );

@@ -1,0 +1,328 @@
+/**
+ * The twin's AWS API with the real AWS CLI and the distributed example's synthesized
+ * policies: credentials only from IMDSv2, every request SigV4-checked and authorized with
+ * the role's identity policies and the resource's policy (bucket, key, secret).
+ */
+import { execFile, execFileSync } from "child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { request as httpRequest } from "http";
+import { request as httpsRequest } from "https";
+import { tmpdir } from "os";
+import { join, resolve } from "path";
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { createCa, issueCertificate } from "../../live/harness/tls";
+import { requirePrerequisites } from "../../support/prerequisites";
+import { startTwinAws, twinServiceNames, type HotplugEvent, type TwinAws } from "./index";
+import { worldFromStack, type SynthesizedWorld } from "./synthesized-world";
+
+const ROOT = resolve(__dirname, "../../..");
+const ADDRESS = `127.0.${10 + (process.pid % 200)}.${2 + (process.pid % 250)}`;
+const NODE_ID = "i-0a1b2c3d4e5f60001";
+const POOLER_ID = "i-0a1b2c3d4e5f60002";
+const OTHER_ID = "i-0a1b2c3d4e5f60003";
+
+let dir: string;
+let fx: SynthesizedWorld;
+let twin: TwinAws;
+let caFile: string;
+const hotplug: HotplugEvent[] = [];
+
+/** Runs the AWS CLI as the instance behind `imds` (its IMDS endpoint); never throws. */
+function aws(imds: string, args: string[], opts: { http?: boolean; env?: Record<string, string>; input?: string } = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  const endpoint = opts.http ? `http://${twin.endpoints.apiHttp[0]}` : `https://${twin.endpoints.api[0]}`;
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: dir,
+    AWS_CONFIG_FILE: join(dir, "no-config"),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, "no-credentials"),
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://${imds}/`,
+    AWS_CA_BUNDLE: caFile,
+    AWS_DEFAULT_REGION: fx.world.region,
+    AWS_MAX_ATTEMPTS: "1",
+    ...opts.env,
+  };
+  return new Promise((done) => {
+    const child = execFile("aws", ["--endpoint-url", endpoint, "--output", "json", ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      done({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+  });
+}
+
+function imdsOf(instanceId: string): string {
+  const i = [NODE_ID, POOLER_ID, OTHER_ID].indexOf(instanceId);
+  return twin.endpoints.imds[i]!;
+}
+
+function imdsGet(imds: string, path: string, token?: string, method = "GET", headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const [host, port] = imds.split(":");
+  return new Promise((done, fail) => {
+    const req = httpRequest({ host, port: Number(port), path, method, headers: { ...headers, ...(token ? { "x-aws-ec2-metadata-token": token } : {}) } }, (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => done({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", fail);
+    req.end();
+  });
+}
+
+async function instanceCredentials(instanceId: string): Promise<{ AccessKeyId: string; SecretAccessKey: string; Token: string; Expiration: string }> {
+  const imds = imdsOf(instanceId);
+  const token = (await imdsGet(imds, "/latest/api/token", undefined, "PUT", { "x-aws-ec2-metadata-token-ttl-seconds": "60" })).body;
+  const role = (await imdsGet(imds, "/latest/meta-data/iam/security-credentials/", token)).body;
+  return JSON.parse((await imdsGet(imds, `/latest/meta-data/iam/security-credentials/${role}`, token)).body);
+}
+
+function policyWithout(roleArn: string, sid: string): string[] {
+  return Object.values(fx.rolePolicies[roleArn]!).map((doc) => JSON.stringify({ ...doc, Statement: doc.Statement.filter((s) => s.Sid !== sid) }));
+}
+
+function originalPolicies(roleArn: string): string[] {
+  return Object.values(fx.rolePolicies[roleArn]!).map((doc) => JSON.stringify(doc));
+}
+
+beforeAll(async () => {
+  requirePrerequisites({ commands: ["aws", "openssl"] });
+  dir = mkdtempSync(join(tmpdir(), "twin-aws-"));
+  execFileSync("node", ["--conditions=cdktf-managed-postgres-source", "-r", "sucrase/register", "main.ts"], {
+    cwd: join(ROOT, "examples/distributed"),
+    env: { ...process.env, CDKTF_OUTDIR: join(dir, "synth"), CHECKPOINT_DISABLE: "1" },
+    stdio: "ignore",
+  });
+  fx = worldFromStack(JSON.parse(readFileSync(join(dir, "synth/stacks/distributed/cdk.tf.json"), "utf8")));
+  const w = fx.world;
+  const s0 = fx.slots[0]!;
+  const instance = (id: string, ip: string, profile: string | undefined, tags: Record<string, string>, asg?: string) => ({
+    id,
+    privateIp: ip,
+    mac: `0e:aa:00:00:00:${id.slice(-2)}`,
+    subnetId: `subnet-0slot0`,
+    subnetCidr: s0.subnetCidr,
+    vpcId: `vpc-0twin`,
+    availabilityZone: s0.zone,
+    ...(profile ? { instanceProfileArn: profile } : {}),
+    tags,
+    ...(asg ? { autoScalingGroupName: asg } : {}),
+    state: "running" as const,
+  });
+  const cluster = { "managed-postgres:cluster": fx.clusterName };
+  w.instances.push(
+    instance(NODE_ID, "10.42.0.101", fx.nodeProfileArn, { ...cluster, "managed-postgres:slot": "0", Name: `${fx.clusterName}-0` }, s0.asgName),
+    instance(POOLER_ID, "10.42.0.102", fx.poolerProfileArn, { ...cluster, Name: `${fx.clusterName}-pooler` }),
+    instance(OTHER_ID, "10.42.0.103", fx.nodeProfileArn, { "managed-postgres:cluster": "another-cluster" }),
+  );
+  const ca = await createCa(join(dir, "ca"), "twin test CA");
+  caFile = join(dir, "ca.crt");
+  writeFileSync(caFile, ca.certPem);
+  const tls = await issueCertificate(join(dir, "tls"), ca, "twin-aws", [ADDRESS], twinServiceNames(w.region));
+  twin = await startTwinAws({
+    world: w,
+    tls,
+    api: [{ host: ADDRESS, port: 0 }],
+    apiHttp: [{ host: ADDRESS, port: 0 }],
+    imds: [NODE_ID, POOLER_ID, OTHER_ID].map((instanceId) => ({ host: ADDRESS, port: 0, instanceId })),
+    dataDir: join(dir, "s3"),
+    hotplug: { attach: (e) => void hotplug.push(e) },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await twin?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("IMDSv2", () => {
+  test("a GET without a session token is refused with 401 (http_tokens = required)", async () => {
+    expect((await imdsGet(imdsOf(NODE_ID), "/latest/meta-data/instance-id")).status).toBe(401);
+  });
+
+  test("with a token, the instance's own metadata and its role's temporary credentials (ASIA…, session token, expiration)", async () => {
+    const imds = imdsOf(NODE_ID);
+    const token = (await imdsGet(imds, "/latest/api/token", undefined, "PUT", { "x-aws-ec2-metadata-token-ttl-seconds": "21600" })).body;
+    expect((await imdsGet(imds, "/latest/meta-data/instance-id", token)).body).toBe(NODE_ID);
+    expect((await imdsGet(imds, "/latest/meta-data/placement/availability-zone", token)).body).toBe(fx.slots[0]!.zone);
+    const mac = (await imdsGet(imds, "/latest/meta-data/mac", token)).body;
+    expect((await imdsGet(imds, `/latest/meta-data/network/interfaces/macs/${mac}/subnet-ipv4-cidr-block`, token)).body).toBe(fx.slots[0]!.subnetCidr);
+    const c = await instanceCredentials(NODE_ID);
+    expect(c.AccessKeyId).toMatch(/^ASIA[A-Z0-9]{16}$/);
+    expect(c.Token.length).toBeGreaterThan(100);
+    expect(Date.parse(c.Expiration)).toBeGreaterThan(Date.now() + 5 * 3600_000);
+  });
+
+  test("a token request longer than 6 hours or without a TTL is refused with 400", async () => {
+    const imds = imdsOf(NODE_ID);
+    expect((await imdsGet(imds, "/latest/api/token", undefined, "PUT", { "x-aws-ec2-metadata-token-ttl-seconds": "21601" })).status).toBe(400);
+    expect((await imdsGet(imds, "/latest/api/token", undefined, "PUT")).status).toBe(400);
+  });
+});
+
+describe("calls the synthesized node policy allows", () => {
+  test("sts get-caller-identity names the assumed-role session of the instance", async () => {
+    const r = await aws(imdsOf(NODE_ID), ["sts", "get-caller-identity"]);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout).Arn).toBe(`arn:aws:sts::111122223333:assumed-role/managed-postgres-${fx.clusterName}-node/${NODE_ID}`);
+  });
+
+  test("describe-network-interfaces with the slot's tag filters finds exactly the slot ENI (statement DescribeSlotResources)", async () => {
+    const r = await aws(imdsOf(NODE_ID), [
+      "ec2", "describe-network-interfaces", "--filters",
+      `Name=tag:managed-postgres:cluster,Values=${fx.clusterName}`, "Name=tag:managed-postgres:slot,Values=0",
+      "Name=tag:managed-postgres:slot-resource,Values=network-interface",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout).NetworkInterfaces.map((e: { NetworkInterfaceId: string }) => e.NetworkInterfaceId)).toEqual([fx.slots[0]!.eniId]);
+    const d = twin.decisions.filter((x) => x.action === "ec2:DescribeNetworkInterfaces").pop()!;
+    expect(d).toMatchObject({ result: "Allowed", statements: ["DescribeSlotResources"] });
+  });
+
+  test("attach-volume of the slot volume to the node: attaching, the hotplug callback, then attached; a second instance gets VolumeInUse", async () => {
+    const vol = fx.slots[0]!.volumeId;
+    const r = await aws(imdsOf(NODE_ID), ["ec2", "attach-volume", "--volume-id", vol, "--instance-id", NODE_ID, "--device", "/dev/sdf"]);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout).State).toBe("attaching");
+    expect(hotplug).toContainEqual(expect.objectContaining({ kind: "volume", resourceId: vol, instanceId: NODE_ID, device: "/dev/sdf" }));
+    const kms = twin.decisions.filter((d) => d.action === "kms:CreateGrant").pop()!;
+    expect(kms).toMatchObject({ result: "Allowed", via: `ec2.${fx.world.region}.amazonaws.com` });
+    const d = await aws(imdsOf(NODE_ID), ["ec2", "describe-volumes", "--volume-ids", vol]);
+    expect(JSON.parse(d.stdout).Volumes[0].Attachments[0]).toMatchObject({ InstanceId: NODE_ID, State: "attached" });
+    // attached already: attaching it again (any device) is VolumeInUse
+    const other = await aws(imdsOf(NODE_ID), ["ec2", "attach-volume", "--volume-id", vol, "--instance-id", NODE_ID, "--device", "/dev/sdg"]);
+    expect(other.stderr).toContain("VolumeInUse");
+  });
+
+  test("put-secret-value then get-secret-value of the cluster secret (kms:GenerateDataKey and kms:Decrypt through Secrets Manager)", async () => {
+    const token = "0123456789abcdef0123456789abcdef";
+    const put = await aws(imdsOf(NODE_ID), ["secretsmanager", "put-secret-value", "--secret-id", fx.secretArn, "--client-request-token", token, "--secret-string", '{"a":"b"}']);
+    expect(put.stderr).toBe("");
+    const get = await aws(imdsOf(NODE_ID), ["secretsmanager", "get-secret-value", "--secret-id", fx.secretArn, "--query", "SecretString", "--output", "text"]);
+    expect(get.stdout.trim()).toBe('{"a":"b"}');
+    const via = twin.decisions.filter((d) => d.via === `secretsmanager.${fx.world.region}.amazonaws.com`).map((d) => `${d.action}:${d.result}`);
+    expect(via).toEqual(expect.arrayContaining(["kms:GenerateDataKey:Allowed", "kms:Decrypt:Allowed"]));
+  });
+
+  test("s3api get-object --version-id of the slot's bootstrap object (s3:GetObjectVersion, kms:Decrypt through S3)", async () => {
+    const obj = fx.bootstrapObjects[0]!;
+    const out = join(dir, "bootstrap");
+    const r = await aws(imdsOf(NODE_ID), ["s3api", "get-object", "--bucket", fx.bucket, "--key", obj.key, "--version-id", obj.versionId, out]);
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toMatchObject({ VersionId: obj.versionId, ServerSideEncryption: "aws:kms", SSEKMSKeyId: fx.keyArn });
+    expect(readFileSync(out, "utf8")).toContain(obj.key);
+  });
+
+  test("s3 cp of a logical dump with SSE-KMS under <cluster>/ and list-objects-v2 with prefix and delimiter", async () => {
+    const key = `${fx.clusterName}/logical/postgres/20261202T000000Z.dump.enc`;
+    const cp = await aws(imdsOf(NODE_ID), ["s3", "cp", "-", `s3://${fx.bucket}/${key}`, "--sse", "aws:kms", "--sse-kms-key-id", fx.keyArn, "--only-show-errors"], { input: "dump bytes\n" });
+    expect(cp.stderr).toBe("");
+    expect(twin.s3.read(fx.bucket, key)?.toString()).toBe("dump bytes\n");
+    const ls = await aws(imdsOf(NODE_ID), ["s3api", "list-objects-v2", "--bucket", fx.bucket, "--prefix", `${fx.clusterName}/`, "--delimiter", "/"]);
+    expect(ls.stderr).toBe("");
+    expect(JSON.parse(ls.stdout).CommonPrefixes).toEqual([{ Prefix: `${fx.clusterName}/logical/` }]);
+  });
+});
+
+describe("refusals as AWS words them", () => {
+  test("a call the role's policies do not allow: the pooler's put-secret-value → AccessDeniedException naming secretsmanager:PutSecretValue", async () => {
+    const r = await aws(imdsOf(POOLER_ID), ["secretsmanager", "put-secret-value", "--secret-id", fx.secretArn, "--secret-string", "x"]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("AccessDeniedException");
+    expect(r.stderr).toContain(
+      `is not authorized to perform: secretsmanager:PutSecretValue on resource: ${fx.secretArn} because no identity-based policy allows the secretsmanager:PutSecretValue action`,
+    );
+  });
+
+  test("attach-network-interface to an instance of another cluster → UnauthorizedOperation naming ec2:AttachNetworkInterface (aws:ResourceTag condition)", async () => {
+    const r = await aws(imdsOf(NODE_ID), ["ec2", "attach-network-interface", "--network-interface-id", fx.slots[0]!.eniId, "--instance-id", OTHER_ID, "--device-index", "1"]);
+    expect(r.stderr).toContain("UnauthorizedOperation");
+    expect(r.stderr).toContain(`is not authorized to perform: ec2:AttachNetworkInterface on resource: arn:aws:ec2:${fx.world.region}:111122223333:instance/${OTHER_ID}`);
+  });
+
+  test("get-object outside the role's prefixes → AccessDenied naming s3:GetObject", async () => {
+    const r = await aws(imdsOf(NODE_ID), ["s3api", "get-object", "--bucket", fx.bucket, "--key", "other-cluster/backup.info", join(dir, "x")]);
+    expect(r.stderr).toContain("AccessDenied");
+    expect(r.stderr).toContain(`s3:GetObject on resource: arn:aws:s3:::${fx.bucket}/other-cluster/backup.info`);
+  });
+
+  test("a tampered signature → SignatureDoesNotMatch (S3, STS), AuthFailure (EC2), InvalidSignatureException (Secrets Manager)", async () => {
+    const c = await instanceCredentials(NODE_ID);
+    const env = { AWS_ACCESS_KEY_ID: c.AccessKeyId, AWS_SECRET_ACCESS_KEY: c.SecretAccessKey.replace(/^./, (x) => (x === "A" ? "B" : "A")), AWS_SESSION_TOKEN: c.Token };
+    const none = "127.0.0.1:9"; // no IMDS: the static credentials are the only ones
+    expect((await aws(none, ["s3api", "list-objects-v2", "--bucket", fx.bucket], { env })).stderr).toContain("SignatureDoesNotMatch");
+    expect((await aws(none, ["sts", "get-caller-identity"], { env })).stderr).toContain("SignatureDoesNotMatch");
+    expect((await aws(none, ["ec2", "describe-volumes"], { env })).stderr).toContain("AuthFailure");
+    expect((await aws(none, ["secretsmanager", "get-secret-value", "--secret-id", fx.secretArn], { env })).stderr).toContain("InvalidSignatureException");
+    const good = { ...env, AWS_SECRET_ACCESS_KEY: c.SecretAccessKey };
+    expect((await aws(none, ["sts", "get-caller-identity"], { env: good })).status).toBe(0);
+    const noToken = { AWS_ACCESS_KEY_ID: c.AccessKeyId, AWS_SECRET_ACCESS_KEY: c.SecretAccessKey };
+    expect((await aws(none, ["s3api", "list-objects-v2", "--bucket", fx.bucket], { env: noToken })).stderr).toContain("InvalidToken");
+  });
+
+  test("GetSecretValue needs kms:Decrypt on the CMK: the pooler without it in its policy and in the key policy → AccessDeniedException naming kms:Decrypt", async () => {
+    const pooler = fx.poolerRoleArn!;
+    const key = fx.world.kmsKeys[0]!;
+    const keyPolicy = key.policy;
+    try {
+      // the key policy names the pooler role itself: removing the IAM statement alone changes nothing
+      twin.setRolePolicies(pooler, policyWithout(pooler, "ClusterKeyThroughSecretsManager"));
+      expect((await aws(imdsOf(POOLER_ID), ["secretsmanager", "get-secret-value", "--secret-id", fx.secretArn])).status).toBe(0);
+      const doc = JSON.parse(keyPolicy) as { Statement: { Sid?: string }[] };
+      key.policy = JSON.stringify({ ...doc, Statement: doc.Statement.filter((s) => s.Sid !== "PoolerInstancesThroughSecretsManager") });
+      const r = await aws(imdsOf(POOLER_ID), ["secretsmanager", "get-secret-value", "--secret-id", fx.secretArn]);
+      expect(r.stderr).toContain("AccessDeniedException");
+      expect(r.stderr).toContain("Access to KMS is not allowed");
+      expect(r.stderr).toContain(`kms:Decrypt on resource: ${fx.keyArn}`);
+    } finally {
+      key.policy = keyPolicy;
+      twin.setRolePolicies(pooler, originalPolicies(pooler));
+    }
+  });
+
+  test("the bucket policy's aws:SecureTransport deny refuses the same get-object over plain HTTP (explicit deny in a resource-based policy)", async () => {
+    const obj = fx.bootstrapObjects[0]!;
+    const r = await aws(imdsOf(NODE_ID), ["s3api", "get-object", "--bucket", fx.bucket, "--key", obj.key, "--version-id", obj.versionId, join(dir, "y")], { http: true });
+    expect(r.stderr).toContain("AccessDenied");
+    expect(r.stderr).toContain("with an explicit deny in a resource-based policy");
+    const d = twin.decisions.filter((x) => x.action === "s3:GetObjectVersion").pop()!;
+    expect(d).toMatchObject({ result: "ExplicitlyDenied", statements: ["DenyInsecureTransport"] });
+  });
+
+  test("a statement removed from the node policy: the call it allowed is now denied (ReadBootstrapObjects → s3:GetObjectVersion)", async () => {
+    const obj = fx.bootstrapObjects[0]!;
+    const args = ["s3api", "get-object", "--bucket", fx.bucket, "--key", obj.key, "--version-id", obj.versionId, join(dir, "z")];
+    try {
+      twin.setRolePolicies(fx.nodeRoleArn, policyWithout(fx.nodeRoleArn, "ReadBootstrapObjects"));
+      const r = await aws(imdsOf(NODE_ID), args);
+      expect(r.stderr).toContain(`s3:GetObjectVersion on resource: arn:aws:s3:::${fx.bucket}/${obj.key} because no identity-based policy allows the s3:GetObjectVersion action`);
+    } finally {
+      twin.setRolePolicies(fx.nodeRoleArn, originalPolicies(fx.nodeRoleArn));
+    }
+    expect((await aws(imdsOf(NODE_ID), args)).status).toBe(0);
+  });
+});
+
+describe("endpoints by Host name", () => {
+  test("a virtual-hosted-style S3 request to <bucket>.s3.<region>.amazonaws.com, TLS verified against the twin's CA for that name", async () => {
+    const c = await instanceCredentials(NODE_ID);
+    const obj = fx.bootstrapObjects[0]!;
+    const hostname = `${fx.bucket}.s3.${fx.world.region}.amazonaws.com`;
+    const signer = new SignatureV4({ service: "s3", region: fx.world.region, sha256: Sha256, uriEscapePath: false, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.Token } });
+    const path = `/${obj.key.split("/").map(encodeURIComponent).join("/")}`;
+    const signed = await signer.sign({ method: "GET", protocol: "https:", hostname, path, query: { versionId: obj.versionId }, headers: { host: hostname, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } } as never);
+    const [host, port] = twin.endpoints.api[0]!.split(":");
+    const res = await new Promise<{ status: number; body: string }>((done, fail) => {
+      const req = httpsRequest(
+        { host, port: Number(port), servername: hostname, ca: readFileSync(caFile), method: "GET", path: `${path}?versionId=${obj.versionId}`, headers: (signed as unknown as { headers: Record<string, string> }).headers },
+        (r) => {
+          let body = "";
+          r.on("data", (x: Buffer) => (body += x.toString()));
+          r.on("end", () => done({ status: r.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", fail);
+      req.end();
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain(obj.key);
+  });
+});
