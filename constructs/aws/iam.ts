@@ -125,6 +125,12 @@ function ec2Arn(env: AwsEnvironment, resource: string): string {
  *   tagged with the cluster (a holder being terminated).
  * - `autoscaling:SetInstanceHealth` on the cluster's slot Auto Scaling groups (by name): a
  *   node that cannot take its slot marks itself Unhealthy so that its group replaces it.
+ * - `autoscaling:DescribeAutoScalingGroups` on `*` (no resource-level permissions) and
+ *   `autoscaling:TerminateInstanceInAutoScalingGroup` on the cluster's slot groups (by name,
+ *   and tagged `managed-postgres:cluster = <name>`): the rolling maintenance compares its
+ *   group's launch template version with its own and hands itself to the group. IAM has no
+ *   condition key tying a role session to the group of its own instance, so a node could
+ *   terminate another slot's instance of the same cluster; the maintenance never does.
  * - `secretsmanager:GetSecretValue`, `PutSecretValue` on the cluster secret (the first
  *   node writes the generated value; the others read it).
  * - S3: `ListBucket` on the backup bucket, `GetObject`/`PutObject`/`DeleteObject` under
@@ -176,6 +182,25 @@ export function nodePolicyStatements(t: NodePolicyTargets): DataAwsIamPolicyDocu
       resources: t.autoScalingGroupNames.map(
         (name) => `arn:${env.partition}:autoscaling:${env.region}:${env.accountId}:autoScalingGroup:*:autoScalingGroupName/${name}`,
       ),
+    },
+    {
+      // The rolling maintenance (docs/operations.md) reads its slot group's launch template version.
+      sid: "DescribeSlotGroups",
+      effect: "Allow",
+      actions: ["autoscaling:DescribeAutoScalingGroups"],
+      // Auto Scaling Describe* actions support no resource-level permissions: AWS requires "*".
+      resources: ["*"],
+    },
+    {
+      // The rolling maintenance hands a node to its own group (capacity kept) when the group's
+      // launch template version is newer than the one the instance was launched from.
+      sid: "ReplaceOwnInstanceInSlotGroup",
+      effect: "Allow",
+      actions: ["autoscaling:TerminateInstanceInAutoScalingGroup"],
+      resources: t.autoScalingGroupNames.map(
+        (name) => `arn:${env.partition}:autoscaling:${env.region}:${env.accountId}:autoScalingGroup:*:autoScalingGroupName/${name}`,
+      ),
+      condition: [{ test: "StringEquals", variable: `autoscaling:ResourceTag/${TAG_CLUSTER}`, values: [spec.name] }],
     },
     {
       sid: "ClusterSecretReadWrite",

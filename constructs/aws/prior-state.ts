@@ -254,8 +254,8 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
  * TypeScript: Terraform reads the cluster's data volumes as deployed in AWS and each
  * volume's `lifecycle.precondition` refuses the plan when
  * - a deployed volume of the cluster has another deployment model tag (checked on slot 0),
- * - a deployed volume has another major-version tag (a lower one always; a higher one
- *   unless `allowMajorVersionUpgrade`) (slot 0),
+ * - a deployed volume has another major-version tag (lower or higher, `allowMajorVersionUpgrade`
+ *   or not: no in-place major upgrade exists) (slot 0),
  * - a deployment passed the end of support date (`plantimestamp()`, slot 0),
  * - the slot's deployed volume is larger than requested (shrink), or sits in another
  *   availability zone (move) (each slot).
@@ -316,14 +316,13 @@ export function addPlanTimeGuard(scope: Construct, spec: ResolvedClusterSpec, vo
             `Create a new cluster restored from this one's backups (restoreFrom), move the clients, then remove this one. Rule MP-SAFE-MODEL.`,
         },
         {
-          condition: expr(
-            () =>
-              `alltrue([for v in ${d()} : tonumber(lookup(v.tags, "${TAG_MAJOR_VERSION}", "${version}")) ${spec.allowMajorVersionUpgrade ? "<=" : "=="} ${version}])`,
-          ),
-          errorMessage: spec.allowMajorVersionUpgrade
-            ? `Cluster "${spec.name}": the deployed major version is higher than the requested ${version}; PostgreSQL cannot be downgraded. Rule MP-SAFE-VERSION-DOWNGRADE.`
-            : `Cluster "${spec.name}": the deployed major version differs from the requested ${version}; a lower version is refused, ` +
-              `a higher one needs allowMajorVersionUpgrade = true (docs/UPGRADING.md). Rule MP-SAFE-VERSION-UPGRADE.`,
+          // Equal, with or without allowMajorVersionUpgrade: no node starts PostgreSQL on another
+          // major's data directory and this release has no in-place major upgrade.
+          condition: expr(() => `alltrue([for v in ${d()} : tonumber(lookup(v.tags, "${TAG_MAJOR_VERSION}", "${version}")) == ${version}])`),
+          errorMessage:
+            `Cluster "${spec.name}": the deployed major version differs from the requested ${version}; a lower version is refused, ` +
+            `and so is a higher one (allowMajorVersionUpgrade included): no node starts PostgreSQL on another major version's data directory. ` +
+            `Use a new cluster on the new version (docs/UPGRADING.md, "Major versions"). Rule MP-SAFE-VERSION-UPGRADE.`,
         },
         {
           condition: expr(() => `timecmp(plantimestamp(), "${END_OF_SUPPORT[version]}T00:00:00Z") < 0`),

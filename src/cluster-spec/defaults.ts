@@ -78,6 +78,7 @@ export function resolveClusterSpec(spec: ClusterSpec): ResolvedClusterSpec {
       startTime: m.startTime ?? d.maintenanceWindow.startTime,
       durationMinutes: m.durationMinutes ?? d.maintenanceWindow.durationMinutes,
     },
+    applyImmediately: spec.applyImmediately ?? false,
     // A token (a map variable) is kept as it is: spreading it would copy the token object's fields.
     tags: spec.tags === undefined ? {} : isPlainObject(spec.tags) ? { ...spec.tags } : spec.tags,
     patroni: {

@@ -7,3 +7,4 @@ export * from "./load";
 export * from "./ports";
 export * from "./aws-names";
 export * from "./calendar";
+export * from "./maintenance-window";

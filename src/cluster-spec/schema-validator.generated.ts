@@ -4,7 +4,7 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://cdktf-managed-postgres/cluster-spec.schema.json","title":"cdktf-managed-postgres cluster spec","description":"A managed PostgreSQL cluster: deployment model, size, storage, version, backups, pooler, network.","type":"object","additionalProperties":false,"required":["name","deployment","size","storageGiB"],"properties":{"name":{"type":"string","pattern":"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$","x-allowed":"1 to 40 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen"},"deployment":{"enum":["standalone","distributed"],"x-allowed":"\"standalone\" or \"distributed\""},"size":{"enum":["XS","S","M","L","XL","XXL","3XL","4XL"],"x-allowed":"one of XS, S, M, L, XL, XXL, 3XL, 4XL (the size table)"},"storageGiB":{"type":"integer","minimum":2,"maximum":128,"x-allowed":"an integer number of GiB from 2 to 128"},"majorVersion":{"enum":[15,16,17],"x-allowed":"15, 16 or 17"},"allowMajorVersionUpgrade":{"type":"boolean","x-allowed":"true or false"},"architecture":{"enum":["arm64","x86_64"],"x-allowed":"\"arm64\" (Graviton, default) or \"x86_64\""},"backup":{"type":"object","additionalProperties":false,"properties":{"retentionDays":{"type":"integer","minimum":1,"maximum":365,"x-allowed":"an integer number of days from 1 to 365"},"fullBackupTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\", e.g. \"01:00\""},"logicalDump":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9*:,./ -]+$","x-allowed":"a systemd OnCalendar expression, e.g. \"Sun *-*-* 03:00:00\""},"retentionDays":{"type":"integer","minimum":1,"maximum":3650,"x-allowed":"an integer number of days from 1 to 3650"}}},"coldStorageAfterDays":{"type":"integer","minimum":30,"maximum":3650,"x-allowed":"an integer number of days from 30 (S3's minimum for Standard-IA) to 3650"}}},"pooler":{"type":"object","additionalProperties":false,"properties":{"poolMode":{"enum":["transaction","session","statement"],"x-allowed":"\"transaction\", \"session\" or \"statement\""},"maxClientConnections":{"type":"integer","minimum":10,"maximum":100000,"x-allowed":"an integer from 10 to 100000"},"defaultPoolSize":{"type":"integer","minimum":1,"maximum":10000,"x-allowed":"an integer from 1 to 10000"},"instanceCount":{"type":"integer","minimum":2,"maximum":9,"x-allowed":"an integer from 2 to 9"},"readOnlyMaxLagBytes":{"type":"integer","minimum":0,"x-allowed":"a non-negative integer number of bytes"}}},"network":{"type":"object","additionalProperties":false,"required":["vpcId","subnetIds"],"properties":{"vpcId":{"type":"string","pattern":"^vpc-[0-9a-f]{8,17}$","x-allowed":"a VPC id such as \"vpc-0abc1234\""},"subnetIds":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^subnet-[0-9a-f]{8,17}$","x-allowed":"a subnet id such as \"subnet-0abc1234\""},"x-allowed":"a list of 1 (standalone) or 3 (distributed) private subnet ids"},"allowedCidrs":{"type":"array","items":{"type":"string","pattern":"^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$","x-allowed":"an IPv4 CIDR such as \"10.0.0.0/16\""},"x-allowed":"a list of IPv4 CIDRs"},"allowedSecurityGroupIds":{"type":"array","items":{"type":"string","pattern":"^sg-[0-9a-f]{8,17}$","x-allowed":"a security group id such as \"sg-0abc1234\""},"x-allowed":"a list of security group ids"}}},"maintenanceWindow":{"type":"object","additionalProperties":false,"properties":{"day":{"enum":["mon","tue","wed","thu","fri","sat","sun"],"x-allowed":"one of mon, tue, wed, thu, fri, sat, sun"},"startTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\""},"durationMinutes":{"type":"integer","minimum":30,"maximum":480,"x-allowed":"an integer number of minutes from 30 to 480"}}},"patroni":{"type":"object","additionalProperties":false,"properties":{"ttl":{"type":"integer","minimum":20,"maximum":3600,"x-allowed":"an integer number of seconds from 20 (Patroni 4's minimum: it raises a smaller ttl to 20) to 3600"},"loopWait":{"type":"integer","minimum":1,"maximum":3600,"x-allowed":"an integer number of seconds from 1 (Patroni's minimum) to 3600"},"retryTimeout":{"type":"integer","minimum":3,"maximum":3600,"x-allowed":"an integer number of seconds from 3 (Patroni's minimum) to 3600"}}},"tags":{"type":"object","maxProperties":40,"propertyNames":{"minLength":1,"maxLength":128},"additionalProperties":{"type":"string","maxLength":256,"x-allowed":"a string of at most 256 characters"},"x-allowed":"a map of at most 40 string tags (keys 1 to 128 characters)"}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://cdktf-managed-postgres/cluster-spec.schema.json","title":"cdktf-managed-postgres cluster spec","description":"A managed PostgreSQL cluster: deployment model, size, storage, version, backups, pooler, network.","type":"object","additionalProperties":false,"required":["name","deployment","size","storageGiB"],"properties":{"name":{"type":"string","pattern":"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$","x-allowed":"1 to 40 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen"},"deployment":{"enum":["standalone","distributed"],"x-allowed":"\"standalone\" or \"distributed\""},"size":{"enum":["XS","S","M","L","XL","XXL","3XL","4XL"],"x-allowed":"one of XS, S, M, L, XL, XXL, 3XL, 4XL (the size table)"},"storageGiB":{"type":"integer","minimum":2,"maximum":128,"x-allowed":"an integer number of GiB from 2 to 128"},"majorVersion":{"enum":[15,16,17],"x-allowed":"15, 16 or 17"},"allowMajorVersionUpgrade":{"type":"boolean","x-allowed":"true or false"},"architecture":{"enum":["arm64","x86_64"],"x-allowed":"\"arm64\" (Graviton, default) or \"x86_64\""},"backup":{"type":"object","additionalProperties":false,"properties":{"retentionDays":{"type":"integer","minimum":1,"maximum":365,"x-allowed":"an integer number of days from 1 to 365"},"fullBackupTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\", e.g. \"01:00\""},"logicalDump":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9*:,./ -]+$","x-allowed":"a systemd OnCalendar expression, e.g. \"Sun *-*-* 03:00:00\""},"retentionDays":{"type":"integer","minimum":1,"maximum":3650,"x-allowed":"an integer number of days from 1 to 3650"}}},"coldStorageAfterDays":{"type":"integer","minimum":30,"maximum":3650,"x-allowed":"an integer number of days from 30 (S3's minimum for Standard-IA) to 3650"}}},"pooler":{"type":"object","additionalProperties":false,"properties":{"poolMode":{"enum":["transaction","session","statement"],"x-allowed":"\"transaction\", \"session\" or \"statement\""},"maxClientConnections":{"type":"integer","minimum":10,"maximum":100000,"x-allowed":"an integer from 10 to 100000"},"defaultPoolSize":{"type":"integer","minimum":1,"maximum":10000,"x-allowed":"an integer from 1 to 10000"},"instanceCount":{"type":"integer","minimum":2,"maximum":9,"x-allowed":"an integer from 2 to 9"},"readOnlyMaxLagBytes":{"type":"integer","minimum":0,"x-allowed":"a non-negative integer number of bytes"}}},"network":{"type":"object","additionalProperties":false,"required":["vpcId","subnetIds"],"properties":{"vpcId":{"type":"string","pattern":"^vpc-[0-9a-f]{8,17}$","x-allowed":"a VPC id such as \"vpc-0abc1234\""},"subnetIds":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^subnet-[0-9a-f]{8,17}$","x-allowed":"a subnet id such as \"subnet-0abc1234\""},"x-allowed":"a list of 1 (standalone) or 3 (distributed) private subnet ids"},"allowedCidrs":{"type":"array","items":{"type":"string","pattern":"^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$","x-allowed":"an IPv4 CIDR such as \"10.0.0.0/16\""},"x-allowed":"a list of IPv4 CIDRs"},"allowedSecurityGroupIds":{"type":"array","items":{"type":"string","pattern":"^sg-[0-9a-f]{8,17}$","x-allowed":"a security group id such as \"sg-0abc1234\""},"x-allowed":"a list of security group ids"}}},"maintenanceWindow":{"type":"object","additionalProperties":false,"properties":{"day":{"enum":["mon","tue","wed","thu","fri","sat","sun"],"x-allowed":"one of mon, tue, wed, thu, fri, sat, sun"},"startTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\""},"durationMinutes":{"type":"integer","minimum":30,"maximum":480,"x-allowed":"an integer number of minutes from 30 to 480"}}},"applyImmediately":{"type":"boolean","x-allowed":"true or false"},"patroni":{"type":"object","additionalProperties":false,"properties":{"ttl":{"type":"integer","minimum":20,"maximum":3600,"x-allowed":"an integer number of seconds from 20 (Patroni 4's minimum: it raises a smaller ttl to 20) to 3600"},"loopWait":{"type":"integer","minimum":1,"maximum":3600,"x-allowed":"an integer number of seconds from 1 (Patroni's minimum) to 3600"},"retryTimeout":{"type":"integer","minimum":3,"maximum":3600,"x-allowed":"an integer number of seconds from 3 (Patroni's minimum) to 3600"}}},"tags":{"type":"object","maxProperties":40,"propertyNames":{"minLength":1,"maxLength":128},"additionalProperties":{"type":"string","maxLength":256,"x-allowed":"a string of at most 256 characters"},"x-allowed":"a map of at most 40 string tags (keys 1 to 128 characters)"}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$", "u");
@@ -911,12 +911,10 @@ vErrors.push(err72);
 errors++;
 }
 }
-if(data.patroni !== undefined){
-let data32 = data.patroni;
-if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
-for(const key6 in data32){
-if(!(((key6 === "ttl") || (key6 === "loopWait")) || (key6 === "retryTimeout"))){
-const err73 = {instancePath:instancePath+"/patroni",schemaPath:"#/properties/patroni/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.patroni,data:data32};
+if(data.applyImmediately !== undefined){
+let data32 = data.applyImmediately;
+if(typeof data32 !== "boolean"){
+const err73 = {instancePath:instancePath+"/applyImmediately",schemaPath:"#/properties/applyImmediately/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.applyImmediately.type,parentSchema:schema11.properties.applyImmediately,data:data32};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -926,10 +924,12 @@ vErrors.push(err73);
 errors++;
 }
 }
-if(data32.ttl !== undefined){
-let data33 = data32.ttl;
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err74 = {instancePath:instancePath+"/patroni/ttl",schemaPath:"#/properties/patroni/properties/ttl/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.patroni.properties.ttl.type,parentSchema:schema11.properties.patroni.properties.ttl,data:data33};
+if(data.patroni !== undefined){
+let data33 = data.patroni;
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+for(const key6 in data33){
+if(!(((key6 === "ttl") || (key6 === "loopWait")) || (key6 === "retryTimeout"))){
+const err74 = {instancePath:instancePath+"/patroni",schemaPath:"#/properties/patroni/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.patroni,data:data33};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -938,9 +938,11 @@ vErrors.push(err74);
 }
 errors++;
 }
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 3600 || isNaN(data33)){
-const err75 = {instancePath:instancePath+"/patroni/ttl",schemaPath:"#/properties/patroni/properties/ttl/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.patroni.properties.ttl,data:data33};
+}
+if(data33.ttl !== undefined){
+let data34 = data33.ttl;
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+const err75 = {instancePath:instancePath+"/patroni/ttl",schemaPath:"#/properties/patroni/properties/ttl/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.patroni.properties.ttl.type,parentSchema:schema11.properties.patroni.properties.ttl,data:data34};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -949,8 +951,9 @@ vErrors.push(err75);
 }
 errors++;
 }
-if(data33 < 20 || isNaN(data33)){
-const err76 = {instancePath:instancePath+"/patroni/ttl",schemaPath:"#/properties/patroni/properties/ttl/minimum",keyword:"minimum",params:{comparison: ">=", limit: 20},message:"must be >= 20",schema:20,parentSchema:schema11.properties.patroni.properties.ttl,data:data33};
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 > 3600 || isNaN(data34)){
+const err76 = {instancePath:instancePath+"/patroni/ttl",schemaPath:"#/properties/patroni/properties/ttl/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.patroni.properties.ttl,data:data34};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -959,12 +962,8 @@ vErrors.push(err76);
 }
 errors++;
 }
-}
-}
-if(data32.loopWait !== undefined){
-let data34 = data32.loopWait;
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err77 = {instancePath:instancePath+"/patroni/loopWait",schemaPath:"#/properties/patroni/properties/loopWait/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.patroni.properties.loopWait.type,parentSchema:schema11.properties.patroni.properties.loopWait,data:data34};
+if(data34 < 20 || isNaN(data34)){
+const err77 = {instancePath:instancePath+"/patroni/ttl",schemaPath:"#/properties/patroni/properties/ttl/minimum",keyword:"minimum",params:{comparison: ">=", limit: 20},message:"must be >= 20",schema:20,parentSchema:schema11.properties.patroni.properties.ttl,data:data34};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -973,9 +972,12 @@ vErrors.push(err77);
 }
 errors++;
 }
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 3600 || isNaN(data34)){
-const err78 = {instancePath:instancePath+"/patroni/loopWait",schemaPath:"#/properties/patroni/properties/loopWait/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.patroni.properties.loopWait,data:data34};
+}
+}
+if(data33.loopWait !== undefined){
+let data35 = data33.loopWait;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err78 = {instancePath:instancePath+"/patroni/loopWait",schemaPath:"#/properties/patroni/properties/loopWait/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.patroni.properties.loopWait.type,parentSchema:schema11.properties.patroni.properties.loopWait,data:data35};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -984,8 +986,9 @@ vErrors.push(err78);
 }
 errors++;
 }
-if(data34 < 1 || isNaN(data34)){
-const err79 = {instancePath:instancePath+"/patroni/loopWait",schemaPath:"#/properties/patroni/properties/loopWait/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.patroni.properties.loopWait,data:data34};
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 3600 || isNaN(data35)){
+const err79 = {instancePath:instancePath+"/patroni/loopWait",schemaPath:"#/properties/patroni/properties/loopWait/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.patroni.properties.loopWait,data:data35};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -994,12 +997,8 @@ vErrors.push(err79);
 }
 errors++;
 }
-}
-}
-if(data32.retryTimeout !== undefined){
-let data35 = data32.retryTimeout;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err80 = {instancePath:instancePath+"/patroni/retryTimeout",schemaPath:"#/properties/patroni/properties/retryTimeout/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.patroni.properties.retryTimeout.type,parentSchema:schema11.properties.patroni.properties.retryTimeout,data:data35};
+if(data35 < 1 || isNaN(data35)){
+const err80 = {instancePath:instancePath+"/patroni/loopWait",schemaPath:"#/properties/patroni/properties/loopWait/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.patroni.properties.loopWait,data:data35};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1008,9 +1007,12 @@ vErrors.push(err80);
 }
 errors++;
 }
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 3600 || isNaN(data35)){
-const err81 = {instancePath:instancePath+"/patroni/retryTimeout",schemaPath:"#/properties/patroni/properties/retryTimeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.patroni.properties.retryTimeout,data:data35};
+}
+}
+if(data33.retryTimeout !== undefined){
+let data36 = data33.retryTimeout;
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+const err81 = {instancePath:instancePath+"/patroni/retryTimeout",schemaPath:"#/properties/patroni/properties/retryTimeout/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.patroni.properties.retryTimeout.type,parentSchema:schema11.properties.patroni.properties.retryTimeout,data:data36};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1019,8 +1021,9 @@ vErrors.push(err81);
 }
 errors++;
 }
-if(data35 < 3 || isNaN(data35)){
-const err82 = {instancePath:instancePath+"/patroni/retryTimeout",schemaPath:"#/properties/patroni/properties/retryTimeout/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3},message:"must be >= 3",schema:3,parentSchema:schema11.properties.patroni.properties.retryTimeout,data:data35};
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 3600 || isNaN(data36)){
+const err82 = {instancePath:instancePath+"/patroni/retryTimeout",schemaPath:"#/properties/patroni/properties/retryTimeout/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema11.properties.patroni.properties.retryTimeout,data:data36};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1029,11 +1032,8 @@ vErrors.push(err82);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err83 = {instancePath:instancePath+"/patroni",schemaPath:"#/properties/patroni/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.patroni.type,parentSchema:schema11.properties.patroni,data:data32};
+if(data36 < 3 || isNaN(data36)){
+const err83 = {instancePath:instancePath+"/patroni/retryTimeout",schemaPath:"#/properties/patroni/properties/retryTimeout/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3},message:"must be >= 3",schema:3,parentSchema:schema11.properties.patroni.properties.retryTimeout,data:data36};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1043,11 +1043,10 @@ vErrors.push(err83);
 errors++;
 }
 }
-if(data.tags !== undefined){
-let data36 = data.tags;
-if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
-if(Object.keys(data36).length > 40){
-const err84 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/maxProperties",keyword:"maxProperties",params:{limit: 40},message:"must NOT have more than 40 properties",schema:40,parentSchema:schema11.properties.tags,data:data36};
+}
+}
+else {
+const err84 = {instancePath:instancePath+"/patroni",schemaPath:"#/properties/patroni/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.patroni.type,parentSchema:schema11.properties.patroni,data:data33};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1056,11 +1055,12 @@ vErrors.push(err84);
 }
 errors++;
 }
-for(const key7 in data36){
-const _errs107 = errors;
-if(typeof key7 === "string"){
-if(func3(key7) > 128){
-const err85 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema11.properties.tags.propertyNames,data:key7,propertyName:key7};
+}
+if(data.tags !== undefined){
+let data37 = data.tags;
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+if(Object.keys(data37).length > 40){
+const err85 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/maxProperties",keyword:"maxProperties",params:{limit: 40},message:"must NOT have more than 40 properties",schema:40,parentSchema:schema11.properties.tags,data:data37};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1069,8 +1069,11 @@ vErrors.push(err85);
 }
 errors++;
 }
-if(func3(key7) < 1){
-const err86 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.tags.propertyNames,data:key7,propertyName:key7};
+for(const key7 in data37){
+const _errs110 = errors;
+if(typeof key7 === "string"){
+if(func3(key7) > 128){
+const err86 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters",schema:128,parentSchema:schema11.properties.tags.propertyNames,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1079,10 +1082,8 @@ vErrors.push(err86);
 }
 errors++;
 }
-}
-var valid13 = _errs107 === errors;
-if(!valid13){
-const err87 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema11.properties.tags.propertyNames,parentSchema:schema11.properties.tags,data:data36};
+if(func3(key7) < 1){
+const err87 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema11.properties.tags.propertyNames,data:key7,propertyName:key7};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1092,11 +1093,9 @@ vErrors.push(err87);
 errors++;
 }
 }
-for(const key8 in data36){
-let data37 = data36[key8];
-if(typeof data37 === "string"){
-if(func3(data37) > 256){
-const err88 = {instancePath:instancePath+"/tags/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters",schema:256,parentSchema:schema11.properties.tags.additionalProperties,data:data37};
+var valid13 = _errs110 === errors;
+if(!valid13){
+const err88 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/propertyNames",keyword:"propertyNames",params:{propertyName: key7},message:"property name must be valid",schema:schema11.properties.tags.propertyNames,parentSchema:schema11.properties.tags,data:data37};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1106,8 +1105,11 @@ vErrors.push(err88);
 errors++;
 }
 }
-else {
-const err89 = {instancePath:instancePath+"/tags/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.tags.additionalProperties.type,parentSchema:schema11.properties.tags.additionalProperties,data:data37};
+for(const key8 in data37){
+let data38 = data37[key8];
+if(typeof data38 === "string"){
+if(func3(data38) > 256){
+const err89 = {instancePath:instancePath+"/tags/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters",schema:256,parentSchema:schema11.properties.tags.additionalProperties,data:data38};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1117,9 +1119,8 @@ vErrors.push(err89);
 errors++;
 }
 }
-}
 else {
-const err90 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.tags.type,parentSchema:schema11.properties.tags,data:data36};
+const err90 = {instancePath:instancePath+"/tags/" + key8.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/tags/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.tags.additionalProperties.type,parentSchema:schema11.properties.tags.additionalProperties,data:data38};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1131,12 +1132,24 @@ errors++;
 }
 }
 else {
-const err91 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err91 = {instancePath:instancePath+"/tags",schemaPath:"#/properties/tags/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.tags.type,parentSchema:schema11.properties.tags,data:data37};
 if(vErrors === null){
 vErrors = [err91];
 }
 else {
 vErrors.push(err91);
+}
+errors++;
+}
+}
+}
+else {
+const err92 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
 }
 errors++;
 }

@@ -159,6 +159,13 @@ export interface ClusterSpec {
   readonly network?: NetworkSpec;
   /** Maintenance window. @default - Sunday 02:00 UTC for 60 minutes */
   readonly maintenanceWindow?: MaintenanceWindowSpec;
+  /**
+   * Roll pending changes (a new launch template version, a restart or reload) through the
+   * nodes at once instead of waiting for {@link maintenanceWindow} (Amazon RDS's term). The
+   * roll stays one node at a time, replicas first, and pauses while the cluster is unhealthy
+   * (docs/operations.md). @default false
+   */
+  readonly applyImmediately?: boolean;
   /** Patroni failover timing. @default - ttl 20, loopWait 2, retryTimeout 5 (see {@link PatroniTimingSpec}) */
   readonly patroni?: PatroniTimingSpec;
   /** Tags added to every resource. Keys must not start with `managed-postgres:`. @default {} */
@@ -228,6 +235,8 @@ export interface ResolvedClusterSpec {
     /** Length in minutes. */
     readonly durationMinutes: number;
   };
+  /** Whether pending changes roll at once rather than in the maintenance window. */
+  readonly applyImmediately: boolean;
   /** User tags added to every resource. */
   readonly tags: Readonly<Record<string, string>>;
   /** Patroni failover timing in seconds (see {@link PatroniTimingSpec}). */

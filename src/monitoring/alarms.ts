@@ -51,7 +51,11 @@ export interface AlarmDefinition {
  * - `data-disk-warning` disk_used_percent (/data) > 80, one 5-minute period;
  * - `backup-age-critical` mp_backup_last_full_age_seconds > 26 h, one 1-hour period,
  *   missing data breaching;
- * - `wal-archive-critical` mp_wal_archive_failing > 0 in any of 5 one-minute periods.
+ * - `wal-archive-critical` mp_wal_archive_failing > 0 in any of 5 one-minute periods;
+ * - `data-version-critical` mp_data_version_mismatch > 0 in a one-minute period: a node refused
+ *   to start PostgreSQL on another major version's data directory (docs/UPGRADING.md);
+ * - `maintenance-paused-warning` mp_maintenance_paused > 0 in 3 of 3 five-minute periods: the
+ *   rolling maintenance has been waiting 15 minutes on an unhealthy cluster or the pause key.
  * Pure.
  */
 export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMonitoringThresholds): AlarmDefinition[] {
@@ -179,6 +183,36 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       threshold: 0,
       treatMissingData: "notBreaching",
       source: "WAL archive failures > 0, Critical: point-in-time recovery depends on the archive; the PostgreSQL reference architecture's RPO is 5 minutes",
+    },
+    {
+      ...base,
+      key: "data-version-critical",
+      severity: "critical",
+      description: `A node of cluster ${spec.name} refused to start PostgreSQL ${spec.majorVersion} on a data directory of another major version (docs/UPGRADING.md, "Major versions")`,
+      metricName: METRICS.dataVersionMismatch,
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 0,
+      treatMissingData: "notBreaching",
+      source: "the node's data-version check before Patroni starts: any refusal is critical (the node stays down)",
+    },
+    {
+      ...base,
+      key: "maintenance-paused-warning",
+      severity: "warning",
+      description: `The rolling maintenance of cluster ${spec.name} has been paused for 15 minutes (pause key or unhealthy cluster: see the nodes' maintenance log lines)`,
+      metricName: METRICS.maintenancePaused,
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 0,
+      treatMissingData: "notBreaching",
+      source: "docs/operations.md: a roll that waits 15 minutes needs a look; the metric is published each minute the roll waits",
     },
   ];
   // A standalone cluster has no replica: its lag is always 0.

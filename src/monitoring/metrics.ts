@@ -44,6 +44,22 @@ export const METRICS = {
   walLastArchivedAgeSeconds: "mp_wal_archive_last_archived_age_seconds",
   /** Seconds since the end of the newest full backup in the pgBackRest repository. `Cluster` dimension only. */
   backupLastFullAgeSeconds: "mp_backup_last_full_age_seconds",
+  /** 1 when a node refused to start PostgreSQL on another major version's data directory, 0 when it matched (node events log). */
+  dataVersionMismatch: "mp_data_version_mismatch",
+  /** 1 each time the rolling maintenance pauses (pause key, or an unhealthy cluster) while a node needs a change (node events log). */
+  maintenancePaused: "mp_maintenance_paused",
+  /** 1 per node handed to its Auto Scaling group by the rolling maintenance (node events log). */
+  maintenanceNodeReplaced: "mp_maintenance_node_replaced",
+  /** 1 when a node's roll finished (it is up to date and the cluster healthy) (node events log). */
+  maintenanceNodeDone: "mp_maintenance_node_done",
+  /** 1 when a primary switched over before its own roll (node events log). */
+  maintenanceSwitchover: "mp_maintenance_switchover",
+  /** 1 when a node started its roll (took the lock) (node events log). */
+  maintenanceStarted: "mp_maintenance_started",
+  /** 1 per PostgreSQL restart through Patroni by the rolling maintenance (node events log). */
+  maintenanceNodeRestarted: "mp_maintenance_node_restarted",
+  /** 1 per Patroni reload by the rolling maintenance (node events log). */
+  maintenanceNodeReloaded: "mp_maintenance_node_reloaded",
   /** 1 when postgres_exporter can reach PostgreSQL. */
   postgresUp: "pg_up",
   /** Clients waiting for a server connection, per PgBouncer pool (Debian's pgbouncer exporter). */

@@ -38,9 +38,12 @@ export const PATHS = {
   bootstrapScript: "/usr/local/sbin/managed-postgres-bootstrap",
 } as const;
 
+/** Parent of the PostgreSQL data directories, one per major version, on the data volume. */
+export const PGDATA_ROOT = "/data/pgdata";
+
 /** PostgreSQL data directory of a major version, on the data volume. */
 export function pgDataDir(version: MajorVersion): string {
-  return `/data/pgdata/${version}`;
+  return `${PGDATA_ROOT}/${version}`;
 }
 
 /** PostgreSQL binaries of a major version (Debian/PGDG layout). */

@@ -222,6 +222,8 @@ function patroniDef(clusterName: string): ServiceDef {
         User: PG.user,
         Group: PG.group,
         EnvironmentFile: PATHS.patroniEnv,
+        // As root ("+"): refuses to start on another major version's data directory, records the configuration digest.
+        ExecStartPre: `+${PATHS.bootstrapScript} ${JOB_COMMANDS.checkDataVersion}`,
         ExecStart: execStart,
         ExecReload: "/bin/kill -s HUP $MAINPID",
         // Patroni stops PostgreSQL itself; systemd must not kill the postmaster first.
@@ -515,6 +517,17 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
       { NoNewPrivileges: "yes", PrivateTmp: "yes", ProtectHome: "yes", ProtectSystem: "full" },
     ),
   );
+  defs.push(
+    jobDef(
+      "managed-postgres-maintenance",
+      `Rolling maintenance of ${ctx.self.name}: one node at a time, in the maintenance window`,
+      JOB_COMMANDS.maintenance,
+      ROOT,
+      { OnBootSec: "5min", OnUnitActiveSec: "1min", AccuracySec: "10s" },
+      "OnBootSec=5min, OnUnitActiveSec=1min",
+      { NoNewPrivileges: "yes", PrivateTmp: "yes", ProtectHome: "yes", ProtectSystem: "full", TimeoutStartSec: "5min" },
+    ),
+  );
   return defs;
 }
 
@@ -542,7 +555,9 @@ function renderDefs(defs: readonly ServiceDef[]): RenderedFile[] {
  *   `pgbouncer-exporter-rw.service` (127.0.0.1:9127);
  * - timers + oneshot services: `managed-postgres-backup` (daily at
  *   `spec.backup.fullBackupTime` UTC), `managed-postgres-logical-dump`
- *   (`spec.backup.logicalDump.schedule`, UTC), `managed-postgres-grow-fs` (every 5 minutes);
+ *   (`spec.backup.logicalDump.schedule`, UTC), `managed-postgres-grow-fs` (every 5 minutes),
+ *   `managed-postgres-maintenance` (every minute, root: the rolling maintenance);
+ * - `patroni.service` runs `check-data-version` as root before Patroni (`ExecStartPre=+`);
  *   they run subcommands of the bootstrap script (`JOB_COMMANDS`).
  * Units: `/etc/systemd/system`, root:root 0644. Deterministic; addresses verbatim. Pure.
  */

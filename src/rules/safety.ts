@@ -105,7 +105,15 @@ export function checkStorage(req: RequestedFacts, dep: DeployedCluster): RuleFin
   ];
 }
 
-/** Major version: never lower; higher only with `allowMajorVersionUpgrade: true`. */
+/**
+ * Major version: never lower, and never higher on a deployed cluster. A node never starts
+ * PostgreSQL N on a data directory of another major version (the node's data-version check
+ * refuses it at every Patroni start), and this release has no in-place major upgrade, so a
+ * raised `majorVersion` would only produce launch templates no node can run. With or
+ * without `allowMajorVersionUpgrade: true`, the finding names the field, both values and the
+ * supported path: a new cluster on the new version loaded from a logical dump
+ * (docs/UPGRADING.md, "Major versions"; `restoreFrom` needs the same major version).
+ */
 export function checkMajorVersion(req: RequestedFacts, dep: DeployedCluster): RuleFinding[] {
   const deployed = dep.majorVersion;
   if (deployed === undefined || deployed === req.majorVersion) return [];
@@ -121,16 +129,20 @@ export function checkMajorVersion(req: RequestedFacts, dep: DeployedCluster): Ru
       },
     ];
   }
-  if (req.allowMajorVersionUpgrade) return [];
+  const flag = req.allowMajorVersionUpgrade
+    ? `\`allowMajorVersionUpgrade: true\` does not make it possible: this release has no in-place major upgrade, and`
+    : `This release has no in-place major upgrade (\`allowMajorVersionUpgrade: true\` does not change that), and`;
   return [
     {
       ruleId: RULES.majorVersionUpgradeOptIn,
       level: "error",
       field: "majorVersion",
       message:
-        `cluster "${req.name}": \`majorVersion\` ${deployed} (deployed, ${dep.source}) → ${req.majorVersion} is a major upgrade; ` +
-        `it is refused unless you also set \`allowMajorVersionUpgrade: true\` (the entry point of the major upgrade path, docs/UPGRADING.md). ` +
-        `Otherwise keep \`majorVersion: ${deployed}\`.`,
+        `cluster "${req.name}": \`majorVersion\` ${deployed} (deployed, ${dep.source}) → ${req.majorVersion} is refused. ${flag} ` +
+        `no node starts PostgreSQL ${req.majorVersion} on the PostgreSQL ${deployed} data directories of its volumes. ` +
+        `Keep \`majorVersion: ${deployed}\` here; the supported path (docs/UPGRADING.md, "Major versions") is a new cluster under another name ` +
+        `with \`majorVersion: ${req.majorVersion}\`, loaded from a logical dump of "${req.name}" (\`restoreFrom\` needs the same major version), ` +
+        `then the clients move and "${req.name}" is removed.`,
     },
   ];
 }
@@ -185,7 +197,7 @@ export function checkEndOfSupport(req: Pick<RequestedFacts, "name" | "majorVersi
       field: "majorVersion",
       message:
         `cluster "${req.name}": PostgreSQL ${req.majorVersion} reached end of support on ${s.endOfSupport}; ` +
-        `it no longer gets security fixes. Upgrade to ${next} (\`majorVersion\` plus \`allowMajorVersionUpgrade: true\`, docs/UPGRADING.md).`,
+        `it no longer gets security fixes. Move to ${next} through a new cluster (docs/UPGRADING.md, "Major versions").`,
     },
   ];
 }

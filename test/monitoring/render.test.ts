@@ -40,14 +40,16 @@ describe("CloudWatch agent configuration of a database node", () => {
     expect(m.disk).toMatchObject({ resources: ["/data"], measurement: ["used_percent"] });
   });
 
-  test("ships PostgreSQL, Patroni and pgBackRest logs to the cluster's log groups, one stream per node", () => {
+  test("ships PostgreSQL, Patroni and pgBackRest logs to the cluster's log groups, one stream per node, and the node's metric events to the metrics group", () => {
     const list = cfg.logs.logs_collected.files.collect_list;
     expect(list.map((f: any) => [f.file_path, f.log_group_name])).toEqual([
       ["/var/log/postgresql/postgresql-*.log", "/managed-postgres/orders/postgresql"],
       ["/var/log/patroni/patroni.log", "/managed-postgres/orders/patroni"],
       ["/var/log/pgbackrest/*.log", "/managed-postgres/orders/pgbackrest"],
+      [MONITORING_PATHS.eventsLog, "/managed-postgres/orders/metrics"],
     ]);
-    expect(list.every((f: any) => f.log_stream_name === "orders-1/{instance_id}")).toBe(true);
+    expect(list.slice(0, 3).every((f: any) => f.log_stream_name === "orders-1/{instance_id}")).toBe(true);
+    expect(list[3].log_stream_name).toBe("orders-1/{instance_id}/events");
   });
 
   test("scrapes Prometheus into the metrics log group as EMF, selecting the alarmed metrics", () => {
@@ -286,7 +288,7 @@ describe("alarm definitions", () => {
   const alarms = clusterAlarms(spec({ size: "XXL" }), DEFAULT_MONITORING_THRESHOLDS);
   const byKey = Object.fromEntries(alarms.map((a) => [a.key, a]));
 
-  test("are the eight of seed 004 and the brief, on the Cluster roll-up", () => {
+  test("are the eight of seed 004 and the brief plus the day-2 ones (issue 12), on the Cluster roll-up", () => {
     expect(alarms.map((a) => a.key)).toEqual([
       "cpu-warning",
       "cpu-critical",
@@ -296,8 +298,15 @@ describe("alarm definitions", () => {
       "data-disk-warning",
       "backup-age-critical",
       "wal-archive-critical",
+      "data-version-critical",
+      "maintenance-paused-warning",
     ]);
     for (const a of alarms) expect(a.dimensions).toEqual({ Cluster: "orders" });
+  });
+
+  test("data-version: any refusal in a minute is critical; maintenance paused: 15 minutes of waiting warns", () => {
+    expect(byKey["data-version-critical"]).toMatchObject({ metricName: METRICS.dataVersionMismatch, threshold: 0, period: 60, evaluationPeriods: 1, severity: "critical", treatMissingData: "notBreaching" });
+    expect(byKey["maintenance-paused-warning"]).toMatchObject({ metricName: METRICS.maintenancePaused, threshold: 0, period: 300, evaluationPeriods: 3, datapointsToAlarm: 3, severity: "warning" });
   });
 
   test("a standalone cluster has no replica-lag alarm", () => {

@@ -37,6 +37,8 @@ describe("units of a database node", () => {
       "managed-postgres-grow-fs.timer",
       "managed-postgres-logical-dump.service",
       "managed-postgres-logical-dump.timer",
+      "managed-postgres-maintenance.service",
+      "managed-postgres-maintenance.timer",
       "patroni.service",
       "pgbackrest-server.service",
       "prometheus-postgres-exporter.service",
@@ -155,7 +157,17 @@ describe("the harness plan (nodeServices)", () => {
       "managed-postgres-backup.timer",
       "managed-postgres-logical-dump.timer",
       "managed-postgres-grow-fs.timer",
+      "managed-postgres-maintenance.timer",
     ]);
+  });
+
+  test("Patroni starts only after the data-version check (as root), and the maintenance runs every minute as root", () => {
+    const files = renderSystemdUnits(distributedNode(0));
+    const text = (n: string) => files.find((f) => f.path.endsWith(`/${n}`))!.content;
+    expect(text("patroni.service")).toContain("\nExecStartPre=+/usr/local/sbin/managed-postgres-bootstrap check-data-version\n");
+    expect(text("managed-postgres-maintenance.service")).toContain("\nExecStart=/usr/local/sbin/managed-postgres-bootstrap maintenance\n");
+    expect(text("managed-postgres-maintenance.service")).toContain("\nUser=root\n");
+    expect(text("managed-postgres-maintenance.timer")).toContain("\nOnUnitActiveSec=1min\n");
   });
 
 });

@@ -91,8 +91,18 @@ describe("major version", () => {
     expect(f.message).toMatch(/16 .*→ 17.*allowMajorVersionUpgrade: true/);
   });
 
-  test("a higher version with allowMajorVersionUpgrade passes", () => {
-    expect(checkMajorVersion({ ...same, majorVersion: 17, allowMajorVersionUpgrade: true }, deployed)).toEqual([]);
+  test("a higher version with allowMajorVersionUpgrade is refused naming the field, both values and the supported path", () => {
+    const [f] = checkMajorVersion({ ...same, majorVersion: 17, allowMajorVersionUpgrade: true }, deployed);
+    expect(f).toMatchObject({ ruleId: RULES.majorVersionUpgradeOptIn, level: "error", field: "majorVersion" });
+    expect(f.message).toMatch(/`majorVersion` 16 .*→ 17 is refused/);
+    expect(f.message).toMatch(/`allowMajorVersionUpgrade: true` does not make it possible/);
+    expect(f.message).toMatch(/docs\/UPGRADING\.md, "Major versions"/);
+    expect(f.message).toMatch(/new cluster under another name with `majorVersion: 17`, loaded from a logical dump/);
+  });
+
+  test("the same major version passes with or without the flag", () => {
+    expect(checkMajorVersion({ ...same, majorVersion: 16, allowMajorVersionUpgrade: true }, deployed)).toEqual([]);
+    expect(checkMajorVersion({ ...same, majorVersion: 16 }, deployed)).toEqual([]);
   });
 });
 
@@ -131,7 +141,7 @@ describe("end of support", () => {
 
   test("the error suggests the newest supported version", () => {
     const [f] = checkEndOfSupport({ name: "orders", majorVersion: 15 }, new Date("2028-01-01T00:00:00Z"));
-    expect(f.message).toMatch(/Upgrade to majorVersion 17/);
+    expect(f.message).toMatch(/Move to majorVersion 17 through a new cluster \(docs\/UPGRADING\.md, "Major versions"\)/);
   });
 });
 

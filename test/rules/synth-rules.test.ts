@@ -89,9 +89,9 @@ describe("major version", () => {
     expect(synthAgainst(deployed16(), clusterProps("distributed", { majorVersion: 17 })).error?.message).toMatch(/MP-SAFE-VERSION-UPGRADE.*allowMajorVersionUpgrade: true/s);
   });
 
-  test("a higher major version with allowMajorVersionUpgrade synthesizes", () => {
+  test("a higher major version with allowMajorVersionUpgrade is refused, pointing to docs/UPGRADING.md", () => {
     const r = synthAgainst(deployed16(), clusterProps("distributed", { majorVersion: 17, allowMajorVersionUpgrade: true }));
-    expect(r.error).toBeUndefined();
+    expect(r.error?.message).toMatch(/MP-SAFE-VERSION-UPGRADE.*`majorVersion` 16 .*→ 17 is refused.*allowMajorVersionUpgrade: true.*docs\/UPGRADING\.md/s);
   });
 });
 

@@ -20,7 +20,36 @@ export const JOB_COMMANDS = {
   logicalDump: "logical-dump",
   /** Online growth of the data volume's ext4 filesystem (as root). */
   growFilesystem: "grow-fs",
+  /**
+   * Refuses (exit 1) when the data volume holds a data directory of another PostgreSQL major
+   * version; records the configuration digest Patroni starts with (`ExecStartPre` of
+   * patroni.service, as root).
+   */
+  checkDataVersion: "check-data-version",
+  /** The rolling maintenance: one node at a time through the DCS lock (as root, every minute). */
+  maintenance: "maintenance",
 } as const;
+
+/** The configuration digest `check-data-version` records when Patroni starts (tmpfs: a boot starts afresh). */
+export const CONFIG_DIGEST_FILE = "/run/managed-postgres/config.sha256";
+
+/**
+ * etcd key prefix of the rolling maintenance (beside Patroni's `/managed-postgres/<cluster>/`,
+ * which Patroni owns): `<prefix>/lock` (the roll lock, on a lease), `<prefix>/state/<member>`
+ * (what each member needs: replace, restart, reload or none), `<prefix>/pause` (any value
+ * pauses the roll).
+ */
+export function maintenanceDcsPrefix(clusterName: string): string {
+  return `/managed-postgres-maintenance/${clusterName}`;
+}
+
+/**
+ * Lifetime of the roll lock's lease, seconds: the holder renews it every minute; a holder that
+ * dies mid-roll (and no replacement of the same slot takes over) frees the roll after it.
+ * Long enough for a replaced instance to boot and renew it (the bootstrap waits up to 10
+ * minutes for its slot).
+ */
+export const ROLL_LOCK_TTL_SECONDS = 900;
 
 /** Secret-bearing files written by the bootstrap at boot (never rendered). */
 export const BOOT_SECRET_FILES = {

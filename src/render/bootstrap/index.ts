@@ -99,10 +99,13 @@
  */
 import { createHash } from "node:crypto";
 import { SLOT_RESOURCE, TAG_CLUSTER, TAG_SLOT, TAG_SLOT_RESOURCE, type ResolvedClusterSpec } from "../../cluster-spec";
-import { PORTS } from "../../cluster-spec";
+import { PORTS, windowMinutes } from "../../cluster-spec";
 import { renderNodeConfigFiles, renderPoolerConfigFiles } from "../node-files";
-import { PATHS } from "../paths";
-import { PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_RESTAPI_USERNAME } from "../patroni";
+import { PATHS, PGDATA_ROOT, pgDataDir } from "../paths";
+import { PATRONI_MAXIMUM_LAG_ON_FAILOVER, PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_RESTAPI_USERNAME } from "../patroni";
+import { MONITORING_PATHS } from "../monitoring/paths";
+import { METRIC_NAMESPACE } from "../../monitoring/metrics";
+import { DEFAULT_MONITORING_THRESHOLDS } from "../../monitoring/thresholds";
 import { BACKUP_RUNNER_PATRONI_CHECK, stanzaName } from "../pgbackrest";
 import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "../postgres";
 import { scriptBody, shellHeader, type ShellValue } from "../scripts";
@@ -110,9 +113,26 @@ import { PGBOUNCER_AUTH_PASSWORD_ENV } from "../sql";
 import { MASKED_PACKAGE_UNITS, nodeServices, poolerServices, unitsToStart } from "../systemd";
 import { assertTerraformSafe } from "../terraform-safe";
 import { SECRET_FIELDS, type NodeContext, type PoolerContext, type RuntimeContext } from "../types";
-import { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_COMMANDS, logicalDumpPrefix } from "./files";
+import {
+  BOOTSTRAP_STATE_DIR,
+  BOOT_SECRET_FILES,
+  CONFIG_DIGEST_FILE,
+  JOB_COMMANDS,
+  ROLL_LOCK_TTL_SECONDS,
+  logicalDumpPrefix,
+  maintenanceDcsPrefix,
+} from "./files";
 
-export { BOOTSTRAP_STATE_DIR, BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR, logicalDumpPrefix } from "./files";
+export {
+  BOOTSTRAP_STATE_DIR,
+  BOOT_SECRET_FILES,
+  CONFIG_DIGEST_FILE,
+  JOB_COMMANDS,
+  ROLL_LOCK_TTL_SECONDS,
+  SYSTEMD_UNIT_DIR,
+  logicalDumpPrefix,
+  maintenanceDcsPrefix,
+} from "./files";
 export { BOOTSTRAP_LOADER_PATH, renderBootstrapLoader, type BootstrapObject } from "./loader";
 
 /**
@@ -207,8 +227,8 @@ function commonValues(
   };
 }
 
-/** Prologue, header, `bootstrap-common.sh`, the kind's file and `main "$@"`. */
-function assemble(title: string, values: Readonly<Record<string, ShellValue>>, kindScript: string): string {
+/** Prologue, header, `bootstrap-common.sh`, the kind's files and `main "$@"`. */
+function assemble(title: string, values: Readonly<Record<string, ShellValue>>, kindScripts: readonly string[]): string {
   const text = [
     "#!/bin/bash",
     `# managed-postgres-bootstrap: ${title}.`,
@@ -220,7 +240,7 @@ function assemble(title: string, values: Readonly<Record<string, ShellValue>>, k
     "export LC_ALL=C",
     "",
     shellHeader(values) + scriptBody("bootstrap-common.sh"),
-    scriptBody(kindScript) + '\nmain "$@"\n',
+    kindScripts.map((k) => scriptBody(k)).join("\n") + '\nmain "$@"\n',
   ].join("\n");
   return assertTerraformSafe(text, PATHS.bootstrapScript);
 }
@@ -234,7 +254,8 @@ function assemble(title: string, values: Readonly<Record<string, ShellValue>>, k
 export function renderBootstrapScript(ctx: NodeContext): string {
   const { spec, self, runtime } = ctx;
   const distributed = spec.deployment === "distributed";
-  const jobs = [JOB_COMMANDS.fullBackup, JOB_COMMANDS.logicalDump, JOB_COMMANDS.growFilesystem];
+  const jobs = [JOB_COMMANDS.fullBackup, JOB_COMMANDS.logicalDump, JOB_COMMANDS.growFilesystem, JOB_COMMANDS.checkDataVersion, JOB_COMMANDS.maintenance];
+  const window = windowMinutes(spec.maintenanceWindow);
   const values: Record<string, ShellValue> = {
     ...commonValues(
       runtime,
@@ -283,8 +304,31 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     JOB_FULL_BACKUP: JOB_COMMANDS.fullBackup,
     JOB_LOGICAL_DUMP: JOB_COMMANDS.logicalDump,
     JOB_GROW_FILESYSTEM: JOB_COMMANDS.growFilesystem,
+    JOB_CHECK_DATA_VERSION: JOB_COMMANDS.checkDataVersion,
+    JOB_MAINTENANCE: JOB_COMMANDS.maintenance,
+    MAJOR_VERSION: spec.majorVersion,
+    PGDATA: pgDataDir(spec.majorVersion),
+    PGDATA_ROOT: PGDATA_ROOT,
+    EVENTS_LOG: MONITORING_PATHS.eventsLog,
+    METRIC_NAMESPACE,
+    SLOT: String(self.slotIndex),
+    PATRONI_CONFIG: PATHS.patroniConfig,
+    PATRONI_SCOPE: spec.name,
+    CONFIG_DIGEST_FILE,
+    MW_DAY: window.isoDay,
+    MW_START_MINUTE: window.startMinute,
+    MW_DURATION: window.durationMinutes,
+    APPLY_IMMEDIATELY: spec.applyImmediately ? "yes" : "no",
+    ETCD_ENDPOINTS: ctx.members.map((m) => `https://${m.address}:${PORTS.etcdClient}`).join(","),
+    DCS_PREFIX: maintenanceDcsPrefix(spec.name),
+    MEMBER_NAMES: ctx.members.map((m) => m.name).join(" "),
+    LAG_LIMIT_BYTES: PATRONI_MAXIMUM_LAG_ON_FAILOVER,
+    ROLL_LOCK_TTL: ROLL_LOCK_TTL_SECONDS,
+    BACKUP_STATUS_FILE: MONITORING_PATHS.backupStatusFile,
+    // the default backup alarm threshold (the thresholds are a construct prop the nodes do not see)
+    BACKUP_MAX_AGE_SECONDS: DEFAULT_MONITORING_THRESHOLDS.backupMaxAgeHours * 3600,
   };
-  return assemble(`database node ${self.name} (cluster ${spec.name}, ${spec.deployment}, slot ${self.slotIndex})`, values, "node-bootstrap.sh");
+  return assemble(`database node ${self.name} (cluster ${spec.name}, ${spec.deployment}, slot ${self.slotIndex})`, values, ["node-bootstrap.sh", "node-maintenance.sh"]);
 }
 
 /**
@@ -305,5 +349,5 @@ export function renderPoolerBootstrapScript(ctx: PoolerContext): string {
     ),
     CERT_NAME: `${spec.name}-pooler`,
   };
-  return assemble(`PgBouncer tier instance of cluster ${spec.name}`, values, "pooler-bootstrap.sh");
+  return assemble(`PgBouncer tier instance of cluster ${spec.name}`, values, ["pooler-bootstrap.sh"]);
 }

@@ -18,6 +18,9 @@ export function agentConfig(t: AgentTarget): object {
       { file_path: `${POSTGRES_LOG_DIRECTORY}/postgresql-*.log`, log_group_name: logGroupName(t.cluster, "postgresql"), log_stream_name: stream, timezone: "UTC" },
       { file_path: `${MONITORING_PATHS.patroniLogDir}/patroni.log`, log_group_name: logGroupName(t.cluster, "patroni"), log_stream_name: stream, timezone: "UTC" },
       { file_path: `${PGBACKREST_LOG_PATH}/*.log`, log_group_name: logGroupName(t.cluster, "pgbackrest"), log_stream_name: stream, timezone: "UTC" },
+      // Embedded-metric-format lines of the node's jobs: CloudWatch Logs extracts their metrics
+      // ("Embedding metrics within logs": no setup beyond the format, sent by the agent or PutLogEvents).
+      { file_path: MONITORING_PATHS.eventsLog, log_group_name: logGroupName(t.cluster, "metrics"), log_stream_name: `${stream}/events`, timezone: "UTC" },
     );
   }
   for (const pool of t.pools) {

@@ -14,6 +14,12 @@ export const MONITORING_PATHS = {
   backupStatusDir: "/var/lib/managed-postgres/monitoring",
   /** One line: end of the newest full backup of the repository, seconds since the epoch. */
   backupStatusFile: "/var/lib/managed-postgres/monitoring/last-full-backup.epoch",
+  /**
+   * Embedded-metric-format lines of the node's jobs (data-version check, maintenance, backup
+   * verification), shipped by the CloudWatch agent to `/managed-postgres/<cluster>/metrics`,
+   * where CloudWatch Logs extracts the metrics.
+   */
+  eventsLog: "/var/log/managed-postgres/events.log",
   /** Patroni's log directory (`PATRONI_LOG_DIR`): `patroni.log`. */
   patroniLogDir: "/var/log/patroni",
 } as const;

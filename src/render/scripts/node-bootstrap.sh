@@ -9,7 +9,8 @@
 #   PGBOUNCER_AUTH_PASSWORD_ENV PATRONI_POST_BOOTSTRAP_SCRIPT
 #   BACKUP_RUNNER_CHECK BACKUP_RUNNER (Patroni health check and who passes it)
 #   BACKUP_BUCKET KMS_KEY_ARN LOGICAL_DUMP_PREFIX S3_ENDPOINT_URL (empty: AWS) S3_VERIFY_TLS (yes|no)
-#   JOB_FULL_BACKUP JOB_LOGICAL_DUMP JOB_GROW_FILESYSTEM (subcommands of the timer jobs)
+#   JOB_FULL_BACKUP JOB_LOGICAL_DUMP JOB_GROW_FILESYSTEM JOB_CHECK_DATA_VERSION JOB_MAINTENANCE
+#   (subcommands of the timer jobs and of patroni.service's ExecStartPre; node-maintenance.sh defines the last two)
 # shellcheck disable=SC2154,SC2034 # header values; globals shared with bootstrap-common.sh
 
 readonly CERT_NAME=$SELF_NAME CERT_ADDRESS=$SELF_ADDRESS
@@ -443,6 +444,8 @@ run_job() {
     "$JOB_FULL_BACKUP") job_backup ;;
     "$JOB_LOGICAL_DUMP") job_logical_dump ;;
     "$JOB_GROW_FILESYSTEM") grow_data_filesystem ;;
+    "$JOB_CHECK_DATA_VERSION") check_data_version ;;
+    "$JOB_MAINTENANCE") job_maintenance ;;
     *) die "unknown job $1" ;;
   esac
 }

@@ -1,0 +1,329 @@
+# shellcheck shell=bash
+# Day 2 of a database node, after node-bootstrap.sh: the data-version check before Patroni
+# starts, and the rolling maintenance the cluster performs on itself (docs/operations.md).
+# Header values besides those of bootstrap-common.sh and node-bootstrap.sh:
+#   MAJOR_VERSION PGDATA PGDATA_ROOT (this node's major version and data directories)
+#   EVENTS_LOG METRIC_NAMESPACE SLOT (embedded-metric-format lines the CloudWatch agent ships)
+#   PATRONI_CONFIG PATRONI_SCOPE CONFIG_DIGEST_FILE (the configuration digest Patroni started with)
+#   MW_DAY (ISO weekday, 1 = Monday) MW_START_MINUTE (minutes after 00:00 UTC) MW_DURATION (minutes)
+#   APPLY_IMMEDIATELY (yes|no) ETCD_ENDPOINTS (comma list) DCS_PREFIX (no trailing slash)
+#   MEMBER_NAMES (words) LAG_LIMIT_BYTES ROLL_LOCK_TTL (seconds)
+#   BACKUP_STATUS_FILE BACKUP_MAX_AGE_SECONDS
+# shellcheck disable=SC2154,SC2153 # header values (CLUSTER, SELF_NAME… come from the header)
+
+# emit_metric NAME VALUE [EVENT]: one CloudWatch embedded-metric-format line (namespace
+# METRIC_NAMESPACE, dimensions Cluster and Cluster+Slot) appended to EVENTS_LOG, which the
+# CloudWatch agent ships to the cluster's metrics log group; CloudWatch Logs extracts the metric.
+emit_metric() {
+  local dir event=""
+  if [ "$#" -gt 2 ]; then event=$3; fi
+  dir=$(dirname "$EVENTS_LOG")
+  [ -d "$dir" ] || install -d -m 0755 "$dir"
+  if [ -f "$EVENTS_LOG" ] && [ "$(stat -c %s "$EVENTS_LOG")" -gt 10485760 ]; then mv -f "$EVENTS_LOG" "$EVENTS_LOG.1"; fi
+  jq -n -c --arg ns "$METRIC_NAMESPACE" --arg c "$CLUSTER" --arg s "$SLOT" --arg m "$1" --argjson v "$2" \
+    --arg e "$event" --arg node "$SELF_NAME" --argjson t "$(date +%s)000" \
+    '{_aws: {Timestamp: $t, CloudWatchMetrics: [{Namespace: $ns, Dimensions: [["Cluster"], ["Cluster", "Slot"]], Metrics: [{Name: $m}]}]},
+      Cluster: $c, Slot: $s, node: $node, event: $e} + {($m): $v}' >>"$EVENTS_LOG"
+}
+
+# check_data_version (subcommand JOB_CHECK_DATA_VERSION; ExecStartPre of patroni.service, as
+# root): refuses (exit 1, one log line, mp_data_version_mismatch 1) when PGDATA, or any
+# sibling data directory under PGDATA_ROOT, holds a PG_VERSION other than MAJOR_VERSION: a
+# node never starts PostgreSQL on another major version's data directory. Otherwise records
+# the digest of the configuration Patroni starts with (CONFIG_DIGEST_FILE) and publishes 0.
+check_data_version() {
+  local f v
+  for f in "$PGDATA/PG_VERSION" "$PGDATA_ROOT"/*/PG_VERSION; do
+    [ -f "$f" ] || continue
+    v=$(tr -d '[:space:]' <"$f")
+    if [ "$v" != "$MAJOR_VERSION" ]; then
+      log "REFUSING to start PostgreSQL $MAJOR_VERSION: $(dirname "$f") holds a PostgreSQL $v data directory (PG_VERSION). Keep majorVersion $v for cluster $CLUSTER, or move to $MAJOR_VERSION through a new cluster loaded from a logical dump (docs/UPGRADING.md, \"Major versions\")"
+      emit_metric mp_data_version_mismatch 1 "refused: data directory $(dirname "$f") is PostgreSQL $v, node runs $MAJOR_VERSION"
+      return 1
+    fi
+  done
+  emit_metric mp_data_version_mismatch 0 "data directory matches PostgreSQL $MAJOR_VERSION"
+  install -d -m 0755 "$(dirname "$CONFIG_DIGEST_FILE")"
+  config_digest >"$CONFIG_DIGEST_FILE"
+}
+
+# config_digest: SHA-256 of the rendered configuration files as they are on disk now.
+config_digest() {
+  local f
+  while IFS= read -r f; do
+    [ -n "$f" ] || continue
+    printf '%s\n' "$f"
+    if [ -f "$f" ]; then cat "$f"; fi
+  done <<<"$CONFIG_FILES" | sha256sum | cut -d' ' -f1
+}
+
+# minute_of_week EPOCH: minutes since Monday 00:00 UTC of the week of EPOCH.
+minute_of_week() {
+  local d h m
+  read -r d h m < <(date -u -d "@$1" '+%u %H %M')
+  echo $(((d - 1) * 1440 + 10#$h * 60 + 10#$m))
+}
+
+# in_window [EPOCH]: status 0 when EPOCH (default now) is inside the weekly maintenance window
+# [start, start + MW_DURATION) in UTC, the window wrapping from Sunday into Monday.
+in_window() {
+  local now start
+  now=$(minute_of_week "$1")
+  start=$(((MW_DAY - 1) * 1440 + MW_START_MINUTE))
+  [ $(((now - start + 10080) % 10080)) -lt "$MW_DURATION" ]
+}
+
+etcdc() {
+  ETCDCTL_API=3 etcdctl --endpoints="$ETCD_ENDPOINTS" --cacert="$CA_CERT" --cert="$SERVER_CERT" --key="$SERVER_KEY" \
+    --dial-timeout=3s --command-timeout=5s "$@"
+}
+
+# dcs_get KEY: the value of DCS_PREFIX/KEY, empty when absent.
+dcs_get() {
+  etcdc get --print-value-only "$DCS_PREFIX/$1"
+}
+
+patroni_get() {
+  curl -sf --max-time 10 --cacert "$CA_CERT" "$PATRONI_URL/$1"
+}
+
+# patronictl with the REST API credentials in its environment: the password read from
+# PATRONI_ENV and exported by the builtin (never on a command line); the user name is the header's.
+patronictl_env() {
+  (
+    export PATRONI_RESTAPI_USERNAME
+    export "PATRONI_RESTAPI_PASSWORD=$(sed -n 's/^PATRONI_RESTAPI_PASSWORD=//p' "$PATRONI_ENV")"
+    patronictl -c "$PATRONI_CONFIG" "$@"
+  )
+}
+
+# what_differs: sets NEED (replace|restart|reload|none) and WHY. replace: the slot group's
+# launch template version differs from the aws:ec2launchtemplate:version tag EC2 put on this
+# instance; restart: Patroni reports pending_restart; reload: the configuration files differ
+# from those Patroni started with.
+what_differs() {
+  local tags running group desired patroni
+  NEED=none WHY=""
+  tags=$(awsc ec2 describe-instances --instance-ids "$INSTANCE_ID" --query 'Reservations[0].Instances[0].Tags' --output json) || {
+    WHY="describe-instances failed"
+    return 1
+  }
+  running=$(jq -r '.[]? | select(.Key == "aws:ec2launchtemplate:version") | .Value' <<<"$tags")
+  group=$(jq -r '.[]? | select(.Key == "aws:autoscaling:groupName") | .Value' <<<"$tags")
+  if [ -n "$group" ]; then
+    desired=$(awsc autoscaling describe-auto-scaling-groups --auto-scaling-group-names "$group" \
+      --query 'AutoScalingGroups[0].LaunchTemplate.Version' --output text) || {
+      WHY="describe-auto-scaling-groups failed"
+      return 1
+    }
+    if [ -n "$running" ] && [ "$desired" != "$running" ]; then
+      NEED=replace WHY="launch template version $running, group $group wants $desired"
+      return 0
+    fi
+  fi
+  patroni=$(patroni_get patroni) || {
+    WHY="Patroni REST API not answering"
+    return 1
+  }
+  if jq -e '.pending_restart == true' <<<"$patroni" >/dev/null; then
+    NEED=restart WHY="Patroni reports pending_restart"
+  elif [ -f "$CONFIG_DIGEST_FILE" ] && [ "$(config_digest)" != "$(cat "$CONFIG_DIGEST_FILE")" ]; then
+    NEED=reload WHY="configuration digest changed since Patroni started"
+  fi
+}
+
+# cluster_unhealthy: prints why the cluster may not lose a node now (nothing when healthy):
+# every member of MEMBER_NAMES present and running or streaming, one leader, replica lag at
+# most LAG_LIMIT_BYTES, a synchronous standby (more than one member), and the newest full
+# backup younger than BACKUP_MAX_AGE_SECONDS (when the backup status job has reported one).
+cluster_unhealthy() {
+  local cluster m n last age
+  cluster=$(patroni_get cluster) || {
+    echo "Patroni REST API not answering"
+    return 0
+  }
+  for m in $MEMBER_NAMES; do
+    if ! jq -e --arg m "$m" '.members[] | select(.name == $m)' <<<"$cluster" >/dev/null; then
+      echo "member $m is missing"
+      return 0
+    fi
+  done
+  m=$(jq -r '[.members[] | select(.state != "running" and .state != "streaming") | "\(.name) is \(.state)"] | first // empty' <<<"$cluster")
+  if [ -n "$m" ]; then
+    echo "member $m"
+    return 0
+  fi
+  n=$(jq '[.members[] | select(.role == "leader" or .role == "master" or .role == "primary")] | length' <<<"$cluster")
+  if [ "$n" -ne 1 ]; then
+    echo "$n leaders"
+    return 0
+  fi
+  m=$(jq -r --argjson l "$LAG_LIMIT_BYTES" '[.members[] | select(.role != "leader" and .role != "master" and .role != "primary")
+    | select((.lag | type) != "number" or .lag > $l) | "\(.name) lags \(.lag) bytes"] | first // empty' <<<"$cluster")
+  if [ -n "$m" ]; then
+    echo "member $m (limit $LAG_LIMIT_BYTES)"
+    return 0
+  fi
+  n=$(wc -w <<<"$MEMBER_NAMES")
+  if [ "$n" -gt 1 ] && ! jq -e '[.members[] | select(.role == "sync_standby")] | length > 0' <<<"$cluster" >/dev/null; then
+    echo "no synchronous standby"
+    return 0
+  fi
+  if [ -r "$BACKUP_STATUS_FILE" ]; then
+    last=$(tr -d '[:space:]' <"$BACKUP_STATUS_FILE")
+    if [[ "$last" =~ ^[0-9]+$ ]]; then
+      age=$(($(date +%s) - last))
+      if [ "$age" -gt "$BACKUP_MAX_AGE_SECONDS" ]; then
+        echo "the newest full backup is $((age / 3600)) h old (limit $((BACKUP_MAX_AGE_SECONDS / 3600)) h): a backup failed"
+        return 0
+      fi
+    fi
+  fi
+}
+
+# roll_lock: the DCS lock "member lease-hex action" at DCS_PREFIX/lock, empty when free.
+roll_lock() {
+  dcs_get lock
+}
+
+# take_lock ACTION: creates DCS_PREFIX/lock for this member on a new lease of ROLL_LOCK_TTL
+# seconds, only when no key exists (etcd transaction); status 0 when taken. The lease makes the
+# lock expire when its holder dies mid-roll.
+take_lock() {
+  local lease out
+  lease=$(etcdc lease grant "$ROLL_LOCK_TTL" | awk '{print $2}')
+  [ -n "$lease" ] || return 1
+  out=$(printf 'create("%s") = "0"\n\nput --lease=%s %s "%s %s %s"\n\n\n' "$DCS_PREFIX/lock" "$lease" "$DCS_PREFIX/lock" "$SELF_NAME" "$lease" "$1" | etcdc txn)
+  if [ "$(head -n1 <<<"$out")" = SUCCESS ]; then return 0; fi
+  etcdc lease revoke "$lease" >/dev/null 2>&1 || true
+  return 1
+}
+
+# renew_lock LOCK: refreshes the lease of this member's LOCK.
+renew_lock() {
+  local lease
+  lease=$(awk '{print $2}' <<<"$1")
+  etcdc lease keep-alive --once "$lease" >/dev/null 2>&1 || log "could not renew the roll lock's lease $lease"
+}
+
+release_lock() {
+  local lease
+  lease=$(awk '{print $2}' <<<"$1")
+  etcdc del "$DCS_PREFIX/lock" >/dev/null
+  etcdc lease revoke "$lease" >/dev/null 2>&1 || true
+  log "maintenance: $SELF_NAME is done; roll lock released"
+  emit_metric mp_maintenance_node_done 1 "node rolled and healthy"
+}
+
+# job_maintenance (subcommand JOB_MAINTENANCE, root, every minute): compares what this node
+# should run with what it runs and, when they differ, rolls it: in the maintenance window or
+# with APPLY_IMMEDIATELY, one node at a time (the DCS lock), replicas first, the primary last
+# after a switchover to the synchronous standby, only while the cluster is healthy; the pause
+# key DCS_PREFIX/pause (any value) stops it. Every decision is one log line.
+job_maintenance() {
+  local lock holder role sync others m state pause why=""
+  step_imds_quiet
+  what_differs || {
+    log "maintenance: cannot tell what differs ($WHY): waiting"
+    return 0
+  }
+  etcdc put "$DCS_PREFIX/state/$SELF_NAME" "$NEED" >/dev/null || {
+    log "maintenance: the DCS does not answer: waiting"
+    return 0
+  }
+  lock=$(roll_lock)
+  holder=$(awk '{print $1}' <<<"$lock")
+  if [ "$holder" = "$SELF_NAME" ]; then
+    renew_lock "$lock"
+    if [ "$NEED" = none ]; then
+      why=$(cluster_unhealthy)
+      if [ -z "$why" ]; then
+        release_lock "$lock"
+      else
+        log "maintenance: $SELF_NAME holds the roll lock, waiting until the cluster is healthy: $why"
+      fi
+      return 0
+    fi
+  elif [ "$NEED" = none ]; then
+    return 0
+  fi
+  pause=$(dcs_get pause)
+  if [ -n "$pause" ]; then
+    log "maintenance: paused ($DCS_PREFIX/pause = $pause): $NEED of $SELF_NAME waits ($WHY)"
+    emit_metric mp_maintenance_paused 1 "paused by $DCS_PREFIX/pause: $pause"
+    return 0
+  fi
+  if [ "$holder" != "$SELF_NAME" ] && [ "$APPLY_IMMEDIATELY" != yes ] && ! in_window "$(date +%s)"; then
+    log "maintenance: $NEED of $SELF_NAME pending ($WHY): waiting for the maintenance window"
+    return 0
+  fi
+  if [ -n "$holder" ] && [ "$holder" != "$SELF_NAME" ]; then
+    log "maintenance: $NEED of $SELF_NAME pending ($WHY): $holder is rolling"
+    return 0
+  fi
+  why=$(cluster_unhealthy)
+  if [ -n "$why" ] && [ "$holder" != "$SELF_NAME" ]; then
+    log "maintenance: roll paused, $NEED of $SELF_NAME waits: cluster not healthy: $why"
+    emit_metric mp_maintenance_paused 1 "cluster not healthy: $why"
+    return 0
+  fi
+  role=$(patroni_get patroni | jq -r '.role')
+  if [ "$role" = master ] || [ "$role" = primary ] || [ "$role" = leader ]; then
+    others=""
+    for m in $MEMBER_NAMES; do
+      [ "$m" != "$SELF_NAME" ] || continue
+      state=$(dcs_get "state/$m")
+      if [ "$state" != none ]; then others="$others $m:$(printf '%s' "$state" | tr -s '[:space:]' ' ')"; fi
+    done
+    if [ -n "$others" ]; then
+      log "maintenance: primary $SELF_NAME waits for the replicas first:$others"
+      return 0
+    fi
+  fi
+  if [ "$holder" != "$SELF_NAME" ]; then
+    if ! take_lock "$NEED"; then
+      log "maintenance: another node took the roll lock first: waiting"
+      return 0
+    fi
+    log "maintenance: $SELF_NAME took the roll lock for $NEED ($WHY)"
+    emit_metric mp_maintenance_started 1 "$NEED: $WHY"
+  fi
+  if [ "$role" = master ] || [ "$role" = primary ] || [ "$role" = leader ]; then
+    if [ "$(wc -w <<<"$MEMBER_NAMES")" -gt 1 ]; then
+      sync=$(patroni_get cluster | jq -r '[.members[] | select(.role == "sync_standby") | .name] | first // empty')
+      if [ -z "$sync" ]; then
+        log "maintenance: primary $SELF_NAME has no synchronous standby to switch over to: waiting"
+        return 0
+      fi
+      log "maintenance: switching over from $SELF_NAME to the synchronous standby $sync before the $NEED"
+      emit_metric mp_maintenance_switchover 1 "switchover $SELF_NAME -> $sync"
+      patronictl_env switchover --leader "$SELF_NAME" --candidate "$sync" --force "$PATRONI_SCOPE" ||
+        log "maintenance: the switchover failed: retrying next run"
+      return 0
+    fi
+  fi
+  case "$NEED" in
+    replace)
+      log "maintenance: replacing $SELF_NAME ($WHY): terminate-instance-in-auto-scaling-group $INSTANCE_ID, capacity kept"
+      emit_metric mp_maintenance_node_replaced 1 "$WHY"
+      awsc autoscaling terminate-instance-in-auto-scaling-group --instance-id "$INSTANCE_ID" --no-should-decrement-desired-capacity >/dev/null
+      ;;
+    restart)
+      log "maintenance: restarting PostgreSQL on $SELF_NAME through Patroni ($WHY)"
+      emit_metric mp_maintenance_node_restarted 1 "$WHY"
+      patronictl_env restart "$PATRONI_SCOPE" "$SELF_NAME" --force
+      ;;
+    reload)
+      log "maintenance: reloading $SELF_NAME through Patroni ($WHY)"
+      emit_metric mp_maintenance_node_reloaded 1 "$WHY"
+      patronictl_env reload "$PATRONI_SCOPE" "$SELF_NAME" --force
+      config_digest >"$CONFIG_DIGEST_FILE"
+      ;;
+  esac
+}
+
+# step_imds_quiet: INSTANCE_ID from IMDSv2, without the bootstrap's log line.
+step_imds_quiet() {
+  retry_capture IMDS_TOKEN 5 2 imds_token || die "IMDSv2: no token from $IMDS"
+  retry_capture INSTANCE_ID 5 2 imds_get instance-id || die "IMDSv2: no instance-id"
+}

@@ -1,0 +1,348 @@
+/**
+ * Day 2 of a database node, run for real: the rendered bootstrap script with real bash, its
+ * `check-data-version` subcommand against fake data directories, and its `maintenance`
+ * subcommand for three nodes sharing one real etcd (a single-node etcd 3.4 on loopback, its own
+ * ports and data directory), with fake `aws`, `curl` (IMDS and Patroni's REST API) and
+ * `patronictl` on PATH recording every call in one ordered log. An `etcdctl` wrapper drops the
+ * TLS flags (the test etcd speaks plain HTTP) and calls the real etcdctl. The header values that
+ * point at the machine (endpoints, files, the window, the lease) are replaced in the rendered
+ * text, nothing else.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { inMaintenanceWindow, windowMinutes, WEEKDAYS, type ResolvedClusterSpec } from "../../src/cluster-spec";
+import { renderBootstrapScript } from "../../src/render/bootstrap";
+import { readScript } from "../../src/render/scripts";
+import { distributedNode, standaloneNode } from "./fixtures";
+import { requirePrerequisites } from "../support/prerequisites";
+
+/** `script` with the header line `readonly NAME=…` of each entry replaced. */
+function setHeader(script: string, values: Record<string, string | number>): string {
+  let out = script;
+  for (const [name, v] of Object.entries(values)) {
+    // the whole value: a quoted string may span lines (CONFIG_FILES), a number is one word
+    const re = new RegExp(`^readonly ${name}=(?:'[^']*(?:'\\\\''[^']*)*'|-?\\d+)$`, "m");
+    expect(out).toMatch(re);
+    out = out.replace(re, () => `readonly ${name}=${typeof v === "number" ? v : `'${v.replace(/'/g, `'\\''`)}'`}`);
+  }
+  return out;
+}
+
+let dir: string;
+let etcd: ChildProcess | undefined;
+let endpoint = "";
+
+function sh(file: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync("bash", [file, ...args], { encoding: "utf8", timeout: 60_000, env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}`, FAKE: dir, ...env } });
+  if (r.status === 127) throw new Error(`bash ${file} ${args.join(" ")}: status 127\n${r.stderr}`);
+  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+/** The real etcdctl against the test etcd: stdout and stderr (`endpoint health` answers on stderr), trimmed. */
+function etcdctl(...args: string[]): string {
+  const r = spawnSync("etcdctl", [`--endpoints=${endpoint}`, ...args], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } });
+  return ((r.stdout ?? "") + (r.stderr ?? "")).trim();
+}
+
+beforeAll(async () => {
+  requirePrerequisites({ commands: ["bash", "jq", "etcd", "etcdctl", "sha256sum"] });
+  dir = mkdtempSync(join(tmpdir(), "mp-maintenance-"));
+  mkdirSync(join(dir, "bin"));
+  const port = 24000 + Math.floor(Math.random() * 2000);
+  endpoint = `http://127.0.0.1:${port}`;
+  etcd = spawn(
+    "etcd",
+    [
+      `--data-dir=${dir}/etcd`,
+      `--listen-client-urls=${endpoint}`,
+      `--advertise-client-urls=${endpoint}`,
+      `--listen-peer-urls=http://127.0.0.1:${port + 1}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${port + 1}`,
+      `--initial-cluster=default=http://127.0.0.1:${port + 1}`,
+    ],
+    { stdio: "ignore" },
+  );
+  for (let i = 0; i < 60 && !etcdctl("endpoint", "health").includes("is healthy"); i++) await new Promise((r) => setTimeout(r, 250));
+  expect(etcdctl("endpoint", "health")).toContain("is healthy");
+  const bin = (name: string, body: string) => {
+    writeFileSync(join(dir, "bin", name), `#!/bin/bash\n${body}\n`);
+    chmodSync(join(dir, "bin", name), 0o755);
+  };
+  // Every fake appends "<node> <command> <args>" to $FAKE/calls (one ordered log for all nodes).
+  bin("curl", `echo "$NODE curl $*" >> "$FAKE/calls"
+url=\${@: -1}
+case "$url" in
+  */latest/api/token) echo token ;;
+  */latest/meta-data/instance-id) echo "i-$NODE" ;;
+  */patroni) cat "$FAKE/patroni-$NODE.json" ;;
+  */cluster) cat "$FAKE/cluster.json" ;;
+  *) exit 22 ;;
+esac`);
+  bin("aws", `echo "$NODE aws $*" >> "$FAKE/calls"
+case "$*" in
+  *describe-instances*) printf '[{"Key":"aws:ec2launchtemplate:id","Value":"lt-1"},{"Key":"aws:ec2launchtemplate:version","Value":"%s"},{"Key":"aws:autoscaling:groupName","Value":"orders-%s"}]\\n' "$(cat "$FAKE/running-$NODE")" "$NODE" ;;
+  *describe-auto-scaling-groups*) cat "$FAKE/desired" ;;
+  *terminate-instance-in-auto-scaling-group*) echo '{}' ;;
+  *) exit 1 ;;
+esac`);
+  bin("patronictl", `echo "$NODE patronictl $* (PATRONI_RESTAPI_PASSWORD set: $([ -n "$PATRONI_RESTAPI_PASSWORD" ] && echo yes || echo no))" >> "$FAKE/calls"`);
+  bin("etcdctl", `args=()
+for a in "$@"; do case "$a" in --cacert=*|--cert=*|--key=*|--endpoints=*) ;; *) args+=("$a") ;; esac; done
+exec /usr/bin/etcdctl --endpoints=${endpoint} "\${args[@]}"`);
+  writeFileSync(join(dir, "patroni.env"), "PATRONI_RESTAPI_USERNAME=patroni\nPATRONI_RESTAPI_PASSWORD=secret-not-on-command-line\n");
+  writeFileSync(join(dir, "config-a"), "a = 1\n");
+}, 60_000);
+
+afterAll(() => {
+  if (etcd?.pid) process.kill(etcd.pid);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("check-data-version (ExecStartPre of patroni.service)", () => {
+  let root: string;
+  let script: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(dir, "pgdata-"));
+    script = join(root, "bootstrap.sh");
+    writeFileSync(
+      script,
+      setHeader(renderBootstrapScript(standaloneNode({ majorVersion: 17 })), {
+        PGDATA: `${root}/17`,
+        PGDATA_ROOT: root,
+        EVENTS_LOG: `${root}/events.log`,
+        CONFIG_DIGEST_FILE: `${root}/run/config.sha256`,
+        CONFIG_FILES: join(dir, "config-a"),
+      }),
+    );
+  });
+  const events = () => readFileSync(join(root, "events.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+
+  test("a PostgreSQL 16 data directory on a PostgreSQL 17 node: refused with one clear line and mp_data_version_mismatch 1", () => {
+    mkdirSync(join(root, "16"));
+    writeFileSync(join(root, "16", "PG_VERSION"), "16\n");
+    const r = sh(script, ["check-data-version"], { NODE: "orders-0" });
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/REFUSING to start PostgreSQL 17: .*\/16 holds a PostgreSQL 16 data directory \(PG_VERSION\)\. Keep majorVersion 16 for cluster orders, or move to 17 through a new cluster .*docs\/UPGRADING\.md, "Major versions"/);
+    const [e] = events();
+    expect(e).toMatchObject({ Cluster: "orders", Slot: "0", mp_data_version_mismatch: 1 });
+    expect(e._aws.CloudWatchMetrics[0]).toEqual({ Namespace: "ManagedPostgres", Dimensions: [["Cluster"], ["Cluster", "Slot"]], Metrics: [{ Name: "mp_data_version_mismatch" }] });
+    expect(existsSync(join(root, "run", "config.sha256"))).toBe(false);
+  });
+
+  test("PGDATA itself holding another major's PG_VERSION is refused too", () => {
+    mkdirSync(join(root, "17"));
+    writeFileSync(join(root, "17", "PG_VERSION"), "15\n");
+    const r = sh(script, ["check-data-version"], { NODE: "orders-0" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/\/17 holds a PostgreSQL 15 data directory/);
+  });
+
+  test("its own major (or an empty volume) starts: status 0, metric 0, the configuration digest recorded", () => {
+    expect(sh(script, ["check-data-version"], { NODE: "orders-0" }).status).toBe(0);
+    mkdirSync(join(root, "17"));
+    writeFileSync(join(root, "17", "PG_VERSION"), "17\n");
+    const r = sh(script, ["check-data-version"], { NODE: "orders-0" });
+    expect(r.status).toBe(0);
+    expect(events().map((e) => e.mp_data_version_mismatch)).toEqual([0, 0]);
+    expect(readFileSync(join(root, "run", "config.sha256"), "utf8").trim()).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe("in_window in bash agrees with inMaintenanceWindow (UTC, week wrap)", () => {
+  test("for 300 random instants and windows", () => {
+    const samples = fc.sample(
+      fc.record({
+        at: fc.integer({ min: Date.UTC(2020, 0, 1) / 1000, max: Date.UTC(2040, 0, 1) / 1000 }),
+        day: fc.constantFrom(...WEEKDAYS),
+        start: fc.integer({ min: 0, max: 1439 }),
+        duration: fc.integer({ min: 30, max: 480 }),
+      }),
+      { numRuns: 300, seed: 12 },
+    );
+    const windows = samples.map((s) => ({ day: s.day, startTime: `${String(Math.floor(s.start / 60)).padStart(2, "0")}:${String(s.start % 60).padStart(2, "0")}`, durationMinutes: s.duration }) as ResolvedClusterSpec["maintenanceWindow"]);
+    const input = samples.map((s, i) => { const m = windowMinutes(windows[i]!); return `${s.at} ${m.isoDay} ${m.startMinute} ${m.durationMinutes}`; }).join("\n");
+    const file = join(dir, "window.sh");
+    writeFileSync(file, `${readScript("node-maintenance.sh")}\nwhile read -r at MW_DAY MW_START_MINUTE MW_DURATION; do if in_window "$at"; then echo 1; else echo 0; fi; done\n`);
+    const r = spawnSync("bash", [file], { input: input + "\n", encoding: "utf8", env: { ...process.env, TZ: "Pacific/Chatham" } });
+    expect(r.stderr).toBe("");
+    const expected = samples.map((s, i) => (inMaintenanceWindow(windows[i]!, new Date(s.at * 1000)) ? "1" : "0"));
+    expect(r.stdout.trim().split("\n")).toEqual(expected);
+  });
+});
+
+describe("maintenance: three nodes, one real etcd", () => {
+  const NODES = ["orders-0", "orders-1", "orders-2"];
+  let scripts: Record<string, string>;
+  let prefix = "";
+  let n = 0;
+
+  /** A cluster as Patroni's GET /cluster shows it; `leader` leads, `sync` is the synchronous standby. */
+  function setCluster(leader: string, sync: string, overrides: Record<string, object> = {}) {
+    const members = NODES.map((name) => ({
+      name,
+      role: name === leader ? "leader" : name === sync ? "sync_standby" : "replica",
+      state: name === leader ? "running" : "streaming",
+      ...(name === leader ? {} : { lag: 0 }),
+      ...overrides[name],
+    }));
+    writeFileSync(join(dir, "cluster.json"), JSON.stringify({ members }));
+    for (const name of NODES) writeFileSync(join(dir, `patroni-${name}.json`), JSON.stringify({ role: name === leader ? "master" : "replica", state: "running" }));
+  }
+  function setVersions(desired: string, running: Record<string, string>) {
+    writeFileSync(join(dir, "desired"), `${desired}\n`);
+    for (const [name, v] of Object.entries(running)) writeFileSync(join(dir, `running-${name}`), v);
+  }
+  function render(extra: Record<string, string | number> = {}) {
+    n++;
+    prefix = `/test-${n}`;
+    writeFileSync(join(dir, "calls"), "");
+    scripts = {};
+    for (const [i, name] of NODES.entries()) {
+      const file = join(dir, `bootstrap-${n}-${name}.sh`);
+      writeFileSync(
+        file,
+        setHeader(renderBootstrapScript(distributedNode(i)), {
+          ETCD_ENDPOINTS: endpoint,
+          DCS_PREFIX: prefix,
+          EVENTS_LOG: join(dir, `events-${n}-${name}.log`),
+          CONFIG_DIGEST_FILE: join(dir, `digest-${n}-${name}`),
+          CONFIG_FILES: join(dir, "config-a"),
+          PATRONI_ENV: join(dir, "patroni.env"),
+          BACKUP_STATUS_FILE: join(dir, `backup-status-${n}`),
+          APPLY_IMMEDIATELY: "yes",
+          ...extra,
+        }),
+      );
+      scripts[name] = file;
+    }
+  }
+  function run(name: string): string {
+    const r = sh(scripts[name]!, ["maintenance"], { NODE: name });
+    expect(r.status).toBe(0);
+    return r.stderr;
+  }
+  const actions = () =>
+    readFileSync(join(dir, "calls"), "utf8")
+      .split("\n")
+      .filter((l) => /terminate-instance|patronictl/.test(l))
+      .map((l) => l.replace(/ --region \S+/, ""));
+  const events = (name: string) => {
+    const f = join(dir, `events-${n}-${name}.log`);
+    return existsSync(f) ? readFileSync(f, "utf8").trim().split("\n").map((l) => JSON.parse(l)) : [];
+  };
+
+  test("a new launch template version rolls the replicas first, one at a time, then the primary after a switchover to the synchronous standby", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    setVersions("2", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+
+    expect(run("orders-0")).toMatch(/primary orders-0 waits for the replicas first: orders-1: orders-2:/);
+    expect(run("orders-1")).toMatch(/orders-1 took the roll lock for replace \(launch template version 1, group orders-orders-1 wants 2\)/);
+    expect(run("orders-2")).toMatch(/replace of orders-2 pending .*: orders-1 is rolling/);
+    expect(actions()).toEqual(["orders-1 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-1 --no-should-decrement-desired-capacity"]);
+
+    // Auto Scaling launched the replacement from version 2; it rejoined (same member name, same slot).
+    setVersions("2", { "orders-1": "2" });
+    expect(run("orders-1")).toMatch(/orders-1 is done; roll lock released/);
+    expect(run("orders-0")).toMatch(/primary orders-0 waits for the replicas first: orders-2:replace/);
+    run("orders-2");
+    setVersions("2", { "orders-2": "2" });
+    run("orders-2");
+
+    expect(run("orders-0")).toMatch(/switching over from orders-0 to the synchronous standby orders-1 before the replace/);
+    setCluster("orders-1", "orders-0");
+    run("orders-0");
+    setVersions("2", { "orders-0": "2" });
+    expect(run("orders-0")).toMatch(/roll lock released/);
+
+    expect(actions()).toEqual([
+      "orders-1 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-1 --no-should-decrement-desired-capacity",
+      "orders-2 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-2 --no-should-decrement-desired-capacity",
+      "orders-0 patronictl -c /etc/patroni/patroni.yml switchover --leader orders-0 --candidate orders-1 --force orders (PATRONI_RESTAPI_PASSWORD set: yes)",
+      "orders-0 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-0 --no-should-decrement-desired-capacity",
+    ]);
+    expect(readFileSync(join(dir, "calls"), "utf8")).not.toContain("secret-not-on-command-line");
+    expect(etcdctl("get", "--print-value-only", `${prefix}/lock`)).toBe("");
+    for (const name of NODES) expect(events(name).filter((e) => e.mp_maintenance_node_replaced === 1)).toHaveLength(1);
+    expect(events("orders-0").some((e) => e.mp_maintenance_switchover === 1)).toBe(true);
+  });
+
+  test.each([
+    ["a member that is not streaming", { "orders-2": { state: "stopped" } }, /cluster not healthy: member orders-2 is stopped/],
+    ["a replica lagging above the limit", { "orders-2": { lag: 50_000_000 } }, /cluster not healthy: member orders-2 lags 50000000 bytes \(limit 1048576\)/],
+    ["no synchronous standby", { "orders-1": { role: "replica" } }, /cluster not healthy: no synchronous standby/],
+  ])("an unhealthy cluster (%s) pauses the roll with the reason, and nothing happens", (_what, overrides, reason) => {
+    render();
+    setCluster("orders-0", "orders-1", overrides);
+    setVersions("2", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    expect(run("orders-1")).toMatch(reason);
+    expect(actions()).toEqual([]);
+    expect(etcdctl("get", "--print-value-only", `${prefix}/lock`)).toBe("");
+    expect(events("orders-1").some((e) => e.mp_maintenance_paused === 1)).toBe(true);
+  });
+
+  test("a failed backup (the newest full backup older than the alarm's 26 h) pauses the roll", () => {
+    render();
+    writeFileSync(join(dir, `backup-status-${n}`), `${Math.floor(Date.now() / 1000) - 30 * 3600}\n`);
+    setCluster("orders-0", "orders-1");
+    setVersions("2", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    expect(run("orders-2")).toMatch(/cluster not healthy: the newest full backup is 30 h old \(limit 26 h\): a backup failed/);
+    expect(actions()).toEqual([]);
+  });
+
+  test("outside the maintenance window nothing happens; inside it the roll starts", () => {
+    const now = new Date();
+    const isoDay = ((now.getUTCDay() + 6) % 7) + 1;
+    const minute = now.getUTCHours() * 60 + now.getUTCMinutes();
+    // two days ahead: outside
+    render({ APPLY_IMMEDIATELY: "no", MW_DAY: ((isoDay + 1) % 7) + 1, MW_START_MINUTE: minute, MW_DURATION: 30 });
+    setCluster("orders-0", "orders-1");
+    setVersions("2", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    expect(run("orders-1")).toMatch(/replace of orders-1 pending \(launch template version 1, group orders-orders-1 wants 2\): waiting for the maintenance window/);
+    expect(actions()).toEqual([]);
+    // started 10 minutes ago (wrapping over the week), 60 minutes long: inside
+    const start = (isoDay - 1) * 1440 + minute - 10 + 10080;
+    render({ APPLY_IMMEDIATELY: "no", MW_DAY: Math.floor((start % 10080) / 1440) + 1, MW_START_MINUTE: start % 1440, MW_DURATION: 60 });
+    expect(run("orders-1")).toMatch(/orders-1 took the roll lock for replace/);
+    expect(actions()).toHaveLength(1);
+  });
+
+  test("the pause key stops the roll and says so", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    setVersions("2", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    etcdctl("put", `${prefix}/pause`, "incident 42");
+    expect(run("orders-1")).toMatch(new RegExp(`paused \\(${prefix}/pause = incident 42\\): replace of orders-1 waits`));
+    expect(actions()).toEqual([]);
+    etcdctl("del", `${prefix}/pause`);
+    expect(run("orders-1")).toMatch(/took the roll lock/);
+  });
+
+  test("a holder that dies mid-roll frees the lock when its lease expires, and the next node proceeds", async () => {
+    render({ ROLL_LOCK_TTL: 3 });
+    setCluster("orders-0", "orders-1");
+    setVersions("2", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    run("orders-1"); // takes the lock and hands itself to its group; it never comes back
+    expect(run("orders-2")).toMatch(/orders-1 is rolling/);
+    await new Promise((r) => setTimeout(r, 6000));
+    expect(etcdctl("get", "--print-value-only", `${prefix}/lock`)).toBe("");
+    expect(run("orders-2")).toMatch(/orders-2 took the roll lock for replace/);
+    expect(actions().map((l) => l.split(" ")[0])).toEqual(["orders-1", "orders-2"]);
+  }, 30_000);
+
+  test("a pending restart goes through Patroni's restart of this member, then the lock is released", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    setVersions("1", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    writeFileSync(join(dir, "patroni-orders-2.json"), JSON.stringify({ role: "replica", state: "running", pending_restart: true }));
+    expect(run("orders-2")).toMatch(/restarting PostgreSQL on orders-2 through Patroni \(Patroni reports pending_restart\)/);
+    writeFileSync(join(dir, "patroni-orders-2.json"), JSON.stringify({ role: "replica", state: "running" }));
+    expect(run("orders-2")).toMatch(/roll lock released/);
+    expect(actions()).toEqual(["orders-2 patronictl -c /etc/patroni/patroni.yml restart orders orders-2 --force (PATRONI_RESTAPI_PASSWORD set: yes)"]);
+    appendFileSync(join(dir, "calls"), "");
+  });
+});
