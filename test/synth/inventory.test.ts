@@ -13,10 +13,10 @@ const COMMON = {
   aws_s3_bucket_policy: 1,
   aws_s3_bucket_lifecycle_configuration: 1,
   aws_secretsmanager_secret: 1,
-  // Monitoring (constructs/aws/monitoring.ts): alarm topic, log groups, seed 004 alarms, dashboard.
+  // Monitoring (constructs/aws/monitoring.ts): alarm topic, log groups, seed 004 alarms and the day-2 ones (issue 12), dashboard.
   aws_sns_topic: 1,
   aws_cloudwatch_log_group: 5,
-  aws_cloudwatch_metric_alarm: 8,
+  aws_cloudwatch_metric_alarm: 10,
   aws_cloudwatch_dashboard: 1,
 };
 
@@ -143,7 +143,7 @@ describe("standalone cluster", () => {
     expect(inventory(s)).toEqual({
       ...COMMON,
       // no replica: no replica-lag alarm
-      aws_cloudwatch_metric_alarm: 7,
+      aws_cloudwatch_metric_alarm: 9,
       aws_network_interface: 1,
       aws_ebs_volume: 1,
       aws_s3_object: 1,

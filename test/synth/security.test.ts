@@ -123,12 +123,12 @@ describe.each(models)("%s cluster security", (model) => {
   });
 
   test("instance role policies use a wildcard resource only where AWS offers no resource-level permission", () => {
-    // EC2 Describe* and cloudwatch:PutMetricData accept only "*"; PutMetricData is scoped by namespace.
+    // EC2 and Auto Scaling Describe* and cloudwatch:PutMetricData accept only "*"; PutMetricData is scoped by namespace.
     const statements = resources(s, "aws_iam_role_policy").flatMap(([, p]) => referencedPolicy(s, p.policy).statement as any[]);
     const wildcard = statements.filter((st) => st.resources.includes("*"));
     expect(wildcard.length).toBeGreaterThan(0);
     for (const st of wildcard) {
-      for (const a of st.actions) expect(["ec2:DescribeNetworkInterfaces", "ec2:DescribeVolumes", "ec2:DescribeInstances", "cloudwatch:PutMetricData"]).toContain(a);
+      for (const a of st.actions) expect(["ec2:DescribeNetworkInterfaces", "ec2:DescribeVolumes", "ec2:DescribeInstances", "autoscaling:DescribeAutoScalingGroups", "cloudwatch:PutMetricData"]).toContain(a);
       if (st.actions.includes("cloudwatch:PutMetricData")) expect(st.condition[0].variable).toBe("cloudwatch:namespace");
     }
   });

@@ -92,7 +92,7 @@ patroni_get() {
 patronictl_env() {
   (
     export PATRONI_RESTAPI_USERNAME
-    export "PATRONI_RESTAPI_PASSWORD=$(sed -n 's/^PATRONI_RESTAPI_PASSWORD=//p' "$PATRONI_ENV")"
+    export "PATRONI_RESTAPI_PASSWORD=$(sed -n 's/^PATRONI_RESTAPI_PASSWORD[=]//p' "$PATRONI_ENV")"
     patronictl -c "$PATRONI_CONFIG" "$@"
   )
 }
