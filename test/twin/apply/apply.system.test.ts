@@ -11,7 +11,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { TWIN_APPS, synthesizeApp } from "../apps/synth";
+import { HCL_MODULE_APP, TWIN_APPS, synthesizeApp } from "../apps/synth";
 import { addressesInUse, applyStack, isAssignable, TwinState } from "./index";
 
 jest.setTimeout(300_000);
@@ -83,7 +83,7 @@ function checkDatabaseStack(state: TwinState): void {
   }
 
   // Slot addresses: inside their subnets (not reserved), all addresses of the twin distinct.
-  const subnets = new Map(state.ofType("aws_subnet").filter((s) => s.mode === "managed").map((s) => [s.attributes.id as string, s.attributes.cidr_block as string]));
+  const subnets = new Map([...state.ofType("aws_subnet").map((s) => s.attributes), ...state.account.subnets].map((s) => [s.id as string, s.cidr_block as string]));
   const all: string[] = [];
   for (const eni of state.ofType("aws_network_interface")) {
     const cidr = subnets.get(eni.attributes.subnet_id as string)!;
@@ -229,6 +229,34 @@ describe("applyStack on the synthesized apps", () => {
       doc.resource.aws_ebs_volume[volume.name].encrypted = false;
     });
     await expect(applyStack(moved, undefined, first)).rejects.toThrow(/Instance cannot be destroyed.*replaced: encrypted changed/);
+  });
+});
+
+describe("applyStack on the HCL module stacks (input variables, pre-existing VPC and subnets)", () => {
+  const vpc = { id: "vpc-0abc12345def67890", cidr_block: "10.0.0.0/16" };
+  const account = {
+    region: "eu-west-1",
+    vpcs: [vpc],
+    subnets: ["a", "b", "c"].map((z, i) => ({ id: `subnet-0${z.repeat(4)}111122223333`, vpc_id: vpc.id, cidr_block: `10.0.${i * 16}.0/20`, availability_zone: `eu-west-1${z}` })),
+  };
+  const inputs = (subnets: number, cidrs: string[]) => ({ variables: { vpc_id: vpc.id, subnet_ids: account.subnets.slice(0, subnets).map((x) => x.id), allowed_cidrs: cidrs, storage_gib: 50 } });
+  let stacks: Record<string, string> = {};
+  beforeAll(() => {
+    stacks = synthesizeApp(HCL_MODULE_APP, join(work, "synth-hcl-module"));
+  });
+
+  test("orders-db (distributed) and reports-db (standalone) apply with the module's inputs", async () => {
+    const orders = await applyStack(stacks["orders-db"], account, undefined, inputs(3, ["10.0.0.0/16"]));
+    checkDatabaseStack(orders);
+    expect(orders.ofType("aws_network_interface").map((e) => e.attributes.subnet_id).sort()).toEqual(account.subnets.map((x) => x.id).sort());
+    const reports = await applyStack(stacks["reports-db"], account, undefined, inputs(1, ["10.0.0.0/16"]));
+    checkDatabaseStack(reports);
+    expect(reports.ofType("aws_ebs_volume")[0].attributes.size).toBe(50);
+  });
+
+  test("a variable's validation fails the apply naming the variable; a missing required variable too", async () => {
+    await expect(applyStack(stacks["reports-db"], account, undefined, inputs(1, ["0.0.0.0/0"]))).rejects.toThrow(/^var\.allowed_cidrs: Invalid value for variable: Every entry of `allowed_cidrs` must be a valid IPv4 CIDR with a prefix of \/8 or longer/);
+    await expect(applyStack(stacks["reports-db"], account)).rejects.toThrow(/^var\.\w+: No value for required variable/);
   });
 });
 

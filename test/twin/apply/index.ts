@@ -5,8 +5,9 @@
  * function of the library is called: the JSON is the only input.
  *
  * How:
- * 1. Parses resources, data sources, locals, outputs, variables (their defaults), the `aws`
- *    provider (region, `default_tags` → `tags_all`), `depends_on`, `for_each`, `count` and
+ * 1. Parses resources, data sources, locals, outputs, variables (the values given in
+ *    {@link ApplyOptions.variables}, else their defaults; `validation` blocks checked), the `aws`
+ *    provider (none: a module, the account's region) (region, `default_tags` → `tags_all`), `depends_on`, `for_each`, `count` and
  *    `lifecycle` (`precondition`, `postcondition`, `prevent_destroy`).
  * 2. Builds the dependency graph from the references inside `${…}` / `%{…}` (template.ts; never
  *    from literal text, `$${` stays literal) and `depends_on`; a cycle is an error naming it
@@ -162,6 +163,12 @@ const META_KEYS = new Set(["//", "depends_on", "lifecycle", "for_each", "count",
 
 type NodeKind = "managed" | "data" | "local" | "output" | "var";
 
+/** Further inputs of {@link applyStack}. */
+export interface ApplyOptions {
+  /** Values of the stack's input variables, by name (a module's `vpc_id`, `subnet_ids`, …). @default - each variable's default */
+  variables?: Record<string, unknown>;
+}
+
 interface Condition {
   condition: unknown;
   error_message: unknown;
@@ -246,10 +253,9 @@ interface Parsed {
   region?: string;
   defaultTags: Record<string, string>;
   nodes: Map<string, Node>;
-  variables: Map<string, unknown>;
 }
 
-function parseStack(stackDir: string): Parsed {
+function parseStack(stackDir: string, variables: Readonly<Record<string, unknown>>): Parsed {
   const file = join(stackDir, "cdk.tf.json");
   const doc = JSON.parse(readFileSync(file, "utf8")) as Record<string, any>;
   const stackName: string = doc["//"]?.metadata?.stackName ?? basename(stackDir);
@@ -296,11 +302,16 @@ function parseStack(stackDir: string): Parsed {
     add({ address: `output.${name}`, kind: "output", type: "output", name, body: o.value, pre: asList(o.precondition), post: [], preventDestroy: false });
     for (const d of asList(o.depends_on as string[])) nodes.get(`output.${name}`)!.deps.add(d);
   }
-  const variables = new Map<string, unknown>();
   for (const [name, v] of Object.entries((doc.variable ?? {}) as Record<string, any>)) {
-    if (!("default" in v)) throw new ApplyError(`var.${name}`, "No value for required variable (the twin uses variable defaults only)");
-    variables.set(`var.${name}`, v.default);
+    const given = variables[name];
+    if (given === undefined && !("default" in v)) throw new ApplyError(`var.${name}`, "No value for required variable: pass it in the options' variables");
+    const value = given === undefined ? v.default : given;
+    if (value === null && v.nullable === false) throw new ApplyError(`var.${name}`, "Required variable not set: the variable may not be null (nullable = false)");
+    // A variable's value is a value, not a template: escaped so that the console reads it literally.
+    add({ address: `var.${name}`, kind: "var", type: "variable", name, body: escapeValue(value), pre: asList(v.validation as Condition[]), post: [], preventDestroy: false });
   }
+  const unknown = Object.keys(variables).filter((n) => !(doc.variable ?? {})[n]);
+  if (unknown.length > 0) throw new ApplyError(`var.${unknown[0]}`, "Value for undeclared variable");
 
   // References → dependencies.
   const managedTypes = new Set(Object.keys(doc.resource ?? {}));
@@ -311,18 +322,14 @@ function parseStack(stackDir: string): Parsed {
         for (const r of findReferences(s, (n) => managedTypes.has(n) || n.startsWith("aws_"))) {
           if (r.kind === "each" || r.kind === "count" || r.kind === "self") continue;
           if (r.kind === "path" || r.kind === "terraform" || r.kind === "module") throw new ApplyError(node.address, `references to ${r.address} are not modelled by the twin`);
-          if (r.kind === "var") {
-            if (!variables.has(r.address)) throw new ApplyError(node.address, `Reference to undeclared input variable ${r.address}`);
-            continue;
-          }
-          if (!nodes.has(r.address)) throw new ApplyError(node.address, `Reference to undeclared ${r.kind === "local" ? "local value" : "resource"} ${r.address}`);
-          node.deps.add(r.address);
+          if (!nodes.has(r.address)) throw new ApplyError(node.address, `Reference to undeclared ${r.kind === "local" ? "local value" : r.kind === "var" ? "input variable" : "resource"} ${r.address}`);
+          if (r.address !== node.address) node.deps.add(r.address); // a variable's validation names the variable itself
         }
       });
     }
     for (const d of node.deps) if (!nodes.has(d)) throw new ApplyError(node.address, `depends_on names ${d}, which is not declared`);
   }
-  return { stackName, region, defaultTags, nodes, variables };
+  return { stackName, region, defaultTags, nodes };
 }
 
 /**
@@ -383,12 +390,12 @@ function decodedUserDataLength(userData: string): number {
  *   expression Terraform cannot evaluate, a `prevent_destroy` resource the apply would destroy
  *   or replace, or a dependency cycle (`Cycle: …`)
  */
-export async function applyStack(stackDir: string, account?: Partial<TwinAccount>, prior?: TwinState): Promise<TwinState> {
+export async function applyStack(stackDir: string, account?: Partial<TwinAccount>, prior?: TwinState, options: ApplyOptions = {}): Promise<TwinState> {
   const t0 = Date.now();
   const acct = resolveAccount(account);
-  const parsed = parseStack(stackDir);
+  const parsed = parseStack(stackDir, options.variables ?? {});
   const region = parsed.region ?? acct.region;
-  const { nodes, variables, defaultTags } = parsed;
+  const { nodes, defaultTags } = parsed;
   const managedTypes = new Set([...nodes.values()].filter((n) => n.kind === "managed").map((n) => n.type));
 
   checkCycles(new Map([...nodes].map(([a, n]) => [a, n.deps])));
@@ -404,8 +411,8 @@ export async function applyStack(stackDir: string, account?: Partial<TwinAccount
   }
 
   const stats: ConsoleStats = { runs: 0, millis: 0 };
-  const values = new Map<string, unknown>(variables); // address → resolved value (locals, resources, data)
-  const done = new Set<string>(variables.keys());
+  const values = new Map<string, unknown>(); // address → resolved value (variables, locals, resources, data)
+  const done = new Set<string>();
   const created: TwinResource[] = [];
   const priorByAddress = new Map((prior?.resources ?? []).map((r) => [r.address, r]));
   const taken = new Map<string, Set<string>>();
@@ -508,6 +515,7 @@ export async function applyStack(stackDir: string, account?: Partial<TwinAccount
         itemOwner.set(`x${id}`, n.address);
         continue;
       }
+      if (n.kind === "var") context[injectName(n.address)] = n.body;
       const instances = n.instances ?? [{ key: undefined }];
       instances.forEach((inst, i) => {
         const locals: { each?: string; count?: string; self?: string } = {};
@@ -573,8 +581,8 @@ export async function applyStack(stackDir: string, account?: Partial<TwinAccount
       instances.forEach((inst, i) => {
         const r = results[`e${id}_${i}`] as { config: unknown; pre: unknown[]; msg: unknown[] };
         const address = instanceAddress(n.address, inst.key);
-        checkConditions(address, "Resource precondition failed", r.pre, r.msg);
-        if (n.kind === "local") {
+        checkConditions(address, n.kind === "var" ? "Invalid value for variable" : "Resource precondition failed", r.pre, r.msg);
+        if (n.kind === "local" || n.kind === "var") {
           nodeValues.push(r.config);
           return;
         }
@@ -584,7 +592,7 @@ export async function applyStack(stackDir: string, account?: Partial<TwinAccount
         made.push(resource);
         nodeValues.push(resource.attributes);
       });
-      if (n.kind === "local") {
+      if (n.kind === "local" || n.kind === "var") {
         values.set(n.address, nodeValues[0]);
         done.add(n.address);
         pending.delete(n);

@@ -17,6 +17,9 @@ export const TWIN_APPS = {
   "restore-standalone": join(__dirname, "restore-standalone"),
 } as const;
 
+/** The HCL module example: stacks without a provider block, taking the VPC and subnets as input variables. */
+export const HCL_MODULE_APP = join(ROOT, "examples", "hcl-module");
+
 /**
  * Runs the app in `appDir` (its main.ts) into a new temporary directory.
  * @returns the directory of each synthesized stack, by stack name (`<outdir>/stacks/<name>`, holding cdk.tf.json)
