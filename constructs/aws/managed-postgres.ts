@@ -388,10 +388,17 @@ export class ManagedPostgres extends Construct {
       volumes: this.slots.map((s) => ({ slot: s.index, volume: s.dataVolume, availabilityZone: s.availabilityZone })),
       now: props.now,
       priorStateFile: props.priorStateFile,
+      source: this.specSource(given),
     });
     // `cdktf synth --hcl`: strings holding references and quotes stay parseable HCL.
     Aspects.of(this).add(new HclSafeStrings());
     this.addOutputs(id);
+  }
+
+  /** Where the props came from, for error messages: `<spec file>, construct <path>`, or the construct path. */
+  private specSource(props: ManagedPostgresProps): string {
+    const file = specFileOf(props);
+    return file ? `${file}, construct ${this.node.path}` : this.node.path;
   }
 
   /**
@@ -401,8 +408,7 @@ export class ManagedPostgres extends Construct {
    * @throws SpecValidationError naming every invalid field, its value and the rule
    */
   private validateProps(props: ManagedPostgresProps): ValidatedSpec {
-    const file = specFileOf(props);
-    const source = file ? `${file}, construct ${this.node.path}` : this.node.path;
+    const source = this.specSource(props);
     const specInput: Record<string, unknown> = { ...props };
     for (const key of AWS_OPTION_KEYS) delete specInput[key];
     const issues: SpecIssue[] = [];

@@ -34,10 +34,8 @@ import {
 } from "../../src/render/restore";
 import type { InstanceRole } from "./iam";
 import { repairHclConditions } from "../private/hcl";
-import { localBackendStatePath, priorStateLocationOf, safetyClock } from "../private/prior-state";
+import { addSafetyCheck, localBackendStatePath, priorStateLocationOf, safetyClock } from "../private/prior-state";
 import { resolveTokens } from "../private/tokens";
-import { removeStaleStackOutput } from "../private/stale-output";
-import { readOnlyValidation } from "../private/resolve-once";
 import {
   checkAgainstDeployed,
   checkEndOfSupport,
@@ -79,6 +77,11 @@ export interface SafetyRulesProps {
    * local-backend state file when it exists
    */
   readonly priorStateFile?: string;
+  /**
+   * Where the spec came from, for the refusal's message: `<spec file>, construct <path>`.
+   * @default - the construct path of `scope`
+   */
+  readonly source?: string;
 }
 
 /**
@@ -193,7 +196,9 @@ const line = (f: RuleFinding) => `[${f.ruleId}] ${f.message}`;
  * - End of support (Cloud Temple Managed PostgreSQL): a warning annotation within 180 days, a synth error after.
  * - Prior state: read at synth (validation phase, before any file is written); each rule
  *   error (model change, storage shrink, version downgrade or unflagged upgrade, slot
- *   moved) and any unreadable prior state fails `app.synth()` with the messages. A stack
+ *   moved) and any unreadable prior state fails `app.synth()` with one `SpecValidationError`
+ *   listing the refusals of every cluster of the stack, naming the spec file (`source`),
+ *   printed once without a stack trace (`addSafetyCheck`). A stack
  *   on a remote backend without an explicit prior state gets a warning: nothing to compare.
  * - The plan-time guard ({@link addPlanTimeGuard}).
  *
@@ -209,42 +214,39 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
   const supportErrors = support.filter((x) => x.level === "error").map(line);
 
   let reported = false;
-  scope.node.addValidation(readOnlyValidation({
-    validate: () => {
-      const errors = [...supportErrors];
-      try {
-        const location = priorStateLocationOf(scope, props.priorStateFile);
-        if (!location) {
-          if (!reported && localBackendStatePath(TerraformStack.of(scope)) === undefined) {
-            Annotations.of(scope).addWarning(
-              `cluster "${spec.name}": the stack uses a remote backend and no prior state was given, so the safety rules ` +
-                `(immutable model, storage never shrinks, versions, slot placement) were not checked at synth. ` +
-                `Run \`terraform state pull > prior.tfstate\` and synthesize with ${PRIOR_STATE_ENV}=prior.tfstate (docs/safety.md); ` +
-                `the plan-time preconditions still apply.`,
-            );
-          }
-        } else {
-          const state = loadPriorStateFile(location.file);
-          const deployed = deployedCluster(state, spec.name);
-          if (!reported) {
-            Annotations.of(scope).addInfo(
-              deployed
-                ? `cluster "${spec.name}": prior state ${location.file} (${location.origin}): deployed ${deployed.deployment ?? "?"}, ` +
-                    `${deployed.storageGiB ?? "?"} GiB, PostgreSQL ${deployed.majorVersion ?? "?"}, ${deployed.slots.length} slot(s)`
-                : `cluster "${spec.name}": prior state ${location.file} (${location.origin}) holds no data volume of this cluster: first deployment`,
-            );
-          }
-          errors.push(...checkAgainstDeployed(requestedFacts(spec, TerraformStack.of(scope), state), deployed).map(line));
+  addSafetyCheck(scope, props.source ?? scope.node.path, () => {
+    const errors = [...supportErrors];
+    try {
+      const location = priorStateLocationOf(scope, props.priorStateFile);
+      if (!location) {
+        if (!reported && localBackendStatePath(TerraformStack.of(scope)) === undefined) {
+          Annotations.of(scope).addWarning(
+            `cluster "${spec.name}": the stack uses a remote backend and no prior state was given, so the safety rules ` +
+              `(immutable model, storage never shrinks, versions, slot placement) were not checked at synth. ` +
+              `Run \`terraform state pull > prior.tfstate\` and synthesize with ${PRIOR_STATE_ENV}=prior.tfstate (docs/safety.md); ` +
+              `the plan-time preconditions still apply.`,
+          );
         }
-      } catch (e) {
-        if (e instanceof PriorStateError) errors.push(`cluster "${spec.name}": ${e.message}`);
-        else throw e;
+      } else {
+        const state = loadPriorStateFile(location.file);
+        const deployed = deployedCluster(state, spec.name);
+        if (!reported) {
+          Annotations.of(scope).addInfo(
+            deployed
+              ? `cluster "${spec.name}": prior state ${location.file} (${location.origin}): deployed ${deployed.deployment ?? "?"}, ` +
+                  `${deployed.storageGiB ?? "?"} GiB, PostgreSQL ${deployed.majorVersion ?? "?"}, ${deployed.slots.length} slot(s)`
+              : `cluster "${spec.name}": prior state ${location.file} (${location.origin}) holds no data volume of this cluster: first deployment`,
+          );
+        }
+        errors.push(...checkAgainstDeployed(requestedFacts(spec, TerraformStack.of(scope), state), deployed).map(line));
       }
-      reported = true;
-      if (errors.length > 0) removeStaleStackOutput(scope);
-      return errors;
-    },
-  }));
+    } catch (e) {
+      if (e instanceof PriorStateError) errors.push(`cluster "${spec.name}": ${e.message}`);
+      else throw e;
+    }
+    reported = true;
+    return errors;
+  });
   addPlanTimeGuard(scope, spec, props.volumes);
   repairHclConditions(TerraformStack.of(scope));
 }

@@ -208,7 +208,7 @@ export class ManagedPostgresKubernetes extends Construct {
     this.readOnlyPort = this.poolerDeployment.readOnlyEndpoint === undefined ? this.readWritePort : PORTS.endpointReadOnly;
     new NetworkPolicies(this, "NetworkPolicies", { cluster, allowedNamespaceLabels: props.allowedNamespaceLabels });
 
-    applyKubernetesSafetyRules(this, spec, ns, { priorStateFile: props.priorStateFile, now: props.now });
+    applyKubernetesSafetyRules(this, spec, ns, { priorStateFile: props.priorStateFile, now: props.now, source });
     if (props.policyPack ?? true) PolicyPack.enforce(this, { rules: [...POLICY_RULES, ...KUBERNETES_RULES] });
     this.addOutputs(id);
   }

@@ -22,8 +22,7 @@ import {
   type PriorState,
   type RuleFinding,
 } from "../../src/rules";
-import { localBackendStatePath, safetyClock } from "../private/prior-state";
-import { readOnlyValidation } from "../private/resolve-once";
+import { addSafetyCheck, localBackendStatePath, safetyClock } from "../private/prior-state";
 
 /** PVC label recording the cluster's deployment model (read back from the prior state). */
 export const LABEL_DEPLOYMENT_MODEL = "managed-postgres/deployment-model";
@@ -97,43 +96,45 @@ export interface KubernetesSafetyOptions {
   readonly priorStateFile?: string;
   /** Clock of the end-of-support rule. @default - context `managed-postgres:now`, else now */
   readonly now?: Date | string;
+  /** Where the spec came from, for the refusal's message: `<spec file>, construct <path>`. @default - the construct path */
+  readonly source?: string;
 }
 
 /**
  * Wires the rules into `scope`: end of support at construction (warning annotation within
- * 180 days, synth error after), the prior-state comparison as a validation (errors fail
- * `app.synth()`; an unreadable prior state is an error, never a silent first deployment).
+ * 180 days, synth error after), the prior-state comparison at the stack's validation
+ * (`addSafetyCheck`: refusals fail `app.synth()` with one `SpecValidationError` naming the
+ * spec file, printed once without a stack trace; an unreadable prior state is an error,
+ * never a silent first deployment).
  */
 export function applyKubernetesSafetyRules(scope: Construct, spec: ResolvedClusterSpec, namespace: string, options: KubernetesSafetyOptions = {}): void {
   const support = checkEndOfSupport(spec, safetyClock(scope, options.now));
   for (const f of support.filter((x) => x.level === "warning")) Annotations.of(scope).addWarning(line(f));
   const supportErrors = support.filter((x) => x.level === "error").map(line);
-  scope.node.addValidation(readOnlyValidation({
-    validate: () => {
-      const errors = [...supportErrors];
-      try {
-        const stack = TerraformStack.of(scope);
-        const location = options.priorStateFile
-          ? { file: options.priorStateFile }
-          : locatePriorState({
-              context: scope.node.tryGetContext(PRIOR_STATE_CONTEXT_KEY),
-              env: process.env[PRIOR_STATE_ENV],
-              localBackendPath: localBackendStatePath(stack),
-            });
-        if (location) {
-          const deployed = deployedKubernetesCluster(loadPriorStateFile(location.file), spec.name, namespace);
-          errors.push(
-            ...checkAgainstDeployed(
-              { name: spec.name, deployment: spec.deployment, storageGiB: spec.storageGiB, majorVersion: spec.majorVersion, allowMajorVersionUpgrade: spec.allowMajorVersionUpgrade },
-              deployed,
-            ).map(line),
-          );
-        }
-      } catch (e) {
-        if (e instanceof PriorStateError) errors.push(`cluster "${spec.name}": ${e.message}`);
-        else throw e;
+  addSafetyCheck(scope, options.source ?? scope.node.path, () => {
+    const errors = [...supportErrors];
+    try {
+      const stack = TerraformStack.of(scope);
+      const location = options.priorStateFile
+        ? { file: options.priorStateFile }
+        : locatePriorState({
+            context: scope.node.tryGetContext(PRIOR_STATE_CONTEXT_KEY),
+            env: process.env[PRIOR_STATE_ENV],
+            localBackendPath: localBackendStatePath(stack),
+          });
+      if (location) {
+        const deployed = deployedKubernetesCluster(loadPriorStateFile(location.file), spec.name, namespace);
+        errors.push(
+          ...checkAgainstDeployed(
+            { name: spec.name, deployment: spec.deployment, storageGiB: spec.storageGiB, majorVersion: spec.majorVersion, allowMajorVersionUpgrade: spec.allowMajorVersionUpgrade },
+            deployed,
+          ).map(line),
+        );
       }
-      return errors;
-    },
-  }));
+    } catch (e) {
+      if (e instanceof PriorStateError) errors.push(`cluster "${spec.name}": ${e.message}`);
+      else throw e;
+    }
+    return errors;
+  });
 }

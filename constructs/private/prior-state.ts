@@ -8,6 +8,9 @@ import * as path from "path";
 import type { Construct } from "constructs";
 import { App, TerraformBackend, TerraformStack } from "cdktf";
 import { locatePriorState, NOW_CONTEXT_KEY, parseNow, PRIOR_STATE_CONTEXT_KEY, PRIOR_STATE_ENV, type PriorStateLocation } from "../../src/rules";
+import { SpecValidationError, type SpecIssue } from "../../src/cluster-spec";
+import { readOnlyValidation } from "./resolve-once";
+import { removeStaleStackOutput } from "./stale-output";
 
 /**
  * The state file of the stack's local backend, as Terraform resolves it: Terraform runs in
@@ -50,4 +53,55 @@ export function priorStateLocationOf(scope: Construct, priorStateFile?: string):
  */
 export function safetyClock(scope: Construct, now?: Date | string): Date {
   return parseNow(now ?? scope.node.tryGetContext(NOW_CONTEXT_KEY), now !== undefined ? "`now`" : `context key "${NOW_CONTEXT_KEY}"`);
+}
+
+/** One cluster's synth-time safety check, as {@link addSafetyCheck} registers it. */
+interface SafetyCheck {
+  /** The cluster's spec file and construct path (`<file>, construct <path>`), or its construct path. */
+  readonly source: string;
+  /** The cluster's refusals, one line each (`[<rule id>] cluster "<name>": …`); empty when none. */
+  readonly check: () => string[];
+}
+
+const safetyChecks = new WeakMap<TerraformStack, SafetyCheck[]>();
+
+/**
+ * Registers a cluster's synth-time safety check (prior state, end of support) with its
+ * stack. The stack gets one validation (added with the first check) that runs every
+ * cluster's check; when any refuses, `app.synth()` stops with one {@link SpecValidationError}
+ * listing every refusal of every cluster of the stack (path `(prior state)`), whose source
+ * names each refused cluster's spec file and construct path: printed once, without a stack
+ * trace, like a spec error (cdktf's own validation error would print its stack). The stack's
+ * stale output in cdktf.out is removed first. Validations of other constructs of the stack
+ * that come later are not run (cdktf stops at the first thrown error); `skipValidation`
+ * skips the check, as it skips every validation.
+ * @param source the cluster's `<spec file>, construct <path>`, or its construct path
+ * @param check returns the cluster's refusals, one line each
+ */
+export function addSafetyCheck(scope: Construct, source: string, check: () => string[]): void {
+  const stack = TerraformStack.of(scope);
+  const known = safetyChecks.get(stack);
+  if (known) {
+    known.push({ source, check });
+    return;
+  }
+  const checks: SafetyCheck[] = [{ source, check }];
+  safetyChecks.set(stack, checks);
+  stack.node.addValidation(
+    readOnlyValidation({
+      validate: () => {
+        const issues: SpecIssue[] = [];
+        const sources: string[] = [];
+        for (const c of checks) {
+          const refusals = c.check();
+          if (refusals.length === 0) continue;
+          sources.push(c.source);
+          issues.push(...refusals.map((message) => ({ path: "(prior state)", value: undefined, message })));
+        }
+        if (issues.length === 0) return [];
+        removeStaleStackOutput(stack);
+        throw new SpecValidationError(issues, sources.join("; "));
+      },
+    }),
+  );
 }

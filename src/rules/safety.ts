@@ -51,10 +51,10 @@ export interface RequestedFacts {
  * An error carrying every error finding of the rules (not only the first), the message
  * listing them one per line: for programs that call the pure rules themselves
  * ({@link checkAgainstDeployed}, {@link checkEndOfSupport}) and want to stop with them.
- * The constructs do not throw it: they report each finding as a synth validation error
- * (`[<rule id>] <message>`), so that `app.synth()` fails with one error listing the
- * refusals of every cluster and every other construct together (cdktf's
- * "Validation failed with the following errors").
+ * The constructs do not throw it: at the stack's validation they report each finding as
+ * one issue (`[<rule id>] <message>`, path `(prior state)`) of a `SpecValidationError`, so
+ * that `app.synth()` fails with one error listing the refusals of every cluster of the
+ * stack, naming each cluster's spec file, printed once without a stack trace.
  */
 export class SafetyRuleError extends Error {
   constructor(

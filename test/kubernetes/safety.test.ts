@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { Testing, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import type { ClusterSpec } from "../../src/cluster-spec";
+import { inspect } from "node:util";
+import { SpecValidationError, type ClusterSpec } from "../../src/cluster-spec";
 import { parsePriorState } from "../../src/rules";
 import { ManagedPostgresKubernetes, deployedKubernetesCluster, quantityToGiB, type ManagedPostgresKubernetesProps } from "../../constructs/kubernetes";
 import { byName, distributed, props } from "./fixtures";
@@ -112,6 +113,20 @@ describe("at synth, against the prior state", () => {
 
   test("shrinking storage is refused (MP-SAFE-STORAGE)", () => {
     expect(synthWith({ storageGiB: 10 }, { priorStateFile: file(state()) })).toThrow(/MP-SAFE-STORAGE.*cannot shrink from 20 GiB .* to 10 GiB/);
+  });
+
+  test("a refusal is one SpecValidationError naming the construct, printed once without a stack trace", () => {
+    let error: unknown;
+    try {
+      synthWith({ storageGiB: 10 }, { priorStateFile: file(state()) })();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SpecValidationError);
+    const e = error as SpecValidationError;
+    expect(e.message).toMatch(/^Invalid cluster spec \(test\/orders\): 1 problem\n  - \[MP-SAFE-STORAGE\] /);
+    expect(e.stack).toBe(`SpecValidationError: ${e.message}`);
+    expect(inspect(e)).not.toMatch(/\n\s+at /);
   });
 
   test("changing the deployment model is refused (MP-SAFE-MODEL)", () => {

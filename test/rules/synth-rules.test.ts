@@ -142,11 +142,12 @@ describe("where the prior state comes from", () => {
     expect(filesUnder(outdir)).toEqual([]);
   });
 
-  test("every refusal of a synth is one validation error line, not a thrown SafetyRuleError (as src/rules/safety.ts documents)", () => {
+  test("every refusal of a synth is one line of one SpecValidationError, not a thrown SafetyRuleError (as src/rules/safety.ts documents)", () => {
     const { error } = synthAgainst(deployedDistributed(), clusterProps("standalone", { storageGiB: 10 }));
-    expect(error).toBeDefined();
+    expect(error).toBeInstanceOf(SpecValidationError);
     expect(error).not.toBeInstanceOf(SafetyRuleError);
-    expect(error!.message).toMatch(/Validation failed[\s\S]*\[MP-SAFE-MODEL\][\s\S]*\[MP-SAFE-STORAGE\]/);
+    expect((error as SpecValidationError).issues.map((i) => i.path)).toEqual(["(prior state)", "(prior state)"]);
+    expect(error!.message).toMatch(/^Invalid cluster spec \(db\/orders\): 2 problems\n  - \[MP-SAFE-MODEL\][\s\S]*\n  - \[MP-SAFE-STORAGE\]/);
   });
 
   test("a prior-state file that is not JSON is an error naming the file", () => {
