@@ -97,6 +97,20 @@ describe("computeManaged", () => {
     expect(() => computeManaged(ctx, "aws_network_interface", { subnet_id: "subnet-nope" }, "v")).toThrow(/InvalidSubnetID\.NotFound/);
   });
 
+  test("EC2 refuses a security group of another VPC, an endpoint's private DNS without VPC DNS hostnames, two endpoint subnets in one zone", () => {
+    const other = { id: "sg-0123456789abcdef0", vpc_id: "vpc-other" };
+    const own = { id: "sg-0fedcba9876543210", vpc_id: vpc.id };
+    const subnetB = { id: "subnet-0fedcba9876543210", cidr_block: "10.0.2.0/24", vpc_id: vpc.id, availability_zone: "eu-west-1a" };
+    const ctx = context({ aws_vpc: [{ ...vpc, enable_dns_support: true }], aws_subnet: [{ ...subnet, availability_zone: "eu-west-1a" }, subnetB], aws_security_group: [other, own] });
+    expect(() => computeManaged(ctx, "aws_network_interface", { subnet_id: subnet.id, security_groups: [other.id] }, "s")).toThrow(/belong to different networks/);
+    expect(computeManaged(ctx, "aws_network_interface", { subnet_id: subnet.id, security_groups: [own.id] }, "s").id).toMatch(/^eni-/);
+    const endpoint = { vpc_id: vpc.id, vpc_endpoint_type: "Interface", service_name: "com.amazonaws.eu-west-1.ec2", private_dns_enabled: true, subnet_ids: [subnet.id], security_group_ids: [own.id] };
+    expect(() => computeManaged(ctx, "aws_vpc_endpoint", endpoint, "e")).toThrow(/requires both enableDnsSupport and enableDnsHostnames/);
+    const dnsCtx = context({ aws_vpc: [{ ...vpc, enable_dns_support: true, enable_dns_hostnames: true }], aws_subnet: [{ ...subnet, availability_zone: "eu-west-1a" }, subnetB], aws_security_group: [own] });
+    expect((computeManaged(dnsCtx, "aws_vpc_endpoint", endpoint, "e").network_interface_ids as string[]).length).toBe(1);
+    expect(() => computeManaged(dnsCtx, "aws_vpc_endpoint", { ...endpoint, subnet_ids: [subnet.id, subnetB.id] }, "e")).toThrow(/DuplicateSubnetsInSameZone/);
+  });
+
   test("a subnet outside its VPC is refused", () => {
     expect(() => computeManaged(context({ aws_vpc: [vpc] }), "aws_subnet", { vpc_id: vpc.id, cidr_block: "10.1.0.0/24", availability_zone: "eu-west-1a" }, "s")).toThrow(/InvalidSubnet\.Range/);
   });

@@ -15,8 +15,8 @@
  * | aws_route_table / _association | id `rtb-` / `rtbassoc-`, arn | EC2 ARNs (above) |
  * | aws_security_group | id `sg-`, arn, owner_id | EC2 ARNs |
  * | aws_vpc_security_group_ingress/egress_rule | id = security_group_rule_id `sgr-`, arn | EC2 ARNs |
- * | aws_vpc_endpoint | id `vpce-`, arn, network_interface_ids (Interface: one ENI per subnet, address taken from the subnet), prefix_list_id (Gateway), state | https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html |
- * | aws_network_interface | id `eni-`, arn, private_ip / private_ips / private_ip_list (a free address of the subnet: AWS reserves the first four and the last one), mac_address, private_dns_name, owner_id | https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html |
+ * | aws_vpc_endpoint | id `vpce-`, arn, network_interface_ids (Interface: one ENI per subnet, one subnet per zone, address taken from the subnet; private DNS needs the VPC's DNS support and hostnames), prefix_list_id (Gateway), state | https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html |
+ * | aws_network_interface | (security groups of the subnet's VPC) id `eni-`, arn, private_ip / private_ips / private_ip_list (a free address of the subnet: AWS reserves the first four and the last one), mac_address, private_dns_name, owner_id | https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html |
  * | aws_ebs_volume | id `vol-`, arn, iops (gp3: 3000), throughput (gp3: 125) | https://docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html |
  * | aws_launch_template | id `lt-`, arn, latest_version (1, +1 per changed re-apply), default_version (1, or latest with update_default_version) | https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/manage-launch-template-versions.html |
  * | aws_autoscaling_group | id = name, arn `…:autoScalingGroup:<uuid>:autoScalingGroupName/<name>` | https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html |
@@ -64,6 +64,10 @@ export interface AccountSubnet {
 export interface AccountVpc {
   id: string;
   cidr_block: string;
+  /** @default true */
+  enable_dns_support?: boolean;
+  /** @default true */
+  enable_dns_hostnames?: boolean;
   tags?: Record<string, string>;
 }
 /** A volume that exists outside the stack's own resources (e.g. a root volume an instance launch created and tagged). */
@@ -97,7 +101,7 @@ export function resolveAccount(account: Partial<TwinAccount> = {}): TwinAccount 
     accountId,
     region: account.region ?? DEFAULT_REGION,
     amiId: account.amiId ?? hexId("ami", `ami:${accountId}`),
-    vpcs: account.vpcs ?? [],
+    vpcs: (account.vpcs ?? []).map((v) => ({ enable_dns_support: true, enable_dns_hostnames: true, ...v })),
     subnets: account.subnets ?? [],
     volumes: account.volumes ?? [],
   };
@@ -268,15 +272,34 @@ export function findSubnet(ctx: ComputeContext, subnetId: string): Record<string
  * Interfaces an endpoint or load balancer puts in each of its subnets: each takes an address
  * of the subnet, as on AWS.
  */
-function interfacesIn(ctx: ComputeContext, subnetIds: unknown[], seed: string): { id: string; subnet_id: string; private_ip: string }[] {
+function interfacesIn(ctx: ComputeContext, subnetIds: unknown[], seed: string, what: string): { id: string; subnet_id: string; private_ip: string }[] {
+  const zones = new Map<string, string>();
   return subnetIds.map((s) => {
     const subnet = findSubnet(ctx, str(s));
     if (!subnet) throw new Error(`InvalidSubnetID.NotFound: the subnet ID '${str(s)}' does not exist`);
+    const zone = str(subnet.availability_zone);
+    if (zones.has(zone)) throw new Error(`${what}: subnets ${zones.get(zone)} and ${str(s)} are in the same availability zone ${zone}; one subnet per zone`);
+    zones.set(zone, str(s));
     const taken = ctx.takenAddresses(str(s));
     const ip = allocateAddress(str(subnet.cidr_block), taken, `${seed}:${str(s)}`);
     taken.add(ip);
     return { id: hexId("eni", `${seed}:${str(s)}`), subnet_id: str(s), private_ip: ip };
   });
+}
+
+/**
+ * Security groups of an interface must be in the interface's VPC (EC2: "InvalidParameter:
+ * Security group … and subnet … belong to different networks").
+ */
+function checkSecurityGroups(ctx: ComputeContext, groupIds: unknown[], vpcId: string, where: string): void {
+  for (const g of groupIds) {
+    const sg = ctx.findResource("aws_security_group", (a) => a.id === g);
+    if (!sg) {
+      if (/^sg-/.test(str(g))) continue; // a group outside the stack: not known to the twin
+      throw new Error(`InvalidGroup.NotFound: The security group '${str(g)}' does not exist`);
+    }
+    if (str(sg.vpc_id) !== vpcId) throw new Error(`InvalidParameter: Security group ${str(g)} (VPC ${str(sg.vpc_id)}) and ${where} (VPC ${vpcId}) belong to different networks`);
+  }
 }
 
 /**
@@ -322,7 +345,14 @@ export function computeManaged(ctx: ComputeContext, type: string, config: Record
     case "aws_vpc_endpoint": {
       const id = hexId("vpce", seed);
       const iface = str(config.vpc_endpoint_type) === "Interface";
-      const enis = iface ? interfacesIn(ctx, list(config.subnet_ids), seed) : [];
+      if (iface && config.private_dns_enabled === true) {
+        const vpc = ctx.findResource("aws_vpc", (a) => a.id === config.vpc_id);
+        if (vpc && !(vpc.enable_dns_support !== false && vpc.enable_dns_hostnames === true)) {
+          throw new Error(`InvalidParameter: Enabling private DNS for ${str(config.service_name)} requires both enableDnsSupport and enableDnsHostnames VPC attributes set to true for ${str(config.vpc_id)}`);
+        }
+      }
+      checkSecurityGroups(ctx, list(config.security_group_ids), str(config.vpc_id), `the VPC endpoint for ${str(config.service_name)}`);
+      const enis = iface ? interfacesIn(ctx, list(config.subnet_ids), seed, "DuplicateSubnetsInSameZone") : [];
       return {
         id,
         arn: ec2Arn("vpc-endpoint", id),
@@ -338,6 +368,7 @@ export function computeManaged(ctx: ComputeContext, type: string, config: Record
       const id = hexId("eni", seed);
       const subnet = findSubnet(ctx, str(config.subnet_id));
       if (!subnet) throw new Error(`InvalidSubnetID.NotFound: The subnet ID '${str(config.subnet_id)}' does not exist`);
+      checkSecurityGroups(ctx, list(config.security_groups), str(subnet.vpc_id), `subnet ${str(config.subnet_id)}`);
       const cidr = str(subnet.cidr_block);
       const taken = ctx.takenAddresses(str(config.subnet_id));
       const wanted = [...list(config.private_ips), ...list(config.private_ip_list), ...(config.private_ip ? [config.private_ip] : [])].map(str);
@@ -380,7 +411,8 @@ export function computeManaged(ctx: ComputeContext, type: string, config: Record
       const suffix = digest(seed).toString("hex").slice(0, 16);
       const arn = `arn:aws:elasticloadbalancing:${region}:${accountId}:loadbalancer/${kind}/${name}/${suffix}`;
       const subnets = [...list(config.subnets), ...list(config.subnet_mapping).map((m) => (m as Record<string, unknown>).subnet_id)];
-      const enis = interfacesIn(ctx, subnets, seed);
+      const enis = interfacesIn(ctx, subnets, seed, "InvalidConfigurationRequest");
+      checkSecurityGroups(ctx, list(config.security_groups), str(findSubnet(ctx, str(subnets[0]))?.vpc_id ?? ""), `load balancer ${name}`);
       const internalPrefix = config.internal === true && kind === "app" ? "internal-" : "";
       return {
         id: arn,
