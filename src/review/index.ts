@@ -7,5 +7,6 @@ export * from "./clusters";
 export * from "./risks";
 export * from "./mermaid";
 export * from "./review";
+export * from "./rolls";
 export * from "./markdown";
 export * from "./load";

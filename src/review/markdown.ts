@@ -1,5 +1,6 @@
 import { clusterDiagram } from "./mermaid";
-import type { AttributeChange, ChangeAction, ClusterReview, ClusterSummary, ResourceChange, Review, Risk, RiskLevel } from "./types";
+import type { AttributeChange, ChangeAction, ClusterReview, ClusterSummary, ResourceChange, Review, Risk, RiskLevel, RollPlan } from "./types";
+import { windowText } from "./rolls";
 import { mdCell, mdCode, mdText } from "../markdown";
 
 const LEVEL_ICON: Readonly<Record<RiskLevel, string>> = { high: "🔴", medium: "🟠", low: "🟡" };
@@ -65,6 +66,27 @@ function summaryTable(base: ClusterSummary | undefined, head: ClusterSummary | u
   ];
 }
 
+function rollLines(p: RollPlan): string[] {
+  const out: string[] = [];
+  const when =
+    p.timing.kind === "immediately"
+      ? "at once (`applyImmediately`)"
+      : p.timing.kind === "window"
+        ? `in the maintenance window, ${mdText(windowText(p.timing))}`
+        : "in the cluster's maintenance window (its setting is not in this change)";
+  const n = p.replacedNodes.length;
+  if (n > 0) {
+    const slots = p.replacedNodes.map((r) => `slot ${mdText(r.slot)}: ${r.because.map((b) => mdText(b)).join("; ")}`).join(" · ");
+    out.push(`- ♻️ **${n} database node${n === 1 ? "" : "s"} replaced**, one at a time (replicas first, the primary after a switchover), ${when} — ${slots}`);
+  }
+  if (p.storageGrowth.length > 0) {
+    const sizes = [...new Set(p.storageGrowth.map((g) => `${mdText(g.from)} → ${mdText(g.to)} GiB`))].join(", ");
+    out.push(`- 📈 **storage grows in place** on ${p.storageGrowth.length} node${p.storageGrowth.length === 1 ? "" : "s"} (${sizes}): the volume is modified and the filesystem grown online within 5 minutes of the apply, no restart, no window`);
+  }
+  if (p.poolerTemplateChanged) out.push("- ⚠️ **PgBouncer tier**: new launch template version; the nodes do not roll it (replace its instances one at a time, docs/operations.md)");
+  return out;
+}
+
 function changeTable(c: ClusterReview): string[] {
   const rows: string[] = [];
   for (const [slot, changes] of c.changesBySlot) {
@@ -106,6 +128,7 @@ export function renderReviewMarkdown(review: Review, options: MarkdownOptions = 
     out.push(c.name !== undefined ? `### Cluster ${mdCode(c.name)}` : "### Resources of no cluster", "");
     if (c.name !== undefined) out.push(...summaryTable(c.base, c.head), "");
     if (c.risks.length > 0) out.push("**Risks**", "", ...c.risks.map(riskLine), "");
+    if (c.rolls) out.push("**Rolling maintenance**", "", ...rollLines(c.rolls), "");
     const changes = changeTable(c);
     const total = [...c.changesBySlot.values()].reduce((s, l) => s + l.length, 0);
     if (total > foldAbove) out.push(`<details><summary><b>Changes</b> (${total})</summary>`, "", ...changes, "", "</details>", "");

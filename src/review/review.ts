@@ -1,5 +1,6 @@
 import { placeResources, summarizeCluster } from "./clusters";
 import { findRisks } from "./risks";
+import { rollPlan } from "./rolls";
 import type { ChangeAction, ClusterReview, ClusterSummary, ResourceChange, ResourceSnapshot, Review, ReviewInput } from "./types";
 
 /**
@@ -45,7 +46,8 @@ export function reviewChanges(input: ReviewInput): Review {
     for (const s of slots) bySlot.set(s, []);
     for (const c of mine) bySlot.get(placement.get(c.address)?.slot ?? "")!.push(c);
     const s = summaries.get(name ?? "")!;
-    return { name, base: s.base, head: s.head, changesBySlot: bySlot, risks: risksOf.get(name ?? "") ?? [] };
+    const rolls = name === undefined || s.base === undefined ? undefined : rollPlan(mine, placement, headOf(name).values());
+    return { name, base: s.base, head: s.head, changesBySlot: bySlot, risks: risksOf.get(name ?? "") ?? [], ...(rolls ? { rolls } : {}) };
   });
   const counts: Record<ChangeAction, number> = { create: 0, update: 0, replace: 0, destroy: 0, "no-op": 0 };
   for (const c of input.changes) counts[c.action]++;

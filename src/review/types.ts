@@ -141,6 +141,8 @@ export interface ClusterReview {
   readonly changesBySlot: ReadonlyMap<string, readonly ResourceChange[]>;
   /** Risks of this cluster, highest first. */
   readonly risks: readonly Risk[];
+  /** What the change rolls through the running nodes, and when; undefined when nothing rolls. */
+  readonly rolls?: RollPlan;
 }
 
 /** Where a resource belongs: its cluster and, for slot resources, its slot. */
@@ -149,6 +151,32 @@ export interface Placement {
   readonly cluster?: string;
   /** Slot id ("0", "1", "2"), or undefined for cluster-wide resources. */
   readonly slot?: string;
+}
+
+/** One database node the change replaces. */
+export interface RolledNode {
+  /** Slot id. */
+  readonly slot: string;
+  /** What changes in its launch template, in words (e.g. `instance type m7g.large → r7g.large`). */
+  readonly because: readonly string[];
+}
+
+/** When the nodes apply the change. */
+export type RollTiming =
+  | { readonly kind: "immediately" }
+  | { readonly kind: "window"; readonly isoDay: number; readonly startMinute: number; readonly durationMinutes: number }
+  | { readonly kind: "unknown" };
+
+/** What a change rolls in one cluster. */
+export interface RollPlan {
+  /** Database nodes replaced one at a time (slot order; the maintenance decides the order: replicas first). */
+  readonly replacedNodes: readonly RolledNode[];
+  /** Data volumes grown in place: slot, size before and after (GiB, as written). */
+  readonly storageGrowth: readonly { readonly slot: string; readonly from: string; readonly to: string }[];
+  /** Whether the PgBouncer tier gets a new launch template version (not rolled by the nodes). */
+  readonly poolerTemplateChanged: boolean;
+  /** When the nodes apply it. */
+  readonly timing: RollTiming;
 }
 
 /** A complete review. */

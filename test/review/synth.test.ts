@@ -9,7 +9,7 @@ import { App, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres, type ManagedPostgresProps } from "../../constructs/aws/managed-postgres";
 import { cli } from "../support/cli";
-import { readSynthOutput, renderReviewMarkdown, reviewChanges, reviewInputFromSynth, type Review } from "../../src/review";
+import { readSynthOutput, renderReviewMarkdown, reviewChanges, reviewInputFromSynth, rollPlan, windowText, type Review } from "../../src/review";
 
 const SUBNETS = ["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"];
 const BASE: ManagedPostgresProps = {
@@ -128,5 +128,76 @@ describe("review of base and head synth outputs", () => {
     const r = cli("review", "--base", base(), "--head", dir("shrink", { ...BASE, storageGiB: 40 }), "--fail-on", "high");
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/storage-shrink/);
+  });
+});
+
+describe("rolling maintenance (issue 12): which changes roll nodes, how many, when", () => {
+  const orders = (r: Review) => r.clusters.find((c) => c.name === "orders")!;
+
+  test("a size change replaces the three database nodes, in the default window (Sunday 02:00–03:00 UTC)", () => {
+    const r = review(base(), dir("roll-size", { ...BASE, size: "L" }));
+    const p = orders(r).rolls!;
+    expect(p.replacedNodes.map((x) => x.slot)).toEqual(["0", "1", "2"]);
+    for (const x of p.replacedNodes) expect(x.because).toContain("instance type m7g.large → r7g.large");
+    expect(p.storageGrowth).toEqual([]);
+    expect(p.timing).toEqual({ kind: "window", isoDay: 7, startMinute: 120, durationMinutes: 60 });
+    const md = renderReviewMarkdown(r);
+    expect(md).toContain("**Rolling maintenance**");
+    expect(md).toMatch(/♻️ \*\*3 database nodes replaced\*\*, one at a time \(replicas first, the primary after a switchover\), in the maintenance window, sun 02:00–03:00 UTC — slot 0: instance type m7g\.large → r7g\.large/);
+  });
+
+  test("applyImmediately says at once; a window wrapping past midnight names both days", () => {
+    const now = orders(review(base(), dir("roll-now", { ...BASE, size: "L", applyImmediately: true }))).rolls!;
+    expect(now.timing).toEqual({ kind: "immediately" });
+    const late = orders(review(base(), dir("roll-late", { ...BASE, size: "L", maintenanceWindow: { day: "sat", startTime: "23:30", durationMinutes: 90 } }))).rolls!;
+    expect(late.timing).toEqual({ kind: "window", isoDay: 6, startMinute: 1410, durationMinutes: 90 });
+    expect(windowText(late.timing as Extract<typeof late.timing, { kind: "window" }>)).toBe("sat 23:30–sun 01:00 UTC");
+  });
+
+  test("storage growth is in place on every node; the WAL sizes derived from storage change the user data, so the nodes roll too", () => {
+    const r = review(base(), dir("roll-storage", { ...BASE, storageGiB: 80 }));
+    const p = orders(r).rolls!;
+    expect(p.storageGrowth).toEqual([
+      { slot: "0", from: "50", to: "80" },
+      { slot: "1", from: "50", to: "80" },
+      { slot: "2", from: "50", to: "80" },
+    ]);
+    // max_wal_size and max_slot_wal_keep_size follow storageGiB (src/render/postgres.ts)
+    expect(p.replacedNodes.map((x) => x.because)).toEqual([0, 1, 2].map(() => ["node configuration (user data, bootstrap script)"]));
+    expect(renderReviewMarkdown(r)).toContain("📈 **storage grows in place** on 3 nodes (50 → 80 GiB)");
+  });
+
+  test("no change, and a new cluster, roll nothing", () => {
+    expect(orders(review(base(), base())).rolls).toBeUndefined();
+    expect(rollPlan([], new Map(), [])).toBeUndefined();
+  });
+
+  test("values from the plan are escaped in the roll lines", () => {
+    const p = rollPlan(
+      [
+        {
+          address: "aws_launch_template.x",
+          type: "aws_launch_template",
+          name: "x",
+          action: "update",
+          attributes: [{ path: "instance_type", before: "m7g.large", after: "<img src=x>|evil\n- item" }],
+          replaceBecause: [],
+        },
+      ],
+      new Map([["aws_launch_template.x", { cluster: "orders", slot: "0" }]]),
+      [],
+    )!;
+    const md = renderReviewMarkdown({
+      source: "plan",
+      clusters: [{ name: "orders", base: { endpoints: [], slots: [], loadBalancer: false, ingressSources: [], backupBucket: false } as any, changesBySlot: new Map(), risks: [], rolls: p }],
+      risks: [],
+      placement: new Map(),
+      counts: { create: 0, update: 1, replace: 0, destroy: 0, "no-op": 0 },
+    });
+    const line = md.split("\n").find((l) => l.includes("replaced"))!;
+    expect(line).toContain("\\<img src=x\\>\\|evil");
+    expect(line.replace(/\\</g, "")).not.toContain("<img");
+    expect(md.split("\n").filter((l) => l.startsWith("- item"))).toEqual([]);
+    expect(line).toContain("in the cluster's maintenance window (its setting is not in this change)");
   });
 });
