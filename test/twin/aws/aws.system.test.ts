@@ -116,7 +116,8 @@ beforeAll(async () => {
   const ca = await createCa(join(dir, "ca"), "twin test CA");
   caFile = join(dir, "ca.crt");
   writeFileSync(caFile, ca.certPem);
-  const tls = await issueCertificate(join(dir, "tls"), ca, "twin-aws", [ADDRESS], twinServiceNames(w.region));
+  // the address as a DNS name too: pgBackRest checks repo1-storage-host against DNS names only (the nodes use the public names)
+  const tls = await issueCertificate(join(dir, "tls"), ca, "twin-aws", [ADDRESS], [...twinServiceNames(w.region), ADDRESS]);
   twin = await startTwinAws({
     world: w,
     tls,
@@ -298,6 +299,96 @@ describe("refusals as AWS words them", () => {
       twin.setRolePolicies(fx.nodeRoleArn, originalPolicies(fx.nodeRoleArn));
     }
     expect((await aws(imdsOf(NODE_ID), args)).status).toBe(0);
+  });
+});
+
+describe("pgBackRest's S3 client", () => {
+  /** pgbackrest with the node's IMDS credentials, the real config's host-style endpoint, connecting to the twin. */
+  function pgbackrest(args: string[], input?: Buffer, creds?: { AccessKeyId: string; SecretAccessKey: string; Token: string }): Promise<{ status: number; stdout: Buffer; stderr: string }> {
+    const [host, port] = twin.endpoints.api[0]!.split(":");
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      PGBACKREST_REPO1_S3_KEY: creds!.AccessKeyId,
+      PGBACKREST_REPO1_S3_KEY_SECRET: creds!.SecretAccessKey,
+      PGBACKREST_REPO1_S3_TOKEN: creds!.Token,
+    };
+    const opts = [
+      "--config", join(dir, "no-pgbackrest.conf"), "--log-level-console", "warn", "--log-level-file", "off", "--io-timeout", "5",
+      "--repo1-type", "s3", "--repo1-s3-bucket", fx.bucket, "--repo1-s3-endpoint", `s3.${fx.world.region}.amazonaws.com`, "--repo1-s3-region", fx.world.region,
+      "--repo1-s3-uri-style", "host", "--repo1-storage-host", host!, "--repo1-storage-port", port!, "--repo1-storage-ca-file", caFile,
+      "--repo1-path", `/${fx.clusterName}`, "--repo1-s3-key-type", "shared", "--repo1-s3-kms-key-id", fx.keyArn,
+    ];
+    return new Promise((done) => {
+      const child = execFile("pgbackrest", [...opts, ...args], { env, encoding: "buffer", maxBuffer: 64 << 20, timeout: 60_000 }, (err, stdout, stderr) => {
+        done({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: stdout as Buffer, stderr: stderr.toString() });
+      });
+      child.stdin!.on("error", () => undefined); // pgbackrest may exit before reading
+      child.stdin!.end(input ?? Buffer.alloc(0));
+    });
+  }
+
+  const repoKey = (name: string) => `${fx.clusterName}/archive/test/${name}`;
+
+  test("repo-put (one PutObject, SSE-KMS with the cluster key), repo-ls, repo-get and repo-rm under the cluster's prefix, host-style", async () => {
+    requirePrerequisites({ commands: ["pgbackrest"] });
+    writeFileSync(join(dir, "no-pgbackrest.conf"), "");
+    const c = await instanceCredentials(NODE_ID);
+    const small = Buffer.alloc(1024 * 1024 + 17, 3);
+    const put = await pgbackrest(["repo-put", "archive/test/small.bin"], small, c);
+    expect(put.status).toBe(0);
+    expect(twin.s3.read(fx.bucket, repoKey("small.bin"))?.equals(small)).toBe(true);
+    const ls = await pgbackrest(["repo-ls", "archive/test"], undefined, c);
+    expect(ls.stdout.toString().trim()).toBe("small.bin");
+    const get = await pgbackrest(["repo-get", "archive/test/small.bin"], undefined, c);
+    expect(get.stdout.equals(small)).toBe(true);
+    expect((await pgbackrest(["repo-rm", "archive/test/small.bin"], undefined, c)).status).toBe(0);
+    expect(twin.s3.read(fx.bucket, repoKey("small.bin"))).toBeUndefined();
+    const put1 = twin.decisions.filter((d) => d.action === "s3:PutObject" && d.resource.endsWith(repoKey("small.bin"))).pop()!;
+    expect(put1).toMatchObject({ result: "Allowed", statements: ["BackupBucketObjects"] });
+    expect(put1.context).toMatchObject({ "s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": fx.keyArn });
+  });
+
+  // Issue 10 defect: a Deny with StringNotEqualsIfExists matches a request WITHOUT the header
+  // ("If the key is not present, evaluate the condition element as true", IAM User Guide,
+  // condition operators, ...IfExists). UploadPart and CompleteMultipartUpload are s3:PutObject
+  // requests that never carry SSE headers, so the synthesized bucket policy refuses every
+  // multipart upload (pgBackRest above repo1-storage-upload-chunk-size, 5 MiB by default;
+  // `aws s3 cp -` of a dump above 8 MiB).
+  test("the synthesized bucket policy refuses pgBackRest's multipart upload at UploadPart (DenyOtherEncryptionThanSseKms, DenyOtherKmsKey)", async () => {
+    requirePrerequisites({ commands: ["pgbackrest"] });
+    writeFileSync(join(dir, "no-pgbackrest.conf"), "");
+    const c = await instanceCredentials(NODE_ID);
+    const put = await pgbackrest(["repo-put", "archive/test/big.bin"], Buffer.alloc(6 * 1024 * 1024, 7), c);
+    expect(put.status).not.toBe(0);
+    const part = twin.decisions.filter((d) => d.action === "s3:PutObject" && d.resource.endsWith(repoKey("big.bin"))).pop()!;
+    expect(part).toMatchObject({ result: "ExplicitlyDenied", statements: ["DenyOtherEncryptionThanSseKms", "DenyOtherKmsKey"] });
+    expect(part.context["s3:x-amz-server-side-encryption"]).toBeUndefined();
+  });
+
+  test("with those two statements denying only a present, different header (StringNotEquals + Null false), the same multipart upload succeeds", async () => {
+    requirePrerequisites({ commands: ["pgbackrest"] });
+    writeFileSync(join(dir, "no-pgbackrest.conf"), "");
+    const bucket = fx.world.buckets[0]!;
+    const original = bucket.policy!;
+    const doc = JSON.parse(original) as { Statement: { Sid?: string; Condition?: Record<string, Record<string, unknown>> }[] };
+    for (const st of doc.Statement) {
+      const cond = st.Condition?.StringNotEqualsIfExists;
+      if (!cond) continue;
+      st.Condition = { StringNotEquals: cond, Null: Object.fromEntries(Object.keys(cond).map((k) => [k, "false"])) };
+    }
+    bucket.policy = JSON.stringify(doc);
+    try {
+      const c = await instanceCredentials(NODE_ID);
+      const big = Buffer.alloc(6 * 1024 * 1024 + 123, 7);
+      const put = await pgbackrest(["repo-put", "archive/test/big.bin"], big, c);
+      expect(put.status).toBe(0);
+      expect(twin.s3.read(fx.bucket, repoKey("big.bin"))?.equals(big)).toBe(true);
+      expect((await pgbackrest(["repo-get", "archive/test/big.bin"], undefined, c)).stdout.equals(big)).toBe(true);
+      const wrongKey = await aws(imdsOf(NODE_ID), ["s3", "cp", "-", `s3://${fx.bucket}/${fx.clusterName}/x`, "--sse", "aws:kms", "--sse-kms-key-id", fx.keyArn.replace(/.$/, "0")], { input: "x" });
+      expect(wrongKey.stderr).toContain("with an explicit deny in a resource-based policy");
+    } finally {
+      bucket.policy = original;
+    }
   });
 });
 

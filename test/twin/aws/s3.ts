@@ -165,22 +165,28 @@ export class S3Service {
     await ctx.kmsOnBehalf(k.arn, action, "s3", { "kms:EncryptionContext:aws:s3:arn": context }, (d) => accessDenied("s3", d.message ?? "", d));
   }
 
-  /** SSE of a write: the requested key (header) or the bucket default; SSE-S3 when neither. */
-  private sse(r: S3Request, b: TwinBucket): { kmsKeyArn?: string; context: Record<string, string> } {
+  /** The SSE condition keys of a write: only the headers the request carries. */
+  private sseContext(r: S3Request): Record<string, string> {
+    const context: Record<string, string> = {};
     const alg = r.headers["x-amz-server-side-encryption"];
     const keyHeader = r.headers["x-amz-server-side-encryption-aws-kms-key-id"];
-    const context: Record<string, string> = {};
     if (alg !== undefined) context["s3:x-amz-server-side-encryption"] = alg;
     if (keyHeader !== undefined) context["s3:x-amz-server-side-encryption-aws-kms-key-id"] = keyHeader;
+    return context;
+  }
+
+  /** The KMS key of a write (after authorization): the requested key or the bucket default; none for SSE-S3. */
+  private sseKey(r: S3Request, b: TwinBucket): { kmsKeyArn?: string } {
+    const alg = r.headers["x-amz-server-side-encryption"];
+    const keyHeader = r.headers["x-amz-server-side-encryption-aws-kms-key-id"];
     if (alg !== undefined && alg !== "aws:kms" && alg !== "AES256") throw new AwsError("InvalidArgument", "The encryption method specified is not supported");
-    if (alg === "AES256") return { context };
+    if (alg === "AES256") return {};
     if (keyHeader !== undefined && alg !== "aws:kms") throw new AwsError("InvalidArgument", "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms");
     const requested = keyHeader ?? b.defaultKmsKeyArn;
-    if (alg === "aws:kms" && !requested) return { context }; // aws/s3 managed key: not modelled (no key policy)
-    if (requested === undefined) return { context };
+    if (requested === undefined) return {}; // SSE-S3, or aws:kms with the aws/s3 managed key: not modelled (no key policy)
     const key = findKey(this.world, requested);
     if (!key) throw new AwsError("KMS.NotFoundException", `Invalid keyId ${requested}`);
-    return { kmsKeyArn: key.arn, context };
+    return { kmsKeyArn: key.arn };
   }
 
   private sseHeaders(v: { kmsKeyArn?: string }, b: TwinBucket): Record<string, string> {
@@ -250,16 +256,16 @@ export class S3Service {
     }
     if (m === "PUT") {
       if (r.headers["x-amz-copy-source"]) throw new AwsError("NotImplemented", "CopyObject is not implemented by the twin", 501);
-      const sse = this.sse(r, b);
-      await this.authorize(ctx, r, b, "s3:PutObject", objectArn, sse.context);
+      await this.authorize(ctx, r, b, "s3:PutObject", objectArn, this.sseContext(r));
+      const sse = this.sseKey(r, b);
       this.checkMd5(r);
       await this.kms(ctx, b, key, sse.kmsKeyArn, "kms:GenerateDataKey");
       const v = this.store(b, key, r.payload, r.headers["content-type"] ?? "binary/octet-stream", sse.kmsKeyArn);
       return { status: 200, headers: { etag: v.etag, ...(b.versioning ? { "x-amz-version-id": v.versionId } : {}), ...this.sseHeaders(v, b) } };
     }
     if (m === "POST" && has(r, "uploads")) {
-      const sse = this.sse(r, b);
-      await this.authorize(ctx, r, b, "s3:PutObject", objectArn, sse.context);
+      await this.authorize(ctx, r, b, "s3:PutObject", objectArn, this.sseContext(r));
+      const sse = this.sseKey(r, b);
       await this.kms(ctx, b, key, sse.kmsKeyArn, "kms:GenerateDataKey");
       const id = randomBytes(32).toString("base64url");
       this.uploads.set(id, { bucket: b.name, key, kmsKeyArn: sse.kmsKeyArn, contentType: r.headers["content-type"] ?? "binary/octet-stream", parts: new Map() });

@@ -82,6 +82,8 @@ export interface SynthesizedWorld {
 export function worldFromStack(stack: Stack): SynthesizedWorld {
   const region = stack.provider?.aws?.[0]?.region ?? "us-east-1";
   const acct = ACCOUNT_ID;
+  const zones = ["a", "b", "c"].map((z) => `${region}${z}`);
+  const cidr = (slot: number) => `10.42.${slot * 16}.0/20`;
   const res = (type: string) => Object.entries(stack.resource[type] ?? {});
   const attr = (type: string, name: string, a: string): string => {
     const r = stack.resource[type]?.[name];
@@ -93,6 +95,8 @@ export function worldFromStack(stack: Stack): SynthesizedWorld {
       case "aws_iam_role.id":
       case "aws_iam_role.name":
         return String(r.name);
+      case "aws_iam_instance_profile.arn":
+        return `arn:aws:iam::${acct}:instance-profile/${String(r.name)}`;
       case "aws_kms_key.arn":
         return `arn:aws:kms:${region}:${acct}:key/${uuid(addr)}`;
       case "aws_kms_key.id":
@@ -124,6 +128,10 @@ export function worldFromStack(stack: Stack): SynthesizedWorld {
       if (parts[0] === "data" && parts[1] === "aws_partition") return "aws";
       if (parts[0] === "data" && parts[1] === "aws_region") return region;
       if (parts[0] === "data" && parts[1] === "aws_caller_identity") return acct;
+      // a slot's subnet (data.aws_subnet.<...slot-N...>): the fixture puts slot N in 10.42.<16N>.0/20, zone N mod 3
+      const slotSubnet = parts[0] === "data" && parts[1] === "aws_subnet" ? /slot-(\d+)/.exec(parts[2] ?? "") : null;
+      if (slotSubnet && parts[3] === "cidr_block") return cidr(Number(slotSubnet[1]));
+      if (slotSubnet && parts[3] === "availability_zone") return zones[Number(slotSubnet[1]) % 3]!;
       if (parts.length === 3 && parts[0]!.startsWith("aws_")) return attr(parts[0]!, parts[1]!, parts[2]!);
       throw new Error(`the fixture resolver cannot evaluate \${${expr}}`);
     });
@@ -181,9 +189,7 @@ export function worldFromStack(stack: Stack): SynthesizedWorld {
     ...(s.kms_key_id ? { kmsKeyArn: resolve(String(s.kms_key_id)) } : {}),
     tags: s.tags as Record<string, string>,
   }));
-  const zones = ["a", "b", "c"].map((z) => `${region}${z}`);
   const slotOf = (tags: unknown) => Number((tags as Record<string, string>)["managed-postgres:slot"]);
-  const cidr = (slot: number) => `10.42.${slot * 16}.0/20`;
   const networkInterfaces = res("aws_network_interface").map(([name, e]) => {
     const slot = slotOf(e.tags);
     const id = attr("aws_network_interface", name, "id");
