@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { HCL_MODULE_APP, TWIN_APPS, synthesizeApp } from "../apps/synth";
-import { addressesInUse, applyStack, isAssignable, TwinState } from "./index";
+import { addressesInUse, applyStack, isAssignable, parseState, serializeState, TwinState } from "./index";
 
 jest.setTimeout(300_000);
 
@@ -128,8 +128,8 @@ describe("applyStack on the synthesized apps", () => {
     states[name] = state;
     // Measured on the 2-core machine (console runs dominate); printed for the report.
     console.log(`twin apply ${name}: ${state.resources.length} resources/data sources, ${state.stats.levels} levels, ${state.stats.consoleRuns} console runs, ${state.stats.totalMillis} ms`);
-    // The target is < 15 s on an idle machine (7.5 s measured for distributed); the bound leaves room for other load.
-    expect(state.stats.totalMillis).toBeLessThan(30_000);
+    // The target is < 15 s on an idle machine (4 to 8 s measured for distributed, 16 s with six other agents busy); the bound leaves room for load.
+    expect(state.stats.totalMillis).toBeLessThan(60_000);
     checkDatabaseStack(state);
     // Creation order: each resource after what it references (the VPC before its subnets, the bucket before its objects).
     const order = state.resources.map((r) => r.address);
@@ -165,7 +165,9 @@ describe("applyStack on the synthesized apps", () => {
   });
 
   test("re-apply: unchanged resources keep their ids; a changed launch template gets version 2 and the group follows", async () => {
-    const first = states.standalone;
+    // The prior state may come from another process.
+    const first = parseState(serializeState(states.standalone));
+    expect(first.get(states.standalone.resources[0].address)).toEqual(states.standalone.resources[0]);
     const same = await applyStack(synthesized.standalone, undefined, first);
     for (const r of first.resources) expect(same.get(r.address).attributes.id).toBe(r.attributes.id);
     expect(same.ofType("aws_launch_template")[0].attributes.latest_version).toBe(1);

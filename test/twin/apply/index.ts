@@ -718,24 +718,47 @@ export async function applyStack(stackDir: string, account?: Partial<TwinAccount
   }
 
   const locals = Object.fromEntries([...nodes.values()].filter((n) => n.kind === "local").map((n) => [n.name, values.get(n.address)]));
-  const resources = created;
-  return {
+  return withLookups({
     stackDir,
     stackName: parsed.stackName,
     region,
     accountId: acct.accountId,
     partition: "aws",
     account: acct,
-    resources,
-    get(address: string): TwinResource {
-      const r = resources.find((x) => x.address === address);
-      if (!r) throw new Error(`the twin state of ${parsed.stackName} has no resource ${address}`);
-      return r;
-    },
-    ofType: (type: string) => resources.filter((r) => r.type === type),
+    resources: created,
     outputs,
     locals,
     defaultTags,
     stats: { levels, consoleRuns: stats.runs, consoleMillis: stats.millis, totalMillis: Date.now() - t0 },
+  });
+}
+
+type StateData = Omit<TwinState, "get" | "ofType">;
+
+function withLookups(data: StateData): TwinState {
+  return {
+    ...data,
+    get(address: string): TwinResource {
+      const r = data.resources.find((x) => x.address === address);
+      if (!r) throw new Error(`the twin state of ${data.stackName} has no resource ${address}`);
+      return r;
+    },
+    ofType: (type: string) => data.resources.filter((r) => r.type === type),
   };
+}
+
+/** The state as JSON text (for another process, e.g. the live harness's services, or a later re-apply). */
+export function serializeState(state: TwinState): string {
+  const { get: _get, ofType: _ofType, ...data } = state;
+  return JSON.stringify(data);
+}
+
+/**
+ * A state from {@link serializeState}'s text.
+ * @throws Error when the text is not a serialized twin state
+ */
+export function parseState(text: string): TwinState {
+  const data = JSON.parse(text) as StateData;
+  if (!Array.isArray(data.resources) || typeof data.stackName !== "string") throw new Error("not a serialized twin state (serializeState)");
+  return withLookups(data);
 }
