@@ -27,13 +27,70 @@ function nonFiniteNumbers(value: unknown, path = ""): [string, string][] {
 }
 
 /**
+ * The text by which cdktf marks a token inside a string (`${TfToken[…]}` for a string,
+ * `#{TfToken[…]}` for a list element, `&{TfToken[…]}` for a map key; cdktf 0.21
+ * `tokens/private/encoding`): cdktf's `Token.isUnresolved` is true for any string holding
+ * one, and synth substitutes the token registered under that key, or fails.
+ */
+const CDKTF_TOKEN_MARKER = /[$#&]\{TfToken\[[a-zA-Z0-9:._-]+\]\}/;
+
+/** cdktf's stand-ins for a whole map token, which it refuses to resolve in a scalar (cdktf 0.21 `Token.*_MAP_TOKEN_VALUE`). */
+const CDKTF_MAP_TOKEN_VALUES: readonly unknown[] = ["String Map Token Value", "Any Map Token Value", -123456789];
+
+/**
+ * Whether cdktf reads the number `n` as a token: it encodes a number token (or a number-list
+ * element) as a double whose top 16 bits are 0xFDFF (0xFBFF for a list), as in cdktf 0.21
+ * `extractTokenDouble`.
+ */
+function isCdktfNumberToken(n: number): boolean {
+  const buf = new ArrayBuffer(8);
+  new Float64Array(buf)[0] = n;
+  const top = new DataView(buf).getUint16(6, true);
+  return top === 0xfdff || top === 0xfbff;
+}
+
+/**
+ * Paths of values and keys that cdktf would take for tokens rather than data (see
+ * {@link CDKTF_TOKEN_MARKER}), with the message: a spec file is data, so none may reach the
+ * constructs, where `Token.isUnresolved` would defer its checks and synth would substitute
+ * another value for it.
+ */
+function cdktfTokenLookalikes(value: unknown, path = ""): [string, string][] {
+  const at = path || "(root)";
+  const tokenText = (kind: string, shown: string) =>
+    `\`${at}\`: ${kind} ${shown} is how cdktf marks a token (a reference it substitutes at synth), not data; a spec file holds literal values only`;
+  if (typeof value === "string") {
+    if (CDKTF_TOKEN_MARKER.test(value) || CDKTF_MAP_TOKEN_VALUES.includes(value)) return [[at, tokenText("the text", JSON.stringify(value))]];
+    return [];
+  }
+  if (typeof value === "number") {
+    return isCdktfNumberToken(value) || CDKTF_MAP_TOKEN_VALUES.includes(value) ? [[at, tokenText("the number", String(value))]] : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((v, i) => cdktfTokenLookalikes(v, `${path}[${i}]`));
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => {
+      const child = path ? `${path}.${k}` : k;
+      const key: [string, string][] = CDKTF_TOKEN_MARKER.test(k)
+        ? [[child, `\`${child}\`: the key ${JSON.stringify(k)} is how cdktf marks a token (a reference it substitutes at synth), not data; a spec file holds literal values only`]]
+        : [];
+      return [...key, ...cdktfTokenLookalikes(v, child)];
+    });
+  }
+  return [];
+}
+
+/**
  * Parses spec text: YAML 1.2 unless `format` says "json" (then JSON: checked by `JSON.parse`,
  * read by the YAML parser in its JSON schema). Either way a duplicated key is an error (JSON.parse would keep the
  * last one silently), aliases are limited to {@link MAX_SPEC_YAML_ALIASES} dereferences,
- * and NaN or ±Infinity (`.nan`, `.inf`) are refused naming the field.
+ * NaN or ±Infinity (`.nan`, `.inf`) are refused naming the field, and so is any value or key
+ * that cdktf would read as a token (a string holding `${TfToken[…]}`, `#{TfToken[…]}` or
+ * `&{TfToken[…]}`, cdktf's map-token stand-ins, a number in cdktf's token encoding): a spec
+ * is data, and such a value would be substituted at synth by whatever cdktf registered
+ * under that key.
  * @param source the file name, for messages
  * @throws SpecValidationError when the text does not parse (naming the line and column), or
- *   holds a duplicated key, too many aliases or a non-finite number
+ *   holds a duplicated key, too many aliases, a non-finite number or a cdktf token marker
  */
 export function parseSpecText(text: string, source: string, format: "yaml" | "json" = "yaml"): unknown {
   const kind = format === "json" ? "JSON" : "YAML";
@@ -62,6 +119,13 @@ export function parseSpecText(text: string, source: string, format: "yaml" | "js
   if (bad.length > 0) {
     throw new SpecValidationError(
       bad.map(([path, text]) => ({ path, value: undefined, message: `\`${path}\`: got ${text}; expected a finite number` })),
+      source,
+    );
+  }
+  const lookalikes = cdktfTokenLookalikes(value);
+  if (lookalikes.length > 0) {
+    throw new SpecValidationError(
+      lookalikes.map(([path, message]) => ({ path, value: undefined, message })),
       source,
     );
   }
