@@ -32,7 +32,7 @@
  * Needs root and systemd-container; fails (never skips) elsewhere.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { assertSystemTier } from "../../support/prerequisites";
@@ -61,6 +61,15 @@ export interface MachineOptions {
   readonly instanceId: string;
   /** Written into the machine's root (the overlay's upper layer) before boot. */
   readonly files?: readonly MachineFile[];
+  /**
+   * PEM certificates the machine trusts (e.g. the twin's CA for the AWS endpoints): written to
+   * /usr/local/share/ca-certificates/twin-<i>.crt and added to /etc/ssl/certs/ca-certificates.crt
+   * by the root's own `update-ca-certificates` before boot (the bundle curl, OpenSSL and the
+   * AWS CLI read). @default - none
+   */
+  readonly caCertificates?: readonly string[];
+  /** Lines added to the machine's /etc/hosts before boot: name → IPv4 address (e.g. the AWS endpoint names → the twin). @default - none */
+  readonly hosts?: Readonly<Record<string, string>>;
   /** Lower layer. @default - {@link nodeRoot} (the cached Debian 13 node root) */
   readonly root?: string;
   /** Limit for systemd to become the container's PID 1, milliseconds. @default 30000 */
@@ -217,7 +226,14 @@ class NspawnMachine implements Machine {
       { path: "/var/lib/cloud/seed/nocloud/user-data", content: opts.userData, mode: 0o600 },
       { path: "/etc/cloud/cloud.cfg.d/90-twin-nocloud.cfg", content: "# EC2 twin: the user data comes from the NoCloud seed\ndatasource_list: [ NoCloud ]\n" },
     ];
-    for (const f of [...seed, ...(opts.files ?? [])]) this.writeFile(f);
+    const cas = (opts.caCertificates ?? []).map((pem, i) => ({ path: `/usr/local/share/ca-certificates/twin-${i}.crt`, content: pem }));
+    for (const f of [...seed, ...cas, ...(opts.files ?? [])]) this.writeFile(f);
+    if (cas.length > 0) this.chroot(["update-ca-certificates"]);
+    const hosts = Object.entries(opts.hosts ?? {});
+    for (const [name, address] of hosts) {
+      if (!/^[A-Za-z0-9.-]+$/.test(name) || !/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) throw new Error(`hosts entry \`${name}\` → \`${address}\` must be a DNS name and an IPv4 address`);
+    }
+    if (hosts.length > 0) this.chroot(["sh", "-c", "cat >> /etc/hosts"], `# EC2 twin\n${hosts.map(([n, a]) => `${a} ${n}`).join("\n")}\n`);
     must(["ip", "-n", this.netns, "link", "set", "lo", "up"]);
 
     const console = openSync(join(this.dir, "console.log"), "a");
@@ -255,15 +271,16 @@ class NspawnMachine implements Machine {
       if (!alive(this.pid)) break;
       for (const c of childrenOf(this.pid)) {
         const ns = namespaceOf(c, "pid");
-        let comm = "";
+        let exe = "";
         try {
-          comm = readFileSync(`/proc/${c}/comm`, "utf8").trim();
+          exe = readlinkSync(`/proc/${c}/exe`);
         } catch {
-          /* gone */
+          /* gone, or not yet exec'd */
         }
-        if (ns && ns !== own && comm === "systemd") {
+        if (!ns || ns === own) continue;
+        this.pidNamespace = ns; // known from here on: crash() and destroy() kill the whole namespace
+        if (exe.endsWith("/systemd")) {
           this.leader = c;
-          this.pidNamespace = ns;
           return;
         }
       }
@@ -276,9 +293,13 @@ class NspawnMachine implements Machine {
   private writeFile(f: MachineFile): void {
     if (!f.path.startsWith("/")) throw new Error(`machine file path \`${f.path}\` must be absolute`);
     const script = 'set -e; mkdir -p "$(dirname "$1")"; rm -f "$1"; cat > "$1"; chmod "$2" "$1"; chown "$3" "$1"';
-    const mode = (f.mode ?? 0o644).toString(8);
-    const r = spawnSync("chroot", [this.merged, "/bin/sh", "-c", script, "sh", f.path, mode, f.owner ?? "root:root"], { input: f.content, timeout: 20_000, encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`${this.name}: could not write ${f.path}: ${r.stderr}`);
+    this.chroot(["/bin/sh", "-c", script, "sh", f.path, (f.mode ?? 0o644).toString(8), f.owner ?? "root:root"], f.content);
+  }
+
+  /** Runs a command chrooted into the stopped machine's root. @throws Error with its stderr */
+  private chroot(cmd: readonly string[], input: string | Buffer = ""): void {
+    const r = spawnSync("chroot", [this.merged, ...cmd], { input, timeout: 60_000, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${this.name}: \`${cmd.join(" ")}\` in its root failed (status ${r.status}): ${r.stderr}`);
   }
 
   leaderPid(): number {

@@ -9,12 +9,12 @@
  * `machine: boot_to_cloud_init_done_ms=… rss_idle_mib=… crash_gone_ms=…`.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { requirePrerequisites } from "../../support/prerequisites";
 import { alive, must, sleep } from "./host";
-import { bootMachine, destroyAllMachines, mountedUnder, nodeRoot, type Machine } from "./index";
+import { bootMachine, destroyAllMachines, mountedUnder, nodeRoot, type Machine, type MachineOptions } from "./index";
 
 const ID = String(process.pid % 100000);
 const VPC_NS = `twmb-v-${ID}`;
@@ -66,9 +66,9 @@ function ip(...args: string[]): string {
 }
 
 /** Boots a machine named `name` and waits for cloud-init; records the time to `done`. */
-async function bootTimed(name: string, files?: { path: string; content: string; mode?: number }[]): Promise<Machine> {
+async function bootTimed(name: string, extra: Partial<MachineOptions> = {}): Promise<Machine> {
   const t0 = Date.now();
-  const m = await bootMachine({ name, netns: MACHINE_NS, userData: gzipSync(USER_DATA), instanceId: INSTANCE_ID, files });
+  const m = await bootMachine({ name, netns: MACHINE_NS, userData: gzipSync(USER_DATA), instanceId: INSTANCE_ID, ...extra });
   await m.waitForCloudInit(CLOUD_INIT_TIMEOUT_MS);
   bootMs.push(Date.now() - t0);
   return m;
@@ -102,6 +102,12 @@ beforeAll(() => {
   ip("-n", VPC_NS, "link", "set", PRIMARY_PEER, "master", BRIDGE, "up");
   ip("-n", MACHINE_NS, "addr", "add", "10.77.0.10/24", "dev", "eth0");
   ip("-n", MACHINE_NS, "link", "set", "eth0", "up");
+  // A CA the machine is told to trust, and a certificate it signed.
+  const openssl = (...args: string[]) => must(["openssl", ...args]);
+  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=twin-test-ca",
+    "-keyout", join(stage, "ca.key"), "-out", join(stage, "ca.crt"), "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign");
+  openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=ec2.us-east-1.amazonaws.com", "-keyout", join(stage, "leaf.key"), "-out", join(stage, "leaf.csr"));
+  openssl("x509", "-req", "-in", join(stage, "leaf.csr"), "-CA", join(stage, "ca.crt"), "-CAkey", join(stage, "ca.key"), "-CAcreateserial", "-days", "1", "-out", join(stage, "leaf.crt"));
 }, 45 * 60_000);
 
 afterAll(async () => {
@@ -124,7 +130,14 @@ afterAll(async () => {
 
 describe("a machine boots the node image like an EC2 instance", () => {
   test("real systemd and cloud-init run the gzip'd user data from the NoCloud seed", async () => {
-    machine = await bootTimed(`twmb-${ID}-a`, [{ path: "/etc/twin-files/note", content: "before boot\n", mode: 0o600 }]);
+    machine = await bootTimed(`twmb-${ID}-a`, {
+      files: [
+        { path: "/etc/twin-files/note", content: "before boot\n", mode: 0o600 },
+        { path: "/root/leaf.crt", content: readFileSync(join(stage, "leaf.crt"), "utf8") },
+      ],
+      caCertificates: [readFileSync(join(stage, "ca.crt"), "utf8")],
+      hosts: { "ec2.us-east-1.amazonaws.com": "10.77.0.1" },
+    });
     expect(await sh(machine, "cloud-init status --long | sed -n 's/^detail: //p'")).toContain("DataSourceNoCloud");
     expect(await sh(machine, "cloud-init query instance_id")).toBe(INSTANCE_ID);
     expect(await sh(machine, "hostname; cat /etc/hostname")).toBe(`twmb-${ID}-a\ntwmb-${ID}-a`);
@@ -132,6 +145,8 @@ describe("a machine boots the node image like an EC2 instance", () => {
     expect(await sh(machine, "stat -c '%a' /etc/twin-files/note; cat /etc/twin-files/note")).toBe("600\nbefore boot");
     expect(await sh(machine, "readlink /proc/1/exe; systemctl is-active twin-hello.service")).toBe("/usr/lib/systemd/systemd\nactive");
     expect(await sh(machine, "systemctl list-timers --all --no-legend --no-pager")).toMatch(/twin-tick\.timer\s+twin-tick\.service/);
+    expect(await sh(machine, "openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt /root/leaf.crt")).toBe("/root/leaf.crt: OK");
+    expect(await sh(machine, "getent hosts ec2.us-east-1.amazonaws.com")).toMatch(/^10\.77\.0\.1\s+ec2\.us-east-1\.amazonaws\.com$/);
     expect(await sh(machine, "patroni --version")).toBe("patroni 4.0.7");
     expect(await sh(machine, "/usr/lib/postgresql/17/bin/postgres --version")).toMatch(/^postgres \(PostgreSQL\) 17\./);
     // Nothing of the host leaks in: the machine sees its own links only.
@@ -213,5 +228,26 @@ describe("a machine boots the node image like an EC2 instance", () => {
       expect(existsSync(m.dir)).toBe(false);
     }
     expect(bootMs).toHaveLength(3);
+  });
+
+  test("waitForCloudInit throws with cloud-init's status and the tail of its output when the user data fails", async () => {
+    const failing = "#cloud-config\nruncmd:\n  - [ sh, -c, 'echo twin-failure-marker; exit 3' ]\n";
+    const m = await bootMachine({ name: `twmb-${ID}-d`, netns: MACHINE_NS, userData: gzipSync(failing), instanceId: INSTANCE_ID });
+    await expect(m.waitForCloudInit(CLOUD_INIT_TIMEOUT_MS)).rejects.toThrow(/status: error[\s\S]*runcmd[\s\S]*twin-failure-marker/);
+    await m.destroy();
+    expect(m.running()).toBe(false);
+  });
+
+  test("a boot that fails removes what it made, processes included", async () => {
+    const leftovers = () => readdirSync("/var/tmp").filter((d) => d.startsWith(`twin-machine-twmb-${ID}-e-`));
+    // An init that never becomes systemd: nspawn runs it and waits.
+    const notSystemd = { path: "/usr/lib/systemd/systemd", content: "#!/bin/sh\nexec sleep 600\n", mode: 0o755 };
+    await expect(
+      bootMachine({ name: `twmb-${ID}-e`, netns: MACHINE_NS, userData: USER_DATA, instanceId: INSTANCE_ID, files: [notSystemd], startTimeoutMs: 5_000 }),
+    ).rejects.toThrow(/systemd did not start as PID 1 \(nspawn still running\)/);
+    expect(leftovers()).toEqual([]);
+    expect(must(["ip", "netns", "pids", MACHINE_NS]).trim()).toBe("");
+    await expect(bootMachine({ name: "Not_A_Hostname", netns: MACHINE_NS, userData: "", instanceId: INSTANCE_ID })).rejects.toThrow(/must be 1-63/);
+    await expect(bootMachine({ name: `twmb-${ID}-f`, netns: `twmb-none-${ID}`, userData: "", instanceId: INSTANCE_ID })).rejects.toThrow(/does not exist/);
   });
 });
