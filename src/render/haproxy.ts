@@ -14,7 +14,9 @@ import type { ClusterMember, PoolerContext } from "./types";
 
 /**
  * Health-check timing: a check every second, down after 2 failures, up after 2 successes,
- * sessions to a server marked down are closed so clients reconnect to the new primary.
+ * sessions to a server marked down are closed so clients reconnect to the new primary, and
+ * no pooled server connection keeps reading a partitioned old primary (the live suite's
+ * endpoint reader: 0 dirty reads; docs/consistency.md).
  */
 export const HAPROXY_DEFAULT_SERVER = "default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions";
 

@@ -59,6 +59,12 @@ export const PGBOUNCER_RESERVED_CLIENT_CONNECTIONS = 5;
  *   `maxClientConnections` application clients always fit.
  * - No admin user; `pgbouncer_auth` is a stats user (the metrics exporter reads SHOW
  *   commands with the credentials of the userlist file).
+ * - No `query_timeout`, `transaction_timeout` or `idle_transaction_timeout` (PgBouncer's
+ *   default 0, disabled): PgBouncer enforces them by disconnecting the server connection
+ *   (`pool_server_maint`, src/janitor.c), so a COMMIT waiting for the synchronous standby
+ *   would end as a lost connection while it may still commit (the "invisible commit",
+ *   docs/consistency.md). `query_wait_timeout` only applies to clients still waiting for a
+ *   server connection.
  *
  * What `target` changes:
  * - `poolerUpstreams[pool]`: forward to that host and port instead of the node-local

@@ -13,7 +13,17 @@ import { LiveCluster, REPLICA_UP } from "./harness/cluster";
 import { APP_USER, BUCKET } from "./harness/constants";
 import { run, sleep, waitFor } from "./harness/exec";
 import { nodeJobs, runJob } from "./harness/library-driver";
-import { azPartition, plannedSwitchover, unplannedFailover, type FailoverRound, type PartitionResult } from "./harness/scenarios";
+import { COMMITTED_LOCALLY } from "./harness/invisible-commit";
+import {
+  azPartition,
+  cancelledCommitsWithReplicationPaused,
+  plannedSwitchover,
+  unplannedFailover,
+  type FailoverRound,
+  type PartitionResult,
+  type PausedReplicationResult,
+} from "./harness/scenarios";
+import { PATHS, pgbouncerConfigPath } from "../../src/render";
 
 jest.setTimeout(600_000);
 
@@ -179,6 +189,79 @@ describe("availability-zone partition of the primary", () => {
   test("after the link returns the old primary rejoins as a replica", () => {
     expect(["replica", "sync_standby"]).toContain(result.oldPrimaryRoleAfterHeal);
     expect(result.oldPrimarySelfRole).toBe("replica");
+  });
+
+  // Jepsen-style read checks (issue 11); docs/consistency.md.
+  test("reads through the read-write endpoint never return a row the cluster later loses, nor an answer of the old primary", () => {
+    expect(result.reads.endpoint.reads).toBeGreaterThan(0);
+    expect(result.reads.endpoint.dirtyIds).toBe(0);
+    expect(result.reads.endpoint.readsFromOldPrimaryAfterCut).toBe(0);
+  });
+
+  test("HAProxy closes the sessions of a server it marks down (no pooled connection keeps reading the old primary)", () => {
+    const cfg = readFileSync(cluster.pooler.hostPath(PATHS.haproxyConfig), "utf8");
+    const rw = cfg.slice(cfg.indexOf("listen postgres-rw"), cfg.indexOf("listen postgres-ro"));
+    expect(rw).toMatch(/^\s*default-server .*\bon-marked-down shutdown-sessions\b/m);
+  });
+
+  test("reads straight from the isolated old primary: the cancelled commits are dirty reads, and they end with the demotion, within Patroni's ttl", () => {
+    // A commit waiting for the standby stays invisible (its xid is still running in the procarray);
+    // once its wait is cancelled it is visible on the old primary until Patroni demotes it. The reader
+    // sees those rows: the dirty-read check finds dirty reads where they exist.
+    const { isolated, patroni } = result.reads;
+    expect(isolated.reads).toBeGreaterThan(0);
+    expect(isolated.dirtyIdsWhilePrimary).toBeGreaterThanOrEqual(1);
+    expect(isolated.lastPrimaryReadSeconds).not.toBeNull();
+    expect(isolated.lastPrimaryReadSeconds!).toBeLessThanOrEqual(patroni.ttl);
+    expect(isolated.dirtyReadWindowSeconds!).toBeLessThanOrEqual(patroni.ttl);
+  });
+
+  test("commits cancelled while they wait for the unreachable standby: each client got the WARNING (never silent), the rows were visible, then lost", () => {
+    expect(result.invisibleCommits.length).toBeGreaterThan(0);
+    for (const c of result.invisibleCommits) {
+      expect(c.sawSyncRepWait).toBe(true);
+      expect(c.clientGotRow).toBe(true); // the client saw success...
+      expect(c.clientMessages).toMatch(/canceling wait for synchronous replication/); // ...with the WARNING
+      expect(c.clientMessages).toMatch(COMMITTED_LOCALLY);
+      expect(c.visibleOnPrimary).toBe(true);
+      // The standbys never had it; the old primary is rewound when it rejoins.
+      expect(c.survived).toBe(false);
+    }
+  });
+});
+
+describe("the invisible commit while replication is paused (the primary does not fail)", () => {
+  let result: PausedReplicationResult;
+
+  beforeAll(async () => {
+    result = await cancelledCommitsWithReplicationPaused(cluster);
+    measurements.invisible_commit_replication_paused = result;
+    console.log(`invisible commit (replication paused): ${JSON.stringify(result)}`);
+  }, 300_000);
+
+  test("a client cancel request through the endpoint ends the wait with the WARNING, not silently; the row replicates once the standbys are back", () => {
+    const c = result.cancelled;
+    expect(c.sawSyncRepWait).toBe(true);
+    expect(c.clientMessages).toMatch(COMMITTED_LOCALLY);
+    expect(c.visibleOnPrimary).toBe(true);
+    expect(c.onSyncStandbyWhilePaused).toBe(false);
+    expect(c.survived).toBe(true);
+  });
+
+  test("statement_timeout does not cancel a commit waiting for the synchronous standby: it is acknowledged once replicated", () => {
+    const t = result.statementTimeout;
+    expect(t.sawSyncRepWait).toBe(true);
+    expect(t.stillWaiting).toBe(true);
+    expect(t.clientMessages).not.toMatch(/statement timeout/);
+    expect(t.clientGotRow).toBe(true);
+    expect(t.survived).toBe(true);
+  });
+
+  test("the rendered PgBouncer pools never cut a running query (query_timeout, transaction_timeout, idle_transaction_timeout unset)", () => {
+    for (const pool of ["rw", "ro"] as const) {
+      const ini = readFileSync(cluster.pooler.hostPath(pgbouncerConfigPath(pool)), "utf8");
+      expect(ini).not.toMatch(/^\s*(query_timeout|transaction_timeout|idle_transaction_timeout)\s*=\s*[1-9]/m);
+    }
   });
 });
 

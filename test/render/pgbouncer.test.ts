@@ -89,6 +89,15 @@ describe("renderPgBouncerConfig", () => {
     expect(c.server_tls_ca_file).toBe(PATHS.caCert);
   });
 
+  test("never cuts a running query or transaction: no query_timeout, transaction_timeout or idle_transaction_timeout (docs/consistency.md)", () => {
+    for (const [ctx, pools] of [[pooler(), ["rw", "ro"]], [standaloneNode(), ["rw"]]] as const) {
+      for (const pool of pools) {
+        const cfg = ini(renderPgBouncerConfig(ctx, pool)).pgbouncer;
+        for (const key of ["query_timeout", "transaction_timeout", "idle_transaction_timeout"]) expect([undefined, "0"]).toContain(cfg[key]);
+      }
+    }
+  });
+
   test("checks idle server connections before reuse", () => {
     const c = ini(renderPgBouncerConfig(pooler(), "rw")).pgbouncer!;
     expect(c.server_check_query).toBe("select 1");

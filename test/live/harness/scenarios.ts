@@ -4,10 +4,24 @@
  * planned switchover. Each runs a continuous writer through the read-write endpoint and
  * returns what it measured; callers assert or print.
  */
-import { ZONES } from "./constants";
+import { patroniTiming } from "../../../src/render";
+import { APP_USER, ZONES } from "./constants";
 import type { LiveCluster } from "./cluster";
 import { sleep, waitFor } from "./exec";
+import {
+  INVISIBLE_TAG,
+  cancelCommitOnIsolatedPrimary,
+  rowOnNode,
+  settle,
+  signalOnNode,
+  startCommit,
+  syncRepWaiter,
+  walSenderPids,
+  type CancelledCommit,
+  type PendingCommit,
+} from "./invisible-commit";
 import { heal, partition } from "./network";
+import { ContinuousReader, dirtyReads, type ReaderResult } from "./reader";
 import { ContinuousWriter, lostWrites, longestGap, type WriterResult } from "./writer";
 
 /** Ids of the rows a writer tag has on the current primary (through the read-write endpoint). */
@@ -81,6 +95,52 @@ export async function unplannedFailover(cluster: LiveCluster, round: number): Pr
   };
 }
 
+/** Ids each writer of the partition scenario uses: `lo < id <= hi`. */
+const PARTITION_IDS = {
+  endpoint: { lo: 50_000_000, hi: 50_999_999 },
+  isolated: { lo: 60_000_000, hi: 60_999_999 },
+  /** The commits cancelled inside the partition (ids lo + 1, lo + 2). */
+  invisible: { lo: 61_000_000, hi: 61_000_999 },
+} as const;
+
+/** Commits cancelled on the isolated old primary per partition. */
+const CANCELLED_COMMITS_IN_PARTITION = 2;
+
+/** What the partition scenario's readers saw (issue 11). */
+export interface PartitionReads {
+  /** Reader (a): inside the isolated zone, straight to the old primary (127.0.0.1:5432). */
+  readonly isolated: {
+    readonly reads: number;
+    readonly failures: number;
+    /**
+     * Distinct ids it read while the old primary still served as primary and that the cluster
+     * lost. A commit that waits for the synchronous standby is not visible to other sessions
+     * (RecordTransactionCommit in xact.c waits while the xid still shows as running in the
+     * procarray); it becomes visible when its wait is cancelled, so these are the cancelled commits.
+     */
+    readonly dirtyIdsWhilePrimary: number;
+    /** Cut → the last read (as primary) that returned a lost id, seconds; null without dirty reads. */
+    readonly dirtyReadWindowSeconds: number | null;
+    /** Cut → the last answer of the old primary as primary (not in recovery), seconds: the demotion as a reader sees it. */
+    readonly lastPrimaryReadSeconds: number | null;
+    /** Cut → the first answer after it restarted in recovery (demoted), seconds. */
+    readonly firstReplicaReadSeconds: number | null;
+    /** Distinct lost ids it still read after the demotion (the demoted node keeps them until pg_rewind after the heal). */
+    readonly dirtyIdsAfterDemotion: number;
+  };
+  /** Reader (b): through the read-write endpoint (PgBouncer → HAProxy → the primary). */
+  readonly endpoint: {
+    readonly reads: number;
+    readonly failures: number;
+    /** Distinct ids it read that the cluster lost. Must be 0. */
+    readonly dirtyIds: number;
+    /** Reads sent after the cut and answered by the old primary. Must be 0. */
+    readonly readsFromOldPrimaryAfterCut: number;
+  };
+  /** The Patroni timing in effect (`patroniTiming` of the spec), seconds: the demotion bound is ttl. */
+  readonly patroni: { readonly ttl: number; readonly loop_wait: number; readonly retry_timeout: number };
+}
+
 /** Result of an availability-zone partition. */
 export interface PartitionResult {
   readonly oldPrimary: string;
@@ -95,35 +155,89 @@ export interface PartitionResult {
   readonly oldPrimaryRoleAfterHeal: string;
   /** Role the old primary's own Patroni reports after the link came back. */
   readonly oldPrimarySelfRole: string;
+  /** Dirty-read checks of the two readers. */
+  readonly reads: PartitionReads;
+  /** Commits into the isolated old primary, each cancelled while it waited for the (unreachable) synchronous standby. */
+  readonly invisibleCommits: (CancelledCommit & { readonly survived: boolean })[];
+}
+
+/** Seconds from `t0` to `t` (ms), one decimal; null for undefined. */
+function secondsAfter(t0: number, t: number | undefined): number | null {
+  return t === undefined ? null : Math.round((t - t0) / 100) / 10;
+}
+
+/** The partition's reader measurements from what the two readers saw and the ids the cluster kept. */
+function partitionReads(cluster: LiveCluster, old: number, tCut: number, tCutDone: number, isolated: ReaderResult, endpoint: ReaderResult, present: ReadonlySet<number>): PartitionReads {
+  const asPrimary = dirtyReads(isolated.reads, present, (r) => !r.inRecovery);
+  const afterDemotion = dirtyReads(isolated.reads, present, (r) => r.inRecovery);
+  const primaryAfterCut = isolated.reads.filter((r) => !r.inRecovery && r.sentAt > tCutDone);
+  const endpointDirty = dirtyReads(endpoint.reads, present);
+  return {
+    isolated: {
+      reads: isolated.reads.length,
+      failures: isolated.failures.length,
+      dirtyIdsWhilePrimary: asPrimary.ids.length,
+      dirtyReadWindowSeconds: secondsAfter(tCut, asPrimary.reads.at(-1)?.at),
+      lastPrimaryReadSeconds: secondsAfter(tCut, primaryAfterCut.at(-1)?.at),
+      firstReplicaReadSeconds: secondsAfter(tCut, isolated.reads.find((r) => r.inRecovery && r.at > tCut)?.at),
+      dirtyIdsAfterDemotion: afterDemotion.ids.length,
+    },
+    endpoint: {
+      reads: endpoint.reads.length,
+      failures: endpoint.failures.length,
+      dirtyIds: endpointDirty.ids.length,
+      readsFromOldPrimaryAfterCut: endpoint.reads.filter((r) => r.sentAt > tCutDone && r.server === cluster.members[old].address).length,
+    },
+    patroni: patroniTiming(cluster.spec),
+  };
 }
 
 /**
  * Cuts the primary's zone off the bridge under writes through the endpoint and writes
  * straight into the old primary from inside its zone; heals after a new primary serves
  * writes; checks the old primary rejoins as a replica and nothing acknowledged was lost.
+ *
+ * Jepsen-style checks on the same cut (issue 11): two readers record every id they read —
+ * (a) inside the isolated zone straight from the old primary, (b) through the read-write
+ * endpoint — and are compared after the heal with the ids the cluster kept (a lost id that
+ * was read is a dirty read). Right after the cut, a commit into the isolated old primary
+ * waits for the unreachable synchronous standby and is cancelled (the "invisible commit").
  */
 export async function azPartition(cluster: LiveCluster): Promise<PartitionResult> {
   const old = await waitFor("a primary", () => cluster.leaderIndex(), 120_000, 1000);
   const zone = ZONES[old];
-  const endpointWriter = await startWriter(cluster, "partition-endpoint", 50_000_000);
+  const inZone = ["nsenter", "-t", String(cluster.nodes[old].pid), "-m", "-n", "--", "psql"];
+  const inZoneConnInfo = `host=127.0.0.1 port=5432 dbname=${APP_USER.name} user=${APP_USER.name} sslmode=require connect_timeout=3`;
+  const endpointWriter = await startWriter(cluster, "partition-endpoint", PARTITION_IDS.endpoint.lo);
   const isolatedWriter = new ContinuousWriter({
-    psql: ["nsenter", "-t", String(cluster.nodes[old].pid), "-m", "-n", "--", "psql"],
-    connInfo: `host=127.0.0.1 port=5432 dbname=app user=app sslmode=require connect_timeout=3`,
+    psql: inZone,
+    connInfo: inZoneConnInfo,
     tag: "partition-isolated",
-    idBase: 60_000_000,
+    idBase: PARTITION_IDS.isolated.lo,
     maxDurationMs: 600_000,
   }).start();
-  await waitFor("isolated-zone writer acknowledged writes", async () => (isolatedWriter.ackCount >= 5 ? true : undefined), 60_000, 200);
-  const tCut = Date.now();
-  await partition(zone);
-  const tCutDone = Date.now();
+  const ranges = [PARTITION_IDS.endpoint, PARTITION_IDS.isolated, PARTITION_IDS.invisible];
+  const isolatedReader = new ContinuousReader({ psql: inZone, connInfo: inZoneConnInfo, name: "isolated", ranges }).start();
+  const endpointReader = new ContinuousReader({ connInfo: cluster.endpointConnInfo("rw"), name: "endpoint", ranges }).start();
+  const stopAll = async () => {
+    const r = await Promise.all([endpointWriter.stop(), isolatedWriter.stop(), isolatedReader.stop(), endpointReader.stop()]);
+    return { endpointResult: r[0], isolatedResult: r[1], isolatedReads: r[2], endpointReads: r[3] };
+  };
   let healed = false;
   try {
+    await waitFor("isolated-zone writer acknowledged writes", async () => (isolatedWriter.ackCount >= 5 ? true : undefined), 60_000, 200);
+    await waitFor("both readers answered", async () => (isolatedReader.readCount >= 3 && endpointReader.readCount >= 3 ? true : undefined), 60_000, 200);
+    const tCut = Date.now();
+    await partition(zone);
+    const tCutDone = Date.now();
+    // Replication to both standbys is cut now: a commit into the old primary waits for the
+    // synchronous standby; cancel it before Patroni demotes the old primary (retry_timeout).
+    const cancelled: CancelledCommit[] = [];
+    for (let i = 1; i <= CANCELLED_COMMITS_IN_PARTITION; i++) cancelled.push(await cancelCommitOnIsolatedPrimary(cluster, old, PARTITION_IDS.invisible.lo + i));
     const newPrimary = await waitFor("a new primary in another zone", () => otherLeader(cluster, old), 180_000, 500);
     const firstAck = await waitFor("a write acknowledged through the endpoint after the cut", async () => endpointWriter.firstAckAfter(tCutDone), 180_000, 100);
     await sleep(5000); // the isolated side keeps trying while the majority moves on
-    const endpointResult = await endpointWriter.stop();
-    const isolatedResult = await isolatedWriter.stop();
+    const { endpointResult, isolatedResult, isolatedReads, endpointReads } = await stopAll();
     await heal(zone);
     healed = true;
     await cluster.waitFormed(300_000);
@@ -139,7 +253,8 @@ export async function azPartition(cluster: LiveCluster): Promise<PartitionResult
       1000,
     ).catch(() => "not a replica");
     const members = await cluster.waitFormed(300_000);
-    const present = new Set([...(await presentIds(cluster, "partition-endpoint")), ...(await presentIds(cluster, "partition-isolated"))]);
+    const invisibleKept = await presentIds(cluster, INVISIBLE_TAG);
+    const present = new Set([...(await presentIds(cluster, "partition-endpoint")), ...(await presentIds(cluster, "partition-isolated")), ...invisibleKept]);
     return {
       oldPrimary: cluster.members[old].name,
       newPrimary: cluster.members[newPrimary].name,
@@ -148,14 +263,93 @@ export async function azPartition(cluster: LiveCluster): Promise<PartitionResult
       rtoSeconds: (firstAck - tCut) / 1000,
       oldPrimaryRoleAfterHeal: members.find((m) => m.name === cluster.members[old].name)?.role ?? "absent",
       oldPrimarySelfRole: selfRole,
+      reads: partitionReads(cluster, old, tCut, tCutDone, isolatedReads, endpointReads, present),
+      invisibleCommits: cancelled.map((c) => ({ ...c, survived: invisibleKept.has(c.id) })),
     };
   } finally {
     if (!healed) {
       await heal(zone).catch(() => undefined);
-      await endpointWriter.stop();
-      await isolatedWriter.stop();
+      await stopAll();
     }
   }
+}
+
+/** Result of {@link cancelledCommitsWithReplicationPaused}. */
+export interface PausedReplicationResult {
+  readonly primary: string;
+  /** How long the primary's WAL senders were stopped, seconds. */
+  readonly pausedSeconds: number;
+  /**
+   * A commit through the read-write endpoint whose client sent a cancel request (SIGINT to
+   * psql; PgBouncer forwards it) while the commit waited; then replication resumed.
+   */
+  readonly cancelled: CancelledCommit & { readonly onSyncStandbyWhilePaused: boolean | undefined; readonly survived: boolean };
+  /**
+   * A commit straight into the primary with `statement_timeout = 1s` in its session: still
+   * waiting well after the timeout (statement_timeout does not end a wait for synchronous
+   * replication), acknowledged once replication resumed.
+   */
+  readonly statementTimeout: CancelledCommit & { readonly waitingAfterMs: number; readonly stillWaiting: boolean; readonly survived: boolean };
+}
+
+/**
+ * The invisible commit when the primary does not fail (issue 11): both WAL senders of the
+ * primary are stopped (SIGSTOP; the standbys receive nothing, so with
+ * synchronous_mode_strict every commit waits), one commit is cancelled by its client and
+ * one runs under a 1 s statement_timeout; then the WAL senders continue and the test looks
+ * for both rows on both standbys. Takes a few seconds; the cluster stays formed.
+ */
+export async function cancelledCommitsWithReplicationPaused(cluster: LiveCluster, idBase = 61_100_000): Promise<PausedReplicationResult> {
+  const members = await cluster.waitFormed(300_000);
+  const primary = cluster.indexOf(members.find((m) => m.role === "leader")!.name);
+  const sync = cluster.indexOf(members.find((m) => m.role === "sync_standby")!.name);
+  const replica = cluster.indexOf(members.find((m) => m.role === "replica")!.name);
+  const senders = await walSenderPids(cluster, primary);
+  if (senders.length !== 2) throw new Error(`expected 2 WAL senders on ${cluster.members[primary].name}, found ${senders.length}`);
+  const idCancel = idBase + 1;
+  const idTimeout = idBase + 2;
+  const waitingAfterMs = 3000;
+  await signalOnNode(cluster, primary, "STOP", senders);
+  const tPause = Date.now();
+  let timed: PendingCommit | undefined;
+  let cancelled: CancelledCommit | undefined;
+  let onSyncStandbyWhilePaused: boolean | undefined;
+  let stillWaiting = false;
+  let sawTimedWait = false;
+  try {
+    const viaEndpoint = startCommit(["psql"], cluster.endpointConnInfo("rw"), idCancel, `invisible-${idCancel}`);
+    timed = startCommit(
+      ["nsenter", "-t", String(cluster.nodes[primary].pid), "-m", "-n", "--", "psql"],
+      `host=127.0.0.1 port=5432 dbname=${APP_USER.name} user=${APP_USER.name} sslmode=require connect_timeout=3`,
+      idTimeout,
+      `invisible-${idTimeout}`,
+      ["SET statement_timeout = '1s'"],
+    );
+    const waiting = await syncRepWaiter(cluster, primary, viaEndpoint.appName);
+    sawTimedWait = (await syncRepWaiter(cluster, primary, timed.appName)) !== undefined;
+    viaEndpoint.child.kill("SIGINT"); // psql sends a CancelRequest; PgBouncer forwards it to the server connection
+    cancelled = await settle(cluster, viaEndpoint, primary, "client cancel request (SIGINT to psql)", "read-write endpoint (PgBouncer → HAProxy → primary)", waiting !== undefined);
+    onSyncStandbyWhilePaused = await rowOnNode(cluster, sync, idCancel);
+    await sleep(Math.max(0, timed.sentAt + waitingAfterMs - Date.now()));
+    stillWaiting = (await syncRepWaiter(cluster, primary, timed.appName, 1)) !== undefined;
+  } finally {
+    await signalOnNode(cluster, primary, "CONT", senders);
+  }
+  const pausedSeconds = (Date.now() - tPause) / 1000;
+  const timedResult = await settle(cluster, timed, primary, "none: statement_timeout = 1s", "direct to the primary", sawTimedWait);
+  const onBoth = (id: number) =>
+    waitFor(
+      `row ${id} on both standbys`,
+      async () => ((await rowOnNode(cluster, sync, id)) && (await rowOnNode(cluster, replica, id)) ? true : undefined),
+      30_000,
+      200,
+    ).catch(() => false);
+  return {
+    primary: cluster.members[primary].name,
+    pausedSeconds,
+    cancelled: { ...cancelled, onSyncStandbyWhilePaused, survived: await onBoth(idCancel) },
+    statementTimeout: { ...timedResult, waitingAfterMs, stillWaiting, survived: await onBoth(idTimeout) },
+  };
 }
 
 /** Result of a planned switchover. */
