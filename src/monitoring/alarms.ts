@@ -55,7 +55,9 @@ export interface AlarmDefinition {
  * - `data-version-critical` mp_data_version_mismatch > 0 in a one-minute period: a node refused
  *   to start PostgreSQL on another major version's data directory (docs/UPGRADING.md);
  * - `maintenance-paused-warning` mp_maintenance_paused > 0 in 3 of 3 five-minute periods: the
- *   rolling maintenance has been waiting 15 minutes on an unhealthy cluster or the pause key.
+ *   rolling maintenance has been waiting 15 minutes on an unhealthy cluster or the pause key;
+ * - `backup-verify-critical` mp_backup_verify_failed > 0 in a one-hour period: the weekly
+ *   `pgbackrest verify` or the restore check of the newest backup failed.
  * Pure.
  */
 export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMonitoringThresholds): AlarmDefinition[] {
@@ -213,6 +215,21 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       threshold: 0,
       treatMissingData: "notBreaching",
       source: "docs/operations.md: a roll that waits 15 minutes needs a look; the metric is published each minute the roll waits",
+    },
+    {
+      ...base,
+      key: "backup-verify-critical",
+      severity: "critical",
+      description: `The weekly verification of cluster ${spec.name}'s backups failed (pgbackrest verify or the restore check of the newest backup: see the node's log)`,
+      metricName: METRICS.backupVerifyFailed,
+      statistic: "Maximum",
+      period: 3600,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 0,
+      treatMissingData: "notBreaching",
+      source: "seed 000: backup management and verification; a backup that does not restore is no backup",
     },
   ];
   // A standalone cluster has no replica: its lag is always 0.

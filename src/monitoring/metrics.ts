@@ -60,6 +60,8 @@ export const METRICS = {
   maintenanceNodeRestarted: "mp_maintenance_node_restarted",
   /** 1 per Patroni reload by the rolling maintenance (node events log). */
   maintenanceNodeReloaded: "mp_maintenance_node_reloaded",
+  /** 1 when the weekly backup verification (pgbackrest verify, restore check) failed, 0 when it passed (node events log). */
+  backupVerifyFailed: "mp_backup_verify_failed",
   /** 1 when postgres_exporter can reach PostgreSQL. */
   postgresUp: "pg_up",
   /** Clients waiting for a server connection, per PgBouncer pool (Debian's pgbouncer exporter). */

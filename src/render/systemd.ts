@@ -30,6 +30,7 @@ import type { NodeContext, PoolerContext, RenderedFile } from "./types";
 import { BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
 import { assertTerraformSafe } from "./terraform-safe";
 import { PGBOUNCER_EXPORTER_COMMAND } from "./monitoring/pgbouncer-exporter";
+import { MONITORING_PATHS } from "./monitoring/paths";
 
 /** Re-exported from src/cluster-spec/ports.ts, where the exporter ports are defined. */
 export { PGBOUNCER_EXPORTER_PORTS };
@@ -519,6 +520,17 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
   );
   defs.push(
     jobDef(
+      "managed-postgres-verify-backup",
+      `Weekly backup verification of cluster ${name}: pgbackrest verify and a restore check`,
+      JOB_COMMANDS.verifyBackup,
+      PG,
+      { OnCalendar: "Wed *-*-* 04:00:00 UTC", Persistent: "true", AccuracySec: "1min" },
+      "OnCalendar=Wed *-*-* 04:00:00 UTC",
+      { ...hardening({ rw: [...POSTGRES_RW, `-${MONITORING_PATHS.eventsLog.replace(/\/[^/]*$/, "")}`], privateTmp: false }), Nice: "10", IOSchedulingClass: "best-effort", IOSchedulingPriority: "7", TimeoutStartSec: "12h" },
+    ),
+  );
+  defs.push(
+    jobDef(
       "managed-postgres-maintenance",
       `Rolling maintenance of ${ctx.self.name}: one node at a time, in the maintenance window`,
       JOB_COMMANDS.maintenance,
@@ -556,7 +568,8 @@ function renderDefs(defs: readonly ServiceDef[]): RenderedFile[] {
  * - timers + oneshot services: `managed-postgres-backup` (daily at
  *   `spec.backup.fullBackupTime` UTC), `managed-postgres-logical-dump`
  *   (`spec.backup.logicalDump.schedule`, UTC), `managed-postgres-grow-fs` (every 5 minutes),
- *   `managed-postgres-maintenance` (every minute, root: the rolling maintenance);
+ *   `managed-postgres-verify-backup` (Wednesdays 04:00 UTC: `pgbackrest verify` and a restore
+ *   check on the replica-side node), `managed-postgres-maintenance` (every minute, root: the rolling maintenance);
  * - `patroni.service` runs `check-data-version` as root before Patroni (`ExecStartPre=+`);
  *   they run subcommands of the bootstrap script (`JOB_COMMANDS`).
  * Units: `/etc/systemd/system`, root:root 0644. Deterministic; addresses verbatim. Pure.

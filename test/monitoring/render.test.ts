@@ -300,12 +300,14 @@ describe("alarm definitions", () => {
       "wal-archive-critical",
       "data-version-critical",
       "maintenance-paused-warning",
+      "backup-verify-critical",
     ]);
     for (const a of alarms) expect(a.dimensions).toEqual({ Cluster: "orders" });
   });
 
   test("data-version: any refusal in a minute is critical; maintenance paused: 15 minutes of waiting warns", () => {
     expect(byKey["data-version-critical"]).toMatchObject({ metricName: METRICS.dataVersionMismatch, threshold: 0, period: 60, evaluationPeriods: 1, severity: "critical", treatMissingData: "notBreaching" });
+    expect(byKey["backup-verify-critical"]).toMatchObject({ metricName: METRICS.backupVerifyFailed, threshold: 0, period: 3600, severity: "critical", treatMissingData: "notBreaching" });
     expect(byKey["maintenance-paused-warning"]).toMatchObject({ metricName: METRICS.maintenancePaused, threshold: 0, period: 300, evaluationPeriods: 3, datapointsToAlarm: 3, severity: "warning" });
   });
 

@@ -37,11 +37,11 @@ describe.each(["distributed", "standalone"] as const)("monitoring of a %s cluste
   const alarm = (key: string) => alarms.find((a) => a.alarm_name === `${p.name}-${key}`);
   const topic = values(out.resource.aws_sns_topic)[0];
 
-  const keys = ["backup-age-critical", "connections-warning", "cpu-critical", "cpu-warning", "data-disk-warning", "data-version-critical", "maintenance-paused-warning", "memory-critical", "replica-lag-warning", "wal-archive-critical"].filter(
+  const keys = ["backup-age-critical", "backup-verify-critical", "connections-warning", "cpu-critical", "cpu-warning", "data-disk-warning", "data-version-critical", "maintenance-paused-warning", "memory-critical", "replica-lag-warning", "wal-archive-critical"].filter(
     (k) => model === "distributed" || k !== "replica-lag-warning",
   );
 
-  test(`creates the ${model === "distributed" ? "ten" : "nine (no replica, no lag)"} alarms, named <cluster>-<key>`, () => {
+  test(`creates the ${model === "distributed" ? "eleven" : "ten (no replica, no lag)"} alarms, named <cluster>-<key>`, () => {
     expect(alarms.map((a) => a.alarm_name).sort()).toEqual(keys.map((k) => `${p.name}-${k}`));
   });
 

@@ -39,6 +39,8 @@ describe("units of a database node", () => {
       "managed-postgres-logical-dump.timer",
       "managed-postgres-maintenance.service",
       "managed-postgres-maintenance.timer",
+      "managed-postgres-verify-backup.service",
+      "managed-postgres-verify-backup.timer",
       "patroni.service",
       "pgbackrest-server.service",
       "prometheus-postgres-exporter.service",
@@ -157,6 +159,7 @@ describe("the harness plan (nodeServices)", () => {
       "managed-postgres-backup.timer",
       "managed-postgres-logical-dump.timer",
       "managed-postgres-grow-fs.timer",
+      "managed-postgres-verify-backup.timer",
       "managed-postgres-maintenance.timer",
     ]);
   });
@@ -168,6 +171,9 @@ describe("the harness plan (nodeServices)", () => {
     expect(text("managed-postgres-maintenance.service")).toContain("\nExecStart=/usr/local/sbin/managed-postgres-bootstrap maintenance\n");
     expect(text("managed-postgres-maintenance.service")).toContain("\nUser=root\n");
     expect(text("managed-postgres-maintenance.timer")).toContain("\nOnUnitActiveSec=1min\n");
+    expect(text("managed-postgres-verify-backup.service")).toContain("\nExecStart=/usr/local/sbin/managed-postgres-bootstrap verify-backup\n");
+    expect(text("managed-postgres-verify-backup.service")).toContain("\nUser=postgres\n");
+    expect(text("managed-postgres-verify-backup.timer")).toContain("\nOnCalendar=Wed *-*-* 04:00:00 UTC\n");
   });
 
 });

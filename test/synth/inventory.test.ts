@@ -16,7 +16,7 @@ const COMMON = {
   // Monitoring (constructs/aws/monitoring.ts): alarm topic, log groups, seed 004 alarms and the day-2 ones (issue 12), dashboard.
   aws_sns_topic: 1,
   aws_cloudwatch_log_group: 5,
-  aws_cloudwatch_metric_alarm: 10,
+  aws_cloudwatch_metric_alarm: 11,
   aws_cloudwatch_dashboard: 1,
 };
 
@@ -143,7 +143,7 @@ describe("standalone cluster", () => {
     expect(inventory(s)).toEqual({
       ...COMMON,
       // no replica: no replica-lag alarm
-      aws_cloudwatch_metric_alarm: 9,
+      aws_cloudwatch_metric_alarm: 10,
       aws_network_interface: 1,
       aws_ebs_volume: 1,
       aws_s3_object: 1,

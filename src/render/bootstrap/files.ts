@@ -28,7 +28,15 @@ export const JOB_COMMANDS = {
   checkDataVersion: "check-data-version",
   /** The rolling maintenance: one node at a time through the DCS lock (as root, every minute). */
   maintenance: "maintenance",
+  /** `pgbackrest verify` and a restore check of the newest backup on the replica-side node (as postgres, weekly). */
+  verifyBackup: "verify-backup",
 } as const;
+
+/** Scratch directory of the backup restore check, on the data volume (removed after each check). */
+export const VERIFY_SCRATCH_DIR = "/data/pgdata/restore-check";
+
+/** Port naming the restore check's Unix socket (it listens on no TCP address). */
+export const VERIFY_PORT = 5499;
 
 /** The configuration digest `check-data-version` records when Patroni starts (tmpfs: a boot starts afresh). */
 export const CONFIG_DIGEST_FILE = "/run/managed-postgres/config.sha256";

@@ -119,6 +119,8 @@ import {
   CONFIG_DIGEST_FILE,
   JOB_COMMANDS,
   ROLL_LOCK_TTL_SECONDS,
+  VERIFY_PORT,
+  VERIFY_SCRATCH_DIR,
   logicalDumpPrefix,
   maintenanceDcsPrefix,
 } from "./files";
@@ -254,7 +256,14 @@ function assemble(title: string, values: Readonly<Record<string, ShellValue>>, k
 export function renderBootstrapScript(ctx: NodeContext): string {
   const { spec, self, runtime } = ctx;
   const distributed = spec.deployment === "distributed";
-  const jobs = [JOB_COMMANDS.fullBackup, JOB_COMMANDS.logicalDump, JOB_COMMANDS.growFilesystem, JOB_COMMANDS.checkDataVersion, JOB_COMMANDS.maintenance];
+  const jobs = [
+    JOB_COMMANDS.fullBackup,
+    JOB_COMMANDS.logicalDump,
+    JOB_COMMANDS.growFilesystem,
+    JOB_COMMANDS.checkDataVersion,
+    JOB_COMMANDS.maintenance,
+    JOB_COMMANDS.verifyBackup,
+  ];
   const window = windowMinutes(spec.maintenanceWindow);
   const values: Record<string, ShellValue> = {
     ...commonValues(
@@ -327,6 +336,9 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     BACKUP_STATUS_FILE: MONITORING_PATHS.backupStatusFile,
     // the default backup alarm threshold (the thresholds are a construct prop the nodes do not see)
     BACKUP_MAX_AGE_SECONDS: DEFAULT_MONITORING_THRESHOLDS.backupMaxAgeHours * 3600,
+    JOB_VERIFY_BACKUP: JOB_COMMANDS.verifyBackup,
+    VERIFY_SCRATCH: VERIFY_SCRATCH_DIR,
+    VERIFY_PORT,
   };
   return assemble(`database node ${self.name} (cluster ${spec.name}, ${spec.deployment}, slot ${self.slotIndex})`, values, ["node-bootstrap.sh", "node-maintenance.sh"]);
 }

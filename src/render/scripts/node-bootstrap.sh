@@ -406,22 +406,28 @@ s3_upload() {
 # primary): pg_dump -Fc of every database that allows connections, encrypted with
 # `openssl enc -aes-256-cbc -pbkdf2` (pass: BACKUP_CIPHER_PASS_FILE), to
 # LOGICAL_DUMP_PREFIX<database>/<UTC stamp>.dump.enc.
-job_logical_dump() {
-  local pass=$BACKUP_CIPHER_PASS_FILE stamp dbs db key failed=0
+# replica_side_node: status 0 on the one node that does the replica-side work (logical dumps,
+# backup verification): distributed, the asynchronous replica, else the synchronous standby when
+# no asynchronous replica is running; standalone, the primary. Logs which.
+replica_side_node() {
   if [ "$DEPLOYMENT" != distributed ]; then
-    if ! patroni_says primary; then
-      log "not the primary: nothing to do"
-      return 0
-    fi
+    if patroni_says primary; then return 0; fi
+    log "not the primary: nothing to do"
+    return 1
   elif patroni_says async; then
-    log "asynchronous replica: dumping"
+    log "asynchronous replica: this node does it"
   elif patroni_says sync && ! curl -sf --max-time 10 --cacert "$CA_CERT" "$PATRONI_URL/cluster" |
     jq -e '[.members[] | select(.role == "replica" and .state == "running")] | length > 0' >/dev/null; then
-    log "synchronous standby, no asynchronous replica running: dumping"
+    log "synchronous standby, no asynchronous replica running: this node does it"
   else
-    log "not the dumping replica: nothing to do"
-    return 0
+    log "not the replica that does it: nothing to do"
+    return 1
   fi
+}
+
+job_logical_dump() {
+  local pass=$BACKUP_CIPHER_PASS_FILE stamp dbs db key failed=0
+  replica_side_node || return 0
   [ -r "$pass" ] || die "missing $pass"
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   dbs=$(psql -X -A -t -q -d postgres -c "SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1")
@@ -446,6 +452,7 @@ run_job() {
     "$JOB_GROW_FILESYSTEM") grow_data_filesystem ;;
     "$JOB_CHECK_DATA_VERSION") check_data_version ;;
     "$JOB_MAINTENANCE") job_maintenance ;;
+    "$JOB_VERIFY_BACKUP") job_verify_backup ;;
     *) die "unknown job $1" ;;
   esac
 }

@@ -8,7 +8,7 @@
 #   MW_DAY (ISO weekday, 1 = Monday) MW_START_MINUTE (minutes after 00:00 UTC) MW_DURATION (minutes)
 #   APPLY_IMMEDIATELY (yes|no) ETCD_ENDPOINTS (comma list) DCS_PREFIX (no trailing slash)
 #   MEMBER_NAMES (words) LAG_LIMIT_BYTES ROLL_LOCK_TTL (seconds)
-#   BACKUP_STATUS_FILE BACKUP_MAX_AGE_SECONDS
+#   BACKUP_STATUS_FILE BACKUP_MAX_AGE_SECONDS JOB_VERIFY_BACKUP VERIFY_SCRATCH VERIFY_PORT
 # shellcheck disable=SC2154,SC2153 # header values (CLUSTER, SELF_NAME… come from the header)
 
 # emit_metric NAME VALUE [EVENT]: one CloudWatch embedded-metric-format line (namespace
@@ -18,7 +18,9 @@ emit_metric() {
   local dir event=""
   if [ "$#" -gt 2 ]; then event=$3; fi
   dir=$(dirname "$EVENTS_LOG")
-  [ -d "$dir" ] || install -d -m 0755 "$dir"
+  # root's jobs and postgres's jobs both write it: group postgres, group-writable
+  [ -d "$dir" ] || install -d -m 0775 -g postgres "$dir"
+  [ -e "$EVENTS_LOG" ] || install -m 0664 -g postgres /dev/null "$EVENTS_LOG"
   if [ -f "$EVENTS_LOG" ] && [ "$(stat -c %s "$EVENTS_LOG")" -gt 10485760 ]; then mv -f "$EVENTS_LOG" "$EVENTS_LOG.1"; fi
   jq -n -c --arg ns "$METRIC_NAMESPACE" --arg c "$CLUSTER" --arg s "$SLOT" --arg m "$1" --argjson v "$2" \
     --arg e "$event" --arg node "$SELF_NAME" --argjson t "$(date +%s)000" \
@@ -326,4 +328,65 @@ job_maintenance() {
 step_imds_quiet() {
   retry_capture IMDS_TOKEN 5 2 imds_token || die "IMDSv2: no token from $IMDS"
   retry_capture INSTANCE_ID 5 2 imds_get instance-id || die "IMDSv2: no instance-id"
+}
+
+# verify_failed REASON: logs the failure, publishes mp_backup_verify_failed 1, status 1.
+verify_failed() {
+  log "backup verification FAILED: $1"
+  emit_metric mp_backup_verify_failed 1 "$1"
+  return 1
+}
+
+# job_verify_backup (subcommand JOB_VERIFY_BACKUP, as postgres, weekly; acts on the replica-side
+# node): `pgbackrest verify` of the repository, then a restore check of the newest backup into
+# VERIFY_SCRATCH (only when the data volume has the backup's size plus a quarter
+# free; skipped otherwise, with a log line), started as a throw-away PostgreSQL (no TCP, its own
+# socket directory, archiving off, small shared_buffers) until it answers a query after
+# recovery, then stopped and removed. Publishes mp_backup_verify_failed 0 or 1.
+job_verify_backup() {
+  local info label size free scratch=$VERIFY_SCRATCH bin="/usr/lib/postgresql/$MAJOR_VERSION/bin" i ok="" rc=0
+  replica_side_node || return 0
+  if ! pgbackrest --stanza="$STANZA" verify; then verify_failed "pgbackrest verify reported errors in the repository of stanza $STANZA" || return 1; fi
+  info=$(pgbackrest --stanza="$STANZA" --output=json info) || { verify_failed "pgbackrest info failed" || return 1; }
+  label=$(jq -r '.[0].backup[-1].label // empty' <<<"$info")
+  size=$(jq -r '.[0].backup[-1].info.size // 0' <<<"$info")
+  if [ -z "$label" ]; then
+    log "no backup in the repository yet: nothing to restore"
+    emit_metric mp_backup_verify_failed 0 "verify passed; no backup to restore yet"
+    return 0
+  fi
+  free=$(df -B1 --output=avail "$DATA_MOUNT" | tail -n1 | tr -d ' ')
+  if [ "$free" -lt $((size + size / 4)) ]; then
+    log "restore check of $label skipped: $free bytes free on $DATA_MOUNT, the backup needs $size (+25 %)"
+    emit_metric mp_backup_verify_failed 0 "verify passed; restore check skipped (not enough free space)"
+    return 0
+  fi
+  rm -rf "$scratch"
+  install -d -m 0700 "$scratch"
+  log "restore check: backup $label ($size bytes) into $scratch"
+  if ! pgbackrest --stanza="$STANZA" --pg1-path="$scratch/data" --set="$label" --type=immediate --target-action=promote --archive-mode=off restore >"$scratch/restore.log" 2>&1; then
+    rc=1
+    verify_failed "pgbackrest restore of $label failed: $(tail -n3 "$scratch/restore.log" | tr '\n' ' ' | cut -c1-300)" || true
+  else
+    printf 'local all all peer\n' >"$scratch/hba.conf"
+    : >"$scratch/ident.conf"
+    "$bin/pg_ctl" -D "$scratch/data" -l "$scratch/postgres.log" -w -t 30 start -o "-c port=$VERIFY_PORT -c listen_addresses='' -c unix_socket_directories=$scratch -c hba_file=$scratch/hba.conf -c ident_file=$scratch/ident.conf -c archive_mode=off -c hot_standby=off -c shared_buffers=128MB -c synchronous_standby_names='' -c logging_collector=off -c ssl=off" >/dev/null 2>&1 || true
+    for ((i = 1; i <= 120; i++)); do
+      if [ "$(psql -X -A -t -q -h "$scratch" -p "$VERIFY_PORT" -d postgres -c 'SELECT NOT pg_is_in_recovery() AND count(*) > 0 FROM pg_catalog.pg_database' 2>/dev/null)" = t ]; then
+        ok=yes
+        break
+      fi
+      sleep 5
+    done
+    "$bin/pg_ctl" -D "$scratch/data" -m fast -w stop >/dev/null 2>&1 || true
+    if [ -n "$ok" ]; then
+      log "restore check: backup $label restored, recovered and answered a query"
+    else
+      rc=1
+      verify_failed "the restored backup $label did not come up: $(tail -n3 "$scratch/postgres.log" 2>/dev/null | tr '\n' ' ' | cut -c1-300)" || true
+    fi
+  fi
+  rm -rf "$scratch"
+  if [ "$rc" -eq 0 ]; then emit_metric mp_backup_verify_failed 0 "verify and restore check of $label passed"; fi
+  return "$rc"
 }
