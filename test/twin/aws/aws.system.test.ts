@@ -12,6 +12,7 @@ import { join, resolve } from "path";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { createCa, issueCertificate } from "../../live/harness/tls";
+import { nodeRoot } from "../machine/index";
 import { requirePrerequisites } from "../../support/prerequisites";
 import { startTwinAws, twinServiceNames, type HotplugEvent, type TwinAws } from "./index";
 import { worldFromStack, type SynthesizedWorld } from "./synthesized-world";
@@ -21,6 +22,7 @@ const ADDRESS = `127.0.${10 + (process.pid % 200)}.${2 + (process.pid % 250)}`;
 const NODE_ID = "i-0a1b2c3d4e5f60001";
 const POOLER_ID = "i-0a1b2c3d4e5f60002";
 const OTHER_ID = "i-0a1b2c3d4e5f60003";
+const SECRET_TOKEN = "0123456789abcdef0123456789abcdef";
 
 let dir: string;
 let fx: SynthesizedWorld;
@@ -194,7 +196,7 @@ describe("calls the synthesized node policy allows", () => {
   });
 
   test("put-secret-value then get-secret-value of the cluster secret (kms:GenerateDataKey and kms:Decrypt through Secrets Manager)", async () => {
-    const token = "0123456789abcdef0123456789abcdef";
+    const token = SECRET_TOKEN;
     const put = await aws(imdsOf(NODE_ID), ["secretsmanager", "put-secret-value", "--secret-id", fx.secretArn, "--client-request-token", token, "--secret-string", '{"a":"b"}']);
     expect(put.stderr).toBe("");
     const get = await aws(imdsOf(NODE_ID), ["secretsmanager", "get-secret-value", "--secret-id", fx.secretArn, "--query", "SecretString", "--output", "text"]);
@@ -389,6 +391,69 @@ describe("pgBackRest's S3 client", () => {
     } finally {
       bucket.policy = original;
     }
+  });
+});
+
+describe("the AWS CLI v2 of the Debian 13 node root", () => {
+  /**
+   * Runs `script` (bash) in a throw-away overlay of the node root (this network namespace, so
+   * the twin on loopback is reachable) with the node's IMDS endpoint and the twin's CA;
+   * `aws` there is the CLI the nodes run (2.23, flexible checksums: aws-chunked uploads).
+   */
+  async function inNodeRoot(script: string, input = ""): Promise<{ status: number; stdout: string; stderr: string }> {
+    const root = nodeRoot();
+    const t = mkdtempSync(join(tmpdir(), "twin-aws-root-"));
+    try {
+      const env = [
+        `AWS_EC2_METADATA_SERVICE_ENDPOINT=http://${imdsOf(NODE_ID)}/`, "AWS_CA_BUNDLE=/tmp/twin-ca.crt", `AWS_DEFAULT_REGION=${fx.world.region}`,
+        "AWS_MAX_ATTEMPTS=1", `AWS_ENDPOINT_URL=https://${twin.endpoints.api[0]}`, "HOME=/root", "PATH=/usr/bin:/bin",
+      ].map((e) => `'${e}'`).join(" ");
+      // asynchronous: the twin answers from this process's event loop
+      return await new Promise((done) => {
+        const child = execFile("unshare", ["-m", "--propagation", "private", "bash", "-c", [
+        "set -e",
+        `mkdir -p ${t}/up ${t}/work ${t}/m`,
+        `mount -t overlay overlay -o lowerdir=${root},upperdir=${t}/up,workdir=${t}/work ${t}/m`,
+        `mount -t proc proc ${t}/m/proc`,
+        `cp ${caFile} ${t}/m/tmp/twin-ca.crt`,
+        `set +e; chroot ${t}/m env -i ${env} bash -c "$1"; rc=$?`,
+        `umount ${t}/m/proc; umount ${t}/m; exit $rc`,
+      ].join("\n"), "node-root", script], { encoding: "utf8", timeout: 120_000 }, (err, stdout, stderr) => {
+          done({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        });
+        child.stdin!.end(input);
+      });
+    } finally {
+      rmSync(t, { recursive: true, force: true });
+    }
+  }
+
+  test("s3 cp of a stream (aws-chunked, trailing checksum), s3api get-object --version-id, get-secret-value and describe-volumes as the node runs them", async () => {
+    requirePrerequisites({ commands: ["unshare", "chroot"], root: true });
+    const obj = fx.bootstrapObjects[0]!;
+    const key = `${fx.clusterName}/logical/postgres/v2.dump.enc`;
+    const r = await inNodeRoot(
+      [
+        "set -e",
+        "aws --version",
+        `aws s3 cp - s3://${fx.bucket}/${key} --sse aws:kms --sse-kms-key-id ${fx.keyArn} --only-show-errors`,
+        `aws s3api get-object --bucket ${fx.bucket} --key ${obj.key} --version-id ${obj.versionId} /tmp/bootstrap >/dev/null`,
+        "head -c 200 /tmp/bootstrap; echo",
+        // the same token and value as the first node's: an idempotent success whether or not it is stored already
+        `aws secretsmanager put-secret-value --secret-id ${fx.secretArn} --client-request-token ${SECRET_TOKEN} --secret-string '{"a":"b"}' >/dev/null`,
+        `aws secretsmanager get-secret-value --secret-id ${fx.secretArn} --query VersionId --output text`,
+        `aws ec2 describe-volumes --filters Name=tag:managed-postgres:cluster,Values=${fx.clusterName} Name=tag:managed-postgres:slot,Values=0 --query 'Volumes[].VolumeId' --output text`,
+      ].join("\n"),
+      "dump bytes from the CLI v2\n",
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/^aws-cli\/2\./);
+    expect(twin.s3.read(fx.bucket, key)?.toString()).toBe("dump bytes from the CLI v2\n");
+    expect(r.stdout).toContain(obj.key);
+    expect(r.stdout).toContain(fx.slots[0]!.volumeId);
+    expect(r.stdout).toContain(SECRET_TOKEN);
+    const put = twin.decisions.filter((d) => d.action === "s3:PutObject" && d.resource.endsWith(key)).pop()!;
+    expect(put.context["s3:x-amz-content-sha256"]).toBe("STREAMING-UNSIGNED-PAYLOAD-TRAILER");
   });
 });
 
