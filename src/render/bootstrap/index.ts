@@ -165,7 +165,8 @@ const COMMON_PACKAGES: readonly RequiredPackage[] = [
 /**
  * Debian packages of a database node: PostgreSQL `postgresql-<major>` (Debian 12 has 15,
  * Debian 13 has 17; 16 comes from the PGDG apt repository, which the image must configure), Patroni
- * (with python3-etcd), etcd-server, pgBackRest, the PostgreSQL exporter, the AWS CLI, jq;
+ * (with python3-etcd), etcd-server, etcd-client (etcdctl, for the rolling maintenance), pgBackRest,
+ * the PostgreSQL exporter, the AWS CLI, jq;
  * standalone adds PgBouncer and its exporter. Base tools of Debian 12 cloud images (curl,
  * openssl, iproute2, e2fsprogs, util-linux) are assumed (Debian 12 and 13 cloud images).
  */
@@ -175,6 +176,8 @@ export function nodePackages(spec: ResolvedClusterSpec): RequiredPackage[] {
     { name: "patroni", command: "patroni" },
     { name: "python3-etcd", command: "/usr/lib/python3/dist-packages/etcd/__init__.py" },
     { name: "etcd-server", command: "etcd" },
+    // etcdctl: the rolling maintenance's lock and state keys (docs/operations.md)
+    { name: "etcd-client", command: "etcdctl" },
     { name: "pgbackrest", command: "pgbackrest" },
     { name: "prometheus-postgres-exporter", command: "prometheus-postgres-exporter" },
     ...COMMON_PACKAGES,
