@@ -254,6 +254,9 @@ describe("maintenance: three nodes, one real etcd", () => {
     run("orders-2");
 
     expect(run("orders-0")).toMatch(/switching over from orders-0 to the synchronous standby orders-1 before the replace/);
+    // right after the switchover the former primary is still rejoining: it waits
+    setCluster("orders-1", "orders-2", { "orders-0": { state: "starting" } });
+    expect(run("orders-0")).toMatch(/roll paused, replace of orders-0 waits: cluster not healthy: member orders-0 is starting/);
     setCluster("orders-1", "orders-0");
     run("orders-0");
     setVersions("2", { "orders-0": "2" });

@@ -263,8 +263,9 @@ job_maintenance() {
     log "maintenance: $NEED of $SELF_NAME pending ($WHY): $holder is rolling"
     return 0
   fi
+  # the holder too: after its switchover it acts only once it is back as a healthy replica
   why=$(cluster_unhealthy)
-  if [ -n "$why" ] && [ "$holder" != "$SELF_NAME" ]; then
+  if [ -n "$why" ]; then
     log "maintenance: roll paused, $NEED of $SELF_NAME waits: cluster not healthy: $why"
     emit_metric mp_maintenance_paused 1 "cluster not healthy: $why"
     return 0
