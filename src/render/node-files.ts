@@ -42,6 +42,48 @@ export interface NodeConfigOptions {
   readonly patroni?: Omit<PatroniOptions, "target">;
 }
 
+/** A configuration file whose text is rendered on demand (paths alone cost nothing). */
+interface PendingFile {
+  readonly path: string;
+  readonly render: () => string;
+  readonly mode: string;
+  readonly owner: string;
+}
+
+const rendered = (files: readonly PendingFile[]): RenderedFile[] => files.map((f) => ({ path: f.path, content: f.render(), mode: f.mode, owner: f.owner }));
+
+function nodeConfigFiles(ctx: NodeContext, options: NodeConfigOptions): PendingFile[] {
+  const pg = "postgres:postgres";
+  const target = options.target ?? AWS_EC2_TARGET;
+  const files: PendingFile[] = [
+    { path: PATHS.patroniConfig, render: () => renderPatroniConfig(ctx, { ...options.patroni, target }), mode: "0640", owner: pg },
+    { path: PATRONI_POST_BOOTSTRAP_SCRIPT, render: renderPostBootstrapScript, mode: "0750", owner: pg },
+    { path: PATRONI_POST_BOOTSTRAP_SQL, render: () => POST_BOOTSTRAP_SQL, mode: "0640", owner: pg },
+  ];
+  if (target.dcs.kind === "etcd3") {
+    files.push({ path: PATHS.etcdConfig, render: () => renderEtcdConfig(ctx), mode: "0640", owner: "etcd:etcd" });
+  }
+  files.push({ path: PATHS.pgbackrestConfig, render: () => renderPgBackRestConfig(ctx, target), mode: "0640", owner: pg });
+  if (ctx.spec.deployment === "standalone") {
+    files.push({ path: pgbouncerConfigPath("rw"), render: () => renderPgBouncerConfig(ctx, "rw", target), mode: "0640", owner: pg });
+  }
+  return files;
+}
+
+function poolerConfigFiles(ctx: PoolerContext): PendingFile[] {
+  if (ctx.spec.deployment !== "distributed") {
+    throw new Error(
+      `renderPoolerConfigFiles: cluster ${ctx.spec.name} is ${ctx.spec.deployment}; only distributed clusters have a PgBouncer tier`,
+    );
+  }
+  const pg = "postgres:postgres";
+  return [
+    { path: pgbouncerConfigPath("rw"), render: () => renderPgBouncerConfig(ctx, "rw"), mode: "0640", owner: pg },
+    { path: pgbouncerConfigPath("ro"), render: () => renderPgBouncerConfig(ctx, "ro"), mode: "0640", owner: pg },
+    { path: PATHS.haproxyConfig, render: () => renderHaproxyConfig(ctx), mode: "0640", owner: "root:haproxy" },
+  ];
+}
+
 /**
  * The configuration files of a database node: patroni.yml, the post-bootstrap script and
  * SQL, etcd.conf.yml (etcd3 DCS only), pgbackrest.conf, and for a standalone cluster the
@@ -51,21 +93,15 @@ export interface NodeConfigOptions {
  * @throws Error as `renderPatroniConfig` does for invalid options
  */
 export function renderNodeConfigFiles(ctx: NodeContext, options: NodeConfigOptions = {}): RenderedFile[] {
-  const pg = "postgres:postgres";
-  const target = options.target ?? AWS_EC2_TARGET;
-  const files: RenderedFile[] = [
-    { path: PATHS.patroniConfig, content: renderPatroniConfig(ctx, { ...options.patroni, target }), mode: "0640", owner: pg },
-    { path: PATRONI_POST_BOOTSTRAP_SCRIPT, content: renderPostBootstrapScript(), mode: "0750", owner: pg },
-    { path: PATRONI_POST_BOOTSTRAP_SQL, content: POST_BOOTSTRAP_SQL, mode: "0640", owner: pg },
-  ];
-  if (target.dcs.kind === "etcd3") {
-    files.push({ path: PATHS.etcdConfig, content: renderEtcdConfig(ctx), mode: "0640", owner: "etcd:etcd" });
-  }
-  files.push({ path: PATHS.pgbackrestConfig, content: renderPgBackRestConfig(ctx, target), mode: "0640", owner: pg });
-  if (ctx.spec.deployment === "standalone") {
-    files.push({ path: pgbouncerConfigPath("rw"), content: renderPgBouncerConfig(ctx, "rw", target), mode: "0640", owner: pg });
-  }
-  return files;
+  return rendered(nodeConfigFiles(ctx, options));
+}
+
+/**
+ * The paths of {@link renderNodeConfigFiles}, same order, without rendering the files (the
+ * bootstrap script checks that they exist). Pure.
+ */
+export function nodeConfigFilePaths(ctx: NodeContext, options: NodeConfigOptions = {}): string[] {
+  return nodeConfigFiles(ctx, options).map((f) => f.path);
 }
 
 /**
@@ -74,15 +110,13 @@ export function renderNodeConfigFiles(ctx: NodeContext, options: NodeConfigOptio
  * @throws Error if the cluster is standalone (it has no pooler tier)
  */
 export function renderPoolerConfigFiles(ctx: PoolerContext): RenderedFile[] {
-  if (ctx.spec.deployment !== "distributed") {
-    throw new Error(
-      `renderPoolerConfigFiles: cluster ${ctx.spec.name} is ${ctx.spec.deployment}; only distributed clusters have a PgBouncer tier`,
-    );
-  }
-  const pg = "postgres:postgres";
-  return [
-    { path: pgbouncerConfigPath("rw"), content: renderPgBouncerConfig(ctx, "rw"), mode: "0640", owner: pg },
-    { path: pgbouncerConfigPath("ro"), content: renderPgBouncerConfig(ctx, "ro"), mode: "0640", owner: pg },
-    { path: PATHS.haproxyConfig, content: renderHaproxyConfig(ctx), mode: "0640", owner: "root:haproxy" },
-  ];
+  return rendered(poolerConfigFiles(ctx));
+}
+
+/**
+ * The paths of {@link renderPoolerConfigFiles}, same order, without rendering the files. Pure.
+ * @throws Error if the cluster is standalone (it has no pooler tier)
+ */
+export function poolerConfigFilePaths(ctx: PoolerContext): string[] {
+  return poolerConfigFiles(ctx).map((f) => f.path);
 }

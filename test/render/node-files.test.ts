@@ -7,6 +7,8 @@ import {
   PATHS,
   PATRONI_POST_BOOTSTRAP_SCRIPT,
   PATRONI_POST_BOOTSTRAP_SQL,
+  nodeConfigFilePaths,
+  poolerConfigFilePaths,
   renderNodeConfigFiles,
   renderPoolerConfigFiles,
   renderPostBootstrapScript,
@@ -15,6 +17,22 @@ import {
 import { distributedNode, pooler, standaloneNode } from "./fixtures";
 
 const paths = (files: { path: string }[]) => files.map((f) => f.path);
+
+describe("nodeConfigFilePaths and poolerConfigFilePaths: the rendered files' paths, in order, without rendering", () => {
+  const kubernetes = { target: { ...AWS_EC2_TARGET, dcs: { kind: "kubernetes" as const, namespace: "db", labels: {} } } };
+  test.each([
+    ["a distributed node", () => distributedNode(1), {}],
+    ["a standalone node", () => standaloneNode(), {}],
+    ["a node with the Kubernetes DCS", () => distributedNode(0), kubernetes],
+  ])("%s", (_, ctx, options) => {
+    expect(nodeConfigFilePaths(ctx(), options)).toEqual(paths(renderNodeConfigFiles(ctx(), options)));
+  });
+
+  test("a pooler instance; a standalone cluster has none", () => {
+    expect(poolerConfigFilePaths(pooler())).toEqual(paths(renderPoolerConfigFiles(pooler())));
+    expect(() => poolerConfigFilePaths(pooler({ deployment: "standalone" }))).toThrow(/only distributed clusters have a PgBouncer tier/);
+  });
+});
 
 describe("renderNodeConfigFiles", () => {
   test("a distributed node gets Patroni, post-bootstrap, etcd and pgBackRest files, no PgBouncer", () => {

@@ -53,7 +53,8 @@
  *      0640), `BOOT_SECRET_FILES.backupCipherPass` (postgres 0600); where PgBouncer runs,
  *      `PATHS.pgbouncerUserlist` (`"pgbouncer_auth" "<password>"`, postgres 0600) and
  *      `BOOT_SECRET_FILES.pgbouncerExporterPgpass` (postgres 0600);
- *   7. checks that every rendered configuration file (`renderNodeConfigFiles`) exists
+ *   7. checks that every rendered configuration file (`renderNodeConfigFiles`, paths from
+ *      `nodeConfigFilePaths`) exists
  *      (cloud-init `write_files` put it there; the harness writes them itself).
  * - `start` — `systemctl daemon-reload`; on the first start, stop and mask
  *   `MASKED_PACKAGE_UNITS` and stop the package-started units we replace; enable
@@ -100,7 +101,7 @@
 import { createHash } from "node:crypto";
 import { SLOT_RESOURCE, TAG_CLUSTER, TAG_SLOT, TAG_SLOT_RESOURCE, type ResolvedClusterSpec } from "../../cluster-spec";
 import { PORTS, windowMinutes } from "../../cluster-spec";
-import { renderNodeConfigFiles, renderPoolerConfigFiles } from "../node-files";
+import { nodeConfigFilePaths, poolerConfigFilePaths } from "../node-files";
 import { PATHS, PGDATA_ROOT, pgDataDir } from "../paths";
 import { PATRONI_MAXIMUM_LAG_ON_FAILOVER, PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_RESTAPI_USERNAME } from "../patroni";
 import { MONITORING_PATHS } from "../monitoring/paths";
@@ -273,7 +274,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
       runtime,
       nodePackages(spec),
       spec.majorVersion === 16 ? `postgresql-${spec.majorVersion}` : "",
-      renderNodeConfigFiles(ctx).map((f) => f.path),
+      nodeConfigFilePaths(ctx),
       unitsToStart(nodeServices(ctx)),
       ["etcd.service", "patroni.service", "prometheus-postgres-exporter.service"],
       jobs,
@@ -357,7 +358,7 @@ export function renderPoolerBootstrapScript(ctx: PoolerContext): string {
       runtime,
       poolerPackages(),
       "",
-      renderPoolerConfigFiles(ctx).map((f) => f.path),
+      poolerConfigFilePaths(ctx),
       unitsToStart(poolerServices(ctx)),
       ["haproxy.service"],
       [],
