@@ -29,18 +29,29 @@ import { join } from "node:path";
 /** The folder holding the `.sh` files (this module's folder, in `src/` and in `dist/`). */
 export const SCRIPTS_DIR = __dirname;
 
+/** Texts read by {@link readScript}, by name: the files ship with the package and do not change while it runs. */
+const scriptTexts = new Map<string, string>();
+
 /**
  * The text of `name` (e.g. `"node-bootstrap.sh"`), a file of {@link SCRIPTS_DIR}, as it is.
+ * Read once per process (every node of every cluster renders the same scripts).
  * @throws Error when `name` is not a plain `.sh` file name of this folder or the file is missing
  */
 export function readScript(name: string): string {
   if (!/^[a-z0-9][a-z0-9-]*\.sh$/.test(name)) throw new Error(`readScript: "${name}" is not a script name (lower-case words and hyphens, ending in .sh)`);
+  const known = scriptTexts.get(name);
+  if (known !== undefined) return known;
   try {
-    return readFileSync(join(SCRIPTS_DIR, name), "utf8");
+    const text = readFileSync(join(SCRIPTS_DIR, name), "utf8");
+    scriptTexts.set(name, text);
+    return text;
   } catch (e) {
     throw new Error(`readScript: cannot read ${name} in ${SCRIPTS_DIR} (is the build copying the .sh files?): ${(e as Error).message}`);
   }
 }
+
+/** Bodies computed by {@link scriptBody}, by name. */
+const scriptBodies = new Map<string, string>();
 
 /**
  * The code of `name` for shipping: without its leading comment block (the shebang, the
@@ -51,12 +62,16 @@ export function readScript(name: string): string {
  * @throws Error as {@link readScript}
  */
 export function scriptBody(name: string): string {
+  const known = scriptBodies.get(name);
+  if (known !== undefined) return known;
   const lines = readScript(name).split("\n");
   let i = 0;
   while (i < lines.length && lines[i]!.startsWith("#")) i++;
   while (i < lines.length && lines[i]!.trim() === "") i++;
   const code = lines.slice(i).filter((l) => !/^\s*#/.test(l) || /^\s*# shellcheck /.test(l));
-  return code.join("\n").trimEnd() + "\n";
+  const body = code.join("\n").trimEnd() + "\n";
+  scriptBodies.set(name, body);
+  return body;
 }
 
 /**
