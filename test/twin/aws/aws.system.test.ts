@@ -225,6 +225,38 @@ describe("calls the synthesized node policy allows", () => {
   });
 });
 
+describe("instances launched from a launch template", () => {
+  test("the launch-created primary ENI and root volume carry the template's tags, never match the slot filters, and go with the instance", async () => {
+    const s1 = fx.slots[1]!;
+    const id = "i-0a1b2c3d4e5f60011";
+    twin.launchInstance({
+      id,
+      privateIp: "10.42.16.101",
+      mac: "0e:aa:00:00:01:11",
+      subnetId: "subnet-0slot1",
+      subnetCidr: s1.subnetCidr,
+      vpcId: "vpc-0twin",
+      availabilityZone: s1.zone,
+      instanceProfileArn: fx.nodeProfileArn,
+      autoScalingGroupName: s1.asgName,
+      tagSpecifications: fx.launchTagSpecifications["1"]!,
+      rootVolume: { sizeGiB: 8, kmsKeyArn: fx.keyArn },
+    });
+    const slotFilters = [`Name=tag:managed-postgres:cluster,Values=${fx.clusterName}`, "Name=tag:managed-postgres:slot,Values=1"];
+    const enis = await aws(imdsOf(NODE_ID), ["ec2", "describe-network-interfaces", "--filters", ...slotFilters, "Name=tag:managed-postgres:slot-resource,Values=network-interface", "--query", "NetworkInterfaces[].NetworkInterfaceId", "--output", "text"]);
+    expect(enis.stdout.trim()).toBe(s1.eniId);
+    const vols = await aws(imdsOf(NODE_ID), ["ec2", "describe-volumes", "--filters", ...slotFilters, "Name=tag:managed-postgres:slot-resource,Values=data-volume", "--query", "Volumes[].VolumeId", "--output", "text"]);
+    expect(vols.stdout.trim()).toBe(s1.volumeId);
+    const root = await aws(imdsOf(NODE_ID), ["ec2", "describe-volumes", "--filters", `Name=attachment.instance-id,Values=${id}`, "--query", "Volumes[].[VolumeId,Tags[?Key=='managed-postgres:launch-resource']|[0].Value,Attachments[0].Device]", "--output", "text"]);
+    expect(root.stdout.trim().split(/\s+/)).toEqual([`vol-${id.slice(2)}`, "root-volume", "/dev/xvda"]);
+    await twin.terminateInstance(id);
+    const state = await aws(imdsOf(NODE_ID), ["ec2", "describe-instances", "--instance-ids", id, "--query", "Reservations[].Instances[].State.Name", "--output", "text"]);
+    expect(state.stdout.trim()).toBe("terminated");
+    expect(fx.world.volumes.some((v) => v.id === `vol-${id.slice(2)}`)).toBe(false);
+    expect(fx.world.networkInterfaces.some((e) => e.id === `eni-${id.slice(2)}`)).toBe(false);
+  });
+});
+
 describe("refusals as AWS words them", () => {
   test("a call the role's policies do not allow: the pooler's put-secret-value → AccessDeniedException naming secretsmanager:PutSecretValue", async () => {
     const r = await aws(imdsOf(POOLER_ID), ["secretsmanager", "put-secret-value", "--secret-id", fx.secretArn, "--secret-string", "x"]);

@@ -64,6 +64,13 @@ export interface TwinAwsOptions {
   readonly onDecision?: (d: AuthzDecision) => void;
 }
 
+/** What {@link TwinAws.launchInstance} needs: the instance and its launch template's tag specifications. */
+export interface LaunchSpec extends Omit<TwinInstance, "tags" | "state"> {
+  readonly tagSpecifications: readonly { readonly resourceType: "instance" | "network-interface" | "volume"; readonly tags: Record<string, string> }[];
+  /** Root volume. @default - 8 GiB gp3, unencrypted */
+  readonly rootVolume?: { readonly sizeGiB: number; readonly kmsKeyArn?: string };
+}
+
 /** One logged API call. */
 export interface TwinCall {
   readonly at: string;
@@ -91,6 +98,14 @@ export interface TwinAws {
   readonly secrets: SecretsService;
   /** Replaces a role's identity policies (JSON texts): takes effect on the next request. */
   setRolePolicies(roleArn: string, policies: string[]): void;
+  /**
+   * Launches an instance as EC2 does from a launch template: the instance (`running`), its
+   * primary network interface (device index 0, the instance's address and MAC) and its root
+   * volume (`/dev/xvda`), both attached with delete-on-termination and tagged per the launch
+   * template's `tag_specifications` (resource types `instance`, `network-interface`, `volume`).
+   * @throws Error when the instance id or address is already in use by a live instance
+   */
+  launchInstance(spec: LaunchSpec): TwinInstance;
   /** Marks an instance shutting-down, then terminated after `releaseAfterMs`: its attachments are released (deleteOnTermination ones deleted), its credentials stop working. */
   terminateInstance(instanceId: string, releaseAfterMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -367,6 +382,40 @@ export async function startTwinAws(opts: TwinAwsOptions): Promise<TwinAws> {
       const role = world.roles.find((r) => r.arn === roleArn);
       if (!role) throw new Error(`no role ${roleArn} in the twin's world`);
       role.policies = [...policies];
+    },
+    launchInstance(spec) {
+      const { tagSpecifications, rootVolume, ...rest } = spec;
+      if (world.instances.some((i) => i.state !== "terminated" && (i.id === spec.id || i.privateIp === spec.privateIp))) {
+        throw new Error(`instance ${spec.id} or address ${spec.privateIp} is in use in the twin's world`);
+      }
+      const tagsOf = (t: string) => ({ ...(tagSpecifications.find((x) => x.resourceType === t)?.tags ?? {}) });
+      const inst: TwinInstance = { ...rest, tags: tagsOf("instance"), state: "running", launchTime: spec.launchTime ?? new Date().toISOString() };
+      const serial = spec.id.slice(2);
+      const attachTime = new Date().toISOString();
+      world.instances.push(inst);
+      world.networkInterfaces.push({
+        id: `eni-${serial}`,
+        subnetId: spec.subnetId,
+        subnetCidr: spec.subnetCidr,
+        vpcId: spec.vpcId,
+        availabilityZone: spec.availabilityZone,
+        privateIp: spec.privateIp,
+        mac: spec.mac,
+        tags: tagsOf("network-interface"),
+        description: "",
+        attachment: { instanceId: spec.id, attachmentId: `eni-attach-${serial}`, device: "0", status: "attached", attachTime, deleteOnTermination: true },
+      });
+      world.volumes.push({
+        id: `vol-${serial}`,
+        availabilityZone: spec.availabilityZone,
+        sizeGiB: rootVolume?.sizeGiB ?? 8,
+        volumeType: "gp3",
+        encrypted: rootVolume?.kmsKeyArn !== undefined,
+        ...(rootVolume?.kmsKeyArn ? { kmsKeyArn: rootVolume.kmsKeyArn } : {}),
+        tags: tagsOf("volume"),
+        attachment: { instanceId: spec.id, attachmentId: `vol-attach-${serial}`, device: "/dev/xvda", status: "attached", attachTime, deleteOnTermination: true },
+      });
+      return inst;
     },
     async terminateInstance(instanceId, releaseAfterMs = 0) {
       const inst = world.instances.find((i) => i.id === instanceId);

@@ -71,6 +71,8 @@ export interface SynthesizedWorld {
   readonly slots: { eniId: string; volumeId: string; asgName: string; zone: string; subnetCidr: string }[];
   /** Bootstrap objects (`aws_s3_object`) with the version ids the fixture gave them. */
   readonly bootstrapObjects: { key: string; versionId: string }[];
+  /** Each launch template's tag_specifications, by slot index ("0", "1", …) or "pooler". */
+  readonly launchTagSpecifications: Record<string, { resourceType: "instance" | "network-interface" | "volume"; tags: Record<string, string> }[]>;
   /** Identity policies of a role by policy name (`aws_iam_role_policy.name`), parsed. */
   readonly rolePolicies: Record<string, Record<string, { Version: string; Statement: Json[] }>>;
 }
@@ -234,6 +236,15 @@ export function worldFromStack(stack: Stack): SynthesizedWorld {
     })
     .sort((a, b) => a.slot - b.slot)
     .map(({ slot: _slot, ...rest }) => rest);
+  const launchTagSpecifications: SynthesizedWorld["launchTagSpecifications"] = {};
+  for (const [, lt] of res("aws_launch_template")) {
+    const specs = ((lt.tag_specifications as { resource_type: string; tags: Record<string, string> }[] | undefined) ?? []).map((t) => ({
+      resourceType: t.resource_type as "instance" | "network-interface" | "volume",
+      tags: t.tags,
+    }));
+    const instanceTags = specs.find((t) => t.resourceType === "instance")?.tags ?? {};
+    launchTagSpecifications[instanceTags["managed-postgres:slot"] ?? "pooler"] = specs;
+  }
   const roleArn = (suffix: string) => roles.find((r) => r.arn.endsWith(suffix))?.arn;
   const profileArn = (suffix: string) => instanceProfiles.find((p) => p.arn.endsWith(suffix))?.arn;
   return {
@@ -248,6 +259,7 @@ export function worldFromStack(stack: Stack): SynthesizedWorld {
     clusterName: cluster,
     slots,
     bootstrapObjects,
+    launchTagSpecifications,
     rolePolicies,
   };
 }
