@@ -1,5 +1,7 @@
 import { authorize, globalContext, resourceTagContext, type CallerIdentity } from "./authorize";
 import { accessDenied, authError, denialSentence, errorBody, AwsError } from "./errors";
+import { policyJson } from "./synthesized-world";
+import { restoreSourceStatements } from "../../../src/rules/restore";
 
 const CALLER: CallerIdentity = {
   sessionArn: "arn:aws:sts::111122223333:assumed-role/managed-postgres-orders-node/i-0a1b2c3d4e5f60001",
@@ -128,5 +130,42 @@ describe("error shapes", () => {
     expect(authError("json", "expired", "m").code).toBe("ExpiredTokenException");
     expect(authError("s3", "bad-token", "m").code).toBe("InvalidToken");
     expect(new AwsError("X", "y").status).toBe(400);
+  });
+});
+
+describe("restoreFrom's statements (src/rules/restore.ts) under evaluation", () => {
+  const SOURCE_KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  const restore = {
+    backupBucket: "orders-backups-20260101",
+    stanza: "orders",
+    target: "latest",
+    secretArn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:managed-postgres/orders-AbCdEf",
+  };
+  const identity = (backupKmsKeyArn?: string) => [
+    policyJson(restoreSourceStatements({ ...restore, ...(backupKmsKeyArn ? { backupKmsKeyArn } : {}) }, "aws", "eu-west-1") as never, (s) => s),
+  ];
+  const decrypt = (policies: string[]) =>
+    authorize({
+      caller: CALLER,
+      identityPolicies: policies,
+      action: "kms:Decrypt",
+      resource: SOURCE_KEY,
+      resourceAccount: "111122223333",
+      resourcePolicy: ROOT_KEY_POLICY,
+      context: { ...ctx(true, true), "kms:ViaService": "s3.eu-west-1.amazonaws.com" },
+    });
+
+  test("pgBackRest's listing of the source repository (repo1-path /<stanza>) is allowed by the s3:prefix condition", async () => {
+    const list = (prefix: string) =>
+      authorize({ caller: CALLER, identityPolicies: identity(SOURCE_KEY), action: "s3:ListBucket", resource: `arn:aws:s3:::${restore.backupBucket}`, resourceAccount: "111122223333", context: { ...ctx(), "s3:prefix": prefix, "s3:delimiter": "/" } });
+    expect((await list("orders/archive/orders/")).result).toBe("Allowed");
+    expect((await list("orders/backup/orders/")).result).toBe("Allowed");
+    expect((await list("other/")).result).toBe("ImplicitlyDenied");
+  });
+
+  test("the source key's kms:Decrypt through S3 is allowed by its key ARN, and by nothing when backupKmsKeyArn is absent or an alias ARN (KMS authorizes the key ARN)", async () => {
+    expect((await decrypt(identity(SOURCE_KEY))).result).toBe("Allowed");
+    expect((await decrypt(identity())).result).toBe("ImplicitlyDenied");
+    expect((await decrypt(identity("arn:aws:kms:eu-west-1:111122223333:alias/managed-postgres/orders"))).result).toBe("ImplicitlyDenied");
   });
 });

@@ -97,6 +97,13 @@ export class Ec2Service {
     return i;
   }
 
+  /** Attaching needs a running or stopped instance (IncorrectInstanceState otherwise). */
+  private attachable(i: TwinInstance): void {
+    if (i.state !== "running" && i.state !== "stopped") {
+      throw new AwsError("IncorrectInstanceState", `The instance '${i.id}' is not in a valid state for this operation (${i.state}).`);
+    }
+  }
+
   private instanceContext(i: TwinInstance): Record<string, string> {
     return {
       ...resourceTagContext(i.tags, "ec2"),
@@ -147,6 +154,7 @@ export class Ec2Service {
         const inst = this.instance(p.get("InstanceId"));
         await ctx.authorize("ec2:AttachNetworkInterface", ec2Arn(w, "instance", inst.id), { context: this.instanceContext(inst) });
         await ctx.authorize("ec2:AttachNetworkInterface", ec2Arn(w, "network-interface", eni.id), { context: { ...resourceTagContext(eni.tags, "ec2"), "ec2:Region": w.region, "ec2:AvailabilityZone": eni.availabilityZone } });
+        this.attachable(inst);
         if (eni.attachment) throw new AwsError("InvalidNetworkInterface.InUse", `Interface: [${eni.id}] in use.`);
         if (eni.availabilityZone !== inst.availabilityZone) {
           throw new AwsError("InvalidParameterCombination", `You may not attach a network interface to an instance if they are not in the same availability zone`);
@@ -177,6 +185,7 @@ export class Ec2Service {
         const device = p.get("Device") ?? "";
         await ctx.authorize("ec2:AttachVolume", ec2Arn(w, "instance", inst.id), { context: this.instanceContext(inst) });
         await ctx.authorize("ec2:AttachVolume", ec2Arn(w, "volume", vol.id), { context: { ...resourceTagContext(vol.tags, "ec2"), "ec2:Region": w.region, "ec2:Encrypted": String(vol.encrypted), "ec2:VolumeSize": String(vol.sizeGiB), "ec2:VolumeType": vol.volumeType ?? "gp3" } });
+        this.attachable(inst);
         if (vol.attachment) throw new AwsError("VolumeInUse", `${vol.id} is already attached to an instance`);
         if (vol.availabilityZone !== inst.availabilityZone) {
           throw new AwsError("InvalidVolume.ZoneMismatch", `The volume '${vol.id}' is not in the same availability zone as instance '${inst.id}'`);
