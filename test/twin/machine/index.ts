@@ -32,9 +32,9 @@
  * Needs root and systemd-container; fails (never skips) elsewhere.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { assertSystemTier } from "../../support/prerequisites";
 import { alive, attempt, childrenOf, must, namespaceOf, pidsInNamespace, rssKiB, run, sleep, type RunResult } from "./host";
 
@@ -205,9 +205,11 @@ class NspawnMachine implements Machine {
   pid = 0;
   private leader = 0;
   private pidNamespace = "";
+  /** Host PID of the container's PID 1 from the start (before it is systemd). */
+  private init = 0;
   private readonly merged: string;
   private readonly links: HotplugLink[] = [];
-  private readonly loops = new Map<string, { loop: string; byId?: string }>();
+  private readonly loops = new Map<string, { loop: string; file: string; byId?: string }>();
   private destroying: Promise<void> | undefined;
 
   constructor(
@@ -265,6 +267,7 @@ class NspawnMachine implements Machine {
       closeSync(console);
     }
     if (!this.pid) throw new Error(`could not start systemd-nspawn for ${this.name}`);
+    this.saveState();
     const own = namespaceOf(this.pid, "pid");
     const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
     while (Date.now() < deadline) {
@@ -278,7 +281,12 @@ class NspawnMachine implements Machine {
           /* gone, or not yet exec'd */
         }
         if (!ns || ns === own) continue;
-        this.pidNamespace = ns; // known from here on: crash() and destroy() kill the whole namespace
+        if (!this.pidNamespace) {
+          // Known from here on: crash(), destroy() and reapStaleMachines() kill the whole namespace.
+          this.pidNamespace = ns;
+          this.init = c;
+          this.saveState();
+        }
         if (exe.endsWith("/systemd")) {
           this.leader = c;
           return;
@@ -401,6 +409,7 @@ class NspawnMachine implements Machine {
       throw e;
     }
     this.links.push({ mac: want, hostEnd, bridgeNetns: opts.bridgeNetns });
+    this.saveState();
     return name!;
   }
 
@@ -411,6 +420,7 @@ class NspawnMachine implements Machine {
     must(["ip", "-n", this.netns, "link", "del", link.name]);
     const i = this.links.findIndex((l) => l.mac === want);
     if (i >= 0) this.links.splice(i, 1);
+    this.saveState();
   }
 
   /** Links of the machine's namespace: name and MAC (lower case). */
@@ -439,7 +449,8 @@ class NspawnMachine implements Machine {
       attempt(["losetup", "-d", loop]);
       throw e;
     }
-    this.loops.set(devName, { loop, byId: opts.byId });
+    this.loops.set(devName, { loop, file: resolve(file), byId: opts.byId });
+    this.saveState();
     return `/dev/${devName}`;
   }
 
@@ -451,11 +462,28 @@ class NspawnMachine implements Machine {
     }
     must(["losetup", "-d", att.loop]);
     this.loops.delete(devName);
+    this.saveState();
   }
 
   destroy(): Promise<void> {
     this.destroying ??= this.teardown();
     return this.destroying;
+  }
+
+  /** Records what {@link reapStaleMachines} needs if this process dies without destroy(). */
+  private saveState(): void {
+    const state: MachineState = {
+      owner: process.pid,
+      ownerStart: startTime(process.pid),
+      nspawn: this.pid,
+      nspawnStart: startTime(this.pid),
+      init: this.init,
+      initStart: this.init ? startTime(this.init) : "",
+      pidNamespace: this.pidNamespace,
+      links: this.links.map((l) => ({ hostEnd: l.hostEnd, bridgeNetns: l.bridgeNetns })),
+      loops: [...this.loops.values()].map((l) => ({ loop: l.loop, file: l.file })),
+    };
+    writeFileSync(join(this.dir, STATE_FILE), JSON.stringify(state));
   }
 
   private async teardown(): Promise<void> {
@@ -466,7 +494,7 @@ class NspawnMachine implements Machine {
       problems.push(String(e));
     }
     for (const l of this.links) attempt(l.bridgeNetns ? ["ip", "-n", l.bridgeNetns, "link", "del", l.hostEnd] : ["ip", "link", "del", l.hostEnd]);
-    for (const { loop } of this.loops.values()) attempt(["losetup", "-d", loop]);
+    for (const { loop, file } of this.loops.values()) detachLoop(loop, file);
     this.loops.clear();
     for (let i = 0; i < 20 && mountedUnder(this.dir); i++) {
       if (attempt(["umount", this.merged]) !== 0) await sleep(100);
@@ -477,6 +505,82 @@ class NspawnMachine implements Machine {
     live.delete(this);
     if (problems.length > 0) throw new Error(`${this.name}: destroy incomplete: ${problems.join("; ")}`);
   }
+}
+
+const STATE_FILE = "twin-machine.json";
+
+/** What a machine's directory records about it (twin-machine.json). */
+interface MachineState {
+  readonly owner: number;
+  readonly ownerStart: string;
+  readonly nspawn: number;
+  readonly nspawnStart: string;
+  /** The container's PID 1 (host PID, its start time) and its PID namespace; empty before nspawn made it. */
+  readonly init: number;
+  readonly initStart: string;
+  readonly pidNamespace: string;
+  readonly links: readonly { hostEnd: string; bridgeNetns?: string }[];
+  readonly loops: readonly { loop: string; file: string }[];
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot): tells a PID's reuse apart. "" when gone. */
+function startTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Removes the machines of processes that died without destroy() (a killed jest run): every
+ * /var/tmp/twin-machine-* whose twin-machine.json names an owner that no longer runs. Kills
+ * its nspawn and every process of its PID namespace (while its recorded PID 1 still runs:
+ * PIDs are compared with their start times, so a reused PID is never hit), deletes the veths
+ * and loop devices it recorded (a loop only while it still has the recorded file), unmounts
+ * and removes the directory. Machines of running processes are left alone.
+ * @returns the directories removed
+ */
+export async function reapStaleMachines(): Promise<string[]> {
+  assertSystemTier("reapStaleMachines (root)");
+  const reaped: string[] = [];
+  for (const entry of readdirSync("/var/tmp").filter((d) => d.startsWith("twin-machine-"))) {
+    const dir = join("/var/tmp", entry);
+    let state: MachineState;
+    try {
+      state = JSON.parse(readFileSync(join(dir, STATE_FILE), "utf8")) as MachineState;
+    } catch {
+      continue; // being created, or not ours
+    }
+    if (alive(state.owner) && startTime(state.owner) === state.ownerStart) continue;
+    const root = join(dir, "root");
+    const victims = () => [
+      ...(state.nspawn && startTime(state.nspawn) === state.nspawnStart ? [state.nspawn] : []),
+      ...(state.init && startTime(state.init) === state.initStart && namespaceOf(state.init, "pid") === state.pidNamespace ? pidsInNamespace(state.pidNamespace) : []),
+    ];
+    for (let i = 0; i < 50; i++) {
+      const left = victims();
+      if (left.length === 0) break;
+      for (const p of left) attemptKill(p);
+      await sleep(100);
+    }
+    for (const l of state.links) attempt(l.bridgeNetns ? ["ip", "-n", l.bridgeNetns, "link", "del", l.hostEnd] : ["ip", "link", "del", l.hostEnd]);
+    for (const l of state.loops) detachLoop(l.loop, l.file);
+    if (mountedUnder(dir)) attempt(["umount", root]);
+    if (mountedUnder(dir)) attempt(["umount", "-l", root]);
+    if (!mountedUnder(dir)) {
+      rmSync(dir, { recursive: true, force: true });
+      reaped.push(dir);
+    }
+  }
+  return reaped;
+}
+
+/** `losetup -d` of `loop` only while its backing file is still `file` (a freed loop may be someone else's now). */
+function detachLoop(loop: string, file: string): void {
+  const back = spawnSync("losetup", ["-n", "-O", "BACK-FILE", loop], { encoding: "utf8", timeout: 10_000 }).stdout?.trim();
+  if (back === file) attempt(["losetup", "-d", loop]);
 }
 
 function attemptKill(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {

@@ -9,12 +9,12 @@
  * `machine: boot_to_cloud_init_done_ms=… rss_idle_mib=… crash_gone_ms=…`.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { requirePrerequisites } from "../../support/prerequisites";
 import { alive, must, sleep } from "./host";
-import { bootMachine, destroyAllMachines, mountedUnder, nodeRoot, type Machine, type MachineOptions } from "./index";
+import { bootMachine, destroyAllMachines, mountedUnder, nodeRoot, reapStaleMachines, type Machine, type MachineOptions } from "./index";
 
 const ID = String(process.pid % 100000);
 const VPC_NS = `twmb-v-${ID}`;
@@ -236,6 +236,28 @@ describe("a machine boots the node image like an EC2 instance", () => {
     await expect(m.waitForCloudInit(CLOUD_INIT_TIMEOUT_MS)).rejects.toThrow(/status: error[\s\S]*runcmd[\s\S]*twin-failure-marker/);
     await m.destroy();
     expect(m.running()).toBe(false);
+  });
+
+  test("reapStaleMachines removes the machine of a process that died without destroy()", async () => {
+    const m = await bootMachine({ name: `twmb-${ID}-g`, netns: MACHINE_NS, userData: gzipSync(USER_DATA), instanceId: INSTANCE_ID });
+    const file = join(stage, "vol3.img");
+    must(["truncate", "-s", "16M", file]);
+    await m.attachBlockDevice(file, "xvdf");
+    await m.attachInterface("02:00:5e:7a:01:25", BRIDGE, { bridgeNetns: VPC_NS });
+    expect(await reapStaleMachines()).not.toContain(m.dir); // its owner (this process) runs
+    expect(m.running()).toBe(true);
+    // As if this process had died: the state names an owner that has exited.
+    const stateFile = join(m.dir, "twin-machine.json");
+    const state = JSON.parse(readFileSync(stateFile, "utf8")) as { owner: number };
+    state.owner = spawnSync("true").pid!;
+    writeFileSync(stateFile, JSON.stringify(state));
+    const pids = m.processes();
+    expect(await reapStaleMachines()).toContain(m.dir);
+    expect(pids.filter(alive)).toEqual([]);
+    expect(existsSync(m.dir)).toBe(false);
+    expect(must(["losetup", "-j", file]).trim()).toBe("");
+    expect(ip("-n", VPC_NS, "-o", "link", "show", "master", BRIDGE).split("\n").filter(Boolean)).toHaveLength(1);
+    await m.destroy();
   });
 
   test("a boot that fails removes what it made, processes included", async () => {
