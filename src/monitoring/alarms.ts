@@ -229,7 +229,7 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
       comparisonOperator: "GreaterThanThreshold",
       threshold: 0,
       treatMissingData: "notBreaching",
-      source: "seed 000: backup management and verification; a backup that does not restore is no backup",
+      source: "backups are managed and verified (Cloud Temple Managed PostgreSQL): a backup that does not restore is no backup",
     },
   ];
   // A standalone cluster has no replica: its lag is always 0.

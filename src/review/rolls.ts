@@ -7,7 +7,7 @@
  * the header of the nodes' bootstrap script as the change leaves it (`MW_DAY`,
  * `MW_START_MINUTE`, `MW_DURATION`, `APPLY_IMMEDIATELY`). Pure.
  */
-import type { Placement, ResourceChange, ResourceSnapshot, RollPlan, RollTiming } from "./types";
+import type { Placement, ResourceChange, ResourceSnapshot, RollInWindow, RollPlan, RollTiming, StorageGrowth } from "./types";
 
 const str = (v: unknown) => (v === undefined || v === null ? "(none)" : typeof v === "string" ? v : JSON.stringify(v));
 
@@ -46,7 +46,7 @@ function timing(resources: Iterable<ResourceSnapshot>): RollTiming {
  */
 export function rollPlan(changes: readonly ResourceChange[], placement: ReadonlyMap<string, Placement>, head: Iterable<ResourceSnapshot>): RollPlan | undefined {
   const replaced = new Map<string, Set<string>>();
-  const growth: { slot: string; from: string; to: string }[] = [];
+  const growth: StorageGrowth[] = [];
   let pooler = false;
   for (const c of changes) {
     if (c.action !== "update" && c.action !== "replace") continue;
@@ -73,7 +73,7 @@ export function rollPlan(changes: readonly ResourceChange[], placement: Readonly
 }
 
 /** "sun 02:00–03:00 UTC" from a {@link RollTiming} window (end on the next day when it wraps). */
-export function windowText(t: Extract<RollTiming, { kind: "window" }>): string {
+export function windowText(t: RollInWindow): string {
   const days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
   const hhmm = (m: number) => `${String(Math.floor(m / 60) % 24).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
   const end = t.startMinute + t.durationMinutes;

@@ -161,18 +161,49 @@ export interface RolledNode {
   readonly because: readonly string[];
 }
 
+/** The nodes apply the change at once (`applyImmediately`). */
+export interface RollImmediately {
+  /** Discriminant. */
+  readonly kind: "immediately";
+}
+
+/** The nodes apply the change in the weekly maintenance window (UTC). */
+export interface RollInWindow {
+  /** Discriminant. */
+  readonly kind: "window";
+  /** ISO weekday of the window's start, 1 (Monday) to 7 (Sunday). */
+  readonly isoDay: number;
+  /** Minutes after 00:00 UTC of that day. */
+  readonly startMinute: number;
+  /** Length of the window in minutes. */
+  readonly durationMinutes: number;
+}
+
+/** The change does not show when the nodes apply it (no bootstrap script header in it). */
+export interface RollTimingUnknown {
+  /** Discriminant. */
+  readonly kind: "unknown";
+}
+
 /** When the nodes apply the change. */
-export type RollTiming =
-  | { readonly kind: "immediately" }
-  | { readonly kind: "window"; readonly isoDay: number; readonly startMinute: number; readonly durationMinutes: number }
-  | { readonly kind: "unknown" };
+export type RollTiming = RollImmediately | RollInWindow | RollTimingUnknown;
+
+/** A data volume grown in place. */
+export interface StorageGrowth {
+  /** Slot id. */
+  readonly slot: string;
+  /** Size before, GiB, as written in the configuration or plan. */
+  readonly from: string;
+  /** Size after, GiB. */
+  readonly to: string;
+}
 
 /** What a change rolls in one cluster. */
 export interface RollPlan {
   /** Database nodes replaced one at a time (slot order; the maintenance decides the order: replicas first). */
   readonly replacedNodes: readonly RolledNode[];
   /** Data volumes grown in place: slot, size before and after (GiB, as written). */
-  readonly storageGrowth: readonly { readonly slot: string; readonly from: string; readonly to: string }[];
+  readonly storageGrowth: readonly StorageGrowth[];
   /** Whether the PgBouncer tier gets a new launch template version (not rolled by the nodes). */
   readonly poolerTemplateChanged: boolean;
   /** When the nodes apply it. */
