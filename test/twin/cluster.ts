@@ -1,0 +1,305 @@
+/**
+ * The EC2 twin, wired (issue 10): what `terraform apply` of a synthesized stack creates, running
+ * on this machine. No render function of the library is called here: the input is the stack's
+ * `cdk.tf.json`, applied by test/twin/apply (references, locals and functions evaluated by the
+ * real `terraform console`), the AWS world served by test/twin/aws (SigV4 + IAM as AWS
+ * evaluates it), the VPC of test/twin/network.ts, and every instance an Auto Scaling group
+ * launches booted by test/twin/machine (the Debian 13 node image under systemd-nspawn, real
+ * systemd and cloud-init running the launch template's user data byte for byte).
+ *
+ * Auto Scaling, as AWS documents it (https://docs.aws.amazon.com/autoscaling/ec2/userguide/):
+ * - a group launches `desired_capacity` (else `min_size`) instances from its launch template's
+ *   version, spread over its subnets' availability zones (AZ balance);
+ * - each instance gets its own primary ENI (an address of the subnet, not a slot's) and root
+ *   volume, tagged per the template's `tag_specifications`; the instance also carries the
+ *   group's `propagate_at_launch` tags and `aws:autoscaling:groupName`,
+ *   `aws:ec2launchtemplate:id`, `aws:ec2launchtemplate:version`
+ *   (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions
+ *   lists the `aws:` tags EC2 adds);
+ * - an instance reported Unhealthy (SetInstanceHealth) is replaced: with the library's
+ *   instance maintenance policy (min 0 %, max 100 %) it is terminated, and its replacement is
+ *   launched while the old one is still shutting down; termination releases the instance's
+ *   ENI and volume attachments only after `terminationDelayMs` (EC2 takes seconds to minutes).
+ */
+import { randomBytes } from "node:crypto";
+import { closeSync, mkdirSync, openSync, ftruncateSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { addressesInUse, allocateAddress, applyStack, type TwinAccount, type TwinResource, type TwinState } from "./apply";
+import { startTwinAws, twinServiceNames, type HotplugEvent, type TwinAws, type TwinInstance, type TwinWorld } from "./aws";
+import { bootMachine, destroyAllMachines, type Machine } from "./machine";
+import { HOST_ADDRESS, IMDS_PORT, TwinNetwork } from "./network";
+import { subnetOf, worldFromState } from "./world-from-state";
+import { createCa, issueCertificate, type KeyPair } from "../live/harness/tls";
+
+/** Options of {@link TwinCluster.start}. */
+export interface TwinClusterOptions {
+  /** Directory of the synthesized stack (`cdk.tf.json`). */
+  readonly stackDir: string;
+  /** Prefix of every namespace, link and machine (2–5 lowercase characters). */
+  readonly prefix: string;
+  readonly account?: Partial<TwinAccount>;
+  readonly variables?: Record<string, unknown>;
+  /** How long a terminating instance keeps its attachments. @default 15000 */
+  readonly terminationDelayMs?: number;
+  readonly log?: (message: string) => void;
+}
+
+/** An instance the twin launched. */
+export interface LaunchedInstance {
+  readonly id: string;
+  readonly group: string;
+  readonly netns: string;
+  readonly address: string;
+  readonly subnetId: string;
+  readonly availabilityZone: string;
+  readonly machine: Machine;
+  readonly launchedAt: number;
+  /** Router-side ports of attached ENIs, by ENI id. */
+  readonly ports: Map<string, string>;
+}
+
+function str(v: unknown): string {
+  return v === undefined || v === null ? "" : String(v);
+}
+
+function block(v: unknown): Record<string, unknown> | undefined {
+  if (Array.isArray(v)) return v[0] as Record<string, unknown> | undefined;
+  return v && typeof v === "object" ? (v as Record<string, unknown>) : undefined;
+}
+
+/** The running twin of one applied stack; `destroy()` always (also after failures). */
+export class TwinCluster {
+  readonly instances = new Map<string, LaunchedInstance>();
+  /** Instance ids in launch order, with their group (also terminated ones). */
+  readonly launches: { id: string; group: string; at: number }[] = [];
+  private readonly volumeFiles = new Map<string, string>();
+  private readonly log: (m: string) => void;
+  private closed = false;
+
+  private constructor(
+    readonly options: TwinClusterOptions,
+    readonly state: TwinState,
+    readonly world: TwinWorld,
+    readonly net: TwinNetwork,
+    readonly ca: KeyPair,
+    readonly workDir: string,
+    public aws: TwinAws | undefined,
+  ) {
+    this.log = options.log ?? (() => undefined);
+  }
+
+  /**
+   * Applies the stack, builds the VPC, starts the AWS API and launches every Auto Scaling
+   * group's instances (booted; cloud-init may still be running: {@link waitForCloudInit}).
+   * @throws ApplyError when the apply fails (a precondition, an oversized user data, …)
+   */
+  static async start(options: TwinClusterOptions): Promise<TwinCluster> {
+    const state = await applyStack(options.stackDir, options.account, undefined, options.variables ? { variables: options.variables } : {});
+    const world = worldFromState(state);
+    const subnets = [...new Set(state.ofType("aws_autoscaling_group").flatMap((g) => (g.attributes.vpc_zone_identifier as string[]) ?? []))].map((id) => {
+      const s = subnetOf(state, id);
+      return { id, cidr: s.cidr, availabilityZone: s.availabilityZone };
+    });
+    const net = await TwinNetwork.create(options.prefix, subnets);
+    const workDir = join("/var/tmp", `${options.prefix}-twin`);
+    rmSync(workDir, { recursive: true, force: true });
+    mkdirSync(workDir, { recursive: true });
+    const ca = await createCa(join(workDir, "pki"), "EC2 twin CA");
+    const cluster = new TwinCluster(options, state, world, net, ca, workDir, undefined);
+    try {
+      const names = [...twinServiceNames(state.region), ...world.buckets.map((b) => `${b.name}.s3.${state.region}.amazonaws.com`)];
+      const server = await issueCertificate(join(workDir, "pki"), ca, `ec2.${state.region}.amazonaws.com`, [HOST_ADDRESS], names);
+      cluster.aws = await startTwinAws({
+        world,
+        tls: server,
+        api: [{ host: HOST_ADDRESS, port: 443 }],
+        imds: [{ host: HOST_ADDRESS, port: IMDS_PORT }],
+        dataDir: join(workDir, "s3"),
+        hotplug: { attach: (e) => cluster.attach(e), detach: (e) => cluster.detach(e) },
+      });
+      for (const g of state.ofType("aws_autoscaling_group")) {
+        const n = Number(g.attributes.desired_capacity ?? g.attributes.min_size ?? 0);
+        for (let i = 0; i < n; i++) await cluster.launch(g);
+      }
+    } catch (e) {
+      await cluster.destroy();
+      throw e;
+    }
+    return cluster;
+  }
+
+  /** The names the machines resolve to the twin (the AWS endpoints and the buckets' virtual hosts). */
+  hostsEntries(): Record<string, string> {
+    const names = [...twinServiceNames(this.state.region).filter((n) => !n.startsWith("*")), ...this.world.buckets.map((b) => `${b.name}.s3.${this.state.region}.amazonaws.com`)];
+    return Object.fromEntries(names.map((n) => [n, HOST_ADDRESS]));
+  }
+
+  /** Launches one instance of an Auto Scaling group (by resource or group name). */
+  async launch(group: TwinResource | string): Promise<LaunchedInstance> {
+    const g = typeof group === "string" ? this.state.ofType("aws_autoscaling_group").find((x) => x.attributes.name === group) : group;
+    if (!g) throw new Error(`no Auto Scaling group ${String(group)}`);
+    const groupName = str(g.attributes.name);
+    const ltRef = block(g.attributes.launch_template)!;
+    const lt = this.state.ofType("aws_launch_template").find((t) => t.attributes.id === ltRef.id);
+    if (!lt) throw new Error(`${g.address}: launch template ${str(ltRef.id)} not applied`);
+    const subnets = (g.attributes.vpc_zone_identifier as string[]).map((id) => subnetOf(this.state, id));
+    // AZ balance: the zone with the fewest running instances of the group
+    const running = [...this.instances.values()].filter((i) => i.group === groupName);
+    const subnet = [...subnets].sort((a, b) => running.filter((i) => i.subnetId === a.id).length - running.filter((i) => i.subnetId === b.id).length)[0];
+    const taken = addressesInUse(this.state).get(subnet.id) ?? new Set<string>();
+    for (const i of this.instances.values()) taken.add(i.address);
+    const id = `i-0${randomBytes(8).toString("hex")}`;
+    const address = allocateAddress(subnet.cidr, taken, id);
+    const mac = `02:${randomBytes(5).toString("hex").match(/../g)!.join(":")}`;
+    const specs = ((lt.attributes.tag_specifications as { resource_type: string; tags: Record<string, string> }[]) ?? []);
+    const tagsFor = (type: string) => ({ ...(specs.find((s) => s.resource_type === type)?.tags ?? {}) });
+    const propagated = Object.fromEntries(((g.attributes.tag as { key: string; value: string; propagate_at_launch: unknown }[]) ?? []).filter((t) => t.propagate_at_launch === true || t.propagate_at_launch === "true").map((t) => [t.key, str(t.value)]));
+    const version = str(ltRef.version) || str(lt.attributes.latest_version);
+    const profile = block(lt.attributes.iam_instance_profile);
+    const instance: TwinInstance = {
+      id,
+      privateIp: address,
+      mac,
+      subnetId: subnet.id,
+      subnetCidr: subnet.cidr,
+      vpcId: subnet.vpcId,
+      availabilityZone: subnet.availabilityZone,
+      instanceProfileArn: str(profile?.arn) || undefined,
+      tags: { ...propagated, ...tagsFor("instance"), "aws:autoscaling:groupName": groupName, "aws:ec2launchtemplate:id": str(lt.attributes.id), "aws:ec2launchtemplate:version": version },
+      autoScalingGroupName: groupName,
+      state: "pending",
+      userData: str(lt.attributes.user_data),
+      imageId: str(lt.attributes.image_id),
+      instanceType: str(lt.attributes.instance_type),
+      launchTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    };
+    this.world.instances.push(instance);
+    const now = instance.launchTime!;
+    this.world.networkInterfaces.push({
+      id: `eni-0${randomBytes(8).toString("hex")}`,
+      subnetId: subnet.id,
+      subnetCidr: subnet.cidr,
+      vpcId: subnet.vpcId,
+      availabilityZone: subnet.availabilityZone,
+      privateIp: address,
+      mac,
+      tags: tagsFor("network-interface"),
+      description: "",
+      attachment: { instanceId: id, attachmentId: `eni-attach-0${randomBytes(8).toString("hex")}`, device: "0", status: "attached", attachTime: now, deleteOnTermination: true },
+    });
+    const root = block(block(lt.attributes.block_device_mappings)?.ebs);
+    this.world.volumes.push({
+      id: `vol-0${randomBytes(8).toString("hex")}`,
+      availabilityZone: subnet.availabilityZone,
+      sizeGiB: Number(root?.volume_size ?? 8),
+      volumeType: str(root?.volume_type) || "gp3",
+      encrypted: root?.encrypted === true || root?.encrypted === "true",
+      ...(root?.kms_key_id ? { kmsKeyArn: str(root.kms_key_id) } : {}),
+      tags: tagsFor("volume"),
+      attachment: { instanceId: id, attachmentId: `vol-attach-${id}`, device: "/dev/xvda", status: "attached", attachTime: now, deleteOnTermination: true },
+    });
+    const netns = await this.net.addInstance(subnet.id, address, mac);
+    this.log(`launch ${id} of ${groupName} in ${subnet.availabilityZone} (${address}, ${netns})`);
+    const machine = await bootMachine({
+      name: `${this.options.prefix}-${id.slice(-8)}`,
+      netns,
+      userData: Buffer.from(instance.userData ?? "", "base64"),
+      instanceId: id,
+      caCertificates: [this.ca.certPem],
+      hosts: this.hostsEntries(),
+    });
+    instance.state = "running";
+    const launched: LaunchedInstance = { id, group: groupName, netns, address, subnetId: subnet.id, availabilityZone: subnet.availabilityZone, machine, launchedAt: Date.now(), ports: new Map() };
+    this.instances.set(id, launched);
+    this.launches.push({ id, group: groupName, at: launched.launchedAt });
+    return launched;
+  }
+
+  /** Backing file of a volume: a sparse file of its size, made on first attach. */
+  private volumeFile(volumeId: string): string {
+    let f = this.volumeFiles.get(volumeId);
+    if (!f) {
+      const v = this.world.volumes.find((x) => x.id === volumeId)!;
+      f = join(this.workDir, "volumes", `${volumeId}.img`);
+      mkdirSync(join(this.workDir, "volumes"), { recursive: true });
+      const fd = openSync(f, "a");
+      ftruncateSync(fd, v.sizeGiB * 2 ** 30);
+      closeSync(fd);
+      this.volumeFiles.set(volumeId, f);
+    }
+    return f;
+  }
+
+  /** NVMe device name of a volume attached as /dev/sd[f-p] on a Nitro instance, and its udev by-id name. */
+  private static nvme(volumeId: string, device: string): { dev: string; byId: string } {
+    const n = Math.max(1, device.charCodeAt(device.length - 1) - "e".charCodeAt(0));
+    return { dev: `nvme${n}n1`, byId: `nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}` };
+  }
+
+  private async attach(e: HotplugEvent): Promise<void> {
+    const inst = this.instances.get(e.instanceId);
+    if (!inst) throw new Error(`attach to ${e.instanceId}: not a running twin instance`);
+    if (e.kind === "network-interface") {
+      const eni = this.world.networkInterfaces.find((x) => x.id === e.resourceId)!;
+      const port = await this.net.attachInterface(inst.netns, eni.subnetId, [eni.privateIp], eni.mac, `ens${5 + Number(e.device)}`);
+      inst.ports.set(eni.id, port);
+    } else {
+      const { dev, byId } = TwinCluster.nvme(e.resourceId, e.device);
+      await inst.machine.attachBlockDevice(this.volumeFile(e.resourceId), dev, { byId });
+    }
+    this.log(`attached ${e.resourceId} to ${e.instanceId}`);
+  }
+
+  private async detach(e: HotplugEvent): Promise<void> {
+    const inst = this.instances.get(e.instanceId);
+    if (!inst) return; // terminated: its namespace and devices are gone already
+    if (e.kind === "network-interface") {
+      const port = inst.ports.get(e.resourceId);
+      if (port) await this.net.detach(port);
+      inst.ports.delete(e.resourceId);
+    } else {
+      await inst.machine.detachBlockDevice(TwinCluster.nvme(e.resourceId, e.device).dev).catch(() => undefined);
+    }
+    this.log(`detached ${e.resourceId} from ${e.instanceId}`);
+  }
+
+  /** Waits until cloud-init finished on every running instance. @throws Error naming the instance */
+  async waitForCloudInit(timeoutMs: number): Promise<void> {
+    await Promise.all(
+      [...this.instances.values()].map((i) =>
+        i.machine.waitForCloudInit(timeoutMs).catch((err: unknown) => {
+          throw new Error(`instance ${i.id} (${i.group}): ${String(err instanceof Error ? err.message : err)}`);
+        }),
+      ),
+    );
+  }
+
+  /**
+   * An instance failure: every process of the machine killed at once; EC2 then reports it
+   * terminated and releases its attachments after the termination delay.
+   */
+  async crash(instanceId: string): Promise<void> {
+    const inst = this.instances.get(instanceId);
+    if (!inst) throw new Error(`no running instance ${instanceId}`);
+    await inst.machine.crash();
+    await this.retire(inst);
+  }
+
+  private async retire(inst: LaunchedInstance): Promise<void> {
+    this.instances.delete(inst.id);
+    await inst.machine.destroy();
+    await this.net.removeInstance(inst.netns);
+    await this.aws!.terminateInstance(inst.id, this.options.terminationDelayMs ?? 15_000);
+  }
+
+  /** Stops everything this twin started: machines, the API, the network, the volume files. Idempotent. */
+  async destroy(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const inst of this.instances.values()) await inst.machine.destroy().catch(() => undefined);
+    await destroyAllMachines().catch(() => undefined);
+    await this.aws?.close().catch(() => undefined);
+    await this.net.destroy();
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The twin's AWS world (test/twin/aws/world.ts) from an applied stack (test/twin/apply): what
+ * `terraform apply` created, with the resolved attributes — roles and their inline policies,
+ * instance profiles, the KMS key (policy, aliases), the secret(s), the backup bucket (policy,
+ * default encryption, versioning, the bootstrap objects with their version ids), the slot ENIs
+ * and data volumes (tags as applied: `tags_all` when the provider has default tags), and the
+ * Auto Scaling groups. Instances are not here: the twin's Auto Scaling launches them.
+ */
+import type { TwinResource, TwinState } from "./apply";
+import type { TwinBucket, TwinWorld } from "./aws";
+
+type Attrs = Record<string, unknown>;
+
+/** A nested block as the JSON holds it: a list of one object, or the object. */
+function block(v: unknown): Attrs | undefined {
+  if (Array.isArray(v)) return v[0] as Attrs | undefined;
+  return v && typeof v === "object" ? (v as Attrs) : undefined;
+}
+
+function str(v: unknown): string {
+  return v === undefined || v === null ? "" : String(v);
+}
+
+/** Tags as AWS holds them: the resource's tags merged over the provider's default tags. */
+function tagsOf(r: TwinResource): Record<string, string> {
+  const all = (r.attributes.tags_all ?? r.attributes.tags ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, str(v)]));
+}
+
+/** A subnet (created by the stack or pre-existing in the account) by id. */
+export function subnetOf(state: TwinState, id: string): { id: string; cidr: string; availabilityZone: string; vpcId: string } {
+  const created = state.ofType("aws_subnet").find((s) => s.attributes.id === id);
+  if (created) return { id, cidr: str(created.attributes.cidr_block), availabilityZone: str(created.attributes.availability_zone), vpcId: str(created.attributes.vpc_id) };
+  const s = state.account.subnets.find((x) => x.id === id);
+  if (s) return { id, cidr: s.cidr_block, availabilityZone: s.availability_zone, vpcId: s.vpc_id };
+  throw new Error(`the applied stack and the twin account have no subnet ${id}`);
+}
+
+/**
+ * Builds the world of one applied stack.
+ * @throws Error naming a resource whose reference cannot be followed (a policy for an unknown role, …)
+ */
+export function worldFromState(state: TwinState): TwinWorld {
+  const m = (type: string) => state.ofType(type).filter((r) => r.mode === "managed");
+  const roles = m("aws_iam_role").map((r) => {
+    const name = str(r.attributes.name);
+    const policies = m("aws_iam_role_policy")
+      .filter((p) => str(p.attributes.role) === name || str(p.attributes.role) === str(r.attributes.id))
+      .map((p) => str(p.attributes.policy));
+    return { arn: str(r.attributes.arn), roleId: str(r.attributes.unique_id) || undefined, policies, tags: tagsOf(r) };
+  });
+  const instanceProfiles = m("aws_iam_instance_profile").map((p) => {
+    const role = roles.find((r) => r.arn.endsWith(`:role/${str(p.attributes.role)}`) || r.arn.endsWith(`/${str(p.attributes.role)}`));
+    if (!role) throw new Error(`${p.address}: no role ${str(p.attributes.role)} in the stack`);
+    return { arn: str(p.attributes.arn), roleArn: role.arn };
+  });
+  const kmsKeys = m("aws_kms_key").map((k) => ({
+    arn: str(k.attributes.arn),
+    policy: str(k.attributes.policy),
+    aliases: m("aws_kms_alias")
+      .filter((a) => [k.attributes.key_id, k.attributes.arn, k.attributes.id].includes(a.attributes.target_key_id))
+      .map((a) => str(a.attributes.name)),
+    tags: tagsOf(k),
+  }));
+  const buckets: TwinBucket[] = m("aws_s3_bucket").map((b) => {
+    const name = str(b.attributes.bucket);
+    const of = (type: string) => m(type).find((x) => str(x.attributes.bucket) === name || str(x.attributes.bucket) === str(b.attributes.id));
+    const rule = block(of("aws_s3_bucket_server_side_encryption_configuration")?.attributes.rule);
+    const byDefault = block(rule?.apply_server_side_encryption_by_default);
+    const versioning = block(of("aws_s3_bucket_versioning")?.attributes.versioning_configuration);
+    const policy = of("aws_s3_bucket_policy")?.attributes.policy;
+    const objects = m("aws_s3_object")
+      .filter((o) => str(o.attributes.bucket) === name)
+      .map((o) => ({
+        key: str(o.attributes.key),
+        body: str(o.attributes.content),
+        versionId: str(o.attributes.version_id) || undefined,
+        ...(o.attributes.kms_key_id ? { kmsKeyArn: str(o.attributes.kms_key_id) } : {}),
+        ...(o.attributes.content_type ? { contentType: str(o.attributes.content_type) } : {}),
+      }));
+    return {
+      name,
+      ...(policy ? { policy: str(policy) } : {}),
+      ...(byDefault?.kms_master_key_id ? { defaultKmsKeyArn: str(byDefault.kms_master_key_id) } : {}),
+      bucketKeyEnabled: rule?.bucket_key_enabled === true || rule?.bucket_key_enabled === "true",
+      versioning: versioning?.status === "Enabled",
+      objects,
+      tags: tagsOf(b),
+    };
+  });
+  const secrets = m("aws_secretsmanager_secret").map((s) => {
+    const policy = m("aws_secretsmanager_secret_policy").find((p) => str(p.attributes.secret_arn) === str(s.attributes.arn));
+    return {
+      arn: str(s.attributes.arn),
+      name: str(s.attributes.name),
+      ...(s.attributes.kms_key_id ? { kmsKeyArn: str(s.attributes.kms_key_id) } : {}),
+      ...(policy ? { resourcePolicy: str(policy.attributes.policy) } : {}),
+      tags: tagsOf(s),
+    };
+  });
+  const networkInterfaces = m("aws_network_interface").map((e) => {
+    const subnet = subnetOf(state, str(e.attributes.subnet_id));
+    return {
+      id: str(e.attributes.id),
+      subnetId: subnet.id,
+      subnetCidr: subnet.cidr,
+      vpcId: subnet.vpcId,
+      availabilityZone: subnet.availabilityZone,
+      privateIp: str(e.attributes.private_ip),
+      mac: str(e.attributes.mac_address).toLowerCase(),
+      tags: tagsOf(e),
+      description: str(e.attributes.description),
+    };
+  });
+  const volumes = m("aws_ebs_volume").map((v) => ({
+    id: str(v.attributes.id),
+    availabilityZone: str(v.attributes.availability_zone),
+    sizeGiB: Number(v.attributes.size),
+    volumeType: str(v.attributes.type) || "gp3",
+    encrypted: v.attributes.encrypted === true || v.attributes.encrypted === "true",
+    ...(v.attributes.kms_key_id ? { kmsKeyArn: str(v.attributes.kms_key_id) } : {}),
+    tags: tagsOf(v),
+  }));
+  const autoScalingGroups = m("aws_autoscaling_group").map((g) => ({
+    name: str(g.attributes.name),
+    ...(g.attributes.arn ? { arn: str(g.attributes.arn) } : {}),
+    tags: Object.fromEntries(((g.attributes.tag as { key: string; value: string }[] | undefined) ?? []).map((t) => [t.key, str(t.value)])),
+  }));
+  return {
+    region: state.region,
+    accountId: state.accountId,
+    partition: "aws",
+    roles,
+    instanceProfiles,
+    instances: [],
+    networkInterfaces,
+    volumes,
+    secrets,
+    kmsKeys,
+    buckets,
+    autoScalingGroups,
+  };
+}
