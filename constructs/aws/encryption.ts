@@ -10,6 +10,7 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { ResolvedClusterSpec } from "../../src/cluster-spec";
 import type { AwsEnvironment } from "./environment";
 import { clusterTags } from "../private/naming";
+import { poolerSecretName } from "./secret";
 
 /** Deletion window of the key, in days: the maximum AWS allows (7 to 30). */
 export const KMS_DELETION_WINDOW_DAYS = 30;
@@ -102,7 +103,15 @@ export class ClusterKey extends Construct {
                 principals: [{ type: "AWS", identifiers: [props.poolerRoleArn] }],
                 actions: ["kms:Decrypt"],
                 resources: ["*"],
-                condition: [{ test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${env.region}.amazonaws.com`] }],
+                condition: [
+                  { test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${env.region}.amazonaws.com`] },
+                  // Only the PgBouncer tier's own secret (by name: its ARN depends on this key).
+                  {
+                    test: "StringLike",
+                    variable: "kms:EncryptionContext:SecretARN",
+                    values: [`arn:${env.partition}:secretsmanager:${env.region}:${env.accountId}:secret:${poolerSecretName(props.spec.name)}-??????`],
+                  },
+                ],
               },
             ]),
         {

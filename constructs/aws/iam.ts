@@ -79,6 +79,10 @@ export interface NodePolicyTargets {
   readonly bucketArn: string;
   readonly kmsKeyArn: string;
   readonly secretArn: string;
+  /** ARN of the PgBouncer tier's secret (distributed). */
+  readonly poolerSecretArn?: string;
+  /** ARN of the SSM parameter the CA certificate is published in. */
+  readonly caParameterArn: string;
 }
 
 /** What the node policy names of one slot. */
@@ -132,7 +136,9 @@ function ec2Arn(env: AwsEnvironment, resource: string): string {
  *   condition key tying a role session to the group of its own instance, so a node could
  *   terminate another slot's instance of the same cluster; the maintenance never does.
  * - `secretsmanager:GetSecretValue`, `PutSecretValue` on the cluster secret (the first
- *   node writes the generated value; the others read it).
+ *   node writes the generated value; the others read it) and, distributed, on the PgBouncer
+ *   tier's secret (the nodes issue the tier's certificate and keep that secret current).
+ * - `ssm:GetParameter`, `ssm:PutParameter` on the CA certificate's parameter (published for clients).
  * - S3: `ListBucket` on the backup bucket, `GetObject`/`PutObject`/`DeleteObject` under
  *   `<cluster>/` (pgBackRest's repo1-path and the logical dumps; DeleteObject because
  *   pgBackRest expires its own backups).
@@ -208,6 +214,22 @@ export function nodePolicyStatements(t: NodePolicyTargets): DataAwsIamPolicyDocu
       actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
       resources: [t.secretArn],
     },
+    ...(t.poolerSecretArn === undefined
+      ? []
+      : [
+          {
+            sid: "PoolerSecretReadWrite",
+            effect: "Allow",
+            actions: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+            resources: [t.poolerSecretArn],
+          },
+        ]),
+    {
+      sid: "PublishCaCertificate",
+      effect: "Allow",
+      actions: ["ssm:GetParameter", "ssm:PutParameter"],
+      resources: [t.caParameterArn],
+    },
     {
       sid: "BackupBucketList",
       effect: "Allow",
@@ -254,23 +276,28 @@ export function nodePolicyStatements(t: NodePolicyTargets): DataAwsIamPolicyDocu
 }
 
 /**
- * The PgBouncer tier's permissions: read the cluster secret (PgBouncer's auth_user
- * password and the cluster CA) and decrypt it with the cluster key through Secrets Manager.
+ * The PgBouncer tier's permissions: read its own secret (the auth user's password, the CA
+ * certificate, the tier's certificate and key; never the cluster secret) and decrypt it with
+ * the cluster key through Secrets Manager, for that secret only
+ * (`kms:EncryptionContext:SecretARN`, the context Secrets Manager encrypts with).
  */
-export function poolerPolicyStatements(env: AwsEnvironment, secretArn: string, kmsKeyArn: string): DataAwsIamPolicyDocumentStatement[] {
+export function poolerPolicyStatements(env: AwsEnvironment, poolerSecretArn: string, kmsKeyArn: string): DataAwsIamPolicyDocumentStatement[] {
   return [
     {
-      sid: "ClusterSecretRead",
+      sid: "PoolerSecretRead",
       effect: "Allow",
       actions: ["secretsmanager:GetSecretValue"],
-      resources: [secretArn],
+      resources: [poolerSecretArn],
     },
     {
-      sid: "ClusterKeyThroughSecretsManager",
+      sid: "ClusterKeyThroughSecretsManagerForPoolerSecret",
       effect: "Allow",
       actions: ["kms:Decrypt"],
       resources: [kmsKeyArn],
-      condition: [{ test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${env.region}.amazonaws.com`] }],
+      condition: [
+        { test: "StringEquals", variable: "kms:ViaService", values: [`secretsmanager.${env.region}.amazonaws.com`] },
+        { test: "StringEquals", variable: "kms:EncryptionContext:SecretARN", values: [poolerSecretArn] },
+      ],
     },
   ];
 }

@@ -31,6 +31,7 @@ import { claimClusterName } from "../private/naming";
 import { removeStaleStackOutput } from "../private/stale-output";
 import { PoolerTier } from "./pooler";
 import { ClusterSecret } from "./secret";
+import { CaCertificateParameter } from "./ca-certificate";
 import { ClusterSecurityGroups } from "./security";
 import { Slot } from "./slot";
 import { ClusterMonitoring, type MonitoringOptions } from "./monitoring";
@@ -176,7 +177,7 @@ const LOCAL_OPTION_KEYS = ["priorStateFile", "now"];
  * Both create: a KMS key, the backup bucket, the cluster secret, security groups, instance
  * roles and outputs (`<id>_read_write_endpoint`, `<id>_read_write_port`,
  * `<id>_read_only_endpoint`, `<id>_read_only_port`, `<id>_secret_arn`,
- * `<id>_backup_bucket_name`, `<id>_kms_key_arn`; standalone's read-only endpoint is its
+ * `<id>_ca_certificate_parameter`, `<id>_backup_bucket_name`, `<id>_kms_key_arn`; standalone's read-only endpoint is its
  * read-write one). See docs/aws.md.
  *
  * @throws SpecValidationError at construction, before any resource is created, when a
@@ -202,8 +203,12 @@ export class ManagedPostgres extends Construct {
   public readonly encryptionKey: ClusterKey;
   /** The backup bucket. */
   public readonly backupBucket: BackupBucket;
-  /** The cluster secret. */
+  /** The cluster secret (database nodes only). */
   public readonly secret: ClusterSecret;
+  /** The PgBouncer tier's own secret (distributed only): the one secret the tier reads. */
+  public readonly poolerSecret?: ClusterSecret;
+  /** The SSM parameter where the nodes publish the cluster CA certificate. */
+  public readonly caCertificate: CaCertificateParameter;
   /** Security groups. */
   public readonly securityGroups: ClusterSecurityGroups;
   /** Instance role of the database nodes. */
@@ -229,6 +234,13 @@ export class ManagedPostgres extends Construct {
   public readonly readOnlyPort: number;
   /** ARN of the cluster secret. */
   public readonly secretArn: string;
+  /**
+   * Name of the SSM parameter (type String) holding the cluster CA certificate (PEM), for
+   * clients' `sslrootcert` with `sslmode=verify-full`:
+   * `aws ssm get-parameter --name <it> --query Parameter.Value --output text > ca.pem`.
+   * `/managed-postgres/<cluster>/ca-certificate`; the first database node writes it at first boot.
+   */
+  public readonly caCertificateParameterName: string;
   /** Name of the backup bucket. */
   public readonly backupBucketName: string;
   /** ARN of the KMS key. */
@@ -278,6 +290,17 @@ export class ManagedPostgres extends Construct {
       preventDestroy,
     });
     this.secretArn = this.secret.secretArn;
+    if (spec.deployment === "distributed") {
+      this.poolerSecret = new ClusterSecret(this, "pooler-secret", {
+        spec,
+        kmsKeyArn: this.kmsKeyArn,
+        recoveryWindowDays: props.secretRecoveryWindowDays ?? 30,
+        preventDestroy,
+        purpose: "pooler",
+      });
+    }
+    this.caCertificate = new CaCertificateParameter(this, "ca-certificate", { spec });
+    this.caCertificateParameterName = this.caCertificate.parameterName;
     this.securityGroups = new ClusterSecurityGroups(this, "security-groups", {
       spec,
       env,
@@ -288,11 +311,26 @@ export class ManagedPostgres extends Construct {
     });
     const imageId = props.imageId ?? debianImage(this, "image", spec.architecture, DEBIAN_RELEASE_OF_MAJOR[spec.majorVersion]!).id;
     const userDataOptions = { installPackages: props.installPackagesAtBoot ?? false };
+    // Distributed: the load balancer first, so that the nodes, which issue the PgBouncer
+    // tier's certificate, know its DNS name (node launch templates → LB; the LB depends on
+    // neither the nodes nor the pooler instances: no cycle).
+    if (spec.deployment === "distributed") {
+      this.pooler = new PoolerTier(this, "pooler", {
+        spec,
+        vpcId: network.vpcId,
+        subnetIds,
+        poolerSecurityGroupId: this.securityGroups.pooler!.id,
+        endpointSecurityGroupId: this.securityGroups.endpoint!.id,
+        kmsKeyArn: this.kmsKeyArn,
+      });
+    }
     const runtime: RuntimeContext = {
       region: env.region,
       backupBucket: this.backupBucketName,
       kmsKeyArn: this.kmsKeyArn,
       secretArn: this.secretArn,
+      ...(this.pooler ? { poolerSecretArn: this.poolerSecret!.secretArn, poolerEndpointNames: [this.pooler.endpointAddress] } : {}),
+      caCertificateParameter: this.caCertificateParameterName,
     };
 
     // Database slots: identity first (ENIs, volumes), then instances, whose user data
@@ -345,23 +383,18 @@ export class ManagedPostgres extends Construct {
         bucketArn: this.backupBucket.bucketArn,
         kmsKeyArn: this.kmsKeyArn,
         secretArn: this.secretArn,
+        poolerSecretArn: this.poolerSecret?.secretArn,
+        caParameterArn: this.caCertificate.parameterArn,
       }),
     );
 
-    if (spec.deployment === "distributed") {
-      this.poolerRole!.addPolicy("pooler-permissions", poolerPolicyStatements(env, this.secretArn, this.kmsKeyArn));
-      this.pooler = new PoolerTier(this, "pooler", {
-        spec,
-        vpcId: network.vpcId,
-        subnetIds,
-        poolerSecurityGroupId: this.securityGroups.pooler!.id,
-        endpointSecurityGroupId: this.securityGroups.endpoint!.id,
-        kmsKeyArn: this.kmsKeyArn,
+    if (this.pooler) {
+      this.poolerRole!.addPolicy("pooler-permissions", poolerPolicyStatements(env, this.poolerSecret!.secretArn, this.kmsKeyArn));
+      this.poolerAutoScalingGroupName = this.pooler.addInstances({
         imageId,
         instanceProfileArn: this.poolerRole!.instanceProfile.arn,
         userData: renderPoolerUserData({ spec, members, runtime }, userDataOptions),
-      });
-      this.poolerAutoScalingGroupName = this.pooler.autoScalingGroup.name;
+      }).name;
       this.readWriteEndpoint = this.pooler.endpointAddress;
       this.readOnlyEndpoint = this.pooler.endpointAddress;
       this.readWritePort = PORTS.endpointReadWrite;
@@ -476,6 +509,11 @@ export class ManagedPostgres extends Construct {
       { key: "read_only_endpoint", value: this.readOnlyEndpoint, description: model === "distributed" ? "Host of the read-only endpoint (internal NLB DNS name)." : STANDALONE_READ_ONLY_DESCRIPTION },
       { key: "read_only_port", value: this.readOnlyPort, description: "Port of the read-only endpoint." },
       { key: "secret_arn", value: this.secretArn, description: "ARN of the Secrets Manager secret holding the generated credentials and the cluster CA." },
+      {
+        key: "ca_certificate_parameter",
+        value: this.caCertificateParameterName,
+        description: "SSM parameter (String) holding the cluster CA certificate (PEM) for sslmode=verify-full: aws ssm get-parameter --name <it> --query Parameter.Value --output text > ca.pem",
+      },
       { key: "backup_bucket_name", value: this.backupBucketName, description: BACKUP_BUCKET_DESCRIPTION },
       { key: "kms_key_arn", value: this.kmsKeyArn, description: "ARN of the cluster's customer-managed KMS key." },
     ]);

@@ -27,6 +27,10 @@ export interface PoolerTierProps {
   /** Security group of the load balancer. */
   readonly endpointSecurityGroupId: string;
   readonly kmsKeyArn: string;
+}
+
+/** Props of {@link PoolerTier.addInstances}. */
+export interface PoolerInstancesProps {
   readonly imageId: string;
   readonly instanceProfileArn: string;
   /** Cloud-init user data of a PgBouncer instance, when available. */
@@ -57,15 +61,18 @@ export class PoolerTier extends Construct {
   public readonly readWriteTargetGroup: LbTargetGroup;
   /** Target group of the read-only pool. */
   public readonly readOnlyTargetGroup: LbTargetGroup;
-  /** The launch template. */
-  public readonly launchTemplate: LaunchTemplate;
-  /** The Auto Scaling group. */
-  public readonly autoScalingGroup: AutoscalingGroup;
+  /** The launch template, once {@link PoolerTier.addInstances} ran. */
+  public launchTemplate?: LaunchTemplate;
+  /** The Auto Scaling group, once {@link PoolerTier.addInstances} ran. */
+  public autoScalingGroup?: AutoscalingGroup;
   /** DNS name of the load balancer (token): the host of both endpoints. */
   public readonly endpointAddress: string;
 
+  private readonly props: PoolerTierProps;
+
   constructor(scope: Construct, id: string, props: PoolerTierProps) {
     super(scope, id);
+    this.props = props;
     const { spec } = props;
     const tags = clusterTags(spec, { Name: `${spec.name}-pooler` });
 
@@ -115,7 +122,16 @@ export class PoolerTier extends Construct {
       });
     listener("read-write", PORTS.endpointReadWrite, this.readWriteTargetGroup);
     listener("read-only", PORTS.endpointReadOnly, this.readOnlyTargetGroup);
+  }
 
+  /**
+   * Creates the launch template and the Auto Scaling group. Separate from the constructor so
+   * that the database nodes' configuration can name the load balancer's DNS name (the pooler
+   * certificate carries it) before the pooler's user data, which names the nodes, exists.
+   */
+  public addInstances(props: PoolerInstancesProps): AutoscalingGroup {
+    const { spec } = this.props;
+    const tags = clusterTags(spec, { Name: `${spec.name}-pooler` });
     const name = boundedName(`managed-postgres-${spec.name}-pooler`, 128);
     this.launchTemplate = hardenedLaunchTemplate(this, "launch-template", {
       name,
@@ -123,8 +139,8 @@ export class PoolerTier extends Construct {
       imageId: props.imageId,
       instanceType: instanceTypeFor(POOLER_SIZE, spec.architecture),
       instanceProfileArn: props.instanceProfileArn,
-      securityGroupIds: [props.poolerSecurityGroupId],
-      kmsKeyArn: props.kmsKeyArn,
+      securityGroupIds: [this.props.poolerSecurityGroupId],
+      kmsKeyArn: this.props.kmsKeyArn,
       userData: props.userData,
       tags,
     });
@@ -134,7 +150,7 @@ export class PoolerTier extends Construct {
       minSize: count,
       maxSize: Token.isUnresolved(count) ? count : count + 1,
       desiredCapacity: count,
-      vpcZoneIdentifier: [...props.subnetIds],
+      vpcZoneIdentifier: [...this.props.subnetIds],
       launchTemplate: { id: this.launchTemplate.id, version: Token.asString(this.launchTemplate.latestVersion) },
       targetGroupArns: [this.readWriteTargetGroup.arn, this.readOnlyTargetGroup.arn],
       // EC2, not ELB: the target groups' checks fail when the cluster has no primary or no
@@ -145,5 +161,6 @@ export class PoolerTier extends Construct {
       instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 50 } },
       tag: autoScalingGroupTags(tags),
     });
+    return this.autoScalingGroup;
   }
 }

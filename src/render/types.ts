@@ -44,6 +44,23 @@ export interface RuntimeContext {
    * `SECRET_FIELDS`).
    */
   readonly secretArn: string;
+  /**
+   * ARN (or token) of the PgBouncer tier's own Secrets Manager secret (distributed clusters):
+   * `POOLER_SECRET_FIELDS` only, written by the database nodes, the only secret the pooler
+   * instances read. @default - none (standalone: no pooler tier)
+   */
+  readonly poolerSecretArn?: string;
+  /**
+   * Host names (or IPv4 addresses) clients use to reach the PgBouncer tier, which its
+   * certificate carries besides `DNS:<cluster>-pooler`: the load balancer's DNS name (a token
+   * at synth). @default []
+   */
+  readonly poolerEndpointNames?: readonly string[];
+  /**
+   * Name (or token) of the SSM parameter (type String) where the database nodes publish the
+   * cluster CA certificate (PEM) for clients' `sslrootcert`. @default - not published
+   */
+  readonly caCertificateParameter?: string;
   /** S3 endpoint host[:port]. @default - `s3.<region>.amazonaws.com` */
   readonly s3Endpoint?: string;
   /** Whether pgBackRest verifies the S3 endpoint's TLS certificate. @default true */
@@ -93,3 +110,11 @@ export const SECRET_FIELDS = [
   "ca_cert_pem",
   "ca_key_pem",
 ] as const;
+
+/**
+ * Fields of the PgBouncer tier's secret (`RuntimeContext.poolerSecretArn`), written by a
+ * database node: the auth user's password, the CA certificate (not its key), and the tier's
+ * own certificate and key, issued by the node with the CA key (SAN: the endpoint names and
+ * `<cluster>-pooler`). Nothing in it can sign a certificate or log in as another role.
+ */
+export const POOLER_SECRET_FIELDS = ["pgbouncer_auth_password", "ca_cert_pem", "tls_cert_pem", "tls_key_pem"] as const;

@@ -7,10 +7,10 @@
  *
  * Run: sudo npm run test:live
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "fs";
 import { join } from "path";
 import { LiveCluster, REPLICA_UP } from "./harness/cluster";
-import { APP_USER, BUCKET } from "./harness/constants";
+import { APP_USER, BUCKET, POOLER, RUN_ROOT } from "./harness/constants";
 import { run, sleep, waitFor } from "./harness/exec";
 import { nodeJobs, runJob } from "./harness/library-driver";
 import { COMMITTED_LOCALLY } from "./harness/invisible-commit";
@@ -68,12 +68,45 @@ describe("the cluster forms", () => {
     expect(health.filter((h) => h.health)).toHaveLength(3);
   });
 
-  test("the three first boots stored exactly one cluster secret version (ClientRequestToken race)", async () => {
+  test("the three first boots stored exactly one version of the cluster secret and of the pooler's (ClientRequestToken races)", async () => {
     const state = (await cluster.standinState())!;
-    const secrets = state.secrets as { versions: { stages: string[] }[] }[];
-    expect(secrets).toHaveLength(1);
-    expect(secrets[0].versions).toHaveLength(1);
-    expect(secrets[0].versions[0].stages).toEqual(["AWSCURRENT"]);
+    const secrets = state.secrets as { arn: string; versions: { stages: string[] }[] }[];
+    expect(secrets.map((x) => x.arn).sort()).toEqual([cluster.runtime.secretArn, cluster.runtime.poolerSecretArn!].sort());
+    for (const secret of secrets) {
+      expect(secret.versions).toHaveLength(1);
+      expect(secret.versions[0].stages).toEqual(["AWSCURRENT"]);
+    }
+  });
+
+  test("the pooler reads its own secret only, and holds no CA key", async () => {
+    const state = (await cluster.standinState())!;
+    const fromPooler = state.calls.filter((c) => c.from === POOLER.address && (c.api === "secretsmanager" || c.api === "ssm"));
+    expect(fromPooler.filter((c) => c.action === "GetSecretValue" && c.status === 200).length).toBeGreaterThan(0);
+    expect(new Set(fromPooler.map((c) => `${c.action} ${c.target}`))).toEqual(new Set([`GetSecretValue ${cluster.runtime.poolerSecretArn}`]));
+    // Its credentials files hold the auth user's password, not a key; the one private key is its own.
+    const keys = await cluster.pooler.execOk(["bash", "-c", "grep -rls 'PRIVATE KEY' /etc/managed-postgres /etc/pgbouncer | sort"]);
+    expect(keys.trim()).toBe("/etc/managed-postgres/tls/server.key");
+    const own = await cluster.pooler.execOk(["openssl", "pkey", "-in", "/etc/managed-postgres/tls/server.key", "-pubout"]);
+    const ca = await cluster.pooler.execOk(["openssl", "x509", "-in", "/etc/managed-postgres/tls/ca.crt", "-noout", "-pubkey"]);
+    expect(own.trim()).not.toBe(ca.trim());
+    // the cluster CA key (from the cluster secret) appears in no file of the pooler
+    const caKeyLine = JSON.parse(await cluster.secretValue(cluster.runtime.secretArn)).ca_key_pem.split("\n")[1];
+    const found = await cluster.pooler.exec(["grep", "-rlF", caKeyLine, "/etc", "/run", "/var/lib/managed-postgres"]);
+    expect(found.stdout.trim()).toBe("");
+  });
+
+  test("clients verify the pooler with sslmode=verify-full and the CA the nodes published", async () => {
+    const state = (await cluster.standinState())!;
+    const pem = state.parameters![cluster.runtime.caCertificateParameter!]!.value;
+    expect(pem).toContain("BEGIN CERTIFICATE");
+    const file = join(RUN_ROOT, "pki", "published-ca.pem");
+    writeFileSync(file, pem);
+    const r = await run(["psql", "-X", "-A", "-t", "-d", cluster.endpointConnInfo("rw", `sslmode=verify-full sslrootcert=${file}`), "-c", "select 1"], {
+      env: { PGPASSWORD: APP_USER.password },
+      timeoutMs: 20_000,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("1");
   });
 });
 

@@ -16,7 +16,8 @@ import {
   renderPoolerBootstrapScript,
   secretClientRequestToken,
 } from "../../src/render/bootstrap";
-import { PATHS, SECRET_FIELDS } from "../../src/render";
+import { PATHS, POOLER_SECRET_FIELDS, SECRET_FIELDS } from "../../src/render";
+import { shq } from "../../src/render/scripts";
 import { distributedNode, pooler, standaloneNode } from "./fixtures";
 import { requirePrerequisites } from "../support/prerequisites";
 
@@ -89,28 +90,42 @@ state=${JSON.stringify(state)}
 printf '%s\\n' "$*" >>"$state/argv.log"
 while [ $# -gt 0 ]; do case "$1" in --region|--endpoint-url) shift 2 ;; *) break ;; esac; done
 op="$1 $2"; shift 2
-token=""; src=""
+token=""; src=""; id=""; name=""; value=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --client-request-token) token=$2; shift 2 ;;
     --secret-string) src=$2; shift 2 ;;
+    --secret-id) id=$2; shift 2 ;;
+    --name) name=$2; shift 2 ;;
+    --value) value=$2; shift 2 ;;
     *) shift ;;
   esac
 done
+# the cluster secret keeps its historical file names; other secrets get a suffix
+case "$id" in *pooler*) sfx=.pooler ;; *) sfx="" ;; esac
 case "$op" in
   "secretsmanager get-secret-value")
-    if [ -f "$state/secret" ] && [ ! -f "$state/hide-once" ]; then cat "$state/secret"; echo; exit 0; fi
-    rm -f "$state/hide-once"
+    if [ -f "$state/secret$sfx" ] && [ ! -f "$state/hide-once$sfx" ]; then cat "$state/secret$sfx"; echo; exit 0; fi
+    rm -f "$state/hide-once$sfx"
     echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: Secrets Manager can't find the specified secret value for staging label: AWSCURRENT" >&2
     exit 254 ;;
   "secretsmanager put-secret-value")
     case "$src" in file://*) ;; *) echo "secret string not from a file" >&2; exit 255 ;; esac
-    if [ -f "$state/secret" ]; then
-      if cmp -s "$state/secret" "\${src#file://}" && [ "$token" = "$(cat "$state/token")" ]; then exit 0; fi
+    if [ -f "$state/token$sfx" ] && [ "$token" = "$(cat "$state/token$sfx")" ]; then
+      if cmp -s "$state/secret$sfx" "\${src#file://}"; then exit 0; fi
       echo "An error occurred (ResourceExistsException) when calling the PutSecretValue operation: A resource with the ID you requested already exists." >&2
       exit 254
     fi
-    cp "\${src#file://}" "$state/secret"; printf '%s' "$token" >"$state/token"; echo '{}' ;;
+    if [ -z "$sfx" ] && [ -f "$state/secret" ]; then
+      echo "An error occurred (ResourceExistsException) when calling the PutSecretValue operation: A resource with the ID you requested already exists." >&2
+      exit 254
+    fi
+    cp "\${src#file://}" "$state/secret$sfx"; printf '%s' "$token" >"$state/token$sfx"; echo '{}' ;;
+  "ssm get-parameter")
+    if [ -f "$state/parameter" ]; then cat "$state/parameter"; exit 0; fi
+    echo "An error occurred (ParameterNotFound) when calling the GetParameter operation:" >&2; exit 254 ;;
+  "ssm put-parameter")
+    case "$value" in file://*) cp "\${value#file://}" "$state/parameter"; printf '%s\\n' "$name" >"$state/parameter-name"; echo '{}' ;; *) echo "value not from a file" >&2; exit 255 ;; esac ;;
   *) echo "fake aws: unexpected $op" >&2; exit 255 ;;
 esac
 `,
@@ -118,6 +133,25 @@ esac
     chmodSync(aws, 0o755);
     return { bin, state };
   }
+
+/**
+ * Runs `step_secrets` then `step_publish` of a database node's script with the fake aws, the
+ * CA certificate written to `<dir>/ca.crt` instead of its path on a node.
+ */
+function publishRunIn(dir: string, script: string, bin: string) {
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+  const ca = join(dir, "ca.crt");
+  return sourceAndRunIn(
+    dir,
+    script.split(`readonly CA_CERT=${shq(PATHS.caCert)}`).join(`readonly CA_CERT=${shq(ca)}`),
+    `WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+step_secrets
+secret_field ca_cert_pem >${JSON.stringify(ca)}
+step_publish`,
+    env,
+  );
+}
 
 /** Runs `step_secrets` of the script with the fake aws; prints the superuser password and the CA fingerprint. */
 function secretRunIn(dir: string, script: string, bin: string) {
@@ -242,6 +276,54 @@ describe("bootstrap script behaviour (bash)", () => {
     expect(second.stdout).toBe(first.stdout);
   });
 
+  test("a node issues the PgBouncer tier's secret once, racing nodes agree on one version, and the CA is published", () => {
+    const { bin, state } = fakeAws();
+    const first = publishRunIn(dir, renderBootstrapScript(distributedNode(0)), bin);
+    expect(first.stderr).not.toContain("WARNING");
+    expect(first.status).toBe(0);
+    expect(first.stderr).toContain("the PgBouncer tier's secret has no value yet: issuing its certificate");
+    expect(first.stderr).toContain("stored the PgBouncer tier's secret (certificate for DNS:orders-pooler,DNS:mp-orders-0123456789abcdef.elb.eu-west-1.amazonaws.com)");
+    const cluster = JSON.parse(readFileSync(join(state, "secret"), "utf8"));
+    const stored = JSON.parse(readFileSync(join(state, "secret.pooler"), "utf8"));
+    expect(Object.keys(stored).sort()).toEqual([...POOLER_SECRET_FIELDS].sort());
+    expect(stored.pgbouncer_auth_password).toBe(cluster.pgbouncer_auth_password);
+    expect(stored.ca_cert_pem.trim()).toBe(cluster.ca_cert_pem.trim());
+    expect(JSON.stringify(stored)).not.toContain(cluster.ca_key_pem.trim().split("\n")[1]);
+    // the certificate: signed by the CA, for the endpoint name, its key in the secret
+    writeFileSync(join(dir, "pc.crt"), stored.tls_cert_pem);
+    writeFileSync(join(dir, "pca.crt"), cluster.ca_cert_pem);
+    expect(run("openssl", ["verify", "-CAfile", join(dir, "pca.crt"), join(dir, "pc.crt")]).status).toBe(0);
+    expect(run("openssl", ["x509", "-in", join(dir, "pc.crt"), "-noout", "-ext", "subjectAltName"]).stdout).toContain(
+      "DNS:orders-pooler, DNS:mp-orders-0123456789abcdef.elb.eu-west-1.amazonaws.com",
+    );
+    const token = readFileSync(join(state, "token.pooler"), "utf8");
+    expect(token).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(readFileSync(join(state, "parameter"), "utf8").trim()).toBe(cluster.ca_cert_pem.trim());
+    expect(readFileSync(join(state, "parameter-name"), "utf8").trim()).toBe("/managed-postgres/orders/ca-certificate");
+    // a second node finds it current and writes nothing
+    const second = publishRunIn(dir, renderBootstrapScript(distributedNode(1)), bin);
+    expect(second.status).toBe(0);
+    expect(second.stderr).toContain("the PgBouncer tier's secret is current");
+    expect(second.stderr).toContain("the CA certificate is published in /managed-postgres/orders/ca-certificate");
+    expect(JSON.parse(readFileSync(join(state, "secret.pooler"), "utf8"))).toEqual(stored);
+    expect(readFileSync(join(state, "argv.log"), "utf8").split("\n").filter((l) => l.includes("put-secret-value"))).toHaveLength(2);
+    // a node that read "no value" before the first one's put landed offers under the same token and loses
+    writeFileSync(join(state, "hide-once.pooler"), "");
+    const late = publishRunIn(dir, renderBootstrapScript(distributedNode(2)), bin);
+    expect(late.status).toBe(0);
+    expect(late.stderr).toContain("did not store this node's PgBouncer tier secret");
+    expect(JSON.parse(readFileSync(join(state, "secret.pooler"), "utf8"))).toEqual(stored);
+    // an endpoint name the certificate lacks makes it stale: a new version under another token
+    const renamed = renderBootstrapScript({ ...distributedNode(0), runtime: { ...distributedNode(0).runtime, poolerEndpointNames: ["db.example.internal"] } });
+    const refresh = publishRunIn(dir, renamed, bin);
+    expect(refresh.stderr).toContain("the PgBouncer tier's secret is stale");
+    expect(readFileSync(join(state, "token.pooler"), "utf8")).not.toBe(token);
+    expect(JSON.parse(readFileSync(join(state, "secret.pooler"), "utf8")).tls_cert_pem).not.toBe(stored.tls_cert_pem);
+    // no secret material on a command line
+    const argv = readFileSync(join(state, "argv.log"), "utf8");
+    for (const v of [cluster.pgbouncer_auth_password, "PRIVATE KEY"]) expect(argv).not.toContain(v);
+  });
+
   test("no secret value reaches a command line or the log", () => {
     const { bin, state } = fakeAws();
     const r = secretRun(renderBootstrapScript(distributedNode(0)), bin);
@@ -323,8 +405,9 @@ http.server.HTTPServer(("127.0.0.1", 1338), H).serve_forever()
   function prepareTwice(script: string, files: RenderedFile[], address: string, seedSecret: boolean) {
     const { bin, state } = fakeAwsIn(dir);
     if (seedSecret) {
-      // A database node created the secret earlier (the pooler only reads it).
-      const seeded = secretRunIn(dir, renderBootstrapScript(distributedNode(0)), bin);
+      // A database node created the cluster secret and the PgBouncer tier's earlier (the pooler only reads its own).
+      const seeded = publishRunIn(dir, renderBootstrapScript(withStandIns(distributedNode(0))), bin);
+      expect(seeded.stderr).toContain("stored the PgBouncer tier's secret");
       expect(seeded.status).toBe(0);
     }
     writeFileSync(join(dir, "imds.py"), IMDS_SERVER);
@@ -339,7 +422,9 @@ http.server.HTTPServer(("127.0.0.1", 1338), H).serve_forever()
     // Only the directories that exist: a pooler has no /etc/patroni or /etc/pgbackrest, and the
     // host may not have them either (find would fail the pipeline under pipefail).
     const snapshot = `for d in /etc/managed-postgres /etc/patroni /etc/pgbackrest /etc/pgbouncer /data; do [ ! -e "$d" ] || find "$d" -newer ${join(dir, "imds.py")} \\( -type f -o -type d \\) -printf '%p %m %u:%g\\n'; done | sort
-sha256sum /etc/managed-postgres/tls/server.crt`;
+sha256sum /etc/managed-postgres/tls/server.crt
+echo "private keys: $(grep -rls 'PRIVATE KEY' /etc/managed-postgres /etc/pgbouncer 2>/dev/null | sort | tr '\\n' ' ')"
+if [ "$(openssl pkey -in /etc/managed-postgres/tls/server.key -pubout)" = "$(openssl x509 -in /etc/managed-postgres/tls/ca.crt -noout -pubkey)" ]; then echo "server key is the CA key"; fi`;
     const driver = `set -euo pipefail
 T=${JSON.stringify(dir)}
 mkdir -p $T/eu $T/ew $T/vu $T/vw
@@ -400,6 +485,9 @@ ${snapshot}
       new Set([
         "--region eu-west-1 --endpoint-url http://127.0.0.1:4566 secretsmanager get-secret-value",
         "--region eu-west-1 --endpoint-url http://127.0.0.1:4566 secretsmanager put-secret-value",
+        // the CA certificate published for clients (a standalone cluster has no PgBouncer tier secret)
+        "--region eu-west-1 --endpoint-url http://127.0.0.1:4566 ssm get-parameter",
+        "--region eu-west-1 --endpoint-url http://127.0.0.1:4566 ssm put-parameter",
       ]),
     );
   });
@@ -571,14 +659,23 @@ ${script} grow-fs
     expect(r.stderr).toMatch(/from 67108864 to 268435456 bytes/);
   });
 
-  test("a pooler instance prepares from the existing secret without creating one", () => {
+  test("a pooler instance prepares from its own secret, never reads the cluster secret, and holds no CA key", () => {
     const ctx = withStandIns(pooler());
     const r = prepareTwice(renderPoolerBootstrapScript(ctx), renderPoolerConfigFiles(ctx), "10.10.0.50", true);
     expect(r.stderr).toContain("prepare: done");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("/etc/pgbouncer/userlist.txt 600 postgres:postgres");
-    expect(r.stderr).toContain("issuing the TLS certificate of orders-pooler (10.10.0.50)");
-    const puts = readFileSync(join(r.state, "argv.log"), "utf8").split("\n").filter((l) => l.includes("put-secret-value"));
-    expect(puts.length).toBe(1); // the seeding database node's, none from the pooler
+    expect(r.stderr).toContain("TLS certificate of the PgBouncer tier installed (DNS:orders-pooler,DNS:mp-orders-0123456789abcdef.elb.eu-west-1.amazonaws.com)");
+    const calls = readFileSync(join(r.state, "argv.log"), "utf8").split("\n").filter(Boolean);
+    const lastNodeCall = Math.max(...calls.map((l, i) => (l.includes("ssm ") ? i : -1)));
+    const poolerCalls = calls.slice(lastNodeCall + 1);
+    expect(poolerCalls.length).toBeGreaterThan(0);
+    for (const c of poolerCalls) expect(c).toContain(`get-secret-value --secret-id ${ctx.runtime.poolerSecretArn}`);
+    expect(calls.filter((l) => l.includes("put-secret-value")).length).toBe(2); // the seeding node's two secrets, none from the pooler
+    // The only private key on the pooler is its own, and it is not the CA's.
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("private keys:"))).toEqual(Array(2).fill("private keys: /etc/managed-postgres/tls/server.key "));
+    expect(r.stdout).not.toContain("server key is the CA key");
+    const poolerSecret = JSON.parse(readFileSync(join(r.state, "secret.pooler"), "utf8"));
+    expect(Object.keys(poolerSecret).sort()).toEqual([...POOLER_SECRET_FIELDS].sort());
   });
 });

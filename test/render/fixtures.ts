@@ -30,6 +30,9 @@ export const runtime: RuntimeContext = {
   backupBucket: "orders-backups-123",
   kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555",
   secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-abc",
+  poolerSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-pooler-def",
+  poolerEndpointNames: ["mp-orders-0123456789abcdef.elb.eu-west-1.amazonaws.com"],
+  caCertificateParameter: "/managed-postgres/orders/ca-certificate",
 };
 
 export function distributedNode(index = 0, overrides: Partial<ClusterSpec> = {}, addresses?: readonly string[]): NodeContext {

@@ -51,3 +51,43 @@ describe("node role: slot resources", () => {
     expect(await decide(node, { action: "ec2:DetachVolume", resource: instance, context: { "aws:ResourceTag/managed-postgres:cluster": "other" } })).toBe("ImplicitlyDenied");
   });
 });
+
+describe("pooler role: its own secret only", () => {
+  const pooler = rolePolicies(s, /pooler-role/);
+  const clusterSecret = fakeRef(s, "aws_secretsmanager_secret", /^orders_secret_[0-9A-F]{8}$/, "arn");
+  const poolerSecret = fakeRef(s, "aws_secretsmanager_secret", /pooler-secret/, "arn");
+  const key = fakeRef(s, "aws_kms_key", /encryption/, "arn");
+
+  test("no statement of the pooler role names the cluster secret", () => {
+    const text = JSON.stringify(pooler);
+    expect(text).toContain(poolerSecret);
+    expect(text).not.toContain(clusterSecret);
+  });
+
+  test("reads its own secret and cannot read the cluster secret", async () => {
+    expect(await decide(pooler, { action: "secretsmanager:GetSecretValue", resource: poolerSecret })).toBe("Allowed");
+    expect(await decide(pooler, { action: "secretsmanager:GetSecretValue", resource: clusterSecret })).toBe("ImplicitlyDenied");
+    expect(await decide(pooler, { action: "secretsmanager:PutSecretValue", resource: poolerSecret })).toBe("ImplicitlyDenied");
+  });
+
+  // iam-simulate 0.1 drops kms:EncryptionContext:<key> from requests (reported as an ignored
+  // context key), so this statement is checked as written rather than evaluated.
+  test("decrypts with the cluster key only through Secrets Manager and only for its own secret", () => {
+    const decrypt = (pooler[0]!.policy.Statement as any[]).concat(...pooler.slice(1).map((p) => p.policy.Statement as any[])).filter((st) => st.Action.includes("kms:Decrypt"));
+    expect(decrypt).toHaveLength(1);
+    expect(decrypt[0]).toMatchObject({
+      Action: ["kms:Decrypt"],
+      Resource: [key],
+      Condition: { StringEquals: { "kms:ViaService": [`secretsmanager.${REGION}.amazonaws.com`], "kms:EncryptionContext:SecretARN": [poolerSecret] } },
+    });
+  });
+
+  test("the nodes write the pooler secret and publish the CA certificate", async () => {
+    const parameter = fakeRef(s, "aws_ssm_parameter", /ca-certificate/, "arn");
+    for (const action of ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]) {
+      expect(await decide(node, { action, resource: poolerSecret })).toBe("Allowed");
+    }
+    for (const action of ["ssm:GetParameter", "ssm:PutParameter"]) expect(await decide(node, { action, resource: parameter })).toBe("Allowed");
+    expect(await decide(pooler, { action: "ssm:PutParameter", resource: parameter })).toBe("ImplicitlyDenied");
+  });
+});

@@ -13,6 +13,8 @@ const COMMON = {
   aws_s3_bucket_policy: 1,
   aws_s3_bucket_lifecycle_configuration: 1,
   aws_secretsmanager_secret: 1,
+  // the CA certificate published for clients (docs/aws.md, "Connecting with verify-full")
+  aws_ssm_parameter: 1,
   // Monitoring (constructs/aws/monitoring.ts): alarm topic, log groups, seed 004 alarms and the day-2 ones (issue 12), dashboard.
   aws_sns_topic: 1,
   aws_cloudwatch_log_group: 5,
@@ -35,6 +37,8 @@ describe("distributed cluster", () => {
       aws_lb: 1,
       aws_lb_listener: 2,
       aws_lb_target_group: 2,
+      // the PgBouncer tier's own secret besides the cluster secret
+      aws_secretsmanager_secret: 2,
       aws_iam_role: 2,
       aws_iam_instance_profile: 2,
       // per role: its permissions and the monitoring publish policy
@@ -110,7 +114,7 @@ describe("distributed cluster", () => {
     for (const [, r] of rules) expect(r.to_port).toBe(PORTS.poolerHealth);
   });
 
-  test("outputs both endpoints, their ports, the secret ARN, the bucket name and the key ARN", () => {
+  test("outputs both endpoints, their ports, the secret ARN, the CA parameter, the bucket name and the key ARN", () => {
     expect(Object.keys(s.output).sort()).toEqual(
       [
         "orders_backup_bucket_name",
@@ -120,6 +124,7 @@ describe("distributed cluster", () => {
         "orders_read_write_endpoint",
         "orders_read_write_port",
         "orders_secret_arn",
+        "orders_ca_certificate_parameter",
       ].sort(),
     );
     expect(s.output.orders_read_write_endpoint.value).toMatch(/aws_lb\.[^.]+\.dns_name/);

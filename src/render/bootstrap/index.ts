@@ -71,10 +71,22 @@
  * ({@link nodeServices}), then `finalize`.
  *
  * Pooler instance (`renderPoolerBootstrapScript`): packages, IMDSv2 (instance-id,
- * local-ipv4), secrets (read only: waits up to 10 minutes for the first database node to
- * create them), TLS (CN/DNS `<name>-pooler`, IP = local-ipv4), userlist and exporter
- * password file, checks; `start` enables haproxy, pgbouncer@rw, pgbouncer@ro and the
- * exporters.
+ * local-ipv4), its own secret `runtime.poolerSecretArn` (`POOLER_SECRET_FIELDS`; read only:
+ * waits up to 20 minutes, logging each attempt, for a database node to write it), TLS (the
+ * CA certificate and the tier's certificate and key from that secret, checked: signed by the
+ * CA, key matching), userlist and exporter password file, checks; `start` enables haproxy,
+ * pgbouncer@rw, pgbouncer@ro and the exporters. It never reads the cluster secret.
+ *
+ * Database node, step 6b `publish` (after the secret-bearing files): distributed, the
+ * PgBouncer tier's secret: when it has no value, or another auth password or CA, or a
+ * certificate expiring within 30 days or not for every name (`DNS:<cluster>-pooler` and each
+ * of `runtime.poolerEndpointNames`, an IPv4 one also as `IP:`), the node issues a new
+ * key and certificate with the CA key and offers the secret with
+ * `put-secret-value --client-request-token <UUID-formatted SHA-256 of the cluster and of the
+ * value it replaces>` (nodes that saw the same value agree on the token: one version wins).
+ * Then, when `runtime.caCertificateParameter` is set, `ssm put-parameter --type String
+ * --overwrite --value file://<CA_CERT>` unless `ssm get-parameter` already returns the CA
+ * certificate. Failures of this step are logged, never fatal.
  *
  * ## AWS CLI calls (each with `--region <runtime.region>` and, when set, `--endpoint-url <runtime.awsEndpointUrl>`)
  * - `aws ec2 describe-network-interfaces --filters Name=tag:managed-postgres:cluster,Values=<name> Name=tag:managed-postgres:slot,Values=<index> Name=tag:managed-postgres:slot-resource,Values=network-interface --query 'NetworkInterfaces[].[NetworkInterfaceId,Status,Attachment.InstanceId,Attachment.AttachmentId,MacAddress]' --output text`
@@ -87,7 +99,9 @@
  * - `aws autoscaling set-instance-health --instance-id <id> --health-status Unhealthy --no-should-respect-grace-period` (the slot cannot be taken)
  * - `aws secretsmanager get-secret-value --secret-id <runtime.secretArn> --query SecretString --output text`
  *   (no value yet: the error output contains `ResourceNotFoundException`)
- * - `aws secretsmanager put-secret-value --secret-id <arn> --client-request-token <token> --secret-string file://<json>` (database nodes only)
+ * - `aws secretsmanager put-secret-value --secret-id <arn> --client-request-token <token> --secret-string file://<json>` (database nodes only; the cluster secret and the PgBouncer tier's)
+ * - `aws ssm get-parameter --name <runtime.caCertificateParameter> --query Parameter.Value --output text`,
+ *   `aws ssm put-parameter --name <same> --type String --overwrite --value file://<CA certificate>` (database nodes only)
  *
  * ## Text
  * The shell lives in `src/render/scripts/`: `bootstrap-common.sh` (shared functions and
@@ -113,7 +127,7 @@ import { scriptBody, shellHeader, type ShellValue } from "../scripts";
 import { PGBOUNCER_AUTH_PASSWORD_ENV } from "../sql";
 import { MASKED_PACKAGE_UNITS, nodeServices, poolerServices, unitsToStart } from "../systemd";
 import { assertTerraformSafe } from "../terraform-safe";
-import { SECRET_FIELDS, type NodeContext, type PoolerContext, type RuntimeContext } from "../types";
+import { POOLER_SECRET_FIELDS, SECRET_FIELDS, type NodeContext, type PoolerContext, type RuntimeContext } from "../types";
 import {
   BOOTSTRAP_STATE_DIR,
   BOOT_SECRET_FILES,
@@ -147,6 +161,11 @@ export { BOOTSTRAP_LOADER_PATH, renderBootstrapLoader, type BootstrapObject } fr
 export function secretClientRequestToken(clusterName: string): string {
   const h = createHash("sha256").update(`managed-postgres/cluster-secret/v1/${clusterName}`).digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Common name of the PgBouncer tier's certificate, also one of its DNS names: `<cluster>-pooler`. */
+export function poolerCertificateName(clusterName: string): string {
+  return `${clusterName}-pooler`;
 }
 
 /** A Debian package a node needs and the command whose presence shows it is installed. */
@@ -202,6 +221,7 @@ export function poolerPackages(): RequiredPackage[] {
 /** Header values of `bootstrap-common.sh` (see its first lines). */
 function commonValues(
   runtime: RuntimeContext,
+  secret: { readonly id: string; readonly fields: readonly string[] },
   packages: readonly RequiredPackage[],
   pgdgPackage: string,
   files: readonly string[],
@@ -210,7 +230,7 @@ function commonValues(
   jobs: readonly string[],
 ): Record<string, ShellValue> {
   return {
-    SECRET_ID: runtime.secretArn,
+    SECRET_ID: secret.id,
     IMDS: runtime.metadataEndpoint ?? "http://169.254.169.254",
     STATE_DIR: BOOTSTRAP_STATE_DIR,
     CA_CERT: PATHS.caCert,
@@ -221,7 +241,7 @@ function commonValues(
     AWS_ENDPOINT_URL: runtime.awsEndpointUrl ?? "",
     PACKAGES: packages.map((p) => `${p.name}:${p.command}`).join(" "),
     PGDG_PACKAGE: pgdgPackage,
-    SECRET_FIELDS: SECRET_FIELDS.join(" "),
+    SECRET_FIELDS: secret.fields.join(" "),
     CONFIG_FILES: files.join("\n"),
     MASKED_UNITS: MASKED_PACKAGE_UNITS.join(" "),
     REPLACED_UNITS: replacedUnits.join(" "),
@@ -272,6 +292,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
   const values: Record<string, ShellValue> = {
     ...commonValues(
       runtime,
+      { id: runtime.secretArn, fields: SECRET_FIELDS },
       nodePackages(spec),
       spec.majorVersion === 16 ? `postgresql-${spec.majorVersion}` : "",
       nodeConfigFilePaths(ctx),
@@ -343,19 +364,27 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     JOB_VERIFY_BACKUP: JOB_COMMANDS.verifyBackup,
     VERIFY_SCRATCH: VERIFY_SCRATCH_DIR,
     VERIFY_PORT,
+    POOLER_SECRET_ID: distributed ? (runtime.poolerSecretArn ?? "") : "",
+    POOLER_SECRET_FIELDS: POOLER_SECRET_FIELDS.join(" "),
+    POOLER_CERT_CN: poolerCertificateName(spec.name),
+    POOLER_CERT_NAMES: (runtime.poolerEndpointNames ?? []).join(" "),
+    CA_PARAMETER: runtime.caCertificateParameter ?? "",
   };
   return assemble(`database node ${self.name} (cluster ${spec.name}, ${spec.deployment}, slot ${self.slotIndex})`, values, ["node-bootstrap.sh", "node-maintenance.sh"]);
 }
 
 /**
  * The bootstrap script of a pooler instance (see the module documentation). Pure.
- * @throws Error if the cluster is standalone (it has no pooler tier)
+ * @throws Error if the cluster is standalone (it has no pooler tier), or when
+ *   `runtime.poolerSecretArn` is missing (the tier reads nothing else)
  */
 export function renderPoolerBootstrapScript(ctx: PoolerContext): string {
   const { spec, runtime } = ctx;
+  if (!runtime.poolerSecretArn) throw new Error(`renderPoolerBootstrapScript(${spec.name}): runtime.poolerSecretArn is required: the PgBouncer tier reads its own secret only`);
   const values: Record<string, ShellValue> = {
     ...commonValues(
       runtime,
+      { id: runtime.poolerSecretArn ?? "", fields: POOLER_SECRET_FIELDS },
       poolerPackages(),
       "",
       poolerConfigFilePaths(ctx),
@@ -363,7 +392,6 @@ export function renderPoolerBootstrapScript(ctx: PoolerContext): string {
       ["haproxy.service"],
       [],
     ),
-    CERT_NAME: `${spec.name}-pooler`,
   };
   return assemble(`PgBouncer tier instance of cluster ${spec.name}`, values, ["pooler-bootstrap.sh"]);
 }

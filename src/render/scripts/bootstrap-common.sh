@@ -8,7 +8,7 @@
 #   SECRET_FIELDS (words) CONFIG_FILES (one path a line)
 #   MASKED_UNITS REPLACED_UNITS UNITS JOBS (words)
 #   PGBOUNCER_AUTH_ROLE PGBOUNCER_USERLIST PGBOUNCER_EXPORTER_PGPASS
-# CERT_NAME and CERT_ADDRESS come from the node or pooler file. No dollar-brace or percent-brace
+# The kind's file defines step_tls. No dollar-brace or percent-brace
 # sequences (the text travels through Terraform strings): write `$NAME`.
 # shellcheck disable=SC2154
 
@@ -93,10 +93,10 @@ imds_get() {
   curl -sf --max-time 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/latest/meta-data/$1"
 }
 
-# status 3: the secret has no value yet
-read_cluster_secret() {
+# read_secret ID: the secret's current value on stdout; status 3: the secret has no value yet.
+read_secret() {
   local out rc=0
-  out=$(awsc secretsmanager get-secret-value --secret-id "$SECRET_ID" --query SecretString --output text 2>"$WORK/aws.err") || rc=$?
+  out=$(awsc secretsmanager get-secret-value --secret-id "$1" --query SecretString --output text 2>"$WORK/aws.err") || rc=$?
   if [ "$rc" -eq 0 ]; then
     printf '%s' "$out"
     return 0
@@ -114,38 +114,29 @@ secret_is_complete() {
   printf '%s' "$SECRET_JSON" | jq -e --arg fields "$SECRET_FIELDS" '[($fields | split(" "))[] as $f | .[$f]] | all(type == "string" and length > 0)' >/dev/null
 }
 
-certificate_is_current() {
-  [ -s "$SERVER_CERT" ] || return 1
-  [ -s "$SERVER_KEY" ] || return 1
-  openssl verify -CAfile "$CA_CERT" "$SERVER_CERT" >/dev/null 2>&1 || return 1
-  openssl x509 -in "$SERVER_CERT" -noout -checkend 2592000 >/dev/null 2>&1 || return 1
-  openssl x509 -in "$SERVER_CERT" -noout -ext subjectAltName 2>/dev/null | tr ',' '\n' | sed 's/^ *//' |
-    grep -qxF "DNS:$CERT_ADDRESS" || return 1
-  [ "$(openssl x509 -in "$SERVER_CERT" -noout -pubkey)" = "$(openssl pkey -in "$SERVER_KEY" -pubout)" ] || return 1
-}
-step_tls() {
+# tls_setup: the TLS directory and the ssl-cert group (postgres and etcd join it when present).
+tls_setup() {
   install -d -m 0755 -o root -g root /etc/managed-postgres "$TLS_DIR"
   getent group ssl-cert >/dev/null || groupadd --system ssl-cert
   local u
   for u in postgres etcd; do
     if id -u "$u" >/dev/null 2>&1; then usermod -a -G ssl-cert "$u"; fi
   done
-  secret_field ca_cert_pem | write_file "$CA_CERT" 0644 root root
-  if certificate_is_current; then
-    log "TLS certificate of $CERT_NAME is current"
-    return 0
-  fi
-  log "issuing the TLS certificate of $CERT_NAME ($CERT_ADDRESS)"
-  secret_field ca_key_pem >"$WORK/ca.key"
-  openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/server.key"
-  openssl req -new -key "$WORK/server.key" -subj "/CN=$CERT_NAME" -out "$WORK/server.csr"
-  printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
-    'extendedKeyUsage=serverAuth,clientAuth' "subjectAltName=IP:$CERT_ADDRESS,DNS:$CERT_ADDRESS,DNS:$CERT_NAME" >"$WORK/server.ext"
-  openssl x509 -req -in "$WORK/server.csr" -CA "$CA_CERT" -CAkey "$WORK/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
-    -days 3650 -sha256 -extfile "$WORK/server.ext" -out "$WORK/server.crt" 2>/dev/null
-  rm -f "$WORK/ca.key"
-  write_file "$SERVER_KEY" 0640 root ssl-cert <"$WORK/server.key"
-  write_file "$SERVER_CERT" 0644 root root <"$WORK/server.crt"
+}
+
+# cert_has_names CERT NAME...: status 0 when CERT's subjectAltName lists every NAME (DNS:x, IP:x).
+cert_has_names() {
+  local cert=$1 sans n
+  shift
+  sans=$(openssl x509 -in "$cert" -noout -ext subjectAltName 2>/dev/null | tr ',' '\n' | sed 's/^ *//;s/^IP Address:/IP:/') || return 1
+  for n in "$@"; do
+    grep -qxF "$n" <<<"$sans" || return 1
+  done
+}
+
+# cert_matches_key CERT KEY: status 0 when KEY is CERT's private key.
+cert_matches_key() {
+  [ "$(openssl x509 -in "$1" -noout -pubkey 2>/dev/null)" = "$(openssl pkey -in "$2" -pubout 2>/dev/null)" ]
 }
 
 # write_pgbouncer_secret_files PASSWORD: PgBouncer's auth_file and the exporter's password file.
@@ -186,7 +177,8 @@ step_start() {
   systemctl enable --now --no-block $UNITS
 }
 
-# The kind's file defines prepare_machine, the step_ functions not defined here, finalize
+# The kind's file defines prepare_machine, the step_ functions not defined here (step_publish:
+# what this host writes for others), finalize
 # and (when JOBS is not empty) run_job.
 prepare() {
   install -d -m 0755 -o root -g root "$STATE_DIR"
@@ -196,6 +188,7 @@ prepare() {
   step_secrets
   step_tls
   step_secret_files
+  step_publish
   step_check_files
   log "prepare: done"
 }

@@ -11,6 +11,8 @@
 #   BACKUP_BUCKET KMS_KEY_ARN LOGICAL_DUMP_PREFIX S3_ENDPOINT_URL (empty: AWS) S3_VERIFY_TLS (yes|no)
 #   JOB_FULL_BACKUP JOB_LOGICAL_DUMP JOB_GROW_FILESYSTEM JOB_CHECK_DATA_VERSION JOB_MAINTENANCE
 #   (subcommands of the timer jobs and of patroni.service's ExecStartPre; node-maintenance.sh defines the last two)
+#   POOLER_SECRET_ID (empty: no pooler tier) POOLER_SECRET_FIELDS (words) POOLER_CERT_CN
+#   POOLER_CERT_NAMES (endpoint names or addresses, words) CA_PARAMETER (empty: not published)
 # shellcheck disable=SC2154,SC2034 # header values; globals shared with bootstrap-common.sh
 
 readonly CERT_NAME=$SELF_NAME CERT_ADDRESS=$SELF_ADDRESS
@@ -55,7 +57,7 @@ step_secrets() {
   local i rc
   for ((i = 1; i <= 30; i++)); do
     rc=0
-    SECRET_JSON=$(read_cluster_secret) || rc=$?
+    SECRET_JSON=$(read_secret "$SECRET_ID") || rc=$?
     if [ "$rc" -eq 0 ]; then break; fi
     if [ "$rc" -eq 3 ]; then
       log "the cluster secret has no value yet: offering a candidate"
@@ -67,6 +69,138 @@ step_secrets() {
   [ "$rc" -eq 0 ] || die "could not read the cluster secret $SECRET_ID"
   secret_is_complete || die "the cluster secret $SECRET_ID lacks fields (expected: $SECRET_FIELDS)"
   log "cluster secret read"
+}
+
+# issue_certificate KEY CERT CN SAN: a new EC P-256 key and a certificate (serverAuth +
+# clientAuth, 10 years) signed with the cluster CA, whose key only ever exists in WORK.
+issue_certificate() {
+  local key=$1 cert=$2 cn=$3 san=$4
+  secret_field ca_key_pem >"$WORK/ca.key"
+  openssl ecparam -name prime256v1 -genkey -noout -out "$key"
+  openssl req -new -key "$key" -subj "/CN=$cn" -out "$WORK/cert.csr"
+  printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
+    'extendedKeyUsage=serverAuth,clientAuth' "subjectAltName=$san" >"$WORK/cert.ext"
+  openssl x509 -req -in "$WORK/cert.csr" -CA "$CA_CERT" -CAkey "$WORK/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+    -days 3650 -sha256 -extfile "$WORK/cert.ext" -out "$cert" 2>/dev/null
+  rm -f "$WORK/ca.key" "$WORK/cert.csr" "$WORK/cert.ext"
+}
+
+# certificate_is_current CERT KEY NAME...: signed by the CA, valid 30 more days, for every NAME, KEY its key.
+certificate_is_current() {
+  local cert=$1 key=$2
+  shift 2
+  [ -s "$cert" ] && [ -s "$key" ] || return 1
+  openssl verify -CAfile "$CA_CERT" "$cert" >/dev/null 2>&1 || return 1
+  openssl x509 -in "$cert" -noout -checkend 2592000 >/dev/null 2>&1 || return 1
+  cert_has_names "$cert" "$@" || return 1
+  cert_matches_key "$cert" "$key"
+}
+
+step_tls() {
+  tls_setup
+  secret_field ca_cert_pem | write_file "$CA_CERT" 0644 root root
+  if certificate_is_current "$SERVER_CERT" "$SERVER_KEY" "DNS:$CERT_ADDRESS"; then
+    log "TLS certificate of $CERT_NAME is current"
+    return 0
+  fi
+  log "issuing the TLS certificate of $CERT_NAME ($CERT_ADDRESS)"
+  issue_certificate "$WORK/server.key" "$WORK/server.crt" "$CERT_NAME" "IP:$CERT_ADDRESS,DNS:$CERT_ADDRESS,DNS:$CERT_NAME"
+  write_file "$SERVER_KEY" 0640 root ssl-cert <"$WORK/server.key"
+  write_file "$SERVER_CERT" 0644 root root <"$WORK/server.crt"
+}
+
+# pooler_names: the subjectAltName entries of the pooler certificate, one a line.
+pooler_names() {
+  local n
+  printf 'DNS:%s\n' "$POOLER_CERT_CN"
+  for n in $POOLER_CERT_NAMES; do
+    if [[ $n =~ ^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$ ]]; then printf 'IP:%s\n' "$n"; fi
+    printf 'DNS:%s\n' "$n"
+  done
+}
+
+# pooler_secret_is_current JSON_FILE: the pooler secret in JSON_FILE has every field, the
+# cluster's auth password and CA, and a current certificate for every pooler name.
+pooler_secret_is_current() {
+  local f=$1 d="$WORK/pooler-check"
+  jq -e --arg fields "$POOLER_SECRET_FIELDS" '[($fields | split(" "))[] as $k | .[$k]] | all(type == "string" and length > 0)' "$f" >/dev/null || return 1
+  [ "$(jq -r .pgbouncer_auth_password "$f")" = "$(secret_field pgbouncer_auth_password)" ] || return 1
+  [ "$(jq -r .ca_cert_pem "$f")" = "$(secret_field ca_cert_pem)" ] || return 1
+  rm -rf "$d"
+  mkdir -m 0700 "$d"
+  jq -r .tls_cert_pem "$f" >"$d/cert"
+  jq -r .tls_key_pem "$f" >"$d/key"
+  local rc=0
+  # shellcheck disable=SC2046 # one word per name (names hold no blanks)
+  certificate_is_current "$d/cert" "$d/key" $(pooler_names) || rc=1
+  rm -rf "$d"
+  return "$rc"
+}
+
+# step_pooler_secret (distributed): makes the PgBouncer tier's secret current. When it is
+# missing or stale (other auth password or CA, certificate expiring within 30 days or not
+# for every endpoint name), issues a new pooler key and certificate and offers them with a
+# ClientRequestToken derived from the value it replaces: every node that saw the same value
+# offers under the same token, so exactly one new version is created and the others fail
+# (ResourceExistsException) or are no-ops. A failure here is logged, never fatal to the node.
+step_pooler_secret() {
+  [ -n "$POOLER_SECRET_ID" ] || return 0
+  local rc=0 cur="$WORK/pooler-current.json" d="$WORK/pooler-candidate" seen token san
+  read_secret "$POOLER_SECRET_ID" >"$cur" || rc=$?
+  if [ "$rc" -eq 0 ] && pooler_secret_is_current "$cur"; then
+    log "the PgBouncer tier's secret is current"
+    rm -f "$cur"
+    return 0
+  fi
+  if [ "$rc" -eq 0 ]; then
+    seen=$(sha256sum <"$cur" | cut -c1-64)
+    log "the PgBouncer tier's secret is stale: issuing a new certificate for it"
+  elif [ "$rc" -eq 3 ]; then
+    seen=none
+    log "the PgBouncer tier's secret has no value yet: issuing its certificate"
+  else
+    log "WARNING: could not read the PgBouncer tier's secret $POOLER_SECRET_ID: not refreshing it now"
+    return 0
+  fi
+  rm -f "$cur"
+  token=$(printf '%s' "managed-postgres/pooler-secret/v1/$CLUSTER/$seen" | sha256sum | cut -c1-32 | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12})$/\1-\2-\3-\4-\5/')
+  rm -rf "$d"
+  mkdir -m 0700 "$d"
+  san=$(pooler_names | paste -sd, -)
+  issue_certificate "$d/key" "$d/cert" "$POOLER_CERT_CN" "$san"
+  printf '%s' "$(secret_field pgbouncer_auth_password)" >"$d/pgb"
+  jq -n --rawfile p "$d/pgb" --rawfile ca "$CA_CERT" --rawfile c "$d/cert" --rawfile k "$d/key" \
+    '{pgbouncer_auth_password: $p, ca_cert_pem: $ca, tls_cert_pem: $c, tls_key_pem: $k}' >"$d/secret.json"
+  if awsc secretsmanager put-secret-value --secret-id "$POOLER_SECRET_ID" --client-request-token "$token" \
+    --secret-string "file://$d/secret.json" >/dev/null 2>"$WORK/aws.err"; then
+    log "stored the PgBouncer tier's secret (certificate for $san)"
+  else
+    log "put-secret-value did not store this node's PgBouncer tier secret (another node's may have won): $(tr '\n' ' ' <"$WORK/aws.err" | cut -c1-200)"
+  fi
+  rm -rf "$d"
+}
+
+# step_publish_ca: the CA certificate in the SSM parameter CA_PARAMETER (clients' sslrootcert),
+# written when it differs. A failure is logged, never fatal.
+step_publish_ca() {
+  [ -n "$CA_PARAMETER" ] || return 0
+  local cur=""
+  cur=$(awsc ssm get-parameter --name "$CA_PARAMETER" --query Parameter.Value --output text 2>"$WORK/aws.err") || cur=""
+  if [ "$cur" = "$(cat "$CA_CERT")" ]; then
+    log "the CA certificate is published in $CA_PARAMETER"
+    return 0
+  fi
+  if awsc ssm put-parameter --name "$CA_PARAMETER" --type String --overwrite --value "file://$CA_CERT" >/dev/null 2>"$WORK/aws.err"; then
+    log "published the CA certificate in $CA_PARAMETER"
+  else
+    log "WARNING: could not publish the CA certificate in $CA_PARAMETER: $(tr '\n' ' ' <"$WORK/aws.err" | cut -c1-200)"
+  fi
+}
+
+# what a node writes for others: the PgBouncer tier's secret and the published CA certificate
+step_publish() {
+  step_pooler_secret
+  step_publish_ca
 }
 
 slot_interface() {

@@ -30,6 +30,10 @@
  *   (as Terraform's aws_secretsmanager_secret does) answers GetSecretValue with
  *   ResourceNotFoundException.
  *
+ * - SSM (JSON 1.1, `X-Amz-Target: AmazonSSM.*`): GetParameter, PutParameter (String
+ *   parameters; `Overwrite` required once the parameter exists), kept in
+ *   {@link AwsStandin.parameterState}: where the nodes publish the CA certificate.
+ *
  * Requests are not signature-checked. Unknown actions answer 400 and are logged, so a
  * missing API shows up in the test output instead of passing silently.
  */
@@ -97,9 +101,11 @@ export interface StandinConfig {
 export interface StandinCall {
   readonly at: string;
   readonly from: string;
-  readonly api: "imds" | "ec2" | "autoscaling" | "secretsmanager" | "harness" | "unknown";
+  readonly api: "imds" | "ec2" | "autoscaling" | "secretsmanager" | "ssm" | "harness" | "unknown";
   readonly action: string;
   readonly status: number;
+  /** The secret or parameter a Secrets Manager or SSM call named (`SecretId`, `Name`). */
+  readonly target?: string;
 }
 
 const EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/";
@@ -127,6 +133,7 @@ export class AwsStandin {
   private readonly enis: SlotResource[] = [];
   private readonly volumes: SlotResource[] = [];
   private readonly secrets: Secret[] = [];
+  private readonly parameters = new Map<string, { value: string; version: number }>();
   private readonly credentials = {
     AccessKeyId: "ASIAHARNESS" + randomBytes(5).toString("hex").toUpperCase(),
     SecretAccessKey: randomBytes(20).toString("base64"),
@@ -243,6 +250,11 @@ export class AwsStandin {
     }));
   }
 
+  /** SSM parameters: name → value and version. */
+  parameterState(): Record<string, { value: string; version: number }> {
+    return Object.fromEntries(this.parameters);
+  }
+
   listen(port: number, address: string): Promise<void> {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -256,8 +268,8 @@ export class AwsStandin {
     return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  private log(from: string, api: StandinCall["api"], action: string, status: number): void {
-    this.calls.push({ at: new Date().toISOString(), from, api, action, status });
+  private log(from: string, api: StandinCall["api"], action: string, status: number, target?: string): void {
+    this.calls.push({ at: new Date().toISOString(), from, api, action, status, ...(target === undefined ? {} : { target }) });
     if (this.calls.length > 5000) this.calls.splice(0, 1000);
   }
 
@@ -270,6 +282,9 @@ export class AwsStandin {
       const target = req.headers["x-amz-target"];
       if (typeof target === "string" && target.startsWith("secretsmanager.")) {
         return this.handleSecrets(from, target.slice("secretsmanager.".length), body, res);
+      }
+      if (typeof target === "string" && target.startsWith("AmazonSSM.")) {
+        return this.handleSsm(from, target.slice("AmazonSSM.".length), body, res);
       }
       const params = new URLSearchParams(req.method === "POST" ? body : url.search);
       if (params.get("Action")) return this.handleEc2(from, params, res);
@@ -290,7 +305,7 @@ export class AwsStandin {
     }
     if (url.pathname === "/_harness/state") {
       res.writeHead(200, { "content-type": "application/json" }).end(
-        JSON.stringify({ calls: this.calls, secrets: this.secretState(), enis: this.enis, volumes: this.volumes }),
+        JSON.stringify({ calls: this.calls, secrets: this.secretState(), parameters: this.parameterState(), enis: this.enis, volumes: this.volumes }),
       );
       return;
     }
@@ -593,14 +608,15 @@ export class AwsStandin {
 
   // ---------------------------------------------------------------- Secrets Manager
   private handleSecrets(from: string, action: string, body: string, res: ServerResponse): void {
+    let req: Record<string, unknown> = {};
     try {
-      const req = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+      req = body ? (JSON.parse(body) as Record<string, unknown>) : {};
       const out = this.secretsAction(action, req);
-      this.log(from, "secretsmanager", action, 200);
+      this.log(from, "secretsmanager", action, 200, String(req.SecretId ?? req.Name ?? ""));
       res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify(out));
     } catch (err) {
       const e = err instanceof ApiError ? err : new ApiError("InternalServiceError", String(err), 500);
-      this.log(from, "secretsmanager", `${action}:${e.code}`, e.status);
+      this.log(from, "secretsmanager", `${action}:${e.code}`, e.status, String(req.SecretId ?? req.Name ?? ""));
       res
         .writeHead(e.status, { "content-type": "application/x-amz-json-1.1", "x-amzn-errortype": e.code })
         .end(JSON.stringify({ __type: e.code, message: e.message, Message: e.message }));
@@ -669,5 +685,37 @@ export class AwsStandin {
   private putVersion(s: Secret, req: Record<string, unknown>): { ARN: string; Name: string; VersionId: string; VersionStages: string[] } {
     const v = putSecretVersion(s.versions, req);
     return { ARN: s.arn, Name: s.name, VersionId: v.versionId, VersionStages: v.stages };
+  }
+
+  // ---------------------------------------------------------------- SSM
+  private handleSsm(from: string, action: string, body: string, res: ServerResponse): void {
+    let req: Record<string, unknown> = {};
+    try {
+      req = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+      const name = String(req.Name ?? "");
+      let out: unknown;
+      if (action === "GetParameter") {
+        const p = this.parameters.get(name);
+        if (!p) throw new ApiError("ParameterNotFound", `Parameter ${name} not found.`);
+        out = { Parameter: { Name: name, Type: "String", Value: p.value, Version: p.version, DataType: "text" } };
+      } else if (action === "PutParameter") {
+        const p = this.parameters.get(name);
+        if (p && req.Overwrite !== true) throw new ApiError("ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.");
+        if (req.Type !== undefined && req.Type !== "String") throw new ApiError("ValidationException", `harness stand-in: only String parameters (got ${String(req.Type)})`);
+        const version = (p?.version ?? 0) + 1;
+        this.parameters.set(name, { value: String(req.Value ?? ""), version });
+        out = { Version: version, Tier: "Standard" };
+      } else {
+        throw new ApiError("InvalidAction", `AmazonSSM.${action} is not implemented by the harness stand-in`);
+      }
+      this.log(from, "ssm", action, 200, name);
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify(out));
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError("InternalServerError", String(err), 500);
+      this.log(from, "ssm", `${action}:${e.code}`, e.status, String(req.Name ?? ""));
+      res
+        .writeHead(e.status, { "content-type": "application/x-amz-json-1.1", "x-amzn-errortype": e.code })
+        .end(JSON.stringify({ __type: e.code, message: e.message }));
+    }
   }
 }

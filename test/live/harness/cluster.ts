@@ -105,6 +105,11 @@ export function liveRuntime(name: string = CLUSTER_NAME): RuntimeContext {
     backupBucket: BUCKET,
     kmsKeyArn: `arn:aws:kms:${REGION}:000000000000:key/00000000-0000-4000-8000-000000000001`,
     secretArn: `arn:aws:secretsmanager:${REGION}:000000000000:secret:${name}-cluster-AbCdEf`,
+    // The PgBouncer tier's own secret; its certificate is for the address clients use here
+    // (the pooler host: no load balancer in the harness).
+    poolerSecretArn: `arn:aws:secretsmanager:${REGION}:000000000000:secret:${name}-pooler-GhIjKl`,
+    poolerEndpointNames: [POOLER.address],
+    caCertificateParameter: `/managed-postgres/${name}/ca-certificate`,
     s3Endpoint: SERVICES.address,
     s3VerifyTls: false,
     awsEndpointUrl: `http://${SERVICES.address}:${AWS_PORT}`,
@@ -313,7 +318,11 @@ export class LiveCluster {
           })),
           ...(this.distributed ? [{ address: POOLER.address, zone: ZONE_NAMES[0], tags: { Name: `${name}-pooler`, "managed-postgres:cluster": name } }] : []),
         ],
-        secrets: [{ arn: this.runtime.secretArn, name: `${name}-cluster` }, ...(this.options.extraSecrets ?? [])],
+        secrets: [
+          { arn: this.runtime.secretArn, name: `${name}-cluster` },
+          ...(this.distributed ? [{ arn: this.runtime.poolerSecretArn!, name: `${name}-pooler` }] : []),
+          ...(this.options.extraSecrets ?? []),
+        ],
       },
     };
     const configFile = join(RUN_ROOT, "services.json");
@@ -338,7 +347,10 @@ export class LiveCluster {
   }
 
   /** The stand-in's state (calls, secret versions, attachments). */
-  standinState(): Promise<{ calls: { api: string; action: string; from: string; status: number }[]; secrets: unknown } | undefined> {
+  standinState(): Promise<
+    | { calls: { api: string; action: string; from: string; status: number; target?: string }[]; secrets: unknown; parameters?: Record<string, { value: string; version: number }> }
+    | undefined
+  > {
     return new Promise((resolvePromise) => {
       const req = httpRequest({ host: SERVICES.address, port: AWS_PORT, path: "/_harness/state", timeout: 5000 }, (res) => {
         let body = "";
