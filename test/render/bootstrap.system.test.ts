@@ -311,7 +311,7 @@ describe("bootstrap script behaviour (bash)", () => {
     writeFileSync(join(state, "hide-once.pooler"), "");
     const late = publishRunIn(dir, renderBootstrapScript(distributedNode(2)), bin);
     expect(late.status).toBe(0);
-    expect(late.stderr).toContain("did not store this node's PgBouncer tier secret");
+    expect(late.stderr).toContain("did not store the PgBouncer tier's secret");
     expect(JSON.parse(readFileSync(join(state, "secret.pooler"), "utf8"))).toEqual(stored);
     // an endpoint name the certificate lacks makes it stale: a new version under another token
     const renamed = renderBootstrapScript({ ...distributedNode(0), runtime: { ...distributedNode(0).runtime, poolerEndpointNames: ["db.example.internal"] } });

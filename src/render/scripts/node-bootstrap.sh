@@ -28,6 +28,17 @@ step_imds() {
   log "instance $INSTANCE_ID in $zone is $SELF_NAME"
 }
 
+# offer_secret ID TOKEN FILE WHAT: put-secret-value of FILE's JSON (never on a command line)
+# under ClientRequestToken TOKEN; logs "stored WHAT" or why not. Never fails.
+offer_secret() {
+  if awsc secretsmanager put-secret-value --secret-id "$1" --client-request-token "$2" \
+    --secret-string "file://$3" >/dev/null 2>"$WORK/aws.err"; then
+    log "stored $4"
+  else
+    log "put-secret-value did not store $4 (another node's may have won): $(tr '\n' ' ' <"$WORK/aws.err" | cut -c1-200)"
+  fi
+}
+
 offer_cluster_secret() {
   local d="$WORK/candidate"
   rm -rf "$d"
@@ -45,12 +56,7 @@ offer_cluster_secret() {
   for f in $SECRET_FIELDS; do
     jq -n --arg k "$f" --rawfile v "$d/$f" '{($k): $v}'
   done | jq -s add >"$d/secret.json"
-  if awsc secretsmanager put-secret-value --secret-id "$SECRET_ID" --client-request-token "$CLIENT_REQUEST_TOKEN" \
-    --secret-string "file://$d/secret.json" >/dev/null 2>"$WORK/aws.err"; then
-    log "stored this node's candidate as the cluster secret"
-  else
-    log "put-secret-value did not store this node's candidate: $(tr '\n' ' ' <"$WORK/aws.err" | cut -c1-200)"
-  fi
+  offer_secret "$SECRET_ID" "$CLIENT_REQUEST_TOKEN" "$d/secret.json" "this node's candidate as the cluster secret"
   rm -rf "$d"
 }
 step_secrets() {
@@ -171,12 +177,7 @@ step_pooler_secret() {
   printf '%s' "$(secret_field pgbouncer_auth_password)" >"$d/pgb"
   jq -n --rawfile p "$d/pgb" --rawfile ca "$CA_CERT" --rawfile c "$d/cert" --rawfile k "$d/key" \
     '{pgbouncer_auth_password: $p, ca_cert_pem: $ca, tls_cert_pem: $c, tls_key_pem: $k}' >"$d/secret.json"
-  if awsc secretsmanager put-secret-value --secret-id "$POOLER_SECRET_ID" --client-request-token "$token" \
-    --secret-string "file://$d/secret.json" >/dev/null 2>"$WORK/aws.err"; then
-    log "stored the PgBouncer tier's secret (certificate for $san)"
-  else
-    log "put-secret-value did not store this node's PgBouncer tier secret (another node's may have won): $(tr '\n' ' ' <"$WORK/aws.err" | cut -c1-200)"
-  fi
+  offer_secret "$POOLER_SECRET_ID" "$token" "$d/secret.json" "the PgBouncer tier's secret (certificate for $san)"
   rm -rf "$d"
 }
 
