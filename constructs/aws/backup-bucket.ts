@@ -118,8 +118,16 @@ export class BackupBucket extends Construct {
           principals: everyone,
           actions: ["s3:PutObject"],
           resources: [`${this.bucketArn}/*`],
-          // Absent header: the default encryption (SSE-KMS, cluster key) applies.
-          condition: [{ test: "StringNotEqualsIfExists", variable: "s3:x-amz-server-side-encryption", values: ["aws:kms"] }],
+          // Only a request that names another encryption is refused. Without the header the
+          // bucket's default encryption (SSE-KMS, cluster key) applies, and UploadPart /
+          // CompleteMultipartUpload never carry it — `StringNotEqualsIfExists` would deny them
+          // ("If the key is not present, evaluate the condition element as true": IAM User Guide,
+          // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IfExists),
+          // and with it every multipart upload (pgBackRest files above 5 MiB, dumps above 8 MiB).
+          condition: [
+            { test: "StringNotEquals", variable: "s3:x-amz-server-side-encryption", values: ["aws:kms"] },
+            { test: "Null", variable: "s3:x-amz-server-side-encryption", values: ["false"] },
+          ],
         },
         {
           sid: "DenyOtherKmsKey",
@@ -127,12 +135,10 @@ export class BackupBucket extends Construct {
           principals: everyone,
           actions: ["s3:PutObject"],
           resources: [`${this.bucketArn}/*`],
+          // as above: only a present, different key id (multipart parts carry none)
           condition: [
-            {
-              test: "StringNotEqualsIfExists",
-              variable: "s3:x-amz-server-side-encryption-aws-kms-key-id",
-              values: [props.kmsKeyArn],
-            },
+            { test: "StringNotEquals", variable: "s3:x-amz-server-side-encryption-aws-kms-key-id", values: [props.kmsKeyArn] },
+            { test: "Null", variable: "s3:x-amz-server-side-encryption-aws-kms-key-id", values: ["false"] },
           ],
         },
       ],

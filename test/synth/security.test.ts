@@ -96,7 +96,15 @@ describe.each(models)("%s cluster security", (model) => {
   test("the bucket policy denies uploads with another encryption than SSE-KMS", () => {
     const doc = referencedPolicy(s, resources(s, "aws_s3_bucket_policy")[0][1].policy);
     const sse = doc.statement.find((st: any) => st.sid === "DenyOtherEncryptionThanSseKms");
-    expect(sse).toMatchObject({ effect: "Deny", actions: ["s3:PutObject"], condition: [{ variable: "s3:x-amz-server-side-encryption", values: ["aws:kms"] }] });
+    expect(sse).toMatchObject({ effect: "Deny", actions: ["s3:PutObject"] });
+    // a present header other than aws:kms; never an absent one (multipart parts carry none)
+    expect(sse.condition).toEqual([
+      { test: "StringNotEquals", variable: "s3:x-amz-server-side-encryption", values: ["aws:kms"] },
+      { test: "Null", variable: "s3:x-amz-server-side-encryption", values: ["false"] },
+    ]);
+    const key = doc.statement.find((st: any) => st.sid === "DenyOtherKmsKey");
+    expect(key.condition.map((c: any) => c.test)).toEqual(["StringNotEquals", "Null"]);
+    expect(JSON.stringify(doc)).not.toContain("IfExists");
   });
 
   test("the lifecycle aborts incomplete multipart uploads after 7 days and never expires pgBackRest's repository", () => {
