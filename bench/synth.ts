@@ -15,7 +15,7 @@
  *
  * Wall time is measured around the child. CPU time (user + system, of the app process only)
  * and peak RSS are the app process's `process.resourceUsage()` at exit (preloaded probe; for
- * the CLI runs, the process with the largest peak RSS, the app's, not the CLI's). On a shared
+ * the CLI runs, the app's, not npx's or the CLI's, told apart by their scripts). On a shared
  * machine, compare CPU times: wall time includes waiting for a core. The load average is
  * printed at the start and the end. `--skip-cli` leaves out measurement 1. Each run writes to
  * a temporary output directory and fails unless a manifest was written.
@@ -49,7 +49,7 @@ interface Sample {
 const PROBE = join(mkdtempSync(join(tmpdir(), "bench-probe-")), "probe.js");
 writeFileSync(
   PROBE,
-  `process.on("exit", () => { const u = process.resourceUsage(); process.stderr.write("\\nBENCH_MAXRSS=" + u.maxRSS + " BENCH_CPU=" + (u.userCPUTime + u.systemCPUTime) + "\\n"); });\n`,
+  `process.on("exit", () => { const u = process.resourceUsage(); process.stderr.write("\\nBENCH_MAXRSS=" + u.maxRSS + " BENCH_CPU=" + (u.userCPUTime + u.systemCPUTime) + " BENCH_MAIN=" + JSON.stringify(process.argv[1] || "") + "\\n"); });\n`,
 );
 const cleanups: string[] = [dirname(PROBE)];
 process.on("exit", () => cleanups.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -61,10 +61,10 @@ function timed(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv,
   const ok = r.status === 0 && existsSync(join(outdir, "manifest.json"));
   rmSync(outdir, { recursive: true, force: true });
   if (!ok) throw new Error(`${cmd} ${args.join(" ")} in ${cwd} failed (exit ${r.status}):\n${r.stderr}\n${r.stdout}`.slice(-4000));
-  const reports = [...`${r.stderr}${r.stdout}`.matchAll(/BENCH_MAXRSS=(\d+) BENCH_CPU=(\d+)/g)].map((m) => ({ rss: Number(m[1]), cpu: Number(m[2]) }));
-  if (reports.length === 0) throw new Error(`${args.join(" ")}: no peak RSS reported`);
-  // Under the CLI, the app is the process with the largest peak RSS.
-  const app = reports.reduce((a, b) => (b.rss > a.rss ? b : a));
+  const reports = [...`${r.stderr}${r.stdout}`.matchAll(/BENCH_MAXRSS=(\d+) BENCH_CPU=(\d+) BENCH_MAIN=(".*")/g)].map((m) => ({ rss: Number(m[1]), cpu: Number(m[2]), main: JSON.parse(m[3]) as string }));
+  // Under the CLI, npx (npm-cli.js) and the CLI (node_modules/.bin/cdktf) report too: the app is the process whose script is not theirs.
+  const app = reports.find((x) => !/node_modules|npm-cli\.js$/.test(x.main));
+  if (!app) throw new Error(`${args.join(" ")}: the app reported no peak RSS`);
   return { wallMs, cpuMs: app.cpu / 1000, maxRssMiB: app.rss / 1024 };
 }
 
