@@ -5,6 +5,7 @@
 import { Construct } from "constructs";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import type { ResolvedClusterSpec } from "../../src/cluster-spec";
+import type { AwsEnvironment } from "./environment";
 import { clusterTags } from "../private/naming";
 
 /** Name of the CA certificate's parameter: `/managed-postgres/<cluster>/ca-certificate`. */
@@ -18,6 +19,7 @@ export const CA_CERTIFICATE_PENDING = "pending: the first database node publishe
 /** Props of {@link CaCertificateParameter}. */
 export interface CaCertificateParameterProps {
   readonly spec: ResolvedClusterSpec;
+  readonly env: AwsEnvironment;
 }
 
 /**
@@ -39,7 +41,11 @@ export class CaCertificateParameter extends Construct {
   public readonly parameter: SsmParameter;
   /** Its name (a literal). */
   public readonly parameterName: string;
-  /** Its ARN (token). */
+  /**
+   * Its ARN, `arn:<partition>:ssm:<region>:<account>:parameter/managed-postgres/<cluster>/ca-certificate`,
+   * built from the name (SSM's ARN format for a name starting with `/`) rather than read from
+   * the resource: policies naming it do not wait for it.
+   */
   public readonly parameterArn: string;
 
   constructor(scope: Construct, id: string, props: CaCertificateParameterProps) {
@@ -54,6 +60,6 @@ export class CaCertificateParameter extends Construct {
       tags: clusterTags(props.spec),
       lifecycle: { ignoreChanges: ["value"] },
     });
-    this.parameterArn = this.parameter.arn;
+    this.parameterArn = `arn:${props.env.partition}:ssm:${props.env.region}:${props.env.accountId}:parameter${this.parameterName}`;
   }
 }

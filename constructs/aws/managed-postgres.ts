@@ -299,7 +299,7 @@ export class ManagedPostgres extends Construct {
         purpose: "pooler",
       });
     }
-    this.caCertificate = new CaCertificateParameter(this, "ca-certificate", { spec });
+    this.caCertificate = new CaCertificateParameter(this, "ca-certificate", { spec, env });
     this.caCertificateParameterName = this.caCertificate.parameterName;
     this.securityGroups = new ClusterSecurityGroups(this, "security-groups", {
       spec,

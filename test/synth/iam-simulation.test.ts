@@ -83,7 +83,7 @@ describe("pooler role: its own secret only", () => {
   });
 
   test("the nodes write the pooler secret and publish the CA certificate", async () => {
-    const parameter = fakeRef(s, "aws_ssm_parameter", /ca-certificate/, "arn");
+    const parameter = `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/managed-postgres/orders/ca-certificate`;
     for (const action of ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]) {
       expect(await decide(node, { action, resource: poolerSecret })).toBe("Allowed");
     }
