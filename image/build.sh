@@ -25,7 +25,15 @@
 #      configuration). Without it, the agent is absent: that unit has
 #      `ConditionPathExists=/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl`
 #      and is skipped, so nodes run without CloudWatch metrics and logs.
+#      A preset file (/etc/systemd/system-preset/00-managed-postgres.preset) says `disable` for
+#      all of them: systemd's first boot (/etc/machine-id missing or "uninitialized", e.g. after
+#      `cloud-init clean --machine-id`) runs `preset-all`, and Debian's presets enable every
+#      unit they do not name, which enabled etcd, patroni, haproxy and the exporter at boot
+#      (seen in the EC2 twin: test/twin/machine).
 #   5. Writes /etc/managed-postgres/image-manifest (the installed versions), cleans apt caches.
+#   6. Empties /etc/machine-id (and removes /var/lib/dbus/machine-id): each instance of the AMI
+#      generates its own ID at boot instead of sharing the builder's; an empty file, unlike a
+#      missing or "uninitialized" one, is no first boot (machine-id(5)).
 #
 # Environment: APT_MIRROR (default http://deb.debian.org/debian) is used only when the
 # system has no apt sources at all (a fresh debootstrap root has them).
@@ -54,7 +62,7 @@ cw_agent=""
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --cloudwatch-agent) [ "$#" -ge 2 ] || die "--cloudwatch-agent needs a path or URL"; cw_agent=$2; shift 2 ;;
-    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,38p' "$0"; exit 0 ;;
     *) die "unknown argument: $1" ;;
   esac
 done
@@ -137,6 +145,12 @@ done
 for u in $DISABLE_UNITS; do
   [ "$(systemctl is-enabled "$u" 2>/dev/null || true)" = disabled ] || die "$u is not disabled"
 done
+install -d -m 0755 /etc/systemd/system-preset
+{
+  echo "# cdktf-managed-postgres (image/build.sh): only the node bootstrap starts these; a first"
+  echo "# boot's preset-all must not enable them (Debian's presets enable what they do not name)."
+  for u in $MASK_UNITS $DISABLE_UNITS amazon-cloudwatch-agent.service; do echo "disable $u"; done
+} | write_file /etc/systemd/system-preset/00-managed-postgres.preset 0644
 
 # 5. Manifest and cleanup.
 install -d -m 0755 "$(dirname "$MANIFEST")"
@@ -153,4 +167,9 @@ install -d -m 0755 "$(dirname "$MANIFEST")"
   fi
 } | write_file "$MANIFEST" 0644
 apt-get clean
+
+# 6. No machine ID in the image (see the header).
+: >/etc/machine-id
+chmod 0444 /etc/machine-id
+if [ -f /var/lib/dbus/machine-id ] && [ ! -L /var/lib/dbus/machine-id ]; then rm -f /var/lib/dbus/machine-id; fi
 log "done: $MANIFEST"

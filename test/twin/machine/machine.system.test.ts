@@ -55,6 +55,9 @@ runcmd:
   - [ systemctl, enable, --now, twin-hello.service, twin-tick.timer ]
 `;
 
+/** Units image/build.sh disables (not masks) that the user data replaces. */
+const NODE_UNITS = ["etcd.service", "patroni.service", "haproxy.service", "prometheus-postgres-exporter.service"];
+const machineIds: string[] = [];
 let stage = "";
 let machine: Machine;
 const bootMs: number[] = [];
@@ -148,6 +151,11 @@ describe("a machine boots the node image like an EC2 instance", () => {
     expect(await sh(machine, "openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt /root/leaf.crt")).toBe("/root/leaf.crt: OK");
     expect(await sh(machine, "getent hosts ec2.us-east-1.amazonaws.com")).toMatch(/^10\.77\.0\.1\s+ec2\.us-east-1\.amazonaws\.com$/);
     expect(await sh(machine, "patroni --version")).toBe("patroni 4.0.7");
+    // image/build.sh: the node's daemons wait for the bootstrap; the image carries no machine ID.
+    expect(await sh(machine, `systemctl is-enabled ${NODE_UNITS.join(" ")} || true`)).toBe(NODE_UNITS.map(() => "disabled").join("\n"));
+    machineIds.push(await sh(machine, "cat /etc/machine-id"));
+    expect(machineIds[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(readFileSync(join(nodeRoot(), "etc", "machine-id"), "utf8")).toBe("");
     expect(await sh(machine, "/usr/lib/postgresql/17/bin/postgres --version")).toMatch(/^postgres \(PostgreSQL\) 17\./);
     // Nothing of the host leaks in: the machine sees its own links only.
     expect((await sh(machine, "ls /sys/class/net")).split("\n").sort()).toEqual(["eth0", "lo"]);
@@ -219,6 +227,7 @@ describe("a machine boots the node image like an EC2 instance", () => {
   test("two more boots for the medians; a clean stop() also leaves nothing", async () => {
     for (const suffix of ["b", "c"]) {
       const m = await bootTimed(`twmb-${ID}-${suffix}`);
+      machineIds.push(await sh(m, "cat /etc/machine-id"));
       await sleep(3000);
       rssMiB.push(m.rssKiB() / 1024);
       if (suffix === "b") await crashTimed(m);
@@ -228,6 +237,31 @@ describe("a machine boots the node image like an EC2 instance", () => {
       expect(existsSync(m.dir)).toBe(false);
     }
     expect(bootMs).toHaveLength(3);
+    expect(new Set(machineIds).size).toBe(3); // each instance its own machine ID
+  });
+
+  test("a first boot (machine-id `uninitialized`, as `cloud-init clean --machine-id` leaves it) keeps the node's daemons disabled", async () => {
+    const m = await bootMachine({
+      name: `twmb-${ID}-h`,
+      netns: MACHINE_NS,
+      userData: "#cloud-config\n{}\n",
+      instanceId: INSTANCE_ID,
+      files: [{ path: "/etc/machine-id", content: "uninitialized\n", mode: 0o444 }],
+    });
+    try {
+      // It is a first boot: systemd-firstboot.service's ConditionFirstBoot=yes holds (checked once it ran).
+      let condition = "";
+      for (let i = 0; i < 75 && condition !== "yes"; i++) {
+        await sleep(200);
+        condition = (await m.exec(["systemctl", "show", "-P", "ConditionResult", "systemd-firstboot.service"])).stdout.trim();
+      }
+      expect(condition).toBe("yes");
+      // preset-all ran in PID 1 before any unit started; the preset file keeps these disabled.
+      expect(await sh(m, `systemctl is-enabled ${NODE_UNITS.join(" ")} || true`)).toBe(NODE_UNITS.map(() => "disabled").join("\n"));
+      expect(await sh(m, "systemctl is-enabled postgresql.service pgbouncer.service || true")).toBe("masked\nmasked");
+    } finally {
+      await m.destroy();
+    }
   });
 
   test("waitForCloudInit throws with cloud-init's status and the tail of its output when the user data fails", async () => {
