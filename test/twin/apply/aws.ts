@@ -31,6 +31,7 @@
  * | aws_cloudwatch_log_group | id = name, arn `…:log-group:<name>` (the provider drops the trailing `:*`) | provider page |
  * | aws_cloudwatch_metric_alarm / _dashboard | id = name, arn `…:alarm:<name>` / dashboard_arn | https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html |
  * | aws_sns_topic | arn `…:<name>` = id | https://docs.aws.amazon.com/sns/latest/dg/sns-using-identity-based-policies.html |
+ * | aws_ssm_parameter | id = name; arn `arn:aws:ssm:<region>:<account>:parameter/<name without its leading slash>`; version 1 | https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html |
  * | any other | id `<type>-`+17 hex | — |
  *
  * Every managed resource with `tags` (or with provider default_tags) gets `tags_all`:
@@ -515,6 +516,11 @@ export function computeManaged(ctx: ComputeContext, type: string, config: Record
       return { id: str(config.alarm_name), arn: `arn:aws:cloudwatch:${region}:${accountId}:alarm:${str(config.alarm_name)}` };
     case "aws_cloudwatch_dashboard":
       return { id: str(config.dashboard_name), dashboard_arn: `arn:aws:cloudwatch::${accountId}:dashboard/${str(config.dashboard_name)}` };
+    case "aws_ssm_parameter": {
+      // a name with a leading slash appears once in the ARN (…:parameter/managed-postgres/x)
+      const name = str(config.name);
+      return { id: name, name, arn: `arn:aws:ssm:${region}:${accountId}:parameter/${name.replace(/^\//, "")}`, version: 1, tier: str(config.tier) || "Standard", data_type: str(config.data_type) || "text" };
+    }
     case "aws_sns_topic": {
       const name = str(config.name) || prefixedUniqueId(str(config.name_prefix) || "terraform-", seed);
       const arn = `arn:aws:sns:${region}:${accountId}:${name}`;
