@@ -540,6 +540,19 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
       { NoNewPrivileges: "yes", PrivateTmp: "yes", ProtectHome: "yes", ProtectSystem: "full", TimeoutStartSec: "5min" },
     ),
   );
+  // Every node, not only the primary: it needs no Patroni (works with the primary down or during a
+  // failover) and concurrent runs are safe (one request token per value replaced, one version wins).
+  defs.push(
+    jobDef(
+      "managed-postgres-publish",
+      `What ${ctx.self.name} writes for others (the PgBouncer tier's secret, the CA parameter), when missing or stale`,
+      JOB_COMMANDS.publish,
+      ROOT,
+      { OnBootSec: "5min", OnUnitActiveSec: "5min", RandomizedDelaySec: "1min", AccuracySec: "30s" },
+      "OnBootSec=5min, OnUnitActiveSec=5min",
+      { NoNewPrivileges: "yes", PrivateTmp: "yes", ProtectHome: "yes", ProtectSystem: "full", TimeoutStartSec: "5min" },
+    ),
+  );
   return defs;
 }
 
@@ -569,7 +582,9 @@ function renderDefs(defs: readonly ServiceDef[]): RenderedFile[] {
  *   `spec.backup.fullBackupTime` UTC), `managed-postgres-logical-dump`
  *   (`spec.backup.logicalDump.schedule`, UTC), `managed-postgres-grow-fs` (every 5 minutes),
  *   `managed-postgres-verify-backup` (Wednesdays 04:00 UTC: `pgbackrest verify` and a restore
- *   check on the replica-side node), `managed-postgres-maintenance` (every minute, root: the rolling maintenance);
+ *   check on the replica-side node), `managed-postgres-maintenance` (every minute, root: the rolling maintenance),
+ *   `managed-postgres-publish` (every 5 minutes plus up to 1 minute of random delay, root, every
+ *   node: the PgBouncer tier's secret and the CA parameter when missing or stale);
  * - `patroni.service` runs `check-data-version` as root before Patroni (`ExecStartPre=+`);
  *   they run subcommands of the bootstrap script (`JOB_COMMANDS`).
  * Units: `/etc/systemd/system`, root:root 0644. Deterministic; addresses verbatim. Pure.

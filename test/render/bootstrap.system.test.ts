@@ -177,7 +177,7 @@ describe("bootstrap script behaviour (bash)", () => {
     writeFileSync(file, renderBootstrapScript(distributedNode(0)));
     const r = run("bash", [file, "frobnicate"]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("usage: managed-postgres-bootstrap [prepare|start|finalize|all|backup|logical-dump|grow-fs|check-data-version|maintenance|verify-backup]");
+    expect(r.stderr).toContain("usage: managed-postgres-bootstrap [prepare|start|finalize|all|backup|logical-dump|grow-fs|check-data-version|maintenance|verify-backup|publish]");
   });
 
   function sourceAndRun(script: string, body: string, env: NodeJS.ProcessEnv = process.env) {
@@ -322,6 +322,81 @@ describe("bootstrap script behaviour (bash)", () => {
     // no secret material on a command line
     const argv = readFileSync(join(state, "argv.log"), "utf8");
     for (const v of [cluster.pgbouncer_auth_password, "PRIVATE KEY"]) expect(argv).not.toContain(v);
+  });
+
+  test("the publish job (the real subcommand) writes a pooler secret that appeared after the node booted, then does nothing while it is current", () => {
+    const { bin, state } = fakeAws();
+    // The node booted before the pooler secret had a value: the cluster secret exists, the CA is on disk.
+    expect(secretRun(renderBootstrapScript(distributedNode(0)), bin).status).toBe(0);
+    const cluster = JSON.parse(readFileSync(join(state, "secret"), "utf8"));
+    const ca = join(dir, "ca.crt");
+    writeFileSync(ca, cluster.ca_cert_pem);
+    const runs = join(dir, "run");
+    run("mkdir", ["-p", runs]);
+    const file = join(dir, "bootstrap");
+    writeFileSync(
+      file,
+      renderBootstrapScript(distributedNode(1))
+        .split(`readonly CA_CERT=${shq(PATHS.caCert)}`)
+        .join(`readonly CA_CERT=${shq(ca)}`)
+        .split("/run/managed-postgres-bootstrap.")
+        .join(`${runs}/managed-postgres-bootstrap.`),
+    );
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    const puts = () => readFileSync(join(state, "argv.log"), "utf8").split("\n").filter((l) => l.includes("put-secret-value") && l.includes("pooler")).length;
+    expect(puts()).toBe(0);
+    const first = run("bash", [file, "publish"], { env });
+    expect(first.stderr).not.toContain("WARNING");
+    expect(first.status).toBe(0);
+    expect(first.stderr).toContain("the PgBouncer tier's secret has no value yet: issuing its certificate");
+    expect(first.stderr).toContain("stored the PgBouncer tier's secret (certificate for DNS:orders-pooler,DNS:mp-orders-0123456789abcdef.elb.eu-west-1.amazonaws.com)");
+    const stored = JSON.parse(readFileSync(join(state, "secret.pooler"), "utf8"));
+    expect(Object.keys(stored).sort()).toEqual([...POOLER_SECRET_FIELDS].sort());
+    expect(stored.pgbouncer_auth_password).toBe(cluster.pgbouncer_auth_password);
+    writeFileSync(join(dir, "pc.crt"), stored.tls_cert_pem);
+    expect(run("openssl", ["verify", "-CAfile", ca, join(dir, "pc.crt")]).status).toBe(0);
+    expect(puts()).toBe(1);
+    // the next runs find it current: no put, same value; the work directory is removed each time
+    for (let i = 0; i < 2; i++) {
+      const again = run("bash", [file, "publish"], { env });
+      expect(again.status).toBe(0);
+      expect(again.stderr).toContain("the PgBouncer tier's secret is current");
+      expect(again.stderr).toContain("the CA certificate is published in /managed-postgres/orders/ca-certificate");
+    }
+    expect(puts()).toBe(1);
+    expect(JSON.parse(readFileSync(join(state, "secret.pooler"), "utf8"))).toEqual(stored);
+    expect(run("ls", ["-A", runs]).stdout).toBe("");
+    // an emptied value (an operator's mistake) is rewritten on the next run
+    writeFileSync(join(state, "secret.pooler"), "{}");
+    const repaired = run("bash", [file, "publish"], { env });
+    expect(repaired.status).toBe(0);
+    expect(repaired.stderr).toContain("the PgBouncer tier's secret is stale");
+    expect(JSON.parse(readFileSync(join(state, "secret.pooler"), "utf8")).pgbouncer_auth_password).toBe(cluster.pgbouncer_auth_password);
+    // no secret material on a command line or in the log
+    const argv = readFileSync(join(state, "argv.log"), "utf8");
+    for (const v of [cluster.pgbouncer_auth_password, "PRIVATE KEY"]) {
+      expect(argv).not.toContain(v);
+      expect(first.stderr + repaired.stderr).not.toContain(v);
+    }
+  });
+
+  test("the publish job fails, writing nothing, when the cluster secret cannot be read; a node with nothing to publish does nothing", () => {
+    const { bin, state } = fakeAws();
+    const runs = join(dir, "run");
+    run("mkdir", ["-p", runs]);
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    const file = join(dir, "bootstrap");
+    writeFileSync(file, renderBootstrapScript(distributedNode(0)).split("/run/managed-postgres-bootstrap.").join(`${runs}/managed-postgres-bootstrap.`));
+    const r = run("bash", [file, "publish"], { env });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("could not read the cluster secret");
+    expect(readFileSync(join(state, "argv.log"), "utf8")).not.toContain("put-secret-value");
+    const bare = distributedNode(0);
+    const none = join(dir, "none");
+    writeFileSync(none, renderBootstrapScript({ ...bare, runtime: { ...bare.runtime, poolerSecretArn: undefined, caCertificateParameter: undefined } }));
+    const n = run("bash", [none, "publish"], { env });
+    expect(n.status).toBe(0);
+    expect(readFileSync(join(state, "argv.log"), "utf8").trim().split("\n")).toHaveLength(1);
   });
 
   test("no secret value reaches a command line or the log", () => {

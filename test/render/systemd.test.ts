@@ -6,6 +6,7 @@
 import { basename } from "node:path";
 import {
   nodeServices,
+  renderBootstrapScript,
   PATHS,
   poolerServices,
   renderPoolerSystemdUnits,
@@ -39,6 +40,8 @@ describe("units of a database node", () => {
       "managed-postgres-logical-dump.timer",
       "managed-postgres-maintenance.service",
       "managed-postgres-maintenance.timer",
+      "managed-postgres-publish.service",
+      "managed-postgres-publish.timer",
       "managed-postgres-verify-backup.service",
       "managed-postgres-verify-backup.timer",
       "patroni.service",
@@ -96,6 +99,26 @@ describe("units of a database node", () => {
     const s = unit(files, "managed-postgres-grow-fs.service");
     expect(s).toContain(`ExecStart=${PATHS.bootstrapScript} grow-fs\n`);
     expect(s).toContain("User=root\n");
+  });
+
+  test.each([
+    ["distributed", () => distributedNode(1)],
+    ["standalone", () => standaloneNode()],
+  ])("a %s node republishes what it writes for others every 5 minutes (randomized by up to 1 minute), as root, without a boot", (_kind, ctx) => {
+    const files = renderSystemdUnits(ctx());
+    const timer = unit(files, "managed-postgres-publish.timer");
+    for (const line of ["OnBootSec=5min", "OnUnitActiveSec=5min", "RandomizedDelaySec=1min", "AccuracySec=30s", "WantedBy=timers.target"]) {
+      expect(timer).toContain(`${line}\n`);
+    }
+    const s = unit(files, "managed-postgres-publish.service");
+    expect(s).toContain(`ExecStart=${PATHS.bootstrapScript} publish\n`);
+    expect(s).toContain("Type=oneshot\n");
+    expect(s).toContain("User=root\n");
+    expect(s).toContain("NoNewPrivileges=yes\n");
+    expect(s).toContain("TimeoutStartSec=5min\n");
+    // started by the bootstrap with the other timers
+    expect(unitsToStart(nodeServices(ctx()))).toContain("managed-postgres-publish.timer");
+    expect(renderBootstrapScript(ctx())).toMatch(/^readonly JOBS='[^']*\bpublish\b[^']*'$/m);
   });
 
   test("every long-running service is hardened", () => {
@@ -161,6 +184,7 @@ describe("the harness plan (nodeServices)", () => {
       "managed-postgres-grow-fs.timer",
       "managed-postgres-verify-backup.timer",
       "managed-postgres-maintenance.timer",
+      "managed-postgres-publish.timer",
     ]);
   });
 

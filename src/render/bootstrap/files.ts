@@ -30,6 +30,11 @@ export const JOB_COMMANDS = {
   maintenance: "maintenance",
   /** `pgbackrest verify` and a restore check of the newest backup on the replica-side node (as postgres, weekly). */
   verifyBackup: "verify-backup",
+  /**
+   * What a node writes for others, without a boot: the PgBouncer tier's secret (distributed) and
+   * the published CA certificate, each only when missing or stale (as root, every 5 minutes, every node).
+   */
+  publish: "publish",
 } as const;
 
 /** Scratch directory of the backup restore check, on the data volume (removed after each check). */

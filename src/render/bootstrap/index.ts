@@ -287,6 +287,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     JOB_COMMANDS.checkDataVersion,
     JOB_COMMANDS.maintenance,
     JOB_COMMANDS.verifyBackup,
+    JOB_COMMANDS.publish,
   ];
   const window = windowMinutes(spec.maintenanceWindow);
   const values: Record<string, ShellValue> = {
@@ -362,6 +363,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     // the default backup alarm threshold (the thresholds are a construct prop the nodes do not see)
     BACKUP_MAX_AGE_SECONDS: DEFAULT_MONITORING_THRESHOLDS.backupMaxAgeHours * 3600,
     JOB_VERIFY_BACKUP: JOB_COMMANDS.verifyBackup,
+    JOB_PUBLISH: JOB_COMMANDS.publish,
     VERIFY_SCRATCH: VERIFY_SCRATCH_DIR,
     VERIFY_PORT,
     POOLER_SECRET_ID: distributed ? (runtime.poolerSecretArn ?? "") : "",

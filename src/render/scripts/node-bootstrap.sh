@@ -9,8 +9,9 @@
 #   PGBOUNCER_AUTH_PASSWORD_ENV PATRONI_POST_BOOTSTRAP_SCRIPT
 #   BACKUP_RUNNER_CHECK BACKUP_RUNNER (Patroni health check and who passes it)
 #   BACKUP_BUCKET KMS_KEY_ARN LOGICAL_DUMP_PREFIX S3_ENDPOINT_URL (empty: AWS) S3_VERIFY_TLS (yes|no)
-#   JOB_FULL_BACKUP JOB_LOGICAL_DUMP JOB_GROW_FILESYSTEM JOB_CHECK_DATA_VERSION JOB_MAINTENANCE
-#   (subcommands of the timer jobs and of patroni.service's ExecStartPre; node-maintenance.sh defines the last two)
+#   JOB_FULL_BACKUP JOB_LOGICAL_DUMP JOB_GROW_FILESYSTEM JOB_CHECK_DATA_VERSION JOB_MAINTENANCE JOB_PUBLISH
+#   (subcommands of the timer jobs and of patroni.service's ExecStartPre; node-maintenance.sh defines
+#   check_data_version and job_maintenance)
 #   POOLER_SECRET_ID (empty: no pooler tier) POOLER_SECRET_FIELDS (words) POOLER_CERT_CN
 #   POOLER_CERT_NAMES (endpoint names or addresses, words) CA_PARAMETER (empty: not published)
 # shellcheck disable=SC2154,SC2034 # header values; globals shared with bootstrap-common.sh
@@ -202,6 +203,20 @@ step_publish_ca() {
 step_publish() {
   step_pooler_secret
   step_publish_ca
+}
+
+# job_publish (subcommand JOB_PUBLISH, root, every 5 minutes on every node): step_publish
+# without a boot, so a running node rewrites a pooler secret or CA parameter that is missing
+# or stale (emptied, restored, other password or CA, certificate within 30 days of its end).
+# Safe on every node at once: step_pooler_secret's request token lets one version win.
+job_publish() {
+  if [ -z "$POOLER_SECRET_ID" ] && [ -z "$CA_PARAMETER" ]; then return 0; fi
+  WORK=$(mktemp -d /run/managed-postgres-bootstrap.XXXXXX)
+  trap cleanup EXIT
+  SECRET_JSON=$(read_secret "$SECRET_ID") || die "could not read the cluster secret $SECRET_ID"
+  secret_is_complete || die "the cluster secret $SECRET_ID lacks fields (expected: $SECRET_FIELDS)"
+  [ -s "$CA_CERT" ] || die "missing $CA_CERT (the boot writes it)"
+  step_publish
 }
 
 slot_interface() {
@@ -588,6 +603,7 @@ run_job() {
     "$JOB_CHECK_DATA_VERSION") check_data_version ;;
     "$JOB_MAINTENANCE") job_maintenance ;;
     "$JOB_VERIFY_BACKUP") job_verify_backup ;;
+    "$JOB_PUBLISH") job_publish ;;
     *) die "unknown job $1" ;;
   esac
 }
