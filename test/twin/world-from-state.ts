@@ -3,8 +3,10 @@
  * `terraform apply` created, with the resolved attributes — roles and their inline policies,
  * instance profiles, the KMS key (policy, aliases), the secret(s), the backup bucket (policy,
  * default encryption, versioning, the bootstrap objects with their version ids), the slot ENIs
- * and data volumes (tags as applied: `tags_all` when the provider has default tags), and the
- * Auto Scaling groups. Instances are not here: the twin's Auto Scaling launches them.
+ * and data volumes (tags as applied: `tags_all` when the provider has default tags), the
+ * Auto Scaling groups, and the SSM parameters (`aws_ssm_parameter`: name, type, the value
+ * Terraform wrote — `value`, or `insecure_value` — and its `version`). Instances are not
+ * here: the twin's Auto Scaling launches them.
  */
 import type { TwinResource, TwinState } from "./apply";
 import type { TwinBucket, TwinWorld } from "./aws";
@@ -126,6 +128,13 @@ export function worldFromState(state: TwinState): TwinWorld {
     ...(g.attributes.arn ? { arn: str(g.attributes.arn) } : {}),
     tags: Object.fromEntries(((g.attributes.tag as { key: string; value: string }[] | undefined) ?? []).map((t) => [t.key, str(t.value)])),
   }));
+  const parameters = m("aws_ssm_parameter").map((p) => ({
+    name: str(p.attributes.name),
+    type: str(p.attributes.type),
+    value: str(p.attributes.value ?? p.attributes.insecure_value),
+    ...(p.attributes.version !== undefined ? { version: Number(p.attributes.version) } : {}),
+    tags: tagsOf(p),
+  }));
   return {
     region: state.region,
     accountId: state.accountId,
@@ -139,5 +148,6 @@ export function worldFromState(state: TwinState): TwinWorld {
     kmsKeys,
     buckets,
     autoScalingGroups,
+    parameters,
   };
 }

@@ -293,17 +293,19 @@ describe("refusals as AWS words them", () => {
     expect((await aws(none, ["s3api", "list-objects-v2", "--bucket", fx.bucket], { env: noToken })).stderr).toContain("InvalidToken");
   });
 
-  test("GetSecretValue needs kms:Decrypt on the CMK: the pooler without it in its policy and in the key policy → AccessDeniedException naming kms:Decrypt", async () => {
+  test("GetSecretValue needs kms:Decrypt on the CMK: the pooler reading its secret without it in its policy and in the key policy → AccessDeniedException naming kms:Decrypt", async () => {
     const pooler = fx.poolerRoleArn!;
     const key = fx.world.kmsKeys[0]!;
     const keyPolicy = key.policy;
+    // a value as the database nodes publish it (Terraform creates the secret empty)
+    expect((await aws(imdsOf(NODE_ID), ["secretsmanager", "put-secret-value", "--secret-id", fx.poolerSecretArn!, "--secret-string", '{"pgbouncer_auth_password":"x"}'])).stderr).toBe("");
     try {
       // the key policy names the pooler role itself: removing the IAM statement alone changes nothing
-      twin.setRolePolicies(pooler, policyWithout(pooler, "ClusterKeyThroughSecretsManager"));
-      expect((await aws(imdsOf(POOLER_ID), ["secretsmanager", "get-secret-value", "--secret-id", fx.secretArn])).status).toBe(0);
+      twin.setRolePolicies(pooler, policyWithout(pooler, "ClusterKeyThroughSecretsManagerForPoolerSecret"));
+      expect((await aws(imdsOf(POOLER_ID), ["secretsmanager", "get-secret-value", "--secret-id", fx.poolerSecretArn!])).stderr).toBe("");
       const doc = JSON.parse(keyPolicy) as { Statement: { Sid?: string }[] };
       key.policy = JSON.stringify({ ...doc, Statement: doc.Statement.filter((s) => s.Sid !== "PoolerInstancesThroughSecretsManager") });
-      const r = await aws(imdsOf(POOLER_ID), ["secretsmanager", "get-secret-value", "--secret-id", fx.secretArn]);
+      const r = await aws(imdsOf(POOLER_ID), ["secretsmanager", "get-secret-value", "--secret-id", fx.poolerSecretArn!]);
       expect(r.stderr).toContain("AccessDeniedException");
       expect(r.stderr).toContain("Access to KMS is not allowed");
       expect(r.stderr).toContain(`kms:Decrypt on resource: ${fx.keyArn}`);
@@ -333,6 +335,58 @@ describe("refusals as AWS words them", () => {
       twin.setRolePolicies(fx.nodeRoleArn, originalPolicies(fx.nodeRoleArn));
     }
     expect((await aws(imdsOf(NODE_ID), args)).status).toBe(0);
+  });
+});
+
+describe("SSM Parameter Store: the CA certificate parameter as the nodes publish it", () => {
+  const param = () => fx.world.parameters.find((p) => p.name.endsWith("/ca-certificate"))!;
+  const getValue = (id: string, name: string) => aws(imdsOf(id), ["ssm", "get-parameter", "--name", name]);
+
+  test("get-parameter of the Terraform-written value (version 1), put-parameter --overwrite of a PEM file (version 2), get-parameter by name and by ARN", async () => {
+    const name = param().name;
+    const arn = `arn:aws:ssm:${fx.world.region}:${fx.world.accountId}:parameter/${name.slice(1)}`;
+    const first = JSON.parse((await getValue(NODE_ID, name)).stdout) as { Parameter: Record<string, unknown> };
+    expect(first.Parameter).toMatchObject({ Name: name, Type: "String", Value: param().value, Version: 1, ARN: arn });
+    const pem = join(dir, "cluster-ca.crt");
+    writeFileSync(pem, readFileSync(caFile, "utf8"));
+    const put = await aws(imdsOf(NODE_ID), ["ssm", "put-parameter", "--name", name, "--type", "String", "--overwrite", "--value", `file://${pem}`]);
+    expect(put.stderr).toBe("");
+    expect(JSON.parse(put.stdout)).toEqual({ Version: 2, Tier: "Standard" });
+    const text = await aws(imdsOf(NODE_ID), ["ssm", "get-parameter", "--name", arn, "--query", "Parameter.Value", "--output", "text"]);
+    expect(text.stdout.trim()).toBe(readFileSync(caFile, "utf8").trim());
+    expect(JSON.parse((await getValue(NODE_ID, name)).stdout).Parameter.Version).toBe(2);
+    expect(twin.decisions.filter((d) => d.action === "ssm:PutParameter").pop()).toMatchObject({ result: "Allowed", resource: arn });
+  });
+
+  test("put-parameter of an existing name without --overwrite → ParameterAlreadyExists; the version stays", async () => {
+    const name = param().name;
+    const before = twin.ssm.read(name)!.version;
+    const r = await aws(imdsOf(NODE_ID), ["ssm", "put-parameter", "--name", name, "--type", "String", "--value", "other"]);
+    expect(r.stderr).toContain("ParameterAlreadyExists");
+    expect(twin.ssm.read(name)!.version).toBe(before);
+  });
+
+  test("a name the node policy does not allow → AccessDeniedException naming ssm:PutParameter; the pooler may not write the cluster's parameter either", async () => {
+    const other = param().name.replace(`/${fx.clusterName}/`, "/another-cluster/");
+    const r = await aws(imdsOf(NODE_ID), ["ssm", "put-parameter", "--name", other, "--type", "String", "--overwrite", "--value", "x"]);
+    expect(r.stderr).toContain("AccessDeniedException");
+    expect(r.stderr).toContain(`is not authorized to perform: ssm:PutParameter on resource: arn:aws:ssm:${fx.world.region}:${fx.world.accountId}:parameter${other}`);
+    expect(twin.ssm.read(other)).toBeUndefined();
+    const pooler = await aws(imdsOf(POOLER_ID), ["ssm", "put-parameter", "--name", param().name, "--type", "String", "--overwrite", "--value", "x"]);
+    expect(pooler.stderr).toContain("ssm:PutParameter");
+    expect(pooler.stderr).toContain("because no identity-based policy allows the ssm:PutParameter action");
+  });
+
+  test("an allowed name that does not exist → ParameterNotFound (a policy allowing ssm:GetParameter on it added for the test)", async () => {
+    const missing = param().name.replace(/ca-certificate$/, "no-such-parameter");
+    const extra = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "ssm:GetParameter", Resource: `arn:aws:ssm:${fx.world.region}:${fx.world.accountId}:parameter${missing}` }] });
+    expect((await getValue(NODE_ID, missing)).stderr).toContain("AccessDeniedException");
+    try {
+      twin.setRolePolicies(fx.nodeRoleArn, [...originalPolicies(fx.nodeRoleArn), extra]);
+      expect((await getValue(NODE_ID, missing)).stderr).toContain("ParameterNotFound");
+    } finally {
+      twin.setRolePolicies(fx.nodeRoleArn, originalPolicies(fx.nodeRoleArn));
+    }
   });
 });
 
@@ -444,6 +498,7 @@ describe("the AWS CLI v2 of the Debian 13 node root", () => {
     requirePrerequisites({ commands: ["unshare", "chroot"], root: true });
     const obj = fx.bootstrapObjects[0]!;
     const key = `${fx.clusterName}/logical/postgres/v2.dump.enc`;
+    const caParameter = fx.world.parameters[0]!.name;
     const r = await inNodeRoot(
       [
         "set -e",
@@ -455,6 +510,9 @@ describe("the AWS CLI v2 of the Debian 13 node root", () => {
         `aws secretsmanager put-secret-value --secret-id ${fx.secretArn} --client-request-token ${SECRET_TOKEN} --secret-string '{"a":"b"}' >/dev/null`,
         `aws secretsmanager get-secret-value --secret-id ${fx.secretArn} --query VersionId --output text`,
         `aws ec2 describe-volumes --filters Name=tag:managed-postgres:cluster,Values=${fx.clusterName} Name=tag:managed-postgres:slot,Values=0 --query 'Volumes[].VolumeId' --output text`,
+        // step_publish_ca's calls
+        `aws ssm put-parameter --name ${caParameter} --type String --overwrite --value file:///tmp/twin-ca.crt >/dev/null`,
+        `[ "$(aws ssm get-parameter --name ${caParameter} --query Parameter.Value --output text)" = "$(cat /tmp/twin-ca.crt)" ]`,
       ].join("\n"),
       "dump bytes from the CLI v2\n",
     );
@@ -464,6 +522,7 @@ describe("the AWS CLI v2 of the Debian 13 node root", () => {
     expect(r.stdout).toContain(obj.key);
     expect(r.stdout).toContain(fx.slots[0]!.volumeId);
     expect(r.stdout).toContain(SECRET_TOKEN);
+    expect(twin.ssm.read(caParameter)?.value).toBe(readFileSync(caFile, "utf8"));
     const put = twin.decisions.filter((d) => d.action === "s3:PutObject" && d.resource.endsWith(key)).pop()!;
     expect(put.context["s3:x-amz-content-sha256"]).toBe("STREAMING-UNSIGNED-PAYLOAD-TRAILER");
   });

@@ -5,7 +5,7 @@
  * - EC2 query protocol: `<Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/></Response>`
  *   (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
  * - AWS query protocol (Auto Scaling, STS): `<ErrorResponse><Error><Type>Sender</Type><Code/><Message/></Error><RequestId/></ErrorResponse>`.
- * - JSON 1.1 (Secrets Manager, KMS): body `{"__type": code, "message": ...}`, header `x-amzn-errortype`.
+ * - JSON 1.1 (Secrets Manager, KMS, SSM): body `{"__type": code, "message": ...}`, header `x-amzn-errortype`.
  * - S3 REST-XML: `<Error><Code/><Message/><Resource/><RequestId/></Error>`
  *   (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
  */

@@ -1,12 +1,12 @@
 /**
  * The twin's AWS API (issue 10, part C): IMDSv2, EC2, Auto Scaling, Secrets Manager, KMS,
- * STS and S3, every API request SigV4-checked against credentials the twin issued through
+ * STS, S3 and SSM Parameter Store, every API request SigV4-checked against credentials the twin issued through
  * IMDS and authorized with @cloud-copilot/iam-simulate against the caller's role policies
  * and the resource's policy. See docs/live-harness.md, "What the twin enforces".
  *
  * Endpoints are dispatched by Host, as on AWS: `ec2.<region>.amazonaws.com`,
  * `autoscaling.<region>.amazonaws.com`, `secretsmanager.<region>.amazonaws.com`,
- * `kms.<region>.amazonaws.com`, `sts.<region>.amazonaws.com`, `s3.<region>.amazonaws.com`
+ * `kms.<region>.amazonaws.com`, `sts.<region>.amazonaws.com`, `ssm.<region>.amazonaws.com`, `s3.<region>.amazonaws.com`
  * (path style) and `<bucket>.s3.<region>.amazonaws.com` (virtual-hosted style). A request to
  * an address (`--endpoint-url https://127.0.0.5:port`) is dispatched by its credential
  * scope's service (S3: path style).
@@ -25,6 +25,7 @@ import { accessDenied, authError, AwsError, errorBody, type Protocol } from "./e
 import { ImdsService } from "./imds";
 import { S3Service } from "./s3";
 import { getCallerIdentity, KmsService, SecretsService } from "./secrets";
+import { SsmService } from "./ssm";
 import { parseAuthorization, parseQuery, verifySigV4, type IssuedCredentials } from "./sigv4";
 import { ec2Arn, roleName, type TwinInstance, type TwinWorld } from "./world";
 
@@ -96,6 +97,7 @@ export interface TwinAws {
   readonly endpoints: { api: string[]; apiHttp: string[]; imds: string[] };
   readonly s3: S3Service;
   readonly secrets: SecretsService;
+  readonly ssm: SsmService;
   /** Replaces a role's identity policies (JSON texts): takes effect on the next request. */
   setRolePolicies(roleArn: string, policies: string[]): void;
   /**
@@ -111,11 +113,11 @@ export interface TwinAws {
   close(): Promise<void>;
 }
 
-const PROTOCOL: Record<string, Protocol> = { ec2: "ec2", autoscaling: "query", sts: "query", secretsmanager: "json", kms: "json", s3: "s3" };
+const PROTOCOL: Record<string, Protocol> = { ec2: "ec2", autoscaling: "query", sts: "query", secretsmanager: "json", kms: "json", ssm: "json", s3: "s3" };
 
 /** The DNS names the twin's certificate must cover for `region`. */
 export function twinServiceNames(region: string): string[] {
-  return [...["ec2", "autoscaling", "secretsmanager", "kms", "sts", "s3"].map((s) => `${s}.${region}.amazonaws.com`), `*.s3.${region}.amazonaws.com`];
+  return [...["ec2", "autoscaling", "secretsmanager", "kms", "sts", "ssm", "s3"].map((s) => `${s}.${region}.amazonaws.com`), `*.s3.${region}.amazonaws.com`];
 }
 
 interface Issued extends IssuedCredentials {
@@ -160,6 +162,7 @@ export async function startTwinAws(opts: TwinAwsOptions): Promise<TwinAws> {
   const ec2 = new Ec2Service(world, () => hooks, (m) => problems.push(m));
   const secrets = new SecretsService(world);
   const kms = new KmsService(world);
+  const ssm = new SsmService(world);
   const s3 = new S3Service(world, opts.dataDir ?? mkdtempSync(join(tmpdir(), "twin-s3-")));
 
   const credentialsFor = (i: TwinInstance): Issued | undefined => {
@@ -224,7 +227,7 @@ export async function startTwinAws(opts: TwinAwsOptions): Promise<TwinAws> {
     const r = world.region.replace(/[.]/g, "\\.");
     let service: string | undefined;
     let bucketFromHost: string | undefined;
-    const m = new RegExp(`^(?:(.+)\\.)?(ec2|autoscaling|secretsmanager|kms|sts|s3)\\.${r}\\.amazonaws\\.com$`).exec(host);
+    const m = new RegExp(`^(?:(.+)\\.)?(ec2|autoscaling|secretsmanager|kms|sts|ssm|s3)\\.${r}\\.amazonaws\\.com$`).exec(host);
     if (m && (m[1] === undefined || m[2] === "s3")) {
       service = m[2];
       bucketFromHost = m[1];
@@ -313,7 +316,7 @@ export async function startTwinAws(opts: TwinAwsOptions): Promise<TwinAws> {
         const op = target.slice(target.indexOf(".") + 1);
         action = `${service}:${op}`;
         const input = sig.payload.length ? (JSON.parse(sig.payload.toString("utf8")) as Record<string, unknown>) : {};
-        const result = service === "kms" ? await kms.handle(ctx, op, input) : await secrets.handle(ctx, op, input);
+        const result = service === "kms" ? await kms.handle(ctx, op, input) : service === "ssm" ? await ssm.handle(ctx, op, input) : await secrets.handle(ctx, op, input);
         out = { status: 200, headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": requestId }, body: JSON.stringify(result) };
       } else {
         const p = new URLSearchParams(req.method === "POST" ? sig.payload.toString("utf8") : rawQuery);
@@ -377,6 +380,7 @@ export async function startTwinAws(opts: TwinAwsOptions): Promise<TwinAws> {
     endpoints,
     s3,
     secrets,
+    ssm,
     setRolePolicies(roleArn, policies) {
       const role = world.roles.find((r) => r.arn === roleArn);
       if (!role) throw new Error(`no role ${roleArn} in the twin's world`);

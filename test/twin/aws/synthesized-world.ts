@@ -3,7 +3,8 @@
  * (until part A's resolver in test/twin/apply/ lands): the IAM roles with the policy JSON
  * the AWS provider renders from each `data.aws_iam_policy_document`, the instance profiles,
  * the KMS key and its key policy, the backup bucket with its policy, default encryption and
- * versioning, the secret, the slot ENIs and data volumes, and the Auto Scaling groups. Only
+ * versioning, the secret, the slot ENIs and data volumes, the Auto Scaling groups and the SSM
+ * parameters (the configured value, version 1). Only
  * plain references are resolved (`${aws_x.y.attr}`, partition, region, account id); anything
  * else throws naming the expression. Ids are derived from the resource address.
  */
@@ -65,7 +66,10 @@ export interface SynthesizedWorld {
   readonly poolerProfileArn?: string;
   readonly keyArn: string;
   readonly bucket: string;
+  /** The cluster secret `managed-postgres/<cluster>` (not the PgBouncer tier's). */
   readonly secretArn: string;
+  /** The PgBouncer tier's secret `managed-postgres/<cluster>/pooler`, when the stack has one. */
+  readonly poolerSecretArn?: string;
   readonly clusterName: string;
   /** Per slot: ENI id, volume id, Auto Scaling group name, zone. */
   readonly slots: { eniId: string; volumeId: string; asgName: string; zone: string; subnetCidr: string }[];
@@ -220,7 +224,13 @@ export function worldFromStack(stack: Stack): SynthesizedWorld {
     name: String(g.name),
     tags: Object.fromEntries(((g.tag as { key: string; value: string }[] | undefined) ?? []).map((t) => [t.key, t.value])),
   }));
-  const world: TwinWorld = { region, accountId: acct, roles, instanceProfiles, instances: [], networkInterfaces, volumes, secrets, kmsKeys, buckets, autoScalingGroups };
+  const parameters = res("aws_ssm_parameter").map(([, p]) => ({
+    name: String(p.name),
+    type: String(p.type),
+    value: String(p.value ?? p.insecure_value ?? ""),
+    tags: { ...(p.tags as Record<string, string> | undefined) },
+  }));
+  const world: TwinWorld = { region, accountId: acct, roles, instanceProfiles, instances: [], networkInterfaces, volumes, secrets, kmsKeys, buckets, autoScalingGroups, parameters };
   const cluster = (networkInterfaces[0]?.tags ?? {})["managed-postgres:cluster"] ?? "";
   const slots = networkInterfaces
     .map((e) => {
@@ -255,7 +265,9 @@ export function worldFromStack(stack: Stack): SynthesizedWorld {
     poolerProfileArn: profileArn("-pooler"),
     keyArn: kmsKeys[0]!.arn,
     bucket: buckets[0]!.name,
-    secretArn: secrets[0]!.arn,
+    // the cluster secret (a distributed cluster also has the PgBouncer tier's `<name>/pooler`)
+    secretArn: (secrets.find((s) => s.name === `managed-postgres/${cluster}`) ?? secrets[0]!).arn,
+    poolerSecretArn: secrets.find((s) => s.name === `managed-postgres/${cluster}/pooler`)?.arn,
     clusterName: cluster,
     slots,
     bootstrapObjects,

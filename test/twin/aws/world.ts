@@ -128,6 +128,18 @@ export interface TwinAutoScalingGroup {
   readonly tags?: Record<string, string>;
 }
 
+/** An SSM Parameter Store parameter as Terraform created it (`aws_ssm_parameter`). */
+export interface TwinParameter {
+  /** As given, e.g. `/managed-postgres/<cluster>/ca-certificate` (ARN: the name without its leading slash). */
+  readonly name: string;
+  /** `String` or `StringList` (SecureString is not implemented by the twin). */
+  readonly type: string;
+  readonly value: string;
+  /** The value's version (`aws_ssm_parameter.version`). @default 1 */
+  readonly version?: number;
+  readonly tags?: Record<string, string>;
+}
+
 /** Everything the twin serves. */
 export interface TwinWorld {
   readonly region: string;
@@ -142,6 +154,8 @@ export interface TwinWorld {
   readonly kmsKeys: TwinKmsKey[];
   readonly buckets: TwinBucket[];
   readonly autoScalingGroups: TwinAutoScalingGroup[];
+  /** SSM parameters: the values Terraform wrote; PutParameter adds versions in the twin, not here. */
+  readonly parameters: TwinParameter[];
 }
 
 export function ec2Arn(w: TwinWorld, type: string, id: string): string {
