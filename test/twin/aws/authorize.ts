@@ -131,6 +131,46 @@ function sidOf(s: { statement: { sid(): string | undefined; index(): number }; p
   return s.statement.sid() ?? `${s.policyId}#${s.statement.index()}`;
 }
 
+/** Single-valued string operators the twin evaluates itself for `kms:EncryptionContext:<key>` (see {@link withEncryptionContextEvaluated}). */
+const ENCRYPTION_CONTEXT_OPERATORS: Record<string, (actual: string, expected: string) => boolean> = {
+  StringEquals: (a, e) => a === e,
+  StringNotEquals: (a, e) => a !== e,
+  StringEqualsIgnoreCase: (a, e) => a.toLowerCase() === e.toLowerCase(),
+  StringLike: (a, e) => new RegExp(`^${e.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(a),
+};
+
+/**
+ * iam-simulate drops `kms:EncryptionContext:<key>` from the request context (its condition
+ * fails "because missing"), although KMS sets it for every call with an encryption context —
+ * Secrets Manager's `SecretARN`, S3's `aws:s3:arn`, EBS's `aws:ebs:id`
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-encryption-context).
+ * The twin evaluates those conditions itself, before the simulator runs: a condition entry
+ * that holds is removed, a statement with one that does not hold (or with an operator the twin
+ * does not evaluate, or a missing key) keeps it and so fails closed, as the key being absent does.
+ */
+export function withEncryptionContextEvaluated(policy: { Statement?: unknown }, context: Record<string, string | string[]>): { Statement?: unknown } {
+  const statements = Array.isArray(policy.Statement) ? policy.Statement : policy.Statement ? [policy.Statement] : [];
+  const out = statements.map((st: { Condition?: Record<string, Record<string, string | string[]>> }) => {
+    if (!st.Condition) return st;
+    const condition: Record<string, Record<string, string | string[]>> = {};
+    for (const [op, entries] of Object.entries(st.Condition)) {
+      const kept: Record<string, string | string[]> = {};
+      for (const [key, expected] of Object.entries(entries)) {
+        const evaluate = ENCRYPTION_CONTEXT_OPERATORS[op];
+        const actual = context[key] ?? Object.entries(context).find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1];
+        const holds =
+          /^kms:EncryptionContext:/i.test(key) && evaluate !== undefined && typeof actual === "string" &&
+          (Array.isArray(expected) ? expected : [expected]).some((e) => evaluate(actual, e));
+        if (!holds) kept[key] = expected;
+      }
+      if (Object.keys(kept).length > 0) condition[op] = kept;
+    }
+    const { Condition: _drop, ...rest } = st;
+    return Object.keys(condition).length > 0 ? { ...rest, Condition: condition } : rest;
+  });
+  return { ...policy, Statement: out };
+}
+
 /**
  * Evaluates `req`. A KMS action whose key policy does not allow it (neither directly nor
  * through the account root) is "no resource-based policy allows"; otherwise an implicit
@@ -139,7 +179,8 @@ function sidOf(s: { statement: { sid(): string | undefined; index(): number }; p
  */
 export async function authorize(req: AuthzRequest, now: Date = new Date()): Promise<AuthzDecision> {
   const { known, unknown } = await knownContext(req.context);
-  const identityPolicies = req.identityPolicies.map((p, i) => ({ name: `identity-${i}`, policy: JSON.parse(p) }));
+  const identityPolicies = req.identityPolicies.map((p, i) => ({ name: `identity-${i}`, policy: withEncryptionContextEvaluated(JSON.parse(p), req.context) }));
+  if (req.resourcePolicy) req = { ...req, resourcePolicy: JSON.stringify(withEncryptionContextEvaluated(JSON.parse(req.resourcePolicy), req.context)) };
   const out = await runSimulation(
     {
       request: {
