@@ -1,4 +1,4 @@
-import { authorize, globalContext, resourceTagContext, type CallerIdentity } from "./authorize";
+import { authorize, globalContext, resourceTagContext, withEncryptionContextEvaluated, type CallerIdentity } from "./authorize";
 import { accessDenied, authError, denialSentence, errorBody, AwsError } from "./errors";
 import { policyJson } from "./synthesized-world";
 import { restoreSourceStatements } from "../../../src/rules/restore";
@@ -167,5 +167,38 @@ describe("restoreFrom's statements (src/rules/restore.ts) under evaluation", () 
     expect((await decrypt(identity(SOURCE_KEY))).result).toBe("Allowed");
     expect((await decrypt(identity())).result).toBe("ImplicitlyDenied");
     expect((await decrypt(identity("arn:aws:kms:eu-west-1:111122223333:alias/managed-postgres/orders"))).result).toBe("ImplicitlyDenied");
+  });
+});
+
+describe("kms:EncryptionContext conditions (evaluated by the twin: iam-simulate drops those keys)", () => {
+  const arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:managed-postgres/orders/pooler-2o996f";
+  const policy = {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ThroughSecretsManagerForOneSecret",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: "*",
+        Condition: { StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com", "kms:EncryptionContext:SecretARN": arn } },
+      },
+    ],
+  };
+  const statement = (context: Record<string, string>) => (withEncryptionContextEvaluated(policy, context).Statement as { Condition?: Record<string, Record<string, string>> }[])[0];
+
+  test("a condition that holds is removed; the other keys stay for the simulator", () => {
+    expect(statement({ "kms:EncryptionContext:SecretARN": arn }).Condition).toEqual({ StringEquals: { "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com" } });
+  });
+
+  test("another secret's ARN, or no encryption context, keeps the condition: the statement fails closed", () => {
+    expect(statement({ "kms:EncryptionContext:SecretARN": arn.replace("pooler", "other") }).Condition!.StringEquals["kms:EncryptionContext:SecretARN"]).toBe(arn);
+    expect(statement({}).Condition!.StringEquals["kms:EncryptionContext:SecretARN"]).toBe(arn);
+  });
+
+  test("StringLike wildcards match as IAM's do; regular-expression characters in the pattern are literal", () => {
+    const like = { Statement: [{ Effect: "Allow", Condition: { StringLike: { "kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::bucket.x/*" } } }] };
+    const held = (v: string) => (withEncryptionContextEvaluated(like, { "kms:EncryptionContext:aws:s3:arn": v }).Statement as { Condition?: unknown }[])[0].Condition === undefined;
+    expect(held("arn:aws:s3:::bucket.x/a/b")).toBe(true);
+    expect(held("arn:aws:s3:::bucketXx/a")).toBe(false);
   });
 });
