@@ -17,13 +17,17 @@
  * 1000 clients through the pooler with 0 connection errors. Printed, not asserted.
  */
 import { LiveCluster } from "../test/live/harness/cluster";
-import { APP_USER } from "../test/live/harness/constants";
+import { APP_USER, RUN_ROOT } from "../test/live/harness/constants";
 import { run, waitFor } from "../test/live/harness/exec";
 import { plannedSwitchover, unplannedFailover, type FailoverRound, type SwitchoverResult } from "../test/live/harness/scenarios";
 import { clusterEnvironment } from "./environment";
 
 const FAILOVER_ROUNDS = Number(process.env.FAILOVER_ROUNDS ?? 3);
 const PGBENCH_SECONDS = Number(process.env.PGBENCH_SECONDS ?? 15);
+/** FAILOVER_ONLY=1: only the unplanned failover rounds (no switchover, no pgbench), for tuning runs. */
+const FAILOVER_ONLY = process.env.FAILOVER_ONLY === "1";
+/** FAILOVER_LOG_DIR=<dir>: copy every host's logs there before the harness stops (timing breakdown). */
+const FAILOVER_LOG_DIR = process.env.FAILOVER_LOG_DIR;
 
 function table(title: string, header: string[], rows: (string | number)[][]): void {
   const cells = [header, ...rows.map((r) => r.map(String))];
@@ -87,7 +91,7 @@ async function main(): Promise<void> {
       const r = await unplannedFailover(cluster, round);
       victims.add(r.victim);
       rounds.push(r);
-      console.error(`round ${round}: ${JSON.stringify({ ...r, lost: r.lost.length })}`);
+      console.error(`round ${round}: ${JSON.stringify({ ...r, lost: r.lost.length, killedAtIso: new Date(r.killedAt).toISOString() })}`);
     }
     table(
       "Unplanned failover (SIGKILL of every process in the primary's availability zone, writes through the rw endpoint)",
@@ -99,6 +103,11 @@ async function main(): Promise<void> {
     table("Failover summary", ["runs", "median RTO s", "max RTO s", "lost writes", "target"], [
       [rounds.length, median(rtos).toFixed(1), Math.max(...rtos).toFixed(1), lost, "median ≤ 20, max ≤ 30, lost 0"],
     ]);
+
+    if (FAILOVER_ONLY) {
+      console.log(`failover: median_rto_s=${median(rtos).toFixed(1)} max_rto_s=${Math.max(...rtos).toFixed(1)} lost_writes=${lost}`);
+      return;
+    }
 
     // ---- planned switchover
     const switchovers: SwitchoverResult[] = [];
@@ -136,6 +145,7 @@ async function main(): Promise<void> {
     console.error(cluster.diagnostics());
     exitCode = 1;
   } finally {
+    if (FAILOVER_LOG_DIR) await run(["sh", "-c", `mkdir -p "$0" && cp -r ${RUN_ROOT}/hosts "$0"/`, FAILOVER_LOG_DIR], { timeoutMs: 60_000 });
     await cluster.stop();
   }
   process.exit(exitCode);

@@ -56,6 +56,8 @@ export interface FailoverRound {
   readonly newPrimary: string;
   /** Kill → first acknowledged write through the endpoint, seconds. */
   readonly rtoSeconds: number;
+  /** ms since the epoch of the kill (to line up with the hosts' logs). */
+  readonly killedAt: number;
   readonly acknowledged: number;
   readonly lost: number[];
   /** Seconds until the killed node ran again as a streaming member. */
@@ -89,6 +91,7 @@ export async function unplannedFailover(cluster: LiveCluster, round: number): Pr
     victim: cluster.members[victim].name,
     newPrimary: cluster.members[newPrimary].name,
     rtoSeconds: firstAck ? (firstAck - tKill) / 1000 : Number.POSITIVE_INFINITY,
+    killedAt: tKill,
     acknowledged: result.acks.length,
     lost: lostWrites(result.acks, present),
     rejoinSeconds,
