@@ -13,12 +13,27 @@ import { PATHS } from "./paths";
 import type { ClusterMember, PoolerContext } from "./types";
 
 /**
- * Health-check timing: a check every second, down after 2 failures, up after 2 successes,
- * sessions to a server marked down are closed so clients reconnect to the new primary, and
- * no pooled server connection keeps reading a partitioned old primary (the live suite's
- * endpoint reader: 0 dirty reads; docs/consistency.md).
+ * Health-check timing (HAProxy configuration manual, 2.6 and 3.0, §5.2 "inter", "fastinter",
+ * "downinter", "rise", "fall", "on-marked-down"):
+ * - `inter 1s`: a server that is fully UP is checked every second.
+ * - `fastinter 500ms`: while a server is in transition (one check failed, or one succeeded
+ *   towards `rise`), checks come every 500 ms, so a failing primary is marked down after
+ *   `fall 2` failures about 0.5 s after the first one rather than 1 s.
+ * - `downinter 500ms` + `rise 1`: a member that is DOWN (every replica, in the read-write
+ *   backend) is checked twice a second and marked UP on its first passing check. A failover
+ *   needs exactly this transition: the promoted replica must go from DOWN to UP in
+ *   `postgres-rw`. With `inter 1s rise 2` that took 1–2 s after Patroni's `GET /primary`
+ *   first answered 200; now it takes at most 0.5 s (issue 11, measured in
+ *   docs/live-harness.md). One 200 is enough: Patroni answers 200 on `/primary` only while
+ *   it holds the leader key and PostgreSQL runs as primary, so a single answer is not noise.
+ * - `fall 2`: one lost check (a slow REST answer under load) does not cut the primary's sessions.
+ * - `on-marked-down shutdown-sessions`: sessions to a server marked down are closed so
+ *   clients reconnect to the new primary, and no pooled server connection keeps reading a
+ *   partitioned old primary (the live suite's endpoint reader: 0 dirty reads; docs/consistency.md).
+ * The cost: up to 2 REST checks a second per member per backend per pooler instance.
  */
-export const HAPROXY_DEFAULT_SERVER = "default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions";
+export const HAPROXY_DEFAULT_SERVER =
+  "default-server inter 1s fastinter 500ms downinter 500ms fall 2 rise 1 on-marked-down shutdown-sessions";
 
 /**
  * Paths of the pooler's HTTP health endpoint (`PORTS.poolerHealth`): each answers 200 while

@@ -132,7 +132,15 @@ export function renderPgBouncerConfig(ctx: NodeContext | PoolerContext, pool: Pg
     "server_lifetime = 3600",
     "server_idle_timeout = 600",
     "server_connect_timeout = 5",
-    "server_login_retry = 2",
+    // After a failed server login (failover: HAProxy has no primary UP and closes the
+    // connection), PgBouncer waits server_login_retry seconds before it tries again, and meanwhile
+    // fails new clients at once when no server connection is left (PgBouncer 1.24
+    // configuration docs, "server_login_retry", default 15; fast-fail: src/objects.c
+    // check_fast_fail). 0.5 s instead of 2 s: the first write after HAProxy marks the new
+    // primary UP waits at most 0.5 s for PgBouncer's next attempt (issue 11; measured in
+    // docs/live-harness.md). The value is fractional seconds (parsed as a time, 1.18 and 1.24);
+    // a retry is one local TCP connection to HAProxy (or the node's own PostgreSQL, standalone).
+    "server_login_retry = 0.5",
     "query_wait_timeout = 120",
     "client_login_timeout = 60",
     "; JDBC sends extra_float_digits; other untracked startup parameters fail loudly rather than being dropped.",

@@ -39,8 +39,10 @@ describe("renderHaproxyConfig", () => {
     }
   });
 
-  test("servers are checked every second, down after 2 failures, and their sessions cut when marked down", () => {
-    expect(HAPROXY_DEFAULT_SERVER).toBe("default-server inter 1s fall 2 rise 2 on-marked-down shutdown-sessions");
+  test("servers are checked every second (500 ms in transition or down), up after 1 success, down after 2 failures, and their sessions cut when marked down", () => {
+    expect(HAPROXY_DEFAULT_SERVER).toBe(
+      "default-server inter 1s fastinter 500ms downinter 500ms fall 2 rise 1 on-marked-down shutdown-sessions",
+    );
     expect(section(text, "postgres-rw")).toContain(HAPROXY_DEFAULT_SERVER);
     expect(section(text, "postgres-ro")).toContain(HAPROXY_DEFAULT_SERVER);
   });

@@ -104,6 +104,10 @@ describe("renderPgBouncerConfig", () => {
     expect(c.server_check_delay).toBe("10");
   });
 
+  test("retries a failed server login after 0.5 s (a failover's first write waits at most that long once HAProxy has the new primary)", () => {
+    for (const pool of ["rw", "ro"] as const) expect(ini(renderPgBouncerConfig(pooler(), pool)).pgbouncer!.server_login_retry).toBe("0.5");
+  });
+
   test("a NodeContext and a PoolerContext of the same cluster render the same distributed pool", () => {
     expect(renderPgBouncerConfig(distributedNode(1), "ro")).toBe(renderPgBouncerConfig(pooler(), "ro"));
   });
