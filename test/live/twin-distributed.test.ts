@@ -117,8 +117,27 @@ test("the PgBouncer tier reaches the primary on the read-write port and a replic
   }
 });
 
-test("every AWS call was signed with an instance role and allowed by the synthesized policies", () => {
-  const denied = twin.aws!.decisions.filter((d) => d.result !== "Allowed").map((d) => `${d.action} on ${d.resource}: ${d.message ?? d.result}`);
+test("a PgBouncer instance's role reads its own secret but not the cluster secret (AccessDenied from the synthesized policies)", async () => {
+  const cluster = twin.world.secrets.find((x) => !x.name.endsWith("/pooler"))!;
+  const own = twin.world.secrets.find((x) => x.name.endsWith("/pooler"))!;
+  const get = (arn: string) => poolers[0].machine.exec(["aws", "--region", twin.state.region, "secretsmanager", "get-secret-value", "--secret-id", arn, "--query", "ARN", "--output", "text"], { timeoutMs: 60_000 });
+  const ownRead = await get(own.arn);
+  expect(ownRead.status).toBe(0);
+  expect(ownRead.stdout.trim()).toBe(own.arn);
+  const clusterRead = await get(cluster.arn);
+  expect(clusterRead.status).not.toBe(0);
+  expect(clusterRead.stderr).toMatch(/AccessDeniedException.*not authorized to perform: secretsmanager:GetSecretValue/s);
+  const decision = twin.aws!.decisions.filter((d) => d.action === "secretsmanager:GetSecretValue" && d.resource === cluster.arn).pop()!;
+  expect(decision.result).toBe("ImplicitlyDenied");
+  expect(decision.principal).toMatch(/assumed-role\/managed-postgres-orders-pooler\//);
+});
+
+test("every AWS call the bootstrap made was signed with an instance role and allowed by the synthesized policies", () => {
+  // the previous test's refused read of the cluster secret is the only expected denial
+  const cluster = twin.world.secrets.find((x) => !x.name.endsWith("/pooler"))!;
+  const denied = twin.aws!.decisions
+    .filter((d) => d.result !== "Allowed" && !(d.action === "secretsmanager:GetSecretValue" && d.resource === cluster.arn && /pooler/.test(d.principal)))
+    .map((d) => `${d.action} on ${d.resource}: ${d.message ?? d.result}`);
   expect(denied).toEqual([]);
-  expect(twin.aws!.calls.filter((c) => c.status >= 400 && c.status !== 404 && !/^ResourceNotFoundException/.test(c.error ?? ""))).toEqual([]);
+  expect(twin.aws!.calls.filter((c) => c.status >= 400 && c.status !== 404 && !/^(ResourceNotFoundException|AccessDeniedException)/.test(c.error ?? ""))).toEqual([]);
 });
