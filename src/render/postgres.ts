@@ -112,6 +112,15 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick
     wal_log_hints: "on",
     max_wal_senders: "10",
     max_replication_slots: "10",
+    // A standby whose WAL source failed retries after wal_retrieve_retry_interval (PostgreSQL 15
+    // docs, "Standby Servers": default 5s). After a failover the remaining replica's first
+    // attempt to stream from the new primary fails (Patroni creates its replication slot there
+    // one HA loop after the promotion: "replication slot … does not exist"), and in synchronous
+    // strict mode every commit waits for that replica, so the default cost 5 s of RTO in every
+    // live round (issue 11, docs/live-harness.md). 1s: the retry comes ≤ 1 s later; the price is
+    // at most one archive lookup (pgBackRest archive-get, async queue) a second while a standby
+    // has no WAL source.
+    wal_retrieve_retry_interval: "1s",
     wal_keep_size: "128MB",
     max_slot_wal_keep_size: `${Math.floor(storageMiB / 4)}MB`,
     wal_compression: "on",

@@ -46,6 +46,10 @@ describe("renderPostgresParameters", () => {
   test("replication slots may retain at most a quarter of the data volume", () => {
     expect(renderPostgresParameters(spec({ storageGiB: 100 })).max_slot_wal_keep_size).toBe("25600MB");
   });
+
+  test("a standby retries a failed WAL source after 1 s (the replica's first stream from a new primary fails until Patroni creates its slot)", () => {
+    expect(renderPostgresParameters(spec({})).wal_retrieve_retry_interval).toBe("1s");
+  });
 });
 
 describe("renderPgHba", () => {
