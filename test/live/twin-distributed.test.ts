@@ -62,11 +62,13 @@ beforeAll(async () => {
   const deadline = Date.now() + 300_000;
   for (;;) {
     const ms = await members().catch(() => [] as Member[]);
-    if (ms.length === 3 && ms.filter((m) => m.State === "streaming").length === 2) break;
+    // formed: both replicas streaming and one of them the synchronous standby (Patroni names it
+    // one loop after the replica starts streaming)
+    if (ms.length === 3 && ms.filter((m) => m.State === "streaming").length === 2 && ms.some((m) => m.Role === "Sync Standby")) break;
     if (Date.now() > deadline) throw new Error(`the cluster did not form: ${JSON.stringify(ms)}`);
     await new Promise((r) => setTimeout(r, 2000));
   }
-  console.log(`twin: apply → 3 members streaming in ${((Date.now() - started) / 1000).toFixed(0)} s; AWS calls: ${twin.aws!.calls.length}`);
+  console.log(`twin: apply → 3 members streaming (one synchronous standby) in ${((Date.now() - started) / 1000).toFixed(0)} s; AWS calls: ${twin.aws!.calls.length}`);
 }, 1_800_000);
 
 afterAll(async () => {
