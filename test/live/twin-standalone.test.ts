@@ -86,5 +86,6 @@ test("every AWS call the node made was signed with its instance role and allowed
   // expected answers: the empty secret before the first boot's race (ResourceNotFoundException),
   // pgBackRest's probes for files it has not written yet (404)
   expect(twin.aws!.calls.filter((c) => c.status >= 400 && c.status !== 404 && !/^ResourceNotFoundException/.test(c.error ?? ""))).toEqual([]);
-  expect(twin.aws!.calls.some((c) => c.action === "GetObject")).toBe(true);
+  // the loader's `s3api get-object --version-id` of the bootstrap object, with the node role
+  expect(twin.aws!.decisions.some((d) => d.action === "s3:GetObjectVersion" && d.result === "Allowed" && /\/managed-postgres-bootstrap$/.test(d.resource))).toBe(true);
 });
