@@ -25,7 +25,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, ftruncateSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { addressesInUse, allocateAddress, applyStack, type TwinAccount, type TwinResource, type TwinState } from "./apply";
-import { startTwinAws, twinServiceNames, type HotplugEvent, type TwinAws, type TwinInstance, type TwinWorld } from "./aws";
+import { startTwinAws, twinServiceNames, type HotplugEvent, type TwinAws, type TwinWorld } from "./aws";
 import { bootMachine, destroyAllMachines, type Machine } from "./machine";
 import { HOST_ADDRESS, IMDS_PORT, TwinNetwork } from "./network";
 import { subnetOf, worldFromState } from "./world-from-state";
@@ -156,7 +156,9 @@ export class TwinCluster {
     const propagated = Object.fromEntries(((g.attributes.tag as { key: string; value: string; propagate_at_launch: unknown }[]) ?? []).filter((t) => t.propagate_at_launch === true || t.propagate_at_launch === "true").map((t) => [t.key, str(t.value)]));
     const version = str(ltRef.version) || str(lt.attributes.latest_version);
     const profile = block(lt.attributes.iam_instance_profile);
-    const instance: TwinInstance = {
+    const root = block(block(lt.attributes.block_device_mappings)?.ebs);
+    // the instance with its launch-created primary ENI and root volume, tagged per tag_specifications
+    const instance = this.aws!.launchInstance({
       id,
       privateIp: address,
       mac,
@@ -165,38 +167,20 @@ export class TwinCluster {
       vpcId: subnet.vpcId,
       availabilityZone: subnet.availabilityZone,
       instanceProfileArn: str(profile?.arn) || undefined,
-      tags: { ...propagated, ...tagsFor("instance"), "aws:autoscaling:groupName": groupName, "aws:ec2launchtemplate:id": str(lt.attributes.id), "aws:ec2launchtemplate:version": version },
       autoScalingGroupName: groupName,
-      state: "pending",
       userData: str(lt.attributes.user_data),
       imageId: str(lt.attributes.image_id),
       instanceType: str(lt.attributes.instance_type),
       launchTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
-    };
-    this.world.instances.push(instance);
-    const now = instance.launchTime!;
-    this.world.networkInterfaces.push({
-      id: `eni-0${randomBytes(8).toString("hex")}`,
-      subnetId: subnet.id,
-      subnetCidr: subnet.cidr,
-      vpcId: subnet.vpcId,
-      availabilityZone: subnet.availabilityZone,
-      privateIp: address,
-      mac,
-      tags: tagsFor("network-interface"),
-      description: "",
-      attachment: { instanceId: id, attachmentId: `eni-attach-0${randomBytes(8).toString("hex")}`, device: "0", status: "attached", attachTime: now, deleteOnTermination: true },
-    });
-    const root = block(block(lt.attributes.block_device_mappings)?.ebs);
-    this.world.volumes.push({
-      id: `vol-0${randomBytes(8).toString("hex")}`,
-      availabilityZone: subnet.availabilityZone,
-      sizeGiB: Number(root?.volume_size ?? 8),
-      volumeType: str(root?.volume_type) || "gp3",
-      encrypted: root?.encrypted === true || root?.encrypted === "true",
-      ...(root?.kms_key_id ? { kmsKeyArn: str(root.kms_key_id) } : {}),
-      tags: tagsFor("volume"),
-      attachment: { instanceId: id, attachmentId: `vol-attach-${id}`, device: "/dev/xvda", status: "attached", attachTime: now, deleteOnTermination: true },
+      tagSpecifications: [
+        {
+          resourceType: "instance",
+          tags: { ...propagated, ...tagsFor("instance"), "aws:autoscaling:groupName": groupName, "aws:ec2launchtemplate:id": str(lt.attributes.id), "aws:ec2launchtemplate:version": version },
+        },
+        { resourceType: "network-interface", tags: tagsFor("network-interface") },
+        { resourceType: "volume", tags: tagsFor("volume") },
+      ],
+      rootVolume: { sizeGiB: Number(root?.volume_size ?? 8), ...(root?.kms_key_id ? { kmsKeyArn: str(root.kms_key_id) } : {}) },
     });
     const netns = await this.net.addInstance(subnet.id, address, mac);
     this.log(`launch ${id} of ${groupName} in ${subnet.availabilityZone} (${address}, ${netns})`);
@@ -208,7 +192,6 @@ export class TwinCluster {
       caCertificates: [this.ca.certPem],
       hosts: this.hostsEntries(),
     });
-    instance.state = "running";
     const launched: LaunchedInstance = { id, group: groupName, netns, address, subnetId: subnet.id, availabilityZone: subnet.availabilityZone, machine, launchedAt: Date.now(), ports: new Map() };
     this.instances.set(id, launched);
     this.launches.push({ id, group: groupName, at: launched.launchedAt });
