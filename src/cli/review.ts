@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
-import { hasRiskAtOrAbove, readPlanFile, readSynthOutput, renderReviewMarkdown, reviewChanges, reviewInputFromSynth, RISK_LEVELS, type RiskLevel } from "../review";
+import { DEFAULT_TITLE, hasRiskAtOrAbove, readPlanFile, readSynthOutput, renderReviewMarkdown, reviewChanges, reviewInputFromSynth, RISK_LEVELS, type RiskLevel } from "../review";
 
 /** Exit code of `managed-postgres review` when a risk at or above `--fail-on` is present. */
 export const REVIEW_RISK_EXIT_CODE = 3;
@@ -23,7 +23,7 @@ export function registerReview(program: Command): void {
     .option("--head <dir>", "synth output after the change (same forms as --base)")
     .option("--plan <file>", "a Terraform plan in JSON: terraform show -json plan.out > plan.json")
     .option("--out <file>", "write the Markdown here instead of stdout")
-    .option("--title <text>", "heading of the report", "Managed PostgreSQL plan review")
+    .option("--title <text>", "heading of the report (blank: the default)", DEFAULT_TITLE)
     .option("--fail-on <level>", "exit with code 3 when a risk at or above this level (high, medium, low) is present", parseLevel)
     .allowExcessArguments(false)
     .addHelpText(

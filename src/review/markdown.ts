@@ -7,9 +7,13 @@ const LEVEL_ICON: Readonly<Record<RiskLevel, string>> = { high: "🔴", medium: 
 const ACTION_ICON: Readonly<Record<ChangeAction, string>> = { create: "➕", update: "✏️", replace: "♻️", destroy: "🗑️", "no-op": "" };
 
 /** Options of {@link renderReviewMarkdown}. */
+/** The report's heading when no (or a blank) title is given. */
+export const DEFAULT_TITLE = "Managed PostgreSQL plan review";
+
 export interface MarkdownOptions {
   /**
    * Title of the report: plain text (escaped, shown as written), under a Markdown heading.
+   * A title that is empty or only whitespace gives the default (a heading must say something).
    * @default "Managed PostgreSQL plan review"
    */
   readonly title?: string;
@@ -108,7 +112,7 @@ function changeTable(c: ClusterReview): string[] {
  */
 export function renderReviewMarkdown(review: Review, options: MarkdownOptions = {}): string {
   const out: string[] = [];
-  const title = options.title ?? "Managed PostgreSQL plan review";
+  const title = options.title !== undefined && options.title.trim() !== "" ? options.title : DEFAULT_TITLE;
   const foldAbove = options.foldAbove ?? 15;
   const n = review.counts;
   out.push(`## ${mdText(title)}`, "");

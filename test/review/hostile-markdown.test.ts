@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { renderReviewMarkdown, reviewChanges, reviewInputFromPlan, type Review } from "../../src/review";
+import { DEFAULT_TITLE, renderReviewMarkdown, reviewChanges, reviewInputFromPlan, type Review } from "../../src/review";
 import { foreignHtml, HOSTILE, listItems, md, shown, tableRows } from "../support/markdown";
 
 
@@ -52,11 +52,11 @@ const review = (h: string): Review => reviewChanges(reviewInputFromPlan(hostileP
 function checkRendered(r: Review, markdown: string, title: string): void {
   const tokens = md.parse(markdown, {});
   expect(foreignHtml(tokens)).toEqual([]);
-  // the title is the first heading, whole
+  // the title is the first heading, whole (a blank title gives the default heading)
   expect(tokens[0].type).toBe("heading_open");
   expect(tokens[1].content.length).toBeGreaterThan(0);
   const headings = tokens.filter((t, i) => tokens[i - 1]?.type === "heading_open").map((t) => t.children!.map((c) => c.content).join(""));
-  expect(headings[0]).toBe(shown(title).trim());
+  expect(headings[0]).toBe(shown(title).trim() || DEFAULT_TITLE);
   // every risk is its own list item, naming its rule
   const items = listItems(tokens);
   expect(items).toHaveLength(r.risks.length);
@@ -87,6 +87,11 @@ describe("review Markdown with hostile values in addresses, tags, attribute valu
     expect(r.risks.map((x) => x.rule).sort()).toEqual(["data-bearing-destroyed", "data-bearing-replaced", ...ingress]);
     checkRendered(r, renderReviewMarkdown(r, { title: h }), h);
     checkRendered(r, renderReviewMarkdown(r, { title: h, foldAbove: 0 }), h);
+  });
+
+  test.each([" ", "\t", "\n", "\u2028", "\u00a0 "])("blank title %j: the default heading", (h) => {
+    const tokens = md.parse(renderReviewMarkdown(review("x"), { title: h }), {});
+    expect(tokens[1].content).toBe(DEFAULT_TITLE);
   });
 
   test("the hostile text reaches the Mermaid labels only escaped", () => {
