@@ -249,6 +249,11 @@ describe("instances launched from a launch template", () => {
     expect(vols.stdout.trim()).toBe(s1.volumeId);
     const root = await aws(imdsOf(NODE_ID), ["ec2", "describe-volumes", "--filters", `Name=attachment.instance-id,Values=${id}`, "--query", "Volumes[].[VolumeId,Tags[?Key=='managed-postgres:launch-resource']|[0].Value,Attachments[0].Device]", "--output", "text"]);
     expect(root.stdout.trim().split(/\s+/)).toEqual([`vol-${id.slice(2)}`, "root-volume", "/dev/xvda"]);
+    // EC2 documents no order; the twin lists the newest first, so `[0]` of several matches is the launch-created one
+    const first = await aws(imdsOf(NODE_ID), ["ec2", "describe-volumes", "--query", "Volumes[0].VolumeId", "--output", "text"]);
+    expect(first.stdout.trim()).toBe(`vol-${id.slice(2)}`);
+    const firstEni = await aws(imdsOf(NODE_ID), ["ec2", "describe-network-interfaces", "--query", "NetworkInterfaces[0].NetworkInterfaceId", "--output", "text"]);
+    expect(firstEni.stdout.trim()).toBe(`eni-${id.slice(2)}`);
     await twin.terminateInstance(id);
     const state = await aws(imdsOf(NODE_ID), ["ec2", "describe-instances", "--instance-ids", id, "--query", "Reservations[].Instances[].State.Name", "--output", "text"]);
     expect(state.stdout.trim()).toBe("terminated");

@@ -15,7 +15,8 @@
  * Semantics: attaching answers `attaching`, the hotplug callback runs, then `attached`
  * (`in-use`); AttachVolume of a volume another instance holds fails with `VolumeInUse`, of a
  * volume in another zone with `InvalidVolume.ZoneMismatch`; DetachNetworkInterface of a
- * primary interface (device index 0) fails with `OperationNotPermitted`.
+ * primary interface (device index 0) fails with `OperationNotPermitted`. DescribeNetworkInterfaces
+ * and DescribeVolumes list the newest first (EC2 documents no order).
  */
 import { randomBytes } from "crypto";
 import { resourceTagContext } from "./authorize";
@@ -277,12 +278,18 @@ export class Ec2Service {
     return r;
   }
 
+  /**
+   * The ENIs or volumes a Describe* call returns, newest first: EC2 documents no order for
+   * them, and newest first puts an instance's launch-created primary ENI and root volume ahead
+   * of the Terraform-created slot ENI and volume, so a caller that takes `[0]` of several
+   * matches takes the wrong one (issue 10, defect 1).
+   */
   private select<T extends { id: string }>(list: T[], ids: string[], notFound: string, p: URLSearchParams, values: (r: T, name: string) => string[]): T[] {
     const missing = ids.filter((id) => !list.some((r) => r.id === id));
     if (missing.length) throw new AwsError(notFound, `The ${notFound.startsWith("InvalidVolume") ? "volume" : "networkInterface ID"} '${missing.join(", ")}' does not exist`);
     let out = ids.length ? list.filter((r) => ids.includes(r.id)) : [...list];
     for (const f of filters(p)) out = out.filter((r) => matches(values(r, f.name), f.values));
-    return out;
+    return out.reverse();
   }
 
   private eniFilter(e: TwinNetworkInterface, name: string): string[] {
