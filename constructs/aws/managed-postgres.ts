@@ -38,6 +38,7 @@ import { ClusterMonitoring, type MonitoringOptions } from "./monitoring";
 import { PolicyPack } from "../policy-pack";
 import { addPlanTimeChecks, type PlanTimeCheck } from "./deferred-checks";
 import { HclSafeStrings } from "../private/hcl";
+import { suspendCreationStacks } from "../private/creation-stacks";
 import { terraformLiteralValues } from "../private/terraform-literal";
 import { addRestoreSource, applySafetyRules, priorStateIssuesOfInvalidSpec, restoreFromSpecIssues } from "./prior-state";
 import type { RestoreFrom } from "../../src/cluster-spec";
@@ -250,182 +251,189 @@ export class ManagedPostgres extends Construct {
 
   constructor(scope: Construct, id: string, given: ManagedPostgresProps) {
     super(scope, id);
-    const validated = this.validateProps(given);
-    // User strings enter the construct tree here, once, as Terraform literals (`${` → `$${`,
-    // `%{` → `%%{`; tokens untouched): nothing a user writes is evaluated by Terraform.
-    const spec = terraformLiteralValues(validated.spec);
-    const props = terraformLiteralValues(given, LOCAL_OPTION_KEYS);
-    this.spec = spec;
-    const network = spec.network!;
-    const preventDestroy = !(props.allowDestroy ?? false);
-    const subnetIds = subnetList(network.subnetIds, spec.deployment === "distributed" ? 3 : 1);
+    // cdktf would record a stack trace in each of the ~520 tokens built below: 40 % of the
+    // construction time (constructs/private/creation-stacks.ts).
+    const restoreCreationStacks = suspendCreationStacks(this);
+    try {
+      const validated = this.validateProps(given);
+      // User strings enter the construct tree here, once, as Terraform literals (`${` → `$${`,
+      // `%{` → `%%{`; tokens untouched): nothing a user writes is evaluated by Terraform.
+      const spec = terraformLiteralValues(validated.spec);
+      const props = terraformLiteralValues(given, LOCAL_OPTION_KEYS);
+      this.spec = spec;
+      const network = spec.network!;
+      const preventDestroy = !(props.allowDestroy ?? false);
+      const subnetIds = subnetList(network.subnetIds, spec.deployment === "distributed" ? 3 : 1);
 
-    const env = new AwsEnvironment(this, "environment");
-    this.environment = env;
-    // Instance roles first: the key policy names them.
-    this.nodeRole = new InstanceRole(this, "node-role", { spec, purpose: "node" });
-    if (spec.deployment === "distributed") this.poolerRole = new InstanceRole(this, "pooler-role", { spec, purpose: "pooler" });
-    this.encryptionKey = new ClusterKey(this, "encryption", {
-      spec,
-      env,
-      nodeRoleArn: this.nodeRole.role.arn,
-      poolerRoleArn: this.poolerRole?.role.arn,
-      autoscalingServiceLinkedRoleArn:
-        props.autoscalingServiceLinkedRoleArn ??
-        `arn:${env.partition}:iam::${env.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
-      preventDestroy,
-    });
-    this.kmsKeyArn = this.encryptionKey.keyArn;
-    this.backupBucket = new BackupBucket(this, "backup", {
-      spec,
-      kmsKeyArn: this.kmsKeyArn,
-      noncurrentVersionExpirationDays: props.noncurrentVersionExpirationDays ?? 30,
-      preventDestroy,
-    });
-    this.backupBucketName = this.backupBucket.bucketName;
-    this.secret = new ClusterSecret(this, "secret", {
-      spec,
-      kmsKeyArn: this.kmsKeyArn,
-      recoveryWindowDays: props.secretRecoveryWindowDays ?? 30,
-      preventDestroy,
-    });
-    this.secretArn = this.secret.secretArn;
-    if (spec.deployment === "distributed") {
-      this.poolerSecret = new ClusterSecret(this, "pooler-secret", {
+      const env = new AwsEnvironment(this, "environment");
+      this.environment = env;
+      // Instance roles first: the key policy names them.
+      this.nodeRole = new InstanceRole(this, "node-role", { spec, purpose: "node" });
+      if (spec.deployment === "distributed") this.poolerRole = new InstanceRole(this, "pooler-role", { spec, purpose: "pooler" });
+      this.encryptionKey = new ClusterKey(this, "encryption", {
+        spec,
+        env,
+        nodeRoleArn: this.nodeRole.role.arn,
+        poolerRoleArn: this.poolerRole?.role.arn,
+        autoscalingServiceLinkedRoleArn:
+          props.autoscalingServiceLinkedRoleArn ??
+          `arn:${env.partition}:iam::${env.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+        preventDestroy,
+      });
+      this.kmsKeyArn = this.encryptionKey.keyArn;
+      this.backupBucket = new BackupBucket(this, "backup", {
+        spec,
+        kmsKeyArn: this.kmsKeyArn,
+        noncurrentVersionExpirationDays: props.noncurrentVersionExpirationDays ?? 30,
+        preventDestroy,
+      });
+      this.backupBucketName = this.backupBucket.bucketName;
+      this.secret = new ClusterSecret(this, "secret", {
         spec,
         kmsKeyArn: this.kmsKeyArn,
         recoveryWindowDays: props.secretRecoveryWindowDays ?? 30,
         preventDestroy,
-        purpose: "pooler",
       });
-    }
-    this.caCertificate = new CaCertificateParameter(this, "ca-certificate", { spec, env });
-    this.caCertificateParameterName = this.caCertificate.parameterName;
-    this.securityGroups = new ClusterSecurityGroups(this, "security-groups", {
-      spec,
-      env,
-      vpcId: network.vpcId,
-      allowedCidrs: network.allowedCidrs,
-      allowedSecurityGroupIds: network.allowedSecurityGroupIds,
-      httpsEgressCidrs: props.httpsEgressCidrs ?? [],
-    });
-    const imageId = props.imageId ?? debianImage(this, "image", spec.architecture, DEBIAN_RELEASE_OF_MAJOR[spec.majorVersion]!).id;
-    const userDataOptions = { installPackages: props.installPackagesAtBoot ?? false };
-    // Distributed: the load balancer first, so that the nodes, which issue the PgBouncer
-    // tier's certificate, know its DNS name (node launch templates → LB; the LB depends on
-    // neither the nodes nor the pooler instances: no cycle).
-    if (spec.deployment === "distributed") {
-      this.pooler = new PoolerTier(this, "pooler", {
-        spec,
-        vpcId: network.vpcId,
-        subnetIds,
-        poolerSecurityGroupId: this.securityGroups.pooler!.id,
-        endpointSecurityGroupId: this.securityGroups.endpoint!.id,
-        kmsKeyArn: this.kmsKeyArn,
-      });
-    }
-    const runtime: RuntimeContext = {
-      region: env.region,
-      backupBucket: this.backupBucketName,
-      kmsKeyArn: this.kmsKeyArn,
-      secretArn: this.secretArn,
-      ...(this.pooler ? { poolerSecretArn: this.poolerSecret!.secretArn, poolerEndpointNames: [this.pooler.endpointAddress] } : {}),
-      caCertificateParameter: this.caCertificateParameterName,
-    };
-
-    // Database slots: identity first (ENIs, volumes), then instances, whose user data
-    // names every member's address.
-    this.slots = subnetIds.map(
-      (subnetId, index) =>
-        new Slot(this, `slot-${index}`, {
+      this.secretArn = this.secret.secretArn;
+      if (spec.deployment === "distributed") {
+        this.poolerSecret = new ClusterSecret(this, "pooler-secret", {
           spec,
-          index,
-          subnetId,
-          securityGroupId: this.securityGroups.nodes.id,
           kmsKeyArn: this.kmsKeyArn,
+          recoveryWindowDays: props.secretRecoveryWindowDays ?? 30,
           preventDestroy,
-        }),
-    );
-    const members: ClusterMember[] = this.slots.map((s) => s.member);
-    const restore = props.restoreFrom ? addRestoreSource(this.nodeRole, props.restoreFrom, env) : undefined;
-    const ctxOf = (slot: Slot): NodeContext => ({ spec, self: slot.member, members, runtime });
-    for (const slot of this.slots) {
-      slot.addInstance({
-        imageId,
-        instanceProfileArn: this.nodeRole.instanceProfile.arn,
-        userData: renderNodeUserData(ctxOf(slot), {
-          ...userDataOptions,
-          nodeConfig: restore ? { patroni: restore.patroni } : undefined,
-          extraFiles: restore?.files,
-          bootstrapObject: bootstrapObject(slot, "bootstrap-script", {
-            clusterName: spec.name,
-            nodeName: slot.nodeName,
-            bucket: this.backupBucketName,
-            kmsKeyArn: this.kmsKeyArn,
-            text: renderBootstrapScript(ctxOf(slot)),
-            dependsOn: this.backupBucket.configured,
-          }),
-        }),
-      });
-    }
-    this.nodeAutoScalingGroupNames = this.slots.map((s) => s.autoScalingGroup!.name);
-    // Fields holding tokens were not checked at synth: their rules become plan-time
-    // preconditions (storageGiB is checked on the data volumes themselves).
-    this.deferredChecks = addPlanTimeChecks(this, this.slots[0].networkInterface, given, ["storageGiB"]);
-    this.nodeRole.addPolicy(
-      "node-permissions",
-      nodePolicyStatements({
+          purpose: "pooler",
+        });
+      }
+      this.caCertificate = new CaCertificateParameter(this, "ca-certificate", { spec, env });
+      this.caCertificateParameterName = this.caCertificate.parameterName;
+      this.securityGroups = new ClusterSecurityGroups(this, "security-groups", {
         spec,
         env,
-        slots: this.slots.map((s) => ({ networkInterfaceId: s.networkInterface.id, volumeId: s.dataVolume.id, subnetCidr: s.subnetCidr })),
-        instanceProfileArn: this.nodeRole.instanceProfile.arn,
-        autoScalingGroupNames: this.slots.map((s) => s.autoScalingGroupName),
-        bucketArn: this.backupBucket.bucketArn,
+        vpcId: network.vpcId,
+        allowedCidrs: network.allowedCidrs,
+        allowedSecurityGroupIds: network.allowedSecurityGroupIds,
+        httpsEgressCidrs: props.httpsEgressCidrs ?? [],
+      });
+      const imageId = props.imageId ?? debianImage(this, "image", spec.architecture, DEBIAN_RELEASE_OF_MAJOR[spec.majorVersion]!).id;
+      const userDataOptions = { installPackages: props.installPackagesAtBoot ?? false };
+      // Distributed: the load balancer first, so that the nodes, which issue the PgBouncer
+      // tier's certificate, know its DNS name (node launch templates → LB; the LB depends on
+      // neither the nodes nor the pooler instances: no cycle).
+      if (spec.deployment === "distributed") {
+        this.pooler = new PoolerTier(this, "pooler", {
+          spec,
+          vpcId: network.vpcId,
+          subnetIds,
+          poolerSecurityGroupId: this.securityGroups.pooler!.id,
+          endpointSecurityGroupId: this.securityGroups.endpoint!.id,
+          kmsKeyArn: this.kmsKeyArn,
+        });
+      }
+      const runtime: RuntimeContext = {
+        region: env.region,
+        backupBucket: this.backupBucketName,
         kmsKeyArn: this.kmsKeyArn,
         secretArn: this.secretArn,
-        poolerSecretArn: this.poolerSecret?.secretArn,
-        caParameterArn: this.caCertificate.parameterArn,
-      }),
-    );
+        ...(this.pooler ? { poolerSecretArn: this.poolerSecret!.secretArn, poolerEndpointNames: [this.pooler.endpointAddress] } : {}),
+        caCertificateParameter: this.caCertificateParameterName,
+      };
 
-    if (this.pooler) {
-      this.poolerRole!.addPolicy("pooler-permissions", poolerPolicyStatements(env, this.poolerSecret!.secretArn, this.kmsKeyArn));
-      this.poolerAutoScalingGroupName = this.pooler.addInstances({
-        imageId,
-        instanceProfileArn: this.poolerRole!.instanceProfile.arn,
-        userData: renderPoolerUserData({ spec, members, runtime }, userDataOptions),
-      }).name;
-      this.readWriteEndpoint = this.pooler.endpointAddress;
-      this.readOnlyEndpoint = this.pooler.endpointAddress;
-      this.readWritePort = PORTS.endpointReadWrite;
-      this.readOnlyPort = PORTS.endpointReadOnly;
-    } else {
-      this.readWriteEndpoint = this.slots[0].privateIp;
-      this.readOnlyEndpoint = this.slots[0].privateIp;
-      this.readWritePort = PORTS.pgbouncerReadWrite;
-      this.readOnlyPort = PORTS.pgbouncerReadWrite;
+      // Database slots: identity first (ENIs, volumes), then instances, whose user data
+      // names every member's address.
+      this.slots = subnetIds.map(
+        (subnetId, index) =>
+          new Slot(this, `slot-${index}`, {
+            spec,
+            index,
+            subnetId,
+            securityGroupId: this.securityGroups.nodes.id,
+            kmsKeyArn: this.kmsKeyArn,
+            preventDestroy,
+          }),
+      );
+      const members: ClusterMember[] = this.slots.map((s) => s.member);
+      const restore = props.restoreFrom ? addRestoreSource(this.nodeRole, props.restoreFrom, env) : undefined;
+      const ctxOf = (slot: Slot): NodeContext => ({ spec, self: slot.member, members, runtime });
+      for (const slot of this.slots) {
+        slot.addInstance({
+          imageId,
+          instanceProfileArn: this.nodeRole.instanceProfile.arn,
+          userData: renderNodeUserData(ctxOf(slot), {
+            ...userDataOptions,
+            nodeConfig: restore ? { patroni: restore.patroni } : undefined,
+            extraFiles: restore?.files,
+            bootstrapObject: bootstrapObject(slot, "bootstrap-script", {
+              clusterName: spec.name,
+              nodeName: slot.nodeName,
+              bucket: this.backupBucketName,
+              kmsKeyArn: this.kmsKeyArn,
+              text: renderBootstrapScript(ctxOf(slot)),
+              dependsOn: this.backupBucket.configured,
+            }),
+          }),
+        });
+      }
+      this.nodeAutoScalingGroupNames = this.slots.map((s) => s.autoScalingGroup!.name);
+      // Fields holding tokens were not checked at synth: their rules become plan-time
+      // preconditions (storageGiB is checked on the data volumes themselves).
+      this.deferredChecks = addPlanTimeChecks(this, this.slots[0].networkInterface, given, ["storageGiB"]);
+      this.nodeRole.addPolicy(
+        "node-permissions",
+        nodePolicyStatements({
+          spec,
+          env,
+          slots: this.slots.map((s) => ({ networkInterfaceId: s.networkInterface.id, volumeId: s.dataVolume.id, subnetCidr: s.subnetCidr })),
+          instanceProfileArn: this.nodeRole.instanceProfile.arn,
+          autoScalingGroupNames: this.slots.map((s) => s.autoScalingGroupName),
+          bucketArn: this.backupBucket.bucketArn,
+          kmsKeyArn: this.kmsKeyArn,
+          secretArn: this.secretArn,
+          poolerSecretArn: this.poolerSecret?.secretArn,
+          caParameterArn: this.caCertificate.parameterArn,
+        }),
+      );
+
+      if (this.pooler) {
+        this.poolerRole!.addPolicy("pooler-permissions", poolerPolicyStatements(env, this.poolerSecret!.secretArn, this.kmsKeyArn));
+        this.poolerAutoScalingGroupName = this.pooler.addInstances({
+          imageId,
+          instanceProfileArn: this.poolerRole!.instanceProfile.arn,
+          userData: renderPoolerUserData({ spec, members, runtime }, userDataOptions),
+        }).name;
+        this.readWriteEndpoint = this.pooler.endpointAddress;
+        this.readOnlyEndpoint = this.pooler.endpointAddress;
+        this.readWritePort = PORTS.endpointReadWrite;
+        this.readOnlyPort = PORTS.endpointReadOnly;
+      } else {
+        this.readWriteEndpoint = this.slots[0].privateIp;
+        this.readOnlyEndpoint = this.slots[0].privateIp;
+        this.readWritePort = PORTS.pgbouncerReadWrite;
+        this.readOnlyPort = PORTS.pgbouncerReadWrite;
+      }
+
+      this.monitoring = new ClusterMonitoring(this, "monitoring", {
+        ...props.monitoring,
+        spec,
+        kmsKeyArn: this.kmsKeyArn,
+        region: env.region,
+        nodeRole: this.nodeRole,
+        poolerRole: this.poolerRole,
+      });
+      if (props.policyPack ?? true) PolicyPack.enforce(this);
+
+      applySafetyRules(this, {
+        spec,
+        volumes: this.slots.map((s) => ({ slot: s.index, volume: s.dataVolume, availabilityZone: s.availabilityZone })),
+        now: props.now,
+        priorStateFile: props.priorStateFile,
+        source: this.specSource(given),
+      });
+      // `cdktf synth --hcl`: strings holding references and quotes stay parseable HCL.
+      Aspects.of(this).add(new HclSafeStrings());
+      this.addOutputs(id);
+    } finally {
+      restoreCreationStacks();
     }
-
-    this.monitoring = new ClusterMonitoring(this, "monitoring", {
-      ...props.monitoring,
-      spec,
-      kmsKeyArn: this.kmsKeyArn,
-      region: env.region,
-      nodeRole: this.nodeRole,
-      poolerRole: this.poolerRole,
-    });
-    if (props.policyPack ?? true) PolicyPack.enforce(this);
-
-    applySafetyRules(this, {
-      spec,
-      volumes: this.slots.map((s) => ({ slot: s.index, volume: s.dataVolume, availabilityZone: s.availabilityZone })),
-      now: props.now,
-      priorStateFile: props.priorStateFile,
-      source: this.specSource(given),
-    });
-    // `cdktf synth --hcl`: strings holding references and quotes stay parseable HCL.
-    Aspects.of(this).add(new HclSafeStrings());
-    this.addOutputs(id);
   }
 
   /** Where the props came from, for error messages: `<spec file>, construct <path>`, or the construct path. */
