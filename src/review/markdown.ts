@@ -6,10 +6,10 @@ import { mdCell, mdCode, mdText } from "../markdown";
 const LEVEL_ICON: Readonly<Record<RiskLevel, string>> = { high: "🔴", medium: "🟠", low: "🟡" };
 const ACTION_ICON: Readonly<Record<ChangeAction, string>> = { create: "➕", update: "✏️", replace: "♻️", destroy: "🗑️", "no-op": "" };
 
-/** Options of {@link renderReviewMarkdown}. */
 /** The report's heading when no (or a blank) title is given. */
 export const DEFAULT_TITLE = "Managed PostgreSQL plan review";
 
+/** Options of {@link renderReviewMarkdown}. */
 export interface MarkdownOptions {
   /**
    * Title of the report: plain text (escaped, shown as written), under a Markdown heading.
