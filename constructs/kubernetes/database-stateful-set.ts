@@ -22,11 +22,15 @@ import { PORTS, SIZES } from "../../src/cluster-spec";
 import { PATHS, PGBACKREST_LOG_PATH, PGBACKREST_TLS_SERVER_PORT, POSTGRES_SOCKET_DIRECTORY } from "../../src/render";
 import {
   BACKUP_SCHEDULER_SCRIPT,
+  MAINTENANCE_AGENT_SCRIPT,
   PATRONI_CONFIG_KEY,
   PATRONI_PRIMARY_ROLE,
   PATRONI_REPLICA_ROLE,
   PATRONI_ROLE_LABEL,
   PGBACKREST_MEMBER_CONFIG_DIR,
+  maintenanceEnvironment,
+  maintenanceLockName,
+  maintenanceRoleRules,
   membersServiceName,
   patroniPodEnvironment,
   patroniRoleRules,
@@ -61,13 +65,17 @@ export interface DatabaseStatefulSetProps {
  * The database side of a cluster on Kubernetes:
  * - ServiceAccount `<cluster>` (token mounted: Patroni's DCS is the Kubernetes API;
  *   `eks.amazonaws.com/role-arn` = `backupRoleArn`), Role and RoleBinding `<cluster>-patroni`
- *   with `patroniRoleRules`.
+ *   with `patroniRoleRules` and `maintenanceRoleRules`.
+ * - ConfigMap `<cluster>-maintenance`: the roll lock of the maintenance agent (its data and
+ *   annotations belong to the agent and the operator: Terraform ignores their changes).
  * - ConfigMap `<cluster>-database` (`renderDatabaseConfigMapData`, kept literal for
  *   Terraform).
  * - PVCs `data-<cluster>-<i>` (`storageGiB` Gi, grow in place, `prevent_destroy`) and the
  *   StatefulSet `<cluster>` (1 or 3 pods; distributed: spread over zones with maxSkew 1 /
- *   DoNotSchedule, required anti-affinity per node; a config hash annotation rolls the pods
- *   when the ConfigMap changes).
+ *   DoNotSchedule, required anti-affinity per node; update strategy `OnDelete`: a new pod
+ *   template — a changed image, size or ConfigMap (its hash is an annotation) — is rolled by
+ *   the `maintenance` container of each pod, replicas first and the primary after a
+ *   switchover, in the maintenance window: docs/operations.md).
  * - Services `<cluster>-members` (headless), `<cluster>-primary` (`role=master`) and,
  *   distributed, `<cluster>-replicas` (`role=replica`) and the PodDisruptionBudget
  *   (maxUnavailable 1).
@@ -104,7 +112,7 @@ export class DatabaseStatefulSet extends Construct {
     });
     const rbacRole = new RoleV1(scope, "patroni-role", {
       metadata: meta(`${name}-patroni`),
-      rule: patroniRoleRules(spec, memberCount),
+      rule: [...patroniRoleRules(spec, memberCount), ...maintenanceRoleRules(spec, memberCount)],
     });
     new RoleBindingV1(scope, "patroni-role-binding", {
       metadata: meta(`${name}-patroni`),
@@ -115,6 +123,13 @@ export class DatabaseStatefulSet extends Construct {
     // ---- Configuration -----------------------------------------------------------------
     const data = terraformLiterals(renderDatabaseConfigMapData(spec, placement, ctx.runtime));
     this.configMap = new ConfigMapV1(scope, "database-config", { metadata: meta(`${name}-database`), data });
+    // The roll lock: created empty here (the agent may only get and update it); the agent writes
+    // its data, an operator annotates it to pause the roll.
+    new ConfigMapV1(scope, "maintenance-lock", {
+      metadata: meta(maintenanceLockName(spec)),
+      data: { holder: "", renewed: "0", action: "" },
+      lifecycle: { ignoreChanges: ["data", "metadata[0].annotations"] },
+    });
 
     // ---- Pods --------------------------------------------------------------------------
     const containerSecurity = ctx.containerSecurity;
@@ -195,6 +210,23 @@ export class DatabaseStatefulSet extends Construct {
         readinessProbe: { exec: { command: ["sh", "-c", "kill -0 1"] }, periodSeconds: 60 },
       },
     ];
+    containers.push({
+      name: "maintenance",
+      image: props.image,
+      imagePullPolicy: "IfNotPresent",
+      command: ["python3", MAINTENANCE_AGENT_SCRIPT],
+      env: [
+        podNameEnv,
+        ...maintenanceEnvironment(spec, placement).map(([n, v]) => ({ name: n, value: v })),
+        secretEnv("PATRONI_RESTAPI_PASSWORD", CREDENTIAL_KEYS.restapiPassword),
+      ],
+      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
+      securityContext: containerSecurity,
+      volumeMount: mounts.filter((m) => ["patroni-config", "tls", "tmp"].includes(m.name)),
+      // Shallow, like the backup container's: the agent's own trouble must never take the pod out of its Service.
+      livenessProbe: { exec: { command: ["sh", "-c", "kill -0 1"] }, periodSeconds: 60 },
+      readinessProbe: { exec: { command: ["sh", "-c", "kill -0 1"] }, periodSeconds: 60 },
+    });
     if (distributed) {
       containers.push({
         name: "pgbackrest-server",
@@ -270,7 +302,9 @@ export class DatabaseStatefulSet extends Construct {
         serviceName: membersSvc,
         replicas: String(memberCount),
         podManagementPolicy: "Parallel",
-        updateStrategy: [{ type: "RollingUpdate" }],
+        // The maintenance agent rolls the pods (replicas first, the primary after a switchover, in
+        // the window); RollingUpdate would replace them by ordinal, the primary possibly first.
+        updateStrategy: [{ type: "OnDelete" }],
         persistentVolumeClaimRetentionPolicy: [{ whenDeleted: "Retain", whenScaled: "Retain" }],
         selector: { matchLabels: dbLabels },
         template: {

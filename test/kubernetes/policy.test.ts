@@ -74,8 +74,8 @@ describe("the construct's output is compliant", () => {
 
   test("the rules did look at the workloads (not vacuously compliant)", () => {
     const report = runPolicyPack([stackFromTerraformJson(JSON.parse(distributed().raw), "k8s")], { rules: KUBERNETES_RULES });
-    // 8 pod-spec rules × 2 workloads + the namespace rule × 20 namespaced Kubernetes resources.
-    expect(report.compliantCount).toBe(8 * 2 + 20);
+    // 8 pod-spec rules × 2 workloads + the namespace rule × 21 namespaced Kubernetes resources.
+    expect(report.compliantCount).toBe(8 * 2 + 21);
   });
 });
 

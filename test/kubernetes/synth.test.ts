@@ -148,6 +148,48 @@ describe("database container", () => {
   });
 });
 
+describe("rolling maintenance (issue 12: replicas first, the primary after a switchover, in the window)", () => {
+  test("the StatefulSet's update strategy is OnDelete: Kubernetes replaces no pod on its own", () => {
+    expect(sts(distributed()).spec.update_strategy).toEqual([{ type: "OnDelete" }]);
+    expect(sts(standalone()).spec.update_strategy).toEqual([{ type: "OnDelete" }]);
+  });
+
+  test("every database pod runs the maintenance agent from the ConfigMap with the window, the lock and its REST API password by reference", () => {
+    const c = container(distributed(), "maintenance");
+    expect(c.command).toEqual(["python3", "/etc/patroni/maintenance.py"]);
+    const env = Object.fromEntries(c.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      STATEFULSET: "orders",
+      MEMBER_COUNT: "3",
+      LOCK_CONFIGMAP: "orders-maintenance",
+      MW_DAY: "7",
+      MW_START_MINUTE: "120",
+      MW_DURATION: "60",
+      APPLY_IMMEDIATELY: "no",
+      LAG_LIMIT_BYTES: "1048576",
+      LOCK_TTL: "900",
+      PATRONI_URL: "https://$(POD_NAME).orders-members.orders-db.svc.cluster.local:8008",
+    });
+    expect(envValue(c, "PATRONI_RESTAPI_PASSWORD").value_from.secret_key_ref.name).toBe("orders-credentials");
+    expect(c.volume_mount.map((m: any) => m.name).sort()).toEqual(["patroni-config", "tls", "tmp"]);
+    const data = byName(distributed(), "kubernetes_config_map_v1", "orders-database").data;
+    expect(data["maintenance.py"]).toMatch(/^#!\/usr\/bin\/env python3\n/);
+    expect(container(standalone(), "maintenance").env.find((e: any) => e.name === "MEMBER_COUNT").value).toBe("1");
+  });
+
+  test("window and applyImmediately reach the agent", () => {
+    const c = container(synth(props({ maintenanceWindow: { day: "wed", startTime: "23:30", durationMinutes: 90 }, applyImmediately: true })), "maintenance");
+    const env = Object.fromEntries(c.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+    expect([env.MW_DAY, env.MW_START_MINUTE, env.MW_DURATION, env.APPLY_IMMEDIATELY]).toEqual(["3", "1410", "90", "yes"]);
+  });
+
+  test("the lock ConfigMap is created empty and its data and annotations are left to the agent and the operator", () => {
+    const lock = byName(distributed(), "kubernetes_config_map_v1", "orders-maintenance");
+    expect(lock.data).toEqual({ holder: "", renewed: "0", action: "" });
+    expect(lock.lifecycle.ignore_changes).toEqual(["data", "metadata[0].annotations"]);
+  });
+});
+
 describe("pod security", () => {
   test("database pod: non-root UID/GID 999, fsGroup 999, seccomp RuntimeDefault", () => {
     expect(podSpec(distributed()).security_context).toEqual({
@@ -222,13 +264,18 @@ describe("storage", () => {
 });
 
 describe("RBAC", () => {
-  test("Patroni's Role is exactly ConfigMap-mode DCS access: no endpoints, services or secrets", () => {
+  test("the pods' Role is exactly ConfigMap-mode DCS access plus the maintenance agent's named objects: no endpoints, services, secrets, delete or unnamed create beyond Patroni's ConfigMaps", () => {
     const role = byName(distributed(), "kubernetes_role_v1", "orders-patroni");
     expect(role.rule).toEqual([
       { api_groups: [""], resources: ["configmaps"], verbs: ["create", "list", "watch"] },
       { api_groups: [""], resources: ["configmaps"], resource_names: ["orders-config", "orders-leader", "orders-failover", "orders-sync"], verbs: ["get", "patch"] },
       { api_groups: [""], resources: ["pods"], verbs: ["list", "watch"] },
       { api_groups: [""], resources: ["pods"], resource_names: ["orders-0", "orders-1", "orders-2"], verbs: ["patch"] },
+      // the maintenance agent: its StatefulSet's revision, the members' revision labels, the lock, eviction (honours the PDB)
+      { api_groups: ["apps"], resources: ["statefulsets"], resource_names: ["orders"], verbs: ["get"] },
+      { api_groups: [""], resources: ["pods"], resource_names: ["orders-0", "orders-1", "orders-2"], verbs: ["get"] },
+      { api_groups: [""], resources: ["configmaps"], resource_names: ["orders-maintenance"], verbs: ["get", "update"] },
+      { api_groups: [""], resources: ["pods/eviction"], resource_names: ["orders-0", "orders-1", "orders-2"], verbs: ["create"] },
     ]);
   });
 

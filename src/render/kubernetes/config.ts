@@ -4,13 +4,15 @@
  * post-bootstrap script and SQL) with the Kubernetes {@link RenderTarget}
  * (`kubernetesRenderTarget`), plus the full-backup scheduler script. Pure; no cdktf import.
  */
-import { PORTS, type ResolvedClusterSpec } from "../../cluster-spec";
+import { PORTS, windowMinutes, type ResolvedClusterSpec } from "../../cluster-spec";
 import { PATHS } from "../paths";
 import { BACKUP_RUNNER_PATRONI_CHECK, renderPgBackRestConfig, stanzaName } from "../pgbackrest";
 import { renderPgBouncerConfig, type PgBouncerPool } from "../pgbouncer";
 import { PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_POST_BOOTSTRAP_SQL, renderPatroniConfig } from "../patroni";
 import { renderPostBootstrapScript } from "../node-files";
-import { scriptBody, shellHeader } from "../scripts";
+import { readScript, scriptBody, shellHeader } from "../scripts";
+import { PATRONI_MAXIMUM_LAG_ON_FAILOVER, PATRONI_RESTAPI_USERNAME } from "../patroni";
+import { ROLL_LOCK_TTL_SECONDS } from "../bootstrap/files";
 import { POST_BOOTSTRAP_SQL } from "../sql";
 import { assertTerraformSafe } from "../terraform-safe";
 import type { RuntimeContext } from "../types";
@@ -18,6 +20,7 @@ import {
   kubernetesMembers,
   kubernetesNodeContext,
   kubernetesRenderTarget,
+  maintenanceLockName,
   membersServiceName,
   poolerPools,
   type KubernetesPlacement,
@@ -29,6 +32,51 @@ export const PGBACKREST_MEMBER_CONFIG_DIR = "/etc/pgbackrest/members";
 export const PGBOUNCER_CONFIG_DIR = "/etc/pgbouncer";
 /** Full-backup scheduler script (runs in the `backup` container of every database pod). */
 export const BACKUP_SCHEDULER_SCRIPT = "/etc/patroni/backup-scheduler.sh";
+
+/** The maintenance agent (runs in the `maintenance` container of every database pod: `python3 <this>`). */
+export const MAINTENANCE_AGENT_SCRIPT = "/etc/patroni/maintenance.py";
+
+/** Seconds between two runs of the maintenance agent (the AWS nodes' maintenance timer runs every minute too). */
+export const MAINTENANCE_INTERVAL_SECONDS = 60;
+
+/**
+ * The maintenance agent: src/render/scripts/k8s-maintenance.py as it is (it reads its settings
+ * from the environment: {@link maintenanceEnvironment}).
+ * @throws Error if the file holds a Terraform template sequence
+ */
+export function renderMaintenanceAgent(): string {
+  const text = readScript("k8s-maintenance.py");
+  assertTerraformSafe(text, "the Kubernetes maintenance agent");
+  return text;
+}
+
+/**
+ * The maintenance agent's settings as container environment (name, value), besides POD_NAME
+ * and the REST API password (a secret reference): the StatefulSet and its member count, the
+ * lock ConfigMap ({@link maintenanceLockName}), the window in minutes (`windowMinutes`, the
+ * same arithmetic as the AWS nodes), `applyImmediately`, the lag limit (Patroni's
+ * `maximum_lag_on_failover`, 1 MiB), the lock's time to live (900 s, as the AWS nodes' etcd
+ * lease), the interval, and this pod's Patroni REST API over TLS with the cluster CA.
+ */
+export function maintenanceEnvironment(spec: ResolvedClusterSpec, p: KubernetesPlacement): [string, string][] {
+  const w = windowMinutes(spec.maintenanceWindow);
+  return [
+    ["NAMESPACE", p.namespace],
+    ["STATEFULSET", spec.name],
+    ["MEMBER_COUNT", String(spec.deployment === "distributed" ? 3 : 1)],
+    ["LOCK_CONFIGMAP", maintenanceLockName(spec)],
+    ["MW_DAY", String(w.isoDay)],
+    ["MW_START_MINUTE", String(w.startMinute)],
+    ["MW_DURATION", String(w.durationMinutes)],
+    ["APPLY_IMMEDIATELY", spec.applyImmediately ? "yes" : "no"],
+    ["LAG_LIMIT_BYTES", String(PATRONI_MAXIMUM_LAG_ON_FAILOVER)],
+    ["LOCK_TTL", String(ROLL_LOCK_TTL_SECONDS)],
+    ["INTERVAL", String(MAINTENANCE_INTERVAL_SECONDS)],
+    ["PATRONI_URL", `https://$(POD_NAME).${membersServiceName(spec)}.${p.namespace}.svc.${p.clusterDomain}:${PORTS.patroniRest}`],
+    ["PATRONI_CA", PATHS.caCert],
+    ["PATRONI_RESTAPI_USERNAME", PATRONI_RESTAPI_USERNAME],
+  ];
+}
 
 /** ConfigMap key of patroni.yml. */
 export const PATRONI_CONFIG_KEY = "patroni.yml";
@@ -87,7 +135,7 @@ export function renderBackupScheduler(spec: ResolvedClusterSpec, p: KubernetesPl
   return text;
 }
 
-/** The ConfigMap data of the database pods: patroni.yml, the post-bootstrap files, pgBackRest per member, the backup scheduler. */
+/** The ConfigMap data of the database pods: patroni.yml, the post-bootstrap files, pgBackRest per member, the backup scheduler, the maintenance agent. */
 export function renderDatabaseConfigMapData(
   spec: ResolvedClusterSpec,
   p: KubernetesPlacement,
@@ -98,6 +146,7 @@ export function renderDatabaseConfigMapData(
     [basename(PATRONI_POST_BOOTSTRAP_SCRIPT)]: renderPostBootstrapScript(),
     [basename(PATRONI_POST_BOOTSTRAP_SQL)]: POST_BOOTSTRAP_SQL,
     [basename(BACKUP_SCHEDULER_SCRIPT)]: renderBackupScheduler(spec, p),
+    [basename(MAINTENANCE_AGENT_SCRIPT)]: renderMaintenanceAgent(),
   };
   for (const m of kubernetesMembers(spec, p)) {
     data[pgbackrestConfigKey(m.name)] = renderKubernetesPgBackRestConfig(spec, p, runtime, m.slotIndex);

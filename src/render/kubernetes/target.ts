@@ -146,6 +146,31 @@ export function patroniPodEnvironment(): [string, string][] {
   ];
 }
 
+/** Name of the ConfigMap holding the roll lock of the maintenance agent (`<cluster>-maintenance`). */
+export function maintenanceLockName(spec: ResolvedClusterSpec): string {
+  return `${spec.name}-maintenance`;
+}
+
+/**
+ * The Role rules the maintenance agent (src/render/scripts/k8s-maintenance.py) needs beyond
+ * Patroni's, each limited to the cluster's own objects by `resourceNames` (which RBAC applies
+ * to every request naming its object, subresources such as `pods/eviction` included:
+ * https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources):
+ * read its StatefulSet's `status.updateRevision`; read the members' pods' revision labels;
+ * read and update (with its resourceVersion) the lock ConfigMap, created by Terraform, so no
+ * `create` is granted; evict a member pod (the Eviction API honours the PodDisruptionBudget;
+ * no `delete` is granted).
+ */
+export function maintenanceRoleRules(spec: ResolvedClusterSpec, memberCount: number): { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames: string[] }[] {
+  const members = Array.from({ length: memberCount }, (_, i) => `${spec.name}-${i}`);
+  return [
+    { apiGroups: ["apps"], resources: ["statefulsets"], resourceNames: [spec.name], verbs: ["get"] },
+    { apiGroups: [""], resources: ["pods"], resourceNames: members, verbs: ["get"] },
+    { apiGroups: [""], resources: ["configmaps"], resourceNames: [maintenanceLockName(spec)], verbs: ["get", "update"] },
+    { apiGroups: [""], resources: ["pods/eviction"], resourceNames: members, verbs: ["create"] },
+  ];
+}
+
 /** Patroni's Kubernetes API use in ConfigMap mode (`use_endpoints: false`), Patroni 3.0.2. */
 export const PATRONI_CONFIGMAP_SUFFIXES = ["config", "leader", "failover", "sync"] as const;
 

@@ -33,12 +33,12 @@ export const SCRIPTS_DIR = __dirname;
 const scriptTexts = new Map<string, string>();
 
 /**
- * The text of `name` (e.g. `"node-bootstrap.sh"`), a file of {@link SCRIPTS_DIR}, as it is.
+ * The text of `name` (e.g. `"node-bootstrap.sh"`, or the Python agent `"k8s-maintenance.py"`), a file of {@link SCRIPTS_DIR}, as it is.
  * Read once per process (every node of every cluster renders the same scripts).
  * @throws Error when `name` is not a plain `.sh` file name of this folder or the file is missing
  */
 export function readScript(name: string): string {
-  if (!/^[a-z0-9][a-z0-9-]*\.sh$/.test(name)) throw new Error(`readScript: "${name}" is not a script name (lower-case words and hyphens, ending in .sh)`);
+  if (!/^[a-z0-9][a-z0-9-]*\.(sh|py)$/.test(name)) throw new Error(`readScript: "${name}" is not a script name (lower-case words and hyphens, ending in .sh or .py)`);
   const known = scriptTexts.get(name);
   if (known !== undefined) return known;
   try {
