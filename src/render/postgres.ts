@@ -66,6 +66,36 @@ export function restoreCommand(stanza: string): string {
   return `pgbackrest --stanza=${commandWord(stanza, "restore_command stanza")} archive-get %f "%p"`;
 }
 
+/** The WAL limits that follow the size of the data volume (PostgreSQL units, `MB`). */
+export interface WalLimits {
+  /** `max_wal_size`: an eighth of the volume, from 256 MB to 8192 MB. */
+  readonly max_wal_size: string;
+  /** `max_slot_wal_keep_size`: a quarter of the volume. */
+  readonly max_slot_wal_keep_size: string;
+}
+
+/**
+ * The WAL limits of a data volume of `volumeMiB` MiB: `max_wal_size` an eighth of it, at
+ * least 256 MB and at most 8192 MB (checkpoints spaced by WAL volume without letting WAL take
+ * more than an eighth of the disk between two checkpoints), `max_slot_wal_keep_size` a
+ * quarter (a lagging replica's slot may not fill the disk; Patroni re-creates the replica
+ * from the backup instead). PostgreSQL's `MB` is a mebibyte.
+ *
+ * Both are `sighup` parameters (PostgreSQL docs, "WAL Configuration" and "Replication"):
+ * they change with a reload. The node applies them at run time from the size of its own
+ * data volume (`wal_limits_for` in src/render/scripts/node-bootstrap.sh, the same formula;
+ * the primary PATCHes Patroni's `/config` after its filesystem grew and at first boot), so
+ * they never travel in the launch template.
+ * @throws Error if `volumeMiB` is not a positive integer
+ */
+export function walLimitsForVolume(volumeMiB: number): WalLimits {
+  if (!Number.isInteger(volumeMiB) || volumeMiB <= 0) throw new Error(`volumeMiB must be a positive integer. Got ${volumeMiB}`);
+  return {
+    max_wal_size: `${Math.min(8192, Math.max(256, Math.floor(volumeMiB / 8)))}MB`,
+    max_slot_wal_keep_size: `${Math.floor(volumeMiB / 4)}MB`,
+  };
+}
+
 /**
  * PostgreSQL parameters of a cluster, as strings (PostgreSQL's own units: `MB`, `ms`, `s`).
  *
@@ -75,9 +105,10 @@ export function restoreCommand(stanza: string): string {
  *   `password_encryption` scram-sha-256.
  * - WAL: `wal_level` replica, `archive_mode` on, `archive_command` pgBackRest
  *   `archive-push` to the stanza `spec.name`, `archive_timeout` 60 s (bounds the PITR
- *   window of an idle cluster), `wal_log_hints` on (needed by pg_rewind),
- *   `max_slot_wal_keep_size` a quarter of the data volume (a lagging replica's slot may not
- *   fill the disk; Patroni re-creates the replica from the backup instead).
+ *   window of an idle cluster), `wal_log_hints` on (needed by pg_rewind).
+ *   Nothing derived from `spec.storageGiB`: the WAL limits that follow the data volume
+ *   ({@link walLimitsForVolume}) are set by the primary node itself in Patroni's dynamic
+ *   configuration, so that growing the storage changes no node file and no launch template.
  * - Logging to {@link POSTGRES_LOG_DIRECTORY} (`target.logging` `file`: `logging_collector`
  *   on) or to stderr (`stderr`: `logging_collector` off; the `log_directory`/rotation
  *   settings stay and are inert), slow statements ≥ 1000 ms (PostgreSQL reference architecture).
@@ -87,7 +118,6 @@ export function restoreCommand(stanza: string): string {
  */
 export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick<RenderTarget, "logging"> = AWS_EC2_TARGET): Record<string, string> {
   const size = postgresParametersForSize(spec.size);
-  const storageMiB = spec.storageGiB * 1024;
   return {
     // Connections and memory (Cloud Temple Managed PostgreSQL, the PostgreSQL reference architecture).
     max_connections: String(size.maxConnections),
@@ -122,9 +152,10 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick
     // has no WAL source.
     wal_retrieve_retry_interval: "1s",
     wal_keep_size: "128MB",
-    max_slot_wal_keep_size: `${Math.floor(storageMiB / 4)}MB`,
+    // max_wal_size and max_slot_wal_keep_size follow the data volume: walLimitsForVolume, set
+    // by the node in Patroni's dynamic configuration (not here: storage growth must not change
+    // the launch template).
     wal_compression: "on",
-    max_wal_size: `${Math.min(8192, Math.max(256, Math.floor(storageMiB / 8)))}MB`,
     min_wal_size: "80MB",
     checkpoint_timeout: "15min",
     checkpoint_completion_target: "0.9",

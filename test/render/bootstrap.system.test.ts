@@ -704,7 +704,10 @@ step_data_volume
   test("grow-fs calls resize2fs on the data device only once the volume is bigger than its filesystem", () => {
     requireTool("losetup");
     const script = join(dir, "bootstrap");
-    writeFileSync(script, renderBootstrapScript(distributedNode(0)), { mode: 0o755 });
+    const events = join(dir, "events.log");
+    const text = renderBootstrapScript(distributedNode(0));
+    expect(text).toMatch(/^readonly EVENTS_LOG=.*$/m);
+    writeFileSync(script, text.replace(/^readonly EVENTS_LOG=.*$/m, () => `readonly EVENTS_LOG=${events}`), { mode: 0o755 });
     // resize2fs is recorded, not run: online resizing needs CAP_SYS_RESOURCE, which test
     // containers may lack; what is under test is the script's decision.
     const bin = join(dir, "bin");
@@ -725,13 +728,19 @@ losetup -c $LOOP
 ${script} grow-fs
 `;
     writeFileSync(join(dir, "driver.sh"), driver);
-    const r = run("unshare", ["-m", "--propagation", "private", "bash", join(dir, "driver.sh")]);
+    // -n: no network, so the Patroni REST API the job asks (is this node the primary?) is not reachable at once
+    const r = run("unshare", ["-m", "-n", "--propagation", "private", "bash", join(dir, "driver.sh")]);
     for (const l of run("losetup", ["-j", join(dir, "vol.img")]).stdout.split("\n").filter(Boolean)) run("losetup", ["-d", l.split(":")[0]!]);
     expect(r.stderr).toContain("growing the filesystem on");
     expect(r.status).toBe(0);
     const loop = readFileSync(join(dir, "loop"), "utf8").trim();
     expect(readFileSync(join(dir, "resize2fs.log"), "utf8")).toBe(`${loop}\n`);
     expect(r.stderr).toMatch(/from 67108864 to 268435456 bytes/);
+    // one metric line, for the run that grew; no Patroni answers here, so no WAL limits are set
+    const lines = readFileSync(events, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.mp_data_filesystem_grown)).toEqual([1]);
+    expect(lines[0].event).toMatch(/^data filesystem grown online from 67108864 to 268435456 bytes in \d+ s$/);
+    expect(r.stderr).toContain("not the primary: the WAL limits are set by the primary");
   });
 
   test("a pooler instance prepares from its own secret, never reads the cluster secret, and holds no CA key", () => {

@@ -1,5 +1,5 @@
 import { postgresParametersForSize } from "../../src/cluster-spec";
-import { PATHS, renderPgHba, renderPostgresParameters } from "../../src/render";
+import { PATHS, renderPgHba, renderPostgresParameters, walLimitsForVolume } from "../../src/render";
 import { members, spec, TOKEN_ADDRESSES } from "./fixtures";
 
 describe("renderPostgresParameters", () => {
@@ -43,12 +43,29 @@ describe("renderPostgresParameters", () => {
     expect(renderPostgresParameters(spec()).log_min_duration_statement).toBe("1000");
   });
 
-  test("replication slots may retain at most a quarter of the data volume", () => {
-    expect(renderPostgresParameters(spec({ storageGiB: 100 })).max_slot_wal_keep_size).toBe("25600MB");
+  test("no parameter depends on storageGiB: growing the storage changes no node file (issue 12)", () => {
+    const small = renderPostgresParameters(spec({ storageGiB: 50 }));
+    expect(renderPostgresParameters(spec({ storageGiB: 80 }))).toEqual(small);
+    expect(small).not.toHaveProperty("max_wal_size");
+    expect(small).not.toHaveProperty("max_slot_wal_keep_size");
   });
 
   test("a standby retries a failed WAL source after 1 s (the replica's first stream from a new primary fails until Patroni creates its slot)", () => {
     expect(renderPostgresParameters(spec({})).wal_retrieve_retry_interval).toBe("1s");
+  });
+});
+
+describe("walLimitsForVolume", () => {
+  test("replication slots may retain at most a quarter of the data volume; max_wal_size an eighth, 256 to 8192 MB", () => {
+    expect(walLimitsForVolume(100 * 1024)).toEqual({ max_wal_size: "8192MB", max_slot_wal_keep_size: "25600MB" });
+    expect(walLimitsForVolume(50 * 1024)).toEqual({ max_wal_size: "6400MB", max_slot_wal_keep_size: "12800MB" });
+    expect(walLimitsForVolume(80 * 1024)).toEqual({ max_wal_size: "8192MB", max_slot_wal_keep_size: "20480MB" });
+    expect(walLimitsForVolume(2 * 1024)).toEqual({ max_wal_size: "256MB", max_slot_wal_keep_size: "512MB" });
+    expect(walLimitsForVolume(3 * 1024)).toEqual({ max_wal_size: "384MB", max_slot_wal_keep_size: "768MB" });
+  });
+
+  test.each([0, -1, 1.5, Number.NaN])("refuses %p MiB", (v) => {
+    expect(() => walLimitsForVolume(v)).toThrow(/positive integer/);
   });
 });
 

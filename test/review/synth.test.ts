@@ -154,17 +154,40 @@ describe("rolling maintenance (issue 12): which changes roll nodes, how many, wh
     expect(windowText(late.timing as Extract<typeof late.timing, { kind: "window" }>)).toBe("sat 23:30–sun 01:00 UTC");
   });
 
-  test("storage growth is in place on every node; the WAL sizes derived from storage change the user data, so the nodes roll too", () => {
-    const r = review(base(), dir("roll-storage", { ...BASE, storageGiB: 80 }));
+  test("storage growth 50 → 80 GiB is in place on every node and rolls no node: every launch template and its user data stay byte-identical (issue 12)", () => {
+    const head = dir("roll-storage", { ...BASE, storageGiB: 80 });
+    const r = review(base(), head);
     const p = orders(r).rolls!;
     expect(p.storageGrowth).toEqual([
       { slot: "0", from: "50", to: "80" },
       { slot: "1", from: "50", to: "80" },
       { slot: "2", from: "50", to: "80" },
     ]);
-    // max_wal_size and max_slot_wal_keep_size follow storageGiB (src/render/postgres.ts)
-    expect(p.replacedNodes.map((x) => x.because)).toEqual([0, 1, 2].map(() => ["node configuration (user data, bootstrap script)"]));
-    expect(renderReviewMarkdown(r)).toContain("📈 **storage grows in place** on 3 nodes (50 → 80 GiB)");
+    expect(p.replacedNodes).toEqual([]);
+    expect(p.poolerTemplateChanged).toBe(false);
+    const md = renderReviewMarkdown(r);
+    expect(md).toContain("📈 **storage grows in place** on 3 nodes (50 → 80 GiB)");
+    expect(md).not.toContain("replaced**");
+    // The synthesized JSON of both: only the volumes' size and the plan-time guard's requested size differ.
+    const a = readSynthOutput(base())[0]!.config as Record<string, any>;
+    const b = readSynthOutput(head)[0]!.config as Record<string, any>;
+    const differences: string[] = [];
+    const walk = (x: unknown, y: unknown, path: string) => {
+      if (x !== null && y !== null && typeof x === "object" && typeof y === "object") {
+        for (const k of new Set([...Object.keys(x), ...Object.keys(y as object)])) walk((x as any)[k], (y as any)[k], `${path}/${k}`);
+      } else if (x !== y) differences.push(`${path}: ${JSON.stringify(x)} → ${JSON.stringify(y)}`);
+    };
+    walk(a, b, "");
+    expect(differences.map((d) => d.replace(/_[0-9A-F]{8}\//g, "/"))).toEqual([
+      "/locals/orders_requested-placement/storage_gib: 50 → 80",
+      "/resource/aws_ebs_volume/orders_slot-0_data-volume/size: 50 → 80",
+      "/resource/aws_ebs_volume/orders_slot-1_data-volume/size: 50 → 80",
+      "/resource/aws_ebs_volume/orders_slot-2_data-volume/size: 50 → 80",
+    ]);
+    const userData = (j: Record<string, any>) => Object.entries(j.locals).filter(([k]) => k.includes("user-data"));
+    expect(userData(a).length).toBeGreaterThanOrEqual(4); // three slots and the PgBouncer tier
+    expect(userData(b)).toEqual(userData(a));
+    expect(JSON.stringify(b.resource.aws_launch_template)).toBe(JSON.stringify(a.resource.aws_launch_template));
   });
 
   test("no change, and a new cluster, roll nothing", () => {

@@ -399,12 +399,15 @@ format_if_blank() {
   [ "$fstype" = ext4 ] || die "$dev holds '$fstype', not ext4: refusing to format or mount it"
 }
 
-# grow_data_filesystem (subcommand JOB_GROW_FILESYSTEM, root, every 5 minutes; and step 3 of
-# prepare): grows the ext4 filesystem on DATA_MOUNT to the size of its block device when the
-# device is bigger (EBS volume modified online; no partition table), with resize2fs (online
-# for ext4). Nothing when the mount is not ext4 on a block device (e.g. a bind mount).
+# grow_data_filesystem (step 3 of prepare, and the first half of job_grow_fs): grows the ext4
+# filesystem on DATA_MOUNT to the size of its block device when the device is bigger (EBS
+# volume modified online; no partition table), with resize2fs (online for ext4: PostgreSQL
+# keeps running). Nothing when the mount is not ext4 on a block device (e.g. a bind mount).
+# Sets GREW to "<from bytes> <to bytes> <seconds>" when it grew the filesystem, else empty.
+GREW=""
 grow_data_filesystem() {
-  local dev fstype dev_bytes fs_bytes
+  local dev fstype dev_bytes fs_bytes t0
+  GREW=""
   if ! mountpoint -q "$DATA_MOUNT"; then
     log "$DATA_MOUNT is not mounted: nothing to grow"
     return 0
@@ -418,9 +421,80 @@ grow_data_filesystem() {
   dev_bytes=$(blockdev --getsize64 "$dev")
   fs_bytes=$(dumpe2fs -h "$dev" 2>/dev/null | awk -F: '/^Block count:/ {c = $2} /^Block size:/ {s = $2} END {printf "%.0f\n", c * s}')
   if [ "$dev_bytes" -gt "$fs_bytes" ]; then
-    log "growing the filesystem on $dev from $fs_bytes to $dev_bytes bytes"
+    log "growing the filesystem on $dev from $fs_bytes to $dev_bytes bytes (online: no unmount, no restart)"
+    t0=$(date +%s)
     resize2fs "$dev"
+    GREW="$fs_bytes $dev_bytes $(($(date +%s) - t0))"
+    log "filesystem on $dev grown to $dev_bytes bytes in $(cut -d' ' -f3 <<<"$GREW") s"
   fi
+}
+
+# data_volume_mib: the size of the data volume in MiB: its block device's size, or (DATA_MOUNT
+# not on a block device, e.g. a bind mount) the size of the filesystem holding DATA_MOUNT.
+data_volume_mib() {
+  local dev
+  dev=$(findmnt -n -o SOURCE --target "$DATA_MOUNT") || return 1
+  if [ -b "$dev" ]; then
+    echo $(($(blockdev --getsize64 "$dev") / 1048576))
+  else
+    df -B1M --output=size "$DATA_MOUNT" | tail -n 1 | tr -d ' '
+  fi
+}
+
+# wal_limits_for MIB: "max_wal_size max_slot_wal_keep_size" for a data volume of MIB MiB:
+# an eighth of the volume from 256MB to 8192MB, and a quarter (walLimitsForVolume in
+# src/render/postgres.ts: the same formula).
+wal_limits_for() {
+  local wal=$(($1 / 8))
+  if [ "$wal" -lt 256 ]; then wal=256; fi
+  if [ "$wal" -gt 8192 ]; then wal=8192; fi
+  echo "$wal""MB $(($1 / 4))MB"
+}
+
+# apply_wal_limits (the second half of job_grow_fs, and finalize on the primary): on the
+# primary only, sets max_wal_size and max_slot_wal_keep_size for this node's data volume in
+# Patroni's dynamic configuration (PATCH /config with the REST API credentials, the password
+# read from PATRONI_ENV and handed to curl on stdin, never on a command line) when they differ.
+# Both are sighup parameters: Patroni reloads every member at its next loop, no restart. They
+# are in no rendered file, so growing storageGiB changes no launch template (issue 12).
+apply_wal_limits() {
+  local mib want have body pass
+  if ! patroni_says primary; then
+    log "not the primary: the WAL limits are set by the primary"
+    return 0
+  fi
+  mib=$(data_volume_mib) || { log "the size of $DATA_MOUNT is unknown: WAL limits unchanged"; return 1; }
+  want=$(wal_limits_for "$mib")
+  have=$(curl -sf --max-time 10 --cacert "$CA_CERT" "$PATRONI_URL/config" |
+    jq -r '.postgresql.parameters // {} | "\(.max_wal_size // "unset") \(.max_slot_wal_keep_size // "unset")"') || {
+    log "GET $PATRONI_URL/config failed: WAL limits unchanged"
+    return 1
+  }
+  if [ "$have" = "$want" ]; then return 0; fi
+  body=$(jq -n -c --arg w "$(cut -d' ' -f1 <<<"$want")" --arg s "$(cut -d' ' -f2 <<<"$want")" \
+    '{postgresql: {parameters: {max_wal_size: $w, max_slot_wal_keep_size: $s}}}')
+  pass=$(sed -n 's/^PATRONI_RESTAPI_PASSWORD[=]//p' "$PATRONI_ENV" | sed 's/[\\"]/\\&/g')
+  printf 'user = "%s:%s"\n' "$PATRONI_RESTAPI_USERNAME" "$pass" |
+    curl -sf -o /dev/null --max-time 10 --cacert "$CA_CERT" -K - -X PATCH -H 'Content-Type: application/json' \
+      --data "$body" "$PATRONI_URL/config" || {
+    log "PATCH $PATRONI_URL/config failed: WAL limits unchanged"
+    return 1
+  }
+  log "WAL limits for a $mib MiB data volume set in Patroni's dynamic configuration: max_wal_size max_slot_wal_keep_size $have -> $want (a reload on every member, no restart)"
+  emit_metric mp_wal_limits_set 1 "data volume $mib MiB: max_wal_size max_slot_wal_keep_size $have -> $want"
+}
+
+# job_grow_fs (subcommand JOB_GROW_FILESYSTEM, root, every 5 minutes): grows the data
+# filesystem online when its volume grew (mp_data_filesystem_grown 1, with the sizes and the
+# seconds resize2fs took), then, on the primary, makes the WAL limits follow the volume.
+job_grow_fs() {
+  grow_data_filesystem
+  if [ -n "$GREW" ]; then
+    local from to secs
+    read -r from to secs <<<"$GREW"
+    emit_metric mp_data_filesystem_grown 1 "data filesystem grown online from $from to $to bytes in $secs s"
+  fi
+  apply_wal_limits
 }
 
 step_data_volume() {
@@ -498,6 +572,9 @@ finalize_primary() {
       runuser -u postgres -- "$PATRONI_POST_BOOTSTRAP_SCRIPT" "host=$POSTGRES_SOCKET_DIR dbname=postgres"
     )
   fi
+  # The WAL limits that follow the data volume (a fresh cluster starts with PostgreSQL's
+  # defaults until then); the grow-fs job retries every 5 minutes when this fails.
+  apply_wal_limits || log "WAL limits not set now: the grow-fs job retries within 5 minutes"
   # Exit 50 (lock held): archive-push, failing until the stanza exists, holds the stanza's
   # archive lock for moments; often so right after a restore (restoreFrom) promoted.
   local i rc
@@ -599,7 +676,7 @@ run_job() {
   case "$1" in
     "$JOB_FULL_BACKUP") job_backup ;;
     "$JOB_LOGICAL_DUMP") job_logical_dump ;;
-    "$JOB_GROW_FILESYSTEM") grow_data_filesystem ;;
+    "$JOB_GROW_FILESYSTEM") job_grow_fs ;;
     "$JOB_CHECK_DATA_VERSION") check_data_version ;;
     "$JOB_MAINTENANCE") job_maintenance ;;
     "$JOB_VERIFY_BACKUP") job_verify_backup ;;
