@@ -60,6 +60,10 @@ export const METRICS = {
   maintenanceNodeRestarted: "mp_maintenance_node_restarted",
   /** 1 per Patroni reload by the rolling maintenance (node events log). */
   maintenanceNodeReloaded: "mp_maintenance_node_reloaded",
+  /** 1 each time the grow-fs job grew the data filesystem online to its volume's size (node events log). */
+  dataFilesystemGrown: "mp_data_filesystem_grown",
+  /** 1 each time the primary set max_wal_size/max_slot_wal_keep_size for its data volume in Patroni's dynamic configuration (node events log). */
+  walLimitsSet: "mp_wal_limits_set",
   /** 1 when the weekly backup verification (pgbackrest verify, restore check) failed, 0 when it passed (node events log). */
   backupVerifyFailed: "mp_backup_verify_failed",
   /** 1 when postgres_exporter can reach PostgreSQL. */

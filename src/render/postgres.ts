@@ -106,18 +106,21 @@ export function walLimitsForVolume(volumeMiB: number): WalLimits {
  * - WAL: `wal_level` replica, `archive_mode` on, `archive_command` pgBackRest
  *   `archive-push` to the stanza `spec.name`, `archive_timeout` 60 s (bounds the PITR
  *   window of an idle cluster), `wal_log_hints` on (needed by pg_rewind).
- *   Nothing derived from `spec.storageGiB`: the WAL limits that follow the data volume
- *   ({@link walLimitsForVolume}) are set by the primary node itself in Patroni's dynamic
- *   configuration, so that growing the storage changes no node file and no launch template.
+ *   With `target.walLimits` `node` (the default, EC2) nothing derived from `spec.storageGiB`:
+ *   the WAL limits that follow the data volume ({@link walLimitsForVolume}) are set by the
+ *   primary node itself in Patroni's dynamic configuration, so that growing the storage changes
+ *   no node file and no launch template. With `rendered` (Kubernetes) they are here, from
+ *   `spec.storageGiB`.
  * - Logging to {@link POSTGRES_LOG_DIRECTORY} (`target.logging` `file`: `logging_collector`
  *   on) or to stderr (`stderr`: `logging_collector` off; the `log_directory`/rotation
  *   settings stay and are inert), slow statements ≥ 1000 ms (PostgreSQL reference architecture).
  *
  * Pure; the same spec and target always give the same record.
- * @param target - only `logging` is read. @default AWS_EC2_TARGET
+ * @param target - only `logging` and `walLimits` are read. @default AWS_EC2_TARGET
  */
-export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick<RenderTarget, "logging"> = AWS_EC2_TARGET): Record<string, string> {
+export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick<RenderTarget, "logging" | "walLimits"> = AWS_EC2_TARGET): Record<string, string> {
   const size = postgresParametersForSize(spec.size);
+  const wal = target.walLimits === "rendered" ? walLimitsForVolume(spec.storageGiB * 1024) : undefined;
   return {
     // Connections and memory (Cloud Temple Managed PostgreSQL, the PostgreSQL reference architecture).
     max_connections: String(size.maxConnections),
@@ -152,10 +155,12 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick
     // has no WAL source.
     wal_retrieve_retry_interval: "1s",
     wal_keep_size: "128MB",
-    // max_wal_size and max_slot_wal_keep_size follow the data volume: walLimitsForVolume, set
-    // by the node in Patroni's dynamic configuration (not here: storage growth must not change
-    // the launch template).
+    // max_wal_size and max_slot_wal_keep_size follow the data volume (walLimitsForVolume): set
+    // by the node in Patroni's dynamic configuration (target.walLimits "node": storage growth
+    // must not change the launch template), or rendered here ("rendered").
+    ...(wal ? { max_slot_wal_keep_size: wal.max_slot_wal_keep_size } : {}),
     wal_compression: "on",
+    ...(wal ? { max_wal_size: wal.max_wal_size } : {}),
     min_wal_size: "80MB",
     checkpoint_timeout: "15min",
     checkpoint_completion_target: "0.9",

@@ -104,6 +104,16 @@ export interface RenderTarget {
    * @default - the node-local HAProxy frontend (distributed) or PostgreSQL (standalone)
    */
   readonly poolerUpstreams?: Readonly<Partial<Record<PgBouncerPool, PoolerUpstream>>>;
+  /**
+   * Where the WAL limits that follow the data volume (`max_wal_size`,
+   * `max_slot_wal_keep_size`: `walLimitsForVolume`) come from: `node` (the primary node sets
+   * them at run time in Patroni's dynamic configuration from its volume's size; nothing in
+   * the rendered files depends on `storageGiB`, so storage growth changes no launch template)
+   * or `rendered` (from `spec.storageGiB` into patroni.yml's local parameters: growing the
+   * storage changes the file).
+   * @default "node"
+   */
+  readonly walLimits?: "node" | "rendered";
 }
 
 /** The EC2 target: instance-role credentials, log files, etcd3, per-member addresses and certificates. */

@@ -50,6 +50,13 @@ describe("renderPostgresParameters", () => {
     expect(small).not.toHaveProperty("max_slot_wal_keep_size");
   });
 
+  test("walLimits \"rendered\" (the Kubernetes target) puts walLimitsForVolume(storageGiB) in the parameters", () => {
+    const p = renderPostgresParameters(spec({ storageGiB: 100 }), { logging: "stderr", walLimits: "rendered" });
+    expect(p.max_slot_wal_keep_size).toBe("25600MB");
+    expect(p.max_wal_size).toBe("8192MB");
+    expect(renderPostgresParameters(spec({ storageGiB: 2 }), { logging: "stderr", walLimits: "rendered" })).toMatchObject(walLimitsForVolume(2048));
+  });
+
   test("a standby retries a failed WAL source after 1 s (the replica's first stream from a new primary fails until Patroni creates its slot)", () => {
     expect(renderPostgresParameters(spec({})).wal_retrieve_retry_interval).toBe("1s");
   });

@@ -454,7 +454,7 @@ wal_limits_for() {
 # apply_wal_limits (the second half of job_grow_fs, and finalize on the primary): on the
 # primary only, sets max_wal_size and max_slot_wal_keep_size for this node's data volume in
 # Patroni's dynamic configuration (PATCH /config with the REST API credentials, the password
-# read from PATRONI_ENV and handed to curl on stdin, never on a command line) when they differ.
+# read from PATRONI_ENV and handed to curl as its configuration on stdin, never on a command line) when they differ.
 # Both are sighup parameters: Patroni reloads every member at its next loop, no restart. They
 # are in no rendered file, so growing storageGiB changes no launch template (issue 12).
 apply_wal_limits() {
@@ -473,8 +473,15 @@ apply_wal_limits() {
   if [ "$have" = "$want" ]; then return 0; fi
   body=$(jq -n -c --arg w "$(cut -d' ' -f1 <<<"$want")" --arg s "$(cut -d' ' -f2 <<<"$want")" \
     '{postgresql: {parameters: {max_wal_size: $w, max_slot_wal_keep_size: $s}}}')
-  pass=$(sed -n 's/^PATRONI_RESTAPI_PASSWORD[=]//p' "$PATRONI_ENV" | sed 's/[\\"]/\\&/g')
-  printf 'user = "%s:%s"\n' "$PATRONI_RESTAPI_USERNAME" "$pass" |
+  pass=$(sed -n 's/^PATRONI_RESTAPI_PASSWORD[=]//p' "$PATRONI_ENV")
+  # an unquoted curl config value: the password is hex (step_secrets), anything else is refused
+  case "$pass" in
+    "" | *[!A-Za-z0-9._~+/=-]*)
+      log "the REST API password in $PATRONI_ENV is empty or not a plain token: WAL limits unchanged"
+      return 1
+      ;;
+  esac
+  printf 'user = %s:%s\n' "$PATRONI_RESTAPI_USERNAME" "$pass" |
     curl -sf -o /dev/null --max-time 10 --cacert "$CA_CERT" -K - -X PATCH -H 'Content-Type: application/json' \
       --data "$body" "$PATRONI_URL/config" || {
     log "PATCH $PATRONI_URL/config failed: WAL limits unchanged"
