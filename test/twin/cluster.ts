@@ -72,6 +72,8 @@ export class TwinCluster {
   readonly instances = new Map<string, LaunchedInstance>();
   /** Instance ids in launch order, with their group (also terminated ones). */
   readonly launches: { id: string; group: string; at: number }[] = [];
+  /** Terminations in progress or done, by instance id: each resolves when EC2 released the instance's attachments. */
+  readonly terminations = new Map<string, Promise<void>>();
   private readonly volumeFiles = new Map<string, string>();
   private readonly log: (m: string) => void;
   private closed = false;
@@ -259,20 +261,28 @@ export class TwinCluster {
 
   /**
    * An instance failure: every process of the machine killed at once; EC2 then reports it
-   * terminated and releases its attachments after the termination delay.
+   * terminated and releases its attachments after the termination delay (awaited unless
+   * `awaitRelease: false`).
    */
-  async crash(instanceId: string): Promise<void> {
+  async crash(instanceId: string, opts: { readonly awaitRelease?: boolean } = {}): Promise<void> {
     const inst = this.instances.get(instanceId);
     if (!inst) throw new Error(`no running instance ${instanceId}`);
     await inst.machine.crash();
-    await this.retire(inst);
+    await this.retire(inst, opts.awaitRelease ?? true);
   }
 
-  private async retire(inst: LaunchedInstance): Promise<void> {
+  /**
+   * Removes a dead instance: its machine and namespace at once; EC2 marks it shutting-down and
+   * releases its attachments after the termination delay. `awaitRelease: false` returns before
+   * that release (an Auto Scaling replacement launches meanwhile); {@link terminations} holds it.
+   */
+  private async retire(inst: LaunchedInstance, awaitRelease: boolean): Promise<void> {
     this.instances.delete(inst.id);
     await inst.machine.destroy();
     await this.net.removeInstance(inst.netns);
-    await this.aws!.terminateInstance(inst.id, this.options.terminationDelayMs ?? 15_000);
+    const released = this.aws!.terminateInstance(inst.id, this.options.terminationDelayMs ?? 15_000);
+    this.terminations.set(inst.id, released);
+    if (awaitRelease) await released;
   }
 
   /** Stops everything this twin started: machines, the API, the network, the volume files. Idempotent. */

@@ -6,13 +6,12 @@
  */
 import { spawnSync } from "child_process";
 import { cpSync, existsSync, mkdirSync, renameSync, writeFileSync } from "fs";
-import { request } from "https";
 import { request as httpRequest } from "http";
 import { join, resolve } from "path";
 import { resolveClusterSpec, type ClusterSpec, type ResolvedClusterSpec } from "../../../src/cluster-spec";
 import { PORTS } from "../../../src/cluster-spec";
 import type { ClusterMember, NodeContext, PoolerContext, RuntimeContext } from "../../../src/render";
-import { PATHS, PATRONI_RESTAPI_USERNAME } from "../../../src/render";
+import { PATHS, patroniTiming } from "../../../src/render";
 import {
   APP_USER,
   AWS_PORT,
@@ -28,7 +27,8 @@ import {
   ZONE_NAMES,
 } from "./constants";
 import { run, runOk, sleep, waitFor, type RunResult } from "./exec";
-import { cleanupLeftovers, createNetwork, killNamespace } from "./network";
+import { majorityClusterView, patroniHttps, waitFormedOfThree, type FaultCluster, type PatroniMember, type PatroniTiming } from "./fault-cluster";
+import { cleanupLeftovers, createNetwork, heal, killNamespace, partition } from "./network";
 import { HarnessHost } from "./node";
 import {
   HARNESS_ENV,
@@ -48,18 +48,9 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from "fs";
 /** Repository root (for ts-node and s3rver in the services host). */
 export const REPO_ROOT = resolve(__dirname, "../../..");
 
-/** A member as Patroni's `GET /cluster` reports it. */
-export interface PatroniMember {
-  readonly name: string;
-  readonly role: "leader" | "sync_standby" | "replica" | string;
-  readonly state: string;
-  readonly host: string;
-  readonly timeline?: number;
-  readonly lag?: number | string;
-}
+export type { PatroniMember } from "./fault-cluster";
 
-/** States of a working replica in `GET /cluster` (Patroni 3.0: running; later versions: streaming). */
-export const REPLICA_UP: readonly string[] = ["running", "streaming"];
+export { REPLICA_UP } from "./fault-cluster";
 
 /** Debian packages (and their binaries) the harness needs; missing ones fail the run. */
 export const REQUIRED_BINARIES: Record<string, string> = {
@@ -135,7 +126,7 @@ export interface LiveClusterOptions {
 }
 
 /** The running cluster. */
-export class LiveCluster {
+export class LiveCluster implements FaultCluster {
   readonly spec: ResolvedClusterSpec;
   readonly runtime: RuntimeContext;
   readonly members: ClusterMember[];
@@ -373,32 +364,9 @@ export class LiveCluster {
 
   /** HTTPS request to a member's Patroni REST API (verifying the cluster CA). */
   patroniRequest(index: number, method: string, path: string, body?: unknown, timeoutMs = 5000): Promise<{ status: number; body: string }> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolvePromise, reject) => {
-      const req = request(
-        {
-          host: this.members[index].address,
-          port: PORTS.patroniRest,
-          path,
-          method,
-          ca: this.caPem,
-          timeout: timeoutMs,
-          headers: {
-            ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
-            authorization: `Basic ${Buffer.from(`${PATRONI_RESTAPI_USERNAME}:${this.restapiPassword}`).toString("base64")}`,
-          },
-        },
-        (res) => {
-          let data = "";
-          res.on("data", (d: Buffer) => (data += d.toString()));
-          res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, body: data }));
-        },
-      );
-      req.on("error", reject);
-      req.on("timeout", () => req.destroy(new Error(`timeout ${method} ${path} on ${this.members[index].name}`)));
-      req.end(payload);
-    });
+    return patroniHttps(this.members[index].address, this.caPem, this.restapiPassword, method, path, body, timeoutMs);
   }
+
 
   /**
    * Patroni's view of the cluster (`GET /cluster`), asked of every reachable member
@@ -406,24 +374,8 @@ export class LiveCluster {
    * serves its last (stale) view, so a single answer is not enough after a partition.
    */
   async patroniCluster(exclude: readonly number[] = []): Promise<PatroniMember[]> {
-    let last: unknown;
-    const views: PatroniMember[][] = [];
-    await Promise.all(
-      this.nodeIndexes.map(async (i) => {
-        if (exclude.includes(i) || !this.nodes[i].up) return;
-        try {
-          const r = await this.patroniRequest(i, "GET", "/cluster");
-          if (r.status === 200) views.push((JSON.parse(r.body) as { members: PatroniMember[] }).members);
-        } catch (err) {
-          last = err;
-        }
-      }),
-    );
-    if (views.length === 0) throw new Error(`no Patroni REST API answered /cluster: ${String(last)}`);
-    const key = (v: PatroniMember[]) => JSON.stringify(v.map((m) => [m.name, m.role]).sort());
-    const counts = new Map<string, number>();
-    for (const v of views) counts.set(key(v), (counts.get(key(v)) ?? 0) + 1);
-    return [...views].sort((a, b) => counts.get(key(b))! - counts.get(key(a))!)[0];
+    const indexes = this.nodeIndexes.filter((i) => !exclude.includes(i) && this.nodes[i].up);
+    return majorityClusterView(indexes, (i) => this.patroniRequest(i, "GET", "/cluster"));
   }
 
   /** Index of the member named `name`. */
@@ -456,20 +408,7 @@ export class LiveCluster {
         1000,
       );
     }
-    return waitFor(
-      "one primary, one synchronous standby, one replica",
-      async () => {
-        const ms = await this.patroniCluster();
-        const ok =
-          ms.length === 3 &&
-          ms.filter((m) => m.role === "leader" && m.state === "running").length === 1 &&
-          ms.filter((m) => m.role === "sync_standby" && REPLICA_UP.includes(m.state) && typeof m.lag === "number").length === 1 &&
-          ms.filter((m) => m.role === "replica" && REPLICA_UP.includes(m.state) && typeof m.lag === "number").length === 1;
-        return ok ? ms : undefined;
-      },
-      timeoutMs,
-      1000,
-    );
+    return waitFormedOfThree(() => this.patroniCluster(), timeoutMs);
   }
 
   /** etcd's view of its members' health (from the machine, with a member's client certificate). */
@@ -586,6 +525,35 @@ export class LiveCluster {
     for (const w of await writeUserData(host, nodeUserDataFiles(this.nodeContext(index), this.options.userData))) this.workarounds.add(w);
     await runBootstrap(host, "prepare");
     await this.startNodeDaemons([index], false);
+  }
+
+  /** {@link FaultCluster.recoverNode}: {@link restartNode}. */
+  recoverNode(index: number): Promise<void> {
+    return this.restartNode(index);
+  }
+
+  /** The rendered Patroni timing (`patroniTiming` of the spec). */
+  patroniTiming(): Promise<PatroniTiming> {
+    return Promise.resolve(patroniTiming(this.spec));
+  }
+
+  /** `nsenter` into the zone's network and mount namespaces (host PIDs: no PID namespace here). */
+  nodeCommand(index: number): string[] {
+    return ["nsenter", "-t", String(this.nodes[index].pid), "-m", "-n", "--"];
+  }
+
+  /** Cuts the zone's link to the bridge. */
+  partitionZone(index: number): Promise<void> {
+    return partition(ZONES[index]);
+  }
+
+  healZone(index: number): Promise<void> {
+    return heal(ZONES[index]);
+  }
+
+  /** One pooler host outside every zone here: nothing to choose. */
+  endpointAvoiding(index: number): void {
+    void index;
   }
 
   /**

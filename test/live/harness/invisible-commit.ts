@@ -11,9 +11,9 @@
  * it (pg_cancel_backend, or the client's own cancel request) and see what the client got.
  */
 import { spawn, type ChildProcess } from "child_process";
-import type { LiveCluster } from "./cluster";
 import { APP_USER } from "./constants";
-import { waitFor } from "./exec";
+import { runOk, waitFor } from "./exec";
+import type { FaultCluster } from "./fault-cluster";
 
 /** Tag (`writes.writer`) of the rows the invisible-commit checks insert. */
 export const INVISIBLE_TAG = "invisible-commit";
@@ -97,7 +97,7 @@ export function startCommit(
 }
 
 /** PID of the backend of `appName` on node `index` once it waits for the synchronous standby, or undefined after `timeoutMs`. */
-export async function syncRepWaiter(cluster: LiveCluster, index: number, appName: string, timeoutMs = 15_000): Promise<number | undefined> {
+export async function syncRepWaiter(cluster: FaultCluster, index: number, appName: string, timeoutMs = 15_000): Promise<number | undefined> {
   return waitFor(
     `${appName} waiting for the synchronous standby`,
     async () => {
@@ -111,13 +111,13 @@ export async function syncRepWaiter(cluster: LiveCluster, index: number, appName
 }
 
 /** Whether node `index` has row `id` (asked over its Unix socket, so it works inside a partition too). */
-export async function rowOnNode(cluster: LiveCluster, index: number, id: number): Promise<boolean | undefined> {
+export async function rowOnNode(cluster: FaultCluster, index: number, id: number): Promise<boolean | undefined> {
   const r = await cluster.nodeQuery(index, `SELECT count(*) FROM writes WHERE id = ${id}`, APP_USER.name, 10_000);
   return r.code === 0 ? r.stdout.trim() === "1" : undefined;
 }
 
 /** Collects what the client of `pending` saw, and whether node `primary` shows the row afterwards. */
-export async function settle(cluster: LiveCluster, pending: PendingCommit, primary: number, how: string, path: string, sawSyncRepWait: boolean): Promise<CancelledCommit> {
+export async function settle(cluster: FaultCluster, pending: PendingCommit, primary: number, how: string, path: string, sawSyncRepWait: boolean): Promise<CancelledCommit> {
   const r = await pending.done;
   return {
     id: pending.id,
@@ -138,10 +138,10 @@ export async function settle(cluster: LiveCluster, pending: PendingCommit, prima
  * waits for the synchronous standby, another session cancels it with
  * pg_cancel_backend. The caller heals later and checks whether the row survived.
  */
-export async function cancelCommitOnIsolatedPrimary(cluster: LiveCluster, index: number, id: number): Promise<CancelledCommit> {
+export async function cancelCommitOnIsolatedPrimary(cluster: FaultCluster, index: number, id: number): Promise<CancelledCommit> {
   const appName = `invisible-${id}`;
   const pending = startCommit(
-    ["nsenter", "-t", String(cluster.nodes[index].pid), "-m", "-n", "--", "psql"],
+    [...cluster.nodeCommand(index), "psql"],
     `host=127.0.0.1 port=5432 dbname=${APP_USER.name} user=${APP_USER.name} sslmode=require connect_timeout=3`,
     id,
     appName,
@@ -153,12 +153,12 @@ export async function cancelCommitOnIsolatedPrimary(cluster: LiveCluster, index:
 }
 
 /** Process ids of the primary's WAL senders (one per standby). */
-export async function walSenderPids(cluster: LiveCluster, primary: number): Promise<number[]> {
+export async function walSenderPids(cluster: FaultCluster, primary: number): Promise<number[]> {
   const out = await cluster.nodeQueryOk(primary, "SELECT pid FROM pg_stat_replication");
   return out.split("\n").filter(Boolean).map(Number);
 }
 
 /** Sends `signal` (STOP/CONT) to processes of node `index`, from inside the node. */
-export async function signalOnNode(cluster: LiveCluster, index: number, signal: "STOP" | "CONT", pids: readonly number[]): Promise<void> {
-  if (pids.length) await cluster.nodes[index].execOk(["kill", `-${signal}`, ...pids.map(String)]);
+export async function signalOnNode(cluster: FaultCluster, index: number, signal: "STOP" | "CONT", pids: readonly number[]): Promise<void> {
+  if (pids.length) await runOk([...cluster.nodeCommand(index), "kill", `-${signal}`, ...pids.map(String)]);
 }

@@ -2,12 +2,12 @@
  * The fault scenarios shared by the live tests and the failover benchmark: unplanned
  * failover (hard crash of the primary's availability zone), availability-zone partition,
  * planned switchover. Each runs a continuous writer through the read-write endpoint and
- * returns what it measured; callers assert or print.
+ * returns what it measured; callers assert or print. They drive a {@link FaultCluster}: the
+ * EC2 twin's adapter (test/twin/live.ts) or the older LiveCluster.
  */
-import { patroniTiming } from "../../../src/render";
-import { APP_USER, ZONES } from "./constants";
-import type { LiveCluster } from "./cluster";
+import { APP_USER } from "./constants";
 import { sleep, waitFor } from "./exec";
+import type { FaultCluster, PatroniTiming } from "./fault-cluster";
 import {
   INVISIBLE_TAG,
   cancelCommitOnIsolatedPrimary,
@@ -20,12 +20,11 @@ import {
   type CancelledCommit,
   type PendingCommit,
 } from "./invisible-commit";
-import { heal, partition } from "./network";
 import { ContinuousReader, dirtyReads, type ReaderResult } from "./reader";
 import { ContinuousWriter, lostWrites, longestGap, type WriterResult } from "./writer";
 
 /** Ids of the rows a writer tag has on the current primary (through the read-write endpoint). */
-export async function presentIds(cluster: LiveCluster, tag: string): Promise<Set<number>> {
+export async function presentIds(cluster: FaultCluster, tag: string): Promise<Set<number>> {
   const r = await waitFor(
     `rows of writer ${tag}`,
     async () => {
@@ -39,15 +38,32 @@ export async function presentIds(cluster: LiveCluster, tag: string): Promise<Set
 }
 
 /** The running leader, asked of the members other than `other`, if it is not `other`. */
-async function otherLeader(cluster: LiveCluster, other: number): Promise<number | undefined> {
+async function otherLeader(cluster: FaultCluster, other: number): Promise<number | undefined> {
   const leader = await cluster.leaderIndex([other]);
   return leader !== undefined && leader !== other ? leader : undefined;
 }
 
-async function startWriter(cluster: LiveCluster, tag: string, idBase: number): Promise<ContinuousWriter> {
-  const w = new ContinuousWriter({ connInfo: cluster.endpointConnInfo("rw"), tag, idBase, maxDurationMs: 600_000 }).start();
+async function startWriter(cluster: FaultCluster, tag: string, idBase: number): Promise<ContinuousWriter> {
+  const w = new ContinuousWriter({ connInfo: cluster.endpointConnInfo("rw"), tag, idBase, maxDurationMs: 900_000 }).start();
   await waitFor(`writer ${tag} acknowledged writes`, async () => (w.ackCount >= 20 ? true : undefined), 60_000, 200);
   return w;
+}
+
+/**
+ * Before a failover round that must crash a zone not crashed yet: when the leader is one of
+ * `victims` (member names), a planned switchover (REST, authenticated) moves it to a member
+ * that is not, and the cluster is formed again. No-op otherwise.
+ * @throws Error when the switchover is refused or does not complete
+ */
+export async function rotatePrimaryAway(cluster: FaultCluster, victims: ReadonlySet<string>): Promise<void> {
+  const members = await cluster.waitFormed(300_000);
+  const leader = members.find((m) => m.role === "leader")!;
+  const target = members.find((m) => m.role !== "leader" && !victims.has(m.name));
+  if (!victims.has(leader.name) || !target) return;
+  const r = await cluster.patroniRequest(cluster.indexOf(leader.name), "POST", "/switchover", { leader: leader.name, candidate: target.name }, 60_000);
+  if (r.status !== 200) throw new Error(`switchover ${leader.name} → ${target.name}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
+  await waitFor(`${target.name} leads`, async () => ((await cluster.leaderIndex()) === cluster.indexOf(target.name) ? true : undefined), 120_000, 500);
+  await cluster.waitFormed(300_000);
 }
 
 /** Result of one unplanned failover. */
@@ -56,21 +72,23 @@ export interface FailoverRound {
   readonly newPrimary: string;
   /** Kill → first acknowledged write through the endpoint, seconds. */
   readonly rtoSeconds: number;
+  /** Kill → Patroni reports a running leader in another zone (polled every 0.5 s), seconds: the part of the RTO before the endpoint. */
+  readonly newLeaderSeconds: number;
   /** ms since the epoch of the kill (to line up with the hosts' logs). */
   readonly killedAt: number;
   readonly acknowledged: number;
   readonly lost: number[];
-  /** Seconds until the killed node ran again as a streaming member. */
-  readonly rejoinSeconds: number;
+  /** Kill → the slot's replacement instance streaming in a formed cluster again, seconds (`slot_recovered_s`). */
+  readonly slotRecoveredSeconds: number;
 }
 
 /**
- * Kills every process of the primary's availability zone at once (SIGKILL) under
- * continuous writes, waits for the first write acknowledged through the read-write
- * endpoint, boots the zone again as a replacement instance, waits for the cluster to be
- * whole, and counts acknowledged writes that are missing.
+ * Kills the primary's instance (every process at once) under continuous writes, waits for the
+ * first write acknowledged through the read-write endpoint, waits for the slot's replacement
+ * instance to run as a streaming member (the twin launches it at the crash, as Auto Scaling's
+ * default instance maintenance policy does), and counts acknowledged writes that are missing.
  */
-export async function unplannedFailover(cluster: LiveCluster, round: number): Promise<FailoverRound> {
+export async function unplannedFailover(cluster: FaultCluster, round: number): Promise<FailoverRound> {
   const victim = await waitFor("a primary", () => cluster.leaderIndex(), 120_000, 1000);
   const tag = `failover${round}`;
   const writer = await startWriter(cluster, tag, round * 1_000_000);
@@ -79,22 +97,27 @@ export async function unplannedFailover(cluster: LiveCluster, round: number): Pr
   // Acknowledgements before this instant may still come from the old primary.
   const tKilled = Date.now();
   const newPrimary = await waitFor("a new primary in another zone", () => otherLeader(cluster, victim), 180_000, 500);
+  const tLeader = Date.now();
   const firstAck = await waitFor("a write acknowledged after the crash", async () => writer.firstAckAfter(tKilled), 180_000, 100).catch(() => undefined);
+  // The writer goes on while the replacement rejoins, as applications do. It also matters: a
+  // member rewound from an idle primary whose WAL ends at a segment boundary waits for the next
+  // WAL record (pg_rewind sets minRecoveryPoint to the source's insert position, just past the
+  // page header), so without writes the replacement never reaches a consistent state.
+  await cluster.recoverNode(victim);
+  await cluster.waitFormed(600_000);
+  const slotRecoveredSeconds = (Date.now() - tKill) / 1000;
   await sleep(2000);
   const result: WriterResult = await writer.stop();
-  const tRestart = Date.now();
-  await cluster.restartNode(victim);
-  await cluster.waitFormed(300_000);
-  const rejoinSeconds = (Date.now() - tRestart) / 1000;
   const present = await presentIds(cluster, tag);
   return {
     victim: cluster.members[victim].name,
     newPrimary: cluster.members[newPrimary].name,
     rtoSeconds: firstAck ? (firstAck - tKill) / 1000 : Number.POSITIVE_INFINITY,
+    newLeaderSeconds: (tLeader - tKill) / 1000,
     killedAt: tKill,
     acknowledged: result.acks.length,
     lost: lostWrites(result.acks, present),
-    rejoinSeconds,
+    slotRecoveredSeconds,
   };
 }
 
@@ -111,7 +134,7 @@ const CANCELLED_COMMITS_IN_PARTITION = 2;
 
 /** What the partition scenario's readers saw (issue 11). */
 export interface PartitionReads {
-  /** Reader (a): inside the isolated zone, straight to the old primary (127.0.0.1:5432). */
+  /** Reader (a): inside the isolated node, straight to the old primary (127.0.0.1:5432). */
   readonly isolated: {
     readonly reads: number;
     readonly failures: number;
@@ -141,7 +164,7 @@ export interface PartitionReads {
     readonly readsFromOldPrimaryAfterCut: number;
   };
   /** The Patroni timing in effect (`patroniTiming` of the spec), seconds: the demotion bound is ttl. */
-  readonly patroni: { readonly ttl: number; readonly loop_wait: number; readonly retry_timeout: number };
+  readonly patroni: PatroniTiming;
 }
 
 /** Result of an availability-zone partition. */
@@ -170,7 +193,16 @@ function secondsAfter(t0: number, t: number | undefined): number | null {
 }
 
 /** The partition's reader measurements from what the two readers saw and the ids the cluster kept. */
-function partitionReads(cluster: LiveCluster, old: number, tCut: number, tCutDone: number, isolated: ReaderResult, endpoint: ReaderResult, present: ReadonlySet<number>): PartitionReads {
+function partitionReads(
+  cluster: FaultCluster,
+  patroni: PatroniTiming,
+  old: number,
+  tCut: number,
+  tCutDone: number,
+  isolated: ReaderResult,
+  endpoint: ReaderResult,
+  present: ReadonlySet<number>,
+): PartitionReads {
   const asPrimary = dirtyReads(isolated.reads, present, (r) => !r.inRecovery);
   const afterDemotion = dirtyReads(isolated.reads, present, (r) => r.inRecovery);
   const primaryAfterCut = isolated.reads.filter((r) => !r.inRecovery && r.sentAt > tCutDone);
@@ -191,7 +223,7 @@ function partitionReads(cluster: LiveCluster, old: number, tCut: number, tCutDon
       dirtyIds: endpointDirty.ids.length,
       readsFromOldPrimaryAfterCut: endpoint.reads.filter((r) => r.sentAt > tCutDone && r.server === cluster.members[old].address).length,
     },
-    patroni: patroniTiming(cluster.spec),
+    patroni,
   };
 }
 
@@ -206,10 +238,11 @@ function partitionReads(cluster: LiveCluster, old: number, tCut: number, tCutDon
  * was read is a dirty read). Right after the cut, a commit into the isolated old primary
  * waits for the unreachable synchronous standby and is cancelled (the "invisible commit").
  */
-export async function azPartition(cluster: LiveCluster): Promise<PartitionResult> {
+export async function azPartition(cluster: FaultCluster): Promise<PartitionResult> {
   const old = await waitFor("a primary", () => cluster.leaderIndex(), 120_000, 1000);
-  const zone = ZONES[old];
-  const inZone = ["nsenter", "-t", String(cluster.nodes[old].pid), "-m", "-n", "--", "psql"];
+  const patroni = await cluster.patroniTiming();
+  cluster.endpointAvoiding(old);
+  const inZone = [...cluster.nodeCommand(old), "psql"];
   const inZoneConnInfo = `host=127.0.0.1 port=5432 dbname=${APP_USER.name} user=${APP_USER.name} sslmode=require connect_timeout=3`;
   const endpointWriter = await startWriter(cluster, "partition-endpoint", PARTITION_IDS.endpoint.lo);
   const isolatedWriter = new ContinuousWriter({
@@ -231,7 +264,7 @@ export async function azPartition(cluster: LiveCluster): Promise<PartitionResult
     await waitFor("isolated-zone writer acknowledged writes", async () => (isolatedWriter.ackCount >= 5 ? true : undefined), 60_000, 200);
     await waitFor("both readers answered", async () => (isolatedReader.readCount >= 3 && endpointReader.readCount >= 3 ? true : undefined), 60_000, 200);
     const tCut = Date.now();
-    await partition(zone);
+    await cluster.partitionZone(old);
     const tCutDone = Date.now();
     // Replication to both standbys is cut now: a commit into the old primary waits for the
     // synchronous standby; cancel it before Patroni demotes the old primary (retry_timeout).
@@ -241,7 +274,7 @@ export async function azPartition(cluster: LiveCluster): Promise<PartitionResult
     const firstAck = await waitFor("a write acknowledged through the endpoint after the cut", async () => endpointWriter.firstAckAfter(tCutDone), 180_000, 100);
     await sleep(5000); // the isolated side keeps trying while the majority moves on
     const { endpointResult, isolatedResult, isolatedReads, endpointReads } = await stopAll();
-    await heal(zone);
+    await cluster.healZone(old);
     healed = true;
     await cluster.waitFormed(300_000);
     // The old primary's own view of itself (not the DCS's): a replica again.
@@ -266,12 +299,12 @@ export async function azPartition(cluster: LiveCluster): Promise<PartitionResult
       rtoSeconds: (firstAck - tCut) / 1000,
       oldPrimaryRoleAfterHeal: members.find((m) => m.name === cluster.members[old].name)?.role ?? "absent",
       oldPrimarySelfRole: selfRole,
-      reads: partitionReads(cluster, old, tCut, tCutDone, isolatedReads, endpointReads, present),
+      reads: partitionReads(cluster, patroni, old, tCut, tCutDone, isolatedReads, endpointReads, present),
       invisibleCommits: cancelled.map((c) => ({ ...c, survived: invisibleKept.has(c.id) })),
     };
   } finally {
     if (!healed) {
-      await heal(zone).catch(() => undefined);
+      await cluster.healZone(old).catch(() => undefined);
       await stopAll();
     }
   }
@@ -302,7 +335,7 @@ export interface PausedReplicationResult {
  * one runs under a 1 s statement_timeout; then the WAL senders continue and the test looks
  * for both rows on both standbys. Takes a few seconds; the cluster stays formed.
  */
-export async function cancelledCommitsWithReplicationPaused(cluster: LiveCluster, idBase = 61_100_000): Promise<PausedReplicationResult> {
+export async function cancelledCommitsWithReplicationPaused(cluster: FaultCluster, idBase = 61_100_000): Promise<PausedReplicationResult> {
   const members = await cluster.waitFormed(300_000);
   const primary = cluster.indexOf(members.find((m) => m.role === "leader")!.name);
   const sync = cluster.indexOf(members.find((m) => m.role === "sync_standby")!.name);
@@ -322,7 +355,7 @@ export async function cancelledCommitsWithReplicationPaused(cluster: LiveCluster
   try {
     const viaEndpoint = startCommit(["psql"], cluster.endpointConnInfo("rw"), idCancel, `invisible-${idCancel}`);
     timed = startCommit(
-      ["nsenter", "-t", String(cluster.nodes[primary].pid), "-m", "-n", "--", "psql"],
+      [...cluster.nodeCommand(primary), "psql"],
       `host=127.0.0.1 port=5432 dbname=${APP_USER.name} user=${APP_USER.name} sslmode=require connect_timeout=3`,
       idTimeout,
       `invisible-${idTimeout}`,
@@ -366,7 +399,7 @@ export interface SwitchoverResult {
 }
 
 /** Planned switchover to the synchronous standby (Patroni REST POST /switchover, authenticated) under writes. */
-export async function plannedSwitchover(cluster: LiveCluster, round = 0): Promise<SwitchoverResult> {
+export async function plannedSwitchover(cluster: FaultCluster, round = 0): Promise<SwitchoverResult> {
   const members = await cluster.waitFormed(300_000);
   const leader = members.find((m) => m.role === "leader")!;
   const candidate = members.find((m) => m.role === "sync_standby")!;

@@ -59,6 +59,11 @@ export class SecretsService {
     }));
   }
 
+  /** The AWSCURRENT value (SecretString) of a secret, for test code that must log in; undefined before the first version. Never print it. */
+  currentString(arn: string): string | undefined {
+    return this.state.find((x) => x.def.arn === arn)?.versions.find((v) => v.stages.includes("AWSCURRENT"))?.secretString;
+  }
+
   private find(id: unknown): SecretState {
     const s = this.state.find((x) => x.def.arn === id || x.def.name === id || (typeof id === "string" && x.def.arn.startsWith(`${id}-`)));
     if (!s) throw new AwsError("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
