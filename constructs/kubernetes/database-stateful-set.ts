@@ -222,7 +222,11 @@ export class DatabaseStatefulSet extends Construct {
       ],
       resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
       securityContext: containerSecurity,
-      volumeMount: mounts.filter((m) => ["patroni-config", "tls", "tmp"].includes(m.name)),
+      // the data volume read-only: its size gives the WAL limits the agent sets on the primary
+      volumeMount: [
+        { ...mounts.find((m) => m.name === "data")!, readOnly: true },
+        ...mounts.filter((m) => ["patroni-config", "tls", "tmp"].includes(m.name)),
+      ],
       // Shallow, like the backup container's: the agent's own trouble must never take the pod out of its Service.
       livenessProbe: { exec: { command: ["sh", "-c", "kill -0 1"] }, periodSeconds: 60 },
       readinessProbe: { exec: { command: ["sh", "-c", "kill -0 1"] }, periodSeconds: 60 },

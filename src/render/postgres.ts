@@ -106,10 +106,10 @@ export function walLimitsForVolume(volumeMiB: number): WalLimits {
  * - WAL: `wal_level` replica, `archive_mode` on, `archive_command` pgBackRest
  *   `archive-push` to the stanza `spec.name`, `archive_timeout` 60 s (bounds the PITR
  *   window of an idle cluster), `wal_log_hints` on (needed by pg_rewind).
- *   With `target.walLimits` `node` (the default, EC2) nothing derived from `spec.storageGiB`:
+ *   With `target.walLimits` `node` (the default; EC2 and Kubernetes) nothing derived from `spec.storageGiB`:
  *   the WAL limits that follow the data volume ({@link walLimitsForVolume}) are set by the
  *   primary node itself in Patroni's dynamic configuration, so that growing the storage changes
- *   no node file and no launch template. With `rendered` (Kubernetes) they are here, from
+ *   no node file and no launch template. With `rendered` they are here, from
  *   `spec.storageGiB`.
  * - Logging to {@link POSTGRES_LOG_DIRECTORY} (`target.logging` `file`: `logging_collector`
  *   on) or to stderr (`stderr`: `logging_collector` off; the `log_directory`/rotation

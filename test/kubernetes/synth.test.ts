@@ -171,7 +171,7 @@ describe("rolling maintenance (issue 12: replicas first, the primary after a swi
       PATRONI_URL: "https://$(POD_NAME).orders-members.orders-db.svc.cluster.local:8008",
     });
     expect(envValue(c, "PATRONI_RESTAPI_PASSWORD").value_from.secret_key_ref.name).toBe("orders-credentials");
-    expect(c.volume_mount.map((m: any) => m.name).sort()).toEqual(["patroni-config", "tls", "tmp"]);
+    expect(c.volume_mount.map((m: any) => m.name).sort()).toEqual(["data", "patroni-config", "tls", "tmp"]);
     const data = byName(distributed(), "kubernetes_config_map_v1", "orders-database").data;
     expect(data["maintenance.py"]).toMatch(/^#!\/usr\/bin\/env python3\n/);
     expect(container(standalone(), "maintenance").env.find((e: any) => e.name === "MEMBER_COUNT").value).toBe("1");

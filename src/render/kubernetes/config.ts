@@ -75,6 +75,7 @@ export function maintenanceEnvironment(spec: ResolvedClusterSpec, p: KubernetesP
     ["PATRONI_URL", `https://$(POD_NAME).${membersServiceName(spec)}.${p.namespace}.svc.${p.clusterDomain}:${PORTS.patroniRest}`],
     ["PATRONI_CA", PATHS.caCert],
     ["PATRONI_RESTAPI_USERNAME", PATRONI_RESTAPI_USERNAME],
+    ["DATA_MOUNT", PATHS.dataMount],
   ];
 }
 

@@ -126,8 +126,8 @@ export function kubernetesRenderTarget(spec: ResolvedClusterSpec, p: KubernetesP
     secrets: "environment",
     certificates: "shared",
     poolerUpstreams: Object.fromEntries(pools.map((pool) => [pool, poolerUpstream(spec, p, pool)])),
-    // No agent in the pods sets them from the volume yet (docs/kubernetes.md, "Storage growth").
-    walLimits: "rendered",
+    // The maintenance agent of the primary pod sets them from its data volume (k8s-maintenance.py).
+    walLimits: "node",
   };
 }
 

@@ -21,7 +21,13 @@
 #   LOCK_CONFIGMAP, MW_DAY (ISO weekday, 1 = Monday), MW_START_MINUTE (minutes after 00:00 UTC),
 #   MW_DURATION (minutes), APPLY_IMMEDIATELY (yes|no), LAG_LIMIT_BYTES, LOCK_TTL (seconds),
 #   INTERVAL (seconds), PATRONI_URL, PATRONI_CA, PATRONI_RESTAPI_USERNAME,
-#   PATRONI_RESTAPI_PASSWORD, and for tests K8S_API, K8S_TOKEN_FILE, K8S_CA (absent: in-cluster).
+#   PATRONI_RESTAPI_PASSWORD, DATA_MOUNT (the pod's data volume, mounted read-only here), and for
+#   tests K8S_API, K8S_TOKEN_FILE, K8S_CA (absent: in-cluster).
+# Before each run, on the primary: the WAL limits that follow the data volume (max_wal_size,
+#   max_slot_wal_keep_size: walLimitsForVolume in src/render/postgres.ts, the same formula) into
+#   Patroni's dynamic configuration when they differ (PATCH /config: a reload, no restart), from
+#   the size of the filesystem at DATA_MOUNT, which the CSI driver grows online when the PVC grows;
+#   so a storage change changes no pod template (docs/operations.md, "Storage growth").
 # Usage: maintenance.py [--once] [--now EPOCH]
 import base64
 import json
@@ -80,6 +86,11 @@ class Http:
                 return e.code, text
 
 
+def wal_limits_for(mib):
+    """(max_wal_size, max_slot_wal_keep_size) for a data volume of MIB MiB: walLimitsForVolume."""
+    return str(min(8192, max(256, mib // 8))) + "MB", str(mib // 4) + "MB"
+
+
 def minute_of_week(epoch):
     t = time.gmtime(epoch)
     return t.tm_wday * 1440 + t.tm_hour * 60 + t.tm_min  # tm_wday: Monday = 0
@@ -112,6 +123,36 @@ class Agent:
         auth = setting("PATRONI_RESTAPI_USERNAME", "patroni") + ":" + setting("PATRONI_RESTAPI_PASSWORD", "")
         self.patroni = Http(setting("PATRONI_URL"), ca=os.environ.get("PATRONI_CA"), basic=auth)
         self.ns_path = "/api/v1/namespaces/" + self.namespace
+
+    # ---- WAL limits that follow the data volume ------------------------------------------
+    def set_wal_limits(self):
+        """On the primary, when DATA_MOUNT is mounted: the WAL limits of its size into Patroni's
+        dynamic configuration when they differ. Returns the limits set, or None."""
+        mount = os.environ.get("DATA_MOUNT", "")
+        if not mount or not os.path.ismount(mount):
+            return None
+        status, _ = self.patroni.call("GET", "/primary")
+        if status != 200:
+            return None
+        st = os.statvfs(mount)
+        mib = st.f_blocks * st.f_frsize // 1048576
+        want = wal_limits_for(mib)
+        status, config = self.patroni.call("GET", "/config")
+        if status != 200 or not isinstance(config, dict):
+            log("GET /config answered " + str(status) + ": WAL limits unchanged")
+            return None
+        params = (config.get("postgresql") or {}).get("parameters") or {}
+        have = (params.get("max_wal_size", "unset"), params.get("max_slot_wal_keep_size", "unset"))
+        if have == want:
+            return None
+        body = {"postgresql": {"parameters": {"max_wal_size": want[0], "max_slot_wal_keep_size": want[1]}}}
+        status, _ = self.patroni.call("PATCH", "/config", body)
+        if status != 200:
+            log("PATCH /config answered " + str(status) + ": WAL limits unchanged")
+            return None
+        log("WAL limits for a " + str(mib) + " MiB data volume set in Patroni's dynamic configuration: max_wal_size max_slot_wal_keep_size "
+            + " ".join(have) + " -> " + " ".join(want) + " (a reload on every member, no restart)")
+        return want
 
     # ---- what differs -------------------------------------------------------------------
     def what_differs(self):
@@ -287,7 +328,12 @@ def main(argv):
     fixed_now = float(argv[argv.index("--now") + 1]) if "--now" in argv else None
     interval = int(setting("INTERVAL", "60"))
     while True:
-        outcome = Agent(fixed_now if fixed_now is not None else time.time()).run()
+        agent = Agent(fixed_now if fixed_now is not None else time.time())
+        try:
+            agent.set_wal_limits()
+        except (OSError, ValueError) as e:  # URLError is an OSError; the roll below still runs
+            log("WAL limits not checked (" + str(e) + ")")
+        outcome = agent.run()
         if once:
             print("outcome=" + outcome, flush=True)
             return 0
