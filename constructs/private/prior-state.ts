@@ -5,7 +5,7 @@
  * sources, parsing) are in `src/rules/prior-state.ts` and `src/rules/safety.ts`.
  */
 import * as path from "path";
-import type { Construct } from "constructs";
+import type { Construct, IConstruct } from "constructs";
 import { App, TerraformBackend, TerraformStack } from "cdktf";
 import { locatePriorState, NOW_CONTEXT_KEY, parseNow, PRIOR_STATE_CONTEXT_KEY, PRIOR_STATE_ENV, type PriorStateLocation } from "../../src/rules";
 import { SpecValidationError, type SpecIssue } from "../../src/cluster-spec";
@@ -20,7 +20,7 @@ import { removeStaleStackOutput } from "./stale-output";
  * stack declares no backend. `undefined` for a remote backend (s3, remote, cloud, …).
  */
 export function localBackendStatePath(stack: TerraformStack): string | undefined {
-  const backend = stack.node.findAll().find((c): c is TerraformBackend => TerraformBackend.isBackend(c));
+  const backend = firstBackend(stack);
   const defaultPath = path.join(process.cwd(), `terraform.${stack.node.id}.tfstate`);
   if (!backend) return defaultPath;
   const block = (backend.toTerraform() as { terraform?: { backend?: Record<string, { path?: string }> } }).terraform?.backend ?? {};
@@ -28,6 +28,21 @@ export function localBackendStatePath(stack: TerraformStack): string | undefined
   const configured = block.local.path ?? defaultPath;
   if (path.isAbsolute(configured)) return configured;
   return path.resolve(App.of(stack).outdir, "stacks", stack.node.id, configured);
+}
+
+/**
+ * The stack's backend as cdktf finds it (the first backend of `findAll()`, pre-order), without
+ * walking the rest of the tree: every cluster asks, at construction and at synth, and a whole
+ * walk per cluster made a stack of N clusters cost N² construct visits (at 20 clusters, 40 of
+ * the 60 whole-tree walks of a synth; issue 13).
+ */
+function firstBackend(scope: IConstruct): TerraformBackend | undefined {
+  if (TerraformBackend.isBackend(scope)) return scope;
+  for (const child of scope.node.children) {
+    const found = firstBackend(child);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**
