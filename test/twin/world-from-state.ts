@@ -144,9 +144,9 @@ export function worldFromState(state: TwinState): TwinWorld {
     instances: [],
     networkInterfaces,
     volumes,
-    secrets,
-    kmsKeys,
-    buckets,
+    secrets: [...secrets, ...(state.account.external?.secrets ?? [])],
+    kmsKeys: [...kmsKeys, ...(state.account.external?.kmsKeys ?? [])],
+    buckets: [...buckets, ...(state.account.external?.buckets ?? [])],
     autoScalingGroups,
     parameters,
   };

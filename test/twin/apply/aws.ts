@@ -48,6 +48,7 @@
  * aws_iam_policy_document (policy-document.ts).
  */
 import { createHash } from "node:crypto";
+import type { TwinBucket, TwinKmsKey, TwinSecret } from "../aws/world";
 
 /** The example account id of the AWS documentation. */
 export const DEFAULT_ACCOUNT_ID = "111122223333";
@@ -93,6 +94,12 @@ export interface TwinAccount {
   vpcs: AccountVpc[];
   subnets: AccountSubnet[];
   volumes: AccountVolume[];
+  /**
+   * Resources of the account that another stack created (e.g. the source cluster of a
+   * `restoreFrom`: its backup bucket with its objects, its secret with its value, its KMS key
+   * and key policy): the twin's AWS world serves them beside the stack's own. @default - none
+   */
+  external?: { buckets?: TwinBucket[]; secrets?: TwinSecret[]; kmsKeys?: TwinKmsKey[] };
 }
 
 /** Fills the defaults of {@link TwinAccount}. */
@@ -105,6 +112,7 @@ export function resolveAccount(account: Partial<TwinAccount> = {}): TwinAccount 
     vpcs: (account.vpcs ?? []).map((v) => ({ enable_dns_support: true, enable_dns_hostnames: true, ...v })),
     subnets: account.subnets ?? [],
     volumes: account.volumes ?? [],
+    ...(account.external ? { external: account.external } : {}),
   };
 }
 

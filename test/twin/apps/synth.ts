@@ -17,18 +17,26 @@ export const TWIN_APPS = {
   "restore-standalone": join(__dirname, "restore-standalone"),
 } as const;
 
+/**
+ * Environment variable of the restore-standalone fixture: a JSON `RestoreFrom` (backupBucket,
+ * stanza, target, secretArn, backupKmsKeyArn) that replaces the fixture's example source, so a
+ * test restores from a cluster it ran first; the fixture's `now` becomes the synth time.
+ */
+export const RESTORE_FROM_ENV = "TWIN_RESTORE_FROM";
+
 /** The HCL module example: stacks without a provider block, taking the VPC and subnets as input variables. */
 export const HCL_MODULE_APP = join(ROOT, "examples", "hcl-module");
 
 /**
  * Runs the app in `appDir` (its main.ts) into a new temporary directory.
+ * @param env - extra environment of the app (e.g. {@link RESTORE_FROM_ENV} for the restore fixture)
  * @returns the directory of each synthesized stack, by stack name (`<outdir>/stacks/<name>`, holding cdk.tf.json)
  * @throws Error with the app's output when it fails or synthesizes no stack
  */
-export function synthesizeApp(appDir: string, outDir: string = mkdtempSync(join(tmpdir(), "twin-synth-"))): Record<string, string> {
+export function synthesizeApp(appDir: string, outDir: string = mkdtempSync(join(tmpdir(), "twin-synth-")), env: Record<string, string> = {}): Record<string, string> {
   const r = spawnSync(process.execPath, ["--conditions=cdktf-managed-postgres-source", "-r", "sucrase/register", "main.ts"], {
     cwd: appDir,
-    env: { ...process.env, CDKTF_OUTDIR: outDir, CHECKPOINT_DISABLE: "1" },
+    env: { ...process.env, ...env, CDKTF_OUTDIR: outDir, CHECKPOINT_DISABLE: "1" },
     encoding: "utf8",
     timeout: 180_000,
   });

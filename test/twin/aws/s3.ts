@@ -107,6 +107,23 @@ export class S3Service {
     return v && !v.deleteMarker && v.file ? readFileSync(v.file) : undefined;
   }
 
+  /**
+   * The current objects of a bucket (keys whose newest version is not a delete marker), sorted
+   * by key, with the SSE-KMS key each was stored under (undefined: SSE-S3). For assertions and
+   * for carrying a bucket into another twin ({@link TwinObject}s with {@link read}).
+   * @throws AwsError NoSuchBucket for a bucket the twin does not hold
+   */
+  list(bucket: string, prefix = ""): { key: string; size: number; versionId: string; contentType: string; kmsKeyArn?: string }[] {
+    const map = this.objects.get(this.bucket(bucket).name)!;
+    return [...map.entries()]
+      .filter(([k, versions]) => k.startsWith(prefix) && versions.length > 0 && !versions[versions.length - 1]!.deleteMarker)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, versions]) => {
+        const v = versions[versions.length - 1]!;
+        return { key, size: v.size, versionId: v.versionId, contentType: v.contentType, ...(v.kmsKeyArn ? { kmsKeyArn: v.kmsKeyArn } : {}) };
+      });
+  }
+
   private bucket(name: string | undefined): TwinBucket {
     const b = this.world.buckets.find((x) => x.name === name);
     if (!b) throw new AwsError("NoSuchBucket", "The specified bucket does not exist", 404);

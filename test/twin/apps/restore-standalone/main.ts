@@ -9,6 +9,7 @@ import { App, LocalBackend, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres } from "cdktf-managed-postgres/aws";
+import type { RestoreFrom } from "cdktf-managed-postgres";
 import { PrivateNetwork } from "../../../../examples/shared/private-network";
 import { reportSynth } from "../../../../examples/shared/synth-report";
 
@@ -20,6 +21,9 @@ export class RestoreStandaloneApp extends TerraformStack {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
+    // A live test restores from a cluster it ran first (test/twin/apps/synth.ts, RESTORE_FROM_ENV).
+    const fromEnv = process.env.TWIN_RESTORE_FROM;
+    const source = fromEnv ? (JSON.parse(fromEnv) as RestoreFrom) : undefined;
     new LocalBackend(this, { path: `terraform.${id}.tfstate` });
     new AwsProvider(this, "aws", { region: REGION });
     const network = new PrivateNetwork(this, "network", { cidr: VPC_CIDR, zones: 1, region: REGION });
@@ -35,14 +39,14 @@ export class RestoreStandaloneApp extends TerraformStack {
       // The packages come from a mirror reachable on 443 inside the VPC.
       installPackagesAtBoot: true,
       httpsEgressCidrs: [VPC_CIDR],
-      restoreFrom: {
+      restoreFrom: source ?? {
         backupBucket: "orders-backups-0a1b2c",
         stanza: "orders",
         target: "2026-11-20T10:00:00Z",
         secretArn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:managed-postgres/orders-AbCdEf",
         backupKmsKeyArn: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
       },
-      now: "2026-12-01T00:00:00Z",
+      now: source ? new Date().toISOString() : "2026-12-01T00:00:00Z",
     });
   }
 }
