@@ -19,16 +19,20 @@
  * - an instance reported Unhealthy (SetInstanceHealth) is replaced: with the library's
  *   instance maintenance policy (min 0 %, max 100 %) it is terminated, and its replacement is
  *   launched while the old one is still shutting down; termination releases the instance's
- *   ENI and volume attachments only after `terminationDelayMs` (EC2 takes seconds to minutes).
+ *   ENI and volume attachments only after `terminationDelayMs` (EC2 takes seconds to minutes);
+ * - TerminateInstanceInAutoScalingGroup without decrementing the desired capacity: the
+ *   instance shuts down cleanly and the group launches its replacement from the group's
+ *   current launch template version at the same time (see {@link TwinCluster.reapply} for a
+ *   changed stack; https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_TerminateInstanceInAutoScalingGroup.html).
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, ftruncateSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { addressesInUse, allocateAddress, applyStack, type TwinAccount, type TwinResource, type TwinState } from "./apply";
-import { startTwinAws, twinServiceNames, type HotplugEvent, type TwinAws, type TwinWorld } from "./aws";
+import { startTwinAws, twinServiceNames, type HotplugEvent, type ScaleInEvent, type TwinAws, type TwinWorld } from "./aws";
 import { bootMachine, destroyAllMachines, type Machine } from "./machine";
 import { HOST_ADDRESS, IMDS_PORT, TwinNetwork } from "./network";
-import { subnetOf, worldFromState } from "./world-from-state";
+import { reapplyWorld, subnetOf, worldFromState } from "./world-from-state";
 import { createCa, issueCertificate, type KeyPair } from "../live/harness/tls";
 
 /** Options of {@link TwinCluster.start}. */
@@ -74,13 +78,16 @@ export class TwinCluster {
   readonly launches: { id: string; group: string; at: number }[] = [];
   /** Terminations in progress or done, by instance id: each resolves when EC2 released the instance's attachments. */
   readonly terminations = new Map<string, Promise<void>>();
+  /** Replacements launched by TerminateInstanceInAutoScalingGroup, by the terminated instance's id. */
+  readonly replacements = new Map<string, Promise<LaunchedInstance>>();
   private readonly volumeFiles = new Map<string, string>();
   private readonly log: (m: string) => void;
   private closed = false;
 
   private constructor(
     readonly options: TwinClusterOptions,
-    readonly state: TwinState,
+    /** The applied state: the first apply's, then the latest {@link reapply}'s. */
+    public state: TwinState,
     readonly world: TwinWorld,
     readonly net: TwinNetwork,
     readonly ca: KeyPair,
@@ -118,6 +125,7 @@ export class TwinCluster {
         imds: [{ host: HOST_ADDRESS, port: IMDS_PORT }],
         dataDir: join(workDir, "s3"),
         hotplug: { attach: (e) => cluster.attach(e), detach: (e) => cluster.detach(e) },
+        autoScaling: { terminate: (e) => cluster.scaleIn(e) },
       });
       for (const g of state.ofType("aws_autoscaling_group")) {
         const n = Number(g.attributes.desired_capacity ?? g.attributes.min_size ?? 0);
@@ -156,7 +164,10 @@ export class TwinCluster {
     const specs = ((lt.attributes.tag_specifications as { resource_type: string; tags: Record<string, string> }[]) ?? []);
     const tagsFor = (type: string) => ({ ...(specs.find((s) => s.resource_type === type)?.tags ?? {}) });
     const propagated = Object.fromEntries(((g.attributes.tag as { key: string; value: string; propagate_at_launch: unknown }[]) ?? []).filter((t) => t.propagate_at_launch === true || t.propagate_at_launch === "true").map((t) => [t.key, str(t.value)]));
-    const version = str(ltRef.version) || str(lt.attributes.latest_version);
+    // the group's version: a number, or $Latest / $Default (AWS's default when none is given)
+    const asked = str(ltRef.version) || "$Default";
+    const version = asked === "$Latest" ? str(lt.attributes.latest_version) : asked === "$Default" ? str(lt.attributes.default_version) : asked;
+    if (version !== str(lt.attributes.latest_version)) throw new Error(`${g.address}: launch template version ${version} asked; the twin keeps only the latest version (${str(lt.attributes.latest_version)})`);
     const profile = block(lt.attributes.iam_instance_profile);
     const root = block(block(lt.attributes.block_device_mappings)?.ebs);
     // the instance with its launch-created primary ENI and root volume, tagged per tag_specifications
@@ -283,6 +294,50 @@ export class TwinCluster {
     const released = this.aws!.terminateInstance(inst.id, this.options.terminationDelayMs ?? 15_000);
     this.terminations.set(inst.id, released);
     if (awaitRelease) await released;
+  }
+
+  /**
+   * TerminateInstanceInAutoScalingGroup (the hook of test/twin/aws): EC2 marks the instance
+   * shutting-down and the OS gets a clean shutdown (as EC2's terminate does; killed after
+   * 30 s), its attachments are released after the termination delay; unless the desired
+   * capacity was lowered, the group launches the replacement at the same time from its
+   * current launch template version (the library's instance maintenance policy: min 0 %,
+   * max 100 %). {@link replacements} holds the replacement's launch by old instance id.
+   */
+  private async scaleIn(e: ScaleInEvent): Promise<void> {
+    const inst = this.instances.get(e.instanceId);
+    const w = this.world.instances.find((i) => i.id === e.instanceId);
+    if (w && w.state === "running") w.state = "shutting-down";
+    const replacement = e.decrement || this.closed ? undefined : this.launch(e.group);
+    if (replacement) this.replacements.set(e.instanceId, replacement);
+    if (inst) {
+      this.log(`terminate-in-group ${e.instanceId} of ${e.group}${e.decrement ? " (capacity lowered)" : ", replacement launching"}`);
+      await inst.machine.stop(30_000).catch((err: unknown) => this.log(String(err)));
+      await this.retire(inst, true);
+    } else {
+      await this.aws!.terminateInstance(e.instanceId, this.options.terminationDelayMs ?? 15_000);
+    }
+    await replacement;
+  }
+
+  /**
+   * A `terraform apply` of the changed stack in `stackDir` over the current state (launch
+   * templates get a new version, `latest_version` + 1; the groups take it through their
+   * `launch_template.version`; S3 objects a new version), then the world follows without
+   * touching a running instance, as on AWS: each group's LaunchTemplate (id, name, version)
+   * and desired capacity, the bucket objects' new versions, the roles' policies. Instances
+   * launched from then on use the new version (user data, instance type, tags).
+   * Not modelled: resources created, replaced or resized by the re-apply (ENIs, volumes,
+   * groups); such a change throws.
+   * @returns the addresses of the resources the apply changed
+   * @throws ApplyError when the apply fails; Error when the change is not modelled
+   */
+  async reapply(stackDir: string): Promise<string[]> {
+    const next = await applyStack(stackDir, this.options.account, this.state, this.options.variables ? { variables: this.options.variables } : {});
+    const changed = reapplyWorld(this.world, this.state, next, this.aws!);
+    this.state = next;
+    this.log(`reapply: ${changed.length} resources changed: ${changed.join(", ")}`);
+    return changed;
   }
 
   /** Stops everything this twin started: machines, the API, the network, the volume files. Idempotent. */

@@ -9,7 +9,7 @@
  * here: the twin's Auto Scaling launches them.
  */
 import type { TwinResource, TwinState } from "./apply";
-import type { TwinBucket, TwinWorld } from "./aws";
+import type { TwinAws, TwinBucket, TwinWorld } from "./aws";
 
 type Attrs = Record<string, unknown>;
 
@@ -36,6 +36,19 @@ export function subnetOf(state: TwinState, id: string): { id: string; cidr: stri
   const s = state.account.subnets.find((x) => x.id === id);
   if (s) return { id, cidr: s.cidr_block, availabilityZone: s.availability_zone, vpcId: s.vpc_id };
   throw new Error(`the applied stack and the twin account have no subnet ${id}`);
+}
+
+/**
+ * The launch template of an applied Auto Scaling group as DescribeAutoScalingGroups shows it:
+ * the id, the template's name, and the version as the group's `launch_template.version` holds
+ * it (the stack's `${aws_launch_template.x.latest_version}` resolved to "1", "2", …; `$Latest`
+ * and `$Default` stay literal, as AWS returns them). Undefined without a launch_template block.
+ */
+export function groupLaunchTemplate(state: TwinState, group: TwinResource): { id: string; name: string; version: string } | undefined {
+  const ref = block(group.attributes.launch_template);
+  if (!ref) return undefined;
+  const lt = state.ofType("aws_launch_template").find((t) => t.attributes.id === ref.id || (ref.name && t.attributes.name === ref.name));
+  return { id: str(ref.id ?? lt?.attributes.id), name: str(lt?.attributes.name ?? ref.name), version: str(ref.version) || "$Default" };
 }
 
 /**
@@ -123,11 +136,22 @@ export function worldFromState(state: TwinState): TwinWorld {
     ...(v.attributes.kms_key_id ? { kmsKeyArn: str(v.attributes.kms_key_id) } : {}),
     tags: tagsOf(v),
   }));
-  const autoScalingGroups = m("aws_autoscaling_group").map((g) => ({
-    name: str(g.attributes.name),
-    ...(g.attributes.arn ? { arn: str(g.attributes.arn) } : {}),
-    tags: Object.fromEntries(((g.attributes.tag as { key: string; value: string }[] | undefined) ?? []).map((t) => [t.key, str(t.value)])),
-  }));
+  const autoScalingGroups = m("aws_autoscaling_group").map((g) => {
+    const subnetIds = ((g.attributes.vpc_zone_identifier as string[] | undefined) ?? []).map(str);
+    const launchTemplate = groupLaunchTemplate(state, g);
+    const desired = g.attributes.desired_capacity ?? g.attributes.min_size;
+    return {
+      name: str(g.attributes.name),
+      ...(g.attributes.arn ? { arn: str(g.attributes.arn) } : {}),
+      tags: Object.fromEntries(((g.attributes.tag as { key: string; value: string }[] | undefined) ?? []).map((t) => [t.key, str(t.value)])),
+      ...(launchTemplate ? { launchTemplate } : {}),
+      minSize: Number(g.attributes.min_size ?? 0),
+      ...(g.attributes.max_size !== undefined ? { maxSize: Number(g.attributes.max_size) } : {}),
+      ...(desired !== undefined ? { desiredCapacity: Number(desired) } : {}),
+      subnetIds,
+      availabilityZones: [...new Set(subnetIds.map((id) => subnetOf(state, id).availabilityZone))],
+    };
+  });
   const parameters = m("aws_ssm_parameter").map((p) => ({
     name: str(p.attributes.name),
     type: str(p.attributes.type),
@@ -150,4 +174,40 @@ export function worldFromState(state: TwinState): TwinWorld {
     autoScalingGroups,
     parameters,
   };
+}
+
+/**
+ * The world after a re-apply (`prior` → `next`, both of the same stack), as AWS holds it once
+ * `terraform apply` of the changed spec returned, without touching a running instance: each
+ * Auto Scaling group's LaunchTemplate (id, name, version: UpdateAutoScalingGroup) and desired
+ * capacity, the bucket objects' new versions (PutObject with the version id Terraform
+ * recorded), the roles' changed policies. Instances keep their user data and tags.
+ * @returns the addresses of the managed resources whose attributes changed
+ * @throws Error when the re-apply created, replaced or resized ENIs, volumes or groups (not modelled)
+ */
+export function reapplyWorld(world: TwinWorld, prior: TwinState, next: TwinState, api: Pick<TwinAws, "s3" | "setRolePolicies">): string[] {
+  const before = new Map(prior.resources.map((r) => [r.address, JSON.stringify(r.attributes)]));
+  const changed = next.resources.filter((r) => r.mode === "managed" && before.get(r.address) !== JSON.stringify(r.attributes)).map((r) => r.address);
+  for (const type of ["aws_network_interface", "aws_ebs_volume", "aws_autoscaling_group"]) {
+    const ids = (st: TwinState) =>
+      st
+        .ofType(type)
+        .filter((r) => r.mode === "managed")
+        .map((r) => `${r.address}=${str(r.attributes.id)}${type === "aws_ebs_volume" ? `:${str(r.attributes.size)}` : ""}`)
+        .sort()
+        .join(",");
+    if (ids(prior) !== ids(next)) throw new Error(`reapply: ${type} resources created, replaced or resized (not modelled by the twin): ${ids(prior)} -> ${ids(next)}`);
+  }
+  const fresh = worldFromState(next);
+  for (const g of fresh.autoScalingGroups) {
+    const live = world.autoScalingGroups.find((x) => x.name === g.name)!;
+    if (g.launchTemplate) live.launchTemplate = g.launchTemplate;
+    live.desiredCapacity = g.desiredCapacity;
+  }
+  for (const b of fresh.buckets) for (const o of b.objects ?? []) api.s3.writeObject(b.name, o);
+  for (const role of fresh.roles) {
+    const old = world.roles.find((x) => x.arn === role.arn);
+    if (old && JSON.stringify(old.policies) !== JSON.stringify(role.policies)) api.setRolePolicies(role.arn, role.policies);
+  }
+  return changed;
 }

@@ -262,6 +262,118 @@ describe("instances launched from a launch template", () => {
   });
 });
 
+describe("Auto Scaling: the calls of the rolling maintenance (node-maintenance.sh)", () => {
+  const launchInto = (slot: number, id: string, version: string) => {
+    const s = fx.slots[slot]!;
+    const inst = twin.launchInstance({
+      id,
+      privateIp: `10.42.${slot * 16}.1${id.slice(-2)}`,
+      mac: `0e:aa:00:00:0${slot}:${id.slice(-2)}`,
+      subnetId: `subnet-0slot${slot}`,
+      subnetCidr: s.subnetCidr,
+      vpcId: "vpc-0twin",
+      availabilityZone: s.zone,
+      instanceProfileArn: fx.nodeProfileArn,
+      autoScalingGroupName: s.asgName,
+      tagSpecifications: fx.launchTagSpecifications[String(slot)]!.map((t) =>
+        t.resourceType === "instance" ? { ...t, tags: { ...t.tags, "aws:autoscaling:groupName": s.asgName, "aws:ec2launchtemplate:id": `lt-0slot${slot}`, "aws:ec2launchtemplate:version": version } } : t,
+      ),
+    });
+    return inst;
+  };
+  const group = (slot: number) => fx.world.autoScalingGroups.find((g) => g.name === fx.slots[slot]!.asgName)!;
+
+  beforeAll(() => {
+    for (const slot of [0, 1, 2]) {
+      Object.assign(group(slot), { minSize: 1, maxSize: 1, desiredCapacity: 1, subnetIds: [`subnet-0slot${slot}`], availabilityZones: [fx.slots[slot]!.zone] });
+      group(slot).launchTemplate = { id: `lt-0slot${slot}`, name: `managed-postgres-${fx.clusterName}-${slot}`, version: "2" };
+    }
+  });
+
+  test("describe-auto-scaling-groups: the group's LaunchTemplate.Version (what the node compares with its aws:ec2launchtemplate:version tag) and its instances, allowed on * by DescribeSlotGroups", async () => {
+    launchInto(1, "i-0a1b2c3d4e5f60021", "1");
+    const r = await aws(imdsOf(NODE_ID), ["autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", fx.slots[1]!.asgName]);
+    expect(r.stderr).toBe("");
+    const g = JSON.parse(r.stdout).AutoScalingGroups[0];
+    expect(g).toMatchObject({
+      AutoScalingGroupName: fx.slots[1]!.asgName,
+      LaunchTemplate: { LaunchTemplateId: "lt-0slot1", LaunchTemplateName: `managed-postgres-${fx.clusterName}-1`, Version: "2" },
+      MinSize: 1,
+      MaxSize: 1,
+      DesiredCapacity: 1,
+      AvailabilityZones: [fx.slots[1]!.zone],
+      VPCZoneIdentifier: "subnet-0slot1",
+    });
+    expect(g.Instances).toEqual([
+      expect.objectContaining({ InstanceId: "i-0a1b2c3d4e5f60021", LifecycleState: "InService", HealthStatus: "Healthy", LaunchTemplate: expect.objectContaining({ LaunchTemplateId: "lt-0slot1", Version: "1" }) }),
+    ]);
+    expect(g.Tags).toContainEqual(expect.objectContaining({ Key: "managed-postgres:cluster", Value: fx.clusterName, ResourceType: "auto-scaling-group" }));
+    // the exact query of node-maintenance.sh
+    const v = await aws(imdsOf(NODE_ID), ["autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", fx.slots[1]!.asgName, "--query", "AutoScalingGroups[0].LaunchTemplate.Version", "--output", "text"]);
+    expect(v.stdout.trim()).toBe("2");
+    expect(twin.decisions.filter((d) => d.action === "autoscaling:DescribeAutoScalingGroups").pop()).toMatchObject({ result: "Allowed", resource: "*", statements: ["DescribeSlotGroups"] });
+    // an unknown name is left out, not an error (AWS); a tag filter selects the cluster's groups
+    const none = await aws(imdsOf(NODE_ID), ["autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "no-such-group"]);
+    expect(JSON.parse(none.stdout).AutoScalingGroups).toEqual([]);
+    const tagged = await aws(imdsOf(NODE_ID), ["autoscaling", "describe-auto-scaling-groups", "--filters", `Name=tag:managed-postgres:slot,Values=2`, "--query", "AutoScalingGroups[].AutoScalingGroupName", "--output", "text"]);
+    expect(tagged.stdout.trim()).toBe(fx.slots[2]!.asgName);
+    // the pooler role has no autoscaling:DescribeAutoScalingGroups
+    const pooler = await aws(imdsOf(POOLER_ID), ["autoscaling", "describe-auto-scaling-groups"]);
+    expect(pooler.stderr).toContain("AccessDenied");
+    expect(pooler.stderr).toContain("autoscaling:DescribeAutoScalingGroups on resource: *");
+  });
+
+  test("terminate-instance-in-auto-scaling-group --no-should-decrement-desired-capacity: an InProgress activity, the instance terminated, a replacement asked for (ReplaceOwnInstanceInSlotGroup on the group ARN with autoscaling:ResourceTag)", async () => {
+    const id = "i-0a1b2c3d4e5f60022";
+    launchInto(2, id, "1");
+    const r = await aws(imdsOf(NODE_ID), ["autoscaling", "terminate-instance-in-auto-scaling-group", "--instance-id", id, "--no-should-decrement-desired-capacity"]);
+    expect(r.stderr).toBe("");
+    const activity = JSON.parse(r.stdout).Activity;
+    expect(activity).toMatchObject({ StatusCode: "InProgress", Progress: 0, Description: `Terminating EC2 instance: ${id}`, AutoScalingGroupName: fx.slots[2]!.asgName });
+    expect(activity.Cause).toContain(`instance ${id} was taken out of service in response to a user request`);
+    expect(twin.scaleIns.pop()).toMatchObject({ instanceId: id, group: fx.slots[2]!.asgName, decrement: false, activityId: activity.ActivityId });
+    const d = twin.decisions.filter((x) => x.action === "autoscaling:TerminateInstanceInAutoScalingGroup").pop()!;
+    expect(d).toMatchObject({ result: "Allowed", statements: ["ReplaceOwnInstanceInSlotGroup"] });
+    expect(d.resource).toBe(`arn:aws:autoscaling:${fx.world.region}:111122223333:autoScalingGroup:00000000-0000-4000-8000-000000000000:autoScalingGroupName/${fx.slots[2]!.asgName}`);
+    expect(group(2).desiredCapacity).toBe(1);
+    // without a TwinCluster the twin's default: EC2 terminates the instance at once
+    for (let i = 0; i < 50 && fx.world.instances.find((x) => x.id === id)!.state !== "terminated"; i++) await new Promise((ok) => setTimeout(ok, 20));
+    expect(fx.world.instances.find((x) => x.id === id)!.state).toBe("terminated");
+    // a terminated instance is no group member any more
+    const again = await aws(imdsOf(NODE_ID), ["autoscaling", "terminate-instance-in-auto-scaling-group", "--instance-id", id, "--no-should-decrement-desired-capacity"]);
+    expect(again.stderr).toContain(`ValidationError`);
+    expect(again.stderr).toContain(`No managed instance found for instance ID: ${id}`);
+  });
+
+  test("--should-decrement-desired-capacity at the minimum size → ValidationError; a group of another cluster (autoscaling:ResourceTag condition) and a policy without the statement → AccessDenied", async () => {
+    const id = "i-0a1b2c3d4e5f60023";
+    launchInto(2, id, "1");
+    const dec = await aws(imdsOf(NODE_ID), ["autoscaling", "terminate-instance-in-auto-scaling-group", "--instance-id", id, "--should-decrement-desired-capacity"]);
+    expect(dec.stderr).toContain("ValidationError");
+    expect(dec.stderr).toContain("Terminating instance without replacement will violate group's min size constraint");
+    const args = ["autoscaling", "terminate-instance-in-auto-scaling-group", "--instance-id", id, "--no-should-decrement-desired-capacity"];
+    const g = group(2);
+    const tags = g.tags;
+    try {
+      (g as { tags?: Record<string, string> }).tags = { ...tags, "managed-postgres:cluster": "another-cluster" };
+      const r = await aws(imdsOf(NODE_ID), args);
+      expect(r.stderr).toContain("AccessDenied");
+      expect(r.stderr).toContain(`autoscaling:TerminateInstanceInAutoScalingGroup on resource: ${twin.decisions[twin.decisions.length - 1]!.resource}`);
+    } finally {
+      (g as { tags?: Record<string, string> }).tags = tags;
+    }
+    try {
+      twin.setRolePolicies(fx.nodeRoleArn, policyWithout(fx.nodeRoleArn, "ReplaceOwnInstanceInSlotGroup"));
+      const r = await aws(imdsOf(NODE_ID), args);
+      expect(r.stderr).toContain("because no identity-based policy allows the autoscaling:TerminateInstanceInAutoScalingGroup action");
+    } finally {
+      twin.setRolePolicies(fx.nodeRoleArn, originalPolicies(fx.nodeRoleArn));
+    }
+    expect(fx.world.instances.find((x) => x.id === id)!.state).toBe("running");
+    expect(twin.scaleIns.some((e) => e.instanceId === id)).toBe(false);
+  });
+});
+
 describe("refusals as AWS words them", () => {
   test("a call the role's policies do not allow: the pooler's put-secret-value → AccessDeniedException naming secretsmanager:PutSecretValue", async () => {
     const r = await aws(imdsOf(POOLER_ID), ["secretsmanager", "put-secret-value", "--secret-id", fx.secretArn, "--secret-string", "x"]);

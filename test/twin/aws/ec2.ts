@@ -9,6 +9,10 @@
  * | AttachNetworkInterface, DetachNetworkInterface | the instance and the network interface |
  * | AttachVolume, DetachVolume | the instance and the volume (+ kms:CreateGrant through EC2 for a CMK-encrypted volume) |
  * | autoscaling:SetInstanceHealth | the instance's Auto Scaling group |
+ * | autoscaling:DescribeAutoScalingGroups | `*` (Auto Scaling's Describe actions have no resource-level permissions) |
+ * | autoscaling:TerminateInstanceInAutoScalingGroup | the instance's Auto Scaling group (its tags as `autoscaling:ResourceTag/*`, `aws:ResourceTag/*`) |
+ *
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html)
  *
  * Each resource's context carries `aws:ResourceTag/*` and `ec2:ResourceTag/*` (its own tags),
  * `ec2:Region`, and for an instance `ec2:InstanceProfile`, `ec2:AvailabilityZone`.
@@ -18,11 +22,11 @@
  * primary interface (device index 0) fails with `OperationNotPermitted`. DescribeNetworkInterfaces
  * and DescribeVolumes list the newest first (EC2 documents no order).
  */
-import { randomBytes } from "crypto";
+import { randomBytes, randomUUID } from "crypto";
 import { resourceTagContext } from "./authorize";
 import type { CallContext } from "./context";
 import { accessDenied, AwsError, xmlEscape } from "./errors";
-import { asgArn, ec2Arn, findKey, type TwinInstance, type TwinNetworkInterface, type TwinVolume, type TwinWorld } from "./world";
+import { asgArn, ec2Arn, findKey, type TwinAutoScalingGroup, type TwinInstance, type TwinNetworkInterface, type TwinVolume, type TwinWorld } from "./world";
 
 export const EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/";
 export const AUTOSCALING_NS = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
@@ -38,6 +42,25 @@ export interface HotplugEvent {
   readonly mac?: string;
   readonly privateIp?: string;
   readonly subnetCidr?: string;
+}
+
+/**
+ * An instance taken out of its group by TerminateInstanceInAutoScalingGroup: the group
+ * terminates it and, unless `decrement`, launches a replacement from its current launch
+ * template version at the same time (the library's instance maintenance policy, min 0 %).
+ */
+export interface ScaleInEvent {
+  readonly instanceId: string;
+  readonly group: string;
+  /** ShouldDecrementDesiredCapacity: true = no replacement (the desired capacity was lowered). */
+  readonly decrement: boolean;
+  readonly activityId: string;
+}
+
+/** Auto Scaling's own actions on instances; TwinCluster connects the machines. */
+export interface AutoScalingHooks {
+  /** Runs after the API answered (the caller may be the instance itself). @default - EC2 terminates the instance at once, no replacement */
+  terminate?(e: ScaleInEvent): Promise<void> | void;
 }
 
 /** Called when an attachment starts or a detachment completes; the lead connects machine hotplug. */
@@ -85,11 +108,14 @@ function tagValues(tags: Record<string, string>, name: string): string[] | undef
 export class Ec2Service {
   /** SetInstanceHealth calls (instance id, status). */
   readonly healthReports: { instanceId: string; status: string; shouldRespectGracePeriod: boolean }[] = [];
+  /** TerminateInstanceInAutoScalingGroup calls that were accepted, in order. */
+  readonly scaleIns: ScaleInEvent[] = [];
 
   constructor(
     private readonly world: TwinWorld,
     private readonly hooks: () => HotplugHooks,
     private readonly onError: (message: string) => void,
+    private readonly autoScaling: () => AutoScalingHooks = () => ({}),
   ) {}
 
   private instance(id: string | null): TwinInstance {
@@ -222,9 +248,11 @@ export class Ec2Service {
     return `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${EC2_NS}"><requestId>${ctx.requestId}</requestId>${inner}</${action}Response>`;
   }
 
-  /** Auto Scaling query actions (SetInstanceHealth). */
+  /** Auto Scaling query actions (SetInstanceHealth, DescribeAutoScalingGroups, TerminateInstanceInAutoScalingGroup). */
   async handleAutoScaling(ctx: CallContext, p: URLSearchParams): Promise<string> {
     const action = p.get("Action") ?? "";
+    if (action === "DescribeAutoScalingGroups") return this.describeAutoScalingGroups(ctx, p);
+    if (action === "TerminateInstanceInAutoScalingGroup") return this.terminateInAutoScalingGroup(ctx, p);
     if (action !== "SetInstanceHealth") throw new AwsError("InvalidAction", `The action ${action} is not valid for this web service (Auto Scaling twin).`);
     const instanceId = p.get("InstanceId") ?? "";
     const inst = this.world.instances.find((i) => i.id === instanceId && i.state !== "terminated");
@@ -235,6 +263,111 @@ export class Ec2Service {
     if (status !== "Healthy" && status !== "Unhealthy") throw new AwsError("ValidationError", `Valid health status values are 'Healthy' and 'Unhealthy'.`);
     this.healthReports.push({ instanceId, status, shouldRespectGracePeriod: p.get("ShouldRespectGracePeriod") !== "false" });
     return `<SetInstanceHealthResponse xmlns="${AUTOSCALING_NS}"><ResponseMetadata><RequestId>${ctx.requestId}</RequestId></ResponseMetadata></SetInstanceHealthResponse>`;
+  }
+
+  /** The live instances of a group (not terminated), oldest first. */
+  private groupInstances(g: TwinAutoScalingGroup): TwinInstance[] {
+    return this.world.instances.filter((i) => i.autoScalingGroupName === g.name && i.state !== "terminated");
+  }
+
+  /**
+   * DescribeAutoScalingGroups (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html):
+   * `AutoScalingGroupNames.member.N` (unknown names are left out, no error), `Filters.member.N`
+   * with `tag:<key>`, `tag-key`, `tag-value`; each group with its LaunchTemplate
+   * {LaunchTemplateId, LaunchTemplateName, Version} as the group holds it, sizes, zones and
+   * Instances (LifecycleState `Pending`, `InService` or `Terminating`, HealthStatus, the
+   * instance's own launch template version from its `aws:ec2launchtemplate:version` tag).
+   * Response shape: https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_AutoScalingGroup.html
+   */
+  private async describeAutoScalingGroups(ctx: CallContext, p: URLSearchParams): Promise<string> {
+    await ctx.authorize("autoscaling:DescribeAutoScalingGroups", "*");
+    const names = listParam(p, "AutoScalingGroupNames.member");
+    if (names.length > 100) throw new AwsError("ValidationError", "The number of group names cannot exceed 100.");
+    let groups = names.length ? this.world.autoScalingGroups.filter((g) => names.includes(g.name)) : [...this.world.autoScalingGroups];
+    for (let i = 1; i <= 10 && p.get(`Filters.member.${i}.Name`) !== null; i++) {
+      const name = p.get(`Filters.member.${i}.Name`)!;
+      const values = listParam(p, `Filters.member.${i}.Values.member`);
+      if (!name.startsWith("tag:") && name !== "tag-key" && name !== "tag-value") throw new AwsError("ValidationError", `Filter name '${name}' is invalid.`);
+      groups = groups.filter((g) => matches(tagValues(g.tags ?? {}, name) ?? [], values));
+    }
+    const lt = (id: string, name: string, version: string) =>
+      `<LaunchTemplate><LaunchTemplateId>${xmlEscape(id)}</LaunchTemplateId><LaunchTemplateName>${xmlEscape(name)}</LaunchTemplateName><Version>${xmlEscape(version)}</Version></LaunchTemplate>`;
+    const member = (g: TwinAutoScalingGroup): string => {
+      const instances = this.groupInstances(g).map((i) => {
+        const lifecycle = i.state === "pending" ? "Pending" : i.state === "running" ? "InService" : "Terminating";
+        const health = [...this.healthReports].reverse().find((h) => h.instanceId === i.id)?.status ?? "Healthy";
+        const ltId = i.tags["aws:ec2launchtemplate:id"];
+        return (
+          `<member><InstanceId>${i.id}</InstanceId><InstanceType>${xmlEscape(i.instanceType ?? "t4g.small")}</InstanceType><AvailabilityZone>${i.availabilityZone}</AvailabilityZone>` +
+          `<LifecycleState>${lifecycle}</LifecycleState><HealthStatus>${health}</HealthStatus>` +
+          (ltId ? lt(ltId, g.launchTemplate?.id === ltId ? g.launchTemplate.name : "", i.tags["aws:ec2launchtemplate:version"] ?? "") : "") +
+          `<ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>`
+        );
+      });
+      const desired = g.desiredCapacity ?? g.minSize ?? 0;
+      return (
+        `<member><AutoScalingGroupName>${xmlEscape(g.name)}</AutoScalingGroupName><AutoScalingGroupARN>${xmlEscape(asgArn(this.world, g))}</AutoScalingGroupARN>` +
+        (g.launchTemplate ? lt(g.launchTemplate.id, g.launchTemplate.name, g.launchTemplate.version) : "") +
+        `<MinSize>${g.minSize ?? 0}</MinSize><MaxSize>${g.maxSize ?? desired}</MaxSize><DesiredCapacity>${desired}</DesiredCapacity><DefaultCooldown>300</DefaultCooldown>` +
+        `<AvailabilityZones>${(g.availabilityZones ?? []).map((z) => `<member>${z}</member>`).join("")}</AvailabilityZones><LoadBalancerNames/><TargetGroupARNs/>` +
+        `<HealthCheckType>EC2</HealthCheckType><HealthCheckGracePeriod>300</HealthCheckGracePeriod><Instances>${instances.join("")}</Instances>` +
+        `<CreatedTime>2026-01-01T00:00:00.000Z</CreatedTime><SuspendedProcesses/><VPCZoneIdentifier>${(g.subnetIds ?? []).join(",")}</VPCZoneIdentifier><EnabledMetrics/>` +
+        `<Tags>${Object.entries(g.tags ?? {})
+          .map(([k, v]) => `<member><ResourceId>${xmlEscape(g.name)}</ResourceId><ResourceType>auto-scaling-group</ResourceType><Key>${xmlEscape(k)}</Key><Value>${xmlEscape(v)}</Value><PropagateAtLaunch>false</PropagateAtLaunch></member>`)
+          .join("")}</Tags><TerminationPolicies><member>Default</member></TerminationPolicies><NewInstancesProtectedFromScaleIn>false</NewInstancesProtectedFromScaleIn></member>`
+      );
+    };
+    return (
+      `<DescribeAutoScalingGroupsResponse xmlns="${AUTOSCALING_NS}"><DescribeAutoScalingGroupsResult><AutoScalingGroups>${groups.map(member).join("")}</AutoScalingGroups></DescribeAutoScalingGroupsResult>` +
+      `<ResponseMetadata><RequestId>${ctx.requestId}</RequestId></ResponseMetadata></DescribeAutoScalingGroupsResponse>`
+    );
+  }
+
+  /**
+   * TerminateInstanceInAutoScalingGroup (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_TerminateInstanceInAutoScalingGroup.html):
+   * `ShouldDecrementDesiredCapacity` is required; false: the group launches a replacement
+   * (the {@link AutoScalingHooks.terminate} hook, after the response); true: the desired
+   * capacity drops by one, refused when it would go below the minimum size. Answers the
+   * scaling Activity (`InProgress`).
+   */
+  private async terminateInAutoScalingGroup(ctx: CallContext, p: URLSearchParams): Promise<string> {
+    const instanceId = p.get("InstanceId") ?? "";
+    const inst = this.world.instances.find((i) => i.id === instanceId && i.state !== "terminated");
+    const group = inst?.autoScalingGroupName ? this.world.autoScalingGroups.find((g) => g.name === inst.autoScalingGroupName) : undefined;
+    if (!inst || !group) throw new AwsError("ValidationError", `Instance Id not found - No managed instance found for instance ID: ${instanceId}`);
+    await ctx.authorize("autoscaling:TerminateInstanceInAutoScalingGroup", asgArn(this.world, group), { context: { ...resourceTagContext(group.tags, "autoscaling") } });
+    const flag = p.get("ShouldDecrementDesiredCapacity");
+    if (flag !== "true" && flag !== "false") {
+      throw new AwsError("ValidationError", `1 validation error detected: Value null at 'shouldDecrementDesiredCapacity' failed to satisfy constraint: Member must not be null`);
+    }
+    const decrement = flag === "true";
+    if (decrement) {
+      const desired = group.desiredCapacity ?? group.minSize ?? 0;
+      if (desired - 1 < (group.minSize ?? 0)) {
+        throw new AwsError(
+          "ValidationError",
+          `Currently, desiredSize equals minSize (${group.minSize ?? 0}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`,
+        );
+      }
+      group.desiredCapacity = desired - 1;
+    }
+    const e: ScaleInEvent = { instanceId, group: group.name, decrement, activityId: randomUUID() };
+    this.scaleIns.push(e);
+    const hook = this.autoScaling().terminate;
+    setImmediate(() => {
+      Promise.resolve()
+        .then(() => hook?.(e))
+        .catch((err: unknown) => this.onError(`terminate-in-group of ${instanceId} (${group.name}) failed: ${String(err)}`));
+    });
+    const now = new Date().toISOString();
+    const cause = `At ${now.replace(/\.\d{3}Z$/, "Z")} instance ${instanceId} was taken out of service in response to a user request${decrement ? ", shrinking the capacity from " + String((group.desiredCapacity ?? 0) + 1) + " to " + String(group.desiredCapacity ?? 0) : ""}.`;
+    return (
+      `<TerminateInstanceInAutoScalingGroupResponse xmlns="${AUTOSCALING_NS}"><TerminateInstanceInAutoScalingGroupResult><Activity>` +
+      `<ActivityId>${e.activityId}</ActivityId><AutoScalingGroupName>${xmlEscape(group.name)}</AutoScalingGroupName><Description>Terminating EC2 instance: ${instanceId}</Description>` +
+      `<Cause>${xmlEscape(cause)}</Cause><StartTime>${now}</StartTime><StatusCode>InProgress</StatusCode><Progress>0</Progress>` +
+      `<Details>${xmlEscape(JSON.stringify({ "Subnet ID": inst.subnetId, "Availability Zone": inst.availabilityZone }))}</Details>` +
+      `</Activity></TerminateInstanceInAutoScalingGroupResult><ResponseMetadata><RequestId>${ctx.requestId}</RequestId></ResponseMetadata></TerminateInstanceInAutoScalingGroupResponse>`
+    );
   }
 
   private newAttachment(prefix: string, instanceId: string, device: string): NonNullable<TwinVolume["attachment"]> {

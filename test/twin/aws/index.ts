@@ -20,7 +20,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { authorize, globalContext, type AuthzDecision, type CallerIdentity } from "./authorize";
 import type { CallContext } from "./context";
-import { Ec2Service, type HotplugHooks } from "./ec2";
+import { Ec2Service, type AutoScalingHooks, type HotplugHooks } from "./ec2";
 import { accessDenied, authError, AwsError, errorBody, type Protocol } from "./errors";
 import { ImdsService } from "./imds";
 import { S3Service } from "./s3";
@@ -29,7 +29,7 @@ import { SsmService } from "./ssm";
 import { parseAuthorization, parseQuery, verifySigV4, type IssuedCredentials } from "./sigv4";
 import { ec2Arn, roleName, type TwinInstance, type TwinWorld } from "./world";
 
-export type { HotplugEvent, HotplugHooks } from "./ec2";
+export type { AutoScalingHooks, HotplugEvent, HotplugHooks, ScaleInEvent } from "./ec2";
 export type { AuthzDecision, CallerIdentity } from "./authorize";
 export * from "./world";
 
@@ -59,6 +59,8 @@ export interface TwinAwsOptions {
   readonly dataDir?: string;
   /** ENI/volume hotplug (the lead connects the machines). @default - attachments complete at once */
   readonly hotplug?: HotplugHooks;
+  /** Auto Scaling's instance actions (TwinCluster terminates the machine and launches the replacement). @default - TerminateInstanceInAutoScalingGroup terminates the instance in the world at once, nothing is launched */
+  readonly autoScaling?: AutoScalingHooks;
   /** Lifetime of instance role credentials, in seconds (AWS: about 6 hours; refreshed 15 minutes before expiry). @default 21600 */
   readonly credentialLifetimeSeconds?: number;
   /** Called with every authorization decision. */
@@ -93,6 +95,8 @@ export interface TwinAws {
   readonly problems: string[];
   /** SetInstanceHealth reports. */
   readonly healthReports: Ec2Service["healthReports"];
+  /** Accepted TerminateInstanceInAutoScalingGroup calls. */
+  readonly scaleIns: Ec2Service["scaleIns"];
   /** Actual listener addresses ("host:port"), in option order. */
   readonly endpoints: { api: string[]; apiHttp: string[]; imds: string[] };
   readonly s3: S3Service;
@@ -159,7 +163,8 @@ export async function startTwinAws(opts: TwinAwsOptions): Promise<TwinAws> {
   const calls: TwinCall[] = [];
   const problems: string[] = [];
   const hooks = opts.hotplug ?? {};
-  const ec2 = new Ec2Service(world, () => hooks, (m) => problems.push(m));
+  const autoScaling: AutoScalingHooks = { terminate: opts.autoScaling?.terminate ?? ((e) => twin.terminateInstance(e.instanceId, 0)) };
+  const ec2 = new Ec2Service(world, () => hooks, (m) => problems.push(m), () => autoScaling);
   const secrets = new SecretsService(world);
   const kms = new KmsService(world);
   const ssm = new SsmService(world);
@@ -371,12 +376,13 @@ export async function startTwinAws(opts: TwinAwsOptions): Promise<TwinAws> {
     endpoints.imds.push(await listen(server, l));
   }
 
-  return {
+  const twin: TwinAws = {
     world,
     decisions,
     calls,
     problems,
     healthReports: ec2.healthReports,
+    scaleIns: ec2.scaleIns,
     endpoints,
     s3,
     secrets,
@@ -438,4 +444,5 @@ export async function startTwinAws(opts: TwinAwsOptions): Promise<TwinAws> {
     },
     close: () => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined),
   };
+  return twin;
 }

@@ -22,7 +22,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 import type { CallContext } from "./context";
 import { accessDenied, AwsError, xmlEscape } from "./errors";
-import { findKey, type TwinBucket, type TwinWorld } from "./world";
+import { findKey, type TwinBucket, type TwinObject, type TwinWorld } from "./world";
 
 const S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/";
 
@@ -99,6 +99,18 @@ export class S3Service {
       const body = Buffer.isBuffer(o.body) ? o.body : Buffer.from(o.body);
       this.store(b, o.key, body, o.contentType ?? "binary/octet-stream", o.kmsKeyArn ?? b.defaultKmsKeyArn, o.versionId);
     }
+  }
+
+  /**
+   * Stores `o` as the bucket's newest version of its key, with the version id Terraform
+   * recorded (`aws_s3_object.version_id`): what a re-apply that updates an object writes.
+   * @throws Error when the bucket is not the world's
+   */
+  writeObject(bucket: string, o: TwinObject): void {
+    const b = this.world.buckets.find((x) => x.name === bucket);
+    if (!b || !this.objects.has(bucket)) throw new Error(`no bucket ${bucket} in the twin's world`);
+    if (this.version(bucket, o.key, o.versionId) && o.versionId) return;
+    this.store(b, o.key, Buffer.isBuffer(o.body) ? o.body : Buffer.from(o.body), o.contentType ?? "binary/octet-stream", o.kmsKeyArn ?? b.defaultKmsKeyArn, o.versionId);
   }
 
   /** The current body of an object, undefined when absent (assertions). */

@@ -126,6 +126,23 @@ export interface TwinAutoScalingGroup {
   /** @default - arn:aws:autoscaling:<region>:<account>:autoScalingGroup:<uuid>:autoScalingGroupName/<name> */
   readonly arn?: string;
   readonly tags?: Record<string, string>;
+  /**
+   * The group's launch template as `aws_autoscaling_group.launch_template` holds it after
+   * apply: `version` is the string Terraform sent (a number such as "3" when the stack sets it
+   * to the template's `latest_version`, or `$Latest` / `$Default` literally); a re-apply
+   * changes it (UpdateAutoScalingGroup). @default - none (DescribeAutoScalingGroups omits it)
+   */
+  launchTemplate?: { readonly id: string; readonly name: string; readonly version: string };
+  /** @default 0 */
+  readonly minSize?: number;
+  /** @default - desiredCapacity */
+  readonly maxSize?: number;
+  /** Lowered by TerminateInstanceInAutoScalingGroup with ShouldDecrementDesiredCapacity. @default - minSize */
+  desiredCapacity?: number;
+  /** Subnet ids (`vpc_zone_identifier`). @default [] */
+  readonly subnetIds?: readonly string[];
+  /** Availability zones of those subnets. @default [] */
+  readonly availabilityZones?: readonly string[];
 }
 
 /** An SSM Parameter Store parameter as Terraform created it (`aws_ssm_parameter`). */
