@@ -14,6 +14,7 @@ import { POLICY_RULES } from "../../src/rules/policy";
 import { KUBERNETES_RULES } from "../../src/rules/policy/kubernetes";
 import type { BackupBucket } from "../aws/backup-bucket";
 import { AwsEnvironment } from "../aws/environment";
+import { suspendCreationStacks } from "../private/creation-stacks";
 import { claimClusterName } from "../private/naming";
 import { removeStaleStackOutput } from "../private/stale-output";
 import { terraformLiteralValues } from "../private/terraform-literal";
@@ -111,106 +112,112 @@ export class ManagedPostgresKubernetes extends Construct {
 
   constructor(scope: Construct, id: string, input: ManagedPostgresKubernetesProps | ManagedPostgresKubernetesNestedProps) {
     super(scope, id);
-    // `cdktf synth --hcl`: strings holding references and quotes stay parseable HCL.
-    Aspects.of(this).add(new HclSafeStrings());
-    const isUnresolved = (v: unknown) => Token.isUnresolved(v);
-    const normalized = normalizeKubernetesProps(input);
-    const given = normalized.props;
-    for (const w of normalized.warnings) Annotations.of(this).addWarning(w);
-    let spec: ResolvedClusterSpec;
-    const file = specFileOf(given.spec);
-    const source = file ? `${file}, construct ${this.node.path}` : this.node.path;
-    const propIssues = checkKubernetesProps(input, isUnresolved);
-    const clash = typeof given.spec?.name === "string" ? claimClusterName(this, given.spec.name) : undefined;
-    if (clash) propIssues.push({ path: clash.path, message: clash.message });
+    // cdktf would record a stack trace in each token built below (constructs/private/creation-stacks.ts).
+    const restoreCreationStacks = suspendCreationStacks(this);
     try {
-      spec = validateClusterSpec(given.spec, { requireNetwork: false, isUnresolved, source }).spec;
-    } catch (err) {
-      if (err instanceof SpecValidationError) {
-        removeStaleStackOutput(this);
-        throw new SpecValidationError([...err.issues, ...propIssues.map((i) => ({ path: i.path, value: undefined, message: i.message }))], source);
+      // `cdktf synth --hcl`: strings holding references and quotes stay parseable HCL.
+      Aspects.of(this).add(new HclSafeStrings());
+      const isUnresolved = (v: unknown) => Token.isUnresolved(v);
+      const normalized = normalizeKubernetesProps(input);
+      const given = normalized.props;
+      for (const w of normalized.warnings) Annotations.of(this).addWarning(w);
+      let spec: ResolvedClusterSpec;
+      const file = specFileOf(given.spec);
+      const source = file ? `${file}, construct ${this.node.path}` : this.node.path;
+      const propIssues = checkKubernetesProps(input, isUnresolved);
+      const clash = typeof given.spec?.name === "string" ? claimClusterName(this, given.spec.name) : undefined;
+      if (clash) propIssues.push({ path: clash.path, message: clash.message });
+      try {
+        spec = validateClusterSpec(given.spec, { requireNetwork: false, isUnresolved, source }).spec;
+      } catch (err) {
+        if (err instanceof SpecValidationError) {
+          removeStaleStackOutput(this);
+          throw new SpecValidationError([...err.issues, ...propIssues.map((i) => ({ path: i.path, value: undefined, message: i.message }))], source);
+        }
+        throw err;
       }
-      throw err;
+      if (propIssues.length > 0) {
+        removeStaleStackOutput(this);
+        throw new SpecValidationError(
+          propIssues.map((i) => ({ path: i.path, value: undefined, message: i.message })),
+          source,
+        );
+      }
+      // User strings enter the construct tree here, once, as Terraform literals (`${` → `$${`,
+      // `%{` → `%%{`; tokens untouched). The ConfigMaps' rendered files are escaped as a whole
+      // instead (terraformLiterals): the spec fields they hold are restricted by validation to
+      // characters without `$`, `%` or `{`, so nothing is escaped twice.
+      spec = terraformLiteralValues(spec);
+      const props = terraformLiteralValues(given, ["priorStateFile", "now"]);
+      const backupStorage = props.backupStorage!;
+      this.spec = spec;
+      const ns = props.namespace;
+      this.namespace = ns;
+      const name = spec.name;
+      const zoneLabel = props.zoneLabel ?? DEFAULT_ZONE_LABEL;
+      const preventDestroy = !(props.allowDestroy ?? false);
+      const labels = clusterLabels(name, PATRONI_SCOPE_LABEL);
+      const placement: KubernetesPlacement = {
+        namespace: ns,
+        clusterDomain: props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+        podNetworkCidrs: [...props.podNetworkCidrs],
+        databaseLabels: labels.database,
+      };
+
+      const env = new AwsEnvironment(this, "aws");
+      this.backupIdentity = new BackupIdentity(this, "BackupIdentity", {
+        spec,
+        namespace: ns,
+        oidcProviderArn: backupStorage.oidcProviderArn,
+        oidcIssuer: backupStorage.oidcIssuer,
+        kmsKeyArn: backupStorage.kmsKeyArn,
+        noncurrentVersionExpirationDays: props.noncurrentVersionExpirationDays ?? 30,
+        preventDestroy,
+      });
+      this.backupBucket = this.backupIdentity.bucket;
+      this.backupRoleArn = this.backupIdentity.role.arn;
+      this.backupBucketName = this.backupBucket.bucketName;
+      this.kmsKeyArn = this.backupIdentity.kmsKeyArn;
+
+      const cluster: KubernetesClusterContext = {
+        spec,
+        placement,
+        runtime: { region: env.region, backupBucket: this.backupBucket.bucketName, kmsKeyArn: this.backupIdentity.kmsKeyArn, secretArn: "" },
+        labels,
+        preventDestroy,
+        ...securityContexts(String(props.runAsUser ?? DEFAULT_RUN_AS_USER)),
+      };
+      this.database = new DatabaseStatefulSet(this, "DatabaseStatefulSet", {
+        cluster,
+        image: props.image,
+        storageClassName: props.storageClassName,
+        credentialsSecretName: props.credentialsSecretName ?? `${name}-credentials`,
+        tlsSecretName: props.tlsSecretName ?? `${name}-tls`,
+        zoneLabel,
+        backupRoleArn: this.backupRoleArn,
+      });
+      this.statefulSet = this.database.statefulSet;
+      this.poolerDeployment = new PoolerDeployment(this, "PoolerDeployment", {
+        cluster,
+        image: props.poolerImage ?? props.image,
+        credentialsSecretName: props.poolerCredentialsSecretName ?? `${name}-pooler-credentials`,
+        tlsSecretName: props.poolerTlsSecretName ?? `${name}-pooler-tls`,
+        zoneLabel,
+      });
+      this.pooler = this.poolerDeployment.deployment;
+      this.readWriteEndpoint = this.poolerDeployment.readWriteEndpoint;
+      this.readWritePort = PORTS.endpointReadWrite;
+      // Standalone: one endpoint, the read-write one (as on AWS).
+      this.readOnlyEndpoint = this.poolerDeployment.readOnlyEndpoint ?? this.readWriteEndpoint;
+      this.readOnlyPort = this.poolerDeployment.readOnlyEndpoint === undefined ? this.readWritePort : PORTS.endpointReadOnly;
+      new NetworkPolicies(this, "NetworkPolicies", { cluster, allowedNamespaceLabels: props.allowedNamespaceLabels });
+
+      applyKubernetesSafetyRules(this, spec, ns, { priorStateFile: props.priorStateFile, now: props.now, source });
+      if (props.policyPack ?? true) PolicyPack.enforce(this, { rules: [...POLICY_RULES, ...KUBERNETES_RULES] });
+      this.addOutputs(id);
+    } finally {
+      restoreCreationStacks();
     }
-    if (propIssues.length > 0) {
-      removeStaleStackOutput(this);
-      throw new SpecValidationError(
-        propIssues.map((i) => ({ path: i.path, value: undefined, message: i.message })),
-        source,
-      );
-    }
-    // User strings enter the construct tree here, once, as Terraform literals (`${` → `$${`,
-    // `%{` → `%%{`; tokens untouched). The ConfigMaps' rendered files are escaped as a whole
-    // instead (terraformLiterals): the spec fields they hold are restricted by validation to
-    // characters without `$`, `%` or `{`, so nothing is escaped twice.
-    spec = terraformLiteralValues(spec);
-    const props = terraformLiteralValues(given, ["priorStateFile", "now"]);
-    const backupStorage = props.backupStorage!;
-    this.spec = spec;
-    const ns = props.namespace;
-    this.namespace = ns;
-    const name = spec.name;
-    const zoneLabel = props.zoneLabel ?? DEFAULT_ZONE_LABEL;
-    const preventDestroy = !(props.allowDestroy ?? false);
-    const labels = clusterLabels(name, PATRONI_SCOPE_LABEL);
-    const placement: KubernetesPlacement = {
-      namespace: ns,
-      clusterDomain: props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
-      podNetworkCidrs: [...props.podNetworkCidrs],
-      databaseLabels: labels.database,
-    };
-
-    const env = new AwsEnvironment(this, "aws");
-    this.backupIdentity = new BackupIdentity(this, "BackupIdentity", {
-      spec,
-      namespace: ns,
-      oidcProviderArn: backupStorage.oidcProviderArn,
-      oidcIssuer: backupStorage.oidcIssuer,
-      kmsKeyArn: backupStorage.kmsKeyArn,
-      noncurrentVersionExpirationDays: props.noncurrentVersionExpirationDays ?? 30,
-      preventDestroy,
-    });
-    this.backupBucket = this.backupIdentity.bucket;
-    this.backupRoleArn = this.backupIdentity.role.arn;
-    this.backupBucketName = this.backupBucket.bucketName;
-    this.kmsKeyArn = this.backupIdentity.kmsKeyArn;
-
-    const cluster: KubernetesClusterContext = {
-      spec,
-      placement,
-      runtime: { region: env.region, backupBucket: this.backupBucket.bucketName, kmsKeyArn: this.backupIdentity.kmsKeyArn, secretArn: "" },
-      labels,
-      preventDestroy,
-      ...securityContexts(String(props.runAsUser ?? DEFAULT_RUN_AS_USER)),
-    };
-    this.database = new DatabaseStatefulSet(this, "DatabaseStatefulSet", {
-      cluster,
-      image: props.image,
-      storageClassName: props.storageClassName,
-      credentialsSecretName: props.credentialsSecretName ?? `${name}-credentials`,
-      tlsSecretName: props.tlsSecretName ?? `${name}-tls`,
-      zoneLabel,
-      backupRoleArn: this.backupRoleArn,
-    });
-    this.statefulSet = this.database.statefulSet;
-    this.poolerDeployment = new PoolerDeployment(this, "PoolerDeployment", {
-      cluster,
-      image: props.poolerImage ?? props.image,
-      credentialsSecretName: props.poolerCredentialsSecretName ?? `${name}-pooler-credentials`,
-      tlsSecretName: props.poolerTlsSecretName ?? `${name}-pooler-tls`,
-      zoneLabel,
-    });
-    this.pooler = this.poolerDeployment.deployment;
-    this.readWriteEndpoint = this.poolerDeployment.readWriteEndpoint;
-    this.readWritePort = PORTS.endpointReadWrite;
-    // Standalone: one endpoint, the read-write one (as on AWS).
-    this.readOnlyEndpoint = this.poolerDeployment.readOnlyEndpoint ?? this.readWriteEndpoint;
-    this.readOnlyPort = this.poolerDeployment.readOnlyEndpoint === undefined ? this.readWritePort : PORTS.endpointReadOnly;
-    new NetworkPolicies(this, "NetworkPolicies", { cluster, allowedNamespaceLabels: props.allowedNamespaceLabels });
-
-    applyKubernetesSafetyRules(this, spec, ns, { priorStateFile: props.priorStateFile, now: props.now, source });
-    if (props.policyPack ?? true) PolicyPack.enforce(this, { rules: [...POLICY_RULES, ...KUBERNETES_RULES] });
-    this.addOutputs(id);
   }
 
   /** The outputs of `ManagedPostgres` that apply here (no cluster secret), plus the backup role. */

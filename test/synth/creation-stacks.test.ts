@@ -1,13 +1,17 @@
 /**
- * Token creation stacks while ManagedPostgres builds a cluster (constructs/private/creation-stacks.ts):
+ * Token creation stacks while ManagedPostgres (and ManagedPostgresKubernetes) builds a cluster (constructs/private/creation-stacks.ts):
  * cdktf's capture is replaced by a note naming the construct, only for the constructor's
  * duration; errors thrown meanwhile are unchanged; the environment variable
  * keeps cdktf's stacks.
  */
-import { Lazy, Tokenization, type IResolvable } from "cdktf";
+import { Lazy, TerraformStack, Testing, Tokenization, type IResolvable } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { ManagedPostgres } from "../../constructs/aws";
+import { ManagedPostgresKubernetes } from "../../constructs/kubernetes";
 import { KEEP_CREATION_STACKS_ENV } from "../../constructs/private/creation-stacks";
 import { emptyStack, props } from "./helpers";
+import { props as kubernetesProps } from "../kubernetes/fixtures";
 
 function creationStackOf(token: string): string[] {
   const tokens = Tokenization.reverseString(token).tokens as Array<IResolvable & { creationStack: string[] }>;
@@ -61,4 +65,13 @@ test(`${KEEP_CREATION_STACKS_ENV}=1 keeps cdktf's creation stacks inside the con
   const frames = creationStackOf(cluster.kmsKeyArn);
   expect(frames.length).toBeGreaterThan(1);
   expect(frames.some((f) => f.includes("managed-postgres"))).toBe(true);
+});
+
+test("ManagedPostgresKubernetes: its tokens carry the note, and cdktf records stacks again after it", () => {
+  const stack = new TerraformStack(Testing.app(), "test");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  new KubernetesProvider(stack, "kubernetes", { configPath: "~/.kube/config" });
+  const cluster = new ManagedPostgresKubernetes(stack, "orders", kubernetesProps());
+  expect(creationStackOf(cluster.backupRoleArn)[0]).toContain("cdktf-managed-postgres built test/orders;");
+  expect(creationStackOf(outsideToken()).some((f) => f.includes("creation-stacks.test.ts"))).toBe(true);
 });
