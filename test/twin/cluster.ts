@@ -309,7 +309,10 @@ export class TwinCluster {
     const w = this.world.instances.find((i) => i.id === e.instanceId);
     if (w && w.state === "running") w.state = "shutting-down";
     const replacement = e.decrement || this.closed ? undefined : this.launch(e.group);
-    if (replacement) this.replacements.set(e.instanceId, replacement);
+    if (replacement) {
+      this.replacements.set(e.instanceId, replacement);
+      replacement.catch(() => undefined); // awaited below; a failed stop must not leave it unhandled
+    }
     if (inst) {
       this.log(`terminate-in-group ${e.instanceId} of ${e.group}${e.decrement ? " (capacity lowered)" : ", replacement launching"}`);
       await inst.machine.stop(30_000).catch((err: unknown) => this.log(String(err)));

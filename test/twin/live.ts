@@ -39,6 +39,8 @@ export interface TwinFaultClusterOptions {
   /** How long a terminated instance keeps its ENI and volume. @default 15000 */
   readonly terminationDelayMs?: number;
   readonly log?: (message: string) => void;
+  /** The app to synthesize (its stack `distributed`). @default TWIN_APPS.distributed */
+  readonly app?: string;
 }
 
 /** One slot of the cluster. */
@@ -83,7 +85,7 @@ export class TwinFaultCluster implements FaultCluster {
   static async start(options: TwinFaultClusterOptions): Promise<TwinFaultCluster> {
     const t0 = Date.now();
     const log = options.log ?? (() => undefined);
-    const { distributed } = synthesizeApp(TWIN_APPS.distributed);
+    const { distributed } = synthesizeApp(options.app ?? TWIN_APPS.distributed);
     const twin = await TwinCluster.start({ stackDir: distributed, prefix: options.prefix, terminationDelayMs: options.terminationDelayMs ?? 15_000, log });
     try {
       try {

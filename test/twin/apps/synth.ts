@@ -18,6 +18,13 @@ export const TWIN_APPS = {
 } as const;
 
 /**
+ * The distributed example with `applyImmediately: true` and the size from `TWIN_ROLL_SIZE`
+ * (issue 12's roll, test/live/twin-roll.test.ts). Not in {@link TWIN_APPS}: its stack is named
+ * `distributed` too.
+ */
+export const ROLL_APP = join(__dirname, "roll-distributed");
+
+/**
  * Environment variable of the restore-standalone fixture: a JSON `RestoreFrom` (backupBucket,
  * stanza, target, secretArn, backupKmsKeyArn) that replaces the fixture's example source, so a
  * test restores from a cluster it ran first; the fixture's `now` becomes the synth time.
