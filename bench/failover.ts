@@ -81,7 +81,8 @@ async function pgbench(target: string, conninfo: string, clients: number): Promi
 async function main(): Promise<void> {
   console.log(clusterEnvironment(nodeRoot()));
   const log = (m: string) => console.error(`${new Date().toISOString()} ${m}`);
-  const cluster = await TwinFaultCluster.start({ prefix: "tbf", log }) // own prefix: twin-backups.test.ts uses "twb";
+  // own prefix: twin-backups.test.ts uses "twb"
+  const cluster = await TwinFaultCluster.start({ prefix: "tbf", log });
   console.log(`cluster: the distributed example on the EC2 twin, apply → formed with the application schema in ${cluster.bootSeconds.toFixed(0)} s`);
   let exitCode = 0;
   try {
