@@ -29,7 +29,7 @@ import { pgbouncerPort, pgbouncerRunDir, type PgBouncerPool } from "./pgbouncer"
 import type { NodeContext, PoolerContext, RenderedFile } from "./types";
 import { BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
 import { assertTerraformSafe } from "./terraform-safe";
-import { PGBOUNCER_EXPORTER_COMMAND } from "./monitoring/pgbouncer-exporter";
+import { pgbouncerExporterExecStart } from "./monitoring/pgbouncer-exporter";
 import { MONITORING_PATHS } from "./monitoring/paths";
 
 /** Re-exported from src/cluster-spec/ports.ts, where the exporter ports are defined. */
@@ -319,10 +319,14 @@ function pgbouncerExporterDefs(clusterName: string, pools: readonly PgBouncerPoo
       PGPASSFILE: BOOT_SECRET_FILES.pgbouncerExporterPgpass,
       LICENCE_LOCATION: "/usr/share/doc/prometheus-pgbouncer-exporter/copyright",
     };
-    const execStart =
-      // Debian's exporter with its SHOW STATS collector disabled: it breaks on PgBouncer >= 1.8 (see PGBOUNCER_EXPORTER_COMMAND).
-      `${PGBOUNCER_EXPORTER_COMMAND} --host 127.0.0.1 --port ${PGBOUNCER_EXPORTER_PORTS[pool]} ` +
-      `--pgbouncer-host ${pgbouncerRunDir(pool)} --pgbouncer-port ${pgbouncerPort(pool)} --pgbouncer-user ${DB_ROLES.pgbouncerAuth}`;
+    // Debian 13's Go exporter or Debian 12's Python one, whichever the image has (pgbouncerExporterExecStart).
+    const execStart = pgbouncerExporterExecStart({
+      listenPort: PGBOUNCER_EXPORTER_PORTS[pool],
+      socketDirectory: pgbouncerRunDir(pool),
+      pgbouncerPort: pgbouncerPort(pool),
+      user: DB_ROLES.pgbouncerAuth,
+      pidFile: `${pgbouncerRunDir(pool)}/pgbouncer.pid`,
+    });
     return {
       spec: {
         file: unit,

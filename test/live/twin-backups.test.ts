@@ -15,9 +15,10 @@
  * 2. PITR: `pgbackrest restore --type=time` into a fresh data directory on the node, started as
  *    a separate instance: exactly the rows committed before the target.
  * 3. Exporters: connections/max_connections, replication lag, WAL archiving, the newest full
- *    backup's age (the node's backup status unit). Not the PgBouncer exporter: on the Debian 13
- *    image its rendered unit fails (it runs Debian 12's Python exporter; Debian 13 ships the Go
- *    exporter 0.10), an open defect (docs/live-harness.md).
+ *    backup's age (the node's backup status unit), and the PgBouncer exporter of the node's pool:
+ *    on the Debian 13 image the unit runs the Go exporter 0.10 (the first twin runs found the
+ *    unit restarting every 10 s on Debian 12's Python command), whose metric names the
+ *    CloudWatch agent's scrape configuration renames (GO_EXPORTER_METRIC_RENAMES).
  * 4. Restore into a new cluster: the restore-standalone fixture (`restoreFrom` +
  *    `installPackagesAtBoot`) synthesized with the first cluster's bucket, stanza, secret, key
  *    and the target time, applied to a second twin whose account holds the first cluster's
@@ -31,7 +32,8 @@ import { RESTORE_FROM_ENV, synthesizeApp, TWIN_APPS } from "../twin/apps/synth";
 import { TwinCluster, type LaunchedInstance, type TwinClusterOptions } from "../twin/cluster";
 import type { TwinBucket, TwinKmsKey, TwinSecret } from "../twin/aws";
 import { requirePrerequisites } from "../support/prerequisites";
-import { PORTS } from "../../src/cluster-spec/ports";
+import { PGBOUNCER_EXPORTER_PORTS, PORTS } from "../../src/cluster-spec/ports";
+import { GO_EXPORTER_METRIC_RENAMES } from "../../src/render/monitoring";
 import { METRICS } from "../../src/monitoring";
 
 jest.setTimeout(1_200_000);
@@ -287,6 +289,22 @@ describe("the metrics the alarms use", () => {
     const [age] = sample(scrape, METRICS.backupLastFullAgeSeconds);
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThan(3600);
+  });
+
+  test("the node's PgBouncer exporter runs (the Go exporter of the Debian 13 image) and exposes every metric the agent renames for the alarms", async () => {
+    // standalone: PgBouncer on the node, one pool (rw)
+    const units = (await sh(node, "systemctl list-units --type=service --state=active --no-legend --plain 'pgbouncer-exporter-*' | awk '{print $1}'")).split("\n").filter(Boolean);
+    expect(units).toEqual(["pgbouncer-exporter-rw.service"]);
+    const text = await waitFor(
+      "the PgBouncer exporter's pool metrics",
+      async () => {
+        const r = await node.machine.exec(["curl", "-sf", "-m", "5", `http://127.0.0.1:${PGBOUNCER_EXPORTER_PORTS.rw}/metrics`], { timeoutMs: 30_000 });
+        return r.status === 0 && /^pgbouncer_up 1$/m.test(r.stdout) ? r.stdout : undefined;
+      },
+      60_000,
+      2000,
+    );
+    for (const goName of Object.keys(GO_EXPORTER_METRIC_RENAMES)) expect(text).toMatch(new RegExp(`^${goName}\\{database="[^"]+",user="[^"]+"\\} \\d+$`, "m"));
   });
 });
 

@@ -29,7 +29,7 @@ export {
   type LogKind,
 } from "../../monitoring/metrics";
 export { MONITORING_PATHS } from "./paths";
-export { PGBOUNCER_EXPORTER_PORT, PGBOUNCER_EXPORTER_COMMAND } from "./pgbouncer-exporter";
+export { PGBOUNCER_EXPORTER_PORT, PGBOUNCER_EXPORTER_COMMAND, PGBOUNCER_EXPORTER_BINARY, GO_EXPORTER_METRIC_RENAMES, pgbouncerExporterExecStart, type PgBouncerExporterTarget } from "./pgbouncer-exporter";
 export { renderPostgresExporterQueries } from "./exporter-queries";
 export { cloudWatchAgentConfig, poolerCloudWatchAgentConfig } from "./cloudwatch-agent";
 export { renderBackupStatusScript } from "./backup-status";

@@ -2,8 +2,13 @@
 import { PORTS, PGBOUNCER_EXPORTER_PORTS } from "../../cluster-spec/ports";
 import { DIMENSIONS } from "../../monitoring/metrics";
 import type { AgentTarget } from "./targets";
+import { GO_EXPORTER_METRIC_RENAMES } from "./pgbouncer-exporter";
 
-/** The scrape configuration of one target: postgres_exporter on a database node, each pool's PgBouncer exporter. */
+/**
+ * The scrape configuration of one target: postgres_exporter on a database node, each pool's
+ * PgBouncer exporter (the Go exporter's metric names renamed to the ones the alarms read:
+ * GO_EXPORTER_METRIC_RENAMES).
+ */
 export function prometheusConfig(t: AgentTarget): string {
   const labels = (extra: Record<string, string> = {}) =>
     Object.entries({ [DIMENSIONS.cluster]: t.cluster, [DIMENSIONS.slot]: t.slot, ...extra }).map(([k, v]) => `          ${k}: ${JSON.stringify(v)}`);
@@ -27,6 +32,10 @@ export function prometheusConfig(t: AgentTarget): string {
     lines.push("  - job_name: pgbouncer", "    static_configs:");
     for (const pool of t.pools) {
       lines.push(`      - targets: ["127.0.0.1:${PGBOUNCER_EXPORTER_PORTS[pool]}"]`, "        labels:", ...labels({ [DIMENSIONS.pool]: pool }));
+    }
+    lines.push("    metric_relabel_configs:");
+    for (const [from, to] of Object.entries(GO_EXPORTER_METRIC_RENAMES)) {
+      lines.push("      - source_labels: [__name__]", `        regex: ${from}`, "        target_label: __name__", `        replacement: ${to}`);
     }
   }
   return lines.join("\n") + "\n";
