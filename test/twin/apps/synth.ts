@@ -19,7 +19,7 @@ export const TWIN_APPS = {
 
 /**
  * The distributed example with `applyImmediately: true` and the size from `TWIN_ROLL_SIZE`
- * (issue 12's roll, test/live/twin-roll.test.ts). Not in {@link TWIN_APPS}: its stack is named
+ * (issue 12's roll, bench/roll.test.ts (`npm run bench:roll`)). Not in {@link TWIN_APPS}: its stack is named
  * `distributed` too.
  */
 export const ROLL_APP = join(__dirname, "roll-distributed");

@@ -3,7 +3,7 @@
  * the same network and construct ids, stack `distributed`) with `applyImmediately: true`, so a
  * changed launch template rolls at once instead of in the Sunday window. The size comes from
  * `TWIN_ROLL_SIZE` (default the example's `M`): synthesizing it again with `L` is the change
- * test/live/twin-roll.test.ts re-applies.
+ * bench/roll.test.ts (`npm run bench:roll`) re-applies.
  * Run as the examples are: `CDKTF_OUTDIR=<dir> node --conditions=cdktf-managed-postgres-source -r sucrase/register main.ts`.
  */
 import { join } from "node:path";

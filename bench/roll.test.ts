@@ -15,12 +15,12 @@
  *
  * Root, `sudo npm run setup:system`, terraform and the node root; fails (never skips) without them.
  */
-import { ROLL_APP, synthesizeApp } from "../twin/apps/synth";
-import { TwinFaultCluster } from "../twin/live";
-import { sleep } from "./harness/exec";
-import { presentIds } from "./harness/scenarios";
-import { ContinuousWriter, longestGap, lostWrites } from "./harness/writer";
-import { requirePrerequisites } from "../support/prerequisites";
+import { ROLL_APP, synthesizeApp } from "../test/twin/apps/synth";
+import { TwinFaultCluster } from "../test/twin/live";
+import { sleep } from "../test/live/harness/exec";
+import { presentIds } from "../test/live/harness/scenarios";
+import { ContinuousWriter, longestGap, lostWrites } from "../test/live/harness/writer";
+import { requirePrerequisites } from "../test/support/prerequisites";
 
 jest.setTimeout(1_800_000);
 
