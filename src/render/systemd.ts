@@ -477,6 +477,23 @@ function bootstrapDef(clusterName: string, what: string): ServiceDef {
   };
 }
 
+/**
+ * Timer of `managed-postgres-maintenance` (the rolling maintenance, src/render/scripts/node-maintenance.sh):
+ * first run 1 minute after boot, then every minute (10 s accuracy).
+ *
+ * Why 1 minute after boot is safe (it was 5 minutes until issue 12's bench showed the replaced
+ * node's first run, which releases the roll lock, to be most of a roll's duration): the boot
+ * delay is no safety margin, the job's own checks are. A run does nothing until this node's
+ * Patroni REST API answers (`what_differs` waits otherwise), and the holder of the roll lock
+ * releases it only when its node needs nothing and `cluster_unhealthy` finds nothing: every
+ * member present and `running`/`streaming` (a replacement still starting or restoring is
+ * neither), one leader, every replica's lag a number within `maximum_lag_on_failover`, a
+ * synchronous standby, a recent backup. A run before that only logs why it waits (the service
+ * is also ordered `After=patroni.service`: it never starts while Patroni's start job is
+ * pending). The earlier first run also renews the lock's lease (`ROLL_LOCK_TTL_SECONDS`) sooner.
+ */
+const MAINTENANCE_TIMER: Record<string, string> = { OnBootSec: "1min", OnUnitActiveSec: "1min", AccuracySec: "10s" };
+
 function nodeDefs(ctx: NodeContext): ServiceDef[] {
   const { spec } = ctx;
   const name = spec.name;
@@ -539,8 +556,8 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
       `Rolling maintenance of ${ctx.self.name}: one node at a time, in the maintenance window`,
       JOB_COMMANDS.maintenance,
       ROOT,
-      { OnBootSec: "5min", OnUnitActiveSec: "1min", AccuracySec: "10s" },
-      "OnBootSec=5min, OnUnitActiveSec=1min",
+      MAINTENANCE_TIMER,
+      "OnBootSec=1min, OnUnitActiveSec=1min",
       { NoNewPrivileges: "yes", PrivateTmp: "yes", ProtectHome: "yes", ProtectSystem: "full", TimeoutStartSec: "5min" },
     ),
   );
@@ -586,7 +603,7 @@ function renderDefs(defs: readonly ServiceDef[]): RenderedFile[] {
  *   `spec.backup.fullBackupTime` UTC), `managed-postgres-logical-dump`
  *   (`spec.backup.logicalDump.schedule`, UTC), `managed-postgres-grow-fs` (every 5 minutes),
  *   `managed-postgres-verify-backup` (Wednesdays 04:00 UTC: `pgbackrest verify` and a restore
- *   check on the replica-side node), `managed-postgres-maintenance` (every minute, root: the rolling maintenance),
+ *   check on the replica-side node), `managed-postgres-maintenance` (1 minute after boot, then every minute, root: the rolling maintenance),
  *   `managed-postgres-publish` (every 5 minutes plus up to 1 minute of random delay, root, every
  *   node: the PgBouncer tier's secret and the CA parameter when missing or stale);
  * - `patroni.service` runs `check-data-version` as root before Patroni (`ExecStartPre=+`);

@@ -188,12 +188,13 @@ describe("the harness plan (nodeServices)", () => {
     ]);
   });
 
-  test("Patroni starts only after the data-version check (as root), and the maintenance runs every minute as root", () => {
+  test("Patroni starts only after the data-version check (as root), and the maintenance runs 1 minute after boot, then every minute, as root", () => {
     const files = renderSystemdUnits(distributedNode(0));
     const text = (n: string) => files.find((f) => f.path.endsWith(`/${n}`))!.content;
     expect(text("patroni.service")).toContain("\nExecStartPre=+/usr/local/sbin/managed-postgres-bootstrap check-data-version\n");
     expect(text("managed-postgres-maintenance.service")).toContain("\nExecStart=/usr/local/sbin/managed-postgres-bootstrap maintenance\n");
     expect(text("managed-postgres-maintenance.service")).toContain("\nUser=root\n");
+    expect(text("managed-postgres-maintenance.timer")).toContain("\nOnBootSec=1min\n");
     expect(text("managed-postgres-maintenance.timer")).toContain("\nOnUnitActiveSec=1min\n");
     expect(text("managed-postgres-verify-backup.service")).toContain("\nExecStart=/usr/local/sbin/managed-postgres-bootstrap verify-backup\n");
     expect(text("managed-postgres-verify-backup.service")).toContain("\nUser=postgres\n");
