@@ -9,6 +9,7 @@
  * Root, the Debian packages of `sudo npm run setup:system`, terraform, and the node root of
  * scripts/build-node-root.sh; fails (never skips) without them.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { synthesizeApp, TWIN_APPS } from "../twin/apps/synth";
@@ -44,6 +45,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await twin?.destroy();
+  // no loop device outlives the twin: none is backed by a file of its work directory
+  expect(spawnSync("losetup", ["-a"], { encoding: "utf8" }).stdout).not.toContain("/var/tmp/tws-twin/");
 }, 300_000);
 
 test("the Auto Scaling group launched one instance from the slot's launch template, on its own primary address", () => {

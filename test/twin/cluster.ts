@@ -26,11 +26,11 @@
  *   changed stack; https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_TerminateInstanceInAutoScalingGroup.html).
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, ftruncateSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, ftruncateSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { addressesInUse, allocateAddress, applyStack, type TwinAccount, type TwinResource, type TwinState } from "./apply";
 import { startTwinAws, twinServiceNames, type HotplugEvent, type ScaleInEvent, type TwinAws, type TwinWorld } from "./aws";
-import { bootMachine, destroyAllMachines, type Machine } from "./machine";
+import { bootMachine, destroyAllMachines, detachLoopsOf, reapStaleMachines, type Machine } from "./machine";
 import { HOST_ADDRESS, IMDS_PORT, TwinNetwork } from "./network";
 import { reapplyWorld, subnetOf, worldFromState } from "./world-from-state";
 import { createCa, issueCertificate, type KeyPair } from "../live/harness/tls";
@@ -109,8 +109,12 @@ export class TwinCluster {
       const s = subnetOf(state, id);
       return { id, cidr: s.cidr, availabilityZone: s.availabilityZone };
     });
-    const net = await TwinNetwork.create(options.prefix, subnets);
+    // what a killed run left: its machines (overlays, loops), then the loops of its volume files
+    await reapStaleMachines();
     const workDir = join("/var/tmp", `${options.prefix}-twin`);
+    const volumes = join(workDir, "volumes");
+    if (existsSync(volumes)) for (const f of readdirSync(volumes)) detachLoopsOf(join(volumes, f));
+    const net = await TwinNetwork.create(options.prefix, subnets);
     rmSync(workDir, { recursive: true, force: true });
     mkdirSync(workDir, { recursive: true });
     const ca = await createCa(join(workDir, "pki"), "EC2 twin CA");
@@ -226,6 +230,21 @@ export class TwinCluster {
     return f;
   }
 
+  /** Detaches the loop devices of `volumeId`'s backing file (by the path recorded at its first attach) and removes the file. */
+  private dropVolume(volumeId: string): void {
+    const f = this.volumeFiles.get(volumeId);
+    if (!f) return;
+    const left = detachLoopsOf(f);
+    if (left.length > 0) this.log(`volume ${volumeId}: detached ${left.join(", ")} (still attached after its machines were destroyed)`);
+    rmSync(f, { force: true });
+    this.volumeFiles.delete(volumeId);
+  }
+
+  /** Drops the backing files of volumes EC2 deleted (DeleteOnTermination when their instance terminated). */
+  private dropDeletedVolumes(): void {
+    for (const id of [...this.volumeFiles.keys()]) if (!this.world.volumes.some((v) => v.id === id)) this.dropVolume(id);
+  }
+
   /** NVMe device name of a volume attached as /dev/sd[f-p] on a Nitro instance, and its udev by-id name. */
   private static nvme(volumeId: string, device: string): { dev: string; byId: string } {
     const n = Math.max(1, device.charCodeAt(device.length - 1) - "e".charCodeAt(0));
@@ -292,8 +311,8 @@ export class TwinCluster {
     await inst.machine.destroy();
     await this.net.removeInstance(inst.netns);
     const released = this.aws!.terminateInstance(inst.id, this.options.terminationDelayMs ?? 15_000);
-    this.terminations.set(inst.id, released);
-    if (awaitRelease) await released;
+    this.terminations.set(inst.id, released.then(() => this.dropDeletedVolumes()));
+    if (awaitRelease) await this.terminations.get(inst.id);
   }
 
   /**
@@ -343,12 +362,16 @@ export class TwinCluster {
     return changed;
   }
 
-  /** Stops everything this twin started: machines, the API, the network, the volume files. Idempotent. */
+  /**
+   * Stops everything this twin started: machines, the API, the network, the volume files and
+   * every loop device still backed by one of them (by the paths it recorded). Idempotent.
+   */
   async destroy(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const inst of this.instances.values()) await inst.machine.destroy().catch(() => undefined);
     await destroyAllMachines().catch(() => undefined);
+    for (const id of [...this.volumeFiles.keys()]) this.dropVolume(id);
     await this.aws?.close().catch(() => undefined);
     await this.net.destroy();
     rmSync(this.workDir, { recursive: true, force: true });

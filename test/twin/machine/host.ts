@@ -146,3 +146,28 @@ export function rssKiB(pid: number): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * Loop devices backed by `file` (an absolute path), from `losetup --list`: also those whose
+ * file was deleted meanwhile (the kernel then reports `<file> (deleted)`), never a loop of
+ * another file.
+ * @returns device paths, e.g. `/dev/loop3`
+ */
+export function loopsOf(file: string): string[] {
+  // not --raw: it escapes the space of " (deleted)"
+  const r = spawnSync("losetup", ["--list", "--noheadings", "--output", "NAME,BACK-FILE"], { encoding: "utf8", timeout: 10_000 });
+  return (r.stdout ?? "")
+    .split("\n")
+    .map((l) => /^(\/dev\/\S+)\s+(.*?)\s*$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && (m[2] === file || m[2] === `${file} (deleted)`))
+    .map((m) => m[1]!);
+}
+
+/**
+ * `losetup -d` of every loop device {@link loopsOf} `file` (the kernel defers the detach of a
+ * still-mounted one to its last close).
+ * @returns the devices detached
+ */
+export function detachLoopsOf(file: string): string[] {
+  return loopsOf(file).filter((loop) => attempt(["losetup", "-d", loop]) === 0);
+}

@@ -36,7 +36,9 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import { assertSystemTier } from "../../support/prerequisites";
-import { alive, attempt, childrenOf, must, namespaceOf, pidsInNamespace, rssKiB, run, sleep, type RunResult } from "./host";
+import { alive, attempt, childrenOf, loopsOf, must, namespaceOf, pidsInNamespace, rssKiB, run, sleep, type RunResult } from "./host";
+
+export { detachLoopsOf, loopsOf } from "./host";
 
 /** A file placed in the machine's root before it boots. */
 export interface MachineFile {
@@ -538,8 +540,8 @@ function startTime(pid: number): string {
  * /var/tmp/twin-machine-* whose twin-machine.json names an owner that no longer runs. Kills
  * its nspawn and every process of its PID namespace (while its recorded PID 1 still runs:
  * PIDs are compared with their start times, so a reused PID is never hit), deletes the veths
- * and loop devices it recorded (a loop only while it still has the recorded file), unmounts
- * and removes the directory. Machines of running processes are left alone.
+ * and loop devices it recorded (a loop only while it is still backed by the recorded file, also
+ * a deleted one), unmounts and removes the directory. Machines of running processes are left alone.
  * @returns the directories removed
  */
 export async function reapStaleMachines(): Promise<string[]> {
@@ -577,10 +579,9 @@ export async function reapStaleMachines(): Promise<string[]> {
   return reaped;
 }
 
-/** `losetup -d` of `loop` only while its backing file is still `file` (a freed loop may be someone else's now). */
+/** `losetup -d` of `loop` only while its backing file is still `file`, also deleted meanwhile (a freed loop may be someone else's now). */
 function detachLoop(loop: string, file: string): void {
-  const back = spawnSync("losetup", ["-n", "-O", "BACK-FILE", loop], { encoding: "utf8", timeout: 10_000 }).stdout?.trim();
-  if (back === file) attempt(["losetup", "-d", loop]);
+  if (loopsOf(file).includes(loop)) attempt(["losetup", "-d", loop]);
 }
 
 function attemptKill(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {
