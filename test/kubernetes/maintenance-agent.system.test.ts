@@ -7,15 +7,12 @@
  * does), and the Eviction subresource (429 when the PodDisruptionBudget refuses). Every request
  * is recorded, so each test asserts what the agent did and what it did not do.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import fc from "fast-check";
 import { inMaintenanceWindow, WEEKDAYS } from "../../src/cluster-spec";
 import { requirePrerequisites } from "../support/prerequisites";
-import { byName, distributed } from "./fixtures";
+import { send, startAgentHarness, type AgentHarness } from "./agent-harness";
 
 interface Member {
   name: string;
@@ -42,12 +39,7 @@ const IN_WINDOW = Date.UTC(2026, 11, 6, 2, 10) / 1000;
 const OUTSIDE = Date.UTC(2026, 11, 6, 4, 0) / 1000;
 
 let world: World;
-let server: Server;
-let port: number;
-let dir: string;
-let script: string;
-/** The maintenance container's literal environment values, as synthesized. */
-let shippedEnv: Record<string, string>;
+let h: AgentHarness;
 
 function healthy(): Member[] {
   return [
@@ -67,11 +59,6 @@ function freshWorld(): World {
     conflictNext: false,
     requests: [],
   };
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
 }
 
 function lockObject(): unknown {
@@ -112,26 +99,11 @@ function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
 
 beforeAll(async () => {
   requirePrerequisites({ commands: ["python3"] });
-  dir = mkdtempSync(join(tmpdir(), "k8s-maintenance-"));
-  script = join(dir, "maintenance.py");
-  // the agent and its settings exactly as the synthesized ConfigMap and container carry them
-  const synthesized = distributed();
-  writeFileSync(script, byName(synthesized, "kubernetes_config_map_v1", "orders-database").data["maintenance.py"]);
-  const container = byName(synthesized, "kubernetes_stateful_set_v1", "orders").spec.template.spec.container.find((c: any) => c.name === "maintenance");
-  shippedEnv = Object.fromEntries(container.env.filter((e: any) => typeof e.value === "string").map((e: any) => [e.name, e.value]));
-  writeFileSync(join(dir, "token"), "test-token\n");
-  server = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (c: Buffer) => (raw += c.toString()));
-    req.on("end", () => handle(req, res, raw));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  port = (server.address() as { port: number }).port;
+  h = await startAgentHarness("k8s-maintenance", handle);
 });
 
 afterAll(async () => {
-  await new Promise<void>((r) => server?.close(() => r()));
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await h?.close();
 });
 
 beforeEach(() => {
@@ -140,31 +112,10 @@ beforeEach(() => {
 
 /** Runs one agent pass for pod `i` at `now` (epoch seconds); resolves to its outcome and log. */
 async function agent(i: number, now: number, extraEnv: Record<string, string> = {}): Promise<{ outcome: string; log: string }> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    ...shippedEnv,
-    POD_NAME: POD(i),
-    PATRONI_URL: `http://127.0.0.1:${port}/patroni-of/${POD(i)}`,
-    PATRONI_RESTAPI_PASSWORD: "rest-secret",
-    K8S_API: `http://127.0.0.1:${port}`,
-    K8S_TOKEN_FILE: join(dir, "token"),
-    ...extraEnv,
-  };
-  // spawnSync would block the event loop the fake API runs on: run it asynchronously
-  return new Promise((resolve, reject) => {
-    const p = spawn("python3", [script, "--once", "--now", String(now)], { env });
-    let out = "";
-    let err = "";
-    const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
-    p.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    p.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    p.on("close", (code) => {
-      clearTimeout(timer);
-      const m = out.match(/^outcome=(\w+)$/m);
-      if (code !== 0 || !m) reject(new Error(`agent ${POD(i)} exited ${code}: ${out}\n${err}`));
-      else resolve({ outcome: m[1], log: out });
-    });
-  });
+  const r = await h.run("python3", [h.script, "--once", "--now", String(now)], h.env(POD(i), { patroni: `/patroni-of/${POD(i)}`, k8s: "" }, extraEnv));
+  const m = r.stdout.match(/^outcome=(\w+)$/m);
+  if (r.code !== 0 || !m) throw new Error(`agent ${POD(i)} exited ${r.code}: ${r.stdout}\n${r.stderr}`);
+  return { outcome: m[1], log: r.stdout };
 }
 
 const writes = () => world.requests.filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path.replace(/^\/api\/v1\/namespaces\/orders-db/, "").replace(/^\/patroni-of/, "patroni")}`);
@@ -305,7 +256,7 @@ test("the agent's window arithmetic agrees with the library's for any window and
   const iso: Record<string, number> = { mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6, sun: 7 };
   const program = [
     "import importlib.util, sys",
-    `spec = importlib.util.spec_from_file_location("agent", ${JSON.stringify(script)})`,
+    `spec = importlib.util.spec_from_file_location("agent", ${JSON.stringify(h.script)})`,
     "agent = importlib.util.module_from_spec(spec); spec.loader.exec_module(agent)",
     "for line in sys.stdin:",
     "    a = [int(x) for x in line.split()]",

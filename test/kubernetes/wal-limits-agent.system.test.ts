@@ -8,29 +8,19 @@
  * the CSI driver grows the volume's filesystem online), against a fake Patroni REST API
  * (`/primary`, `GET`/`PATCH /config`) served by this test on loopback.
  */
-import { spawn } from "node:child_process";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { walLimitsForVolume } from "../../src/render";
 import { requirePrerequisites } from "../support/prerequisites";
+import { send, startAgentHarness, type AgentHarness } from "./agent-harness";
 import { byName, distributed } from "./fixtures";
 
-let server: Server;
-let port = 0;
-let dir = "";
-let script = "";
-let shippedEnv: Record<string, string> = {};
+let h: AgentHarness;
 let dataMount = "";
 let primary = true;
 let config: Record<string, any> = {};
 let requests: { method: string; path: string; body?: any; auth?: string }[] = [];
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-}
 
 function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
   const path = req.url ?? "";
@@ -50,27 +40,13 @@ function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
 
 beforeAll(async () => {
   requirePrerequisites({ root: true, commands: ["python3", "unshare", "mount"] });
-  dir = mkdtempSync(join(tmpdir(), "k8s-wal-limits-"));
-  script = join(dir, "maintenance.py");
-  const synthesized = distributed();
-  writeFileSync(script, byName(synthesized, "kubernetes_config_map_v1", "orders-database").data["maintenance.py"]);
-  const container = byName(synthesized, "kubernetes_stateful_set_v1", "orders").spec.template.spec.container.find((c: any) => c.name === "maintenance");
-  shippedEnv = Object.fromEntries(container.env.filter((e: any) => typeof e.value === "string").map((e: any) => [e.name, e.value]));
-  dataMount = join(dir, "data");
+  h = await startAgentHarness("k8s-wal-limits", handle);
+  dataMount = join(h.dir, "data");
   mkdirSync(dataMount);
-  writeFileSync(join(dir, "token"), "test-token\n");
-  server = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (c: Buffer) => (raw += c.toString()));
-    req.on("end", () => handle(req, res, raw));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  port = (server.address() as { port: number }).port;
 });
 
 afterAll(async () => {
-  await new Promise<void>((r) => server?.close(() => r()));
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await h?.close();
 });
 
 beforeEach(() => {
@@ -81,36 +57,18 @@ beforeEach(() => {
 
 /** One agent pass (`--once`) with DATA_MOUNT a tmpfs of `sizes[0]`, remounted to each further size before a further pass. */
 async function passes(sizes: string[]): Promise<string> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    ...shippedEnv,
-    POD_NAME: "orders-0",
-    PATRONI_URL: `http://127.0.0.1:${port}/patroni`,
-    PATRONI_RESTAPI_PASSWORD: "rest-secret",
-    K8S_API: `http://127.0.0.1:${port}/k8s`,
-    K8S_TOKEN_FILE: join(dir, "token"),
-    DATA_MOUNT: dataMount,
-  };
-  const run = `python3 ${JSON.stringify(script)} --once --now 1796860800`;
+  const env = h.env("orders-0", { patroni: "/patroni", k8s: "/k8s" }, { DATA_MOUNT: dataMount });
+  const run = `python3 ${JSON.stringify(h.script)} --once --now 1796860800`;
   const lines = [`mount -t tmpfs -o size=${sizes[0]} tmpfs "$DATA_MOUNT"`, run, ...sizes.slice(1).flatMap((s) => [`mount -o remount,size=${s} "$DATA_MOUNT"`, run])];
-  return new Promise((resolve, reject) => {
-    const p = spawn("unshare", ["-m", "--propagation", "private", "bash", "-c", `set -e\n${lines.join("\n")}`], { env });
-    let out = "";
-    const timer = setTimeout(() => p.kill("SIGKILL"), 60_000);
-    p.stdout.on("data", (c: Buffer) => (out += c.toString()));
-    p.stderr.on("data", (c: Buffer) => (out += c.toString()));
-    p.on("close", (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`agent exited ${code}: ${out}`));
-      else resolve(out);
-    });
-  });
+  const r = await h.run("unshare", ["-m", "--propagation", "private", "bash", "-c", `set -e\n${lines.join("\n")}`], env, 60_000);
+  if (r.code !== 0) throw new Error(`agent exited ${r.code}: ${r.output}`);
+  return r.output;
 }
 
 const patches = () => requests.filter((r) => r.method === "PATCH").map((r) => r.body);
 
 test("the container ships DATA_MOUNT and mounts the data volume read-only", () => {
-  expect(shippedEnv.DATA_MOUNT).toBe("/data");
+  expect(h.shippedEnv.DATA_MOUNT).toBe("/data");
   const container = byName(distributed(), "kubernetes_stateful_set_v1", "orders").spec.template.spec.container.find((c: any) => c.name === "maintenance");
   expect(container.volume_mount.find((m: any) => m.mount_path === "/data")).toMatchObject({ name: "data", read_only: true });
 });
@@ -138,16 +96,9 @@ test("a replica's agent never touches the configuration", async () => {
 });
 
 test("no data volume mounted at DATA_MOUNT: nothing is sized, nothing patched", async () => {
-  const env = { ...shippedEnv, DATA_MOUNT: join(dir, "not-mounted") };
-  expect(env.DATA_MOUNT).not.toBe(dataMount);
-  const out = await new Promise<string>((resolve) => {
-    const p = spawn("python3", [script, "--once", "--now", "1796860800"], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env, POD_NAME: "orders-0", PATRONI_URL: `http://127.0.0.1:${port}/patroni`, PATRONI_RESTAPI_PASSWORD: "rest-secret", K8S_API: `http://127.0.0.1:${port}/k8s`, K8S_TOKEN_FILE: join(dir, "token") },
-    });
-    let o = "";
-    p.stdout.on("data", (c: Buffer) => (o += c.toString()));
-    p.on("close", () => resolve(o));
-  });
+  const notMounted = join(h.dir, "not-mounted");
+  expect(notMounted).not.toBe(dataMount);
+  const out = (await h.run("python3", [h.script, "--once", "--now", "1796860800"], h.env("orders-0", { patroni: "/patroni", k8s: "/k8s" }, { DATA_MOUNT: notMounted }))).stdout;
   expect(out).toMatch(/^outcome=waiting$/m);
   expect(requests.filter((r) => r.path.startsWith("/patroni/primary") || r.path === "/patroni/config")).toEqual([]);
 });
