@@ -29,7 +29,8 @@
  * Root, `sudo npm run setup:system`, terraform and the node root; fails (never skips) without them.
  */
 import { RESTORE_FROM_ENV, synthesizeApp, TWIN_APPS } from "../twin/apps/synth";
-import { TwinCluster, type LaunchedInstance, type TwinClusterOptions } from "../twin/cluster";
+import { bootOne, bootStandalone } from "../twin/boot";
+import type { LaunchedInstance, TwinCluster } from "../twin/cluster";
 import type { TwinBucket, TwinKmsKey, TwinSecret } from "../twin/aws";
 import { requirePrerequisites } from "../support/prerequisites";
 import { PGBOUNCER_EXPORTER_PORTS, PORTS } from "../../src/cluster-spec/ports";
@@ -111,27 +112,9 @@ function sample(exposition: string, name: string): number[] {
   return [...exposition.matchAll(re)].map((m) => Number(m[2]));
 }
 
-/**
- * Applies a one-node stack to a twin and waits until cloud-init finished on its instance.
- * @throws the wait's error after printing the instance's cloud-init output and journal (the twin destroyed)
- */
-async function bootOne(stackDir: string, prefix: string, account?: TwinClusterOptions["account"]): Promise<{ twin: TwinCluster; instance: LaunchedInstance }> {
-  const twin = await TwinCluster.start({ stackDir, prefix, ...(account ? { account } : {}), log: (m) => console.log(`twin: ${m}`) });
-  const instance = [...twin.instances.values()][0];
-  try {
-    await twin.waitForCloudInit(900_000);
-  } catch (e) {
-    console.log((await instance.machine.exec(["bash", "-c", "tail -n 80 /var/log/cloud-init-output.log; journalctl -n 120 --no-pager"])).stdout);
-    await twin.destroy();
-    throw e;
-  }
-  return { twin, instance };
-}
-
 beforeAll(async () => {
   requirePrerequisites({ root: true, commands: ["terraform", "systemd-nspawn", "nft", "ip", "openssl", "debootstrap"] });
-  const { standalone } = synthesizeApp(TWIN_APPS.standalone);
-  ({ twin: source, instance: node } = await bootOne(standalone, "twb"));
+  ({ twin: source, instance: node } = await bootStandalone("twb"));
   times.sourceReady = (Date.now() - t0) / 1000;
   stanza = await sh(node, "sed -n 's/^\\[\\(.*\\)\\]$/\\1/p' /etc/pgbackrest/pgbackrest.conf | grep -vx global | head -n 1");
   dataDirectory = await nodePsql("SHOW data_directory");

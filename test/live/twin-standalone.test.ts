@@ -12,8 +12,8 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { synthesizeApp, TWIN_APPS } from "../twin/apps/synth";
-import { TwinCluster, type LaunchedInstance } from "../twin/cluster";
+import { bootStandalone } from "../twin/boot";
+import type { LaunchedInstance, TwinCluster } from "../twin/cluster";
 import { requirePrerequisites } from "../support/prerequisites";
 
 jest.setTimeout(1_200_000);
@@ -30,15 +30,7 @@ const sh = async (cmd: string, timeoutMs = 60_000) => {
 
 beforeAll(async () => {
   requirePrerequisites({ root: true, commands: ["terraform", "systemd-nspawn", "nft", "ip", "openssl", "debootstrap"] });
-  const { standalone } = synthesizeApp(TWIN_APPS.standalone);
-  twin = await TwinCluster.start({ stackDir: standalone, prefix: "tws", log: (m) => console.log(`twin: ${m}`) });
-  node = [...twin.instances.values()][0];
-  try {
-    await twin.waitForCloudInit(900_000);
-  } catch (e) {
-    console.log((await node.machine.exec(["bash", "-c", "tail -n 80 /var/log/cloud-init-output.log; journalctl -n 80 --no-pager"])).stdout);
-    throw e;
-  }
+  ({ twin, instance: node } = await bootStandalone("tws"));
   readyAfterS = (Date.now() - started) / 1000;
   console.log(`twin: apply → cloud-init done on the node in ${readyAfterS.toFixed(0)} s; AWS calls: ${twin.aws!.calls.length}`);
 }, 1_200_000);

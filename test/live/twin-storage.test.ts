@@ -18,8 +18,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { walLimitsForVolume } from "../../src/render";
-import { synthesizeApp, TWIN_APPS } from "../twin/apps/synth";
-import { TwinCluster, type LaunchedInstance } from "../twin/cluster";
+import { bootStandalone } from "../twin/boot";
+import type { LaunchedInstance, TwinCluster } from "../twin/cluster";
 import { requirePrerequisites } from "../support/prerequisites";
 
 jest.setTimeout(1_200_000);
@@ -40,15 +40,7 @@ const hasSysResource = () => ((Number.parseInt(/^CapEff:\s*([0-9a-f]+)$/m.exec(r
 
 beforeAll(async () => {
   requirePrerequisites({ root: true, commands: ["terraform", "systemd-nspawn", "nft", "ip", "openssl", "debootstrap", "losetup", "truncate"] });
-  const { standalone } = synthesizeApp(TWIN_APPS.standalone);
-  twin = await TwinCluster.start({ stackDir: standalone, prefix: "twst", log: (m) => console.log(`twin: ${m}`) });
-  node = [...twin.instances.values()][0];
-  try {
-    await twin.waitForCloudInit(900_000);
-  } catch (e) {
-    console.log((await node.machine.exec(["bash", "-c", "tail -n 80 /var/log/cloud-init-output.log; journalctl -n 80 --no-pager"])).stdout);
-    throw e;
-  }
+  ({ twin, instance: node } = await bootStandalone("twst"));
 }, 1_200_000);
 
 afterAll(async () => {
