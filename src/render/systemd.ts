@@ -561,6 +561,19 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
       { NoNewPrivileges: "yes", PrivateTmp: "yes", ProtectHome: "yes", ProtectSystem: "full", TimeoutStartSec: "5min" },
     ),
   );
+  if (distributed) {
+    defs.push(
+      jobDef(
+        "managed-postgres-etcd-leader",
+        `Keeps the etcd leader of cluster ${name} off the Patroni primary's node`,
+        JOB_COMMANDS.etcdLeader,
+        ROOT,
+        { OnBootSec: "1min", OnUnitActiveSec: "10s", AccuracySec: "1s" },
+        "OnBootSec=1min, OnUnitActiveSec=10s",
+        { NoNewPrivileges: "yes", PrivateTmp: "yes", ProtectHome: "yes", ProtectSystem: "strict", TimeoutStartSec: "1min" },
+      ),
+    );
+  }
   // Every node, not only the primary: it needs no Patroni (works with the primary down or during a
   // failover) and concurrent runs are safe (one request token per value replaced, one version wins).
   defs.push(
@@ -604,6 +617,8 @@ function renderDefs(defs: readonly ServiceDef[]): RenderedFile[] {
  *   (`spec.backup.logicalDump.schedule`, UTC), `managed-postgres-grow-fs` (every 5 minutes),
  *   `managed-postgres-verify-backup` (Wednesdays 04:00 UTC: `pgbackrest verify` and a restore
  *   check on the replica-side node), `managed-postgres-maintenance` (1 minute after boot, then every minute, root: the rolling maintenance),
+ *   distributed: `managed-postgres-etcd-leader` (every 10 s, root: moves the etcd leadership off the
+ *   Patroni primary's node),
  *   `managed-postgres-publish` (every 5 minutes plus up to 1 minute of random delay, root, every
  *   node: the PgBouncer tier's secret and the CA parameter when missing or stale);
  * - `patroni.service` runs `check-data-version` as root before Patroni (`ExecStartPre=+`);

@@ -177,7 +177,7 @@ describe("bootstrap script behaviour (bash)", () => {
     writeFileSync(file, renderBootstrapScript(distributedNode(0)));
     const r = run("bash", [file, "frobnicate"]);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain("usage: managed-postgres-bootstrap [prepare|start|finalize|all|backup|logical-dump|grow-fs|check-data-version|maintenance|verify-backup|publish]");
+    expect(r.stderr).toContain("usage: managed-postgres-bootstrap [prepare|start|finalize|all|backup|logical-dump|grow-fs|check-data-version|maintenance|verify-backup|publish|etcd-leader]");
   });
 
   function sourceAndRun(script: string, body: string, env: NodeJS.ProcessEnv = process.env) {

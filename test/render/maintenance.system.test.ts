@@ -18,18 +18,7 @@ import { renderBootstrapScript } from "../../src/render/bootstrap";
 import { readScript } from "../../src/render/scripts";
 import { distributedNode, standaloneNode } from "./fixtures";
 import { requirePrerequisites } from "../support/prerequisites";
-
-/** `script` with the header line `readonly NAME=…` of each entry replaced. */
-function setHeader(script: string, values: Record<string, string | number>): string {
-  let out = script;
-  for (const [name, v] of Object.entries(values)) {
-    // the whole value: a quoted string may span lines (CONFIG_FILES), a number is one word
-    const re = new RegExp(`^readonly ${name}=(?:'[^']*(?:'\\\\''[^']*)*'|-?\\d+)$`, "m");
-    expect(out).toMatch(re);
-    out = out.replace(re, () => `readonly ${name}=${typeof v === "number" ? v : `'${v.replace(/'/g, `'\\''`)}'`}`);
-  }
-  return out;
-}
+import { setHeader } from "./script-header";
 
 let dir: string;
 let etcd: ChildProcess | undefined;

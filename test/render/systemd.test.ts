@@ -34,6 +34,8 @@ describe("units of a database node", () => {
       "managed-postgres-backup.service",
       "managed-postgres-backup.timer",
       "managed-postgres-bootstrap.service",
+      "managed-postgres-etcd-leader.service",
+      "managed-postgres-etcd-leader.timer",
       "managed-postgres-grow-fs.service",
       "managed-postgres-grow-fs.timer",
       "managed-postgres-logical-dump.service",
@@ -48,6 +50,13 @@ describe("units of a database node", () => {
       "pgbackrest-server.service",
       "prometheus-postgres-exporter.service",
     ]);
+  });
+
+  test("a distributed node moves the etcd leadership off the primary every 10 s, as root; a standalone node has no other etcd member", () => {
+    const unit = (n: string) => renderSystemdUnits(distributedNode(0)).find((f) => basename(f.path) === n)!.content;
+    expect(unit("managed-postgres-etcd-leader.service")).toContain("\nExecStart=/usr/local/sbin/managed-postgres-bootstrap etcd-leader\n");
+    expect(unit("managed-postgres-etcd-leader.timer")).toContain("\nOnUnitActiveSec=10s\n");
+    expect(names(renderSystemdUnits(standaloneNode()))).not.toContain("managed-postgres-etcd-leader.timer");
   });
 
   test("a standalone node runs PgBouncer rw and its exporter, and no pgBackRest TLS server", () => {
@@ -121,6 +130,14 @@ describe("units of a database node", () => {
     expect(renderBootstrapScript(ctx())).toMatch(/^readonly JOBS='[^']*\bpublish\b[^']*'$/m);
   });
 
+  test("every timer job's subcommand is one the bootstrap script dispatches (JOBS)", () => {
+    for (const ctx of [distributedNode(0), standaloneNode()]) {
+      const jobs = /^readonly JOBS='([^']*)'$/m.exec(renderBootstrapScript(ctx))![1]!.split(" ");
+      const commands = nodeServices(ctx).filter((s) => s.kind === "job").map((s) => s.execStart.split(" ").pop());
+      expect(jobs).toEqual(expect.arrayContaining(commands));
+    }
+  });
+
   test("every long-running service is hardened", () => {
     const files = [...renderSystemdUnits(standaloneNode()), ...renderPoolerSystemdUnits(pooler())].filter(
       (f) => f.path.endsWith(".service") && !/managed-postgres-/.test(f.path),
@@ -184,6 +201,7 @@ describe("the harness plan (nodeServices)", () => {
       "managed-postgres-grow-fs.timer",
       "managed-postgres-verify-backup.timer",
       "managed-postgres-maintenance.timer",
+      "managed-postgres-etcd-leader.timer",
       "managed-postgres-publish.timer",
     ]);
   });

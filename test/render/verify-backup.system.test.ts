@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { renderBootstrapScript } from "../../src/render/bootstrap";
 import { standaloneNode } from "./fixtures";
 import { requirePrerequisites } from "../support/prerequisites";
+import { setHeader } from "./script-header";
 
 const BIN = "/usr/lib/postgresql/15/bin";
 const PORT = 55437;
@@ -27,17 +28,6 @@ function ok(cmd: string) {
   const r = asPostgres(cmd);
   if (r.status !== 0) throw new Error(`${cmd}: status ${r.status}\n${r.out}`);
   return r.out;
-}
-
-/** `script` with the header line `readonly NAME=…` of each entry replaced (values quoted). */
-function setHeader(script: string, values: Record<string, string | number>): string {
-  let out = script;
-  for (const [name, v] of Object.entries(values)) {
-    const re = new RegExp(`^readonly ${name}=(?:'[^']*'|-?\\d+)$`, "m");
-    expect(out).toMatch(re);
-    out = out.replace(re, () => `readonly ${name}=${typeof v === "number" ? v : `'${v}'`}`);
-  }
-  return out;
 }
 
 beforeAll(() => {

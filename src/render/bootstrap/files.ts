@@ -35,6 +35,12 @@ export const JOB_COMMANDS = {
    * the published CA certificate, each only when missing or stale (as root, every 5 minutes, every node).
    */
   publish: "publish",
+  /**
+   * Keeps the etcd leader off the Patroni primary's node (distributed, as root, every 10 s):
+   * a new etcd leader renews every lease in full, which would delay the failover of a primary
+   * that was also the etcd leader (see `job_etcd_leader` in node-maintenance.sh).
+   */
+  etcdLeader: "etcd-leader",
 } as const;
 
 /** Scratch directory of the backup restore check, on the data volume (removed after each check). */

@@ -288,6 +288,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     JOB_COMMANDS.maintenance,
     JOB_COMMANDS.verifyBackup,
     JOB_COMMANDS.publish,
+    ...(distributed ? [JOB_COMMANDS.etcdLeader] : []),
   ];
   const window = windowMinutes(spec.maintenanceWindow);
   const values: Record<string, ShellValue> = {
@@ -364,6 +365,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     BACKUP_MAX_AGE_SECONDS: DEFAULT_MONITORING_THRESHOLDS.backupMaxAgeHours * 3600,
     JOB_VERIFY_BACKUP: JOB_COMMANDS.verifyBackup,
     JOB_PUBLISH: JOB_COMMANDS.publish,
+    JOB_ETCD_LEADER: JOB_COMMANDS.etcdLeader,
     VERIFY_SCRATCH: VERIFY_SCRATCH_DIR,
     VERIFY_PORT,
     POOLER_SECRET_ID: distributed ? (runtime.poolerSecretArn ?? "") : "",

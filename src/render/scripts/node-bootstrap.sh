@@ -688,6 +688,7 @@ run_job() {
     "$JOB_MAINTENANCE") job_maintenance ;;
     "$JOB_VERIFY_BACKUP") job_verify_backup ;;
     "$JOB_PUBLISH") job_publish ;;
+    "$JOB_ETCD_LEADER") job_etcd_leader ;;
     *) die "unknown job $1" ;;
   esac
 }

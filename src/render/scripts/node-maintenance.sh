@@ -75,9 +75,16 @@ in_window() {
   [ $(((now - start + 10080) % 10080)) -lt "$MW_DURATION" ]
 }
 
-etcdc() {
-  ETCDCTL_API=3 etcdctl --endpoints="$ETCD_ENDPOINTS" --cacert="$CA_CERT" --cert="$SERVER_CERT" --key="$SERVER_KEY" \
+# etcdc_at ENDPOINTS ARGS...: etcdctl (API 3) with this node's client certificate.
+etcdc_at() {
+  local endpoints=$1
+  shift
+  ETCDCTL_API=3 etcdctl --endpoints="$endpoints" --cacert="$CA_CERT" --cert="$SERVER_CERT" --key="$SERVER_KEY" \
     --dial-timeout=3s --command-timeout=5s "$@"
+}
+
+etcdc() {
+  etcdc_at "$ETCD_ENDPOINTS" "$@"
 }
 
 # dcs_get KEY: the value of DCS_PREFIX/KEY, empty when absent.
@@ -390,4 +397,33 @@ job_verify_backup() {
   rm -rf "$scratch"
   if [ "$rc" -eq 0 ]; then emit_metric mp_backup_verify_failed 0 "verify and restore check of $label passed"; fi
   return "$rc"
+}
+
+# job_etcd_leader (subcommand JOB_ETCD_LEADER, root, every 10 s, distributed): keeps the etcd
+# leader off the Patroni primary's node. A member that becomes etcd leader renews every lease to
+# its full TTL plus an election timeout (etcd's lessor `Promote`), so when the node that is both
+# the primary and the etcd leader fails, its Patroni leader key expires an etcd election plus a
+# whole ttl after the failure, instead of at most ttl after its last renewal: seconds more of
+# failover. When this node is both, the etcd leadership moves to another started member whose
+# etcd answers (`etcdctl move-leader`, etcd's leadership transfer: no election timeout).
+job_etcd_leader() {
+  local self status id state name url
+  patroni_says primary || return 0
+  self=$(tr ',' '\n' <<<"$ETCD_ENDPOINTS" | grep -F "//$SELF_ADDRESS:") || return 0
+  # simple format: endpoint, ID, version, db size, is leader, is learner, raft term, raft index, ...
+  status=$(etcdc_at "$self" endpoint status) || {
+    log "etcd-leader: the local etcd member does not answer"
+    return 0
+  }
+  [ "$(awk -F', ' '{print $5}' <<<"$status")" = true ] || return 0
+  # simple format: ID, status, name, peer URLs, client URLs, is learner
+  while IFS=', ' read -r id state name _ url _; do
+    if [ "$state" != started ] || [ "$name" = "$SELF_NAME" ]; then continue; fi
+    etcdc_at "$url" endpoint health >/dev/null 2>&1 || continue
+    if etcdc_at "$self" move-leader "$id" >/dev/null; then
+      log "etcd-leader: the primary $SELF_NAME was the etcd leader; etcd leadership moved to $name"
+      return 0
+    fi
+  done < <(etcdc_at "$self" member list)
+  log "etcd-leader: the primary $SELF_NAME is the etcd leader and no other member could take it"
 }
