@@ -3,9 +3,11 @@
  * process per run, one warm-up run, then the median of RUNS runs:
  *
  * 1. End to end: `npx cdktf synth` (the CLI, as a user types it) of the default example
- *    (examples/distributed, whose cdktf.json runs the app through sucrase) against the floor
- *    app (bench/floor-app.ts: the AWS provider only) run the same way (bench/floor/cdktf.json).
- *    Target: ≤ 1.3× the floor's wall time.
+ *    (examples/distributed, whose cdktf.json runs the app through tools/register.js: sucrase
+ *    with its output cached on disk) against the floor app (bench/floor-app.ts: the AWS
+ *    provider only) run the same way (bench/floor/cdktf.json). The warm-up run fills the
+ *    transpile cache when it is empty, as a user's first synth does. Target: ≤ 1.3× the
+ *    floor's wall time.
  * 2. Library only: the app run by node as compiled JavaScript (the repository compiled once
  *    by tsc into a temporary package with this package.json, not timed), as an npm consumer
  *    runs the library: the default example against the floor. Target ≤ 2.0× wall time.
