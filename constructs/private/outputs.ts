@@ -14,12 +14,25 @@ export interface ClusterOutput {
   readonly description: string;
 }
 
+/** The outputs one cluster created, by their Terraform names. */
+interface ClusterOutputs {
+  readonly scope: Construct;
+  readonly prefix: string;
+  readonly created: ReadonlySet<TerraformOutput>;
+  readonly names: ReadonlySet<string>;
+}
+
+/** The clusters of each stack whose outputs the stack's validation checks (one validation per stack). */
+const clusterOutputsOf = new WeakMap<TerraformStack, ClusterOutputs[]>();
+
 /**
  * Adds each output as a child `<key>-output` of `scope` with logical id `<snake(id)>_<key>`,
  * in the order given. Terraform output names are per stack and cdktf keeps only one of two
  * outputs with the same name, silently: synth (validation) fails instead when another output
  * of the stack has one of these names (an output of your own from before the construct had
- * them, or a cluster whose id has the same snake case).
+ * them, or a cluster whose id has the same snake case). The check is one validation of the
+ * stack, which lists the stack's outputs once for all its clusters (a validation per
+ * cluster, each listing the whole stack, cost a stack of N clusters N² visits).
  */
 export function addClusterOutputs(scope: Construct, id: string, outputs: readonly ClusterOutput[]): void {
   const prefix = snake(id);
@@ -28,17 +41,28 @@ export function addClusterOutputs(scope: Construct, id: string, outputs: readonl
     o.overrideLogicalId(`${prefix}_${key}`);
     return o;
   });
-  const names = new Set(created.map((o) => o.friendlyUniqueId));
-  scope.node.addValidation(readOnlyValidation({
-    validate: () =>
-      TerraformStack.of(scope)
-        .node.findAll()
-        .filter((c): c is TerraformOutput => c instanceof TerraformOutput && !created.includes(c) && names.has(c.friendlyUniqueId))
-        .map(
-          (c) =>
-            `Terraform output \`${c.friendlyUniqueId}\` is defined twice: by ${c.node.path} and by this cluster, which names its outputs \`${prefix}_<what>\` (docs/UPGRADING.md); remove or rename the other one`,
-        ),
-  }));
+  const stack = TerraformStack.of(scope);
+  let clusters = clusterOutputsOf.get(stack);
+  if (!clusters) {
+    const registered: ClusterOutputs[] = [];
+    clusters = registered;
+    clusterOutputsOf.set(stack, registered);
+    stack.node.addValidation(readOnlyValidation({ validate: () => duplicateOutputErrors(stack, registered) }));
+  }
+  clusters.push({ scope, prefix, created: new Set(created), names: new Set(created.map((o) => o.friendlyUniqueId)) });
+}
+
+/** One error per output of `stack` that has the name of a cluster's output without being it, per cluster. */
+function duplicateOutputErrors(stack: TerraformStack, clusters: readonly ClusterOutputs[]): string[] {
+  const outputs = stack.node.findAll().filter((c): c is TerraformOutput => c instanceof TerraformOutput);
+  return clusters.flatMap(({ scope, prefix, created, names }) =>
+    outputs
+      .filter((c) => !created.has(c) && names.has(c.friendlyUniqueId))
+      .map(
+        (c) =>
+          `Terraform output \`${c.friendlyUniqueId}\` is defined twice: by ${c.node.path} and by the cluster ${scope.node.path}, which names its outputs \`${prefix}_<what>\` (docs/UPGRADING.md); remove or rename the other one`,
+      ),
+  );
 }
 
 /** The description of the read-only endpoint output of a standalone cluster (both targets). */

@@ -93,7 +93,7 @@ test("an output of the stack with one of the cluster's output names fails synth 
     new KubernetesProvider(stack, "kubernetes", { configPath: "~/.kube/config" });
     const db = build(stack);
     new TerraformOutput(stack, "orders_read_write_endpoint", { value: db.readWriteEndpoint });
-    expect(() => Testing.synth(stack, true)).toThrow(/Terraform output `orders_read_write_endpoint` is defined twice: by test\/orders_read_write_endpoint and by this cluster/);
+    expect(() => Testing.synth(stack, true)).toThrow(/Terraform output `orders_read_write_endpoint` is defined twice: by test\/orders_read_write_endpoint and by the cluster test\/orders,/);
     const fine = new TerraformStack(Testing.app(), "fine");
     new AwsProvider(fine, "aws", { region: "eu-west-1" });
     new KubernetesProvider(fine, "kubernetes", { configPath: "~/.kube/config" });
