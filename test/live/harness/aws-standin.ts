@@ -86,11 +86,8 @@ export interface StandinConfig {
   readonly accountId: string;
   readonly clusterName: string;
   readonly hosts: readonly StandinHost[];
-  /**
-   * Secrets that exist before any node boots: created empty, like Terraform does, or with
-   * `secretString` as their AWSCURRENT version (another cluster's secret, e.g. a restore source).
-   */
-  readonly secrets: readonly { readonly arn: string; readonly name: string; readonly kmsKeyId?: string; readonly secretString?: string }[];
+  /** Secrets that exist before any node boots: created empty, like Terraform does. */
+  readonly secrets: readonly { readonly arn: string; readonly name: string; readonly kmsKeyId?: string }[];
   /** Size of the slot volumes in GiB. */
   readonly volumeGiB: number;
   /** Role name whose credentials IMDS hands out. */
@@ -171,11 +168,7 @@ export class AwsStandin {
         tags: { ...tags, "managed-postgres:slot-resource": "data-volume" },
       });
     }
-    for (const { secretString, ...s } of config.secrets) {
-      const secret: Secret = { ...s, created: Date.now() / 1000, versions: [] };
-      this.secrets.push(secret);
-      if (secretString !== undefined) this.putVersion(secret, { SecretString: secretString });
-    }
+    for (const s of config.secrets) this.secrets.push({ ...s, created: Date.now() / 1000, versions: [] });
   }
 
   /**

@@ -5,7 +5,7 @@
  * `cleanupLeftovers` at the start of every run) remove everything it created.
  */
 import { spawnSync } from "child_process";
-import { cpSync, existsSync, mkdirSync, renameSync, writeFileSync } from "fs";
+import { mkdirSync, writeFileSync } from "fs";
 import { request as httpRequest } from "http";
 import { join, resolve } from "path";
 import { resolveClusterSpec, type ClusterSpec, type ResolvedClusterSpec } from "../../../src/cluster-spec";
@@ -40,7 +40,6 @@ import {
   runBootstrap,
   startUnit,
   writeUserData,
-  type NodeUserDataOptions,
 } from "./library-driver";
 import { createCa, issueCertificate, type KeyPair } from "./tls";
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "fs";
@@ -117,12 +116,6 @@ export interface LiveClusterOptions {
    * host only and has no pooler host. @default - {@link liveSpec}
    */
   readonly spec?: ClusterSpec;
-  /** Additions to every node's user data (e.g. {@link restoreFromUserData} for `restoreFrom`). */
-  readonly userData?: NodeUserDataOptions;
-  /** Further secrets in the AWS stand-in (e.g. an earlier cluster's secret, with its value). */
-  readonly extraSecrets?: readonly { readonly arn: string; readonly name: string; readonly secretString: string }[];
-  /** A directory saved by `stop({ keepBucketIn })`: s3rver starts with its contents (the bucket of an earlier cluster). */
-  readonly bucketFrom?: string;
 }
 
 /** The running cluster. */
@@ -147,7 +140,7 @@ export class LiveCluster implements FaultCluster {
   private harnessCa!: KeyPair;
   private readonly log: (m: string) => void;
 
-  constructor(private readonly options: LiveClusterOptions = {}) {
+  constructor(options: LiveClusterOptions = {}) {
     this.log = options.log ?? ((m) => console.log(`${new Date().toISOString()} ${m}`));
     this.spec = liveSpec(options.spec);
     this.runtime = liveRuntime(this.spec.name);
@@ -188,11 +181,11 @@ export class LiveCluster implements FaultCluster {
       this.log("network: bridge + 5 namespaces up");
       this.harnessCa = await createCa(join(RUN_ROOT, "pki", "harness"), "mph3 harness services CA");
       await this.startServices();
-      this.log(`services: s3rver (TLS) + AWS stand-in up${this.options.bucketFrom ? ` (bucket from ${this.options.bucketFrom})` : ""}`);
+      this.log("services: s3rver (TLS) + AWS stand-in up");
       const n = this.nodes.length;
       for (const i of this.nodeIndexes) {
         await this.nodes[i].boot();
-        for (const w of await writeUserData(this.nodes[i], nodeUserDataFiles(this.nodeContext(i), this.options.userData))) this.workarounds.add(w);
+        for (const w of await writeUserData(this.nodes[i], nodeUserDataFiles(this.nodeContext(i)))) this.workarounds.add(w);
       }
       // The first boots race for the cluster secret, as in a real deployment.
       await Promise.all(this.nodes.map((h) => runBootstrap(h, "prepare")));
@@ -220,19 +213,11 @@ export class LiveCluster implements FaultCluster {
     }
   }
 
-  /**
-   * Kills every process of the harness and removes namespaces, links and directories.
-   * `keepBucketIn`: s3rver's directory (the bucket) moves there first, for a later cluster's
-   * `bucketFrom`; `releaseLock: false` keeps the run lock for that later cluster.
-   */
-  async stop(options: { readonly keepBucketIn?: string; readonly releaseLock?: boolean } = {}): Promise<void> {
+  /** Kills every process of the harness, removes namespaces, links and directories, and releases the run lock. */
+  async stop(): Promise<void> {
     for (const h of [this.pooler, ...this.nodes, this.services]) await killNamespace(h.def.netns);
-    if (options.keepBucketIn && existsSync(this.s3Directory)) {
-      rmSync(options.keepBucketIn, { recursive: true, force: true });
-      renameSync(this.s3Directory, options.keepBucketIn);
-    }
     await cleanupLeftovers();
-    if (options.releaseLock !== false) releaseRunLock();
+    releaseRunLock();
   }
 
   /** The current value (AWSCURRENT) of a secret in the AWS stand-in (Secrets Manager GetSecretValue). */
@@ -284,7 +269,6 @@ export class LiveCluster implements FaultCluster {
     mkdirSync(tlsDir, { recursive: true });
     writeFileSync(join(tlsDir, "s3.key"), pair.keyPem, { mode: 0o600 });
     writeFileSync(join(tlsDir, "s3.crt"), pair.certPem);
-    if (this.options.bucketFrom) cpSync(this.options.bucketFrom, this.s3Directory, { recursive: true, preserveTimestamps: true });
     mkdirSync(this.s3Directory, { recursive: true });
     const config = {
       address: SERVICES.address,
@@ -312,7 +296,6 @@ export class LiveCluster implements FaultCluster {
         secrets: [
           { arn: this.runtime.secretArn, name: `${name}-cluster` },
           ...(this.distributed ? [{ arn: this.runtime.poolerSecretArn!, name: `${name}-pooler` }] : []),
-          ...(this.options.extraSecrets ?? []),
         ],
       },
     };
@@ -522,7 +505,7 @@ export class LiveCluster implements FaultCluster {
     host.wipeInstance();
     await runOk(["curl", "-sf", "-m", "5", "-o", "/dev/null", `http://${SERVICES.address}:${AWS_PORT}/_harness/boot?address=${host.def.address}`]).catch(() => undefined);
     await host.boot();
-    for (const w of await writeUserData(host, nodeUserDataFiles(this.nodeContext(index), this.options.userData))) this.workarounds.add(w);
+    for (const w of await writeUserData(host, nodeUserDataFiles(this.nodeContext(index)))) this.workarounds.add(w);
     await runBootstrap(host, "prepare");
     await this.startNodeDaemons([index], false);
   }

@@ -4,9 +4,7 @@
  * their absolute paths, `managed-postgres-bootstrap prepare` runs as root, then — there is
  * no systemd in the container — the harness runs each unit's `ExecStart` as the unit's
  * `User=`/`Group=` with its `EnvironmentFile=`s and `Environment=` (from `nodeServices` /
- * `poolerServices`), after the `ExecStartPre=` lines of the unit's drop-ins in the user data
- * (`/etc/systemd/system/<unit>.d/*.conf`, e.g. restoreFrom's), then
- * `managed-postgres-bootstrap finalize`.
+ * `poolerServices`), then `managed-postgres-bootstrap finalize`.
  *
  * Harness-only environment (file {@link HARNESS_ENV_FILE}, added to every unit; the only
  * difference to AWS): static credentials instead of the instance role, and pgBackRest told
@@ -17,21 +15,8 @@ import { PATHS } from "../../../src/render/paths";
 import { renderNodeConfigFiles, renderPoolerConfigFiles } from "../../../src/render/node-files";
 import { nodePackages, poolerPackages, renderBootstrapScript, renderPoolerBootstrapScript } from "../../../src/render/bootstrap";
 import { nodeServices, poolerServices, renderPoolerSystemdUnits, renderSystemdUnits, type ManagedService } from "../../../src/render/systemd";
-import type { NodeContext, PoolerContext, RenderedFile, RuntimeContext } from "../../../src/render/types";
-import type { NodeConfigOptions } from "../../../src/render/node-files";
-import {
-  RESTORE_SOURCE_DROP_IN,
-  RESTORE_SOURCE_PASS_SCRIPT,
-  RESTORE_SOURCE_TEMPLATE,
-  patroniRestoreOptions,
-  renderRestoreSourceConfig,
-  renderRestoreSourceDropIn,
-  renderRestoreSourcePassScript,
-} from "../../../src/render/restore";
-import type { RestoreFrom } from "../../../src/cluster-spec";
+import type { NodeContext, PoolerContext, RenderedFile } from "../../../src/render/types";
 import { spawnSync } from "child_process";
-import { existsSync, readdirSync, readFileSync } from "fs";
-import { basename, join } from "path";
 import { S3_CREDENTIALS } from "./constants";
 import type { HarnessHost, ServiceDef } from "./node";
 
@@ -44,8 +29,7 @@ export const HARNESS_ENV: Record<string, string> = {
   PGBACKREST_REPO1_S3_KEY: S3_CREDENTIALS.accessKeyId,
   PGBACKREST_REPO1_S3_KEY_SECRET: S3_CREDENTIALS.secretAccessKey,
   // s3rver's certificate has only an IP SAN, which pgBackRest 2.45 does not match (see
-  // WORKAROUNDS); the rendered configuration says the same with runtime.s3VerifyTls=false,
-  // but a restore source's configuration (restoreFrom) has no such setting.
+  // WORKAROUNDS); the rendered configuration says the same with runtime.s3VerifyTls=false.
   PGBACKREST_REPO1_STORAGE_VERIFY_TLS: "n",
 };
 
@@ -57,12 +41,11 @@ function envFileText(vars: Record<string, string>): string {
 }
 
 /** The user data's files of a database node (what cloud-init's write_files writes). */
-export function nodeUserDataFiles(ctx: NodeContext, options: NodeUserDataOptions = {}): RenderedFile[] {
+export function nodeUserDataFiles(ctx: NodeContext): RenderedFile[] {
   return [
     { path: PATHS.bootstrapScript, content: renderBootstrapScript(ctx), mode: "0755", owner: "root:root" },
-    ...renderNodeConfigFiles(ctx, options.nodeConfig),
+    ...renderNodeConfigFiles(ctx),
     ...renderSystemdUnits(ctx),
-    ...(options.extraFiles ?? []),
   ];
 }
 
@@ -73,66 +56,6 @@ export function poolerUserDataFiles(ctx: PoolerContext): RenderedFile[] {
     ...renderPoolerConfigFiles(ctx),
     ...renderPoolerSystemdUnits(ctx),
   ];
-}
-
-/** What `ManagedPostgres` adds to every node's user data for `restoreFrom` (see {@link restoreFromUserData}). */
-export interface NodeUserDataOptions {
-  /** Options of the rendered configuration files (`renderNodeUserData`'s `nodeConfig`). */
-  readonly nodeConfig?: NodeConfigOptions;
-  /** Files added to the user data (`renderNodeUserData`'s `extraFiles`). */
-  readonly extraFiles?: readonly RenderedFile[];
-}
-
-/**
- * The user data additions of `restoreFrom`, as `addRestoreSource` (constructs/aws/prior-state.ts)
- * makes them — Patroni's restore options, the source template, the cipher-pass script and
- * the patroni.service drop-in running it, same paths, modes and owners — with the harness's
- * endpoints where AWS uses its public ones: s3rver (`runtime.s3Endpoint`) in the template
- * and the stand-in (`runtime.awsEndpointUrl`) for the script's Secrets Manager call.
- */
-export function restoreFromUserData(restore: RestoreFrom, runtime: RuntimeContext): NodeUserDataOptions {
-  return {
-    nodeConfig: { patroni: { restore: patroniRestoreOptions(restore) } },
-    extraFiles: [
-      { path: RESTORE_SOURCE_TEMPLATE, content: renderRestoreSourceConfig(restore, runtime.region, runtime.s3Endpoint), mode: "0640", owner: "postgres:postgres" },
-      { path: RESTORE_SOURCE_PASS_SCRIPT, content: renderRestoreSourcePassScript(restore, { awsEndpointUrl: runtime.awsEndpointUrl }), mode: "0750", owner: "root:root" },
-      { path: RESTORE_SOURCE_DROP_IN, content: renderRestoreSourceDropIn(), mode: "0644", owner: "root:root" },
-    ],
-  };
-}
-
-/**
- * `ExecStartPre=` lines of the drop-ins written for a unit (`/etc/systemd/system/<unit>.d/*.conf`,
- * and the template's `<name>@.service.d` for an instance), in systemd's order: by file name;
- * an empty `ExecStartPre=` resets the list.
- */
-export function dropInExecStartPre(host: HarnessHost, unit: string): string[] {
-  const dirs = [`/etc/systemd/system/${unit}.d`];
-  const template = /^([^@]+@)[^.]*(\.\w+)$/.exec(unit);
-  if (template) dirs.unshift(`/etc/systemd/system/${template[1]}${template[2]}.d`);
-  const files: string[] = [];
-  for (const d of dirs) {
-    const dir = host.hostPath(d);
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir)) if (f.endsWith(".conf")) files.push(join(dir, f));
-  }
-  files.sort((a, b) => basename(a).localeCompare(basename(b)));
-  let pre: string[] = [];
-  for (const f of files) {
-    let section = "";
-    for (const raw of readFileSync(f, "utf8").split("\n")) {
-      const line = raw.trim();
-      if (!line || line.startsWith("#") || line.startsWith(";")) continue;
-      const sec = /^\[(.+)\]$/.exec(line);
-      if (sec) {
-        section = sec[1];
-        continue;
-      }
-      const kv = /^ExecStartPre\s*=\s*(.*)$/.exec(line);
-      if (section === "Service" && kv) pre = kv[1] === "" ? [] : [...pre, kv[1]];
-    }
-  }
-  return pre;
 }
 
 /**
@@ -223,8 +146,7 @@ export function toServiceDef(s: ManagedService): ServiceDef {
 /** Creates the unit's `RuntimeDirectory=`/`LogsDirectory=`-style directories, then starts it. */
 export async function startUnit(host: HarnessHost, s: ManagedService): Promise<void> {
   for (const d of s.createdDirectories) await host.mkdir(d, "0755", `${s.user}:${s.group}`);
-  const pre = dropInExecStartPre(host, s.unit);
-  await host.startService({ ...toServiceDef(s), ...(pre.length ? { execStartPre: pre } : {}) });
+  await host.startService(toServiceDef(s));
 }
 
 /** Daemons of a database node by unit name. */
@@ -232,22 +154,7 @@ export function nodeDaemons(ctx: NodeContext): Map<string, ManagedService> {
   return new Map(nodeServices(ctx).filter((s) => s.kind === "daemon").map((s) => [s.unit, s]));
 }
 
-/** Timer jobs of a database node by unit name. */
-export function nodeJobs(ctx: NodeContext): Map<string, ManagedService> {
-  return new Map(nodeServices(ctx).filter((s) => s.kind === "job").map((s) => [s.unit, s]));
-}
-
 /** Daemons of a pooler instance, start order. */
 export function poolerDaemons(ctx: PoolerContext): ManagedService[] {
   return poolerServices(ctx).filter((s) => s.kind === "daemon");
-}
-
-/** Runs a timer job's service once (what the timer would trigger), as its user; resolves with its output. */
-export async function runJob(host: HarnessHost, s: ManagedService, timeoutMs = 600_000): Promise<{ code: number | null; output: string }> {
-  const envFiles = [...s.environmentFiles, HARNESS_ENV_FILE].map((f) => `[ -r '${f}' ] && . '${f}';`).join(" ");
-  const r = await host.exec(
-    ["sh", "-c", `set -a; ${envFiles} set +a; exec setpriv --reuid=${s.user} --regid=${s.group} --init-groups -- ${s.execStart}`],
-    { env: { ...s.environment, HOME: s.user === "postgres" ? "/var/lib/postgresql" : "/root" }, timeoutMs },
-  );
-  return { code: r.code, output: r.stdout + r.stderr };
 }

@@ -64,8 +64,6 @@ export interface ServiceDef {
   readonly environmentFiles?: readonly string[];
   /** Extra `Environment=` variables. */
   readonly environment?: Record<string, string>;
-  /** `ExecStartPre=` command lines, run to completion in order before ExecStart. */
-  readonly execStartPre?: readonly string[];
   /** `ExecStart=` command line (shell words). */
   readonly execStart: string;
 }
@@ -263,26 +261,13 @@ export class HarnessHost {
     return ["nsenter", "-t", String(this.pid), "-m", "-n", "--", "sh", "-c", shell];
   }
 
-  /** Starts a service (ExecStartPre to completion, then ExecStart in the background). */
+  /** Starts a service (ExecStart in the background). */
   async startService(svc: ServiceDef): Promise<number> {
     const env = {
       ...BASE_ENV,
       HOME: svc.user === "postgres" ? "/var/lib/postgresql" : svc.user === "etcd" ? "/var/lib/etcd" : "/root",
       ...(svc.environment ?? {}),
     };
-    for (const line of svc.execStartPre ?? []) {
-      // systemd's command prefixes: "-" ignores a failure; "+", "!" and "!!" run the command
-      // with full privileges (as root) whatever User= says. "@" and ":" are not supported.
-      const m = /^([-+!@:]*)(.*)$/.exec(line.trim())!;
-      const prefix = m[1];
-      if (/[@:]/.test(prefix)) throw new Error(`[${this.def.key}] ${svc.name}: ExecStartPre prefix "${prefix}" is not supported by the harness: ${line}`);
-      const privileged = /[+!]/.test(prefix);
-      const argv = this.serviceArgv(privileged ? { ...svc, user: "root", group: "root", supplementaryGroups: undefined } : svc, m[2]);
-      const r = await run(argv, { env: privileged ? { ...env, HOME: "/root" } : env, timeoutMs: 120_000 });
-      if ((r.code !== 0 || r.timedOut) && !prefix.includes("-")) {
-        throw new Error(`[${this.def.key}] ${svc.name} ExecStartPre failed (${r.timedOut ? "timed out" : `exit ${r.code}`}): ${line}\n${r.stdout}\n${r.stderr}`);
-      }
-    }
     const log = openSync(join(this.logDir, `${svc.name}.log`), "a");
     const argv = this.serviceArgv(svc, svc.execStart);
     const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ["ignore", log, log], env });
