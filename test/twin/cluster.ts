@@ -25,12 +25,13 @@
  *   current launch template version at the same time (see {@link TwinCluster.reapply} for a
  *   changed stack; https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_TerminateInstanceInAutoScalingGroup.html).
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, ftruncateSync, readdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, ftruncateSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { addressesInUse, allocateAddress, applyStack, type TwinAccount, type TwinResource, type TwinState } from "./apply";
 import { startTwinAws, twinServiceNames, type HotplugEvent, type ScaleInEvent, type TwinAws, type TwinWorld } from "./aws";
-import { bootMachine, destroyAllMachines, detachLoopsOf, reapStaleMachines, type Machine } from "./machine";
+import { bootMachine, destroyAllMachines, detachLoopsOf, loopsOf, reapStaleMachines, type Machine } from "./machine";
 import { HOST_ADDRESS, IMDS_PORT, TwinNetwork } from "./network";
 import { reapplyWorld, subnetOf, worldFromState } from "./world-from-state";
 import { createCa, issueCertificate, type KeyPair } from "../live/harness/tls";
@@ -349,15 +350,32 @@ export class TwinCluster {
    * touching a running instance, as on AWS: each group's LaunchTemplate (id, name, version)
    * and desired capacity, the bucket objects' new versions, the roles' policies. Instances
    * launched from then on use the new version (user data, instance type, tags).
-   * Not modelled: resources created, replaced or resized by the re-apply (ENIs, volumes,
-   * groups); such a change throws.
+   * A data volume grown in place (`size` raised: EC2's ModifyVolume) grows under the running
+   * instance: its sparse backing file is extended and `losetup -c` makes the attached device
+   * (its `/dev/nvme*` inside the machine) report the new size, as an NVMe EBS volume does once
+   * the modification is in `optimizing`; nothing else happens to the instance.
+   * Not modelled: resources created or replaced by the re-apply (ENIs, volumes, groups) and a
+   * volume shrinking; such a change throws.
    * @returns the addresses of the resources the apply changed
-   * @throws ApplyError when the apply fails; Error when the change is not modelled
+   * @throws ApplyError when the apply fails; Error when the change is not modelled or a grown
+   * volume's loop device cannot be resized
    */
   async reapply(stackDir: string): Promise<string[]> {
     const next = await applyStack(stackDir, this.options.account, this.state, this.options.variables ? { variables: this.options.variables } : {});
     const changed = reapplyWorld(this.world, this.state, next, this.aws!);
     this.state = next;
+    for (const [volumeId, file] of this.volumeFiles) {
+      const v = this.world.volumes.find((x) => x.id === volumeId);
+      const bytes = (v?.sizeGiB ?? 0) * 2 ** 30;
+      if (!v || statSync(file).size >= bytes) continue;
+      truncateSync(file, bytes);
+      const loops = loopsOf(file);
+      for (const loop of loops) {
+        const r = spawnSync("losetup", ["-c", loop], { encoding: "utf8", timeout: 10_000 });
+        if (r.status !== 0) throw new Error(`reapply: losetup -c ${loop} (${volumeId}) failed: ${r.stderr}`);
+      }
+      this.log(`volume ${volumeId} grown in place to ${v.sizeGiB} GiB (${loops.join(", ") || "not attached"})`);
+    }
     this.log(`reapply: ${changed.length} resources changed: ${changed.join(", ")}`);
     return changed;
   }

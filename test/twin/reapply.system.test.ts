@@ -122,3 +122,28 @@ test("a changed launch template: the group's LaunchTemplate.Version becomes 2, t
   expect(twin.s3.read(String(old.attributes.bucket), String(old.attributes.key), String(old.attributes.version_id))).toBeDefined();
 
 });
+
+test("a data volume grown in place (ModifyVolume): same id, describe-volumes reports the new size, only the volume changed; a smaller one throws", async () => {
+  const doc = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
+  const [volName] = Object.keys(doc.resource.aws_ebs_volume);
+  const vol = first.ofType("aws_ebs_volume")[0]!;
+  expect(vol.attributes.size).toBe(20);
+  const write = (name: string) => {
+    const d = join(dir, name);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, "cdk.tf.json"), JSON.stringify(doc));
+    return d;
+  };
+  doc.resource.aws_ebs_volume[volName].size = 30;
+  const grown = await applyStack(write("grown"), undefined, first);
+  expect(grown.get(vol.address).attributes.id).toBe(vol.attributes.id);
+  expect(reapplyWorld(world, first, grown, twin)).toEqual([vol.address]);
+  const size = await aws(["ec2", "describe-volumes", "--volume-ids", String(vol.attributes.id), "--query", "Volumes[0].Size"]);
+  expect(size.stderr).toBe("");
+  expect(JSON.parse(size.stdout)).toBe(30);
+
+  // the plan refuses a smaller volume (precondition MP-SAFE-STORAGE); a state that has one anyway is not modelled
+  const resources = grown.resources.map((r) => (r.address === vol.address ? { ...r, attributes: { ...r.attributes, size: 10 } } : r));
+  const shrunk = { ...grown, resources, ofType: (type: string) => resources.filter((r) => r.type === type), get: (a: string) => resources.find((r) => r.address === a)! } as TwinState;
+  expect(() => reapplyWorld(world, grown, shrunk, twin)).toThrow(`reapply: ${vol.address} (${String(vol.attributes.id)}) shrank from 30 to 10 GiB (EBS volumes only grow)`);
+});

@@ -181,9 +181,12 @@ export function worldFromState(state: TwinState): TwinWorld {
  * `terraform apply` of the changed spec returned, without touching a running instance: each
  * Auto Scaling group's LaunchTemplate (id, name, version: UpdateAutoScalingGroup) and desired
  * capacity, the bucket objects' new versions (PutObject with the version id Terraform
- * recorded), the roles' changed policies. Instances keep their user data and tags.
+ * recorded), the roles' changed policies, and EBS volumes grown in place (ModifyVolume: same
+ * id, a larger `size`; the world's `sizeGiB` follows, the caller grows what backs an attached
+ * volume: {@link TwinCluster.reapply}). Instances keep their user data and tags.
  * @returns the addresses of the managed resources whose attributes changed
- * @throws Error when the re-apply created, replaced or resized ENIs, volumes or groups (not modelled)
+ * @throws Error when the re-apply created or replaced ENIs, volumes or groups, or shrank a
+ * volume (not modelled; EBS cannot shrink a volume)
  */
 export function reapplyWorld(world: TwinWorld, prior: TwinState, next: TwinState, api: Pick<TwinAws, "s3" | "setRolePolicies">): string[] {
   const before = new Map(prior.resources.map((r) => [r.address, JSON.stringify(r.attributes)]));
@@ -193,10 +196,19 @@ export function reapplyWorld(world: TwinWorld, prior: TwinState, next: TwinState
       st
         .ofType(type)
         .filter((r) => r.mode === "managed")
-        .map((r) => `${r.address}=${str(r.attributes.id)}${type === "aws_ebs_volume" ? `:${str(r.attributes.size)}` : ""}`)
+        .map((r) => `${r.address}=${str(r.attributes.id)}`)
         .sort()
         .join(",");
-    if (ids(prior) !== ids(next)) throw new Error(`reapply: ${type} resources created, replaced or resized (not modelled by the twin): ${ids(prior)} -> ${ids(next)}`);
+    if (ids(prior) !== ids(next)) throw new Error(`reapply: ${type} resources created or replaced (not modelled by the twin): ${ids(prior)} -> ${ids(next)}`);
+  }
+  const sizeBefore = new Map(prior.ofType("aws_ebs_volume").map((r) => [str(r.attributes.id), Number(r.attributes.size)]));
+  for (const v of next.ofType("aws_ebs_volume").filter((r) => r.mode === "managed")) {
+    const id = str(v.attributes.id);
+    const from = sizeBefore.get(id)!;
+    const to = Number(v.attributes.size);
+    if (to < from) throw new Error(`reapply: ${v.address} (${id}) shrank from ${from} to ${to} GiB (EBS volumes only grow)`);
+    const live = world.volumes.find((x) => x.id === id);
+    if (live && to !== from) live.sizeGiB = to;
   }
   const fresh = worldFromState(next);
   for (const g of fresh.autoScalingGroups) {

@@ -70,7 +70,8 @@ export interface TwinNetworkInterface {
 export interface TwinVolume {
   readonly id: string; // vol-
   readonly availabilityZone: string;
-  readonly sizeGiB: number;
+  /** Grows in place when a re-apply raises the volume's `size` (ModifyVolume: reapplyWorld). */
+  sizeGiB: number;
   readonly volumeType?: string;
   readonly encrypted: boolean;
   readonly kmsKeyArn?: string;

@@ -2,7 +2,8 @@
  * Twin fixture app (issue 12): the distributed example's cluster (examples/distributed/postgres.yaml,
  * the same network and construct ids, stack `distributed`) with `applyImmediately: true`, so a
  * changed launch template rolls at once instead of in the Sunday window. The size comes from
- * `TWIN_ROLL_SIZE` (default the example's `M`): synthesizing it again with `L` is the change
+ * `TWIN_ROLL_SIZE` (default the example's `M`) and the data volume from `TWIN_ROLL_STORAGE_GIB`
+ * (default the example's 50): synthesizing it again with `L`, then with 80 GiB, are the changes
  * bench/roll.test.ts (`npm run bench:roll`) re-applies.
  * Run as the examples are: `CDKTF_OUTDIR=<dir> node --conditions=cdktf-managed-postgres-source -r sucrase/register main.ts`.
  */
@@ -19,7 +20,7 @@ const REGION = "eu-west-1";
 const VPC_CIDR = "10.42.0.0/16";
 
 export class RollDistributedApp extends TerraformStack {
-  constructor(scope: Construct, id: string, size: ClusterSpec["size"]) {
+  constructor(scope: Construct, id: string, size: ClusterSpec["size"], storageGiB?: number) {
     super(scope, id);
     new LocalBackend(this, { path: `terraform.${id}.tfstate` });
     new AwsProvider(this, "aws", { region: REGION });
@@ -28,6 +29,7 @@ export class RollDistributedApp extends TerraformStack {
     new ManagedPostgres(this, "orders", {
       ...spec,
       size,
+      storageGiB: storageGiB ?? spec.storageGiB,
       applyImmediately: true,
       network: { vpcId: network.vpcId, subnetIds: network.subnetIds, allowedCidrs: [VPC_CIDR] },
     });
@@ -36,7 +38,8 @@ export class RollDistributedApp extends TerraformStack {
 
 if (require.main === module) {
   const app = new App();
-  new RollDistributedApp(app, "distributed", (process.env.TWIN_ROLL_SIZE ?? "M") as ClusterSpec["size"]);
+  const storage = process.env.TWIN_ROLL_STORAGE_GIB;
+  new RollDistributedApp(app, "distributed", (process.env.TWIN_ROLL_SIZE ?? "M") as ClusterSpec["size"], storage ? Number(storage) : undefined);
   app.synth();
   reportSynth(app);
 }
