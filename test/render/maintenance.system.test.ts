@@ -199,6 +199,7 @@ describe("maintenance: three nodes, one real etcd", () => {
           DCS_PREFIX: prefix,
           EVENTS_LOG: join(dir, `events-${n}-${name}.log`),
           CONFIG_DIGEST_FILE: join(dir, `digest-${n}-${name}`),
+          MAINTENANCE_NEED_FILE: join(dir, `need-${n}-${name}`),
           CONFIG_FILES: join(dir, "config-a"),
           PATRONI_ENV: join(dir, "patroni.env"),
           BACKUP_STATUS_FILE: join(dir, `backup-status-${n}`),
@@ -229,7 +230,7 @@ describe("maintenance: three nodes, one real etcd", () => {
     setCluster("orders-0", "orders-1");
     setVersions("2", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
 
-    expect(run("orders-0")).toMatch(/primary orders-0 waits for the replicas first: orders-1: orders-2:/);
+    expect(run("orders-0")).toMatch(/primary orders-0 waits for the replicas first: orders-1:not reported since the change orders-2:not reported since the change$/m);
     expect(run("orders-1")).toMatch(/orders-1 took the roll lock for replace \(launch template version 1, group orders-orders-1 wants 2\)/);
     expect(run("orders-2")).toMatch(/replace of orders-2 pending .*: orders-1 is rolling/);
     expect(actions()).toEqual(["orders-1 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-1 --no-should-decrement-desired-capacity"]);
@@ -261,6 +262,71 @@ describe("maintenance: three nodes, one real etcd", () => {
     expect(etcdctl("get", "--print-value-only", `${prefix}/lock`)).toBe("");
     for (const name of NODES) expect(events(name).filter((e) => e.mp_maintenance_node_replaced === 1)).toHaveLength(1);
     expect(events("orders-0").some((e) => e.mp_maintenance_switchover === 1)).toBe(true);
+  });
+
+  test("issue 12, bench:roll: a primary whose timer runs first after a change does not take the replicas' old none for done; it switches over only after both replicas reported and rolled", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    setVersions("1", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    for (const name of NODES) expect(run(name)).toBe(""); // nothing differs: every state key says none
+    for (const name of NODES) expect(etcdctl("get", "--print-value-only", `${prefix}/state/${name}`)).toBe("none");
+    expect(existsSync(join(dir, `need-${n}-orders-0`))).toBe(false);
+
+    // the change: version 2; the primary's timer fires first, the replicas' keys still hold their old none
+    setVersions("2", {});
+    expect(run("orders-0")).toMatch(/primary orders-0 waits for the replicas first: orders-1:not reported since the change orders-2:not reported since the change$/m);
+    const need = readFileSync(join(dir, `need-${n}-orders-0`), "utf8");
+    expect(need).toMatch(/^replace launch template version 1, group orders-orders-0 wants 2 \d+\n$/);
+    expect(run("orders-0")).toMatch(/waits for the replicas first: orders-1:not reported since the change orders-2:not reported since the change$/m);
+    expect(readFileSync(join(dir, `need-${n}-orders-0`), "utf8")).toBe(need); // first-seen revision kept
+    expect(actions()).toEqual([]);
+
+    expect(run("orders-1")).toMatch(/orders-1 took the roll lock for replace/);
+    expect(run("orders-0")).toMatch(/replace of orders-0 pending .*: orders-1 is rolling/);
+    expect(run("orders-2")).toMatch(/replace of orders-2 pending .*: orders-1 is rolling/);
+    setVersions("2", { "orders-1": "2" });
+    expect(run("orders-1")).toMatch(/orders-1 is done; roll lock released/);
+    expect(run("orders-0")).toMatch(/waits for the replicas first: orders-2:replace$/m);
+    expect(run("orders-2")).toMatch(/orders-2 took the roll lock for replace/);
+    setVersions("2", { "orders-2": "2" });
+    expect(run("orders-2")).toMatch(/orders-2 is done; roll lock released/);
+    expect(actions().some((l) => l.startsWith("orders-0"))).toBe(false);
+
+    expect(run("orders-0")).toMatch(/switching over from orders-0 to the synchronous standby orders-1 before the replace/);
+    expect(actions()).toEqual([
+      "orders-1 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-1 --no-should-decrement-desired-capacity",
+      "orders-2 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-2 --no-should-decrement-desired-capacity",
+      "orders-0 patronictl -c /etc/patroni/patroni.yml switchover --leader orders-0 --candidate orders-1 --force orders (PATRONI_RESTAPI_PASSWORD set: yes)",
+    ]);
+  });
+
+  test("a pending restart everywhere: the primary running first waits for the replicas' restarts, and a need that goes away resets its record", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    setVersions("1", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    for (const name of NODES) run(name);
+    const pending = (name: string, yes: boolean) =>
+      writeFileSync(join(dir, `patroni-${name}.json`), JSON.stringify({ role: name === "orders-0" ? "master" : "replica", state: "running", ...(yes ? { pending_restart: true } : {}) }));
+    for (const name of NODES) pending(name, true);
+    expect(run("orders-0")).toMatch(/primary orders-0 waits for the replicas first: orders-1:not reported since the change orders-2:not reported since the change$/m);
+    expect(readFileSync(join(dir, `need-${n}-orders-0`), "utf8")).toMatch(/^restart Patroni reports pending_restart \d+\n$/);
+    expect(run("orders-2")).toMatch(/restarting PostgreSQL on orders-2 through Patroni/);
+    pending("orders-2", false);
+    expect(run("orders-2")).toMatch(/roll lock released/);
+    expect(run("orders-0")).toMatch(/waits for the replicas first: orders-1:not reported since the change$/m);
+    expect(run("orders-1")).toMatch(/restarting PostgreSQL on orders-1 through Patroni/);
+    pending("orders-1", false);
+    expect(run("orders-1")).toMatch(/roll lock released/);
+    expect(actions()).toEqual([
+      "orders-2 patronictl -c /etc/patroni/patroni.yml restart orders orders-2 --force (PATRONI_RESTAPI_PASSWORD set: yes)",
+      "orders-1 patronictl -c /etc/patroni/patroni.yml restart orders orders-1 --force (PATRONI_RESTAPI_PASSWORD set: yes)",
+    ]);
+    expect(run("orders-0")).toMatch(/switching over from orders-0 to the synchronous standby orders-1 before the restart/);
+    // the primary's need goes away (say the parameter was reverted): its record is removed
+    pending("orders-0", false);
+    writeFileSync(join(dir, "calls"), "");
+    expect(run("orders-0")).not.toMatch(/switching over/);
+    expect(existsSync(join(dir, `need-${n}-orders-0`))).toBe(false);
   });
 
   test.each([

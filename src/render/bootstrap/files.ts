@@ -53,6 +53,14 @@ export const VERIFY_PORT = 5499;
 export const CONFIG_DIGEST_FILE = "/run/managed-postgres/config.sha256";
 
 /**
+ * The maintenance agent's record of what this node needs, one line "NEED WHY REVISION": the etcd
+ * revision of its first state put that reported this need (tmpfs: a boot starts afresh, which
+ * only makes a primary wait longer). A primary rolls only after every other member has put its
+ * state key (`<prefix>/state/<member>`, {@link maintenanceDcsPrefix}) after that revision.
+ */
+export const MAINTENANCE_NEED_FILE = "/run/managed-postgres/maintenance-need";
+
+/**
  * etcd key prefix of the rolling maintenance (beside Patroni's `/managed-postgres/<cluster>/`,
  * which Patroni owns): `<prefix>/lock` (the roll lock, on a lease), `<prefix>/state/<member>`
  * (what each member needs: replace, restart, reload or none), `<prefix>/pause` (any value

@@ -133,6 +133,7 @@ import {
   BOOT_SECRET_FILES,
   CONFIG_DIGEST_FILE,
   JOB_COMMANDS,
+  MAINTENANCE_NEED_FILE,
   ROLL_LOCK_TTL_SECONDS,
   VERIFY_PORT,
   VERIFY_SCRATCH_DIR,
@@ -360,6 +361,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     MEMBER_NAMES: ctx.members.map((m) => m.name).join(" "),
     LAG_LIMIT_BYTES: PATRONI_MAXIMUM_LAG_ON_FAILOVER,
     ROLL_LOCK_TTL: ROLL_LOCK_TTL_SECONDS,
+    MAINTENANCE_NEED_FILE,
     BACKUP_STATUS_FILE: MONITORING_PATHS.backupStatusFile,
     // the default backup alarm threshold (the thresholds are a construct prop the nodes do not see)
     BACKUP_MAX_AGE_SECONDS: DEFAULT_MONITORING_THRESHOLDS.backupMaxAgeHours * 3600,

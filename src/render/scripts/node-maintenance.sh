@@ -8,6 +8,7 @@
 #   MW_DAY (ISO weekday, 1 = Monday) MW_START_MINUTE (minutes after 00:00 UTC) MW_DURATION (minutes)
 #   APPLY_IMMEDIATELY (yes|no) ETCD_ENDPOINTS (comma list) DCS_PREFIX (no trailing slash)
 #   MEMBER_NAMES (words) LAG_LIMIT_BYTES ROLL_LOCK_TTL (seconds)
+#   MAINTENANCE_NEED_FILE (this node's "NEED WHY first-seen-revision"; see note_need)
 #   BACKUP_STATUS_FILE BACKUP_MAX_AGE_SECONDS JOB_VERIFY_BACKUP VERIFY_SCRATCH VERIFY_PORT
 # shellcheck disable=SC2154,SC2153 # header values (CLUSTER, SELF_NAME… come from the header)
 
@@ -224,22 +225,68 @@ release_lock() {
   emit_metric mp_maintenance_node_done 1 "node rolled and healthy"
 }
 
+# note_need REV: prints the etcd revision from which this node has seen its current NEED and
+# WHY, kept in MAINTENANCE_NEED_FILE as "NEED WHY REVISION": the stored revision while NEED and
+# WHY are unchanged, else REV (the revision of this run's state put), which it records. NEED none
+# removes the file. The primary rolls only after every other member has put its state after it.
+note_need() {
+  local line="" seen
+  if [ "$NEED" = none ]; then
+    rm -f "$MAINTENANCE_NEED_FILE"
+    return 0
+  fi
+  if [ -r "$MAINTENANCE_NEED_FILE" ]; then line=$(head -n1 "$MAINTENANCE_NEED_FILE"); fi
+  seen=$(sed -n 's/ \([0-9][0-9]*\)$/ \1/p' <<<"$line" | awk '{print $NF}')
+  if [ -n "$seen" ] && [ "$line" = "$NEED $WHY $seen" ]; then
+    echo "$seen"
+    return 0
+  fi
+  install -d -m 0755 "$(dirname "$MAINTENANCE_NEED_FILE")"
+  printf '%s %s %s\n' "$NEED" "$WHY" "$1" >"$MAINTENANCE_NEED_FILE"
+  echo "$1"
+}
+
+# replicas_pending SINCE: prints " member:state" for every other member of MEMBER_NAMES that
+# does not yet allow the primary to roll (nothing when all do): its state key must say none
+# and have been put after the etcd revision SINCE (mod_revision > SINCE), so a state a
+# replica put before this node saw the change (its old none) does not count.
+replicas_pending() {
+  local m fresh state out=""
+  for m in $MEMBER_NAMES; do
+    [ "$m" != "$SELF_NAME" ] || continue
+    fresh="" state=""
+    read -r fresh state < <(etcdc get -w json "$DCS_PREFIX/state/$m" |
+      jq -r --argjson since "$1" '.kvs[0]? // empty | "\(.mod_revision > $since) \(.value | @base64d)"' || true) || true
+    if [ -n "$state" ] && [ "$state" != none ]; then
+      out="$out $m:$(printf '%s' "$state" | tr -s '[:space:]' ' ')"
+    elif [ "$fresh" != true ]; then
+      out="$out $m:not reported since the change"
+    fi
+  done
+  printf '%s' "$out"
+}
+
 # job_maintenance (subcommand JOB_MAINTENANCE, root, every minute): compares what this node
 # should run with what it runs and, when they differ, rolls it: in the maintenance window or
 # with APPLY_IMMEDIATELY, one node at a time (the DCS lock), replicas first, the primary last
 # after a switchover to the synchronous standby, only while the cluster is healthy; the pause
-# key DCS_PREFIX/pause (any value) stops it. Every decision is one log line.
+# key DCS_PREFIX/pause (any value) stops it. Every decision is one log line. Each run puts this
+# member's NEED at DCS_PREFIX/state/<member>; the primary waits until every other member has
+# put none there after the primary first saw its own need (etcd revisions, no clocks: a
+# primary whose timer runs first right after a change must not read the replicas' old none).
 job_maintenance() {
-  local lock holder role sync others m state pause why=""
+  local lock holder role sync others pause rev since why=""
   step_imds_quiet
   what_differs || {
     log "maintenance: cannot tell what differs ($WHY): waiting"
     return 0
   }
-  etcdc put "$DCS_PREFIX/state/$SELF_NAME" "$NEED" >/dev/null || {
+  rev=$(etcdc put -w json "$DCS_PREFIX/state/$SELF_NAME" "$NEED" | jq -r '.header.revision // empty') || rev=""
+  if [[ ! "$rev" =~ ^[0-9]+$ ]]; then
     log "maintenance: the DCS does not answer: waiting"
     return 0
-  }
+  fi
+  since=$(note_need "$rev")
   lock=$(roll_lock)
   holder=$(awk '{print $1}' <<<"$lock")
   if [ "$holder" = "$SELF_NAME" ]; then
@@ -279,12 +326,7 @@ job_maintenance() {
   fi
   role=$(patroni_get patroni | jq -r '.role')
   if [ "$role" = master ] || [ "$role" = primary ] || [ "$role" = leader ]; then
-    others=""
-    for m in $MEMBER_NAMES; do
-      [ "$m" != "$SELF_NAME" ] || continue
-      state=$(dcs_get "state/$m")
-      if [ "$state" != none ]; then others="$others $m:$(printf '%s' "$state" | tr -s '[:space:]' ' ')"; fi
-    done
+    others=$(replicas_pending "$since")
     if [ -n "$others" ]; then
       log "maintenance: primary $SELF_NAME waits for the replicas first:$others"
       return 0
