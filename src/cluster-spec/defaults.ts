@@ -28,7 +28,7 @@ export const DEFAULTS = {
   /** Sunday 02:00 UTC for one hour. */
   maintenanceWindow: { day: "sun", startTime: "02:00", durationMinutes: 60 },
   /** Patroni timing in seconds; reasoning and sources at `PATRONI_TIMING` (src/render/patroni.ts). */
-  patroni: { ttl: 20, loopWait: 2, retryTimeout: 5 },
+  patroni: { ttl: 20, loopWait: 8, retryTimeout: 5 },
 } as const;
 
 /**

@@ -94,7 +94,7 @@ export interface PoolerSpec {
 export interface PatroniTimingSpec {
   /** Seconds the leader key lives without renewal: the failover time's main term. Integer, 20 to 3600. @default 20 */
   readonly ttl?: number;
-  /** Seconds between Patroni's HA loops. Integer, 1 to 3600. @default 2 */
+  /** Seconds between Patroni's HA loops (the leader renews its key once per loop). Integer, 1 to 3600. @default 8 */
   readonly loopWait?: number;
   /** Seconds Patroni retries the DCS and PostgreSQL before giving up (a leader then demotes). Integer, 3 to 3600. @default 5 */
   readonly retryTimeout?: number;
@@ -166,7 +166,7 @@ export interface ClusterSpec {
    * (docs/operations.md). @default false
    */
   readonly applyImmediately?: boolean;
-  /** Patroni failover timing. @default - ttl 20, loopWait 2, retryTimeout 5 (see {@link PatroniTimingSpec}) */
+  /** Patroni failover timing. @default - ttl 20, loopWait 8, retryTimeout 5 (see {@link PatroniTimingSpec}) */
   readonly patroni?: PatroniTimingSpec;
   /** Tags added to every resource. Keys must not start with `managed-postgres:`. @default {} */
   readonly tags?: Readonly<Record<string, string>>;

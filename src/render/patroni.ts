@@ -48,16 +48,29 @@ export const PATRONI_RESTAPI_USERNAME = "patroni";
  * Reasoning:
  * - ttl 20, the smallest Patroni 4 keeps: a dead leader's key expires at most ttl after its
  *   last renewal, and that expiry is the main term of the failover time.
- * - loop_wait 2: the leader renews its key every ~2 s, so a hard-killed leader's key expires
- *   18–20 s after the kill; replicas wait in `Etcd3.watch` on a watch of the cluster prefix
- *   (patroni/dcs/etcd3.py), so they react to its expiry without waiting for their next
- *   loop. Each loop costs a few DCS requests per member: negligible for 3 members.
+ * - loop_wait 8: the leader renews its key once per loop, so the key of a leader that fails
+ *   at a random instant expires ttl − (time since the last renewal) later: uniformly 12–20 s
+ *   after the failure (16 s in the median), against 18–20 s with loop_wait 2. Replicas wait
+ *   in `Etcd3.watch` on a watch of the cluster prefix (patroni/dcs/etcd3.py), so they react to
+ *   the expiry at once, not at their next loop. Measured on the EC2 twin (twin-faults, 3 hard
+ *   kills each): loop_wait 2 → RTO 26.3–27.2 s; loop_wait 10 → 16.6 / 19.1 / 19.5 s
+ *   (docs/live-harness.md). Not 10 (Patroni's own default), because of what the leader does
+ *   once per loop: a partitioned primary demotes itself only after loop_wait + retry_timeout
+ *   plus its failsafe calls to the other members (2 s each), and its dirty reads
+ *   (docs/consistency.md) must end before its key expires and another node is promoted:
+ *   the partition run with loop_wait 10 ended them 17.7 s after the cut, too close to ttl 20;
+ *   8 keeps about 4 s of margin. A failed synchronous standby is also replaced in
+ *   `synchronous_standby_names` at the leader's next loop after Patroni sees it gone.
  * - retry_timeout 5: how long Patroni retries etcd or PostgreSQL before giving up (a leader
  *   that cannot renew its key within it demotes itself). Patroni's etcd client splits it over
  *   the 3 etcd hosts (`_calculate_timeouts` in patroni/dcs/etcd.py): ~1.7 s per host, above
- *   its 1 s minimum (4 s gave 1.3 s). 2 + 2 × 5 = 12 ≤ 20 leaves 8 s of margin, and
+ *   its 1 s minimum (4 s gave 1.3 s). 8 + 2 × 5 = 18 ≤ 20 leaves 2 s of margin, and
  *   failsafe_mode covers a DCS that is gone altogether.
- * Expected failover after a hard kill: ~20–22 s (expiry, then promotion); the 14.9 s median
+ * Expected failover after a hard kill: the expiry, then ~2.5 s to promote (the leader race asks
+ * the dead former primary's REST API first, with Patroni's fixed 2 s timeout: `fetch_node_status`
+ * in patroni/ha.py), then ~1–3 s until the first commit (a synchronous standby must stream from
+ * the new primary: `synchronous_mode_strict`); the etcd leader is kept off the primary's node
+ * (`managed-postgres-etcd-leader`). The 14.9 s median
  * measured on Patroni 3.0 with ttl 10 is not reachable on Patroni ≥ 3.2.
  */
 export const PATRONI_TIMING = {

@@ -162,13 +162,13 @@ describe("validateClusterSpec", () => {
   });
 
   describe("patroni timing", () => {
-    test("defaults to ttl 20, loopWait 2, retryTimeout 5 (valid on Patroni 4)", () => {
-      expect(validateClusterSpec(distributedSpec()).spec.patroni).toEqual({ ttl: 20, loopWait: 2, retryTimeout: 5 });
+    test("defaults to ttl 20, loopWait 8, retryTimeout 5 (valid on Patroni 4)", () => {
+      expect(validateClusterSpec(distributedSpec()).spec.patroni).toEqual({ ttl: 20, loopWait: 8, retryTimeout: 5 });
     });
 
     test("given values win; the others keep their defaults", () => {
       const { spec } = validateClusterSpec(distributedSpec({ patroni: { ttl: 30, retryTimeout: 10 } }));
-      expect(spec.patroni).toEqual({ ttl: 30, loopWait: 2, retryTimeout: 10 });
+      expect(spec.patroni).toEqual({ ttl: 30, loopWait: 8, retryTimeout: 10 });
     });
 
     test.each([
@@ -193,7 +193,7 @@ describe("validateClusterSpec", () => {
     test("the rule counts defaults: a retryTimeout alone that breaks it is named", () => {
       const issue = onlyIssue(distributedSpec({ patroni: { retryTimeout: 10 } }));
       expect(issue.path).toBe("patroni.retryTimeout");
-      expect(issue.message).toMatch(/2 \+ 2 × 10 = 22 > 20/);
+      expect(issue.message).toMatch(/8 \+ 2 × 10 = 28 > 20/);
     });
 
     test("the boundary loopWait + 2 × retryTimeout = ttl is accepted", () => {

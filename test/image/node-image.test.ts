@@ -168,7 +168,7 @@ describe("Patroni 4.0.7 accepts every rendered patroni.yml and keeps its timing"
     const r = patroni([0, 1, 2].map((i) => ({ ctx: distributedNode(i, PG17) })), true);
     expect(r.stderr).not.toContain("MISSING TOOL");
     expect(memberResults(r.stdout)).toEqual(["member 0: rc=0", "member 1: rc=0", "member 2: rc=0"]);
-    expect(reported(r.stdout, "timing")).toEqual(["20 2 5", "20 2 5", "20 2 5"]);
+    expect(reported(r.stdout, "timing")).toEqual(["20 8 5", "20 8 5", "20 8 5"]);
     expect(reported(r.stdout, "warning")).toEqual([]);
     expect(r.status).toBe(0);
   });
@@ -176,7 +176,7 @@ describe("Patroni 4.0.7 accepts every rendered patroni.yml and keeps its timing"
   test("standalone", () => {
     const r = patroni([{ ctx: standaloneNode(PG17) }], true);
     expect(memberResults(r.stdout)).toEqual(["member 0: rc=0"]);
-    expect(reported(r.stdout, "timing")).toEqual(["20 2 5"]);
+    expect(reported(r.stdout, "timing")).toEqual(["20 8 5"]);
     expect(reported(r.stdout, "warning")).toEqual([]);
   });
 
@@ -195,7 +195,7 @@ describe("Patroni 4.0.7 accepts every rendered patroni.yml and keeps its timing"
       false,
     );
     expect(memberResults(r.stdout)).toEqual(["member 0: rc=0"]);
-    expect(reported(r.stdout, "timing")).toEqual(["20 2 5"]);
+    expect(reported(r.stdout, "timing")).toEqual(["20 8 5"]);
     expect(reported(r.stdout, "warning")).toEqual([]);
   });
 
@@ -212,7 +212,7 @@ describe("Patroni 4.0.7 accepts every rendered patroni.yml and keeps its timing"
 chroot "$ROOT0" env -i PATH=/usr/bin:/bin ${env} python3 /tmp/timing.py /tmp/patroni.yml 2>&1`,
     });
     expect(memberResults(r.stdout)).toEqual(["member 0: rc=0"]);
-    expect(reported(r.stdout, "timing")).toEqual(["20 2 5"]);
+    expect(reported(r.stdout, "timing")).toEqual(["20 8 5"]);
     expect(reported(r.stdout, "warning")).toEqual([]);
   });
 
@@ -222,7 +222,7 @@ chroot "$ROOT0" env -i PATH=/usr/bin:/bin ${env} python3 /tmp/timing.py /tmp/pat
       roots: [[{ path: "/tmp/patroni.yml", content: text }, { path: "/tmp/timing.py", content: TIMING_PY }]],
       script: `chroot "$ROOT0" env ${TEST_PATRONI_SECRETS_ENV} python3 /tmp/timing.py /tmp/patroni.yml 2>&1`,
     });
-    expect(reported(r.stdout, "timing")).toEqual(["20 2 5"]);
+    expect(reported(r.stdout, "timing")).toEqual(["20 8 5"]);
     expect(reported(r.stdout, "warning")).toEqual(["ttl=10 can't be smaller than 20, adjusting..."]);
   });
 });

@@ -110,8 +110,8 @@ describe("renderPatroniConfig: failover behaviour", () => {
     expect(ttl).toBeGreaterThanOrEqual(loop_wait + 2 * retry_timeout);
   });
 
-  test("the default timing is valid on Patroni 4: ttl 20, loop_wait 2, retry_timeout 5", () => {
-    expect(PATRONI_TIMING).toEqual({ ttl: 20, loop_wait: 2, retry_timeout: 5 });
+  test("the default timing is valid on Patroni 4: ttl 20, loop_wait 8, retry_timeout 5", () => {
+    expect(PATRONI_TIMING).toEqual({ ttl: 20, loop_wait: 8, retry_timeout: 5 });
     const { ttl, loop_wait, retry_timeout } = s().bootstrap.dcs;
     expect({ ttl, loop_wait, retry_timeout }).toEqual(PATRONI_TIMING);
   });
@@ -122,11 +122,11 @@ describe("renderPatroniConfig: failover behaviour", () => {
       const { ttl, loop_wait, retry_timeout } = parse(renderPatroniConfig(ctx)).bootstrap.dcs;
       expect({ ttl, loop_wait, retry_timeout }).toEqual({ ttl: 30, loop_wait: 5, retry_timeout: 10 });
     }
-    expect(renderPatroniConfig(distributedNode(0, { patroni: { ttl: 25 } }))).toMatch(/#.*ttl 25 s >= loop_wait 2 \+ 2 \* retry_timeout 5/);
+    expect(renderPatroniConfig(distributedNode(0, { patroni: { ttl: 25 } }))).toMatch(/#.*ttl 25 s >= loop_wait 8 \+ 2 \* retry_timeout 5/);
   });
 
   test("a YAML comment justifies the timing", () => {
-    expect(renderPatroniConfig(distributedNode(0))).toMatch(/#.*ttl 20 s >= loop_wait 2 \+ 2 \* retry_timeout 5/);
+    expect(renderPatroniConfig(distributedNode(0))).toMatch(/#.*ttl 20 s >= loop_wait 8 \+ 2 \* retry_timeout 5/);
   });
 });
 
