@@ -236,8 +236,8 @@ note_need() {
     return 0
   fi
   if [ -r "$MAINTENANCE_NEED_FILE" ]; then line=$(head -n1 "$MAINTENANCE_NEED_FILE"); fi
-  seen=$(sed -n 's/ \([0-9][0-9]*\)$/ \1/p' <<<"$line" | awk '{print $NF}')
-  if [ -n "$seen" ] && [ "$line" = "$NEED $WHY $seen" ]; then
+  seen=$(awk '{print $NF}' <<<"$line")
+  if [[ "$seen" =~ ^[0-9]+$ ]] && [ "$line" = "$NEED $WHY $seen" ]; then
     echo "$seen"
     return 0
   fi
