@@ -14,6 +14,16 @@
  *   after 15 s) and its Auto Scaling group launches the replacement at once. RTO = kill →
  *   first write acknowledged through the read-write endpoint; slot_recovered_s = kill → the
  *   replacement streaming in a formed cluster; lost writes = acknowledged ids missing afterwards.
+ *   Before each kill the bench waits (≤ 60 s) for the steady state that
+ *   `managed-postgres-etcd-leader.timer` keeps, the etcd leader on another member than the
+ *   Patroni primary, and prints both per round (as twin-faults does): a real failure strikes at
+ *   a random time, almost always in that state. In the ≤ 10 s after a leader change, before
+ *   the timer moves the etcd leadership, the primary's node may still lead etcd; a crash then
+ *   also costs an etcd election and the renewal of every lease (~2.3 s more, docs/live-harness.md).
+ * - Every table row carries the host's load averages (1/5/15 min, as `uptime` prints them)
+ *   at its measurement: the numbers are noisy on a loaded machine.
+ * - Takes the live tier's host-wide lock (test/support/live-lock.ts) like jest's live global
+ *   setup, and fails at once naming the holder when another live run has it.
  * - Planned switchover (Patroni REST): longest gap between acknowledged writes.
  * - pgbench select-only TPS through the read-write and read-only endpoints (one PgBouncer
  *   instance: the NLB is not modelled) and directly to the primary, at 20 and 1000 clients.
@@ -27,8 +37,10 @@ import { APP_USER } from "../test/live/harness/constants";
 import { plannedSwitchover, rotatePrimaryAway, unplannedFailover, type FailoverRound, type SwitchoverResult } from "../test/live/harness/scenarios";
 import { nodeRoot } from "../test/twin/machine";
 import { TwinFaultCluster } from "../test/twin/live";
+import { acquireLiveLock } from "../test/support/live-lock";
 import { clusterEnvironment } from "./environment";
 import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 
 const FAILOVER_ROUNDS = Number(process.env.FAILOVER_ROUNDS ?? 3);
@@ -46,6 +58,13 @@ function table(title: string, header: string[], rows: (string | number)[][]): vo
   console.log(line(header));
   console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
   for (const r of cells.slice(1)) console.log(line(r));
+}
+
+/** The host's 1/5/15-minute load averages, as `uptime` prints them. */
+function load(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 }
 
 function median(xs: number[]): number {
@@ -79,32 +98,39 @@ async function pgbench(target: string, conninfo: string, clients: number): Promi
 }
 
 async function main(): Promise<void> {
+  const lock = await acquireLiveLock();
   console.log(clusterEnvironment(nodeRoot()));
   const log = (m: string) => console.error(`${new Date().toISOString()} ${m}`);
   // own prefix: twin-backups.test.ts uses "twb"
-  const cluster = await TwinFaultCluster.start({ prefix: "tbf", log });
+  const cluster = await TwinFaultCluster.start({ prefix: "tbf", log }).catch(async (e: unknown) => {
+    await lock.release();
+    throw e;
+  });
   console.log(`cluster: the distributed example on the EC2 twin, apply → formed with the application schema in ${cluster.bootSeconds.toFixed(0)} s`);
   let exitCode = 0;
   try {
     // ---- unplanned failover, rotating the victim
-    const rounds: FailoverRound[] = [];
+    const rounds: (FailoverRound & { readonly etcdLeader: string; readonly load: string })[] = [];
     const victims = new Set<string>();
     for (let round = 1; round <= FAILOVER_ROUNDS; round++) {
       await rotatePrimaryAway(cluster, victims);
+      const { primary, etcdLeader } = await cluster.waitEtcdLeaderOffPrimary(60_000);
+      console.error(`round ${round}: primary ${primary}, etcd leader ${etcdLeader}`);
+      const atKill = load();
       const r = await unplannedFailover(cluster, round);
       victims.add(r.victim);
-      rounds.push(r);
-      console.error(`round ${round}: ${JSON.stringify({ ...r, lost: r.lost.length, killedAtIso: new Date(r.killedAt).toISOString() })}`);
+      rounds.push({ ...r, etcdLeader, load: atKill });
+      console.error(`round ${round}: ${JSON.stringify({ ...r, lost: r.lost.length, killedAtIso: new Date(r.killedAt).toISOString(), etcdLeader, load: atKill })}`);
     }
     table(
       "Unplanned failover (the primary's instance fails; its group's replacement launches at once and takes the slot over; writes through the rw endpoint)",
-      ["round", "victim", "new primary", "new leader s", "RTO s", "acked writes", "lost writes", "slot recovered s"],
-      rounds.map((r, i) => [i + 1, r.victim, r.newPrimary, r.newLeaderSeconds.toFixed(1), r.rtoSeconds.toFixed(1), r.acknowledged, r.lost.length, r.slotRecoveredSeconds.toFixed(1)]),
+      ["round", "victim", "etcd leader", "new primary", "new leader s", "RTO s", "acked writes", "lost writes", "slot recovered s", "load 1/5/15 min"],
+      rounds.map((r, i) => [i + 1, r.victim, r.etcdLeader, r.newPrimary, r.newLeaderSeconds.toFixed(1), r.rtoSeconds.toFixed(1), r.acknowledged, r.lost.length, r.slotRecoveredSeconds.toFixed(1), r.load]),
     );
     const rtos = rounds.map((r) => r.rtoSeconds);
     const lost = rounds.reduce((n, r) => n + r.lost.length, 0);
-    table("Failover summary", ["runs", "median RTO s", "max RTO s", "lost writes", "target"], [
-      [rounds.length, median(rtos).toFixed(1), Math.max(...rtos).toFixed(1), lost, "median ≤ 22, max ≤ 25, lost 0"],
+    table("Failover summary", ["runs", "median RTO s", "max RTO s", "lost writes", "target", "load 1/5/15 min"], [
+      [rounds.length, median(rtos).toFixed(1), Math.max(...rtos).toFixed(1), lost, "median ≤ 22, max ≤ 25, lost 0", load()],
     ]);
 
     const summary = () => {
@@ -117,12 +143,15 @@ async function main(): Promise<void> {
     }
 
     // ---- planned switchover
-    const switchovers: SwitchoverResult[] = [];
-    for (let i = 0; i < 2; i++) switchovers.push(await plannedSwitchover(cluster, i));
+    const switchovers: (SwitchoverResult & { readonly load: string })[] = [];
+    for (let i = 0; i < 2; i++) {
+      const atStart = load();
+      switchovers.push({ ...(await plannedSwitchover(cluster, i)), load: atStart });
+    }
     table(
       "Planned switchover (Patroni REST POST /switchover to the synchronous standby)",
-      ["run", "from", "to", "write-unavailability window s", "lost writes", "target"],
-      switchovers.map((s, i) => [i + 1, s.from, s.to, s.windowSeconds.toFixed(2), s.lost.length, "≤ 5 s"]),
+      ["run", "from", "to", "write-unavailability window s", "lost writes", "target", "load 1/5/15 min"],
+      switchovers.map((s, i) => [i + 1, s.from, s.to, s.windowSeconds.toFixed(2), s.lost.length, "≤ 5 s", s.load]),
     );
 
     // ---- pgbench select-only
@@ -134,16 +163,21 @@ async function main(): Promise<void> {
       const ms = await cluster.patroniCluster();
       return ms.every((m) => m.role === "leader" || m.lag === 0) ? true : undefined;
     }, 120_000, 1000).catch(() => undefined);
-    const rows: PgbenchRow[] = [];
+    const rows: (PgbenchRow & { readonly load: string })[] = [];
     for (const clients of [20, 1000]) {
-      rows.push(await pgbench("rw endpoint (PgBouncer 6432)", cluster.endpointConnInfo("rw"), clients));
-      rows.push(await pgbench("ro endpoint (PgBouncer 6433)", cluster.endpointConnInfo("ro"), clients));
-      rows.push(await pgbench("direct to the primary (5432)", cluster.directConnInfo(leader), clients));
+      for (const [target, conninfo] of [
+        ["rw endpoint (PgBouncer 6432)", cluster.endpointConnInfo("rw")],
+        ["ro endpoint (PgBouncer 6433)", cluster.endpointConnInfo("ro")],
+        ["direct to the primary (5432)", cluster.directConnInfo(leader)],
+      ] as const) {
+        const atStart = load();
+        rows.push({ ...(await pgbench(target, conninfo, clients)), load: atStart });
+      }
     }
     table(
       `pgbench -S (select-only), ${PGBENCH_SECONDS} s per run, TLS 1.3 + scram-sha-256, the example's nodes`,
-      ["target", "clients", "TPS", "connection errors", "note"],
-      rows.map((r) => [r.target, r.clients, r.tps, r.connectionErrors, r.note]),
+      ["target", "clients", "TPS", "connection errors", "note", "load 1/5/15 min"],
+      rows.map((r) => [r.target, r.clients, r.tps, r.connectionErrors, r.note, r.load]),
     );
 
     summary();
@@ -159,6 +193,7 @@ async function main(): Promise<void> {
       }
     }
     await cluster.destroy();
+    await lock.release();
   }
   process.exit(exitCode);
 }

@@ -14,7 +14,7 @@
  * Root, `sudo npm run setup:system`, terraform and the node root; fails (never skips) without them.
  */
 import { COMMITTED_LOCALLY } from "./harness/invisible-commit";
-import { run, waitFor } from "./harness/exec";
+import { run } from "./harness/exec";
 import { APP_USER } from "./harness/constants";
 import {
   azPartition,
@@ -28,7 +28,6 @@ import {
 } from "./harness/scenarios";
 import { TwinFaultCluster } from "../twin/live";
 import { PATHS, pgbouncerConfigPath } from "../../src/render";
-import { PORTS } from "../../src/cluster-spec";
 import { requirePrerequisites } from "../support/prerequisites";
 
 jest.setTimeout(900_000);
@@ -56,20 +55,6 @@ async function poolerFile(path: string): Promise<string> {
   const r = await cluster.endpointInstance.machine.exec(["cat", path], { timeoutMs: 20_000 });
   if (r.status !== 0) throw new Error(`cat ${path} on ${cluster.endpointInstance.id}: ${r.stderr}`);
   return r.stdout;
-}
-
-/** Member name of the etcd leader, as the primary's etcdctl sees it (`endpoint status` of every member). */
-async function etcdLeaderName(): Promise<string | undefined> {
-  const primary = (await cluster.leaderIndex())!;
-  const endpoints = cluster.members.map((m) => `https://${m.address}:${PORTS.etcdClient}`).join(",");
-  const r = await cluster.instanceOf(primary).machine.exec(
-    ["etcdctl", `--endpoints=${endpoints}`, `--cacert=${PATHS.caCert}`, `--cert=${PATHS.serverCert}`, `--key=${PATHS.serverKey}`, "--command-timeout=3s", "endpoint", "status"],
-    { timeoutMs: 20_000 },
-  );
-  // "https://<address>:2379, <id>, <version>, <db size>, <is leader>, …" per member
-  const line = r.stdout.split("\n").find((l) => l.split(", ")[4] === "true");
-  const address = line?.split(", ")[0]!.replace(/^https:\/\//, "").replace(/:\d+$/, "");
-  return cluster.members.find((m) => m.address === address)?.name;
 }
 
 describe("endpoints", () => {
@@ -185,11 +170,7 @@ describe("unplanned failover: the primary's instance fails, Auto Scaling's repla
   test.each([1, 2, 3])("round %i: a new primary takes writes, no acknowledged write is lost, the replacement streams again", async (round) => {
     await rotatePrimaryAway(cluster, victims); // a zone not crashed yet
     // managed-postgres-etcd-leader (every 10 s) moves the etcd leadership off the primary's node
-    const primary = cluster.members[(await cluster.leaderIndex())!]!.name;
-    const etcdLeader = await waitFor(`the etcd leader on another node than the primary ${primary}`, async () => {
-      const l = await etcdLeaderName();
-      return l && l !== primary ? l : undefined;
-    }, 90_000, 2000);
+    const { etcdLeader } = await cluster.waitEtcdLeaderOffPrimary(90_000);
     const result = await unplannedFailover(cluster, round);
     rounds.push(result);
     victims.add(result.victim);

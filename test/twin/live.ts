@@ -25,6 +25,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PORTS } from "../../src/cluster-spec";
+import { PATHS } from "../../src/render";
 import { TAG_SLOT, TAG_SLOT_RESOURCE } from "../../src/cluster-spec/types";
 import { APP_USER } from "../live/harness/constants";
 import { run, waitFor, type RunResult } from "../live/harness/exec";
@@ -180,6 +181,46 @@ export class TwinFaultCluster implements FaultCluster {
 
   waitFormed(timeoutMs: number): Promise<PatroniMember[]> {
     return waitFormedOfThree(() => this.patroniCluster(), timeoutMs);
+  }
+
+  /**
+   * Member name of the etcd leader, as the primary's etcdctl sees it (`endpoint status` of every
+   * member, over the cluster's client TLS); undefined when no member reports itself leader.
+   */
+  async etcdLeaderName(): Promise<string | undefined> {
+    const primary = (await this.leaderIndex()) ?? 0;
+    const endpoints = this.members.map((m) => `https://${m.address}:${PORTS.etcdClient}`).join(",");
+    const r = await this.instanceOf(primary).machine.exec(
+      ["etcdctl", `--endpoints=${endpoints}`, `--cacert=${PATHS.caCert}`, `--cert=${PATHS.serverCert}`, `--key=${PATHS.serverKey}`, "--command-timeout=3s", "endpoint", "status"],
+      { timeoutMs: 20_000 },
+    );
+    // "https://<address>:2379, <id>, <version>, <db size>, <is leader>, …" per member
+    const line = r.stdout.split("\n").find((l) => l.split(", ")[4] === "true");
+    const address = line?.split(", ")[0]!.replace(/^https:\/\//, "").replace(/:\d+$/, "");
+    return this.members.find((m) => m.address === address)?.name;
+  }
+
+  /**
+   * Waits for the steady state that `managed-postgres-etcd-leader.timer` (every 10 s) keeps: the
+   * etcd leader on another member than the Patroni primary. A real instance failure strikes at a
+   * random time, almost always in that state; in the ≤ 10 s after a leader change before the
+   * timer moves the etcd leadership, a crash of the primary also costs an etcd election
+   * (docs/live-harness.md).
+   * @param timeoutMs bound of the wait @default 60000
+   * @throws Error from {@link waitFor} when the state is not reached in time
+   */
+  async waitEtcdLeaderOffPrimary(timeoutMs = 60_000): Promise<{ primary: string; etcdLeader: string }> {
+    return waitFor(
+      "the etcd leader on another member than the Patroni primary",
+      async () => {
+        const p = await this.leaderIndex();
+        if (p === undefined) return undefined;
+        const etcdLeader = await this.etcdLeaderName();
+        return etcdLeader && etcdLeader !== this.members[p]!.name ? { primary: this.members[p]!.name, etcdLeader } : undefined;
+      },
+      timeoutMs,
+      2000,
+    );
   }
 
   /** The dynamic configuration's timing (`GET /config`). */
