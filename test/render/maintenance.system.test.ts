@@ -16,6 +16,8 @@ import fc from "fast-check";
 import { inMaintenanceWindow, windowMinutes, WEEKDAYS, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import { renderBootstrapScript } from "../../src/render/bootstrap";
 import { readScript } from "../../src/render/scripts";
+import { renderPatroniConfig } from "../../src/render/patroni";
+import { parse as parseYaml } from "yaml";
 import { distributedNode, standaloneNode } from "./fixtures";
 import { requirePrerequisites } from "../support/prerequisites";
 import { setHeader } from "./script-header";
@@ -36,7 +38,7 @@ function etcdctl(...args: string[]): string {
 }
 
 beforeAll(async () => {
-  requirePrerequisites({ commands: ["bash", "jq", "etcd", "etcdctl", "sha256sum"] });
+  requirePrerequisites({ commands: ["bash", "jq", "etcd", "etcdctl", "sha256sum", "python3"] });
   dir = mkdtempSync(join(tmpdir(), "mp-maintenance-"));
   mkdirSync(join(dir, "bin"));
   const port = 24000 + Math.floor(Math.random() * 2000);
@@ -67,6 +69,16 @@ case "$url" in
   */latest/meta-data/instance-id) echo "i-$NODE" ;;
   */patroni) cat "$FAKE/patroni-$NODE.json" ;;
   */cluster) cat "$FAKE/cluster.json" ;;
+  */config)
+    if [[ " $* " == *" -X PATCH "* ]]; then
+      # Patroni's PATCH /config: a deep merge into the dynamic configuration; the credentials come on stdin
+      prev=""; for a in "$@"; do [ "$prev" = --data ] && body=$a; prev=$a; done
+      cat > "$FAKE/patch-stdin"
+      echo "$body" >> "$FAKE/patches"
+      jq -c --argjson p "$body" '. * $p' "$FAKE/config.json" > "$FAKE/config.json.new" && mv "$FAKE/config.json.new" "$FAKE/config.json"
+    else
+      cat "$FAKE/config.json"
+    fi ;;
   *) exit 22 ;;
 esac`);
   bin("aws", `echo "$NODE aws $*" >> "$FAKE/calls"
@@ -185,10 +197,17 @@ describe("maintenance: three nodes, one real etcd", () => {
     writeFileSync(join(dir, "desired"), `${desired}\n`);
     for (const [name, v] of Object.entries(running)) writeFileSync(join(dir, `running-${name}`), v);
   }
+  /** The bootstrap.dcs section of the rendered patroni.yml: what Patroni stores in the DCS when it creates the cluster. */
+  let renderedDcs: { loop_wait: number; postgresql: { parameters: Record<string, string> } } & Record<string, unknown>;
   function render(extra: Record<string, string | number> = {}) {
     n++;
     prefix = `/test-${n}`;
     writeFileSync(join(dir, "calls"), "");
+    rmSync(join(dir, "patches"), { force: true });
+    const yml = renderPatroniConfig(distributedNode(0));
+    writeFileSync(join(dir, "patroni.yml"), yml);
+    renderedDcs = parseYaml(yml).bootstrap.dcs;
+    writeFileSync(join(dir, "config.json"), JSON.stringify(renderedDcs));
     scripts = {};
     for (const [i, name] of NODES.entries()) {
       const file = join(dir, `bootstrap-${n}-${name}.sh`);
@@ -202,6 +221,7 @@ describe("maintenance: three nodes, one real etcd", () => {
           MAINTENANCE_NEED_FILE: join(dir, `need-${n}-${name}`),
           CONFIG_FILES: join(dir, "config-a"),
           PATRONI_ENV: join(dir, "patroni.env"),
+          PATRONI_CONFIG: join(dir, "patroni.yml"),
           BACKUP_STATUS_FILE: join(dir, `backup-status-${n}`),
           APPLY_IMMEDIATELY: "yes",
           ...extra,
@@ -255,7 +275,7 @@ describe("maintenance: three nodes, one real etcd", () => {
     expect(actions()).toEqual([
       "orders-1 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-1 --no-should-decrement-desired-capacity",
       "orders-2 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-2 --no-should-decrement-desired-capacity",
-      "orders-0 patronictl -c /etc/patroni/patroni.yml switchover --leader orders-0 --candidate orders-1 --force orders (PATRONI_RESTAPI_PASSWORD set: yes)",
+      `orders-0 patronictl -c ${dir}/patroni.yml switchover --leader orders-0 --candidate orders-1 --force orders (PATRONI_RESTAPI_PASSWORD set: yes)`,
       "orders-0 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-0 --no-should-decrement-desired-capacity",
     ]);
     expect(readFileSync(join(dir, "calls"), "utf8")).not.toContain("secret-not-on-command-line");
@@ -296,7 +316,7 @@ describe("maintenance: three nodes, one real etcd", () => {
     expect(actions()).toEqual([
       "orders-1 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-1 --no-should-decrement-desired-capacity",
       "orders-2 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-2 --no-should-decrement-desired-capacity",
-      "orders-0 patronictl -c /etc/patroni/patroni.yml switchover --leader orders-0 --candidate orders-1 --force orders (PATRONI_RESTAPI_PASSWORD set: yes)",
+      `orders-0 patronictl -c ${dir}/patroni.yml switchover --leader orders-0 --candidate orders-1 --force orders (PATRONI_RESTAPI_PASSWORD set: yes)`,
     ]);
   });
 
@@ -318,8 +338,8 @@ describe("maintenance: three nodes, one real etcd", () => {
     pending("orders-1", false);
     expect(run("orders-1")).toMatch(/roll lock released/);
     expect(actions()).toEqual([
-      "orders-2 patronictl -c /etc/patroni/patroni.yml restart orders orders-2 --force (PATRONI_RESTAPI_PASSWORD set: yes)",
-      "orders-1 patronictl -c /etc/patroni/patroni.yml restart orders orders-1 --force (PATRONI_RESTAPI_PASSWORD set: yes)",
+      `orders-2 patronictl -c ${dir}/patroni.yml restart orders orders-2 --force (PATRONI_RESTAPI_PASSWORD set: yes)`,
+      `orders-1 patronictl -c ${dir}/patroni.yml restart orders orders-1 --force (PATRONI_RESTAPI_PASSWORD set: yes)`,
     ]);
     expect(run("orders-0")).toMatch(/switching over from orders-0 to the synchronous standby orders-1 before the restart/);
     // the primary's need goes away (say the parameter was reverted): its record is removed
@@ -400,7 +420,66 @@ describe("maintenance: three nodes, one real etcd", () => {
     expect(run("orders-2")).toMatch(/restarting PostgreSQL on orders-2 through Patroni \(Patroni reports pending_restart\)/);
     writeFileSync(join(dir, "patroni-orders-2.json"), JSON.stringify({ role: "replica", state: "running" }));
     expect(run("orders-2")).toMatch(/roll lock released/);
-    expect(actions()).toEqual(["orders-2 patronictl -c /etc/patroni/patroni.yml restart orders orders-2 --force (PATRONI_RESTAPI_PASSWORD set: yes)"]);
+    expect(actions()).toEqual([`orders-2 patronictl -c ${dir}/patroni.yml restart orders orders-2 --force (PATRONI_RESTAPI_PASSWORD set: yes)`]);
     appendFileSync(join(dir, "calls"), "");
+  });
+  test("issue 12: a size change reaches Patroni's dynamic configuration: the first node on its group's version PATCHes what differs, once; nodes on the older version do not", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    // a cluster created at size S with the older timing; the WAL limits the primary set, and an
+    // operator's setting, are not in the rendered file
+    const have = JSON.parse(JSON.stringify(renderedDcs));
+    have.loop_wait = 2;
+    have.postgresql.parameters.max_connections = "50";
+    have.postgresql.parameters.max_wal_size = "1024MB";
+    have.postgresql.parameters.max_locks_per_transaction = 128;
+    writeFileSync(join(dir, "config.json"), JSON.stringify(have));
+    expect(renderedDcs.loop_wait).not.toBe(2);
+    expect(renderedDcs.postgresql.parameters.max_connections).not.toBe("50");
+    setVersions("2", { "orders-0": "1", "orders-1": "2", "orders-2": "1" });
+
+    for (const name of ["orders-0", "orders-2"]) expect(run(name)).not.toMatch(/dynamic configuration/);
+    expect(existsSync(join(dir, "patches"))).toBe(false);
+
+    const expected = { loop_wait: renderedDcs.loop_wait, postgresql: { parameters: { max_connections: renderedDcs.postgresql.parameters.max_connections } } };
+    expect(run("orders-1")).toContain(`Patroni's dynamic configuration set to what ${dir}/patroni.yml renders: ${JSON.stringify(expected)}`);
+    expect(readFileSync(join(dir, "patches"), "utf8").trim().split("\n").map((l) => JSON.parse(l))).toEqual([expected]);
+    expect(readFileSync(join(dir, "patch-stdin"), "utf8")).toBe("user = patroni:secret-not-on-command-line\n");
+    expect(readFileSync(join(dir, "calls"), "utf8")).not.toContain("secret-not-on-command-line");
+    const after = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    expect(after.postgresql.parameters).toMatchObject({ max_wal_size: "1024MB", max_locks_per_transaction: 128, max_connections: expected.postgresql.parameters.max_connections });
+    expect(events("orders-1").filter((e) => e.mp_dcs_configuration_set === 1).map((e) => JSON.parse(e.event))).toEqual([expected]);
+
+    // the next run finds nothing to change
+    expect(run("orders-1")).not.toMatch(/dynamic configuration/);
+    expect(readFileSync(join(dir, "patches"), "utf8").trim().split("\n")).toHaveLength(1);
+  });
+
+  test("a smaller size: decreases a standby must match are held back with the reason (the primary would have to restart first); the rest is applied", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    setVersions("1", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    const have = JSON.parse(JSON.stringify(renderedDcs));
+    have.loop_wait = 2;
+    have.postgresql.parameters.max_connections = "5000";
+    have.postgresql.parameters.max_wal_senders = 20;
+    writeFileSync(join(dir, "config.json"), JSON.stringify(have));
+    const { max_connections: connections, max_wal_senders: senders } = renderedDcs.postgresql.parameters;
+    const log = run("orders-2");
+    expect(log).toContain(`not lowering max_connections 5000 -> ${connections}, max_wal_senders 20 -> ${senders} in Patroni's dynamic configuration: a decrease must restart the primary before the replicas`);
+    expect(readFileSync(join(dir, "patches"), "utf8").trim().split("\n").map((l) => JSON.parse(l))).toEqual([{ loop_wait: renderedDcs.loop_wait }]);
+    expect(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).postgresql.parameters).toMatchObject({ max_connections: "5000", max_wal_senders: 20 });
+    expect(events("orders-2").filter((e) => e.mp_dcs_configuration_held === 1).map((e) => JSON.parse(e.event))).toEqual([
+      { max_connections: { from: "5000", to: connections }, max_wal_senders: { from: "20", to: senders } },
+    ]);
+  });
+
+  test("Patroni's configuration unreadable: one line, nothing changed, the roll goes on", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    setVersions("1", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    rmSync(join(dir, "config.json"));
+    expect(run("orders-2")).toMatch(/ maintenance: Patroni's dynamic configuration or .*patroni\.yml unreadable: dynamic configuration left as it is$/m);
+    expect(existsSync(join(dir, "patches"))).toBe(false);
   });
 });

@@ -441,6 +441,26 @@ data_volume_mib() {
   fi
 }
 
+# patch_patroni_config BODY: PATCH /config (Patroni's dynamic configuration, what
+# `patronictl edit-config` changes) on this node's Patroni with the JSON BODY and the REST API
+# credentials: the password read from PATRONI_ENV and handed to curl as its configuration on
+# stdin, never on a command line. Status 1 (and a log line) when the password is not a plain
+# token or the request fails.
+patch_patroni_config() {
+  local pass
+  pass=$(sed -n 's/^PATRONI_RESTAPI_PASSWORD[=]//p' "$PATRONI_ENV")
+  # an unquoted curl config value: the password is hex (step_secrets), anything else is refused
+  case "$pass" in
+    "" | *[!A-Za-z0-9._~+/=-]*)
+      log "the REST API password in $PATRONI_ENV is empty or not a plain token"
+      return 1
+      ;;
+  esac
+  printf 'user = %s:%s\n' "$PATRONI_RESTAPI_USERNAME" "$pass" |
+    curl -sf -o /dev/null --max-time 10 --cacert "$CA_CERT" -K - -X PATCH -H 'Content-Type: application/json' \
+      --data "$1" "$PATRONI_URL/config"
+}
+
 # wal_limits_for MIB: "max_wal_size max_slot_wal_keep_size" for a data volume of MIB MiB:
 # an eighth of the volume from 256MB to 8192MB, and a quarter (walLimitsForVolume in
 # src/render/postgres.ts: the same formula).
@@ -458,7 +478,7 @@ wal_limits_for() {
 # Both are sighup parameters: Patroni reloads every member at its next loop, no restart. They
 # are in no rendered file, so growing storageGiB changes no launch template (issue 12).
 apply_wal_limits() {
-  local mib want have body pass
+  local mib want have body
   if ! patroni_says primary; then
     log "not the primary: the WAL limits are set by the primary"
     return 0
@@ -473,17 +493,7 @@ apply_wal_limits() {
   if [ "$have" = "$want" ]; then return 0; fi
   body=$(jq -n -c --arg w "$(cut -d' ' -f1 <<<"$want")" --arg s "$(cut -d' ' -f2 <<<"$want")" \
     '{postgresql: {parameters: {max_wal_size: $w, max_slot_wal_keep_size: $s}}}')
-  pass=$(sed -n 's/^PATRONI_RESTAPI_PASSWORD[=]//p' "$PATRONI_ENV")
-  # an unquoted curl config value: the password is hex (step_secrets), anything else is refused
-  case "$pass" in
-    "" | *[!A-Za-z0-9._~+/=-]*)
-      log "the REST API password in $PATRONI_ENV is empty or not a plain token: WAL limits unchanged"
-      return 1
-      ;;
-  esac
-  printf 'user = %s:%s\n' "$PATRONI_RESTAPI_USERNAME" "$pass" |
-    curl -sf -o /dev/null --max-time 10 --cacert "$CA_CERT" -K - -X PATCH -H 'Content-Type: application/json' \
-      --data "$body" "$PATRONI_URL/config" || {
+  patch_patroni_config "$body" || {
     log "PATCH $PATRONI_URL/config failed: WAL limits unchanged"
     return 1
   }

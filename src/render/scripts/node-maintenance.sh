@@ -142,6 +142,66 @@ what_differs() {
   fi
 }
 
+# dcs_configuration_patch: prints {"patch": BODY, "held": HELD} (compact JSON). BODY brings
+# Patroni's dynamic configuration (GET /config) to the bootstrap.dcs section of this node's
+# PATRONI_CONFIG: every scalar setting there (ttl, loop_wait, retry_timeout, synchronous_mode, …),
+# the scalars of its postgresql section and its postgresql.parameters (the settings Patroni takes
+# only from the DCS: max_connections, max_wal_senders, …) whose value differs, compared as text;
+# {} when none does. HELD ({name: {from, to}}) are the decreases BODY leaves out: a standby must
+# run max_connections, max_prepared_transactions, max_locks_per_transaction, max_worker_processes
+# and max_wal_senders at least as high as its primary (PostgreSQL documentation, "Hot Standby",
+# administrator's overview), so a decrease needs the primary restarted before the replicas, which
+# this roll does not do (a replica restarted first comes back with the primary's value and
+# pending_restart: Patroni's effective_configuration). Settings the file does not render (the
+# WAL limits apply_wal_limits sets, anything an operator added) are left alone. Status 1 when the
+# file or Patroni cannot be read.
+dcs_configuration_patch() {
+  local want have
+  want=$(python3 -c 'import json, sys, yaml; print(json.dumps(((yaml.safe_load(open(sys.argv[1])) or {}).get("bootstrap") or {}).get("dcs") or {}))' "$PATRONI_CONFIG") || return 1
+  have=$(patroni_get config) || return 1
+  jq -c -n --argjson want "$want" --argjson have "$have" '
+    def differing($w; $h): $w | with_entries(select((.value | type) != "object" and (.value | tostring) != ($h[.key] | tostring)));
+    def nonempty($k): if . == {} then {} else {($k): .} end;
+    def int: tostring | select(test("^[0-9]+$")) | tonumber;
+    ["max_connections", "max_prepared_transactions", "max_locks_per_transaction", "max_worker_processes", "max_wal_senders"] as $standby_minimum |
+    ($want.postgresql // {}) as $wp | ($have.postgresql // {}) as $hp |
+    differing($wp.parameters // {}; $hp.parameters // {}) as $parameters |
+    ($parameters | with_entries(.key as $k | select(($standby_minimum | index($k)) != null)
+      | select(([.value | int] | first) as $to | ([$hp.parameters[$k] | int] | first) as $from | $to != null and $from != null and $to < $from)
+      | .value = {from: ($hp.parameters[.key] | tostring), to: (.value | tostring)})) as $held |
+    {patch: (differing($want; $have) + ((differing($wp; $hp) + ($parameters | with_entries(select(.key as $k | $held | has($k) | not))
+      | nonempty("parameters"))) | nonempty("postgresql"))), held: $held}'
+}
+
+# apply_dcs_configuration (each maintenance run of a node that runs the launch template version
+# its group wants): Patroni copies the bootstrap.dcs section of its file into the DCS only when it
+# creates the cluster, so without this a new size (max_connections) or new timing would never
+# reach a running cluster. PATCHes the settings that differ (one log line, mp_dcs_configuration_set
+# 1); Patroni reloads every member at its next loop and flags pending_restart where a setting needs
+# a restart, which this roll then applies node by node, replicas first. The first node replaced in
+# a roll does it, so the nodes replaced after it start with the new values and need no restart.
+# A held decrease (dcs_configuration_patch) is logged with what to do, mp_dcs_configuration_held 1.
+apply_dcs_configuration() {
+  local out body held
+  out=$(dcs_configuration_patch) || {
+    log "maintenance: Patroni's dynamic configuration or $PATRONI_CONFIG unreadable: dynamic configuration left as it is"
+    return 0
+  }
+  body=$(jq -c '.patch' <<<"$out")
+  held=$(jq -c '.held' <<<"$out")
+  if [ "$held" != "{}" ]; then
+    log "maintenance: not lowering $(jq -r 'to_entries | map("\(.key) \(.value.from) -> \(.value.to)") | join(", ")' <<<"$held") in Patroni's dynamic configuration: a decrease must restart the primary before the replicas, which the roll does not do (docs/operations.md, \"Lowering max_connections\")"
+    emit_metric mp_dcs_configuration_held 1 "$held"
+  fi
+  if [ "$body" = "{}" ]; then return 0; fi
+  if patch_patroni_config "$body"; then
+    log "maintenance: Patroni's dynamic configuration set to what $PATRONI_CONFIG renders: $body"
+    emit_metric mp_dcs_configuration_set 1 "$body"
+  else
+    log "maintenance: PATCH $PATRONI_URL/config failed: dynamic configuration unchanged, retrying next run ($body)"
+  fi
+}
+
 # cluster_unhealthy: prints why the cluster may not lose a node now (nothing when healthy):
 # every member of MEMBER_NAMES present and running or streaming, one leader, replica lag at
 # most LAG_LIMIT_BYTES, a synchronous standby (more than one member), and the newest full
@@ -287,6 +347,7 @@ job_maintenance() {
     return 0
   fi
   since=$(note_need "$rev")
+  if [ "$NEED" != replace ]; then apply_dcs_configuration; fi
   lock=$(roll_lock)
   holder=$(awk '{print $1}' <<<"$lock")
   if [ "$holder" = "$SELF_NAME" ]; then
