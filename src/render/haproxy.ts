@@ -25,13 +25,32 @@ import type { ClusterMember, PoolerContext } from "./types";
  *   `postgres-rw`. With `inter 1s rise 2` that took 1–2 s after Patroni's `GET /primary`
  *   first answered 200; now it takes at most 0.5 s (issue 11, measured in
  *   docs/live-harness.md). One 200 is enough: Patroni answers 200 on `/primary` only while
- *   it holds the leader key and PostgreSQL runs as primary, so a single answer is not noise.
+ *   it holds the leader key, so a single answer is not noise. (Patroni 4.0.7 `do_GET` in
+ *   patroni/api.py checks the leader key only: a new leader answers 200 from the moment it
+ *   takes the key, before `pg_ctl promote` has finished, and a write sent in that interval
+ *   fails at once with "cannot execute INSERT in a read-only transaction"; the client retries.)
  * - `fall 2`: one lost check (a slow REST answer under load) does not cut the primary's sessions.
  * - `on-marked-down shutdown-sessions`: sessions to a server marked down are closed so
  *   clients reconnect to the new primary, and no pooled server connection keeps reading a
  *   partitioned old primary (the live suite's endpoint reader: 0 dirty reads; docs/consistency.md).
  * The cost: up to 2 REST checks a second per member per backend per pooler instance.
  */
+/**
+ * `retries 0`: HAProxy does not retry a failed connection to a PostgreSQL server (HAProxy
+ * configuration manual, 3.0, §4.2 "retries"; the default is 3). Its only client is the
+ * instance's PgBouncer, which retries a failed server login itself after `server_login_retry`
+ * (0.5 s, src/render/pgbouncer.ts) and picks the server afresh through HAProxy each time.
+ * HAProxy's own retry goes to the same server after a turn-around of min(`timeout connect`, 1 s),
+ * which in a switchover or failover is the stopped old primary: with `retries 2` a login to it
+ * hung for 2 s, and a stream still in that turn-around when `on-marked-down shutdown-sessions`
+ * fired stayed open with no server connection and no expiry (HAProxy 3.0.11, `show sess`:
+ * `scb fd=-1`, `exp=` empty) until PgBouncer's `server_connect_timeout` (5 s) gave up on it —
+ * a 5 s stall of every planned switchover of the live suite (issue 11, docs/live-harness.md).
+ * Without retries a refused connection closes at once, and PgBouncer's next attempt follows
+ * the health checks to the new primary.
+ */
+export const HAPROXY_RETRIES = 0;
+
 export const HAPROXY_DEFAULT_SERVER =
   "default-server inter 1s fastinter 500ms downinter 500ms fall 2 rise 1 on-marked-down shutdown-sessions";
 
@@ -62,8 +81,8 @@ function serverLine(m: ClusterMember): string {
 
 /**
  * Renders haproxy.cfg: global (syslog logging to /dev/log, admin socket, TLS 1.3 minimum for
- * the health checks), defaults (`mode tcp`, connect 4 s, client/server 30 min idle,
- * check 2 s), `listen postgres-rw` on 127.0.0.1:15432 (`GET /primary`, expect 200) and
+ * the health checks), defaults (`mode tcp`, no connection retries: {@link HAPROXY_RETRIES},
+ * connect 4 s, client/server 30 min idle, check 2 s), `listen postgres-rw` on 127.0.0.1:15432 (`GET /primary`, expect 200) and
  * `listen postgres-ro` on 127.0.0.1:15433 (`GET /replica?lag=…`, expect 200, leastconn), and
  * `frontend endpoint-health` (`mode http`, every address, `PORTS.poolerHealth`, its requests not
  * logged: `set-log-level silent`):
@@ -91,7 +110,7 @@ export function renderHaproxyConfig(ctx: PoolerContext): string {
     "    log global",
     "    option tcplog",
     "    option dontlognull",
-    "    retries 2",
+    `    retries ${HAPROXY_RETRIES}`,
     "    timeout connect 4s",
     "    timeout client 30m",
     "    timeout server 30m",

@@ -1,4 +1,4 @@
-import { HAPROXY_DEFAULT_SERVER, PATHS, POOLER_HEALTH_PATHS, renderHaproxyConfig } from "../../src/render";
+import { HAPROXY_DEFAULT_SERVER, HAPROXY_RETRIES, PATHS, POOLER_HEALTH_PATHS, renderHaproxyConfig } from "../../src/render";
 import { pooler, TEST_ADDRESSES, TOKEN_ADDRESSES } from "./fixtures";
 
 /** Lines of one `listen` section. */
@@ -45,6 +45,12 @@ describe("renderHaproxyConfig", () => {
     );
     expect(section(text, "postgres-rw")).toContain(HAPROXY_DEFAULT_SERVER);
     expect(section(text, "postgres-ro")).toContain(HAPROXY_DEFAULT_SERVER);
+  });
+
+  test("never retries a failed server connection itself: PgBouncer retries, through the health checks (a retry to the stopped old primary stalled switchovers)", () => {
+    expect(HAPROXY_RETRIES).toBe(0);
+    expect(text).toMatch(/^defaults\n(?: {4}.*\n)* {4}retries 0\n/m);
+    expect(text.match(/^\s*retries /gm)).toHaveLength(1);
   });
 
   test("proxies TCP (PostgreSQL's TLS passes through untouched) and logs", () => {

@@ -21,7 +21,7 @@ import {
   type PendingCommit,
 } from "./invisible-commit";
 import { ContinuousReader, dirtyReads, type ReaderResult } from "./reader";
-import { ContinuousWriter, lostWrites, longestGap, type WriterResult } from "./writer";
+import { ContinuousWriter, lostWrites, longestGap, longestGapBounds, type WriterResult } from "./writer";
 
 /** Ids of the rows a writer tag has on the current primary (through the read-write endpoint). */
 export async function presentIds(cluster: FaultCluster, tag: string): Promise<Set<number>> {
@@ -396,6 +396,12 @@ export interface SwitchoverResult {
   readonly windowSeconds: number;
   readonly lost: number[];
   readonly httpStatus: number;
+  /** ms since the epoch: POST /switchover sent, and the two acknowledgements that bound the longest gap. */
+  readonly postedAt: number;
+  readonly gap: { readonly from: number; readonly to: number };
+  /** The writer's failed attempts (ms since the epoch) and what its client saw. */
+  readonly failures: number[];
+  readonly errors: WriterResult["errors"];
 }
 
 /** Planned switchover to the synchronous standby (Patroni REST POST /switchover, authenticated) under writes. */
@@ -421,5 +427,9 @@ export async function plannedSwitchover(cluster: FaultCluster, round = 0): Promi
     windowSeconds: longestGap(result.acks, t0, t1) / 1000,
     lost: lostWrites(result.acks, present),
     httpStatus: r.status,
+    postedAt: t0,
+    gap: longestGapBounds(result.acks, t0, t1),
+    failures: result.failures,
+    errors: result.errors,
   };
 }

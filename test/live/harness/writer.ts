@@ -23,7 +23,12 @@ export interface WriterResult {
   readonly unacknowledged: number;
   /** ms since the epoch of every failed attempt. */
   readonly failures: number[];
+  /** What psql printed on stderr (the error the client saw), with when it arrived; the first {@link MAX_ERRORS}. */
+  readonly errors: { readonly at: number; readonly message: string }[];
 }
+
+/** How many stderr messages a writer keeps. */
+const MAX_ERRORS = 200;
 
 export interface WriterOptions {
   /** Command prefix that runs psql (default: psql on this machine). E.g. nsenter … psql. */
@@ -48,6 +53,7 @@ export interface WriterOptions {
 export class ContinuousWriter {
   private readonly acks: Ack[] = [];
   private readonly failures: number[] = [];
+  private readonly errors: { at: number; message: string }[] = [];
   private unacknowledged = 0;
   private stopping = false;
   private loop?: Promise<void>;
@@ -73,7 +79,7 @@ export class ContinuousWriter {
   async stop(): Promise<WriterResult> {
     this.stopping = true;
     await this.loop;
-    return { tag: this.options.tag, acks: [...this.acks], unacknowledged: this.unacknowledged, failures: [...this.failures] };
+    return { tag: this.options.tag, acks: [...this.acks], unacknowledged: this.unacknowledged, failures: [...this.failures], errors: [...this.errors] };
   }
 
   private spawnPsql(): { child: ChildProcessWithoutNullStreams; lines: string[]; waiters: (() => void)[]; closed: { v: boolean } } {
@@ -93,7 +99,10 @@ export class ContinuousWriter {
       }
       wake();
     });
-    child.stderr.on("data", () => undefined);
+    child.stderr.on("data", (d: Buffer) => {
+      const message = d.toString().trim();
+      if (message && this.errors.length < MAX_ERRORS) this.errors.push({ at: Date.now(), message });
+    });
     child.stdin.on("error", () => undefined);
     child.on("close", () => {
       state.closed.v = true;
@@ -175,9 +184,15 @@ export function lostWrites(acks: readonly Ack[], present: ReadonlySet<number>): 
  * This is the write-unavailability window the event caused.
  */
 export function longestGap(acks: readonly Ack[], from: number, to: number): number {
-  let gap = 0;
+  const b = longestGapBounds(acks, from, to);
+  return b.to - b.from;
+}
+
+/** The two acknowledgement times (ms since the epoch) that bound {@link longestGap}; `{ from: 0, to: 0 }` without such a pair. */
+export function longestGapBounds(acks: readonly Ack[], from: number, to: number): { from: number; to: number } {
+  let best = { from: 0, to: 0 };
   for (let i = 1; i < acks.length; i++) {
-    if (acks[i].at > from && acks[i - 1].at < to) gap = Math.max(gap, acks[i].at - acks[i - 1].at);
+    if (acks[i].at > from && acks[i - 1].at < to && acks[i].at - acks[i - 1].at > best.to - best.from) best = { from: acks[i - 1].at, to: acks[i].at };
   }
-  return gap;
+  return best;
 }
