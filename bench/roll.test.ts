@@ -24,7 +24,9 @@
  *    Without CAP_SYS_RESOURCE (this CI container) ext4's online resize is refused ("Permission
  *    denied"), so the device grows and the filesystem stays (test/live/twin-storage.test.ts).
  *
- * Asserted: step 1 replaces every slot exactly once by an instance of the new version; step 2
+ * Asserted: step 1 replaces every slot exactly once by an instance of the new version and ends
+ * with size L's max_connections on every node (a parameter Patroni takes from the DCS only, set
+ * by the first replaced node: docs/operations.md, "What rolls"); step 2
  * restarts every member's PostgreSQL on the same instance and none is replaced; step 3 replaces
  * and restarts nothing and keeps the launch template versions; the cluster formed again after
  * each (one leader, two streaming replicas); 0 lost acknowledged writes.
@@ -42,6 +44,7 @@ import type { PatroniMember } from "../test/live/harness/fault-cluster";
 import { presentIds } from "../test/live/harness/scenarios";
 import { ContinuousWriter, longestGap, lostWrites } from "../test/live/harness/writer";
 import { requirePrerequisites } from "../test/support/prerequisites";
+import { postgresParametersForSize } from "../src/cluster-spec/sizes";
 
 jest.setTimeout(4_200_000);
 
@@ -118,6 +121,17 @@ async function postmasters(): Promise<{ instance: string; started: string }[]> {
   return out;
 }
 
+/** " | pending_restart a,b,c" for the three slots (yes, no, or ? when a Patroni does not answer). */
+async function pendingRestarts(): Promise<string> {
+  const p = await Promise.all([0, 1, 2].map((i) => cluster.patroniRequest(i, "GET", "/patroni").then((r) => (JSON.parse(r.body) as { pending_restart?: boolean }).pending_restart === true).catch(() => undefined)));
+  return ` | pending_restart ${p.map((x) => (x === undefined ? "?" : x ? "yes" : "no")).join(",")}`;
+}
+
+/** `SHOW <parameter>` on the three slots ("" where it does not answer). */
+function showEverywhere(parameter: string): Promise<string[]> {
+  return Promise.all([0, 1, 2].map((i) => cluster.nodeQueryOk(i, `SHOW ${parameter}`).catch(() => "")));
+}
+
 /** A change, measured. */
 interface Change {
   readonly name: string;
@@ -185,7 +199,6 @@ test("size M → L, a parameter that needs a restart, storage 50 → 80 GiB, wit
   };
   const launchesSince = (t: number) => slotGroups.map((g) => twin.launches.filter((l) => l.group === g && l.at >= t).length);
   const restartsBetween = (a: { instance: string; started: string }[], b: { instance: string; started: string }[]) => a.filter((x, i) => x.instance && x.instance === b[i]!.instance && x.started && b[i]!.started && x.started !== b[i]!.started).length;
-  const noExtra = async () => "";
 
   // 1. size M → L: a new launch template version; every node replaced once
   const size: Change = { name: "size M → L", applyStart: 0, start: 0, end: 0, windowEnd: 0, replaced: 0, restarted: 0, done: false };
@@ -198,7 +211,20 @@ test("size M → L, a parameter that needs a restart, storage 50 → 80 GiB, wit
     changes.push(size);
     log(`${size.name}: re-applied (${changed.length} resources changed); groups now at ${groupVersions().join(",")}`);
     check(groupVersions(), "toEqual", ["2", "2", "2"]);
-    size.done = await watch(size, ROLL_BUDGET_MS, noExtra, async (members) => holders().every((h) => h && tag(h) === "2") && formed(members));
+    // done: every slot on version 2, formed, and size L's max_connections everywhere with no restart
+    // pending (a parameter Patroni takes from the DCS only: the first replaced node PATCHes it,
+    // docs/operations.md "What rolls", and restarts once)
+    const lConnections = String(postgresParametersForSize("L").maxConnections);
+    size.done = await watch(
+      size,
+      ROLL_BUDGET_MS,
+      async () => ` | max_connections ${(await showEverywhere("max_connections")).join(",")}${await pendingRestarts()}`,
+      async (members) =>
+        holders().every((h) => h && tag(h) === "2") &&
+        formed(members) &&
+        (await showEverywhere("max_connections")).every((v) => v === lConnections) &&
+        !(await pendingRestarts()).match(/yes|\?/),
+    );
     size.end = Date.now();
     if (!size.done) log(`${size.name} not finished after ${((size.end - size.start) / 1000).toFixed(0)} s:\n${await journals("managed-postgres-maintenance")}`);
     // exactly once: no further replacement within two more maintenance runs
@@ -211,8 +237,9 @@ test("size M → L, a parameter that needs a restart, storage 50 → 80 GiB, wit
     check(holders().map(tag), "toEqual", ["2", "2", "2"]);
     check(original.every((id) => twin.world.instances.find((x) => x.id === id)?.state !== "running"), "toBe", true);
     check(twin.aws!.scaleIns.map((e) => e.decrement), "toEqual", [false, false, false]);
-    // what the size change does not bring: max_connections is one of the parameters Patroni takes from the DCS only (bootstrap.dcs, applied at cluster creation)
-    log(`${size.name}: max_connections on the nodes now ${(await Promise.all([0, 1, 2].map((i) => cluster.nodeQueryOk(i, "SHOW max_connections").catch(() => "?")))).join(",")} (size L renders 250, M 150); shared_buffers ${(await Promise.all([0, 1, 2].map((i) => cluster.nodeQueryOk(i, "SHOW shared_buffers").catch(() => "?")))).join(",")}`);
+    const connections = await showEverywhere("max_connections");
+    log(`${size.name}: max_connections ${connections.join(",")} (size L: ${lConnections}), shared_buffers ${(await showEverywhere("shared_buffers")).join(",")}`);
+    check(connections, "toEqual", [lConnections, lConnections, lConnections]);
   }
 
   // 2. a parameter that needs a restart, in Patroni's dynamic configuration: every member restarted once, none replaced
@@ -229,23 +256,18 @@ test("size M → L, a parameter that needs a restart, storage 50 → 80 GiB, wit
     changes.push(restart);
     log(`${restart.name}: PATCH /config on slot ${leader}: ${patch.status}`);
     check(patch.status, "toBe", 200);
-    const pending = async () => {
-      const p = await Promise.all([0, 1, 2].map((i) => cluster.patroniRequest(i, "GET", "/patroni").then((r) => (JSON.parse(r.body) as { pending_restart?: boolean }).pending_restart === true).catch(() => undefined)));
-      return ` | pending_restart ${p.map((x) => (x === undefined ? "?" : x ? "yes" : "no")).join(",")}`;
-    };
     let seenPending = false;
     restart.done = await watch(
       restart,
       ROLL_BUDGET_MS,
       async () => {
-        const p = await pending();
+        const p = await pendingRestarts();
         if (p.includes("yes")) seenPending = true;
         return p;
       },
       async (members) => {
         if (!formed(members)) return false;
-        const values = await Promise.all([0, 1, 2].map((i) => cluster.nodeQueryOk(i, "SHOW max_locks_per_transaction").catch(() => "")));
-        return values.every((v) => v === "128") && !(await pending()).match(/yes|\?/);
+        return (await showEverywhere("max_locks_per_transaction")).every((v) => v === "128") && !(await pendingRestarts()).match(/yes|\?/);
       },
     );
     restart.end = Date.now();
