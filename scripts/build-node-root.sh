@@ -1,23 +1,27 @@
 #!/bin/bash
-# Builds (or finds) the Debian 13 root filesystem of the node image for the test harness:
-# the same recipe users run on an EC2 builder instance (image/build.sh + image/packages.txt),
-# applied in a chroot to a debootstrap root.
+# Builds (or finds) a root filesystem of the node image for the test harness: the same
+# recipe users run on an EC2 builder instance, applied in a chroot to a debootstrap root.
+#   trixie (default)  Debian 13, PostgreSQL 17: image/build.sh + image/packages.txt
+#   bookworm          Debian 12, PostgreSQL 15: image/bookworm/build.sh + image/bookworm/packages.txt
 #
-# Usage (as root): scripts/build-node-root.sh
+# Usage (as root): scripts/build-node-root.sh [trixie|bookworm]
 # Prints the root's path as the last line of stdout; progress and durations go to stderr.
 #
 # Cache (outside the clone): ${MANAGED_POSTGRES_CACHE:-/var/cache/cdktf-managed-postgres}
-#   debootstrap-trixie-minbase-<key>  `debootstrap --variant=minbase trixie` from
+#   debootstrap-<suite>-minbase-<key>  `debootstrap --variant=minbase <suite>` from
 #                                     $DEBIAN_MIRROR (default http://deb.debian.org/debian),
 #                                     repaired when python3-cryptography fails to configure
 #                                     (`apt-get install python3-cffi-backend && apt-get -f install`)
-#   node-root-<sha256 of image/ files, first 16 hex>
-#                                     a copy of the former with image/build.sh applied
+#   node-root-<sha256 of the suite's recipe files, first 16 hex>
+#                                     a copy of the former with the suite's recipe applied.
+#                                     trixie: every file under image/ but image/bookworm/
+#                                     (the key of the roots built before bookworm existed);
+#                                     bookworm: image/build.sh and image/bookworm/* but *.md.
 # Each is built in a temporary directory next to it and renamed into place, so a name that
 # exists is complete; an existing one is reused. Concurrent runs serialize on a lock file.
 # Old node-root-* directories (from earlier recipes) are left for the user to delete.
 #
-# Measured on the shared 2-core development machine: debootstrap 81 s, recipe 254 s
+# Measured on the shared 2-core development machine: trixie: debootstrap 81 s, recipe 254 s
 # (apt downloads and installs ~300 packages); the root takes ~1 GB.
 set -euo pipefail
 export LC_ALL=C
@@ -25,7 +29,12 @@ export LC_ALL=C
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${MANAGED_POSTGRES_CACHE:-/var/cache/cdktf-managed-postgres}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SUITE=trixie
+SUITE=${1:-trixie}
+case "$SUITE" in
+  trixie) RECIPE=image/build.sh ;;
+  bookworm) RECIPE=image/bookworm/build.sh ;;
+  *) printf 'build-node-root: error: unknown suite %s (trixie or bookworm)\n' "$SUITE" >&2; exit 1 ;;
+esac
 
 log() { printf 'build-node-root: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -47,7 +56,13 @@ cleanup() {
 }
 trap cleanup EXIT
 cp -r "$REPO/image" "$stage/image"
-image_key=$(cd "$stage" && find image -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+recipe_files() {
+  case "$SUITE" in
+    trixie) find image -path image/bookworm -prune -o -type f -print0 ;;
+    bookworm) printf '%s\0' image/build.sh && find image/bookworm -type f ! -name '*.md' -print0 ;;
+  esac
+}
+image_key=$(cd "$stage" && recipe_files | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 base_key=$(printf '%s\n' "$SUITE" minbase "$MIRROR" python3-cffi-backend | sha256sum | cut -c1-16)
 BASE="$CACHE/debootstrap-$SUITE-minbase-$base_key"
 ROOT="$CACHE/node-root-$image_key"
@@ -121,7 +136,7 @@ cp -a --reflink=auto "$BASE/." "$tmp/"
 mount_chroot "$tmp"
 rm -rf "$tmp/tmp/image"
 cp -r "$stage/image" "$tmp/tmp/image"
-chroot "$tmp" /bin/bash /tmp/image/build.sh >&2
+chroot "$tmp" /bin/bash "/tmp/$RECIPE" >&2
 rm -rf "$tmp/tmp/image"
 umount_chroot
 mv -T "$tmp" "$ROOT"

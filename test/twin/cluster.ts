@@ -4,7 +4,7 @@
  * `cdk.tf.json`, applied by test/twin/apply (references, locals and functions evaluated by the
  * real `terraform console`), the AWS world served by test/twin/aws (SigV4 + IAM as AWS
  * evaluates it), the VPC of test/twin/network.ts, and every instance an Auto Scaling group
- * launches booted by test/twin/machine (the Debian 13 node image under systemd-nspawn, real
+ * launches booted by test/twin/machine (the node root of the launch template's AMI under systemd-nspawn, real
  * systemd and cloud-init running the launch template's user data byte for byte).
  *
  * Auto Scaling, as AWS documents it (https://docs.aws.amazon.com/autoscaling/ec2/userguide/):
@@ -31,7 +31,7 @@ import { closeSync, existsSync, mkdirSync, openSync, ftruncateSync, readdirSync,
 import { join } from "node:path";
 import { addressesInUse, allocateAddress, applyStack, type TwinAccount, type TwinResource, type TwinState } from "./apply";
 import { startTwinAws, twinServiceNames, type HotplugEvent, type ScaleInEvent, type TwinAws, type TwinWorld } from "./aws";
-import { bootMachine, destroyAllMachines, detachLoopsOf, loopsOf, reapStaleMachines, type Machine } from "./machine";
+import { bootMachine, destroyAllMachines, detachLoopsOf, loopsOf, nodeRoot, reapStaleMachines, type Machine } from "./machine";
 import { HOST_ADDRESS, IMDS_PORT, TwinNetwork } from "./network";
 import { reapplyWorld, subnetOf, worldFromState } from "./world-from-state";
 import { createCa, issueCertificate, type KeyPair } from "../live/harness/tls";
@@ -175,6 +175,11 @@ export class TwinCluster {
     if (version !== str(lt.attributes.latest_version)) throw new Error(`${g.address}: launch template version ${version} asked; the twin keeps only the latest version (${str(lt.attributes.latest_version)})`);
     const profile = block(lt.attributes.iam_instance_profile);
     const root = block(block(lt.attributes.block_device_mappings)?.ebs);
+    // the node root of the AMI the template references (the account's images: Debian 12 → bookworm, 13 → trixie)
+    const imageId = str(lt.attributes.image_id);
+    const image = this.state.account.images.find((i) => i.id === imageId);
+    if (!image) throw new Error(`${lt.address}: image ${imageId} is not an AMI of the twin's account (${this.state.account.images.map((i) => `${i.id} Debian ${i.release}`).join(", ")})`);
+    const lowerRoot = nodeRoot(image.suite);
     // the instance with its launch-created primary ENI and root volume, tagged per tag_specifications
     const instance = this.aws!.launchInstance({
       id,
@@ -187,7 +192,7 @@ export class TwinCluster {
       instanceProfileArn: str(profile?.arn) || undefined,
       autoScalingGroupName: groupName,
       userData: str(lt.attributes.user_data),
-      imageId: str(lt.attributes.image_id),
+      imageId,
       instanceType: str(lt.attributes.instance_type),
       launchTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
       tagSpecifications: [
@@ -209,6 +214,7 @@ export class TwinCluster {
       instanceId: id,
       caCertificates: [this.ca.certPem],
       hosts: this.hostsEntries(),
+      root: lowerRoot,
     });
     const launched: LaunchedInstance = { id, group: groupName, netns, address, subnetId: subnet.id, availabilityZone: subnet.availabilityZone, machine, launchedAt: Date.now(), ports: new Map() };
     this.instances.set(id, launched);

@@ -9,6 +9,7 @@ import {
   isAssignable,
   prefixedUniqueId,
   regionCode,
+  resolveAccount,
   tagsAll,
   zoneId,
 } from "./aws";
@@ -153,6 +154,20 @@ describe("data sources", () => {
     expect(readDataSource(ctx, "aws_ebs_volumes", { filter: [{ name: "tag:c", values: ["x"] }] }, "v").ids).toEqual([]);
     expect(readDataSource(ctx, "aws_ebs_volume", { filter: [{ name: "volume-id", values: ["vol-1"] }] }, "v").size).toBe(20);
     expect(() => readDataSource(ctx, "aws_ebs_volume", { filter: [{ name: "volume-id", values: ["vol-2"] }] }, "v")).toThrow(/no matching EC2 object/);
+  });
+
+  test("data.aws_ami: the Debian release of the name filter picks the account's image (the official AMIs' names); none matching fails like the provider", () => {
+    const ctx = { ...context(), images: resolveAccount().images };
+    const ami = (release: number, arch = "arm64", mostRecent = true) =>
+      readDataSource(ctx, "aws_ami", { owners: ["136693071363"], most_recent: mostRecent, filter: [{ name: "name", values: [`debian-${release}-${arch === "arm64" ? "arm64" : "amd64"}-*`] }, { name: "architecture", values: [arch] }] }, "data.aws_ami.image");
+    const [d13, d12] = [ctx.images.find((i) => i.release === 13)!, ctx.images.find((i) => i.release === 12)!];
+    expect(d13).toMatchObject({ id: resolveAccount().amiId, suite: "trixie" });
+    expect(d12.suite).toBe("bookworm");
+    expect(ami(13)).toMatchObject({ id: d13.id, name: expect.stringMatching(/^debian-13-arm64-/), architecture: "arm64" });
+    expect(ami(12, "x86_64")).toMatchObject({ id: d12.id, name: expect.stringMatching(/^debian-12-amd64-/), architecture: "x86_64" });
+    expect(d12.id).not.toBe(d13.id);
+    expect(() => ami(11)).toThrow(/no matching EC2 object/);
+    expect(() => readDataSource(ctx, "aws_ami", { filter: [{ name: "name", values: ["debian-*"] }] }, "a")).toThrow(/multiple EC2 objects matched/);
   });
 });
 

@@ -89,8 +89,14 @@ export interface TwinAccount {
   accountId: string;
   /** Used when the provider block has no region. @default "us-east-1" */
   region: string;
-  /** What data.aws_ami returns. @default - `ami-` + 17 hex derived from the account */
+  /** The Debian 13 image's id (the first of {@link images}). @default - `ami-` + 17 hex derived from the account */
   amiId: string;
+  /**
+   * The AMIs data.aws_ami finds (by its `name` filter, as the official Debian AMIs are named)
+   * and the node root the twin boots for each. @default - Debian 13 ({@link amiId}, the trixie
+   * root) and Debian 12 (an id derived from the account, the bookworm root)
+   */
+  images: AccountImage[];
   vpcs: AccountVpc[];
   subnets: AccountSubnet[];
   volumes: AccountVolume[];
@@ -102,13 +108,31 @@ export interface TwinAccount {
   external?: { buckets?: TwinBucket[]; secrets?: TwinSecret[]; kmsKeys?: TwinKmsKey[] };
 }
 
+/** An AMI of the twin's account. */
+export interface AccountImage {
+  id: string;
+  /**
+   * Debian release: the image is named `debian-<release>-<amd64|arm64>-<date>-<build>` like the
+   * Debian cloud team's AMIs (https://wiki.debian.org/Cloud/AmazonEC2Image), which the
+   * library's data.aws_ami `name` filter selects.
+   */
+  release: 12 | 13;
+  /** Debian suite of the node root the twin boots for an instance of this image (`scripts/build-node-root.sh <suite>`). */
+  suite: "bookworm" | "trixie";
+}
+
 /** Fills the defaults of {@link TwinAccount}. */
 export function resolveAccount(account: Partial<TwinAccount> = {}): TwinAccount {
   const accountId = account.accountId ?? DEFAULT_ACCOUNT_ID;
+  const amiId = account.amiId ?? hexId("ami", `ami:${accountId}`);
   return {
     accountId,
     region: account.region ?? DEFAULT_REGION,
-    amiId: account.amiId ?? hexId("ami", `ami:${accountId}`),
+    amiId,
+    images: account.images ?? [
+      { id: amiId, release: 13, suite: "trixie" },
+      { id: hexId("ami", `ami:${accountId}:debian-12`), release: 12, suite: "bookworm" },
+    ],
     vpcs: (account.vpcs ?? []).map((v) => ({ enable_dns_support: true, enable_dns_hostnames: true, ...v })),
     subnets: account.subnets ?? [],
     volumes: account.volumes ?? [],

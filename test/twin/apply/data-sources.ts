@@ -3,7 +3,7 @@
  * the attribute table is in aws.ts's module docstring). A data source the twin does not know
  * is an error naming it: better than a made-up value.
  */
-import { availabilityZones, hexId, ComputeContext, regionCode, zoneId } from "./aws";
+import { availabilityZones, hexId, AccountImage, ComputeContext, regionCode, zoneId } from "./aws";
 import { renderPolicyDocument, PolicyDocumentConfig } from "./policy-document";
 
 /** A volume as EC2 describes it (twin resources of the prior state and the account's other volumes). */
@@ -21,6 +21,8 @@ export interface VolumeView {
 /** What data sources read besides the configuration. */
 export interface DataContext extends ComputeContext {
   amiId: string;
+  /** The account's AMIs. @default - one Debian 13 image, {@link amiId} */
+  images?: AccountImage[];
   /** Volumes that exist before this apply (prior state + account). */
   volumes: VolumeView[];
   /** Subnets and VPCs of the account (pre-existing) and of the twin (created earlier in this apply). */
@@ -126,9 +128,15 @@ export function readDataSource(ctx: DataContext, type: string, config: Record<st
       return { id: region, ...z, group_names: [region], state: config.state ?? null };
     }
     case "aws_ami": {
+      // The account's images under the Debian cloud team's names; the `name` filter picks the
+      // release (every image exists for both architectures: the machines run the host's).
       const arch = filters(config).find((f) => f.name === "architecture")?.values[0] ?? "x86_64";
       const owners = (config.owners ?? []) as string[];
-      return { id: ctx.amiId, image_id: ctx.amiId, arn: `arn:aws:ec2:${region}::image/${ctx.amiId}`, architecture: arch, owner_id: owners[0] ?? "amazon", root_device_name: "/dev/xvda", root_device_type: "ebs", virtualization_type: "hvm", name: `twin-${arch}` };
+      const named = (i: AccountImage) => `debian-${i.release}-${arch === "arm64" ? "arm64" : "amd64"}-20261201-2000`;
+      const patterns = filters(config).find((f) => f.name === "name")?.values;
+      const images = (ctx.images ?? [{ id: ctx.amiId, release: 13, suite: "trixie" }]).filter((i) => !patterns || patterns.some((p) => wildcard(p, named(i))));
+      const i = config.most_recent === true && images.length > 0 ? images[0] : pickOne(`${address} (aws_ami ${JSON.stringify(patterns ?? [])})`, images);
+      return { id: i.id, image_id: i.id, arn: `arn:aws:ec2:${region}::image/${i.id}`, architecture: arch, owner_id: owners[0] ?? "amazon", root_device_name: "/dev/xvda", root_device_type: "ebs", virtualization_type: "hvm", name: named(i) };
     }
     case "aws_vpc": {
       const vpcs = ctx.vpcs().filter((v) => (config.id === undefined || v.id === config.id) && matches(v, filters(config), (n, o) => (n === "vpc-id" ? o.id : n === "cidr" ? o.cidr_block : tagField(n, o))));

@@ -460,6 +460,7 @@ export async function applyStack(stackDir: string, account?: Partial<TwinAccount
   const dataCtx: DataContext = {
     ...computeCtx,
     amiId: acct.amiId,
+    images: acct.images,
     volumes: priorVolumes,
     subnets: () => [...created.filter((r) => r.mode === "managed" && r.type === "aws_subnet").map((r) => r.attributes), ...accountSubnets],
     vpcs: () => [...created.filter((r) => r.mode === "managed" && r.type === "aws_vpc").map((r) => r.attributes), ...accountVpcs],

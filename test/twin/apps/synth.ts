@@ -31,6 +31,13 @@ export const ROLL_APP = join(__dirname, "roll-distributed");
  */
 export const RESTORE_FROM_ENV = "TWIN_RESTORE_FROM";
 
+/**
+ * The distributed example with `majorVersion: 15`: the Debian 12 AMI, booted from the bookworm
+ * node root (test/live/twin-pg15.test.ts). Not in {@link TWIN_APPS}: its stack is named
+ * `distributed` too.
+ */
+export const PG15_APP = join(__dirname, "pg15-distributed");
+
 /** The HCL module example: stacks without a provider block, taking the VPC and subnets as input variables. */
 export const HCL_MODULE_APP = join(ROOT, "examples", "hcl-module");
 

@@ -72,7 +72,7 @@ export interface MachineOptions {
   readonly caCertificates?: readonly string[];
   /** Lines added to the machine's /etc/hosts before boot: name → IPv4 address (e.g. the AWS endpoint names → the twin). @default - none */
   readonly hosts?: Readonly<Record<string, string>>;
-  /** Lower layer. @default - {@link nodeRoot} (the cached Debian 13 node root) */
+  /** Lower layer. @default - {@link nodeRoot}`()` (the cached Debian 13 node root) */
   readonly root?: string;
   /** Limit for systemd to become the container's PID 1, milliseconds. @default 30000 */
   readonly startTimeoutMs?: number;
@@ -147,22 +147,25 @@ const DEV_RE = /^[a-z][a-z0-9]{1,15}$/;
 const REPO = join(__dirname, "..", "..", "..");
 const NODE_ROOT_SCRIPT = join(REPO, "scripts", "build-node-root.sh");
 
-let cachedRoot: string | undefined;
+const cachedRoots = new Map<string, string>();
 
 /**
- * Path of the cached Debian 13 node root: the last line `scripts/build-node-root.sh` prints
- * (it builds the root when image/ changed: ~6 minutes on the 2-core machine). Never write into it.
+ * Path of a cached node root: the last line `scripts/build-node-root.sh <suite>` prints (it
+ * builds the root when its recipe changed: ~6 minutes on the 2-core machine). Never write into it.
+ * @param suite - `trixie` (Debian 13, PostgreSQL 17: image/) or `bookworm` (Debian 12,
+ *   PostgreSQL 15: image/bookworm/). @default "trixie"
  * @throws Error with the script's last output when it fails
  */
-export function nodeRoot(): string {
-  if (cachedRoot) return cachedRoot;
+export function nodeRoot(suite: "trixie" | "bookworm" = "trixie"): string {
+  const cached = cachedRoots.get(suite);
+  if (cached) return cached;
   assertSystemTier("nodeRoot (root, debootstrap)");
-  const r = spawnSync(NODE_ROOT_SCRIPT, [], { encoding: "utf8", timeout: 40 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(NODE_ROOT_SCRIPT, [suite], { encoding: "utf8", timeout: 40 * 60_000, maxBuffer: 64 * 1024 * 1024 });
   const path = (r.stdout ?? "").trim().split("\n").pop() ?? "";
   if (r.status !== 0 || !path.startsWith("/")) {
-    throw new Error(`scripts/build-node-root.sh failed (status ${r.status}${r.error ? `, ${r.error.message}` : ""}):\n${(r.stderr ?? "").slice(-3000)}`);
+    throw new Error(`scripts/build-node-root.sh ${suite} failed (status ${r.status}${r.error ? `, ${r.error.message}` : ""}):\n${(r.stderr ?? "").slice(-3000)}`);
   }
-  cachedRoot = path;
+  cachedRoots.set(suite, path);
   return path;
 }
 
