@@ -180,6 +180,39 @@ function sourceArchiveGet(ctx: NodeContext, restore: PatroniRestore): string {
 }
 
 /**
+ * The `bootstrap.dcs` section of patroni.yml: what Patroni writes into the DCS (its dynamic
+ * configuration) when it creates the cluster, and only then. Shape: the spec's timing
+ * ({@link patroniTiming}: `ttl`, `loop_wait`, `retry_timeout`, seconds),
+ * `maximum_lag_on_failover` (bytes), synchronous mode (distributed: `synchronous_mode`,
+ * `synchronous_mode_strict`, `synchronous_node_count` 1), `failsafe_mode`, and `postgresql`
+ * with `use_pg_rewind`, `use_slots` and the parameters Patroni takes from the DCS only
+ * ({@link PATRONI_DCS_ONLY_PARAMETERS}, as strings). The maintenance on a running cluster PATCHes
+ * Patroni's dynamic configuration to it (docs/operations.md, "What rolls"): on AWS from the
+ * node's patroni.yml, on Kubernetes from the maintenance container's `DCS_CONFIGURATION`. Pure.
+ * @param target - only `logging` and `walLimits` are read (through `renderPostgresParameters`).
+ */
+export function patroniDcsSettings(spec: ResolvedClusterSpec, target: Pick<RenderTarget, "logging" | "walLimits"> = AWS_EC2_TARGET): Record<string, unknown> {
+  const distributed = spec.deployment === "distributed";
+  const dcsParameters: Record<string, string> = {};
+  for (const [k, v] of Object.entries(renderPostgresParameters(spec, target))) {
+    if (PATRONI_DCS_ONLY_PARAMETERS.includes(k)) dcsParameters[k] = v;
+  }
+  return {
+    ...patroniTiming(spec),
+    maximum_lag_on_failover: PATRONI_MAXIMUM_LAG_ON_FAILOVER,
+    synchronous_mode: distributed,
+    synchronous_mode_strict: distributed,
+    ...(distributed ? { synchronous_node_count: 1 } : {}),
+    failsafe_mode: true,
+    postgresql: {
+      use_pg_rewind: true,
+      use_slots: true,
+      parameters: dcsParameters,
+    },
+  };
+}
+
+/**
  * Renders patroni.yml (YAML text) for `ctx.self`.
  *
  * - `scope` = cluster name, `name` = member name, `namespace` {@link PATRONI_DCS_NAMESPACE}.
@@ -215,29 +248,14 @@ export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = 
   const version = spec.majorVersion;
 
   const allParameters = renderPostgresParameters(spec, target);
-  const dcsParameters: Record<string, string> = {};
   const localParameters: Record<string, string> = {};
   for (const [k, v] of Object.entries(allParameters)) {
-    if (PATRONI_DCS_ONLY_PARAMETERS.includes(k)) dcsParameters[k] = v;
-    else localParameters[k] = v;
+    if (!PATRONI_DCS_ONLY_PARAMETERS.includes(k)) localParameters[k] = v;
   }
 
   const sslClient = { sslmode: "verify-ca", sslrootcert: PATHS.caCert };
-
+  const dcsSettings = patroniDcsSettings(spec, target);
   const timing = patroniTiming(spec);
-  const dcsSettings: Record<string, unknown> = {
-    ...timing,
-    maximum_lag_on_failover: PATRONI_MAXIMUM_LAG_ON_FAILOVER,
-    synchronous_mode: distributed,
-    synchronous_mode_strict: distributed,
-    ...(distributed ? { synchronous_node_count: 1 } : {}),
-    failsafe_mode: true,
-    postgresql: {
-      use_pg_rewind: true,
-      use_slots: true,
-      parameters: dcsParameters,
-    },
-  };
 
   const bootstrap: Record<string, unknown> = { dcs: dcsSettings };
   if (options.restore) {

@@ -31,6 +31,8 @@ interface World {
   /** Forces the next lock update to lose the race (409). */
   conflictNext: boolean;
   requests: { method: string; path: string; body?: unknown; auth?: string }[];
+  /** Patroni's dynamic configuration (GET/PATCH /config, a deep merge as Patroni's); starts as the shipped DCS_CONFIGURATION. */
+  config: Record<string, any>;
 }
 
 const POD = (i: number) => `orders-${i}`;
@@ -58,7 +60,19 @@ function freshWorld(): World {
     evictionStatus: 201,
     conflictNext: false,
     requests: [],
+    config: h ? JSON.parse(h.shippedEnv.DCS_CONFIGURATION!) : {},
   };
+}
+
+/** Patroni's PATCH /config: a deep merge (null deletes a key). */
+function merge(into: Record<string, any>, patch: Record<string, any>): Record<string, any> {
+  const out: Record<string, any> = { ...into };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else if (typeof v === "object" && !Array.isArray(v) && typeof out[k] === "object" && out[k] !== null) out[k] = merge(out[k], v);
+    else out[k] = v;
+  }
+  return out;
 }
 
 function lockObject(): unknown {
@@ -88,6 +102,10 @@ function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
     }
   }
   if (req.method === "POST" && (m = path.match(new RegExp(`^${ns}/pods/(orders-\\d)/eviction$`)))) return send(res, world.evictionStatus, { kind: "Status", code: world.evictionStatus });
+  if (path.match(/^\/patroni-of\/orders-\d\/config$/)) {
+    if (req.method === "PATCH") world.config = merge(world.config, body!);
+    return send(res, 200, world.config);
+  }
   if ((m = path.match(/^\/patroni-of\/(orders-\d)\/(patroni|cluster|switchover|restart)$/))) {
     const me = world.members.find((x) => x.name === m![1]);
     if (m[2] === "patroni") return send(res, 200, { role: me?.role === "leader" ? "primary" : "replica", pending_restart: me?.pending_restart === true });
@@ -108,6 +126,45 @@ afterAll(async () => {
 
 beforeEach(() => {
   world = freshWorld();
+});
+
+describe("Patroni's dynamic configuration follows the pod template (DCS_CONFIGURATION)", () => {
+  const patches = () => world.requests.filter((r) => r.method === "PATCH" && r.path.endsWith("/config")).map((r) => r.body);
+
+  test("the container ships bootstrap.dcs as JSON: the timing and the parameters Patroni takes from the DCS only", () => {
+    const shipped = JSON.parse(h.shippedEnv.DCS_CONFIGURATION!);
+    expect(shipped).toMatchObject({ ttl: 20, synchronous_mode: true, synchronous_mode_strict: true, postgresql: { use_slots: true } });
+    expect(Object.keys(shipped.postgresql.parameters)).toEqual(expect.arrayContaining(["max_connections", "max_wal_senders", "wal_level"]));
+  });
+
+  test("a pod on the StatefulSet's revision PATCHes what differs (a new size's max_connections, older timing), once, with the REST API credentials; a pod to be replaced does not", async () => {
+    const shipped = JSON.parse(h.shippedEnv.DCS_CONFIGURATION!);
+    world.config = merge(shipped, { loop_wait: 2, postgresql: { parameters: { max_connections: "50", max_wal_size: "1024MB" } } });
+    world.podRevision[POD(2)] = "orders-new";
+    const stale = await agent(0, OUTSIDE);
+    expect(stale.log).not.toMatch(/dynamic configuration/);
+    expect(patches()).toEqual([]);
+    const expected = { loop_wait: shipped.loop_wait, postgresql: { parameters: { max_connections: shipped.postgresql.parameters.max_connections } } };
+    const first = await agent(2, OUTSIDE);
+    expect(first.log).toContain(`Patroni's dynamic configuration set to what the pod template renders: ${JSON.stringify(expected)}`);
+    expect(patches()).toEqual([expected]);
+    const patch = world.requests.find((r) => r.method === "PATCH")!;
+    expect(patch.auth).toBe(`Basic ${Buffer.from("patroni:rest-secret").toString("base64")}`);
+    expect(world.config.postgresql.parameters).toMatchObject({ max_wal_size: "1024MB", max_connections: shipped.postgresql.parameters.max_connections });
+    await agent(2, OUTSIDE);
+    expect(patches()).toHaveLength(1);
+  });
+
+  test("a decrease a standby must match is held with the reason; the rest is applied", async () => {
+    const shipped = JSON.parse(h.shippedEnv.DCS_CONFIGURATION!);
+    world.config = merge(shipped, { loop_wait: 2, postgresql: { parameters: { max_connections: "5000", max_wal_senders: 20 } } });
+    world.podRevision[POD(1)] = "orders-new";
+    const { log } = await agent(1, OUTSIDE);
+    const p = shipped.postgresql.parameters;
+    expect(log).toContain(`not lowering max_connections 5000 -> ${p.max_connections}, max_wal_senders 20 -> ${p.max_wal_senders} in Patroni's dynamic configuration: a decrease must restart the primary before the replicas`);
+    expect(patches()).toEqual([{ loop_wait: shipped.loop_wait }]);
+    expect(world.config.postgresql.parameters).toMatchObject({ max_connections: "5000", max_wal_senders: 20 });
+  });
 });
 
 /** Runs one agent pass for pod `i` at `now` (epoch seconds); resolves to its outcome and log. */

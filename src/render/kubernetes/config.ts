@@ -8,7 +8,7 @@ import { PORTS, windowMinutes, type ResolvedClusterSpec } from "../../cluster-sp
 import { PATHS } from "../paths";
 import { BACKUP_RUNNER_PATRONI_CHECK, renderPgBackRestConfig, stanzaName } from "../pgbackrest";
 import { renderPgBouncerConfig, type PgBouncerPool } from "../pgbouncer";
-import { PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_POST_BOOTSTRAP_SQL, renderPatroniConfig } from "../patroni";
+import { PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_POST_BOOTSTRAP_SQL, patroniDcsSettings, renderPatroniConfig } from "../patroni";
 import { renderPostBootstrapScript } from "../node-files";
 import { readScript, scriptBody, shellHeader } from "../scripts";
 import { PATRONI_MAXIMUM_LAG_ON_FAILOVER, PATRONI_RESTAPI_USERNAME } from "../patroni";
@@ -56,7 +56,10 @@ export function renderMaintenanceAgent(): string {
  * lock ConfigMap ({@link maintenanceLockName}), the window in minutes (`windowMinutes`, the
  * same arithmetic as the AWS nodes), `applyImmediately`, the lag limit (Patroni's
  * `maximum_lag_on_failover`, 1 MiB), the lock's time to live (900 s, as the AWS nodes' etcd
- * lease), the interval, and this pod's Patroni REST API over TLS with the cluster CA.
+ * lease), the interval, this pod's Patroni REST API over TLS with the cluster CA, the data
+ * volume's mount, and `DCS_CONFIGURATION`: the JSON of patroni.yml's `bootstrap.dcs`
+ * (`patroniDcsSettings`), which the agent PATCHes into Patroni's dynamic configuration where it
+ * differs (Patroni applies `bootstrap.dcs` only when it creates the cluster).
  */
 export function maintenanceEnvironment(spec: ResolvedClusterSpec, p: KubernetesPlacement): [string, string][] {
   const w = windowMinutes(spec.maintenanceWindow);
@@ -76,6 +79,7 @@ export function maintenanceEnvironment(spec: ResolvedClusterSpec, p: KubernetesP
     ["PATRONI_CA", PATHS.caCert],
     ["PATRONI_RESTAPI_USERNAME", PATRONI_RESTAPI_USERNAME],
     ["DATA_MOUNT", PATHS.dataMount],
+    ["DCS_CONFIGURATION", JSON.stringify(patroniDcsSettings(spec, kubernetesRenderTarget(spec, p)))],
   ];
 }
 

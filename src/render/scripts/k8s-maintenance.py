@@ -28,6 +28,10 @@
 #   Patroni's dynamic configuration when they differ (PATCH /config: a reload, no restart), from
 #   the size of the filesystem at DATA_MOUNT, which the CSI driver grows online when the PVC grows;
 #   so a storage change changes no pod template (docs/operations.md, "Storage growth").
+# Each run of a pod on the StatefulSet's revision: Patroni's dynamic configuration brought to
+#   DCS_CONFIGURATION (the JSON of patroni.yml's bootstrap.dcs, which Patroni applies only when it
+#   creates the cluster) where it differs, so a new size's max_connections reaches a running
+#   cluster; decreases a standby must match are held (dcs_configuration_patch).
 # Usage: maintenance.py [--once] [--now EPOCH]
 import base64
 import json
@@ -39,6 +43,9 @@ import urllib.error
 import urllib.request
 
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+# A standby must run these at least as high as its primary (PostgreSQL documentation, "Hot
+# Standby", administrator's overview): a decrease needs the primary restarted first.
+STANDBY_MINIMUM = ("max_connections", "max_prepared_transactions", "max_locks_per_transaction", "max_worker_processes", "max_wal_senders")
 PAUSE_ANNOTATION = "managed-postgres/maintenance-paused"
 LEADER_ROLES = ("leader", "master", "primary", "standby_leader")
 
@@ -101,6 +108,53 @@ def in_window(epoch, day, start_minute, duration):
     return (minute_of_week(epoch) - start + 10080) % 10080 < duration
 
 
+def as_text(value):
+    """A setting's value as text, as jq's tostring writes it: settings are compared as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def as_int(value):
+    text = as_text(value)
+    return int(text) if text.isdigit() else None
+
+
+def dcs_configuration_patch(want, have):
+    """(patch, held) bringing Patroni's dynamic configuration `have` to `want` (bootstrap.dcs):
+    every scalar of `want`, of its postgresql section and of postgresql.parameters whose value
+    differs, compared as text; settings `want` does not name are left alone. `held`
+    ({name: {"from", "to"}}) are the decreases of STANDBY_MINIMUM left out of the patch: they need
+    the primary restarted before the replicas, the opposite of the roll's order (a replica
+    restarted first comes back with the primary's value: Patroni's effective_configuration).
+    The same rules as dcs_configuration_patch in node-maintenance.sh (AWS)."""
+    def differing(w, h):
+        h = h if isinstance(h, dict) else {}
+        return {k: v for k, v in w.items() if not isinstance(v, dict) and as_text(v) != as_text(h.get(k))}
+
+    wp = want.get("postgresql") or {}
+    hp = have.get("postgresql") or {}
+    have_parameters = hp.get("parameters") or {}
+    parameters = differing(wp.get("parameters") or {}, have_parameters)
+    held = {}
+    for name, value in parameters.items():
+        to, was = as_int(value), as_int(have_parameters.get(name))
+        if name in STANDBY_MINIMUM and to is not None and was is not None and to < was:
+            held[name] = {"from": as_text(have_parameters.get(name)), "to": as_text(value)}
+    postgresql = differing(wp, hp)
+    applied = {k: v for k, v in parameters.items() if k not in held}
+    if applied:
+        postgresql["parameters"] = applied
+    patch = differing(want, have)
+    if postgresql:
+        patch["postgresql"] = postgresql
+    return patch, held
+
+
 class Agent:
     def __init__(self, now):
         self.now = now
@@ -153,6 +207,31 @@ class Agent:
         log("WAL limits for a " + str(mib) + " MiB data volume set in Patroni's dynamic configuration: max_wal_size max_slot_wal_keep_size "
             + " ".join(have) + " -> " + " ".join(want) + " (a reload on every member, no restart)")
         return want
+
+    # ---- the dynamic configuration the pod template renders ------------------------------
+    def set_dcs_configuration(self):
+        """DCS_CONFIGURATION into Patroni's dynamic configuration where it differs (a held
+        decrease is logged instead). Returns the patch sent, or None."""
+        want = json.loads(setting("DCS_CONFIGURATION", "{}"))
+        if not want:
+            return None
+        status, config = self.patroni.call("GET", "/config")
+        if status != 200 or not isinstance(config, dict):
+            log("GET /config answered " + str(status) + ": dynamic configuration left as it is")
+            return None
+        patch, held = dcs_configuration_patch(want, config)
+        if held:
+            log("not lowering " + ", ".join(k + " " + v["from"] + " -> " + v["to"] for k, v in held.items())
+                + " in Patroni's dynamic configuration: a decrease must restart the primary before the replicas, which the roll does not do"
+                + ' (docs/operations.md, "Lowering max_connections")')
+        if not patch:
+            return None
+        status, _ = self.patroni.call("PATCH", "/config", patch)
+        if status != 200:
+            log("PATCH /config answered " + str(status) + ": dynamic configuration unchanged, retrying next run")
+            return None
+        log("Patroni's dynamic configuration set to what the pod template renders: " + json.dumps(patch, separators=(",", ":")))
+        return patch
 
     # ---- what differs -------------------------------------------------------------------
     def what_differs(self):
@@ -252,6 +331,11 @@ class Agent:
         except RuntimeError as e:
             log("cannot tell what differs (" + str(e) + "): waiting")
             return "waiting"
+        if need != "replace":
+            try:
+                self.set_dcs_configuration()
+            except (OSError, ValueError) as e:  # URLError is an OSError; the roll below still runs
+                log("dynamic configuration not checked (" + str(e) + ")")
         holder, renewed, _ = self.holder_of(cm)
         expired = holder and self.now - renewed > self.lock_ttl
         if holder == self.pod:
