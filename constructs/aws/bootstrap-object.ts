@@ -22,7 +22,11 @@ export interface BootstrapObjectProps {
   readonly bucket: string;
   /** The cluster key: the object is SSE-KMS with it (the bucket policy refuses any other). */
   readonly kmsKeyArn: string;
-  /** The rendered bootstrap script (`renderBootstrapScript`), tokens verbatim. */
+  /**
+   * The rendered bootstrap script (`renderBootstrapScript`), tokens verbatim, or that script
+   * with the runs it shares with the other slots' as local references (`shareTextRuns`),
+   * which Terraform evaluates to the script.
+   */
   readonly text: string;
   /** Resources the object must wait for (the bucket's versioning and default encryption). */
   readonly dependsOn: TerraformResource[];

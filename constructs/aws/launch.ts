@@ -68,6 +68,13 @@ export interface HardenedLaunchTemplateProps {
   /** Cloud-init user data (plain text; stored gzip + base64), when available. */
   readonly userData?: string;
   /**
+   * `userData` with the runs it shares with other slots' user data as local references
+   * ({@link shareTextRuns}): what the user data local holds. Terraform evaluates it to
+   * `userData`; the size check reads `userData`.
+   * @default userData
+   */
+  readonly userDataTemplate?: string;
+  /**
    * Tags of the template and of the instances it launches. The root volume and primary
    * interface launched with each instance get them too, except the slot-identity tags
    * (see {@link launchResourceTags}).
@@ -122,7 +129,7 @@ export function hardenedLaunchTemplate(scope: Construct, id: string, props: Hard
       },
     ],
     monitoring: { enabled: true },
-    userData: props.userData === undefined ? undefined : userDataExpression(scope, `${id}-user-data`, props.name, props.userData),
+    userData: props.userData === undefined ? undefined : userDataExpression(scope, `${id}-user-data`, props.name, props.userData, props.userDataTemplate),
     updateDefaultVersion: true,
     tagSpecifications: [
       { resourceType: "instance", tags: props.tags },
@@ -189,11 +196,69 @@ export function textLocal(scope: Construct, id: string, text: string): Terraform
 }
 
 /**
+ * Shortest run of lines, in characters, that {@link shareTextRuns} moves into a shared
+ * local: shorter runs stay in each text (a reference costs ~60 characters of JSON and one
+ * more local to resolve).
+ */
+export const SHARED_RUN_MIN_CHARS = 512;
+
+/**
+ * The texts of one cluster's slots (same renderer, so the same lines but for each node's
+ * name, address and peers), with every run of lines that all of them hold at the same line
+ * number, of at least {@link SHARED_RUN_MIN_CHARS} characters, written once: as a
+ * {@link textLocal} `<id>-<n>` of `scope`, which each text references at that place
+ * (`${local.<id>-<n>}`). Terraform evaluates each returned text, as a template, to the
+ * input text, byte for byte: the literal parts are whole lines (a reference never follows a
+ * `$` or `%`, so it cannot become an escape), and the runs are whole lines too, so no
+ * `$${`/`%%{` escape or reference is cut.
+ *
+ * Why: a distributed cluster's three bootstrap scripts and three user data texts repeated
+ * ~90 % of their 50 KB each in the synthesized JSON; cdktf resolves, scans and writes every
+ * copy (issue 13, synth speed).
+ *
+ * The texts are returned unchanged (no local) when there are fewer than two, when their
+ * line counts differ, when one holds a `${` that is not a cdktf token (cdktf's escape
+ * handling may span lines), and under `cdktf synth --hcl` (the HCL output keeps one
+ * self-contained template per text).
+ * @param texts rendered texts, cdktf tokens verbatim
+ * @returns one text per input, in order
+ */
+export function shareTextRuns(scope: Construct, id: string, texts: readonly string[]): string[] {
+  if (texts.length < 2 || isHclSynth() || texts.some((t) => /\$\{(?!TfToken\[)/.test(t))) return [...texts];
+  const lines = texts.map((t) => t.split(/(?<=\n)/));
+  const count = lines[0].length;
+  if (lines.some((l) => l.length !== count)) return [...texts];
+  const out: string[][] = texts.map(() => []);
+  let run: string[] = [];
+  let shared = 0;
+  const endRun = () => {
+    const text = run.join("");
+    run = [];
+    if (text === "") return;
+    const piece = text.length >= SHARED_RUN_MIN_CHARS ? textLocal(scope, `${id}-${shared++}`, text).asString : text;
+    for (const o of out) o.push(piece);
+  };
+  for (let i = 0; i < count; i++) {
+    const line = lines[0][i];
+    if (lines.every((l) => l[i] === line)) {
+      run.push(line);
+    } else {
+      endRun();
+      lines.forEach((l, j) => out[j].push(l[i]));
+    }
+  }
+  endRun();
+  return out.map((pieces) => pieces.join(""));
+}
+
+/**
  * `base64gzip(local.<id>)` for user data text, after checking its compressed size with
  * {@link estimatedUserDataBytes} (calibrated on Terraform's gzip).
+ * @param template what the local holds: `text`, or `text` with runs shared with other
+ *   slots as local references ({@link shareTextRuns}), which Terraform evaluates to `text`
  * @throws Error when the estimate exceeds EC2's limit, naming the template and both numbers
  */
-function userDataExpression(scope: Construct, id: string, name: string, text: string): string {
+function userDataExpression(scope: Construct, id: string, name: string, text: string, template: string = text): string {
   const bytes = estimatedUserDataBytes(text);
   if (bytes > USER_DATA_LIMIT_BYTES) {
     throw new Error(
@@ -202,7 +267,7 @@ function userDataExpression(scope: Construct, id: string, name: string, text: st
         `Move files out of the user data (docs/bootstrap.md, "User data and the bootstrap object").`,
     );
   }
-  return Token.asString(Fn.base64gzip(textLocal(scope, id, text).asString));
+  return Token.asString(Fn.base64gzip(textLocal(scope, id, template).asString));
 }
 
 /**

@@ -25,7 +25,7 @@ import { BackupBucket } from "./backup-bucket";
 import { ClusterKey } from "./encryption";
 import { AwsEnvironment } from "./environment";
 import { InstanceRole, nodePolicyStatements, poolerPolicyStatements } from "./iam";
-import { DEBIAN_RELEASE_OF_MAJOR, debianImage } from "./launch";
+import { DEBIAN_RELEASE_OF_MAJOR, debianImage, shareTextRuns } from "./launch";
 import { addClusterOutputs, BACKUP_BUCKET_DESCRIPTION, STANDALONE_READ_ONLY_DESCRIPTION } from "../private/outputs";
 import { claimClusterName } from "../private/naming";
 import { removeStaleStackOutput } from "../private/stale-output";
@@ -354,25 +354,28 @@ export class ManagedPostgres extends Construct {
       const members: ClusterMember[] = this.slots.map((s) => s.member);
       const restore = props.restoreFrom ? addRestoreSource(this.nodeRole, props.restoreFrom, env) : undefined;
       const ctxOf = (slot: Slot): NodeContext => ({ spec, self: slot.member, members, runtime });
-      for (const slot of this.slots) {
-        slot.addInstance({
-          imageId,
-          instanceProfileArn: this.nodeRole.instanceProfile.arn,
-          userData: renderNodeUserData(ctxOf(slot), {
-            ...userDataOptions,
-            nodeConfig: restore ? { patroni: restore.patroni } : undefined,
-            extraFiles: restore?.files,
-            bootstrapObject: bootstrapObject(slot, "bootstrap-script", {
-              clusterName: spec.name,
-              nodeName: slot.nodeName,
-              bucket: this.backupBucketName,
-              kmsKeyArn: this.kmsKeyArn,
-              text: renderBootstrapScript(ctxOf(slot)),
-              dependsOn: this.backupBucket.configured,
-            }),
+      // The slots' bootstrap scripts and user data differ only in a few lines (the node's
+      // name, address and peers): the lines they share are written once, in cluster locals.
+      const scripts = shareTextRuns(this, "bootstrap-script-shared", this.slots.map((slot) => renderBootstrapScript(ctxOf(slot))));
+      const userData = this.slots.map((slot, i) =>
+        renderNodeUserData(ctxOf(slot), {
+          ...userDataOptions,
+          nodeConfig: restore ? { patroni: restore.patroni } : undefined,
+          extraFiles: restore?.files,
+          bootstrapObject: bootstrapObject(slot, "bootstrap-script", {
+            clusterName: spec.name,
+            nodeName: slot.nodeName,
+            bucket: this.backupBucketName,
+            kmsKeyArn: this.kmsKeyArn,
+            text: scripts[i],
+            dependsOn: this.backupBucket.configured,
           }),
-        });
-      }
+        }),
+      );
+      const userDataTemplates = shareTextRuns(this, "user-data-shared", userData);
+      this.slots.forEach((slot, i) => {
+        slot.addInstance({ imageId, instanceProfileArn: this.nodeRole.instanceProfile.arn, userData: userData[i], userDataTemplate: userDataTemplates[i] });
+      });
       this.nodeAutoScalingGroupNames = this.slots.map((s) => s.autoScalingGroup!.name);
       // Fields holding tokens were not checked at synth: their rules become plan-time
       // preconditions (storageGiB is checked on the data volumes themselves).

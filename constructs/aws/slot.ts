@@ -46,6 +46,8 @@ export interface SlotInstanceProps {
   readonly instanceProfileArn: string;
   /** Cloud-init user data of this node, when available. */
   readonly userData?: string;
+  /** `userData` with runs shared with the other slots as local references (`shareTextRuns`). @default userData */
+  readonly userDataTemplate?: string;
 }
 
 /**
@@ -148,6 +150,7 @@ export class Slot extends Construct {
       securityGroupIds: [this.props.securityGroupId],
       kmsKeyArn: this.props.kmsKeyArn,
       userData: props.userData,
+      userDataTemplate: props.userDataTemplate,
       tags,
     });
     this.autoScalingGroup = new AutoscalingGroup(this, "auto-scaling-group", {

@@ -1,6 +1,6 @@
 import { replaceForcingPaths } from "./replace";
 import type { ResourceChange, ResourceSnapshot, ReviewInput } from "./types";
-import { configResources, expressionReferences } from "../terraform";
+import { configLocals, configResources, expressionReferences } from "../terraform";
 import { diffValues } from "./values";
 
 /** One synthesized stack: its name and its parsed `cdk.tf.json`. */
@@ -15,12 +15,13 @@ export interface SynthStack {
 function resourcesOf(config: unknown, prefix: string): Map<string, ResourceSnapshot> {
   const out = new Map<string, ResourceSnapshot>();
   const local = new Map(configResources(config, { data: false }).map((r) => [r.address, { type: r.type, name: r.name, values: r.config as Record<string, unknown> }]));
-  const locals = ((config as any)?.locals ?? {}) as Record<string, unknown>;
+  const locals = configLocals(config);
   for (const [addr, r] of local) {
     const refs = expressionReferences(r.values);
     const references = [...refs].filter((a) => a !== addr && local.has(a)).map((a) => prefix + a);
     // A local's value is part of the resource that reads it (e.g. user data text behind
     // `base64gzip(local.x)`): shown as a `local.<name>` pseudo-attribute, so its change is one.
+    // Lines shared by several slots' texts (other locals) are spliced back in (configLocals).
     const values: Record<string, unknown> = { ...r.values };
     for (const ref of refs) {
       const m = /^local\.(.+)$/.exec(ref);

@@ -54,3 +54,37 @@ export function configResources(config: unknown, options: { readonly data?: bool
   }
   return out;
 }
+
+/** `${local.<name>}` as a whole interpolation, not escaped (an even number of `$` before it). */
+const BARE_LOCAL_REFERENCE = /(?<=(?:^|[^$])(?:\$\$)*)\$\{local\.([A-Za-z_][A-Za-z0-9_-]*)\}/g;
+
+/**
+ * The `locals` of a parsed Terraform JSON configuration, each string local with every bare
+ * reference to another string local (`${local.<name>}`, the whole interpolation) replaced by
+ * that local's text, recursively: the text as one template, as it was before the library
+ * wrote the lines that several slots share once (`shareTextRuns` in constructs/aws/launch.ts).
+ * Terraform evaluates both forms to the same value. Other locals and other interpolations
+ * (`${sha256(local.x)}`, escaped `$${local.x}`) are left as they are; a reference cycle, which
+ * Terraform would refuse, is left unexpanded where it closes.
+ * @returns a new object (empty when the configuration has no `locals` object)
+ */
+export function configLocals(config: unknown): Record<string, unknown> {
+  const raw = isObject(config) && isObject(config.locals) ? config.locals : {};
+  const out: Record<string, unknown> = {};
+  const expanding = new Set<string>();
+  const expand = (name: string): unknown => {
+    if (name in out) return out[name];
+    const value = raw[name];
+    if (typeof value !== "string" || !value.includes("${local.")) return (out[name] = value);
+    expanding.add(name);
+    const text = value.replace(BARE_LOCAL_REFERENCE, (whole, ref: string) => {
+      if (expanding.has(ref) || !Object.prototype.hasOwnProperty.call(raw, ref)) return whole;
+      const v = expand(ref);
+      return typeof v === "string" ? v : whole;
+    });
+    expanding.delete(name);
+    return (out[name] = text);
+  };
+  for (const name of Object.keys(raw)) expand(name);
+  return out;
+}

@@ -35,6 +35,7 @@ import { reported, runSandbox, TEST_PATRONI_SECRETS_ENV, type SandboxFile } from
 import { requireTools, startEtcd, startPgBouncer, validatePatroniConfigs } from "../render/tools";
 import { distributed as kubernetesDistributed, kubernetesPatroniYaml, kubernetesPodEnvironment } from "../kubernetes/fixtures";
 import { requirePrerequisites } from "../support/prerequisites";
+import { configLocals } from "../../src/terraform";
 
 const REPO = join(__dirname, "..", "..");
 const BUILD_SCRIPT = "scripts/build-node-root.sh";
@@ -353,7 +354,7 @@ describe("cloud-init 25.1 accepts the user data of every example", () => {
     return Object.entries<any>(json.resource.aws_launch_template).map(([id, lt]) => {
       const m = /^\$\{base64gzip\(local\.([^)]+)\)\}$/.exec(lt.user_data);
       if (!m) throw new Error(`${id}: user_data is not base64gzip(local.…)`);
-      return [id, json.locals[m[1]!] as string];
+      return [id, configLocals(json)[m[1]!] as string];
     });
   }
 

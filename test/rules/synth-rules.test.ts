@@ -11,6 +11,7 @@ import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
 import { SpecValidationError } from "../../src/cluster-spec";
 import { SafetyRuleError } from "../../src/rules";
 import { clusterProps, filesUnder, freshDir, synthCluster, writePlanFrom, writeStateFrom, SUBNETS } from "./synth-helpers";
+import { configLocals } from "../../src/terraform";
 
 const ENV = "MANAGED_POSTGRES_PRIOR_STATE";
 const CTX = "managed-postgres:priorState";
@@ -260,7 +261,7 @@ describe("restoreFrom", () => {
 
   test("the nodes' user data bootstraps Patroni with a pgBackRest restore from the source", () => {
     const { json } = synthCluster(clusterProps("distributed", { restoreFrom }));
-    const userData = Object.values<any>(json.locals ?? {}).filter((v) => typeof v === "string" && v.startsWith("#cloud-config"));
+    const userData = Object.values<any>(configLocals(json)).filter((v) => typeof v === "string" && v.startsWith("#cloud-config"));
     const nodes = userData.filter((u) => u.includes("/etc/patroni/"));
     expect(nodes.length).toBe(3);
     for (const u of nodes) {
@@ -273,7 +274,7 @@ describe("restoreFrom", () => {
 
   test("without restoreFrom the nodes bootstrap with initdb", () => {
     const { json } = synthCluster(clusterProps("distributed"));
-    const userData = Object.values<any>(json.locals ?? {}).filter((v) => typeof v === "string" && v.startsWith("#cloud-config"));
+    const userData = Object.values<any>(configLocals(json)).filter((v) => typeof v === "string" && v.startsWith("#cloud-config"));
     expect(userData.some((u) => u.includes("pgbackrest_restore"))).toBe(false);
   });
 

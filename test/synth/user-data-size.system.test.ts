@@ -20,6 +20,7 @@ import { GO_GZIP_MARGIN_BYTES, USER_DATA_LIMIT_BYTES } from "../../constructs/aw
 import { evaluateTerraform } from "../support/terraform";
 import { requirePrerequisites } from "../support/prerequisites";
 import { props, synthCluster } from "./helpers";
+import { configLocals } from "../../src/terraform";
 
 const TARGET_BYTES = Math.floor(USER_DATA_LIMIT_BYTES * 0.85);
 
@@ -50,7 +51,7 @@ function userData(name: string, text: string): { name: string; text: string }[] 
   return Object.entries<any>(json.resource.aws_launch_template ?? {}).map(([id, lt]) => {
     const m = /^\$\{base64gzip\(local\.([^)]+)\)\}$/.exec(lt.user_data);
     if (!m) throw new Error(`${name} ${id}: user_data is not base64gzip(local.…)`);
-    const local: string = json.locals[m[1]];
+    const local = configLocals(json)[m[1]] as string;
     return { name: `${name} ${id}`, text: local.replace(/\$\{([^}]*)\}/g, (_, e: string) => createHash("sha512").update(e).digest("hex").slice(0, 100)) };
   });
 }

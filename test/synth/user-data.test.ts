@@ -1,7 +1,8 @@
 import { props, resources, synthCluster, type Synth } from "./helpers";
+import { configLocals } from "../../src/terraform";
 
 const s = synthCluster(props("distributed"));
-const locals = JSON.parse(s.text).locals as Record<string, string>;
+const locals = configLocals(JSON.parse(s.text)) as Record<string, string>;
 
 /** The user data text of a launch template (its `base64gzip(local.…)` argument). */
 function userDataOf(synth: Synth, lt: any): string {
