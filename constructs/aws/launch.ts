@@ -225,7 +225,7 @@ export const SHARED_RUN_MIN_CHARS = 512;
  */
 export function shareTextRuns(scope: Construct, id: string, texts: readonly string[]): string[] {
   if (texts.length < 2 || isHclSynth() || texts.some((t) => /\$\{(?!TfToken\[)/.test(t))) return [...texts];
-  const lines = texts.map((t) => t.split(/(?<=\n)/));
+  const lines = texts.map(linesOf);
   const count = lines[0].length;
   if (lines.some((l) => l.length !== count)) return [...texts];
   const out: string[][] = texts.map(() => []);
@@ -240,15 +240,26 @@ export function shareTextRuns(scope: Construct, id: string, texts: readonly stri
   };
   for (let i = 0; i < count; i++) {
     const line = lines[0][i];
-    if (lines.every((l) => l[i] === line)) {
+    let same = true;
+    for (let j = 1; j < lines.length && same; j++) same = lines[j][i] === line;
+    if (same) {
       run.push(line);
     } else {
       endRun();
-      lines.forEach((l, j) => out[j].push(l[i]));
+      for (let j = 0; j < lines.length; j++) out[j].push(lines[j][i]);
     }
   }
   endRun();
   return out.map((pieces) => pieces.join(""));
+}
+
+/** The lines of `text`, each with its `\n` (the last one without, when the text does not end with one). */
+function linesOf(text: string): string[] {
+  const parts = text.split("\n");
+  const last = parts.pop()!;
+  const lines = parts.map((l) => l + "\n");
+  if (last !== "") lines.push(last);
+  return lines;
 }
 
 /**
