@@ -1,8 +1,7 @@
 /**
  * What the fault scenarios (scenarios.ts, invisible-commit.ts) need of a running 3-AZ cluster
  * (issues 10, 11): implemented by the EC2 twin's adapter (test/twin/live.ts: the synthesized
- * example's instances) and by the older {@link LiveCluster} (render functions on the host's
- * packages). Members are addressed by index 0..2 = slot = availability zone.
+ * example's instances). Members are addressed by index 0..2 = slot = availability zone.
  */
 import { request } from "https";
 import { PORTS } from "../../../src/cluster-spec";

@@ -3,7 +3,7 @@
  * failover (hard crash of the primary's availability zone), availability-zone partition,
  * planned switchover. Each runs a continuous writer through the read-write endpoint and
  * returns what it measured; callers assert or print. They drive a {@link FaultCluster}: the
- * EC2 twin's adapter (test/twin/live.ts) or the older LiveCluster.
+ * EC2 twin's adapter (test/twin/live.ts).
  */
 import { APP_USER } from "./constants";
 import { sleep, waitFor } from "./exec";
