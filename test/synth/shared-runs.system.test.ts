@@ -11,12 +11,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { App, Testing, type TerraformStack } from "cdktf";
+import { App, TerraformStack, Testing } from "cdktf";
 import * as launch from "../../constructs/aws/launch";
 import { DistributedExample } from "../../examples/distributed/main";
 import { addModules } from "../../examples/hcl-module/main";
 import { applyStack, type ApplyOptions, type TwinAccount, type TwinState } from "../twin/apply";
 import { requirePrerequisites } from "../support/prerequisites";
+import { evaluateTerraform } from "../support/terraform";
 
 jest.setTimeout(300_000);
 
@@ -78,4 +79,22 @@ test.each([
   expect(Object.keys(ra).sort()).toEqual(Object.keys(rb).sort());
   for (const k of Object.keys(rb)) expect({ k, same: ra[k] === rb[k] }).toEqual({ k, same: true });
   expect(others(a)).toEqual(others(b));
+});
+
+test("escaped user text (%%{ … }, $$, quotes, backslashes, a line ending in $ or % before a shared run) evaluates, with the shared runs, as each text does as one local", () => {
+  requirePrerequisites({ commands: ["terraform"] });
+  // Rendered texts reach a local as Terraform templates: a user's `%{` is already `%%{` there
+  // (constructs/private/terraform-literal.ts); a text with a literal `${` (`$${` included) is
+  // not shared at all (the unit test).
+  const hostile = `%%{ if true }x%%{ endif } $$ "q" 'a' \\ é end$`;
+  const block = (tag: string) => Array.from({ length: 30 }, (_, i) => `${tag} ${i}: ${hostile}\n`).join("");
+  const input = [0, 1, 2].map((n) => `${block("a")}node-${n} ${hostile} %\n${block("b")}last-${n} $`);
+  const stack = new TerraformStack(Testing.app(), "hostile");
+  launch.shareTextRuns(stack, "shared", input).forEach((t, i) => launch.textLocal(stack, `text-${i}`, t));
+  input.forEach((t, i) => launch.textLocal(stack, `plain-${i}`, t));
+  const json = JSON.parse(Testing.synth(stack));
+  expect(Object.keys(json.locals).filter((k) => k.startsWith("shared-"))).toHaveLength(2);
+  const [shared, plain] = [evaluateTerraform([0, 1, 2].map((i) => `local.text-${i}`), { locals: json.locals }), evaluateTerraform([0, 1, 2].map((i) => `local.plain-${i}`), { locals: json.locals })];
+  expect(shared).toEqual(plain);
+  expect((plain as string[])[1]).toContain(`node-1 %{ if true }x%{ endif } $$ "q" 'a' \\ é end$ %\nb 0:`);
 });
