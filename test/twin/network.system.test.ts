@@ -23,9 +23,9 @@ let nsB = "";
 let imds: Server | undefined;
 const imdsCallers: string[] = [];
 
-/** One ICMP echo from a namespace (1 s timeout); true when answered. */
+/** ICMP echoes from a namespace, one per second until the first reply or 2 s (`-c 1 -w 2`); true when one was answered. */
 async function ping(ns: string, to: string, from?: string): Promise<boolean> {
-  const r = await run(["ip", "netns", "exec", ns, "ping", "-n", "-c", "1", "-W", "1", ...(from ? ["-I", from] : []), to], { timeoutMs: 10_000 });
+  const r = await run(["ip", "netns", "exec", ns, "ping", "-n", "-c", "1", "-w", "2", ...(from ? ["-I", from] : []), to], { timeoutMs: 10_000 });
   return r.code === 0;
 }
 
@@ -90,6 +90,8 @@ test("a second ENI in the same subnet: its address only works on its own interfa
     await runOk(["ip", "-n", nsA, "route", "add", "default", "via", "10.211.0.1", "dev", "ens6", "table", "100"]);
     await runOk(["ip", "-n", nsA, "rule", "add", "from", A_SLOT, "lookup", "100"]);
     expect(await ping(nsB, A_SLOT)).toBe(true);
+    // the VPC router never asked the instance: its entry is the ENI's MAC from the mapping
+    expect(await runOk(["ip", "-n", net.routerNs, "neigh", "show", A_SLOT])).toMatch(/lladdr 02:00:00:00:0a:02 PERMANENT/);
     // a connection opened without choosing the source leaves from the primary address
     expect(await ping(nsA, B)).toBe(true);
     const route = await runOk(["ip", "-n", nsA, "route", "get", B]);
@@ -99,6 +101,7 @@ test("a second ENI in the same subnet: its address only works on its own interfa
   }
   const links = await runOk(["ip", "-n", nsA, "-o", "link", "show"]);
   expect(links).not.toContain("ens6");
+  expect(await runOk(["ip", "-n", net.routerNs, "neigh", "show", A_SLOT])).not.toContain("PERMANENT");
 });
 
 test("an availability-zone partition cuts the subnet off, and healing restores it", async () => {

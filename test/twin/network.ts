@@ -29,6 +29,16 @@
  * - The first four addresses and the last of a subnet are reserved; .1 is the VPC router
  *   (https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html).
  * - IMDS is at 169.254.169.254 (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html).
+ * - The VPC router knows which ENI holds each private address from the VPC's own mapping, not by
+ *   asking the instances: an ENI's address is reachable as soon as it is attached, and an instance
+ *   that answers ARP for an address it does not own changes nothing: a VPC has no broadcast, and
+ *   the ARP replies an instance receives are synthesized by AWS from that mapping
+ *   (https://tty.neveragain.de/2020/08/12/aws-multicast.html, "the Mapping Service"; AWS's own
+ *   pages only say a VPC does not support broadcast or multicast:
+ *   https://aws.amazon.com/vpc/faqs/). The twin writes a
+ *   permanent neighbour entry (address → the ENI's MAC) in the router for every ENI address while
+ *   its port is plugged; before this, the router's ARP entry for an address that had just moved
+ *   from an interface where the twin dropped the replies stayed FAILED for ~3 s (a CI flake).
  *
  * Names: every namespace and link starts with the prefix (≤ 5 characters), so cleanup finds
  * leftovers of a crashed run and touches nothing else.
@@ -76,6 +86,7 @@ interface Port {
   readonly name: string; // router-side link name
   readonly subnet: number;
   readonly addresses: string[];
+  readonly mac: string;
 }
 
 /** The twin's VPC; create with `TwinNetwork.create`, always `destroy()` (also after failures). */
@@ -173,8 +184,10 @@ export class TwinNetwork {
 
   /** DetachNetworkInterface (or the instance's termination): the link disappears from the instance. */
   async detach(port: string): Promise<void> {
+    const gone = this.ports.get(port);
     this.ports.delete(port);
     await run(["ip", "-n", this.routerNs, "link", "del", port]);
+    if (gone) await this.forgetAddresses([gone]);
     await this.applyRules();
   }
 
@@ -184,9 +197,22 @@ export class TwinNetwork {
     await runOk(["ip", "-n", this.routerNs, "link", "add", port, "type", "veth", "peer", "name", tmp, "netns", netns]);
     await runOk(["ip", "-n", netns, "link", "set", tmp, "address", mac, "name", name]);
     await runOk(["ip", "-n", this.routerNs, "link", "set", port, "master", `b${subnet}`, "up"]);
-    this.ports.set(port, { name: port, subnet, addresses });
+    this.ports.set(port, { name: port, subnet, addresses, mac });
     await this.applyRules();
+    for (const a of addresses) {
+      await runOk(["ip", "-n", this.routerNs, "neigh", "replace", a, "lladdr", mac, "dev", `b${subnet}`, "nud", "permanent"]);
+    }
     return port;
+  }
+
+  /** Deletes the router's neighbour entries of unplugged ports, unless a plugged port holds the address now. */
+  private async forgetAddresses(unplugged: readonly Port[]): Promise<void> {
+    const held = new Set([...this.ports.values()].flatMap((p) => p.addresses.map((a) => `${p.subnet} ${a}`)));
+    for (const p of unplugged) {
+      for (const a of p.addresses) {
+        if (!held.has(`${p.subnet} ${a}`)) await run(["ip", "-n", this.routerNs, "neigh", "del", a, "dev", `b${p.subnet}`]);
+      }
+    }
   }
 
   /** Removes an instance's namespace and its ports (termination; the namespace's processes must be gone). */
@@ -194,7 +220,9 @@ export class TwinNetwork {
     await run(["ip", "netns", "del", netns]); // deletes its veth ends, and with them the router-side ports
     this.instances.delete(netns);
     const links = await run(["ip", "-n", this.routerNs, "-o", "link", "show"]);
-    for (const p of [...this.ports.keys()]) if (!links.stdout.includes(` ${p}@`)) this.ports.delete(p);
+    const unplugged = [...this.ports.values()].filter((p) => !links.stdout.includes(` ${p.name}@`));
+    for (const p of unplugged) this.ports.delete(p.name);
+    await this.forgetAddresses(unplugged);
     await this.applyRules();
   }
 
