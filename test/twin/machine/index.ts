@@ -392,8 +392,12 @@ class NspawnMachine implements Machine {
       if (!this.running()) return;
       await sleep(100);
     }
+    // what systemd was still waiting for (the jobs and the units still stopping), for the error
+    const holding = await this.exec(["sh", "-c", "systemctl list-jobs --no-pager --no-legend; systemctl list-units --no-pager --no-legend --state=deactivating"], { timeoutMs: 5_000 })
+      .then((r) => (r.stdout + r.stderr).trim().replace(/\s*\n\s*/g, "; "))
+      .catch((err: unknown) => `(not readable: ${String(err)})`);
     await this.crash();
-    throw new Error(`${this.name}: no clean poweroff within ${timeoutMs} ms (crashed instead)`);
+    throw new Error(`${this.name}: no clean poweroff within ${timeoutMs} ms (crashed instead); still waiting: ${holding || "(nothing listed)"}`);
   }
 
   async attachInterface(mac: string, peerBridge: string, opts: AttachInterfaceOptions = {}): Promise<string> {
