@@ -40,7 +40,7 @@ import { addPlanTimeChecks, type PlanTimeCheck } from "./deferred-checks";
 import { HclSafeStrings } from "../private/hcl";
 import { suspendCreationStacks } from "../private/creation-stacks";
 import { terraformLiteralValues } from "../private/terraform-literal";
-import { addRestoreSource, applySafetyRules, priorStateIssuesOfInvalidSpec, restoreFromSpecIssues } from "./prior-state";
+import { addRestoreSource, addUpgradeSource, applySafetyRules, priorStateIssuesOfInvalidSpec, restoreFromSpecIssues, upgradeFromSpecIssues } from "./prior-state";
 import type { RestoreFrom } from "../../src/cluster-spec";
 
 /**
@@ -178,8 +178,8 @@ const LOCAL_OPTION_KEYS = ["priorStateFile", "now"];
  * Both create: a KMS key, the backup bucket, the cluster secret, security groups, instance
  * roles and outputs (`<id>_read_write_endpoint`, `<id>_read_write_port`,
  * `<id>_read_only_endpoint`, `<id>_read_only_port`, `<id>_secret_arn`,
- * `<id>_ca_certificate_parameter`, `<id>_backup_bucket_name`, `<id>_kms_key_arn`; standalone's read-only endpoint is its
- * read-write one). See docs/aws.md.
+ * `<id>_ca_certificate_parameter`, `<id>_backup_bucket_name`, `<id>_kms_key_arn`, `<id>_node_addresses`,
+ * `<id>_node_security_group_id`; standalone's read-only endpoint is its read-write one). See docs/aws.md.
  *
  * @throws SpecValidationError at construction, before any resource is created, when a
  *   prop is invalid: the message names each field (in backticks), the value and the rule
@@ -353,7 +353,10 @@ export class ManagedPostgres extends Construct {
       );
       const members: ClusterMember[] = this.slots.map((s) => s.member);
       const restore = props.restoreFrom ? addRestoreSource(this.nodeRole, props.restoreFrom, env) : undefined;
-      const ctxOf = (slot: Slot): NodeContext => ({ spec, self: slot.member, members, runtime });
+      if (spec.upgradeFrom) addUpgradeSource(this.nodeRole, this.securityGroups, spec.upgradeFrom, env);
+      // upgradeFrom.nodeAddresses as a list token: the nodes get it joined by Terraform (one string).
+      const nodeSpec = upgradeAddressesJoined(spec);
+      const ctxOf = (slot: Slot): NodeContext => ({ spec: nodeSpec, self: slot.member, members, runtime });
       // The slots' bootstrap scripts and user data differ only in a few lines (the node's
       // name, address and peers): the lines they share are written once, in cluster locals.
       const scripts = shareTextRuns(this, "bootstrap-script-shared", this.slots.map((slot) => renderBootstrapScript(ctxOf(slot))));
@@ -477,6 +480,7 @@ export class ManagedPostgres extends Construct {
     };
     intIn("secretRecoveryWindowDays", 7, 30);
     issues.push(...restoreFromSpecIssues(this, typeof props.name === "string" ? props.name : "?", props.restoreFrom, props.now));
+    issues.push(...upgradeFromSpecIssues(props, validated?.spec.majorVersion));
     intIn("noncurrentVersionExpirationDays", 1, 3650);
     issues.push(...ClusterMonitoring.optionIssues(props.monitoring));
     const egressCidrs = props.httpsEgressCidrs ?? [];
@@ -527,8 +531,25 @@ export class ManagedPostgres extends Construct {
       },
       { key: "backup_bucket_name", value: this.backupBucketName, description: BACKUP_BUCKET_DESCRIPTION },
       { key: "kms_key_arn", value: this.kmsKeyArn, description: "ARN of the cluster's customer-managed KMS key." },
+      {
+        key: "node_addresses",
+        value: this.slots.map((s) => s.privateIp),
+        description: "Private addresses of the database nodes (slot order): a green cluster's upgradeFrom.nodeAddresses (docs/UPGRADING.md).",
+      },
+      {
+        key: "node_security_group_id",
+        value: this.securityGroups.nodes.id,
+        description: "Security group of the database nodes: a green cluster's upgradeFrom.securityGroupId (docs/UPGRADING.md).",
+      },
     ]);
   }
+}
+
+/** `spec` with a list token in `upgradeFrom.nodeAddresses` replaced by one `join(" ", list)` string token; `spec` itself otherwise. */
+function upgradeAddressesJoined(spec: ResolvedClusterSpec): ResolvedClusterSpec {
+  const u = spec.upgradeFrom;
+  if (!u || !Token.isUnresolved(u.nodeAddresses)) return spec;
+  return { ...spec, upgradeFrom: { ...u, nodeAddresses: [Token.asString(Fn.join(" ", u.nodeAddresses as string[]))] } };
 }
 
 /** The slot subnets: the literal list, or `element(list, i)` of a list token. */

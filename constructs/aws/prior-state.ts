@@ -50,7 +50,11 @@ import {
   type RequestedFacts,
   type RestoreFrom,
   type RuleFinding,
+  checkUpgradeFrom,
+  upgradeFromIssues,
+  upgradeSourceStatements,
 } from "../../src/rules";
+import type { ClusterSecurityGroups } from "./security";
 
 /** One slot's data volume, as the guard needs it. */
 export interface GuardedVolume {
@@ -107,6 +111,52 @@ export function restoreFromSpecIssues(scope: Construct, clusterName: string, res
     });
   }
   return issues;
+}
+
+/**
+ * Problems of an `upgradeFrom` prop beyond its schema, as spec issues (path `upgradeFrom` or
+ * `upgradeFrom.<field>`): {@link upgradeFromIssues} (blue's major version lower than green's,
+ * blue another cluster, not with `restoreFrom`), and `upgradeFrom` itself a token (it decides
+ * which resources exist). Empty without `upgradeFrom`.
+ * @param majorVersion green's validated major version (undefined when it was invalid: then
+ *   the given one, or the default)
+ */
+export function upgradeFromSpecIssues(
+  props: { readonly name?: unknown; readonly majorVersion?: unknown; readonly upgradeFrom?: unknown; readonly restoreFrom?: unknown },
+  majorVersion: number | undefined,
+): SpecIssue[] {
+  const u = props.upgradeFrom;
+  if (u === undefined) return [];
+  if (Token.isUnresolved(u)) {
+    return [{ path: "upgradeFrom", value: undefined, message: "`upgradeFrom` must be an object literal (its fields may be tokens): it decides which permissions, security group rules and node settings exist" }];
+  }
+  if (u === null || typeof u !== "object" || Array.isArray(u)) return []; // the schema reports it
+  const green = typeof props.name === "string" ? props.name : "?";
+  const version = majorVersion ?? (typeof props.majorVersion === "number" ? props.majorVersion : DEFAULTS.majorVersion);
+  return upgradeFromIssues(u as UpgradeFromInput, { name: green, majorVersion: version, restoreFrom: props.restoreFrom !== undefined }, (v) => Token.isUnresolved(v)).map((i) => ({
+    path: i.field,
+    value: i.field === "upgradeFrom" ? undefined : (u as Record<string, unknown>)[i.field.slice("upgradeFrom.".length)],
+    message: i.message,
+  }));
+}
+
+type UpgradeFromInput = Parameters<typeof upgradeFromIssues>[0];
+
+/**
+ * Green's access to blue (`upgradeFrom`): the node role may read blue's secret (and decrypt it
+ * through Secrets Manager with `kmsKeyArn`), {@link upgradeSourceStatements}; blue's node
+ * security group admits green's nodes on 5432 and 8008 (rules owned by green,
+ * `ClusterSecurityGroups.allowUpgradeSource`). The node settings travel in the bootstrap
+ * header (`UPGRADE_FROM_*`, `UPGRADE_CUTOVER`: src/render/bootstrap).
+ */
+export function addUpgradeSource(
+  nodeRole: InstanceRole,
+  securityGroups: ClusterSecurityGroups,
+  upgradeFrom: NonNullable<ResolvedClusterSpec["upgradeFrom"]>,
+  env: { region: string },
+): void {
+  nodeRole.addPolicy("upgrade-source-read", upgradeSourceStatements(upgradeFrom, env.region));
+  securityGroups.allowUpgradeSource(upgradeFrom.securityGroupId);
 }
 
 /**
@@ -239,6 +289,11 @@ export function applySafetyRules(scope: Construct, props: SafetyRulesProps): voi
           );
         }
         errors.push(...checkAgainstDeployed(requestedFacts(spec, TerraformStack.of(scope), state), deployed).map(line));
+        if (spec.upgradeFrom) {
+          const lit = <T>(v: T): T | undefined => (Token.isUnresolved(v) ? undefined : v);
+          const upgrade = { clusterName: lit(spec.upgradeFrom.clusterName), majorVersion: lit(spec.upgradeFrom.majorVersion) };
+          errors.push(...checkUpgradeFrom(spec.name, upgrade, state, deployed).map(line));
+        }
       }
     } catch (e) {
       if (e instanceof PriorStateError) errors.push(`cluster "${spec.name}": ${e.message}`);

@@ -161,6 +161,30 @@ export class ClusterSecurityGroups extends Construct {
     }
   }
 
+  /**
+   * `upgradeFrom` (docs/UPGRADING.md, "Major versions"): green's nodes reach blue's nodes on
+   * PostgreSQL 5432 (logical replication, schema and role copy) and Patroni REST 8008.
+   * Creates, per port, an ingress rule on blue's node security group from this cluster's node
+   * group and the matching egress rule of this cluster's node group. Both are resources of this
+   * (green) cluster, tagged with its name: they go away with green, or when `upgradeFrom` is
+   * removed.
+   * @param blueSecurityGroupId blue's node security group id (`upgradeFrom.securityGroupId`; token allowed)
+   */
+  public allowUpgradeSource(blueSecurityGroupId: string): void {
+    for (const p of [P.postgres, P.patroni]) {
+      new VpcSecurityGroupIngressRule(this, `upgrade-source-ingress-from-green-${p.name}`, {
+        securityGroupId: blueSecurityGroupId,
+        description: `${p.what} from the database nodes of ${this.spec.name}, which upgrades this cluster (upgradeFrom)`,
+        ipProtocol: "tcp",
+        fromPort: p.port,
+        toPort: p.port,
+        referencedSecurityGroupId: this.nodes.id,
+        tags: clusterTags(this.spec),
+      });
+      this.egress(this.nodes, `to-upgrade-source-${p.name}`, p, { sg: blueSecurityGroupId }, `${p.what} to the database nodes of the cluster this one upgrades (upgradeFrom)`);
+    }
+  }
+
   private ingress(sg: SecurityGroup, key: string, p: PortRule, peer: Peer, description: string): void {
     this.rule("ingress", sg, key, p, peer, description);
   }

@@ -11,6 +11,7 @@ import { NetworkInterface } from "@cdktf/provider-aws/lib/network-interface";
 import {
   TAG_DEPLOYMENT_MODEL,
   TAG_MAJOR_VERSION,
+  TAG_UPGRADE_FROM,
   TAG_SLOT,
   TAG_SLOT_RESOURCE,
   SLOT_RESOURCE,
@@ -123,6 +124,8 @@ export class Slot extends Construct {
         [TAG_SLOT_RESOURCE]: SLOT_RESOURCE.dataVolume,
         [TAG_DEPLOYMENT_MODEL]: spec.deployment,
         [TAG_MAJOR_VERSION]: `${spec.majorVersion}`,
+        // a green cluster (upgradeFrom): the prior-state rule tells it from a deployed cluster upgradeFrom was added to
+        ...(spec.upgradeFrom ? { [TAG_UPGRADE_FROM]: spec.upgradeFrom.clusterName } : {}),
       }),
       lifecycle: {
         preventDestroy: props.preventDestroy,

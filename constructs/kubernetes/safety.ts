@@ -126,7 +126,7 @@ export function applyKubernetesSafetyRules(scope: Construct, spec: ResolvedClust
         const deployed = deployedKubernetesCluster(loadPriorStateFile(location.file), spec.name, namespace);
         errors.push(
           ...checkAgainstDeployed(
-            { name: spec.name, deployment: spec.deployment, storageGiB: spec.storageGiB, majorVersion: spec.majorVersion, allowMajorVersionUpgrade: spec.allowMajorVersionUpgrade },
+            { name: spec.name, deployment: spec.deployment, storageGiB: spec.storageGiB, majorVersion: spec.majorVersion, allowMajorVersionUpgrade: spec.allowMajorVersionUpgrade, upgradeFromSupported: false },
             deployed,
           ).map(line),
         );

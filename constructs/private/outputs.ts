@@ -10,7 +10,7 @@ import { readOnlyValidation } from "./resolve-once";
 /** One output: its key (the name's suffix), value (a token or a literal) and description. */
 export interface ClusterOutput {
   readonly key: string;
-  readonly value: string | number;
+  readonly value: string | number | readonly string[];
   readonly description: string;
 }
 

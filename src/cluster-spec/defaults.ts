@@ -1,4 +1,4 @@
-import type { BackupSpec, ClusterSpec, MaintenanceWindowSpec, PatroniTimingSpec, PoolerSpec, ResolvedClusterSpec } from "./types";
+import type { BackupSpec, ClusterSpec, MaintenanceWindowSpec, PatroniTimingSpec, PoolerSpec, ResolvedClusterSpec, UpgradeFrom } from "./types";
 
 /**
  * Defaults applied by {@link resolveClusterSpec}; each is documented (with its source) at its
@@ -86,7 +86,14 @@ export function resolveClusterSpec(spec: ClusterSpec): ResolvedClusterSpec {
       loopWait: t.loopWait ?? d.patroni.loopWait,
       retryTimeout: t.retryTimeout ?? d.patroni.retryTimeout,
     },
+    ...(spec.upgradeFrom === undefined ? {} : { upgradeFrom: resolveUpgradeFrom(spec.upgradeFrom) }),
   };
+}
+
+/** `upgradeFrom` with `cutover` defaulted to false; a token (an object variable) is kept as it is. */
+function resolveUpgradeFrom(u: UpgradeFrom): UpgradeFrom & { readonly cutover: boolean } {
+  if (!isPlainObject(u)) return u as UpgradeFrom & { readonly cutover: boolean };
+  return { ...u, nodeAddresses: Array.isArray(u.nodeAddresses) ? [...u.nodeAddresses] : u.nodeAddresses, cutover: u.cutover ?? false };
 }
 
 /** True for an object literal (not a class instance such as a cdktf token, nor an array). */

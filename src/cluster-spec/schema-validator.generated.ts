@@ -4,7 +4,7 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://cdktf-managed-postgres/cluster-spec.schema.json","title":"cdktf-managed-postgres cluster spec","description":"A managed PostgreSQL cluster: deployment model, size, storage, version, backups, pooler, network.","type":"object","additionalProperties":false,"required":["name","deployment","size","storageGiB"],"properties":{"name":{"type":"string","pattern":"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$","x-allowed":"1 to 40 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen"},"deployment":{"enum":["standalone","distributed"],"x-allowed":"\"standalone\" or \"distributed\""},"size":{"enum":["XS","S","M","L","XL","XXL","3XL","4XL"],"x-allowed":"one of XS, S, M, L, XL, XXL, 3XL, 4XL (the size table)"},"storageGiB":{"type":"integer","minimum":2,"maximum":128,"x-allowed":"an integer number of GiB from 2 to 128"},"majorVersion":{"enum":[15,16,17],"x-allowed":"15, 16 or 17"},"allowMajorVersionUpgrade":{"type":"boolean","x-allowed":"true or false"},"architecture":{"enum":["arm64","x86_64"],"x-allowed":"\"arm64\" (Graviton, default) or \"x86_64\""},"backup":{"type":"object","additionalProperties":false,"properties":{"retentionDays":{"type":"integer","minimum":1,"maximum":365,"x-allowed":"an integer number of days from 1 to 365"},"fullBackupTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\", e.g. \"01:00\""},"logicalDump":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9*:,./ -]+$","x-allowed":"a systemd OnCalendar expression, e.g. \"Sun *-*-* 03:00:00\""},"retentionDays":{"type":"integer","minimum":1,"maximum":3650,"x-allowed":"an integer number of days from 1 to 3650"}}},"coldStorageAfterDays":{"type":"integer","minimum":30,"maximum":3650,"x-allowed":"an integer number of days from 30 (S3's minimum for Standard-IA) to 3650"}}},"pooler":{"type":"object","additionalProperties":false,"properties":{"poolMode":{"enum":["transaction","session","statement"],"x-allowed":"\"transaction\", \"session\" or \"statement\""},"maxClientConnections":{"type":"integer","minimum":10,"maximum":100000,"x-allowed":"an integer from 10 to 100000"},"defaultPoolSize":{"type":"integer","minimum":1,"maximum":10000,"x-allowed":"an integer from 1 to 10000"},"instanceCount":{"type":"integer","minimum":2,"maximum":9,"x-allowed":"an integer from 2 to 9"},"readOnlyMaxLagBytes":{"type":"integer","minimum":0,"x-allowed":"a non-negative integer number of bytes"}}},"network":{"type":"object","additionalProperties":false,"required":["vpcId","subnetIds"],"properties":{"vpcId":{"type":"string","pattern":"^vpc-[0-9a-f]{8,17}$","x-allowed":"a VPC id such as \"vpc-0abc1234\""},"subnetIds":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^subnet-[0-9a-f]{8,17}$","x-allowed":"a subnet id such as \"subnet-0abc1234\""},"x-allowed":"a list of 1 (standalone) or 3 (distributed) private subnet ids"},"allowedCidrs":{"type":"array","items":{"type":"string","pattern":"^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$","x-allowed":"an IPv4 CIDR such as \"10.0.0.0/16\""},"x-allowed":"a list of IPv4 CIDRs"},"allowedSecurityGroupIds":{"type":"array","items":{"type":"string","pattern":"^sg-[0-9a-f]{8,17}$","x-allowed":"a security group id such as \"sg-0abc1234\""},"x-allowed":"a list of security group ids"}}},"maintenanceWindow":{"type":"object","additionalProperties":false,"properties":{"day":{"enum":["mon","tue","wed","thu","fri","sat","sun"],"x-allowed":"one of mon, tue, wed, thu, fri, sat, sun"},"startTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\""},"durationMinutes":{"type":"integer","minimum":30,"maximum":480,"x-allowed":"an integer number of minutes from 30 to 480"}}},"applyImmediately":{"type":"boolean","x-allowed":"true or false"},"patroni":{"type":"object","additionalProperties":false,"properties":{"ttl":{"type":"integer","minimum":20,"maximum":3600,"x-allowed":"an integer number of seconds from 20 (Patroni 4's minimum: it raises a smaller ttl to 20) to 3600"},"loopWait":{"type":"integer","minimum":1,"maximum":3600,"x-allowed":"an integer number of seconds from 1 (Patroni's minimum) to 3600"},"retryTimeout":{"type":"integer","minimum":3,"maximum":3600,"x-allowed":"an integer number of seconds from 3 (Patroni's minimum) to 3600"}}},"tags":{"type":"object","maxProperties":40,"propertyNames":{"minLength":1,"maxLength":128},"additionalProperties":{"type":"string","maxLength":256,"x-allowed":"a string of at most 256 characters"},"x-allowed":"a map of at most 40 string tags (keys 1 to 128 characters)"}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://cdktf-managed-postgres/cluster-spec.schema.json","title":"cdktf-managed-postgres cluster spec","description":"A managed PostgreSQL cluster: deployment model, size, storage, version, backups, pooler, network.","type":"object","additionalProperties":false,"required":["name","deployment","size","storageGiB"],"properties":{"name":{"type":"string","pattern":"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$","x-allowed":"1 to 40 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen"},"deployment":{"enum":["standalone","distributed"],"x-allowed":"\"standalone\" or \"distributed\""},"size":{"enum":["XS","S","M","L","XL","XXL","3XL","4XL"],"x-allowed":"one of XS, S, M, L, XL, XXL, 3XL, 4XL (the size table)"},"storageGiB":{"type":"integer","minimum":2,"maximum":128,"x-allowed":"an integer number of GiB from 2 to 128"},"majorVersion":{"enum":[15,16,17],"x-allowed":"15, 16 or 17"},"allowMajorVersionUpgrade":{"type":"boolean","x-allowed":"true or false"},"architecture":{"enum":["arm64","x86_64"],"x-allowed":"\"arm64\" (Graviton, default) or \"x86_64\""},"backup":{"type":"object","additionalProperties":false,"properties":{"retentionDays":{"type":"integer","minimum":1,"maximum":365,"x-allowed":"an integer number of days from 1 to 365"},"fullBackupTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\", e.g. \"01:00\""},"logicalDump":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9*:,./ -]+$","x-allowed":"a systemd OnCalendar expression, e.g. \"Sun *-*-* 03:00:00\""},"retentionDays":{"type":"integer","minimum":1,"maximum":3650,"x-allowed":"an integer number of days from 1 to 3650"}}},"coldStorageAfterDays":{"type":"integer","minimum":30,"maximum":3650,"x-allowed":"an integer number of days from 30 (S3's minimum for Standard-IA) to 3650"}}},"pooler":{"type":"object","additionalProperties":false,"properties":{"poolMode":{"enum":["transaction","session","statement"],"x-allowed":"\"transaction\", \"session\" or \"statement\""},"maxClientConnections":{"type":"integer","minimum":10,"maximum":100000,"x-allowed":"an integer from 10 to 100000"},"defaultPoolSize":{"type":"integer","minimum":1,"maximum":10000,"x-allowed":"an integer from 1 to 10000"},"instanceCount":{"type":"integer","minimum":2,"maximum":9,"x-allowed":"an integer from 2 to 9"},"readOnlyMaxLagBytes":{"type":"integer","minimum":0,"x-allowed":"a non-negative integer number of bytes"}}},"network":{"type":"object","additionalProperties":false,"required":["vpcId","subnetIds"],"properties":{"vpcId":{"type":"string","pattern":"^vpc-[0-9a-f]{8,17}$","x-allowed":"a VPC id such as \"vpc-0abc1234\""},"subnetIds":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^subnet-[0-9a-f]{8,17}$","x-allowed":"a subnet id such as \"subnet-0abc1234\""},"x-allowed":"a list of 1 (standalone) or 3 (distributed) private subnet ids"},"allowedCidrs":{"type":"array","items":{"type":"string","pattern":"^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$","x-allowed":"an IPv4 CIDR such as \"10.0.0.0/16\""},"x-allowed":"a list of IPv4 CIDRs"},"allowedSecurityGroupIds":{"type":"array","items":{"type":"string","pattern":"^sg-[0-9a-f]{8,17}$","x-allowed":"a security group id such as \"sg-0abc1234\""},"x-allowed":"a list of security group ids"}}},"maintenanceWindow":{"type":"object","additionalProperties":false,"properties":{"day":{"enum":["mon","tue","wed","thu","fri","sat","sun"],"x-allowed":"one of mon, tue, wed, thu, fri, sat, sun"},"startTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\""},"durationMinutes":{"type":"integer","minimum":30,"maximum":480,"x-allowed":"an integer number of minutes from 30 to 480"}}},"applyImmediately":{"type":"boolean","x-allowed":"true or false"},"patroni":{"type":"object","additionalProperties":false,"properties":{"ttl":{"type":"integer","minimum":20,"maximum":3600,"x-allowed":"an integer number of seconds from 20 (Patroni 4's minimum: it raises a smaller ttl to 20) to 3600"},"loopWait":{"type":"integer","minimum":1,"maximum":3600,"x-allowed":"an integer number of seconds from 1 (Patroni's minimum) to 3600"},"retryTimeout":{"type":"integer","minimum":3,"maximum":3600,"x-allowed":"an integer number of seconds from 3 (Patroni's minimum) to 3600"}}},"tags":{"type":"object","maxProperties":40,"propertyNames":{"minLength":1,"maxLength":128},"additionalProperties":{"type":"string","maxLength":256,"x-allowed":"a string of at most 256 characters"},"x-allowed":"a map of at most 40 string tags (keys 1 to 128 characters)"},"upgradeFrom":{"type":"object","additionalProperties":false,"required":["clusterName","majorVersion","secretArn","nodeAddresses","securityGroupId"],"x-allowed":"an object { clusterName, majorVersion, secretArn, kmsKeyArn?, nodeAddresses, securityGroupId, cutover? } naming the blue cluster","properties":{"clusterName":{"type":"string","pattern":"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$","x-allowed":"the blue cluster's name (1 to 40 lower-case letters, digits and hyphens, starting with a letter)"},"majorVersion":{"enum":[15,16],"x-allowed":"the blue cluster's major version, 15 or 16"},"secretArn":{"type":"string","pattern":"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:[A-Za-z0-9/_+=.@-]+$","x-allowed":"the blue cluster's secret ARN (its `<id>_secret_arn` output), \"arn:aws:secretsmanager:<region>:<account>:secret:…\""},"kmsKeyArn":{"type":"string","pattern":"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/[A-Za-z0-9-]+$","x-allowed":"the blue cluster's KMS key ARN (its `<id>_kms_key_arn` output), \"arn:aws:kms:<region>:<account>:key/…\""},"nodeAddresses":{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"items":{"type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$","x-allowed":"an IPv4 address such as \"10.0.1.10\""},"x-allowed":"the blue cluster's 1 to 3 distinct node addresses (its `<id>_node_addresses` output)"},"securityGroupId":{"type":"string","pattern":"^sg-[0-9a-f]{8,17}$","x-allowed":"the blue cluster's node security group id (its `<id>_node_security_group_id` output), such as \"sg-0abc1234\""},"cutover":{"type":"boolean","x-allowed":"true or false"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$", "u");
@@ -14,6 +14,9 @@ const pattern3 = new RegExp("^vpc-[0-9a-f]{8,17}$", "u");
 const pattern4 = new RegExp("^subnet-[0-9a-f]{8,17}$", "u");
 const pattern5 = new RegExp("^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$", "u");
 const pattern6 = new RegExp("^sg-[0-9a-f]{8,17}$", "u");
+const pattern9 = new RegExp("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:[A-Za-z0-9/_+=.@-]+$", "u");
+const pattern10 = new RegExp("^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/[A-Za-z0-9-]+$", "u");
+const pattern11 = new RegExp("^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://cdktf-managed-postgres/cluster-spec.schema.json" */;
@@ -1142,14 +1145,302 @@ vErrors.push(err91);
 errors++;
 }
 }
-}
-else {
-const err92 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data.upgradeFrom !== undefined){
+let data39 = data.upgradeFrom;
+if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+if(data39.clusterName === undefined){
+const err92 = {instancePath:instancePath+"/upgradeFrom",schemaPath:"#/properties/upgradeFrom/required",keyword:"required",params:{missingProperty: "clusterName"},message:"must have required property '"+"clusterName"+"'",schema:schema11.properties.upgradeFrom.required,parentSchema:schema11.properties.upgradeFrom,data:data39};
 if(vErrors === null){
 vErrors = [err92];
 }
 else {
 vErrors.push(err92);
+}
+errors++;
+}
+if(data39.majorVersion === undefined){
+const err93 = {instancePath:instancePath+"/upgradeFrom",schemaPath:"#/properties/upgradeFrom/required",keyword:"required",params:{missingProperty: "majorVersion"},message:"must have required property '"+"majorVersion"+"'",schema:schema11.properties.upgradeFrom.required,parentSchema:schema11.properties.upgradeFrom,data:data39};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+if(data39.secretArn === undefined){
+const err94 = {instancePath:instancePath+"/upgradeFrom",schemaPath:"#/properties/upgradeFrom/required",keyword:"required",params:{missingProperty: "secretArn"},message:"must have required property '"+"secretArn"+"'",schema:schema11.properties.upgradeFrom.required,parentSchema:schema11.properties.upgradeFrom,data:data39};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+if(data39.nodeAddresses === undefined){
+const err95 = {instancePath:instancePath+"/upgradeFrom",schemaPath:"#/properties/upgradeFrom/required",keyword:"required",params:{missingProperty: "nodeAddresses"},message:"must have required property '"+"nodeAddresses"+"'",schema:schema11.properties.upgradeFrom.required,parentSchema:schema11.properties.upgradeFrom,data:data39};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+if(data39.securityGroupId === undefined){
+const err96 = {instancePath:instancePath+"/upgradeFrom",schemaPath:"#/properties/upgradeFrom/required",keyword:"required",params:{missingProperty: "securityGroupId"},message:"must have required property '"+"securityGroupId"+"'",schema:schema11.properties.upgradeFrom.required,parentSchema:schema11.properties.upgradeFrom,data:data39};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+for(const key9 in data39){
+if(!(((((((key9 === "clusterName") || (key9 === "majorVersion")) || (key9 === "secretArn")) || (key9 === "kmsKeyArn")) || (key9 === "nodeAddresses")) || (key9 === "securityGroupId")) || (key9 === "cutover"))){
+const err97 = {instancePath:instancePath+"/upgradeFrom",schemaPath:"#/properties/upgradeFrom/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.upgradeFrom,data:data39};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+}
+if(data39.clusterName !== undefined){
+let data40 = data39.clusterName;
+if(typeof data40 === "string"){
+if(!pattern0.test(data40)){
+const err98 = {instancePath:instancePath+"/upgradeFrom/clusterName",schemaPath:"#/properties/upgradeFrom/properties/clusterName/pattern",keyword:"pattern",params:{pattern: "^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$"+"\"",schema:"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$",parentSchema:schema11.properties.upgradeFrom.properties.clusterName,data:data40};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+}
+else {
+const err99 = {instancePath:instancePath+"/upgradeFrom/clusterName",schemaPath:"#/properties/upgradeFrom/properties/clusterName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.upgradeFrom.properties.clusterName.type,parentSchema:schema11.properties.upgradeFrom.properties.clusterName,data:data40};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+if(data39.majorVersion !== undefined){
+let data41 = data39.majorVersion;
+if(!((data41 === 15) || (data41 === 16))){
+const err100 = {instancePath:instancePath+"/upgradeFrom/majorVersion",schemaPath:"#/properties/upgradeFrom/properties/majorVersion/enum",keyword:"enum",params:{allowedValues: schema11.properties.upgradeFrom.properties.majorVersion.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.upgradeFrom.properties.majorVersion.enum,parentSchema:schema11.properties.upgradeFrom.properties.majorVersion,data:data41};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+}
+if(data39.secretArn !== undefined){
+let data42 = data39.secretArn;
+if(typeof data42 === "string"){
+if(!pattern9.test(data42)){
+const err101 = {instancePath:instancePath+"/upgradeFrom/secretArn",schemaPath:"#/properties/upgradeFrom/properties/secretArn/pattern",keyword:"pattern",params:{pattern: "^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"},message:"must match pattern \""+"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"+"\"",schema:"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:[A-Za-z0-9/_+=.@-]+$",parentSchema:schema11.properties.upgradeFrom.properties.secretArn,data:data42};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+}
+else {
+const err102 = {instancePath:instancePath+"/upgradeFrom/secretArn",schemaPath:"#/properties/upgradeFrom/properties/secretArn/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.upgradeFrom.properties.secretArn.type,parentSchema:schema11.properties.upgradeFrom.properties.secretArn,data:data42};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+if(data39.kmsKeyArn !== undefined){
+let data43 = data39.kmsKeyArn;
+if(typeof data43 === "string"){
+if(!pattern10.test(data43)){
+const err103 = {instancePath:instancePath+"/upgradeFrom/kmsKeyArn",schemaPath:"#/properties/upgradeFrom/properties/kmsKeyArn/pattern",keyword:"pattern",params:{pattern: "^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/[A-Za-z0-9-]+$"},message:"must match pattern \""+"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/[A-Za-z0-9-]+$"+"\"",schema:"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/[A-Za-z0-9-]+$",parentSchema:schema11.properties.upgradeFrom.properties.kmsKeyArn,data:data43};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+else {
+const err104 = {instancePath:instancePath+"/upgradeFrom/kmsKeyArn",schemaPath:"#/properties/upgradeFrom/properties/kmsKeyArn/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.upgradeFrom.properties.kmsKeyArn.type,parentSchema:schema11.properties.upgradeFrom.properties.kmsKeyArn,data:data43};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+if(data39.nodeAddresses !== undefined){
+let data44 = data39.nodeAddresses;
+if(Array.isArray(data44)){
+if(data44.length > 3){
+const err105 = {instancePath:instancePath+"/upgradeFrom/nodeAddresses",schemaPath:"#/properties/upgradeFrom/properties/nodeAddresses/maxItems",keyword:"maxItems",params:{limit: 3},message:"must NOT have more than 3 items",schema:3,parentSchema:schema11.properties.upgradeFrom.properties.nodeAddresses,data:data44};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+if(data44.length < 1){
+const err106 = {instancePath:instancePath+"/upgradeFrom/nodeAddresses",schemaPath:"#/properties/upgradeFrom/properties/nodeAddresses/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.upgradeFrom.properties.nodeAddresses,data:data44};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+const len3 = data44.length;
+for(let i3=0; i3<len3; i3++){
+let data45 = data44[i3];
+if(typeof data45 === "string"){
+if(!pattern11.test(data45)){
+const err107 = {instancePath:instancePath+"/upgradeFrom/nodeAddresses/" + i3,schemaPath:"#/properties/upgradeFrom/properties/nodeAddresses/items/pattern",keyword:"pattern",params:{pattern: "^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"},message:"must match pattern \""+"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"+"\"",schema:"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$",parentSchema:schema11.properties.upgradeFrom.properties.nodeAddresses.items,data:data45};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+else {
+const err108 = {instancePath:instancePath+"/upgradeFrom/nodeAddresses/" + i3,schemaPath:"#/properties/upgradeFrom/properties/nodeAddresses/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.upgradeFrom.properties.nodeAddresses.items.type,parentSchema:schema11.properties.upgradeFrom.properties.nodeAddresses.items,data:data45};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+let i4 = data44.length;
+let j0;
+if(i4 > 1){
+const indices0 = {};
+for(;i4--;){
+let item0 = data44[i4];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err109 = {instancePath:instancePath+"/upgradeFrom/nodeAddresses",schemaPath:"#/properties/upgradeFrom/properties/nodeAddresses/uniqueItems",keyword:"uniqueItems",params:{i: i4, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i4+" are identical)",schema:true,parentSchema:schema11.properties.upgradeFrom.properties.nodeAddresses,data:data44};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+break;
+}
+indices0[item0] = i4;
+}
+}
+}
+else {
+const err110 = {instancePath:instancePath+"/upgradeFrom/nodeAddresses",schemaPath:"#/properties/upgradeFrom/properties/nodeAddresses/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.upgradeFrom.properties.nodeAddresses.type,parentSchema:schema11.properties.upgradeFrom.properties.nodeAddresses,data:data44};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+}
+if(data39.securityGroupId !== undefined){
+let data46 = data39.securityGroupId;
+if(typeof data46 === "string"){
+if(!pattern6.test(data46)){
+const err111 = {instancePath:instancePath+"/upgradeFrom/securityGroupId",schemaPath:"#/properties/upgradeFrom/properties/securityGroupId/pattern",keyword:"pattern",params:{pattern: "^sg-[0-9a-f]{8,17}$"},message:"must match pattern \""+"^sg-[0-9a-f]{8,17}$"+"\"",schema:"^sg-[0-9a-f]{8,17}$",parentSchema:schema11.properties.upgradeFrom.properties.securityGroupId,data:data46};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+else {
+const err112 = {instancePath:instancePath+"/upgradeFrom/securityGroupId",schemaPath:"#/properties/upgradeFrom/properties/securityGroupId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.upgradeFrom.properties.securityGroupId.type,parentSchema:schema11.properties.upgradeFrom.properties.securityGroupId,data:data46};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+}
+if(data39.cutover !== undefined){
+let data47 = data39.cutover;
+if(typeof data47 !== "boolean"){
+const err113 = {instancePath:instancePath+"/upgradeFrom/cutover",schemaPath:"#/properties/upgradeFrom/properties/cutover/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.upgradeFrom.properties.cutover.type,parentSchema:schema11.properties.upgradeFrom.properties.cutover,data:data47};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+}
+else {
+const err114 = {instancePath:instancePath+"/upgradeFrom",schemaPath:"#/properties/upgradeFrom/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.upgradeFrom.type,parentSchema:schema11.properties.upgradeFrom,data:data39};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+}
+else {
+const err115 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
 }
 errors++;
 }

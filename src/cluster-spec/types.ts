@@ -170,6 +170,68 @@ export interface ClusterSpec {
   readonly patroni?: PatroniTimingSpec;
   /** Tags added to every resource. Keys must not start with `managed-postgres:`. @default {} */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * Create this cluster ("green") as the major-version upgrade of another cluster ("blue"),
+   * through logical replication: green bootstraps on its own `majorVersion`, copies blue's
+   * roles and schema, subscribes to all of blue's tables and follows it until
+   * `upgradeFrom.cutover` is set (docs/UPGRADING.md, "Major versions"). AWS target only: the
+   * Kubernetes construct refuses it. Checked by `upgradeFromIssues` (src/rules/upgrade.ts) and,
+   * against the prior state, by `checkUpgradeFrom` (src/rules/safety.ts).
+   * @default - a new, empty cluster (or `restoreFrom`'s restore; the two exclude each other)
+   */
+  readonly upgradeFrom?: UpgradeFrom;
+}
+
+/**
+ * `upgradeFrom`: the blue cluster a new ("green") cluster upgrades by logical replication
+ * (see {@link ClusterSpec.upgradeFrom}). Every field is user data: it reaches green's nodes as
+ * the bootstrap header values `UPGRADE_FROM_CLUSTER`, `UPGRADE_FROM_MAJOR`,
+ * `UPGRADE_FROM_SECRET`, `UPGRADE_FROM_ADDRESSES` (space-separated) and `UPGRADE_CUTOVER`
+ * (`0` or `1`), shell-quoted and Terraform-escaped (`$${`, `%%{`).
+ *
+ * Errors (`SpecValidationError`, each naming the field, the value and what is allowed):
+ * a field outside its pattern, `majorVersion` not lower than green's `majorVersion`,
+ * `upgradeFrom` together with `restoreFrom`; with a prior state, `upgradeFrom` on a cluster
+ * deployed without it, and a `clusterName` the prior state does not hold.
+ */
+export interface UpgradeFrom {
+  /** Blue's cluster name (its `name`, the `managed-postgres:cluster` tag of its resources). */
+  readonly clusterName: string;
+  /** Blue's PostgreSQL major version: 15 or 16, lower than this cluster's `majorVersion`. */
+  readonly majorVersion: 15 | 16;
+  /**
+   * ARN of blue's Secrets Manager secret (its `<id>_secret_arn` output): green's nodes read
+   * blue's superuser and replication passwords from it (fields of `SECRET_FIELDS`,
+   * src/render/types.ts). Green's node role gets `secretsmanager:GetSecretValue` on this ARN only.
+   */
+  readonly secretArn: string;
+  /**
+   * ARN of blue's KMS key (its `<id>_kms_key_arn` output), which encrypts blue's secret.
+   * Green's node role gets `kms:Decrypt` on this key only, through Secrets Manager only
+   * (`kms:ViaService`), as `restoreFrom.backupKmsKeyArn` does.
+   * @default - no KMS permission (blue's secret uses an AWS-managed key)
+   */
+  readonly kmsKeyArn?: string;
+  /**
+   * Blue's database node addresses (its `<id>_node_addresses` output): 1 (standalone) to 3
+   * (distributed) IPv4 addresses. Green's nodes connect to PostgreSQL on 5432 and to Patroni's
+   * REST API on 8008 of each.
+   */
+  readonly nodeAddresses: readonly string[];
+  /**
+   * Blue's database security group id (its `<id>_node_security_group_id` output). Green's
+   * stack adds two ingress rules to it, from green's node security group, TCP 5432 and 8008;
+   * they belong to green and go away with green (or when `upgradeFrom` is removed).
+   */
+  readonly securityGroupId: string;
+  /**
+   * Run the cutover: blue read-only, green applies the rest, sequences copied, subscription
+   * dropped. Setting it is a new launch template version of green's nodes, rolled like any
+   * other change (maintenance window, or at once with `applyImmediately`); `managed-postgres
+   * review` shows it as a cutover with its risks.
+   * @default false
+   */
+  readonly cutover?: boolean;
 }
 
 /**
@@ -248,6 +310,8 @@ export interface ResolvedClusterSpec {
     /** Seconds of retries before giving up. */
     readonly retryTimeout: number;
   };
+  /** The blue cluster this one upgrades, `cutover` defaulted to false (see {@link ClusterSpec.upgradeFrom}); absent when not given. */
+  readonly upgradeFrom?: UpgradeFrom & { readonly cutover: boolean };
 }
 
 /** Tag keys the library sets on every resource (prior-state readers find resources by them). */
@@ -274,6 +338,12 @@ export const SLOT_RESOURCE = { networkInterface: "network-interface", dataVolume
 export const TAG_LAUNCH_RESOURCE = "managed-postgres:launch-resource";
 /** Tag key of the major version, on data volumes. */
 export const TAG_MAJOR_VERSION = "managed-postgres:major-version";
+/**
+ * Tag key on the data volumes of a cluster created with `upgradeFrom`: the blue cluster's
+ * name. The prior-state rule tells a green cluster (which keeps `upgradeFrom` until after its
+ * cutover) from a deployed cluster that `upgradeFrom` was added to (refused).
+ */
+export const TAG_UPGRADE_FROM = "managed-postgres:upgrade-from";
 /** Prefix reserved for the library's own tags. */
 export const RESERVED_TAG_PREFIX = "managed-postgres:";
 

@@ -12,7 +12,7 @@
  */
 import * as fs from "fs";
 import { isObject as isJsonObject, parseAttributeReference, tagsOf } from "../terraform";
-import { TAG_CLUSTER, TAG_DEPLOYMENT_MODEL, TAG_MAJOR_VERSION, TAG_SLOT, DEPLOYMENT_MODELS, type DeploymentModel } from "../cluster-spec/types";
+import { TAG_CLUSTER, TAG_DEPLOYMENT_MODEL, TAG_MAJOR_VERSION, TAG_SLOT, TAG_UPGRADE_FROM, DEPLOYMENT_MODELS, type DeploymentModel } from "../cluster-spec/types";
 
 /** One resource instance from a state or plan file, format-independent. */
 export interface PriorResource {
@@ -188,6 +188,8 @@ export interface DeployedCluster {
   readonly majorVersion?: number;
   /** Slots, by slot index. */
   readonly slots: readonly DeployedSlot[];
+  /** The blue cluster of a cluster deployed with `upgradeFrom` (tag `managed-postgres:upgrade-from` of its data volumes). */
+  readonly upgradeFrom?: string;
 }
 
 /**
@@ -210,9 +212,11 @@ export function deployedCluster(state: PriorState, name: string): DeployedCluste
   let deployment: DeploymentModel | undefined;
   let storageGiB: number | undefined;
   let majorVersion: number | undefined;
+  let upgradeFrom: string | undefined;
   const slots: DeployedSlot[] = [];
   for (const v of volumes) {
     const tags = tagsOf(v.attributes);
+    if (upgradeFrom === undefined && tags[TAG_UPGRADE_FROM]) upgradeFrom = tags[TAG_UPGRADE_FROM];
     const model = tags[TAG_DEPLOYMENT_MODEL];
     if (deployment === undefined && (DEPLOYMENT_MODELS as readonly string[]).includes(model)) deployment = model as DeploymentModel;
     const size = typeof v.attributes.size === "number" ? v.attributes.size : Number(v.attributes.size);
@@ -231,7 +235,7 @@ export function deployedCluster(state: PriorState, name: string): DeployedCluste
     }
   }
   slots.sort((a, b) => a.slot - b.slot);
-  return { name, source: state.source, deployment, storageGiB, majorVersion, slots };
+  return { name, source: state.source, deployment, storageGiB, majorVersion, slots, ...(upgradeFrom === undefined ? {} : { upgradeFrom }) };
 }
 
 /** Names of every cluster whose data volumes the prior state records. */

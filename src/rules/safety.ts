@@ -45,6 +45,11 @@ export interface RequestedFacts {
   readonly allowMajorVersionUpgrade: boolean;
   /** Subnet of each slot (slot i = index i); undefined entries are tokens. */
   readonly subnetIds?: readonly (string | undefined)[];
+  /**
+   * Whether the target offers `upgradeFrom` (the refused major upgrade's message points to it,
+   * else to a logical dump into a new cluster). @default true (false on Kubernetes)
+   */
+  readonly upgradeFromSupported?: boolean;
 }
 
 /**
@@ -111,8 +116,8 @@ export function checkStorage(req: RequestedFacts, dep: DeployedCluster): RuleFin
  * refuses it at every Patroni start), and this release has no in-place major upgrade, so a
  * raised `majorVersion` would only produce launch templates no node can run. With or
  * without `allowMajorVersionUpgrade: true`, the finding names the field, both values and the
- * supported path: a new cluster on the new version loaded from a logical dump
- * (docs/UPGRADING.md, "Major versions"; `restoreFrom` needs the same major version).
+ * upgrade path: a new cluster on the new version with `upgradeFrom` (logical replication from
+ * this one, then a cutover; docs/UPGRADING.md, "Major versions").
  */
 export function checkMajorVersion(req: RequestedFacts, dep: DeployedCluster): RuleFinding[] {
   const deployed = dep.majorVersion;
@@ -130,8 +135,8 @@ export function checkMajorVersion(req: RequestedFacts, dep: DeployedCluster): Ru
     ];
   }
   const flag = req.allowMajorVersionUpgrade
-    ? `\`allowMajorVersionUpgrade: true\` does not make it possible: this release has no in-place major upgrade, and`
-    : `This release has no in-place major upgrade (\`allowMajorVersionUpgrade: true\` does not change that), and`;
+    ? `\`allowMajorVersionUpgrade: true\` does not make it possible: there is no in-place major upgrade, and`
+    : `There is no in-place major upgrade (\`allowMajorVersionUpgrade: true\` does not change that), and`;
   return [
     {
       ruleId: RULES.majorVersionUpgradeOptIn,
@@ -140,9 +145,12 @@ export function checkMajorVersion(req: RequestedFacts, dep: DeployedCluster): Ru
       message:
         `cluster "${req.name}": \`majorVersion\` ${deployed} (deployed, ${dep.source}) → ${req.majorVersion} is refused. ${flag} ` +
         `no node starts PostgreSQL ${req.majorVersion} on the PostgreSQL ${deployed} data directories of its volumes. ` +
-        `Keep \`majorVersion: ${deployed}\` here; the supported path (docs/UPGRADING.md, "Major versions") is a new cluster under another name ` +
-        `with \`majorVersion: ${req.majorVersion}\`, loaded from a logical dump of "${req.name}" (\`restoreFrom\` needs the same major version), ` +
-        `then the clients move and "${req.name}" is removed.`,
+        `Keep \`majorVersion: ${deployed}\` here; the upgrade path (docs/UPGRADING.md, "Major versions") is a new cluster under another name ` +
+        (req.upgradeFromSupported === false
+          ? `with \`majorVersion: ${req.majorVersion}\`, loaded from a logical dump of "${req.name}" (\`upgradeFrom\` is not supported on this target yet), ` +
+            `then the clients move and "${req.name}" is removed.`
+          : `with \`majorVersion: ${req.majorVersion}\` and \`upgradeFrom: { clusterName: "${req.name}", majorVersion: ${deployed}, secretArn, nodeAddresses, securityGroupId }\` ` +
+            `(logical replication from "${req.name}"), then \`upgradeFrom.cutover: true\` once it has caught up, and "${req.name}" is removed later.`),
     },
   ];
 }

@@ -97,7 +97,19 @@ describe("major version", () => {
     expect(f.message).toMatch(/`majorVersion` 16 .*→ 17 is refused/);
     expect(f.message).toMatch(/`allowMajorVersionUpgrade: true` does not make it possible/);
     expect(f.message).toMatch(/docs\/UPGRADING\.md, "Major versions"/);
-    expect(f.message).toMatch(/new cluster under another name with `majorVersion: 17`, loaded from a logical dump/);
+    expect(f.message).toMatch(/new cluster under another name with `majorVersion: 17` and `upgradeFrom: \{ clusterName: "orders", majorVersion: 16, /);
+    expect(f.message).toMatch(/`upgradeFrom\.cutover: true` once it has caught up/);
+  });
+
+  test("without allowMajorVersionUpgrade the refusal points to upgradeFrom too", () => {
+    const [f] = checkMajorVersion({ ...same, majorVersion: 17 }, deployed);
+    expect(f.message).toMatch(/`upgradeFrom: \{ clusterName: "orders", majorVersion: 16, /);
+  });
+
+  test("on a target without upgradeFrom (Kubernetes) the refusal points to a logical dump instead", () => {
+    const [f] = checkMajorVersion({ ...same, majorVersion: 17, allowMajorVersionUpgrade: true, upgradeFromSupported: false }, deployed);
+    expect(f.message).toMatch(/new cluster under another name with `majorVersion: 17`, loaded from a logical dump of "orders"/);
+    expect(f.message).not.toMatch(/upgradeFrom: \{/);
   });
 
   test("the same major version passes with or without the flag", () => {

@@ -114,7 +114,7 @@ describe("distributed cluster", () => {
     for (const [, r] of rules) expect(r.to_port).toBe(PORTS.poolerHealth);
   });
 
-  test("outputs both endpoints, their ports, the secret ARN, the CA parameter, the bucket name and the key ARN", () => {
+  test("outputs both endpoints, their ports, the secret ARN, the CA parameter, the bucket name, the key ARN, the node addresses and the node security group", () => {
     expect(Object.keys(s.output).sort()).toEqual(
       [
         "orders_backup_bucket_name",
@@ -125,6 +125,8 @@ describe("distributed cluster", () => {
         "orders_read_write_port",
         "orders_secret_arn",
         "orders_ca_certificate_parameter",
+        "orders_node_addresses",
+        "orders_node_security_group_id",
       ].sort(),
     );
     expect(s.output.orders_read_write_endpoint.value).toMatch(/aws_lb\.[^.]+\.dns_name/);

@@ -273,6 +273,35 @@ function assemble(title: string, values: Readonly<Record<string, ShellValue>>, k
 }
 
 /**
+ * The header values of a green cluster (`upgradeFrom`, docs/UPGRADING.md "Major versions"),
+ * read by the node's upgrade script; none without `upgradeFrom` (the header is then the same
+ * as before the feature):
+ * - `UPGRADE_FROM_CLUSTER`: blue's cluster name;
+ * - `UPGRADE_FROM_MAJOR`: blue's major version (15 or 16);
+ * - `UPGRADE_FROM_SECRET`: ARN of blue's cluster secret (fields `SECRET_FIELDS`);
+ * - `UPGRADE_FROM_ADDRESSES`: blue's database node addresses, space-separated (PostgreSQL
+ *   5432 and Patroni REST 8008 on each);
+ * - `UPGRADE_CUTOVER`: `1` when `upgradeFrom.cutover` is true, else `0`.
+ * The values are user data: shell-quoted by {@link shellHeader}; the spec reaches the renderer
+ * with `${` and `%{` already written `$${`, `%%{` (constructs/private/terraform-literal.ts).
+ * A field holding a cdktf token is written as the token (resolved by Terraform); a list token
+ * of addresses must arrive as one string token of the joined list (the construct does it).
+ * @throws Error when `nodeAddresses` is not a list
+ */
+export function upgradeValues(spec: Pick<ResolvedClusterSpec, "upgradeFrom">): Record<string, ShellValue> {
+  const u = spec.upgradeFrom;
+  if (!u) return {};
+  if (!Array.isArray(u.nodeAddresses)) throw new Error(`upgradeValues(${spec.upgradeFrom?.clusterName}): upgradeFrom.nodeAddresses must be a list`);
+  return {
+    UPGRADE_FROM_CLUSTER: u.clusterName,
+    UPGRADE_FROM_MAJOR: typeof u.majorVersion === "number" ? u.majorVersion : String(u.majorVersion),
+    UPGRADE_FROM_SECRET: u.secretArn,
+    UPGRADE_FROM_ADDRESSES: u.nodeAddresses.join(" "),
+    UPGRADE_CUTOVER: u.cutover === true ? 1 : 0,
+  };
+}
+
+/**
  * The bootstrap script of a database node (see the module documentation for the
  * contract). Deterministic; addresses, ARNs and the region are used verbatim (they may be
  * cdktf tokens). Pure.
@@ -375,6 +404,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     POOLER_CERT_CN: poolerCertificateName(spec.name),
     POOLER_CERT_NAMES: (runtime.poolerEndpointNames ?? []).join(" "),
     CA_PARAMETER: runtime.caCertificateParameter ?? "",
+    ...upgradeValues(spec),
   };
   return assemble(`database node ${self.name} (cluster ${spec.name}, ${spec.deployment}, slot ${self.slotIndex})`, values, ["node-bootstrap.sh", "node-maintenance.sh"]);
 }

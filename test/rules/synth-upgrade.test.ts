@@ -1,0 +1,207 @@
+/**
+ * `upgradeFrom` end to end at synth (issue 15): a green cluster's IAM, security group rules,
+ * data volume tag, bootstrap header and outputs; the refusals with and without prior state;
+ * hostile and token values; the Kubernetes refusal.
+ */
+import { App, TerraformStack, TerraformVariable } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
+import { SpecValidationError, type UpgradeFrom } from "../../src/cluster-spec";
+import { clusterProps, filesUnder, freshDir, synthCluster, writeStateFrom } from "./synth-helpers";
+import { props as k8sProps, synth as k8sSynth } from "../kubernetes/fixtures";
+
+const CTX = "managed-postgres:priorState";
+
+const UPGRADE_FROM: UpgradeFrom = {
+  clusterName: "orders",
+  majorVersion: 15,
+  secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:managed-postgres/orders-AbCdEf",
+  kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+  nodeAddresses: ["10.0.1.10", "10.0.2.10", "10.0.3.10"],
+  securityGroupId: "sg-0abc12345",
+};
+
+const green = (over: Partial<UpgradeFrom> = {}, props: Record<string, unknown> = {}) =>
+  clusterProps("distributed", { name: "orders-v17", majorVersion: 17, upgradeFrom: { ...UPGRADE_FROM, ...over }, ...props });
+
+/** Every string of a JSON document. */
+function strings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === "string") out.push(value);
+  else if (Array.isArray(value)) value.forEach((v) => strings(v, out));
+  else if (value && typeof value === "object") for (const v of Object.values(value)) strings(v, out);
+  return out;
+}
+
+function refusal(run: () => unknown): SpecValidationError {
+  try {
+    run();
+  } catch (e) {
+    if (e instanceof SpecValidationError) return e;
+    throw e;
+  }
+  throw new Error("synth did not refuse");
+}
+
+describe("a green cluster", () => {
+  const { json } = synthCluster(green());
+  const all = strings(json);
+
+  test("its nodes' bootstrap header carries blue's cluster, major version, secret, addresses and cutover 0", () => {
+    const text = all.join("\n");
+    expect(text).toContain("readonly UPGRADE_FROM_CLUSTER='orders'\n");
+    expect(text).toContain("readonly UPGRADE_FROM_MAJOR=15\n");
+    expect(text).toContain(`readonly UPGRADE_FROM_SECRET='${UPGRADE_FROM.secretArn}'\n`);
+    expect(text).toContain("readonly UPGRADE_FROM_ADDRESSES='10.0.1.10 10.0.2.10 10.0.3.10'\n");
+    expect(text).toContain("readonly UPGRADE_CUTOVER=0\n");
+  });
+
+  test("cutover: true renders UPGRADE_CUTOVER=1", () => {
+    const text = strings(synthCluster(green({ cutover: true })).json).join("\n");
+    expect(text).toContain("readonly UPGRADE_CUTOVER=1\n");
+    expect(text).not.toContain("readonly UPGRADE_CUTOVER=0\n");
+  });
+
+  test("the node role reads blue's secret only and decrypts through Secrets Manager only", () => {
+    const docs = Object.values<any>(json.data.aws_iam_policy_document);
+    const statements = docs.flatMap((d) => d.statement ?? []);
+    const read = statements.filter((s: any) => s.resources?.includes(UPGRADE_FROM.secretArn));
+    expect(read).toEqual([{ sid: "UpgradeSourceSecretRead", effect: "Allow", actions: ["secretsmanager:GetSecretValue"], resources: [UPGRADE_FROM.secretArn] }]);
+    const decrypt = statements.filter((s: any) => s.resources?.includes(UPGRADE_FROM.kmsKeyArn));
+    expect(decrypt).toHaveLength(1);
+    expect(decrypt[0].actions).toEqual(["kms:Decrypt"]);
+    expect(decrypt[0].condition).toEqual([{ test: "StringEquals", variable: "kms:ViaService", values: [expect.stringMatching(/^secretsmanager\.\$\{data\.aws_region\.[^}]+\}\.amazonaws\.com$/)] }]);
+  });
+
+  test("blue's node security group admits green's nodes on 5432 and 8008 (rules tagged as green's), and green's nodes may reach them", () => {
+    const ingress = Object.values<any>(json.resource.aws_vpc_security_group_ingress_rule).filter((r) => r.security_group_id === UPGRADE_FROM.securityGroupId);
+    expect(ingress.map((r) => r.from_port).sort()).toEqual([5432, 8008]);
+    for (const r of ingress) {
+      expect(r.referenced_security_group_id).toMatch(/^\$\{aws_security_group\.orders_security-groups_nodes_[0-9A-F]+\.id\}$/);
+      expect(r.tags["managed-postgres:cluster"]).toBe("orders-v17");
+    }
+    const egress = Object.values<any>(json.resource.aws_vpc_security_group_egress_rule).filter((r) => r.referenced_security_group_id === UPGRADE_FROM.securityGroupId);
+    expect(egress.map((r) => r.from_port).sort()).toEqual([5432, 8008]);
+  });
+
+  test("its data volumes carry managed-postgres:upgrade-from = blue", () => {
+    const volumes = Object.values<any>(json.resource.aws_ebs_volume);
+    expect(volumes).toHaveLength(3);
+    for (const v of volumes) expect(v.tags["managed-postgres:upgrade-from"]).toBe("orders");
+  });
+
+  test("every cluster outputs its node addresses and node security group (blue's side of upgradeFrom)", () => {
+    expect(json.output.orders_node_addresses.value).toHaveLength(3);
+    expect(json.output.orders_node_security_group_id.value).toMatch(/^\$\{aws_security_group\.orders_security-groups_nodes_[0-9A-F]+\.id\}$/);
+  });
+});
+
+describe("without upgradeFrom", () => {
+  test("no UPGRADE_ variable, no upgrade-from tag, no rule on another security group", () => {
+    const { json } = synthCluster(clusterProps("distributed"));
+    const text = strings(json).join("\n");
+    expect(text).not.toContain("UPGRADE_");
+    expect(JSON.stringify(json)).not.toContain("managed-postgres:upgrade-from");
+    expect(JSON.stringify(json)).not.toContain("UpgradeSource");
+  });
+});
+
+describe("refusals without prior state", () => {
+  test("the same major version is refused naming the field, the value and what is allowed", () => {
+    const e = refusal(() => synthCluster(green({}, { majorVersion: 15 })));
+    expect(e.issues.map((i) => i.path)).toEqual(["upgradeFrom.majorVersion"]);
+    expect(e.message).toMatch(/`upgradeFrom\.majorVersion`: got 15 with this cluster's `majorVersion` 15; expected a version lower than 15/);
+  });
+
+  test("a downgrade is refused", () => {
+    const e = refusal(() => synthCluster(green({ majorVersion: 16 }, { majorVersion: 15 })));
+    expect(e.message).toMatch(/got 16 with this cluster's `majorVersion` 15/);
+  });
+
+  test("upgradeFrom with restoreFrom is refused", () => {
+    const restoreFrom = { backupBucket: "orders-backups-0a1b2c", stanza: "orders", target: "latest", secretArn: UPGRADE_FROM.secretArn };
+    const e = refusal(() => synthCluster(green({}, { restoreFrom })));
+    expect(e.issues.map((i) => i.path)).toEqual(["upgradeFrom"]);
+    expect(e.message).toMatch(/`upgradeFrom` and `restoreFrom` exclude each other/);
+  });
+
+  test.each([
+    ["clusterName", "orders${var.x}"],
+    ["clusterName", "orders'; id; '"],
+    ["secretArn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x%{ if true }y"],
+    ["securityGroupId", "sg-0abc12345\"}"],
+  ])("hostile upgradeFrom.%s %j is refused at synth, before anything is written", (field, value) => {
+    const outdir = freshDir();
+    const e = refusal(() => synthCluster(green({ [field]: value } as Partial<UpgradeFrom>), { outdir }));
+    expect(e.issues.map((i) => i.path)).toEqual([`upgradeFrom.${field}`]);
+    expect(filesUnder(outdir)).toEqual([]);
+  });
+
+  test("a hostile node address is refused naming the entry", () => {
+    const e = refusal(() => synthCluster(green({ nodeAddresses: ["10.0.1.10", "$(reboot)"] })));
+    expect(e.issues.map((i) => i.path)).toEqual(["upgradeFrom.nodeAddresses[1]"]);
+  });
+});
+
+describe("tokens", () => {
+  test("Terraform variables reach the header as references, with plan-time checks of their patterns", () => {
+    const outdir = freshDir();
+    const app = new App({ outdir });
+    const stack = new TerraformStack(app, "db");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    const secret = new TerraformVariable(stack, "blue_secret", { type: "string" });
+    const addresses = new TerraformVariable(stack, "blue_addresses", { type: "list(string)" });
+    const cluster = new ManagedPostgres(stack, "orders", {
+      ...green(),
+      upgradeFrom: { ...UPGRADE_FROM, secretArn: secret.stringValue, nodeAddresses: addresses.listValue },
+    });
+    app.synth();
+    const json = JSON.parse(require("fs").readFileSync(`${outdir}/stacks/db/cdk.tf.json`, "utf8"));
+    const text = strings(json).join("\n");
+    expect(text).toContain("readonly UPGRADE_FROM_SECRET='${var.blue_secret}'\n");
+    expect(text).toContain(`readonly UPGRADE_FROM_ADDRESSES='\${join(" ", var.blue_addresses)}'\n`);
+    expect(cluster.deferredChecks.map((c) => c.path).sort()).toEqual(["upgradeFrom.nodeAddresses", "upgradeFrom.secretArn"]);
+  });
+});
+
+/** Green's and blue's data volumes in one document (blue's renamed: both constructs have the id `orders`). */
+function withBlue(greenJson: any, blueJson: any): any {
+  const blueVolumes = Object.fromEntries(Object.entries<any>(blueJson.resource.aws_ebs_volume).map(([k, v]) => [`blue_${k}`, v]));
+  return { resource: { ...greenJson.resource, aws_ebs_volume: { ...greenJson.resource.aws_ebs_volume, ...blueVolumes } } };
+}
+
+describe("prior state", () => {
+  const blueState = () => writeStateFrom(synthCluster(clusterProps("distributed", { majorVersion: 15 })).json);
+
+  test("green's first deployment with blue in the prior state synthesizes", () => {
+    expect(() => synthCluster(green(), { context: { [CTX]: blueState() } })).not.toThrow();
+  });
+
+  test("a blue the prior state does not hold is refused", () => {
+    const state = writeStateFrom(synthCluster(clusterProps("distributed", { name: "billing" })).json);
+    const e = refusal(() => synthCluster(green(), { context: { [CTX]: state } }));
+    expect(e.message).toMatch(/MP-SAFE-UPGRADE-SOURCE.*`upgradeFrom\.clusterName`: got "orders", which the prior state .* does not hold; expected one of its clusters \("billing"\)/s);
+  });
+
+  test("upgradeFrom added to a deployed cluster is refused", () => {
+    const deployed = synthCluster(clusterProps("distributed", { name: "orders-v17" })).json;
+    const blue = synthCluster(clusterProps("distributed", { majorVersion: 15 })).json;
+    const both = withBlue(deployed, blue);
+    const e = refusal(() => synthCluster(green(), { context: { [CTX]: writeStateFrom(both) } }));
+    expect(e.message).toMatch(/MP-SAFE-UPGRADE-INTO-DEPLOYED.*"orders-v17" is deployed .* without `upgradeFrom`/s);
+  });
+
+  test("a deployed green (synthesized with upgradeFrom) may set cutover: true", () => {
+    const deployedGreen = synthCluster(green()).json;
+    const blue = synthCluster(clusterProps("distributed", { majorVersion: 15 })).json;
+    const both = withBlue(deployedGreen, blue);
+    expect(() => synthCluster(green({ cutover: true }), { context: { [CTX]: writeStateFrom(both) } })).not.toThrow();
+  });
+});
+
+describe("Kubernetes", () => {
+  test("upgradeFrom is refused as not supported on Kubernetes yet", () => {
+    const e = refusal(() => k8sSynth(k8sProps({ majorVersion: 17, upgradeFrom: UPGRADE_FROM })));
+    expect(e.issues.map((i) => i.path)).toContain("upgradeFrom");
+    expect(e.message).toMatch(/`upgradeFrom`: not supported on Kubernetes yet/);
+  });
+});
