@@ -200,6 +200,69 @@ function clusterRisks(name: string | undefined, base: ClusterSummary | undefined
   return out;
 }
 
+/** What a cluster's nodes' bootstrap header says of `upgradeFrom` (docs/UPGRADING.md), on one side of the change. */
+interface UpgradeHeader {
+  /** `UPGRADE_FROM_CLUSTER`: the blue cluster. */
+  readonly blue: string;
+  /** `UPGRADE_CUTOVER` is 1. */
+  readonly cutover: boolean;
+}
+
+const UPGRADE_HEADER = /readonly UPGRADE_FROM_CLUSTER='([^'\n]*)'\n(?:readonly [A-Z_]+=[^\n]*\n)*?readonly UPGRADE_CUTOVER=([01])\n/;
+
+/** The `upgradeFrom` header of the first string value of `resources` holding one (the nodes' bootstrap script, in a resource or a local it reads). */
+function upgradeHeader(resources: Iterable<ResourceSnapshot>): UpgradeHeader | undefined {
+  for (const r of resources) {
+    for (const v of Object.values(r.values)) {
+      if (typeof v !== "string" || !v.includes("readonly UPGRADE_CUTOVER=")) continue;
+      const m = UPGRADE_HEADER.exec(v);
+      if (m) return { blue: m[1], cutover: m[2] === "1" };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The risks of a blue/green major upgrade (`upgradeFrom`, docs/UPGRADING.md "Major versions"),
+ * read from the nodes' bootstrap header on both sides: a green cluster that starts following
+ * blue, and the cutover (`upgradeFrom.cutover` false → true).
+ */
+export function upgradeRisks(name: string | undefined, base: Iterable<ResourceSnapshot>, head: Iterable<ResourceSnapshot>): Omit<Risk, "cluster">[] {
+  const before = upgradeHeader(base);
+  const after = upgradeHeader(head);
+  if (!after) return [];
+  const green = name ? mdText(name) : "this cluster";
+  const blue = mdText(after.blue);
+  const out: Omit<Risk, "cluster">[] = [];
+  if (!before && !after.cutover) {
+    out.push({
+      level: "medium",
+      rule: "upgrade-started",
+      addresses: [],
+      message:
+        `Cluster ${green} is created as the major-version upgrade of ${blue} (\`upgradeFrom\`): it copies ${blue}'s roles and schema and subscribes to all its tables. ` +
+        `${blue} gets a publication and a logical replication slot, which keeps ${blue}'s WAL until ${green} has applied it: if ${green} stops following, ${blue}'s disk fills. ` +
+        `DDL run on ${blue} from now on is not replicated; large objects and unlogged tables are not copied (docs/UPGRADING.md). ` +
+        `Rollback before the cutover: delete ${green}, then drop the slot and publication it left on ${blue}.`,
+    });
+  }
+  if (after.cutover && !(before && before.cutover)) {
+    out.push({
+      level: "high",
+      rule: "upgrade-cutover",
+      addresses: [],
+      message:
+        `Cutover of the major-version upgrade ${blue} → ${green} (\`upgradeFrom.cutover\` ${before ? "false → true" : "true at creation"}): when the change reaches ${green}'s nodes ` +
+        `(a new bootstrap script and launch template version, rolled in ${green}'s maintenance window, or at once with \`applyImmediately\`), ${green}'s primary sets ${blue} read-only, waits until it has applied everything, ` +
+        `copies the sequence values and drops the subscription. Writes to ${blue} fail from then on (read-only transaction); ` +
+        `${blue}'s endpoints do not move to ${green} in this release (not yet): the write gap lasts until the clients write to ${green}'s read-write endpoint. ` +
+        `Rollback is no spec change afterwards: ${blue} misses every write made to ${green}, and \`upgradeFrom\` only goes up a major version, so the way back is a logical dump of ${green} into a new cluster of the old version. ` +
+        `Before applying: check that ${green} has caught up and that the clients are ready to switch.`,
+    });
+  }
+  return out;
+}
+
 /**
  * Every risk of a review input.
  * @param input the normalized input
@@ -222,10 +285,21 @@ export function findRisks(
     if (list === undefined) byCluster.set(k, [c]);
     else list.push(c);
   }
+  const sides = new Map<string, { base: ResourceSnapshot[]; head: ResourceSnapshot[] }>();
+  for (const [side, map] of [["base", input.base], ["head", input.head]] as const) {
+    for (const r of map.values()) {
+      const k = placement.get(r.address)?.cluster ?? "";
+      const entry = sides.get(k) ?? { base: [], head: [] };
+      entry[side].push(r);
+      sides.set(k, entry);
+    }
+  }
   for (const [key, s] of summaries) {
     const name = key === "" ? undefined : key;
     const changes = byCluster.get(key) ?? [];
     for (const r of clusterRisks(name, s.base, s.head, changes)) risks.push({ ...r, cluster: name });
+    const side = sides.get(key);
+    if (side) for (const r of upgradeRisks(name, side.base, side.head)) risks.push({ ...r, cluster: name });
   }
   return sortRisks(risks);
 }

@@ -130,3 +130,46 @@ describe("review of a Terraform plan (JSON)", () => {
     expect(md).toMatch(/\| slot 1 \| ♻️ replace \| `aws_ebs_volume\.orders_slot-1_data_6B2C3D4E` \| `availability_zone`: eu-west-1b → eu-west-1c \*\*\(forces replacement\)\*\*/);
   });
 });
+
+describe("blue/green major upgrade (issue 15) in a plan", () => {
+  /** A plan updating green's slot-0 bootstrap object from `before` to `after` cutover (its bucket tagged with the cluster). */
+  function cutoverPlan(before: 0 | 1, after: 0 | 1): Review {
+    const script = (cutover: number) =>
+      "#!/bin/bash\nset -euo pipefail\nreadonly CLUSTER='orders-v17'\n" +
+      "readonly UPGRADE_FROM_CLUSTER='orders'\nreadonly UPGRADE_FROM_MAJOR=15\n" +
+      "readonly UPGRADE_FROM_SECRET='arn:aws:secretsmanager:eu-west-1:111122223333:secret:orders-AbCdEf'\n" +
+      `readonly UPGRADE_FROM_ADDRESSES='10.0.1.10 10.0.2.10 10.0.3.10'\nreadonly UPGRADE_CUTOVER=${cutover}\nmain "$@"\n`;
+    const bucket = { bucket: "orders-v17-backups", tags: { "managed-postgres:cluster": "orders-v17" } };
+    const plan = {
+      format_version: "1.2",
+      terraform_version: "1.11.4",
+      resource_changes: [
+        { address: "aws_s3_bucket.green_backup", mode: "managed", type: "aws_s3_bucket", name: "green_backup", change: { actions: ["no-op"], before: bucket, after: bucket, after_unknown: {} } },
+        {
+          address: "aws_s3_object.green_slot-0_bootstrap-script",
+          mode: "managed",
+          type: "aws_s3_object",
+          name: "green_slot-0_bootstrap-script",
+          change: { actions: ["update"], before: { key: "config/orders-v17/orders-v17-0/managed-postgres-bootstrap", content: script(before) }, after: { key: "config/orders-v17/orders-v17-0/managed-postgres-bootstrap", content: script(after) }, after_unknown: { version_id: true } },
+        },
+      ],
+      configuration: {
+        root_module: { resources: [{ address: "aws_s3_object.green_slot-0_bootstrap-script", expressions: { bucket: { references: ["aws_s3_bucket.green_backup.bucket", "aws_s3_bucket.green_backup"] } } }] },
+      },
+    };
+    return reviewChanges(reviewInputFromPlan(plan));
+  }
+
+  test("cutover false → true is a high upgrade-cutover risk of the green cluster, shown in the Markdown", () => {
+    const r = cutoverPlan(0, 1);
+    expect(rules(r)).toEqual(["high:upgrade-cutover"]);
+    expect(r.risks[0].cluster).toBe("orders-v17");
+    expect(r.risks[0].message).toMatch(/sets orders read-only.*copies the sequence values and drops the subscription.*Writes to orders fail from then on/s);
+    expect(renderReviewMarkdown(r)).toContain("`upgrade-cutover` — Cutover of the major-version upgrade orders → orders-v17");
+  });
+
+  test("a plan that leaves cutover as it is raises no upgrade risk", () => {
+    expect(rules(cutoverPlan(0, 0))).toEqual([]);
+    expect(rules(cutoverPlan(1, 1))).toEqual([]);
+  });
+});

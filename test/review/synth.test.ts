@@ -224,3 +224,49 @@ describe("rolling maintenance (issue 12): which changes roll nodes, how many, wh
     expect(line).toContain("in the cluster's maintenance window (its setting is not in this change)");
   });
 });
+
+describe("blue/green major upgrade (issue 15): upgradeFrom", () => {
+  const UPGRADE_FROM = {
+    clusterName: "legacy",
+    majorVersion: 15 as const,
+    secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:managed-postgres/legacy-AbCdEf",
+    nodeAddresses: ["10.0.1.10", "10.0.2.10", "10.0.3.10"],
+    securityGroupId: "sg-0abc12345",
+  };
+  const green = (cutover: boolean) => ({ ...BASE, upgradeFrom: { ...UPGRADE_FROM, cutover } });
+  const risk = (r: Review, rule: string) => r.risks.find((x) => x.rule === rule);
+  const orders = (r: Review) => r.clusters.find((c) => c.name === "orders")!;
+
+  test("upgradeFrom.cutover false → true is a high cutover risk naming blue read-only, the write gap and what rollback is", () => {
+    const r = review(dir("green-follow", green(false)), dir("green-cutover", green(true)));
+    const cut = risk(r, "upgrade-cutover")!;
+    expect(cut).toMatchObject({ level: "high", cluster: "orders" });
+    expect(cut.message).toMatch(/Cutover of the major-version upgrade legacy → orders \(`upgradeFrom\.cutover` false → true\)/);
+    expect(cut.message).toMatch(/sets legacy read-only/);
+    expect(cut.message).toMatch(/write gap lasts until the clients write to orders's read-write endpoint/);
+    expect(cut.message).toMatch(/endpoints do not move to orders in this release \(not yet\)/);
+    expect(cut.message).toMatch(/way back is a logical dump of orders into a new cluster of the old version/);
+    expect(levels(r, "upgrade-started")).toEqual([]);
+    expect(cut.message).toMatch(/rolled in orders's maintenance window, or at once with `applyImmediately`/);
+    // the flip changes the nodes' bootstrap scripts (their objects), nothing of blue
+    const changed = [...orders(r).changesBySlot.values()].flat().map((c) => `${c.action} ${c.type}`);
+    expect(changed).toEqual(["update aws_s3_object", "update aws_s3_object", "update aws_s3_object"]);
+    const md = renderReviewMarkdown(r);
+    expect(md).toMatch(/\*\*high\*\* `upgrade-cutover` — Cutover of the major-version upgrade legacy → orders/);
+  });
+
+  test("a green cluster that starts following blue is a medium risk naming the slot's WAL and the rollback", () => {
+    const other = { ...BASE, name: "other" };
+    const r = review(dir("other-only", other), dir("green-created", green(false)));
+    const start = risk(r, "upgrade-started")!;
+    expect(start).toMatchObject({ level: "medium", cluster: "orders" });
+    expect(start.message).toMatch(/logical replication slot, which keeps legacy's WAL/);
+    expect(start.message).toMatch(/Rollback before the cutover: delete orders, then drop the slot and publication it left on legacy/);
+    expect(levels(r, "upgrade-cutover")).toEqual([]);
+  });
+
+  test("no change of cutover (true → true, false → false) raises nothing", () => {
+    expect(review(dir("green-cutover", green(true)), dir("green-cutover", green(true))).risks).toEqual([]);
+    expect(review(dir("green-follow", green(false)), dir("green-follow", green(false))).risks).toEqual([]);
+  });
+});
