@@ -13,6 +13,7 @@ export * from "./systemd";
 export * from "./bootstrap";
 export * from "./cloud-init";
 export * from "./restore";
+export * from "./upgrade";
 export * from "./scripts";
 export * from "./monitoring";
 // Alarms, thresholds and the dashboard moved to src/monitoring (issue 14); still exported here.

@@ -1,0 +1,464 @@
+#!/bin/bash
+# managed-postgres-upgrade (upgradeFrom, issue 15): the green cluster of a blue/green major
+# upgrade follows the blue cluster through logical replication, then (UPGRADE_CUTOVER=1) takes
+# over its data. Runs as root on every green node (a timer); acts on green's primary only, under
+# a lock; every step is idempotent, so a run after a crash continues where the last one stopped.
+# Rendered by renderUpgradeScript (src/render/upgrade.ts), which puts `set -euo pipefail`,
+# `umask 077`, `LC_ALL=C` and a header in front:
+#   UPGRADE_FROM_CLUSTER UPGRADE_FROM_MAJOR UPGRADE_FROM_SECRET (ARN; its 4th field is the region)
+#   UPGRADE_FROM_ADDRESSES (blue's database node addresses, words) UPGRADE_CUTOVER (0|1)
+#   BLUE_PG_PORT BLUE_REST_PORT CLUSTER SELF_NAME SLOT PATRONI_URL CA_CERT PATRONI_RESTAPI_USERNAME
+#   POSTGRES_SOCKET_DIR GREEN_PG_PORT PG_BIN SUPERUSER MANAGED_ROLES (words) EXCLUDED_SCHEMA
+#   STATE_DIR EVENTS_LOG METRIC_NAMESPACE AWS_ENDPOINT_URL (empty: AWS) CATCHUP_TIMEOUT SLOT_TIMEOUT
+# Usage: managed-postgres-upgrade [run|preflight] (default run). Exit 0: done for now (or not the
+# primary); 1: refused or failed (the log says why; the timer tries again). Never prints a secret:
+# blue's passwords reach libpq through password files (0600), never a command line or a log.
+# shellcheck disable=SC2154
+
+WORK=""
+BLUE_HOST=""
+readonly PUBLICATION=mp_upgrade SOURCE_PGPASS="$STATE_DIR/source.pgpass" SOURCE_CA="$STATE_DIR/source-ca.pem"
+
+log() {
+  printf '%s managed-postgres-upgrade: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
+}
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+cleanup() {
+  if [ -n "$WORK" ]; then rm -rf "$WORK"; fi
+}
+
+# emit_metric NAME VALUE [EVENT]: one CloudWatch embedded-metric-format line in EVENTS_LOG (as
+# emit_metric of node-maintenance.sh writes it: the agent ships the file).
+emit_metric() {
+  local event=""
+  if [ "$#" -gt 2 ]; then event=$3; fi
+  [ -d "$(dirname "$EVENTS_LOG")" ] || install -d -m 0775 -g postgres "$(dirname "$EVENTS_LOG")"
+  jq -n -c --arg ns "$METRIC_NAMESPACE" --arg c "$CLUSTER" --arg s "$SLOT" --arg m "$1" --argjson v "$2" \
+    --arg e "$event" --arg node "$SELF_NAME" --argjson t "$(date +%s)000" \
+    '{_aws: {Timestamp: $t, CloudWatchMetrics: [{Namespace: $ns, Dimensions: [["Cluster"], ["Cluster", "Slot"]], Metrics: [{Name: $m}]}]},
+      Cluster: $c, Slot: $s, node: $node, event: $e} + {($m): $v}' >>"$EVENTS_LOG"
+}
+
+now_ms() { date +%s%3N; }
+
+# step NAME COMMAND...: runs COMMAND (a failure ends the run: errexit), logs its duration in ms.
+step() {
+  local name=$1 t0
+  shift
+  t0=$(now_ms)
+  "$@"
+  log "step $name: done in $(($(now_ms) - t0)) ms"
+}
+
+# blue_secret: blue's cluster secret into WORK (0600), blue's CA into SOURCE_CA, and blue's
+# superuser password into SOURCE_PGPASS (libpq password file, postgres 0600: the subscriptions'
+# apply workers read it through `passfile=`).
+blue_secret() {
+  local region pass
+  region=$(printf '%s' "$UPGRADE_FROM_SECRET" | cut -d: -f4)
+  set -- --region "$region"
+  if [ -n "$AWS_ENDPOINT_URL" ]; then set -- "$@" --endpoint-url "$AWS_ENDPOINT_URL"; fi
+  aws "$@" secretsmanager get-secret-value --secret-id "$UPGRADE_FROM_SECRET" --query SecretString --output text >"$WORK/blue.json" ||
+    die "could not read blue's secret $UPGRADE_FROM_SECRET"
+  pass=$(jq -r '.superuser_password // empty' "$WORK/blue.json")
+  # a plain token needs no escaping in a password file (the cluster's passwords are hex)
+  case "$pass" in
+    "" | *[!A-Za-z0-9._~+/=-]*) die "blue's superuser_password is empty or not a plain token" ;;
+  esac
+  jq -r '.ca_cert_pem // empty' "$WORK/blue.json" >"$WORK/ca.pem"
+  [ -s "$WORK/ca.pem" ] || die "blue's secret has no ca_cert_pem"
+  install -d -m 0700 -o postgres -g postgres "$STATE_DIR"
+  install -m 0644 -o postgres -g postgres "$WORK/ca.pem" "$SOURCE_CA"
+  printf '*:*:*:%s:%s\n' "$SUPERUSER" "$pass" >"$WORK/pgpass"
+  install -m 0600 -o postgres -g postgres "$WORK/pgpass" "$SOURCE_PGPASS"
+}
+
+# blue_rest METHOD PATH [BODY]: blue's Patroni REST API on BLUE_HOST, TLS checked with blue's CA;
+# PATCH with blue's REST credentials, handed to curl as its configuration on stdin.
+blue_rest() {
+  local pass
+  if [ "$1" = GET ]; then
+    curl -sf --max-time 10 --cacert "$SOURCE_CA" "https://$BLUE_HOST:$BLUE_REST_PORT$2"
+    return
+  fi
+  pass=$(jq -r '.restapi_password // empty' "$WORK/blue.json")
+  case "$pass" in
+    "" | *[!A-Za-z0-9._~+/=-]*) die "blue's restapi_password is empty or not a plain token" ;;
+  esac
+  printf 'user = %s:%s\n' "$PATRONI_RESTAPI_USERNAME" "$pass" |
+    curl -sf -o /dev/null --max-time 10 --cacert "$SOURCE_CA" -K - -X "$1" -H 'Content-Type: application/json' \
+      --data "$3" "https://$BLUE_HOST:$BLUE_REST_PORT$2"
+}
+
+# find_blue_primary: BLUE_HOST = the address whose Patroni answers 200 on GET /primary.
+find_blue_primary() {
+  local a
+  for a in $UPGRADE_FROM_ADDRESSES; do
+    if curl -sf -o /dev/null --max-time 5 --cacert "$SOURCE_CA" "https://$a:$BLUE_REST_PORT/primary"; then
+      BLUE_HOST=$a
+      return 0
+    fi
+  done
+  die "no primary among blue's addresses ($UPGRADE_FROM_ADDRESSES): GET /primary answered 200 nowhere"
+}
+
+# blue_sql DB SQL: psql (green's client) on blue's primary as SUPERUSER, TLS verify-full with blue's CA.
+blue_sql() {
+  PGPASSFILE=$SOURCE_PGPASS PGSSLMODE=verify-full PGSSLROOTCERT=$SOURCE_CA PGCONNECT_TIMEOUT=5 \
+    "$PG_BIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$BLUE_HOST" -p "$BLUE_PG_PORT" -U "$SUPERUSER" -d "$1" -c "$2"
+}
+# green_sql DB SQL: psql on this node's PostgreSQL through its socket, as postgres (peer).
+green_sql() {
+  runuser -u postgres -- "$PG_BIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$POSTGRES_SOCKET_DIR" -p "$GREEN_PG_PORT" -d "$1" -c "$2"
+}
+# green_file DB OPTIONS... < SQL: psql reading SQL from stdin (a file of WORK postgres cannot open).
+green_file() {
+  local db=$1
+  shift
+  runuser -u postgres -- "$PG_BIN/psql" -X -q -h "$POSTGRES_SOCKET_DIR" -p "$GREEN_PG_PORT" -d "$db" "$@" -f -
+}
+
+# slot_name DB: blue's slot, and green's subscription, of database DB: mp_upgrade_<12 hex of md5(DB)>.
+slot_name() {
+  printf 'mp_upgrade_%s' "$(printf '%s' "$1" | md5sum | cut -c1-12)"
+}
+
+blue_databases() {
+  blue_sql postgres "SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1"
+}
+
+# preflight: what logical replication cannot carry, per database of blue: tables without a
+# primary key whose REPLICA IDENTITY is DEFAULT, or whose identity is NOTHING (UPDATE and DELETE
+# fail on blue once published), unlogged tables (not replicated), large objects (not
+# replicated), database names that are not plain words. Logs each, publishes
+# mp_upgrade_preflight_problems, and fails when there is any.
+PREFLIGHT_PROBLEMS=0
+preflight() {
+  local db dbs problems=0 line found
+  dbs=$(blue_databases)
+  while IFS= read -r db; do
+    [ -n "$db" ] || continue
+    if [[ ! $db =~ ^[A-Za-z0-9_-]+$ ]]; then
+      log "preflight: BLOCKING: database name \"$db\" is not a plain word (letters, digits, _ and -): not supported by the upgrade"
+      problems=$((problems + 1))
+      continue
+    fi
+    found=$(blue_sql "$db" "
+      SELECT format('table %I.%I has no primary key and REPLICA IDENTITY %s: UPDATE and DELETE would fail on blue and not reach green (add a primary key, or ALTER TABLE ... REPLICA IDENTITY FULL or USING INDEX)',
+                    n.nspname, c.relname, CASE c.relreplident WHEN 'n' THEN 'NOTHING' ELSE 'DEFAULT' END)
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+         AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)))
+      UNION ALL
+      SELECT format('table %I.%I is UNLOGGED: logical replication does not carry it (ALTER TABLE ... SET LOGGED)', n.nspname, c.relname)
+        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind = 'r' AND c.relpersistence = 'u'
+      UNION ALL
+      SELECT format('%s large object(s): logical replication does not carry them (move them to bytea columns)', count(*))
+        FROM pg_catalog.pg_largeobject_metadata HAVING count(*) > 0
+      ORDER BY 1")
+    while IFS= read -r line; do
+      [ -n "$line" ] || continue
+      log "preflight: BLOCKING: $db: $line"
+      problems=$((problems + 1))
+    done <<<"$found"
+  done <<<"$dbs"
+  PREFLIGHT_PROBLEMS=$problems
+  emit_metric mp_upgrade_preflight_problems "$problems" "preflight of $UPGRADE_FROM_CLUSTER (PostgreSQL $UPGRADE_FROM_MAJOR): $problems blocking problem(s)"
+  if [ "$problems" -gt 0 ]; then
+    log "preflight: $problems blocking problem(s) on $UPGRADE_FROM_CLUSTER: not following until they are fixed"
+    return 0
+  fi
+  log "preflight: nothing blocks the upgrade from $UPGRADE_FROM_CLUSTER (PostgreSQL $UPGRADE_FROM_MAJOR)"
+}
+
+# copy_roles: blue's roles with their SCRAM secrets (pg_dumpall --roles-only), minus the roles
+# this cluster manages itself (MANAGED_ROLES); an existing role gets blue's attributes and password.
+copy_roles() {
+  local r filter n
+  # shellcheck disable=SC2086 # one word per role
+  filter=$(printf '%s\n' $MANAGED_ROLES | paste -sd '|')
+  PGPASSFILE=$SOURCE_PGPASS PGSSLMODE=verify-full PGSSLROOTCERT=$SOURCE_CA PGCONNECT_TIMEOUT=5 \
+    "$PG_BIN/pg_dumpall" --roles-only -h "$BLUE_HOST" -p "$BLUE_PG_PORT" -U "$SUPERUSER" -l postgres >"$WORK/roles.sql" ||
+    die "pg_dumpall --roles-only on blue failed"
+  # a managed role is never created, altered, commented on, granted or granted to
+  grep -Ev "^(CREATE|ALTER|COMMENT ON) ROLE \"?($filter)\"?[ ;]|^GRANT .* TO \"?($filter)\"?( |;)|^GRANT \"?($filter)\"? TO " "$WORK/roles.sql" >"$WORK/roles-copy.sql" || true
+  green_file postgres -v ON_ERROR_STOP=0 <"$WORK/roles-copy.sql" >/dev/null 2>"$WORK/roles.err" || true
+  # only ERROR lines (psql's LINE/context lines could quote a password)
+  if grep '^psql:.*ERROR:' "$WORK/roles.err" | grep -v 'already exists' | sed 's/^psql:[^E]*//' >"$WORK/roles.bad" && [ -s "$WORK/roles.bad" ]; then
+    while IFS= read -r r; do log "roles: $r"; done <"$WORK/roles.bad"
+    die "copying blue's roles failed"
+  fi
+  n=$(grep -c '^CREATE ROLE' "$WORK/roles-copy.sql" || true)
+  log "roles: $n role(s) of blue copied with their passwords (managed roles kept: $MANAGED_ROLES)"
+  rm -f "$WORK/roles.sql" "$WORK/roles-copy.sql"
+}
+
+# copy_schema DB: blue's schema of DB into green (a new database owned by blue's owner when
+# missing), in one transaction; once: the marker STATE_DIR/schema-<slot name> is written after
+# the commit, and a database that has relations of its own (a crash between the two) is done too.
+copy_schema() {
+  local db=$1 owner has marker
+  marker="$STATE_DIR/schema-$(slot_name "$db")"
+  [ ! -e "$marker" ] || return 0
+  if [ "$(green_sql postgres "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = '$db'")" = 0 ]; then
+    owner=$(blue_sql postgres "SELECT pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(datdba)) FROM pg_catalog.pg_database WHERE datname = '$db'")
+    green_sql postgres "CREATE DATABASE \"$db\" OWNER $owner TEMPLATE template0"
+    log "schema: created database $db (owner $owner)"
+  fi
+  has=$(green_sql "$db" "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '$EXCLUDED_SCHEMA') AND n.nspname !~ '^pg_toast' AND c.relkind IN ('r', 'p', 'S', 'v', 'm', 'f')")
+  if [ "$has" != 0 ]; then
+    log "schema: $db already has blue's schema ($has relations)"
+    touch "$marker"
+    return 0
+  fi
+  PGPASSFILE=$SOURCE_PGPASS PGSSLMODE=verify-full PGSSLROOTCERT=$SOURCE_CA PGCONNECT_TIMEOUT=5 \
+    "$PG_BIN/pg_dump" --schema-only --no-publications --no-subscriptions --exclude-schema="$EXCLUDED_SCHEMA" \
+    -h "$BLUE_HOST" -p "$BLUE_PG_PORT" -U "$SUPERUSER" -d "$db" >"$WORK/schema.sql" || die "pg_dump --schema-only of $db on blue failed"
+  green_file "$db" -v ON_ERROR_STOP=1 --single-transaction <"$WORK/schema.sql" >/dev/null 2>"$WORK/schema.err" || {
+    grep 'ERROR' "$WORK/schema.err" | head -n 5 | while IFS= read -r line; do log "schema: $db: $line"; done
+    die "restoring blue's schema of $db failed"
+  }
+  touch "$marker"
+  log "schema: $db copied from blue"
+}
+
+# permanent_slot DB: blue's logical slot of DB as a Patroni permanent slot (blue's DCS
+# configuration: it survives a failover on blue, PostgreSQL 15 and 16 having no failover
+# slots), then waits (SLOT_TIMEOUT s) until blue's primary has it.
+permanent_slot() {
+  local db=$1 sub i
+  sub=$(slot_name "$db")
+  if ! blue_rest GET /config | jq -e --arg s "$sub" '.slots[$s].type == "logical"' >/dev/null; then
+    blue_rest PATCH /config "$(jq -n -c --arg s "$sub" --arg d "$db" '{slots: {($s): {type: "logical", database: $d, plugin: "pgoutput"}}}')" ||
+      die "PATCH /config of blue (permanent slot $sub) failed"
+    log "slot: $sub (database $db) added to blue's permanent slots"
+  fi
+  for ((i = 0; i < SLOT_TIMEOUT; i++)); do
+    if [ "$(blue_sql postgres "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = '$sub' AND slot_type = 'logical'")" = 1 ]; then
+      return 0
+    fi
+    sleep 1
+  done
+  die "blue's primary has no slot $sub $SLOT_TIMEOUT s after it became a permanent slot"
+}
+
+# conninfo DB: the subscription's connection to blue's primary (the password through passfile).
+conninfo() {
+  printf 'host=%s port=%s dbname=%s user=%s passfile=%s sslmode=verify-full sslrootcert=%s application_name=%s' \
+    "$BLUE_HOST" "$BLUE_PG_PORT" "$1" "$SUPERUSER" "$SOURCE_PGPASS" "$SOURCE_CA" "$(slot_name "$1")"
+}
+
+# follow_database DB: schema, publication, permanent slot and subscription of DB; a subscription
+# that points at a former primary of blue is pointed at the current one.
+follow_database() {
+  local db=$1 sub cur
+  sub=$(slot_name "$db")
+  copy_schema "$db"
+  if [ "$(blue_sql "$db" "SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = '$PUBLICATION'")" = 0 ]; then
+    blue_sql "$db" "CREATE PUBLICATION $PUBLICATION FOR ALL TABLES" >/dev/null
+    log "publication: $PUBLICATION created in $db on blue"
+  fi
+  permanent_slot "$db"
+  cur=$(green_sql "$db" "SELECT subconninfo FROM pg_catalog.pg_subscription WHERE subname = '$sub'")
+  if [ -z "$cur" ]; then
+    green_sql "$db" "CREATE SUBSCRIPTION $sub CONNECTION '$(conninfo "$db")' PUBLICATION $PUBLICATION
+      WITH (create_slot = false, slot_name = '$sub', copy_data = true)" >/dev/null
+    log "subscription: $sub created in $db (initial copy of every table, then changes through slot $sub)"
+  elif [ "$cur" != "$(conninfo "$db")" ]; then
+    green_sql "$db" "ALTER SUBSCRIPTION $sub CONNECTION '$(conninfo "$db")'" >/dev/null
+    log "subscription: $sub now connects to blue's primary $BLUE_HOST"
+  fi
+}
+
+# lag_bytes DB: bytes of blue's WAL that green has not confirmed for DB's slot.
+lag_bytes() {
+  blue_sql postgres "SELECT COALESCE(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint
+    FROM pg_catalog.pg_replication_slots WHERE slot_name = '$(slot_name "$1")'"
+}
+
+# copy_pending DB: tables of DB's subscription whose initial copy is not finished.
+copy_pending() {
+  green_sql "$1" "SELECT count(*) FROM pg_catalog.pg_subscription_rel r JOIN pg_catalog.pg_subscription s ON s.oid = r.srsubid
+    WHERE s.subname = '$(slot_name "$1")' AND r.srsubstate NOT IN ('r', 's')"
+}
+
+follow() {
+  local db lag max=0 pending=0 p
+  copy_roles
+  while IFS= read -r db; do
+    [ -n "$db" ] || continue
+    follow_database "$db"
+    lag=$(lag_bytes "$db")
+    p=$(copy_pending "$db")
+    pending=$((pending + p))
+    if [ "$lag" -gt "$max" ]; then max=$lag; fi
+    log "follow: $db: lag $lag bytes, $p table(s) still in their initial copy"
+  done <<<"$(blue_databases)"
+  emit_metric mp_upgrade_lag_bytes "$max" "following $UPGRADE_FROM_CLUSTER: $max bytes behind, $pending table(s) in their initial copy"
+  FOLLOW_PENDING=$pending
+}
+FOLLOW_PENDING=0
+
+# blue_read_only on|null: default_transaction_read_only in blue's DCS configuration (Patroni
+# reloads every member of blue; the primary, which got the PATCH, wakes its HA loop at once),
+# then waits until a new session on blue's primary sees it.
+blue_read_only() {
+  local want=on body i
+  if [ "$1" = on ]; then body='{"postgresql":{"parameters":{"default_transaction_read_only":"on"}}}'; else
+    body='{"postgresql":{"parameters":{"default_transaction_read_only":null}}}'
+    want=off
+  fi
+  blue_rest PATCH /config "$body" || die "PATCH /config of blue (default_transaction_read_only $want) failed"
+  for ((i = 0; i < 100; i++)); do
+    if [ "$(blue_sql postgres "SHOW default_transaction_read_only")" = "$want" ]; then return 0; fi
+    sleep 0.2
+  done
+  die "blue's primary does not show default_transaction_read_only=$want 20 s after PATCH /config"
+}
+
+# drain_blue: ends blue's client sessions (except Patroni's and this one): a session that
+# opened a read-write transaction before the reload could still commit into it. With blue's
+# PgBouncer tier, `PAUSE` on each pooler first would hold clients' next queries instead of
+# failing them (they resume on green once the poolers point there); that redirection of blue's
+# pooler endpoints to green is not built here: clients must move to green's endpoints.
+drain_blue() {
+  local n
+  n=$(blue_sql postgres "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity
+    WHERE backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid() AND application_name NOT LIKE 'Patroni%'")
+  log "cutover: $n client session(s) of blue ended"
+}
+
+# wait_applied: waits (CATCHUP_TIMEOUT s) until every slot of blue confirms blue's current WAL position.
+wait_applied() {
+  local target i db left
+  target=$(blue_sql postgres "SELECT pg_catalog.pg_current_wal_lsn()")
+  for ((i = 0; i < CATCHUP_TIMEOUT * 10; i++)); do
+    left=0
+    while IFS= read -r db; do
+      [ -n "$db" ] || continue
+      if [ "$(blue_sql postgres "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = '$(slot_name "$db")' AND confirmed_flush_lsn < '$target'")" != 0 ]; then
+        left=$((left + 1))
+      fi
+    done <<<"$(blue_databases)"
+    if [ "$left" -eq 0 ]; then
+      log "cutover: green has applied blue's WAL up to $target"
+      return 0
+    fi
+    sleep 0.1
+  done
+  log "cutover: green did not apply blue's WAL up to $target within $CATCHUP_TIMEOUT s"
+  return 1
+}
+
+# copy_sequences: every sequence's last value, blue to green (setval; never-used ones stay).
+copy_sequences() {
+  local db n
+  while IFS= read -r db; do
+    [ -n "$db" ] || continue
+    blue_sql "$db" "SELECT format('SELECT pg_catalog.setval(%L, %s, true);', format('%I.%I', schemaname, sequencename), last_value)
+      FROM pg_catalog.pg_sequences WHERE last_value IS NOT NULL" >"$WORK/seq.sql"
+    n=$(grep -c setval "$WORK/seq.sql" || true)
+    green_file "$db" -v ON_ERROR_STOP=1 --single-transaction <"$WORK/seq.sql" >/dev/null
+    log "cutover: $db: $n sequence value(s) copied"
+  done <<<"$(blue_databases)"
+}
+
+# drop_subscriptions: disables and drops every subscription of the upgrade (the slot is
+# detached first: blue's slot goes with its permanent-slot entry).
+drop_subscriptions() {
+  local db sub
+  while IFS= read -r db; do
+    [ -n "$db" ] || continue
+    sub=$(slot_name "$db")
+    if [ "$(green_sql "$db" "SELECT count(*) FROM pg_catalog.pg_subscription WHERE subname = '$sub'")" = 1 ]; then
+      green_sql "$db" "ALTER SUBSCRIPTION $sub DISABLE" >/dev/null
+      green_sql "$db" "ALTER SUBSCRIPTION $sub SET (slot_name = NONE)" >/dev/null
+      green_sql "$db" "DROP SUBSCRIPTION $sub" >/dev/null
+      log "cutover: subscription $sub dropped"
+    fi
+  done <<<"$(green_sql postgres "SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1")"
+}
+
+# drop_blue_slots: removes the permanent slots from blue's DCS configuration, then drops what is
+# left of them on blue's primary (Patroni drops unknown slots itself; this does not wait for it),
+# and blue's publications (as this session only: blue stays read-only).
+drop_blue_slots() {
+  local db sub
+  while IFS= read -r db; do
+    [ -n "$db" ] || continue
+    sub=$(slot_name "$db")
+    if blue_rest GET /config | jq -e --arg s "$sub" '.slots[$s] != null' >/dev/null; then
+      blue_rest PATCH /config "$(jq -n -c --arg s "$sub" '{slots: {($s): null}}')" || die "PATCH /config of blue (remove slot $sub) failed"
+      log "cutover: $sub removed from blue's permanent slots"
+    fi
+    blue_sql postgres "SELECT count(pg_catalog.pg_drop_replication_slot(slot_name)) FROM pg_catalog.pg_replication_slots WHERE slot_name = '$sub' AND NOT active" >/dev/null ||
+      log "cutover: $sub still on blue (Patroni drops it)"
+    PGOPTIONS='-c default_transaction_read_only=off' blue_sql "$db" "DROP PUBLICATION IF EXISTS $PUBLICATION" >/dev/null
+  done <<<"$(blue_databases)"
+}
+
+# cutover: blue read-only and drained, green caught up, sequences copied, subscriptions and
+# blue's slots gone, the done marker written. A catch-up that does not finish in time makes
+# blue writable again (the cutover is retried by the next run).
+cutover() {
+  local t0 t_ro t_cu
+  t0=$(now_ms)
+  log "cutover from $UPGRADE_FROM_CLUSTER (primary $BLUE_HOST) begins"
+  step read-only blue_read_only on
+  t_ro=$(now_ms)
+  step drain drain_blue
+  t_cu=$(now_ms)
+  if ! wait_applied; then
+    step writable-again blue_read_only null
+    emit_metric mp_upgrade_cutover_failed 1 "cutover from $UPGRADE_FROM_CLUSTER: green did not catch up in $CATCHUP_TIMEOUT s; blue is writable again"
+    die "cutover abandoned: blue is writable again; the next run retries"
+  fi
+  log "step catch-up: done in $(($(now_ms) - t_cu)) ms"
+  step sequences copy_sequences
+  step roles copy_roles
+  step drop-subscriptions drop_subscriptions
+  step drop-blue-slots drop_blue_slots
+  jq -n -c --arg from "$UPGRADE_FROM_CLUSTER" --argjson ro "$t_ro" --argjson end "$(now_ms)" --argjson start "$t0" \
+    '{from: $from, started_ms: $start, blue_read_only_ms: $ro, done_ms: $end}' >"$STATE_DIR/cutover.done"
+  emit_metric mp_upgrade_cutover_seconds "$((($(now_ms) - t_ro + 999) / 1000))" "cutover from $UPGRADE_FROM_CLUSTER done: blue read-only for $(($(now_ms) - t_ro)) ms so far"
+  rm -f "$SOURCE_PGPASS"
+  log "cutover done in $(($(now_ms) - t0)) ms ($(($(now_ms) - t_ro)) ms since blue became read-only): green holds $UPGRADE_FROM_CLUSTER's data; point the clients at green"
+}
+
+main() {
+  local command=run
+  if [ "$#" -gt 0 ]; then command=$1; fi
+  case "$command" in run | preflight) ;; *) die "usage: managed-postgres-upgrade [run|preflight]" ;; esac
+  [ "$(id -u)" -eq 0 ] || die "must run as root"
+  if [ -e "$STATE_DIR/cutover.done" ]; then
+    log "the cutover from $UPGRADE_FROM_CLUSTER is done ($STATE_DIR/cutover.done): nothing to do"
+    return 0
+  fi
+  if ! curl -sf -o /dev/null --max-time 10 --cacert "$CA_CERT" "$PATRONI_URL/primary"; then
+    log "not green's primary: nothing to do here"
+    return 0
+  fi
+  install -d -m 0700 -o postgres -g postgres "$STATE_DIR"
+  exec 9>"$STATE_DIR/lock"
+  flock -n 9 || die "another run holds $STATE_DIR/lock"
+  WORK=$(mktemp -d /run/managed-postgres-upgrade.XXXXXX)
+  trap cleanup EXIT
+  blue_secret
+  find_blue_primary
+  log "blue's primary is $BLUE_HOST"
+  step preflight preflight
+  if [ "$PREFLIGHT_PROBLEMS" -gt 0 ]; then exit 1; fi
+  [ "$command" = run ] || return 0
+  step follow follow
+  if [ "$UPGRADE_CUTOVER" != 1 ]; then return 0; fi
+  if [ "$FOLLOW_PENDING" -gt 0 ]; then
+    log "cutover requested: waiting for the initial copy of $FOLLOW_PENDING table(s)"
+    return 0
+  fi
+  cutover
+}

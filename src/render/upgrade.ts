@@ -1,0 +1,177 @@
+/**
+ * The node side of `upgradeFrom` (issue 15: a major version upgrade blue/green through logical
+ * replication): the script green's nodes run, {@link UPGRADE_SCRIPT} from
+ * `scripts/node-upgrade.sh`, and its systemd service and timer. Pure. Nothing here is wired
+ * into a node's files: the caller adds these files only to a cluster declared with
+ * `upgradeFrom`, so every other cluster's output stays as it is.
+ *
+ * What the script does on green's primary, every {@link UPGRADE_TIMER_SECONDS} s (every step
+ * idempotent; a run after a crash continues):
+ * 1. reads blue's cluster secret (superuser and REST API passwords, CA) with the AWS CLI into
+ *    password files (0600), finds blue's primary (Patroni `GET /primary` on each address,
+ *    TLS checked with blue's CA);
+ * 2. preflight, per database of blue: tables without a primary key and REPLICA IDENTITY
+ *    DEFAULT or NOTHING, unlogged tables, large objects, database names that are not plain
+ *    words: each logged by name, metric `mp_upgrade_preflight_problems`; any refuses step 3;
+ * 3. follow: blue's roles with their SCRAM secrets (`pg_dumpall --roles-only` minus
+ *    {@link UPGRADE_MANAGED_ROLES}), per database the schema (`pg_dump --schema-only
+ *    --no-publications --no-subscriptions`, without PgBouncer's auth schema, one transaction),
+ *    `CREATE PUBLICATION mp_upgrade FOR ALL TABLES` on blue, a Patroni permanent logical slot
+ *    `mp_upgrade_<12 hex of md5(database)>` (blue's `PATCH /config`: it survives a failover on
+ *    blue), `CREATE SUBSCRIPTION … WITH (create_slot = false, copy_data = true)` on green;
+ *    metric `mp_upgrade_lag_bytes` (the largest slot's distance to blue's WAL position);
+ * 4. cutover, when `cutover` is set and every table's initial copy is done: blue's
+ *    `default_transaction_read_only` on (`PATCH /config`), blue's client sessions ended, a
+ *    bounded wait ({@link UPGRADE_CATCHUP_TIMEOUT_SECONDS}) until every slot confirms blue's
+ *    WAL position (else blue is made writable again and the run fails), sequences copied
+ *    (`setval`), roles copied again, subscriptions disabled and dropped, the permanent slots
+ *    removed from blue's configuration, `<state>/cutover.done` written; each step's duration
+ *    logged; metric `mp_upgrade_cutover_seconds`.
+ *
+ * Not done here: PgBouncer `PAUSE` on blue's poolers and the redirection of blue's pooler
+ * endpoints to green (clients move to green's endpoints themselves); blue's `pg_hba` must admit
+ * green's addresses for the superuser over TLS (its rules admit local peer connections only).
+ */
+import { PORTS } from "../cluster-spec";
+import { BOOTSTRAP_STATE_DIR, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
+import { METRIC_NAMESPACE } from "../monitoring/metrics";
+import { MONITORING_PATHS } from "./monitoring/paths";
+import { PATHS } from "./paths";
+import { PATRONI_RESTAPI_USERNAME } from "./patroni";
+import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "./postgres";
+import { scriptBody, shellHeader } from "./scripts";
+import { PGBOUNCER_AUTH_SCHEMA } from "./sql";
+import { assertTerraformSafe } from "./terraform-safe";
+import type { NodeContext } from "./types";
+
+/** Where the upgrade script is installed on green's nodes. */
+export const UPGRADE_SCRIPT = "/usr/local/sbin/managed-postgres-upgrade";
+/** Its state: blue's CA and password file (while following), the lock, `cutover.done` (postgres 0700). */
+export const UPGRADE_STATE_DIR = `${BOOTSTRAP_STATE_DIR}/upgrade`;
+/** Name of the systemd service (oneshot) and timer running {@link UPGRADE_SCRIPT}. */
+export const UPGRADE_UNIT = "managed-postgres-upgrade";
+/** Seconds between runs of the timer. */
+export const UPGRADE_TIMER_SECONDS = 60;
+/** Bound of the cutover's wait for green to apply blue's last WAL position, seconds. */
+export const UPGRADE_CATCHUP_TIMEOUT_SECONDS = 60;
+/** Bound of the wait for blue's Patroni to create a new permanent slot, seconds (Patroni's HA loop is 10 s). */
+export const UPGRADE_SLOT_TIMEOUT_SECONDS = 60;
+
+/**
+ * Roles the cluster manages itself (created by Patroni's bootstrap and the post-bootstrap
+ * script with this cluster's own passwords): never copied from blue.
+ */
+export const UPGRADE_MANAGED_ROLES: readonly string[] = [DB_ROLES.superuser, DB_ROLES.replication, DB_ROLES.rewind, DB_ROLES.pgbouncerAuth];
+
+/** The blue cluster as green's nodes see it (rendered into the script's header). */
+export interface UpgradeSource {
+  /** Blue's cluster name (UPGRADE_FROM_CLUSTER). */
+  readonly cluster: string;
+  /** Blue's major version, 15 or 16 (UPGRADE_FROM_MAJOR). */
+  readonly majorVersion: number;
+  /** ARN of blue's cluster secret (UPGRADE_FROM_SECRET; its 4th field is the region); may be a token. */
+  readonly secretArn: string;
+  /** Blue's database node addresses (UPGRADE_FROM_ADDRESSES; PostgreSQL 5432 and Patroni REST 8008 each). */
+  readonly addresses: readonly string[];
+  /** Run the cutover (UPGRADE_CUTOVER 1). */
+  readonly cutover: boolean;
+}
+
+/** Overrides of {@link renderUpgradeScript} for tests. @default - the node's values */
+export interface UpgradeScriptOverrides {
+  readonly stateDir?: string;
+  readonly eventsLog?: string;
+  readonly catchupTimeoutSeconds?: number;
+  readonly slotTimeoutSeconds?: number;
+}
+
+/**
+ * Text of {@link UPGRADE_SCRIPT} for node `ctx.self` of the green cluster:
+ * `scripts/node-upgrade.sh` behind a header of its values and `main "$@"`.
+ * @throws Error when blue's major version is not below green's, when blue has no address, or
+ *   if the text would contain a Terraform template sequence (a bug)
+ */
+export function renderUpgradeScript(ctx: NodeContext, from: UpgradeSource, overrides: UpgradeScriptOverrides = {}): string {
+  const { spec, self, runtime } = ctx;
+  if (!(from.majorVersion < spec.majorVersion)) {
+    throw new Error(`renderUpgradeScript(${spec.name}): blue ${from.cluster} runs PostgreSQL ${from.majorVersion}, not below green's ${spec.majorVersion}`);
+  }
+  if (from.addresses.length === 0) throw new Error(`renderUpgradeScript(${spec.name}): blue ${from.cluster} has no address`);
+  const text = [
+    "#!/bin/bash",
+    `# managed-postgres-upgrade: node ${self.name} of cluster ${spec.name} follows ${from.cluster} (upgradeFrom).`,
+    "# Rendered by cdktf-managed-postgres from src/render/scripts/node-upgrade.sh; never prints a secret.",
+    "set -euo pipefail",
+    "umask 077",
+    "export LC_ALL=C",
+    shellHeader({
+      UPGRADE_FROM_CLUSTER: from.cluster,
+      UPGRADE_FROM_MAJOR: from.majorVersion,
+      UPGRADE_FROM_SECRET: from.secretArn,
+      UPGRADE_FROM_ADDRESSES: from.addresses.join(" "),
+      UPGRADE_CUTOVER: from.cutover ? 1 : 0,
+      BLUE_PG_PORT: PORTS.postgres,
+      BLUE_REST_PORT: PORTS.patroniRest,
+      CLUSTER: spec.name,
+      SELF_NAME: self.name,
+      SLOT: String(self.slotIndex),
+      PATRONI_URL: `https://${self.address}:${PORTS.patroniRest}`,
+      CA_CERT: PATHS.caCert,
+      PATRONI_RESTAPI_USERNAME,
+      POSTGRES_SOCKET_DIR: POSTGRES_SOCKET_DIRECTORY,
+      GREEN_PG_PORT: PORTS.postgres,
+      PG_BIN: `/usr/lib/postgresql/${spec.majorVersion}/bin`,
+      SUPERUSER: DB_ROLES.superuser,
+      MANAGED_ROLES: UPGRADE_MANAGED_ROLES.join(" "),
+      EXCLUDED_SCHEMA: PGBOUNCER_AUTH_SCHEMA,
+      STATE_DIR: overrides.stateDir ?? UPGRADE_STATE_DIR,
+      EVENTS_LOG: overrides.eventsLog ?? MONITORING_PATHS.eventsLog,
+      METRIC_NAMESPACE,
+      AWS_ENDPOINT_URL: runtime.awsEndpointUrl ?? "",
+      CATCHUP_TIMEOUT: overrides.catchupTimeoutSeconds ?? UPGRADE_CATCHUP_TIMEOUT_SECONDS,
+      SLOT_TIMEOUT: overrides.slotTimeoutSeconds ?? UPGRADE_SLOT_TIMEOUT_SECONDS,
+    }) + scriptBody("node-upgrade.sh"),
+    'main "$@"',
+    "",
+  ].join("\n");
+  return assertTerraformSafe(text, UPGRADE_SCRIPT);
+}
+
+/**
+ * The systemd units running {@link UPGRADE_SCRIPT} as root: `<UPGRADE_UNIT>.service`
+ * (oneshot) and `<UPGRADE_UNIT>.timer` (2 minutes after boot, then {@link UPGRADE_TIMER_SECONDS}
+ * s after each run ends), paths under `SYSTEMD_UNIT_DIR`. The script acts on green's primary only.
+ */
+export function renderUpgradeUnits(clusterName: string): { readonly path: string; readonly content: string }[] {
+  return [
+    {
+      path: `${SYSTEMD_UNIT_DIR}/${UPGRADE_UNIT}.service`,
+      content: [
+        "[Unit]",
+        `Description=Major version upgrade of cluster ${clusterName}: follow the blue cluster, then cut over (upgradeFrom)`,
+        "After=patroni.service network-online.target",
+        "Wants=network-online.target",
+        "",
+        "[Service]",
+        "Type=oneshot",
+        `ExecStart=${UPGRADE_SCRIPT} run`,
+        "",
+      ].join("\n"),
+    },
+    {
+      path: `${SYSTEMD_UNIT_DIR}/${UPGRADE_UNIT}.timer`,
+      content: [
+        "[Unit]",
+        `Description=Major version upgrade of cluster ${clusterName} (upgradeFrom): every ${UPGRADE_TIMER_SECONDS} s`,
+        "",
+        "[Timer]",
+        "OnBootSec=2min",
+        `OnUnitInactiveSec=${UPGRADE_TIMER_SECONDS}s`,
+        "",
+        "[Install]",
+        "WantedBy=timers.target",
+        "",
+      ].join("\n"),
+    },
+  ];
+}

@@ -1,0 +1,341 @@
+/**
+ * The node side of `upgradeFrom` (issue 15), for real: the rendered `managed-postgres-upgrade`
+ * (src/render/upgrade.ts, scripts/node-upgrade.sh) moves a PostgreSQL 15 "blue" cluster's roles,
+ * schema and rows into a PostgreSQL 17 "green" one through logical replication, under a
+ * concurrent writer, then cuts over.
+ *
+ * Faithful: blue is this machine's PostgreSQL 15 (/usr/lib/postgresql/15), green the Debian 13
+ * node root's PostgreSQL 17 (an overlay of scripts/build-node-root.sh's root, never written),
+ * each on its own address in a render sandbox (own network and mount namespace); TLS with a
+ * throw-away CA (blue's secret carries it, as a cluster secret carries its CA); the script runs
+ * chrooted in green's root as root, with the root's psql/pg_dump/pg_dumpall 17, curl and jq.
+ * Stand-ins: `aws` is a fake printing blue's secret JSON; blue's and green's Patroni REST APIs
+ * are a small HTTPS server (Python) answering `GET /primary` (200) and `GET`/`PATCH /config`
+ * (basic auth on PATCH), recording each PATCH body and doing what Patroni would do with it at
+ * once: create or drop the permanent logical slots, `ALTER SYSTEM` + reload for
+ * `default_transaction_read_only`. No etcd, no failover on blue (the live test's part).
+ *
+ * The writer (bash, host psql) commits a transaction to blue every few milliseconds (insert,
+ * update, insert into a table without a primary key); once blue refuses writes it waits for the
+ * cutover's done marker (standing in for the pooler redirection, not built) and writes to green.
+ * The write gap it saw is printed, not asserted (a 2-core machine shared by other runs).
+ */
+import { standaloneNode } from "./fixtures";
+import { debugDump, reported, runSandbox } from "./sandbox";
+import { PATHS, renderUpgradeScript, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
+import { nodeRoot } from "../twin/machine";
+import { requirePrerequisites } from "../support/prerequisites";
+
+const BLUE = "10.10.0.11";
+const GREEN = "10.10.0.21";
+const STATE = "/var/lib/managed-postgres/upgrade";
+const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:blue-abc";
+const BLUE_SECRET = { superuser_password: "blue-su-pw-1f2e", restapi_password: "blueRestPw0123", replication_password: "blue-repl-pw" };
+
+/** A fake Patroni REST API: argv = address cert key state-dir blue-socket-dir rest-password. */
+const FAKE_PATRONI = String.raw`
+import base64, json, os, ssl, subprocess, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+addr, cert, key, state, sock, pw = sys.argv[1:7]
+cfg_path = os.path.join(state, "config.json")
+def load():
+    return json.load(open(cfg_path)) if os.path.exists(cfg_path) else {}
+def merge(a, b):
+    for k, v in b.items():
+        if v is None: a.pop(k, None)
+        elif isinstance(v, dict) and isinstance(a.get(k), dict): merge(a[k], v)
+        else: a[k] = v
+    return a
+def sql(db, q):
+    subprocess.run(["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-h", sock, "-d", db, "-c", q], check=True, stdout=subprocess.DEVNULL)
+def apply(cfg):
+    # what Patroni does on blue's primary: permanent logical slots, parameters (reload)
+    slots = cfg.get("slots", {})
+    out = subprocess.run(["runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/psql", "-X", "-At", "-h", sock, "-d", "postgres", "-c",
+                          "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'logical'"], capture_output=True, text=True, check=True).stdout.split()
+    for name, s in slots.items():
+        if name not in out: sql(s["database"], "SELECT pg_create_logical_replication_slot('%s', 'pgoutput')" % name)
+    for name in out:
+        if name.startswith("mp_upgrade_") and name not in slots:
+            sql("postgres", "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '%s' AND NOT active" % name)
+    ro = cfg.get("postgresql", {}).get("parameters", {}).get("default_transaction_read_only")
+    sql("postgres", "ALTER SYSTEM SET default_transaction_read_only = on" if ro == "on" else "ALTER SYSTEM RESET default_transaction_read_only")
+    sql("postgres", "SELECT pg_reload_conf()")
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def reply(self, code, body=b""):
+        self.send_response(code); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def do_GET(self):
+        if self.path == "/primary": self.reply(200, b"{}")
+        elif self.path == "/config": self.reply(200, json.dumps(load()).encode())
+        else: self.reply(404)
+    def do_PATCH(self):
+        want = "Basic " + base64.b64encode(("patroni:" + pw).encode()).decode()
+        if self.headers.get("Authorization") != want: return self.reply(401)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with open(os.path.join(state, "patches.jsonl"), "a") as f: f.write(json.dumps(body) + "\n")
+        cfg = merge(load(), body)
+        json.dump(cfg, open(cfg_path, "w"))
+        if sock != "-": apply(cfg)
+        self.reply(200, json.dumps(cfg).encode())
+srv = ThreadingHTTPServer((addr, 8008), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(cert, key)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+open(os.path.join(state, "ready"), "w").close()
+srv.serve_forever()
+`;
+
+describe("managed-postgres-upgrade: PostgreSQL 15 blue -> PostgreSQL 17 green through logical replication", () => {
+  test("preflight names a table without a primary key; follow copies roles, schema and rows under a writer; cutover copies sequences, leaves blue read-only, drops the subscription", () => {
+    requirePrerequisites({ root: true, commands: ["chroot", "unshare", "ip", "openssl", "runuser", "/usr/lib/postgresql/15/bin/postgres", "/usr/bin/python3"] });
+    const root = nodeRoot("trixie");
+    const ctx = standaloneNode({ name: "shop-green", majorVersion: 17 }, [GREEN]);
+    const from: UpgradeSource = { cluster: "shop-blue", majorVersion: 15, secretArn: SECRET_ARN, addresses: [BLUE], cutover: false };
+    const overrides = { catchupTimeoutSeconds: 30, slotTimeoutSeconds: 10 };
+    const follow = renderUpgradeScript(ctx, from, overrides);
+    const cutover = renderUpgradeScript(ctx, { ...from, cutover: true }, overrides);
+    const B15 = "/usr/lib/postgresql/15/bin";
+    const script = String.raw`
+set -u
+chmod 0755 "$STAGE"
+B="$STAGE/blue"; mkdir -p "$B/sock" "$B/rest" "$B/green-rest"; chown -R postgres:postgres "$B"
+T="$STAGE/tls"
+cp "$T/server0.crt" "$B/server.crt"; cp "$T/server0.key" "$B/server.key"; chown postgres:postgres "$B/server.crt" "$B/server.key"; chmod 0600 "$B/server.key"
+jq -n --arg su ${BLUE_SECRET.superuser_password} --arg rest ${BLUE_SECRET.restapi_password} --arg repl ${BLUE_SECRET.replication_password} --rawfile ca "$T/ca.crt" \
+  '{superuser_password: $su, restapi_password: $rest, replication_password: $repl, ca_cert_pem: $ca}' > "$ROOT0/etc/blue-secret.json"
+chmod 0600 "$ROOT0/etc/blue-secret.json"
+printf '#!/bin/sh\necho "$*" >> /tmp/aws-calls\ncat /etc/blue-secret.json\n' > "$ROOT0/usr/local/bin/aws"; chmod 0755 "$ROOT0/usr/local/bin/aws"
+bp() { runuser -u postgres -- ${B15}/psql -X -At -v ON_ERROR_STOP=1 -h "$B/sock" "$@"; }
+gp() { chroot --userspec=postgres:postgres "$ROOT0" env HOME=/var/lib/postgresql psql -X -At -v ON_ERROR_STOP=1 -h /var/run/postgresql "$@"; }
+UP="chroot $ROOT0 env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ${UPGRADE_SCRIPT}"
+
+# --- blue: PostgreSQL 15 of this machine
+runuser -u postgres -- ${B15}/initdb -D "$B/data" -A peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null || { echo "blue initdb failed"; exit 1; }
+cat >> "$B/data/postgresql.conf" <<EOF
+listen_addresses = '${BLUE}'
+port = 5432
+unix_socket_directories = '$B/sock'
+wal_level = logical
+max_replication_slots = 20
+max_wal_senders = 20
+ssl = on
+ssl_cert_file = '$B/server.crt'
+ssl_key_file = '$B/server.key'
+EOF
+printf 'local all all peer\nhostssl all all 10.10.0.0/24 scram-sha-256\n' > "$B/data/pg_hba.conf"
+runuser -u postgres -- ${B15}/pg_ctl -D "$B/data" -l "$B/log" -w start >/dev/null || { echo "blue start failed"; cat "$B/log"; exit 1; }
+bp -d postgres <<'EOF' >/dev/null
+ALTER ROLE postgres PASSWORD '${BLUE_SECRET.superuser_password}';
+CREATE ROLE replicator LOGIN REPLICATION PASSWORD 'blue-repl-pw';
+CREATE ROLE rewind_user LOGIN PASSWORD 'blue-rewind-pw';
+CREATE ROLE pgbouncer_auth LOGIN PASSWORD 'blue-pgb-pw';
+CREATE ROLE reporting NOLOGIN;
+CREATE ROLE app LOGIN PASSWORD 'app-pw-77' IN ROLE reporting;
+CREATE ROLE crm_user LOGIN PASSWORD 'crm-pw-88';
+CREATE SCHEMA pgbouncer;
+CREATE FUNCTION pgbouncer.get_auth(p text) RETURNS TABLE (username text, password text) LANGUAGE sql SECURITY DEFINER AS 'SELECT usename::text, passwd::text FROM pg_shadow WHERE usename = p';
+CREATE DATABASE shop OWNER app;
+CREATE DATABASE crm OWNER crm_user;
+EOF
+bp -d shop <<'EOF' >/dev/null
+SET ROLE app;
+CREATE TABLE orders (id bigserial PRIMARY KEY, item text NOT NULL, qty int NOT NULL, created timestamptz NOT NULL DEFAULT now());
+CREATE TABLE events (at timestamptz NOT NULL DEFAULT now(), what text);
+CREATE SEQUENCE invoice_no START 1000;
+SELECT count(nextval('invoice_no')) FROM generate_series(1, 37);
+INSERT INTO orders (item, qty) SELECT 'item-' || g, g % 97 FROM generate_series(1, 50000) g;
+INSERT INTO events (what) SELECT 'seed-' || g FROM generate_series(1, 500) g;
+GRANT SELECT ON orders TO reporting;
+EOF
+bp -d crm -c "SET ROLE crm_user; CREATE TABLE contacts (id int PRIMARY KEY, name text); INSERT INTO contacts SELECT g, 'c' || g FROM generate_series(1, 2000) g;" >/dev/null
+
+# --- green: PostgreSQL 17 of the Debian 13 root
+chroot "$ROOT0" bash -c 'mkdir -p /data/green /var/run/postgresql /var/log/managed-postgres && chown postgres:postgres /data/green /var/run/postgresql'
+chroot --userspec=postgres:postgres "$ROOT0" /usr/lib/postgresql/17/bin/initdb -D /data/green -A peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null || { echo "green initdb failed"; exit 1; }
+cat >> "$ROOT0/data/green/postgresql.conf" <<EOF
+listen_addresses = '${GREEN}'
+port = 5432
+unix_socket_directories = '/var/run/postgresql'
+ssl = on
+ssl_cert_file = '${PATHS.serverCert}'
+ssl_key_file = '${PATHS.serverKey}'
+EOF
+printf 'local all all peer\nhostssl all all 10.10.0.0/24 scram-sha-256\n' > "$ROOT0/data/green/pg_hba.conf"
+chroot --userspec=postgres:postgres "$ROOT0" env HOME=/var/lib/postgresql /usr/lib/postgresql/17/bin/pg_ctl -D /data/green -l /tmp/green.log -w start >/dev/null || { echo "green start failed"; cat "$ROOT0/tmp/green.log"; exit 1; }
+gp -d postgres <<'EOF' >/dev/null
+CREATE ROLE replicator LOGIN REPLICATION PASSWORD 'green-repl-pw';
+CREATE ROLE rewind_user LOGIN PASSWORD 'green-rewind-pw';
+CREATE ROLE pgbouncer_auth LOGIN PASSWORD 'green-pgb-pw';
+CREATE SCHEMA pgbouncer;
+EOF
+echo "green_repl_before: $(gp -d postgres -c "SELECT md5(rolpassword) FROM pg_authid WHERE rolname = 'replicator'")"
+
+# --- Patroni REST stand-ins (blue's applies its configuration to blue; green's only answers /primary)
+/usr/bin/python3 "$ROOT0/opt/fake-patroni.py" ${BLUE} "$T/server0.crt" "$T/server0.key" "$B/rest" "$B/sock" ${BLUE_SECRET.restapi_password} 2>"$B/rest/err" &
+/usr/bin/python3 "$ROOT0/opt/fake-patroni.py" ${GREEN} "$T/server0.crt" "$T/server0.key" "$B/green-rest" - green-rest-pw 2>"$B/green-rest/err" &
+for i in $(seq 1 50); do [ -e "$B/rest/ready" ] && [ -e "$B/green-rest/ready" ] && break; sleep 0.1; done
+
+# --- 1. preflight: events has no primary key
+cp "$ROOT0/opt/upgrade-follow" "$ROOT0${UPGRADE_SCRIPT}"
+rc=0; $UP run > "$STAGE/run1.log" 2>&1 || rc=$?
+echo "preflight_rc: $rc"
+echo "preflight_blocking: $(grep -c 'BLOCKING' "$STAGE/run1.log")"
+grep 'BLOCKING' "$STAGE/run1.log" | sed 's/^.*BLOCKING: /preflight_line: /'
+echo "subscriptions_after_refusal: $(gp -d postgres -c "SELECT count(*) FROM pg_subscription")"
+bp -d shop -c "ALTER TABLE events REPLICA IDENTITY FULL" >/dev/null
+
+# --- the writer: blue until it refuses, then (after the done marker) green
+W="$STAGE/writer"; mkdir -p "$W"; chown postgres:postgres "$W"
+printf '*:*:*:app:app-pw-77\n' > "$W/pgpass"; chmod 0600 "$W/pgpass"
+(
+  export PGPASSFILE="$W/pgpass" PGSSLMODE=require PGCONNECT_TIMEOUT=3
+  i=0; green=0; refused=""
+  while [ "$i" -lt 20000 ] && [ "$green" -lt 20 ] && [ ! -e "$W/stop" ]; do
+    i=$((i + 1))
+    if [ -z "$refused" ]; then
+      if out=$(${B15}/psql -X -At -q -v ON_ERROR_STOP=1 -h ${BLUE} -U app -d shop -c "BEGIN; INSERT INTO orders (item, qty) VALUES ('w-$i', $i) RETURNING id; UPDATE orders SET qty = qty + 1 WHERE id = $((i % 5000 + 1)); INSERT INTO events (what) VALUES ('w-$i'); COMMIT;" 2>"$W/err"); then
+        echo "$(head -n 1 <<<"$out")" >> "$W/acked-blue"
+      elif grep -q 'read-only transaction' "$W/err"; then
+        refused=$(date +%s%3N); echo "$refused" > "$W/refused"
+      fi
+    elif [ -e "$ROOT0${STATE}/cutover.done" ]; then
+      if out=$(${B15}/psql -X -At -q -v ON_ERROR_STOP=1 -h ${GREEN} -U app -d shop -c "INSERT INTO orders (item, qty) VALUES ('green-$i', $i) RETURNING id" 2>"$W/err"); then
+        [ "$green" -gt 0 ] || date +%s%3N > "$W/first-green"
+        green=$((green + 1)); echo "$(head -n 1 <<<"$out")" >> "$W/acked-green"
+      fi
+    fi
+    sleep 0.01
+  done
+  echo done > "$W/finished"
+) &
+
+# --- 2. follow (twice: the second run changes nothing), until every table's initial copy is done
+rc=0; $UP run > "$STAGE/run2.log" 2>&1 || rc=$?
+echo "follow_rc: $rc"
+rc=0; $UP run > "$STAGE/run3.log" 2>&1 || rc=$?
+echo "follow_again_rc: $rc"
+echo "follow_again_creates: $(grep -c 'created\|copied from blue\|added to blue' "$STAGE/run3.log")"
+for i in $(seq 1 60); do
+  p=$(gp -d shop -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')")
+  q=$(gp -d crm -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')")
+  [ "$p$q" = 00 ] && break; sleep 1
+done
+echo "initial_copy_pending: $p $q"
+sleep 2
+echo "acked_blue_before_cutover: $(wc -l < "$W/acked-blue")"
+
+# --- 3. cutover
+cp "$ROOT0/opt/upgrade-cutover" "$ROOT0${UPGRADE_SCRIPT}"
+t0=$(date +%s%3N)
+rc=0; $UP run > "$STAGE/run4.log" 2>&1 || rc=$?
+echo "cutover_rc: $rc"
+echo "cutover_ms: $(($(date +%s%3N) - t0))"
+for i in $(seq 1 100); do [ -e "$W/finished" ] && break; sleep 0.1; done
+touch "$W/stop"; sleep 0.3
+echo "writer_refused_ms: $(cat "$W/refused" 2>/dev/null)"
+echo "writer_first_green_ms: $(cat "$W/first-green" 2>/dev/null)"
+echo "acked_blue: $(wc -l < "$W/acked-blue")"
+echo "acked_green: $(wc -l < "$W/acked-green" 2>/dev/null || echo 0)"
+grep 'step \|cutover done' "$STAGE/run4.log" | sed 's/^[^ ]* managed-postgres-upgrade: /cutover_log: /'
+
+# --- checks
+ids=$(paste -sd, "$W/acked-blue")
+echo "lost_writes: $(gp -d shop -c "SELECT count(*) FROM unnest('{$ids}'::bigint[]) a(id) WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = a.id)")"
+for t in "shop orders id WHERE item NOT LIKE 'green-%'" "shop events at,what" "crm contacts id"; do
+  set -- $t; db=$1; tbl=$2; ord=$3; shift 3; w="$*"
+  q="SELECT count(*) || ' ' || md5(COALESCE(string_agg(x::text, '|' ORDER BY $ord), '')) FROM (SELECT * FROM $tbl $w) x"
+  echo "rows_blue_$tbl: $(bp -d "$db" -c "$q")"
+  echo "rows_green_$tbl: $(gp -d "$db" -c "$q")"
+done
+echo "green_orders_total: $(gp -d shop -c "SELECT count(*) FROM orders")"
+echo "seq_blue_invoice: $(bp -d shop -c "SELECT last_value FROM invoice_no")"
+echo "seq_green_invoice: $(gp -d shop -c "SELECT last_value FROM invoice_no")"
+echo "seq_blue_orders: $(bp -d shop -c "SELECT last_value FROM orders_id_seq")"
+echo "green_ids_above_blue: $(gp -d shop -c "SELECT count(*) FROM orders WHERE item LIKE 'green-%' AND id > (SELECT max(id) FROM orders WHERE item NOT LIKE 'green-%')")"
+echo "blue_read_only: $(bp -d postgres -c "SHOW default_transaction_read_only")"
+rc=0; PGPASSFILE="$W/pgpass" PGSSLMODE=require ${B15}/psql -X -At -h ${BLUE} -U app -d shop -c "INSERT INTO orders (item, qty) VALUES ('late', 1)" >/dev/null 2>"$STAGE/late.err" || rc=$?
+echo "blue_write_refused: $rc $(grep -c 'read-only' "$STAGE/late.err")"
+echo "green_subscriptions: $(gp -d shop -c "SELECT count(*) FROM pg_subscription")"
+echo "blue_slots: $(bp -d postgres -c "SELECT count(*) FROM pg_replication_slots")"
+echo "blue_permanent_slots: $(jq -c '.slots // {}' "$B/rest/config.json")"
+echo "patch_bodies: $(jq -c . "$B/rest/patches.jsonl" | paste -sd';')"
+for u in app:app-pw-77 crm_user:crm-pw-88; do
+  printf '*:*:*:%s\n' "$u" > "$W/login"; chmod 0600 "$W/login"
+  echo "login_green_$(cut -d: -f1 <<<"$u"): $(PGPASSFILE="$W/login" PGSSLMODE=require ${B15}/psql -X -At -h ${GREEN} -U "$(cut -d: -f1 <<<"$u")" -d postgres -c "SELECT current_user" 2>&1)"
+done
+echo "green_member_of_reporting: $(gp -d postgres -c "SELECT pg_has_role('app', 'reporting', 'member')")"
+echo "green_repl_after: $(gp -d postgres -c "SELECT md5(rolpassword) FROM pg_authid WHERE rolname = 'replicator'")"
+echo "done_marker: $(jq -c 'keys' "$ROOT0${STATE}/cutover.done" 2>/dev/null)"
+echo "pgpass_left: $(ls "$ROOT0${STATE}" | grep -c pgpass)"
+echo "metrics: $(jq -r 'keys[] | select(startswith("mp_"))' "$ROOT0/var/log/managed-postgres/events.log" | sort -u | paste -sd' ')"
+echo "aws_calls: $(sort -u "$ROOT0/tmp/aws-calls" | paste -sd';')"
+echo "secrets_in_logs: $(cat "$STAGE"/run*.log | grep -c -e '${BLUE_SECRET.superuser_password}' -e '${BLUE_SECRET.restapi_password}' -e 'app-pw-77' -e 'SCRAM-SHA-256')"
+echo "run_again: $($UP run 2>&1 | grep -c 'is done')"
+runuser -u postgres -- ${B15}/pg_ctl -D "$B/data" -m immediate stop >/dev/null 2>&1
+chroot --userspec=postgres:postgres "$ROOT0" /usr/lib/postgresql/17/bin/pg_ctl -D /data/green -m immediate stop >/dev/null 2>&1
+for f in run1 run2 run3 run4; do echo "=== $f"; cat "$STAGE/$f.log"; done >&2
+kill $(jobs -p) 2>/dev/null; wait
+`;
+    const r = runSandbox({ addresses: [BLUE, GREEN], roots: [
+        [
+          { path: "/opt/fake-patroni.py", content: FAKE_PATRONI },
+          { path: "/opt/upgrade-follow", content: follow, mode: "0755" },
+          { path: "/opt/upgrade-cutover", content: cutover, mode: "0755" },
+        ],
+      ], lowerRoot: root, tls: true, script, timeoutSec: 300 });
+    debugDump("upgrade", r);
+    const one = (name: string) => reported(r.stdout, name)[0] ?? `(no ${name}; stderr: ${r.stderr.slice(-3000)})`;
+
+    // preflight refused, naming the table, and created nothing
+    expect(one("preflight_rc")).toBe("1");
+    expect(reported(r.stdout, "preflight_line").join("\n")).toMatch(/shop: table public\.events has no primary key and REPLICA IDENTITY DEFAULT/);
+    expect(one("preflight_blocking")).toBe("1");
+    expect(one("subscriptions_after_refusal")).toBe("0");
+    // follow, twice
+    expect(one("follow_rc")).toBe("0");
+    expect(one("follow_again_rc")).toBe("0");
+    expect(one("follow_again_creates")).toBe("0");
+    expect(one("initial_copy_pending")).toBe("0 0");
+    // cutover
+    expect(one("cutover_rc")).toBe("0");
+    expect(one("lost_writes")).toBe("0");
+    for (const t of ["orders", "events", "contacts"]) expect(one(`rows_green_${t}`)).toBe(one(`rows_blue_${t}`));
+    expect(Number(one("acked_blue"))).toBeGreaterThan(0);
+    expect(one("seq_green_invoice")).toBe(one("seq_blue_invoice"));
+    expect(one("seq_blue_invoice")).toBe("1036");
+    expect(Number(one("acked_green"))).toBeGreaterThan(0);
+    expect(one("green_ids_above_blue")).toBe(one("acked_green"));
+    expect(one("blue_read_only")).toBe("on");
+    expect(one("blue_write_refused")).toMatch(/^[1-9]\d* 1$/);
+    expect(one("green_subscriptions")).toBe("0");
+    expect(one("blue_slots")).toBe("0");
+    expect(one("blue_permanent_slots")).toBe("{}");
+    const patches = one("patch_bodies");
+    expect(patches).toMatch(/"slots":\{"mp_upgrade_[0-9a-f]{12}":\{"type":"logical","database":"shop","plugin":"pgoutput"\}\}/);
+    expect(patches).toMatch(/"slots":\{"mp_upgrade_[0-9a-f]{12}":null\}/);
+    expect(patches).toContain('{"postgresql":{"parameters":{"default_transaction_read_only":"on"}}}');
+    // roles: blue's passwords work on green; managed roles keep green's
+    expect(one("login_green_app")).toBe("app");
+    expect(one("login_green_crm_user")).toBe("crm_user");
+    expect(one("green_member_of_reporting")).toBe("t");
+    expect(one("green_repl_after")).toBe(one("green_repl_before"));
+    expect(one("done_marker")).toBe('["blue_read_only_ms","done_ms","from","started_ms"]');
+    expect(one("pgpass_left")).toBe("0");
+    expect(one("metrics").split(" ")).toEqual(expect.arrayContaining(["mp_upgrade_preflight_problems", "mp_upgrade_lag_bytes", "mp_upgrade_cutover_seconds"]));
+    expect(one("aws_calls")).toBe(`--region eu-west-1 secretsmanager get-secret-value --secret-id ${SECRET_ARN} --query SecretString --output text`);
+    expect(one("secrets_in_logs")).toBe("0");
+    expect(one("run_again")).toBe("1");
+
+    const refused = Number(one("writer_refused_ms"));
+    const firstGreen = Number(one("writer_first_green_ms"));
+    console.table({
+      "cutover run (ms)": { value: Number(one("cutover_ms")) },
+      "write gap: blue refused -> green accepted (ms)": { value: firstGreen - refused },
+      "writes acked by blue": { value: Number(one("acked_blue")) },
+      "writes acked by blue before the cutover run": { value: Number(one("acked_blue_before_cutover")) },
+      "writes acked by green": { value: Number(one("acked_green")) },
+    });
+    console.log(reported(r.stdout, "cutover_log").join("\n"));
+    expect(r.status).toBe(0);
+  });
+});

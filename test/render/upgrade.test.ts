@@ -1,0 +1,78 @@
+/**
+ * The upgrade script's renderer (src/render/upgrade.ts), pure: its header, its refusals, its
+ * systemd units. The script runs for real in upgrade.system.test.ts; shellcheck of the file in
+ * scripts.system.test.ts.
+ */
+import { spawnSync } from "node:child_process";
+import { standaloneNode, distributedNode, TOKEN_ADDRESSES } from "./fixtures";
+import { renderUpgradeScript, renderUpgradeUnits, UPGRADE_MANAGED_ROLES, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
+import { DB_ROLES } from "../../src/render";
+
+const FROM: UpgradeSource = {
+  cluster: "orders-blue",
+  majorVersion: 15,
+  secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-blue-abc",
+  addresses: ["10.0.1.10", "10.0.2.10", "10.0.3.10"],
+  cutover: false,
+};
+
+/** The value bash sees for NAME in the header of `text`. */
+function headerValue(text: string, name: string): string {
+  const header = text.split("\n").filter((l) => l.startsWith("readonly "));
+  const r = spawnSync("bash", ["-c", `${header.join("\n")}\nprintf '%s' "$${name}"`], { encoding: "utf8" });
+  return r.stdout;
+}
+
+describe("renderUpgradeScript", () => {
+  const green = distributedNode(1, { name: "orders", majorVersion: 17 });
+
+  test("the header carries blue's cluster, major, secret, addresses and the cutover switch", () => {
+    const text = renderUpgradeScript(green, FROM);
+    expect(headerValue(text, "UPGRADE_FROM_CLUSTER")).toBe("orders-blue");
+    expect(headerValue(text, "UPGRADE_FROM_MAJOR")).toBe("15");
+    expect(headerValue(text, "UPGRADE_FROM_SECRET")).toBe(FROM.secretArn);
+    expect(headerValue(text, "UPGRADE_FROM_ADDRESSES")).toBe("10.0.1.10 10.0.2.10 10.0.3.10");
+    expect(headerValue(text, "UPGRADE_CUTOVER")).toBe("0");
+    expect(headerValue(renderUpgradeScript(green, { ...FROM, cutover: true }), "UPGRADE_CUTOVER")).toBe("1");
+    expect(headerValue(text, "PG_BIN")).toBe("/usr/lib/postgresql/17/bin");
+    expect(headerValue(text, "SELF_NAME")).toBe("orders-1");
+    expect(headerValue(text, "PATRONI_URL")).toBe(`https://${green.self.address}:8008`);
+    expect(text.startsWith("#!/bin/bash\n")).toBe(true);
+    expect(text.endsWith('\nmain "$@"\n')).toBe(true);
+  });
+
+  test("the roles the cluster manages itself are never copied from blue", () => {
+    expect([...UPGRADE_MANAGED_ROLES].sort()).toEqual(Object.values(DB_ROLES).sort());
+    expect(headerValue(renderUpgradeScript(green, FROM), "MANAGED_ROLES").split(" ").sort()).toEqual(Object.values(DB_ROLES).sort());
+  });
+
+  test("a token ARN and token addresses pass through verbatim (Terraform replaces them)", () => {
+    const text = renderUpgradeScript(green, { ...FROM, secretArn: "${TfToken[TOKEN.99]}", addresses: TOKEN_ADDRESSES });
+    expect(text).toContain("readonly UPGRADE_FROM_SECRET='${TfToken[TOKEN.99]}'");
+    expect(text).toContain(`readonly UPGRADE_FROM_ADDRESSES='${TOKEN_ADDRESSES.join(" ")}'`);
+  });
+
+  test.each([
+    ["the same major", { majorVersion: 17 }, /not below green's 17/],
+    ["a downgrade", { majorVersion: 18 }, /not below green's 17/],
+    ["no address", { addresses: [] }, /has no address/],
+  ])("refuses %s", (_what, change, message) => {
+    expect(() => renderUpgradeScript(green, { ...FROM, ...change })).toThrow(message);
+  });
+
+  test("the standalone node renders too (the script acts on green's primary only)", () => {
+    expect(renderUpgradeScript(standaloneNode({ majorVersion: 17 }), FROM)).toContain("readonly SLOT='0'");
+  });
+});
+
+describe("renderUpgradeUnits", () => {
+  test("a oneshot service running the script and its timer", () => {
+    const [service, timer] = renderUpgradeUnits("orders");
+    expect(service!.path).toBe("/etc/systemd/system/managed-postgres-upgrade.service");
+    expect(service!.content).toContain("Type=oneshot\n");
+    expect(service!.content).toContain(`ExecStart=${UPGRADE_SCRIPT} run\n`);
+    expect(timer!.path).toBe("/etc/systemd/system/managed-postgres-upgrade.timer");
+    expect(timer!.content).toContain("OnUnitInactiveSec=60s\n");
+    expect(timer!.content).toContain("WantedBy=timers.target\n");
+  });
+});
