@@ -30,6 +30,11 @@ export interface BootstrapObjectProps {
   readonly text: string;
   /** Resources the object must wait for (the bucket's versioning and default encryption). */
   readonly dependsOn: TerraformResource[];
+  /**
+   * Last part of the key, `config/<cluster>/<node>/<objectName>`.
+   * @default "managed-postgres-bootstrap"
+   */
+  readonly objectName?: string;
 }
 
 /**
@@ -42,7 +47,7 @@ export function bootstrapObject(scope: Construct, id: string, props: BootstrapOb
   const text = textLocal(scope, `${id}-text`, props.text);
   const object = new S3Object(scope, id, {
     bucket: props.bucket,
-    key: `${configPrefix(props.clusterName)}${props.nodeName}/managed-postgres-bootstrap`,
+    key: `${configPrefix(props.clusterName)}${props.nodeName}/${props.objectName ?? "managed-postgres-bootstrap"}`,
     content: text.asString,
     contentType: "text/x-shellscript",
     serverSideEncryption: "aws:kms",

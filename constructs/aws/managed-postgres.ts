@@ -40,7 +40,7 @@ import { addPlanTimeChecks, type PlanTimeCheck } from "./deferred-checks";
 import { HclSafeStrings } from "../private/hcl";
 import { suspendCreationStacks } from "../private/creation-stacks";
 import { terraformLiteralValues } from "../private/terraform-literal";
-import { addRestoreSource, addUpgradeSource, applySafetyRules, priorStateIssuesOfInvalidSpec, restoreFromSpecIssues, upgradeFromSpecIssues } from "./prior-state";
+import { addRestoreSource, addUpgradeSource, upgradeNodeFiles, applySafetyRules, priorStateIssuesOfInvalidSpec, restoreFromSpecIssues, upgradeFromSpecIssues } from "./prior-state";
 import type { RestoreFrom } from "../../src/cluster-spec";
 
 /**
@@ -364,7 +364,12 @@ export class ManagedPostgres extends Construct {
         renderNodeUserData(ctxOf(slot), {
           ...userDataOptions,
           nodeConfig: restore ? { patroni: restore.patroni } : undefined,
-          extraFiles: restore?.files,
+          extraFiles: spec.upgradeFrom
+            ? [
+                ...(restore?.files ?? []),
+                ...upgradeNodeFiles(slot, ctxOf(slot), { bucket: this.backupBucketName, kmsKeyArn: this.kmsKeyArn, dependsOn: this.backupBucket.configured }),
+              ]
+            : restore?.files,
           bootstrapObject: bootstrapObject(slot, "bootstrap-script", {
             clusterName: spec.name,
             nodeName: slot.nodeName,

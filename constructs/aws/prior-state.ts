@@ -22,7 +22,11 @@ import {
   type ResolvedClusterSpec,
   type SpecIssue,
 } from "../../src/cluster-spec";
-import type { RenderedFile } from "../../src/render/types";
+import type { NodeContext, RenderedFile } from "../../src/render/types";
+import { renderUpgradeScript, renderUpgradeUnits, UPGRADE_SCRIPT, UPGRADE_UNIT } from "../../src/render/upgrade";
+import { renderBootstrapLoader } from "../../src/render/bootstrap/loader";
+import { SYSTEMD_UNIT_DIR } from "../../src/render/bootstrap/files";
+import { bootstrapObject, type BootstrapObjectProps } from "./bootstrap-object";
 import {
   patroniRestoreOptions,
   renderRestoreSourceConfig,
@@ -157,6 +161,48 @@ export function addUpgradeSource(
 ): void {
   nodeRole.addPolicy("upgrade-source-read", upgradeSourceStatements(upgradeFrom, env.region));
   securityGroups.allowUpgradeSource(upgradeFrom.securityGroupId);
+}
+
+/** Where a green node's user data puts the loader of its upgrade script (root 0755). */
+export const UPGRADE_LOADER_PATH = "/usr/local/sbin/managed-postgres-fetch-upgrade";
+
+/**
+ * A green node's upgrade script (`upgradeFrom`): `managed-postgres-upgrade` for this node
+ * (`renderUpgradeScript`: blue's cluster, major version, secret, addresses and the cutover flag
+ * in its header) is too big for a node's user data next to everything else (EC2's 16 KB), so
+ * it travels as a second S3 object of the node (`config/<cluster>/<node>/managed-postgres-upgrade`,
+ * version and SHA-256 pinned in the user data, like the bootstrap object). The returned user
+ * data files: the loader ({@link UPGRADE_LOADER_PATH}, `renderBootstrapLoader` with the script
+ * as target), the service and timer (`renderUpgradeUnits`), and a drop-in that installs the
+ * script before the service's first run (`ExecStartPre`, as root, when the script is missing).
+ * The bootstrap enables the timer (`UPGRADE_UNIT`, src/render/bootstrap).
+ */
+export function upgradeNodeFiles(
+  slot: Construct,
+  ctx: NodeContext,
+  object: Omit<BootstrapObjectProps, "text" | "objectName" | "nodeName" | "clusterName">,
+): RenderedFile[] {
+  const u = ctx.spec.upgradeFrom;
+  if (!u) return [];
+  const from = { cluster: u.clusterName, majorVersion: u.majorVersion, secretArn: u.secretArn, addresses: [...u.nodeAddresses], cutover: u.cutover };
+  const shipped = bootstrapObject(slot, "upgrade-script", {
+    ...object,
+    clusterName: ctx.spec.name,
+    nodeName: ctx.self.name,
+    objectName: UPGRADE_UNIT,
+    text: renderUpgradeScript(ctx, from),
+  });
+  const dropIn = [
+    "# upgradeFrom: install this node's managed-postgres-upgrade from S3 (SHA-256 checked) before its first run.",
+    "[Service]",
+    `ExecStartPre=+/bin/sh -c 'test -x ${UPGRADE_SCRIPT} || exec ${UPGRADE_LOADER_PATH}'`,
+    "",
+  ].join("\n");
+  return [
+    { path: UPGRADE_LOADER_PATH, content: renderBootstrapLoader(shipped, ctx.runtime, UPGRADE_SCRIPT), mode: "0755", owner: "root:root" },
+    ...renderUpgradeUnits(ctx.spec.name).map((f) => ({ path: f.path, content: f.content, mode: "0644", owner: "root:root" })),
+    { path: `${SYSTEMD_UNIT_DIR}/${UPGRADE_UNIT}.service.d/fetch.conf`, content: dropIn, mode: "0644", owner: "root:root" },
+  ];
 }
 
 /**

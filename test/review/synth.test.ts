@@ -248,9 +248,11 @@ describe("blue/green major upgrade (issue 15): upgradeFrom", () => {
     expect(cut.message).toMatch(/way back is a logical dump of orders into a new cluster of the old version/);
     expect(levels(r, "upgrade-started")).toEqual([]);
     expect(cut.message).toMatch(/rolled in orders's maintenance window, or at once with `applyImmediately`/);
-    // the flip changes the nodes' bootstrap scripts (their objects), nothing of blue
-    const changed = [...orders(r).changesBySlot.values()].flat().map((c) => `${c.action} ${c.type}`);
-    expect(changed).toEqual(["update aws_s3_object", "update aws_s3_object", "update aws_s3_object"]);
+    // the flip changes each node's bootstrap and upgrade scripts (their S3 objects), nothing of blue
+    const changed = [...orders(r).changesBySlot.values()].flat().map((c) => `${c.action} ${c.address.replace(/_[0-9A-F]{8}$/, "")}`);
+    expect(changed.sort()).toEqual(
+      [0, 1, 2].flatMap((i) => [`update aws_s3_object.orders_slot-${i}_bootstrap-script`, `update aws_s3_object.orders_slot-${i}_upgrade-script`]).sort(),
+    );
     const md = renderReviewMarkdown(r);
     expect(md).toMatch(/\*\*high\*\* `upgrade-cutover` — Cutover of the major-version upgrade legacy → orders/);
   });

@@ -8,6 +8,8 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
 import { SpecValidationError, type UpgradeFrom } from "../../src/cluster-spec";
 import { clusterProps, filesUnder, freshDir, synthCluster, writeStateFrom } from "./synth-helpers";
+import { configLocals } from "../../src/terraform";
+import { estimatedUserDataBytes, USER_DATA_LIMIT_BYTES } from "../../constructs/aws/launch";
 import { props as k8sProps, synth as k8sSynth } from "../kubernetes/fixtures";
 
 const CTX = "managed-postgres:priorState";
@@ -92,6 +94,44 @@ describe("a green cluster", () => {
   test("every cluster outputs its node addresses and node security group (blue's side of upgradeFrom)", () => {
     expect(json.output.orders_node_addresses.value).toHaveLength(3);
     expect(json.output.orders_node_security_group_id.value).toMatch(/^\$\{aws_security_group\.orders_security-groups_nodes_[0-9A-F]+\.id\}$/);
+  });
+});
+
+describe("green's node files (the node side, src/render/upgrade.ts)", () => {
+  const userData = (json: any) => Object.values<any>(configLocals(json)).filter((v) => typeof v === "string" && v.startsWith("#cloud-config"));
+
+  test.each(["distributed", "standalone"] as const)("%s: each node gets managed-postgres-upgrade with blue's values as an S3 object, its loader, units and a fetch drop-in in the user data, within EC2's limit", (deployment) => {
+    const props = clusterProps(deployment, { name: "orders-v17", majorVersion: 17, upgradeFrom: UPGRADE_FROM });
+    const { json } = synthCluster(props);
+    const count = deployment === "distributed" ? 3 : 1;
+    const nodes = userData(json).filter((u) => u.includes("/etc/patroni/"));
+    expect(nodes).toHaveLength(count);
+    for (const u of nodes) {
+      expect(u).toContain("path: /usr/local/sbin/managed-postgres-fetch-upgrade");
+      expect(u).toContain("readonly TARGET='/usr/local/sbin/managed-postgres-upgrade'");
+      expect(u).toMatch(/readonly KEY='\$\{aws_s3_object\.orders_slot-\d_upgrade-script_[0-9A-F]+\.key\}'/);
+      expect(u).toContain("path: /etc/systemd/system/managed-postgres-upgrade.timer");
+      expect(u).toContain("path: /etc/systemd/system/managed-postgres-upgrade.service.d/fetch.conf");
+      expect(u).toContain("ExecStartPre=+/bin/sh -c 'test -x /usr/local/sbin/managed-postgres-upgrade || exec /usr/local/sbin/managed-postgres-fetch-upgrade'");
+      expect(estimatedUserDataBytes(u)).toBeLessThanOrEqual(USER_DATA_LIMIT_BYTES - 4000);
+    }
+    const objects = Object.values<any>(json.resource.aws_s3_object).filter((o) => String(o.key).endsWith("/managed-postgres-upgrade"));
+    expect(objects).toHaveLength(count);
+    for (const o of objects) expect(o.key).toMatch(/^config\/orders-v17\/orders-v17-\d\/managed-postgres-upgrade$/);
+    const texts = Object.values<any>(configLocals(json)).filter((v) => typeof v === "string" && v.startsWith("#!/bin/bash\n# managed-postgres-upgrade:"));
+    expect(texts).toHaveLength(count);
+    for (const t of texts) {
+      for (const line of ["UPGRADE_FROM_CLUSTER='orders'", "UPGRADE_FROM_MAJOR=15", `UPGRADE_FROM_SECRET='${UPGRADE_FROM.secretArn}'`, "UPGRADE_FROM_ADDRESSES='10.0.1.10 10.0.2.10 10.0.3.10'", "UPGRADE_CUTOVER=0"]) {
+        expect(t).toContain(`readonly ${line}\n`);
+      }
+    }
+    // the bootstrap enables the timer with the other units
+    expect(strings(json).join("\n")).toMatch(/readonly UNITS='[^']*managed-postgres-upgrade\.timer'/);
+  });
+
+  test("without upgradeFrom no node gets the upgrade script or timer", () => {
+    const { json } = synthCluster(clusterProps("distributed"));
+    expect(JSON.stringify(json)).not.toContain("managed-postgres-upgrade");
   });
 });
 

@@ -127,6 +127,7 @@ import { scriptBody, shellHeader, type ShellValue } from "../scripts";
 import { PGBOUNCER_AUTH_PASSWORD_ENV } from "../sql";
 import { MASKED_PACKAGE_UNITS, nodeServices, poolerServices, unitsToStart } from "../systemd";
 import { assertTerraformSafe } from "../terraform-safe";
+import { UPGRADE_UNIT } from "../upgrade";
 import { POOLER_SECRET_FIELDS, SECRET_FIELDS, type NodeContext, type PoolerContext, type RuntimeContext } from "../types";
 import {
   BOOTSTRAP_STATE_DIR,
@@ -328,7 +329,7 @@ export function renderBootstrapScript(ctx: NodeContext): string {
       nodePackages(spec),
       spec.majorVersion === 16 ? `postgresql-${spec.majorVersion}` : "",
       nodeConfigFilePaths(ctx),
-      unitsToStart(nodeServices(ctx)),
+      [...unitsToStart(nodeServices(ctx)), ...(spec.upgradeFrom ? [`${UPGRADE_UNIT}.timer`] : [])],
       ["etcd.service", "patroni.service", "prometheus-postgres-exporter.service"],
       jobs,
     ),
