@@ -120,28 +120,37 @@ export function restoreFromSpecIssues(scope: Construct, clusterName: string, res
 /**
  * Problems of an `upgradeFrom` prop beyond its schema, as spec issues (path `upgradeFrom` or
  * `upgradeFrom.<field>`): {@link upgradeFromIssues} (blue's major version lower than green's,
- * blue another cluster, not with `restoreFrom`), and `upgradeFrom` itself a token (it decides
- * which resources exist). Empty without `upgradeFrom`.
+ * blue another cluster, not with `restoreFrom`), `upgradeFrom` itself a token (it decides
+ * which resources exist), and blue's `upgradeTo.nodeAddresses` a list token (one pg_hba rule
+ * per address). Empty without either.
  * @param majorVersion green's validated major version (undefined when it was invalid: then
  *   the given one, or the default)
  */
 export function upgradeFromSpecIssues(
-  props: { readonly name?: unknown; readonly majorVersion?: unknown; readonly upgradeFrom?: unknown; readonly restoreFrom?: unknown },
+  props: { readonly name?: unknown; readonly majorVersion?: unknown; readonly upgradeFrom?: unknown; readonly upgradeTo?: unknown; readonly restoreFrom?: unknown },
   majorVersion: number | undefined,
 ): SpecIssue[] {
+  const to = props.upgradeTo as { nodeAddresses?: unknown } | undefined;
+  const toIssues: SpecIssue[] =
+    to !== undefined && (Token.isUnresolved(to) || (to !== null && typeof to === "object" && Token.isUnresolved(to.nodeAddresses)))
+      ? [{ path: "upgradeTo.nodeAddresses", value: undefined, message: "`upgradeTo.nodeAddresses` must be a list literal (its items may be tokens): each address becomes its own pg_hba rule" }]
+      : [];
   const u = props.upgradeFrom;
-  if (u === undefined) return [];
+  if (u === undefined) return toIssues;
   if (Token.isUnresolved(u)) {
-    return [{ path: "upgradeFrom", value: undefined, message: "`upgradeFrom` must be an object literal (its fields may be tokens): it decides which permissions, security group rules and node settings exist" }];
+    return [...toIssues, { path: "upgradeFrom", value: undefined, message: "`upgradeFrom` must be an object literal (its fields may be tokens): it decides which permissions, security group rules and node settings exist" }];
   }
-  if (u === null || typeof u !== "object" || Array.isArray(u)) return []; // the schema reports it
+  if (u === null || typeof u !== "object" || Array.isArray(u)) return toIssues; // the schema reports it
   const green = typeof props.name === "string" ? props.name : "?";
   const version = majorVersion ?? (typeof props.majorVersion === "number" ? props.majorVersion : DEFAULTS.majorVersion);
-  return upgradeFromIssues(u as UpgradeFromInput, { name: green, majorVersion: version, restoreFrom: props.restoreFrom !== undefined }, (v) => Token.isUnresolved(v)).map((i) => ({
-    path: i.field,
-    value: i.field === "upgradeFrom" ? undefined : (u as Record<string, unknown>)[i.field.slice("upgradeFrom.".length)],
-    message: i.message,
-  }));
+  return [
+    ...toIssues,
+    ...upgradeFromIssues(u as UpgradeFromInput, { name: green, majorVersion: version, restoreFrom: props.restoreFrom !== undefined }, (v) => Token.isUnresolved(v)).map((i) => ({
+      path: i.field,
+      value: i.field === "upgradeFrom" ? undefined : (u as Record<string, unknown>)[i.field.slice("upgradeFrom.".length)],
+      message: i.message,
+    })),
+  ];
 }
 
 type UpgradeFromInput = Parameters<typeof upgradeFromIssues>[0];

@@ -127,12 +127,13 @@ export class ManagedPostgresKubernetes extends Construct {
       const propIssues = checkKubernetesProps(input, isUnresolved);
       const clash = typeof given.spec?.name === "string" ? claimClusterName(this, given.spec.name) : undefined;
       if (clash) propIssues.push({ path: clash.path, message: clash.message });
-      if (given.spec !== undefined && given.spec !== null && (given.spec as { upgradeFrom?: unknown }).upgradeFrom !== undefined) {
+      for (const field of ["upgradeFrom", "upgradeTo"] as const) {
+        if (given.spec === undefined || given.spec === null || (given.spec as unknown as Record<string, unknown>)[field] === undefined) continue;
         propIssues.push({
-          path: "upgradeFrom",
+          path: field,
           message:
-            "`upgradeFrom`: not supported on Kubernetes yet (the blue/green major upgrade through logical replication is built for the AWS target only); " +
-            "on Kubernetes, upgrade a major version with a logical dump into a new cluster (docs/UPGRADING.md, \"Major versions\", fallback)",
+            `\`${field}\`: not supported on Kubernetes yet (the blue/green major upgrade through logical replication is built for the AWS target only); ` +
+            `on Kubernetes, upgrade a major version with a logical dump into a new cluster (docs/UPGRADING.md, "Major versions", fallback)`,
         });
       }
       try {

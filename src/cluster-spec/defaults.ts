@@ -87,6 +87,7 @@ export function resolveClusterSpec(spec: ClusterSpec): ResolvedClusterSpec {
       retryTimeout: t.retryTimeout ?? d.patroni.retryTimeout,
     },
     ...(spec.upgradeFrom === undefined ? {} : { upgradeFrom: resolveUpgradeFrom(spec.upgradeFrom) }),
+    ...(spec.upgradeTo === undefined ? {} : { upgradeTo: isPlainObject(spec.upgradeTo) && Array.isArray(spec.upgradeTo.nodeAddresses) ? { nodeAddresses: [...spec.upgradeTo.nodeAddresses] } : spec.upgradeTo }),
   };
 }
 

@@ -180,6 +180,25 @@ export interface ClusterSpec {
    * @default - a new, empty cluster (or `restoreFrom`'s restore; the two exclude each other)
    */
   readonly upgradeFrom?: UpgradeFrom;
+  /**
+   * On the blue cluster of a blue/green major upgrade: admit the green cluster's nodes, which
+   * connect to blue's PostgreSQL as blue's superuser (roles and schema copy, publication,
+   * subscriptions' walsenders), over TLS with scram-sha-256, from each of
+   * `upgradeTo.nodeAddresses` (`/32` rules of blue's `pg_hba.conf`, before the rules that reject
+   * the superuser from every other address). Setting or removing it is a new launch template
+   * version of blue's nodes (rolled like any change). AWS target only.
+   * @default - blue admits its superuser from no remote address
+   */
+  readonly upgradeTo?: UpgradeTo;
+}
+
+/** `upgradeTo` of the blue cluster (see {@link ClusterSpec.upgradeTo}). */
+export interface UpgradeTo {
+  /**
+   * Green's database node addresses (its `<id>_node_addresses` output): 1 to 3 distinct IPv4
+   * addresses, each admitted as `hostssl all <superuser> <address>/32 scram-sha-256`.
+   */
+  readonly nodeAddresses: readonly string[];
 }
 
 /**
@@ -188,6 +207,9 @@ export interface ClusterSpec {
  * the bootstrap header values `UPGRADE_FROM_CLUSTER`, `UPGRADE_FROM_MAJOR`,
  * `UPGRADE_FROM_SECRET`, `UPGRADE_FROM_ADDRESSES` (space-separated) and `UPGRADE_CUTOVER`
  * (`0` or `1`), shell-quoted and Terraform-escaped (`$${`, `%%{`).
+ *
+ * Blue must admit green's nodes: `upgradeTo: { nodeAddresses: <green's node addresses> }` on blue
+ * ({@link ClusterSpec.upgradeTo}); until then green's nodes retry every minute.
  *
  * Errors (`SpecValidationError`, each naming the field, the value and what is allowed):
  * a field outside its pattern, `majorVersion` not lower than green's `majorVersion`,
@@ -312,6 +334,8 @@ export interface ResolvedClusterSpec {
   };
   /** The blue cluster this one upgrades, `cutover` defaulted to false (see {@link ClusterSpec.upgradeFrom}); absent when not given. */
   readonly upgradeFrom?: UpgradeFrom & { readonly cutover: boolean };
+  /** The green cluster's addresses blue admits (see {@link ClusterSpec.upgradeTo}); absent when not given. */
+  readonly upgradeTo?: UpgradeTo;
 }
 
 /** Tag keys the library sets on every resource (prior-state readers find resources by them). */

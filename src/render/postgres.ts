@@ -202,11 +202,14 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick
  *    pg_rewind between members only). With `target.memberAddressing` `pod-network`, the
  *    replication rule for every pod network CIDR, then the pg_rewind rule for every CIDR
  *    (pod IPs change; the network policy limits who reaches the port).
- * 3. `hostssl all postgres/replicator/rewind_user … reject` elsewhere — these roles never
- *    connect from outside the members.
- * 4. `hostssl all all 0.0.0.0/0 scram-sha-256` (and `::/0`) — applications, through
+ * 3. With `spec.upgradeTo` (the blue cluster of a blue/green major upgrade):
+ *    `hostssl all postgres <green node>/32 scram-sha-256` for each of its `nodeAddresses` (green
+ *    copies roles and schema and subscribes as blue's superuser; docs/UPGRADING.md).
+ * 4. `hostssl all postgres/replicator/rewind_user … reject` elsewhere — these roles never
+ *    connect from outside the members (and green's nodes, with `upgradeTo`).
+ * 5. `hostssl all all 0.0.0.0/0 scram-sha-256` (and `::/0`) — applications, through
  *    PgBouncer; the network is restricted by security groups.
- * 5. `host all all 0.0.0.0/0 reject` (and `::/0`) — no plain-text TCP connection;
+ * 6. `host all all 0.0.0.0/0 reject` (and `::/0`) — no plain-text TCP connection;
  *    `local all all scram-sha-256` — other local logins (e.g. a metrics exporter) need a password.
  *
  * Member addresses and CIDRs may be unresolved Terraform tokens: they are used verbatim.
@@ -217,7 +220,6 @@ export function renderPgHba(
   members: readonly ClusterMember[],
   target: Pick<RenderTarget, "memberAddressing"> = AWS_EC2_TARGET,
 ): string[] {
-  void spec; // the rules do not depend on the spec today; kept for a stable signature
   const r = DB_ROLES;
   const rules: string[] = [
     `local all ${r.superuser} peer`,
@@ -235,6 +237,8 @@ export function renderPgHba(
       rules.push(`hostssl postgres ${r.rewind} ${m.address}/32 scram-sha-256`);
     }
   }
+  // blue of a blue/green major upgrade: green's nodes connect as the superuser (upgradeTo)
+  for (const address of spec.upgradeTo?.nodeAddresses ?? []) rules.push(`hostssl all ${r.superuser} ${address}/32 scram-sha-256`);
   for (const role of [r.superuser, r.replication, r.rewind]) {
     rules.push(`hostssl all ${role} 0.0.0.0/0 reject`);
     rules.push(`hostssl all ${role} ::/0 reject`);

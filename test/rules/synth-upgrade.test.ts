@@ -238,10 +238,35 @@ describe("prior state", () => {
   });
 });
 
+describe("blue's upgradeTo", () => {
+  test("blue's nodes' patroni.yml admits the superuser from each green node address (tokens of green's ENIs allowed)", () => {
+    const { json } = synthCluster(clusterProps("distributed", { majorVersion: 15, upgradeTo: { nodeAddresses: ["10.0.1.20", "10.0.2.20", "10.0.3.20"] } }));
+    const nodes = Object.values<any>(configLocals(json)).filter((v) => typeof v === "string" && v.startsWith("#cloud-config") && v.includes("/etc/patroni/"));
+    expect(nodes).toHaveLength(3);
+    for (const u of nodes) for (const a of ["10.0.1.20", "10.0.2.20", "10.0.3.20"]) expect(u).toContain(`hostssl all postgres ${a}/32 scram-sha-256`);
+  });
+
+  test("a list token is refused (one rule per address); a hostile address is refused naming the entry", () => {
+    const outdir = freshDir();
+    const app = new App({ outdir });
+    const stack = new TerraformStack(app, "db");
+    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    const green = new TerraformVariable(stack, "green_addresses", { type: "list(string)" });
+    const e = refusal(() => new ManagedPostgres(stack, "orders", { ...clusterProps("distributed", { majorVersion: 15 }), upgradeTo: { nodeAddresses: green.listValue } }));
+    expect(e.issues.map((i) => i.path)).toEqual(["upgradeTo.nodeAddresses"]);
+    expect(e.message).toMatch(/must be a list literal \(its items may be tokens\)/);
+    const h = refusal(() => synthCluster(clusterProps("distributed", { majorVersion: 15, upgradeTo: { nodeAddresses: ["10.0.1.20/0 trust"] } })));
+    expect(h.issues.map((i) => i.path)).toEqual(["upgradeTo.nodeAddresses[0]"]);
+  });
+});
+
 describe("Kubernetes", () => {
-  test("upgradeFrom is refused as not supported on Kubernetes yet", () => {
+  test("upgradeFrom and upgradeTo are refused as not supported on Kubernetes yet", () => {
     const e = refusal(() => k8sSynth(k8sProps({ majorVersion: 17, upgradeFrom: UPGRADE_FROM })));
     expect(e.issues.map((i) => i.path)).toContain("upgradeFrom");
     expect(e.message).toMatch(/`upgradeFrom`: not supported on Kubernetes yet/);
+    const t = refusal(() => k8sSynth(k8sProps({ upgradeTo: { nodeAddresses: ["10.0.1.20"] } })));
+    expect(t.issues.map((i) => i.path)).toContain("upgradeTo");
+    expect(t.message).toMatch(/`upgradeTo`: not supported on Kubernetes yet/);
   });
 });

@@ -6,6 +6,7 @@ import { SpecValidationError, validateClusterSpec, type UpgradeFrom } from "../.
 import { checkUpgradeFrom, parsePriorState, deployedCluster, UPGRADE_RULES, upgradeFromIssues, upgradeSourceStatements } from "../../src/rules";
 import { upgradeValues } from "../../src/render/bootstrap";
 import { shellHeader } from "../../src/render/scripts";
+import { renderPgHba } from "../../src/render/postgres";
 import { stateV4, volume } from "./fixtures";
 import { execFileSync } from "child_process";
 
@@ -214,5 +215,34 @@ describe("bootstrap header values", () => {
     const header = shellHeader(upgradeValues({ upgradeFrom: hostile }));
     const out = execFileSync("bash", ["-c", `${header}printf '%s\\n' "$UPGRADE_FROM_CLUSTER" "$UPGRADE_FROM_SECRET" "$UPGRADE_FROM_ADDRESSES" "$UPGRADE_FROM_MAJOR" "$UPGRADE_CUTOVER"`], { encoding: "utf8" });
     expect(out).toBe(`${hostile.clusterName}\n${hostile.secretArn}\n$HOME ' *\n15\n1\n`);
+  });
+});
+
+describe("upgradeTo (blue admits green's nodes)", () => {
+  const blue = (upgradeTo: unknown) => ({ name: "orders", deployment: "distributed", size: "S", storageGiB: 40, majorVersion: 15, upgradeTo });
+  const members = ["10.0.1.10", "10.0.2.10", "10.0.3.10"].map((address, i) => ({ name: `orders-${i}`, slotIndex: i, address, zone: `eu-west-1${"abc"[i]}` }));
+
+  test("blue's pg_hba admits its superuser over TLS with scram-sha-256 from each green address, before the rules rejecting it elsewhere", () => {
+    const { spec: resolved } = validateClusterSpec(blue({ nodeAddresses: ["10.0.1.20", "10.0.2.20"] }), { requireNetwork: false });
+    const hba = renderPgHba(resolved, members);
+    const admit = hba.indexOf("hostssl all postgres 10.0.1.20/32 scram-sha-256");
+    expect(admit).toBeGreaterThan(0);
+    expect(hba[admit + 1]).toBe("hostssl all postgres 10.0.2.20/32 scram-sha-256");
+    expect(hba.indexOf("hostssl all postgres 0.0.0.0/0 reject")).toBeGreaterThan(admit + 1);
+    // nothing else changes: the rules without upgradeTo, plus the two
+    const plain = renderPgHba(validateClusterSpec(blue(undefined), { requireNetwork: false }).spec, members);
+    expect(hba.filter((r) => !r.includes("10.0.1.20/32") && !r.includes("10.0.2.20/32"))).toEqual(plain);
+    expect(plain.some((r) => /^hostssl all postgres [0-9.]+\/32 scram-sha-256$/.test(r))).toBe(false);
+  });
+
+  test.each([
+    [{ nodeAddresses: ["10.0.1.20", "10.0.1.20 0.0.0.0/0"] }, "upgradeTo.nodeAddresses[1]", /got "10\.0\.1\.20 0\.0\.0\.0\/0"; expected an IPv4 address/],
+    [{ nodeAddresses: [] }, "upgradeTo.nodeAddresses", /1 to 3 distinct node addresses/],
+    [{}, "upgradeTo.nodeAddresses", /`upgradeTo\.nodeAddresses` is required/],
+    [{ nodeAddresses: ["10.0.1.20"], cidr: "0.0.0.0/0" }, "upgradeTo.cidr", /not a known field/],
+  ])("upgradeTo %j is refused at %s", (upgradeTo, path, message) => {
+    const issues = issuesOf(blue(upgradeTo));
+    expect(issues.map((i) => i.path)).toEqual([path]);
+    expect(issues[0].message).toMatch(message);
   });
 });
