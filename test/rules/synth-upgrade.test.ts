@@ -34,6 +34,15 @@ function strings(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
+/** An app writing to a fresh directory, with one stack "db" and the AWS provider. */
+function awsStack(): { outdir: string; app: App; stack: TerraformStack } {
+  const outdir = freshDir();
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, "db");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  return { outdir, app, stack };
+}
+
 function refusal(run: () => unknown): SpecValidationError {
   try {
     run();
@@ -184,10 +193,7 @@ describe("refusals without prior state", () => {
 
 describe("tokens", () => {
   test("Terraform variables reach the header as references, with plan-time checks of their patterns", () => {
-    const outdir = freshDir();
-    const app = new App({ outdir });
-    const stack = new TerraformStack(app, "db");
-    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    const { outdir, app, stack } = awsStack();
     const secret = new TerraformVariable(stack, "blue_secret", { type: "string" });
     const addresses = new TerraformVariable(stack, "blue_addresses", { type: "list(string)" });
     const cluster = new ManagedPostgres(stack, "orders", {
@@ -247,10 +253,7 @@ describe("blue's upgradeTo", () => {
   });
 
   test("a list token is refused (one rule per address); a hostile address is refused naming the entry", () => {
-    const outdir = freshDir();
-    const app = new App({ outdir });
-    const stack = new TerraformStack(app, "db");
-    new AwsProvider(stack, "aws", { region: "eu-west-1" });
+    const { stack } = awsStack();
     const green = new TerraformVariable(stack, "green_addresses", { type: "list(string)" });
     const e = refusal(() => new ManagedPostgres(stack, "orders", { ...clusterProps("distributed", { majorVersion: 15 }), upgradeTo: { nodeAddresses: green.listValue } }));
     expect(e.issues.map((i) => i.path)).toEqual(["upgradeTo.nodeAddresses"]);
