@@ -25,8 +25,15 @@
  *    bounded wait ({@link UPGRADE_CATCHUP_TIMEOUT_SECONDS}) until every slot confirms blue's
  *    WAL position (else blue is made writable again and the run fails), sequences copied
  *    (`setval`), roles copied again, subscriptions disabled and dropped, the permanent slots
- *    removed from blue's configuration, `<state>/cutover.done` written; each step's duration
- *    logged; metric `mp_upgrade_cutover_seconds`.
+ *    removed from blue's configuration, the comment of green's database `postgres` set to
+ *    `managed-postgres upgrade: cutover done from <blue>: …` (every later run stops there); each
+ *    step's duration logged; metric `mp_upgrade_cutover_seconds`.
+ *
+ * Progress lives in green's databases (replicated, so it survives a failover or a node
+ * replacement): a database's schema is copied in one transaction with the comment
+ * `managed-postgres upgrade: schema copied from <blue>`; publications, slots and subscriptions
+ * are looked up by name. Every green node, primary or not, writes blue's CA and password file
+ * (the subscriptions' `passfile`) each run, so a new primary's apply workers find them.
  *
  * Not done here: PgBouncer `PAUSE` on blue's poolers and the redirection of blue's pooler
  * endpoints to green (clients move to green's endpoints themselves); blue's `pg_hba` must admit
@@ -46,7 +53,7 @@ import type { NodeContext } from "./types";
 
 /** Where the upgrade script is installed on green's nodes. */
 export const UPGRADE_SCRIPT = "/usr/local/sbin/managed-postgres-upgrade";
-/** Its state: blue's CA and password file (while following), the lock, `cutover.done` (postgres 0700). */
+/** The node's files of the upgrade: blue's CA and password file (while following), the lock (postgres 0700). */
 export const UPGRADE_STATE_DIR = `${BOOTSTRAP_STATE_DIR}/upgrade`;
 /** Name of the systemd service (oneshot) and timer running {@link UPGRADE_SCRIPT}. */
 export const UPGRADE_UNIT = "managed-postgres-upgrade";

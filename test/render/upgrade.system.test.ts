@@ -13,7 +13,10 @@
  * are a small HTTPS server (Python) answering `GET /primary` (200) and `GET`/`PATCH /config`
  * (basic auth on PATCH), recording each PATCH body and doing what Patroni would do with it at
  * once: create or drop the permanent logical slots, `ALTER SYSTEM` + reload for
- * `default_transaction_read_only`. No etcd, no failover on blue (the live test's part).
+ * `default_transaction_read_only`. Blue's pg_hba admits green's address for the superuser over
+ * TLS (a rendered blue admits it only locally: not built yet). No etcd, no failover on blue or
+ * green (the live test's part); the second follow run starts without the node's local state, as
+ * a replaced node would.
  *
  * The writer (bash, host psql) commits a transaction to blue every few milliseconds (insert,
  * update, insert into a table without a primary key); once blue refuses writes it waits for the
@@ -198,7 +201,7 @@ printf '*:*:*:app:app-pw-77\n' > "$W/pgpass"; chmod 0600 "$W/pgpass"
       elif grep -q 'read-only transaction' "$W/err"; then
         refused=$(date +%s%3N); echo "$refused" > "$W/refused"
       fi
-    elif [ -e "$ROOT0${STATE}/cutover.done" ]; then
+    elif [ -n "$(gp -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'postgres' AND shobj_description(oid, 'pg_database') LIKE 'managed-postgres upgrade: cutover done%'")" ]; then
       if out=$(${B15}/psql -X -At -q -v ON_ERROR_STOP=1 -h ${GREEN} -U app -d shop -c "INSERT INTO orders (item, qty) VALUES ('green-$i', $i) RETURNING id" 2>"$W/err"); then
         [ "$green" -gt 0 ] || date +%s%3N > "$W/first-green"
         green=$((green + 1)); echo "$(head -n 1 <<<"$out")" >> "$W/acked-green"
@@ -209,9 +212,10 @@ printf '*:*:*:app:app-pw-77\n' > "$W/pgpass"; chmod 0600 "$W/pgpass"
   echo done > "$W/finished"
 ) &
 
-# --- 2. follow (twice: the second run changes nothing), until every table's initial copy is done
+# --- 2. follow (twice: the second run, without the node's local state, changes nothing), until every table's initial copy is done
 rc=0; $UP run > "$STAGE/run2.log" 2>&1 || rc=$?
 echo "follow_rc: $rc"
+rm -rf "$ROOT0${STATE}"  # as on a replaced node: the progress is in green's databases, not on its root volume
 rc=0; $UP run > "$STAGE/run3.log" 2>&1 || rc=$?
 echo "follow_again_rc: $rc"
 echo "follow_again_creates: $(grep -c 'created\|copied from blue\|added to blue' "$STAGE/run3.log")"
@@ -265,7 +269,8 @@ for u in app:app-pw-77 crm_user:crm-pw-88; do
 done
 echo "green_member_of_reporting: $(gp -d postgres -c "SELECT pg_has_role('app', 'reporting', 'member')")"
 echo "green_repl_after: $(gp -d postgres -c "SELECT md5(rolpassword) FROM pg_authid WHERE rolname = 'replicator'")"
-echo "done_marker: $(jq -c 'keys' "$ROOT0${STATE}/cutover.done" 2>/dev/null)"
+echo "done_marker: $(gp -d postgres -c "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'postgres'" | sed 's/[0-9][0-9]* ms/N ms/g')"
+echo "schema_marks: $(gp -d postgres -c "SELECT string_agg(datname || '=' || shobj_description(oid, 'pg_database'), ';' ORDER BY datname) FROM pg_database WHERE datname IN ('shop', 'crm')")"
 echo "pgpass_left: $(ls "$ROOT0${STATE}" | grep -c pgpass)"
 echo "metrics: $(jq -r 'keys[] | select(startswith("mp_"))' "$ROOT0/var/log/managed-postgres/events.log" | sort -u | paste -sd' ')"
 echo "aws_calls: $(sort -u "$ROOT0/tmp/aws-calls" | paste -sd';')"
@@ -319,7 +324,8 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("login_green_crm_user")).toBe("crm_user");
     expect(one("green_member_of_reporting")).toBe("t");
     expect(one("green_repl_after")).toBe(one("green_repl_before"));
-    expect(one("done_marker")).toBe('["blue_read_only_ms","done_ms","from","started_ms"]');
+    expect(one("done_marker")).toBe("managed-postgres upgrade: cutover done from shop-blue: blue read-only at N ms, done at N ms (Unix time)");
+    expect(one("schema_marks")).toBe("crm=managed-postgres upgrade: schema copied from shop-blue;shop=managed-postgres upgrade: schema copied from shop-blue");
     expect(one("pgpass_left")).toBe("0");
     expect(one("metrics").split(" ")).toEqual(expect.arrayContaining(["mp_upgrade_preflight_problems", "mp_upgrade_lag_bytes", "mp_upgrade_cutover_seconds"]));
     expect(one("aws_calls")).toBe(`--region eu-west-1 secretsmanager get-secret-value --secret-id ${SECRET_ARN} --query SecretString --output text`);

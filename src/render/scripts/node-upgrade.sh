@@ -107,7 +107,7 @@ find_blue_primary() {
 
 # blue_sql DB SQL: psql (green's client) on blue's primary as SUPERUSER, TLS verify-full with blue's CA.
 blue_sql() {
-  PGPASSFILE=$SOURCE_PGPASS PGSSLMODE=verify-full PGSSLROOTCERT=$SOURCE_CA PGCONNECT_TIMEOUT=5 \
+  HOME=$STATE_DIR PGPASSFILE=$SOURCE_PGPASS PGSSLMODE=verify-full PGSSLROOTCERT=$SOURCE_CA PGCONNECT_TIMEOUT=5 \
     "$PG_BIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$BLUE_HOST" -p "$BLUE_PG_PORT" -U "$SUPERUSER" -d "$1" -c "$2"
 }
 # green_sql DB SQL: psql on this node's PostgreSQL through its socket, as postgres (peer).
@@ -181,7 +181,7 @@ copy_roles() {
   local r filter n
   # shellcheck disable=SC2086 # one word per role
   filter=$(printf '%s\n' $MANAGED_ROLES | paste -sd '|')
-  PGPASSFILE=$SOURCE_PGPASS PGSSLMODE=verify-full PGSSLROOTCERT=$SOURCE_CA PGCONNECT_TIMEOUT=5 \
+  HOME=$STATE_DIR PGPASSFILE=$SOURCE_PGPASS PGSSLMODE=verify-full PGSSLROOTCERT=$SOURCE_CA PGCONNECT_TIMEOUT=5 \
     "$PG_BIN/pg_dumpall" --roles-only -h "$BLUE_HOST" -p "$BLUE_PG_PORT" -U "$SUPERUSER" -l postgres >"$WORK/roles.sql" ||
     die "pg_dumpall --roles-only on blue failed"
   # a managed role is never created, altered, commented on, granted or granted to
@@ -197,33 +197,33 @@ copy_roles() {
   rm -f "$WORK/roles.sql" "$WORK/roles-copy.sql"
 }
 
+# The job's progress lives in green's databases (replicated, so it survives a failover or the
+# replacement of green's nodes, whose root volumes hold nothing of it): a database's comment.
+readonly SCHEMA_MARK="managed-postgres upgrade: schema copied from" DONE_MARK="managed-postgres upgrade: cutover done from"
+
+# db_comment DB: green's comment on database DB (empty when none).
+db_comment() {
+  green_sql postgres "SELECT COALESCE(pg_catalog.shobj_description(oid, 'pg_database'), '') FROM pg_catalog.pg_database WHERE datname = '$1'"
+}
+
 # copy_schema DB: blue's schema of DB into green (a new database owned by blue's owner when
-# missing), in one transaction; once: the marker STATE_DIR/schema-<slot name> is written after
-# the commit, and a database that has relations of its own (a crash between the two) is done too.
+# missing) and the comment SCHEMA_MARK on DB, in one transaction: once, even after a crash.
 copy_schema() {
-  local db=$1 owner has marker
-  marker="$STATE_DIR/schema-$(slot_name "$db")"
-  [ ! -e "$marker" ] || return 0
+  local db=$1 owner
   if [ "$(green_sql postgres "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = '$db'")" = 0 ]; then
     owner=$(blue_sql postgres "SELECT pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(datdba)) FROM pg_catalog.pg_database WHERE datname = '$db'")
     green_sql postgres "CREATE DATABASE \"$db\" OWNER $owner TEMPLATE template0"
     log "schema: created database $db (owner $owner)"
   fi
-  has=$(green_sql "$db" "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', '$EXCLUDED_SCHEMA') AND n.nspname !~ '^pg_toast' AND c.relkind IN ('r', 'p', 'S', 'v', 'm', 'f')")
-  if [ "$has" != 0 ]; then
-    log "schema: $db already has blue's schema ($has relations)"
-    touch "$marker"
-    return 0
-  fi
-  PGPASSFILE=$SOURCE_PGPASS PGSSLMODE=verify-full PGSSLROOTCERT=$SOURCE_CA PGCONNECT_TIMEOUT=5 \
+  case "$(db_comment "$db")" in "$SCHEMA_MARK"*) return 0 ;; esac
+  HOME=$STATE_DIR PGPASSFILE=$SOURCE_PGPASS PGSSLMODE=verify-full PGSSLROOTCERT=$SOURCE_CA PGCONNECT_TIMEOUT=5 \
     "$PG_BIN/pg_dump" --schema-only --no-publications --no-subscriptions --exclude-schema="$EXCLUDED_SCHEMA" \
     -h "$BLUE_HOST" -p "$BLUE_PG_PORT" -U "$SUPERUSER" -d "$db" >"$WORK/schema.sql" || die "pg_dump --schema-only of $db on blue failed"
+  printf '\nCOMMENT ON DATABASE "%s" IS %s;\n' "$db" "'$SCHEMA_MARK $UPGRADE_FROM_CLUSTER'" >>"$WORK/schema.sql"
   green_file "$db" -v ON_ERROR_STOP=1 --single-transaction <"$WORK/schema.sql" >/dev/null 2>"$WORK/schema.err" || {
     grep 'ERROR' "$WORK/schema.err" | head -n 5 | while IFS= read -r line; do log "schema: $db: $line"; done
     die "restoring blue's schema of $db failed"
   }
-  touch "$marker"
   log "schema: $db copied from blue"
 }
 
@@ -403,7 +403,7 @@ drop_blue_slots() {
 }
 
 # cutover: blue read-only and drained, green caught up, sequences copied, subscriptions and
-# blue's slots gone, the done marker written. A catch-up that does not finish in time makes
+# blue's slots gone, the done mark on database postgres. A catch-up that does not finish in time makes
 # blue writable again (the cutover is retried by the next run).
 cutover() {
   local t0 t_ro t_cu
@@ -423,8 +423,7 @@ cutover() {
   step roles copy_roles
   step drop-subscriptions drop_subscriptions
   step drop-blue-slots drop_blue_slots
-  jq -n -c --arg from "$UPGRADE_FROM_CLUSTER" --argjson ro "$t_ro" --argjson end "$(now_ms)" --argjson start "$t0" \
-    '{from: $from, started_ms: $start, blue_read_only_ms: $ro, done_ms: $end}' >"$STATE_DIR/cutover.done"
+  green_sql postgres "COMMENT ON DATABASE postgres IS '$DONE_MARK $UPGRADE_FROM_CLUSTER: blue read-only at $t_ro ms, done at $(now_ms) ms (Unix time)'" >/dev/null
   emit_metric mp_upgrade_cutover_seconds "$((($(now_ms) - t_ro + 999) / 1000))" "cutover from $UPGRADE_FROM_CLUSTER done: blue read-only for $(($(now_ms) - t_ro)) ms so far"
   rm -f "$SOURCE_PGPASS"
   log "cutover done in $(($(now_ms) - t0)) ms ($(($(now_ms) - t_ro)) ms since blue became read-only): green holds $UPGRADE_FROM_CLUSTER's data; point the clients at green"
@@ -435,20 +434,24 @@ main() {
   if [ "$#" -gt 0 ]; then command=$1; fi
   case "$command" in run | preflight) ;; *) die "usage: managed-postgres-upgrade [run|preflight]" ;; esac
   [ "$(id -u)" -eq 0 ] || die "must run as root"
-  if [ -e "$STATE_DIR/cutover.done" ]; then
-    log "the cutover from $UPGRADE_FROM_CLUSTER is done ($STATE_DIR/cutover.done): nothing to do"
-    return 0
-  fi
-  if ! curl -sf -o /dev/null --max-time 10 --cacert "$CA_CERT" "$PATRONI_URL/primary"; then
-    log "not green's primary: nothing to do here"
-    return 0
-  fi
+  case "$(db_comment postgres)" in
+    "$DONE_MARK"*)
+      rm -f "$SOURCE_PGPASS"
+      log "the cutover from $UPGRADE_FROM_CLUSTER is done (comment of database postgres): nothing to do"
+      return 0
+      ;;
+  esac
   install -d -m 0700 -o postgres -g postgres "$STATE_DIR"
   exec 9>"$STATE_DIR/lock"
   flock -n 9 || die "another run holds $STATE_DIR/lock"
   WORK=$(mktemp -d /run/managed-postgres-upgrade.XXXXXX)
   trap cleanup EXIT
+  # every node: a replica's apply workers need blue's password file once it is the primary
   blue_secret
+  if ! curl -sf -o /dev/null --max-time 10 --cacert "$CA_CERT" "$PATRONI_URL/primary"; then
+    log "not green's primary: blue's password file and CA written, nothing else to do here"
+    return 0
+  fi
   find_blue_primary
   log "blue's primary is $BLUE_HOST"
   step preflight preflight
