@@ -49,6 +49,12 @@ const FIELDS = [
   "restoreFrom.secretArn",
   "restoreFrom.backupKmsKeyArn",
   "restoreFrom.region",
+  "upgradeFrom.clusterName",
+  "upgradeFrom.secretArn",
+  "upgradeFrom.kmsKeyArn",
+  "upgradeFrom.nodeAddresses[0]",
+  "upgradeFrom.securityGroupId",
+  "upgradeTo.nodeAddresses[0]",
 ] as const;
 
 const RESTORE = {
@@ -58,11 +64,21 @@ const RESTORE = {
   secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-AbCdEf",
 };
 
+/** A valid `upgradeFrom` (green on the default majorVersion 17, blue on 15). */
+const UPGRADE = {
+  clusterName: "orders",
+  majorVersion: 15,
+  secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-AbCdEf",
+  nodeAddresses: ["10.0.1.10"],
+  securityGroupId: "sg-0abc12345",
+};
+
 function propsWith(field: string, value: string): ManagedPostgresProps {
   // restoreFrom on a distributed cluster: a standalone node's user data with the restore
   // files is over EC2's 16 KB (reported in issue 16's closing note).
   const restore = field.startsWith("restoreFrom.");
   const p: any = JSON.parse(JSON.stringify(clusterProps(restore ? "distributed" : "standalone", { name: "orders-v2", restoreFrom: restore ? RESTORE : undefined })));
+  if (field.startsWith("upgradeFrom.")) p.upgradeFrom = JSON.parse(JSON.stringify(UPGRADE));
   if (field === "tags{}") {
     p.tags = { [value]: "v" };
     return p;
