@@ -16,7 +16,8 @@
  * `default_transaction_read_only`. Blue's pg_hba admits green's address for the superuser over
  * TLS (a rendered blue admits it only locally: not built yet). No etcd, no failover on blue or
  * green (the live test's part); the second follow run starts without the node's local state, as
- * a replaced node would.
+ * a replaced node would. A first cutover, with shop's subscription disabled and a 2 s catch-up
+ * bound, must give blue its writes back and drop nothing (the writer pauses meanwhile).
  *
  * The writer (bash, host psql) commits a transaction to blue every few milliseconds (insert,
  * update, insert into a table without a primary key); once blue refuses writes it waits for the
@@ -97,6 +98,7 @@ describe("managed-postgres-upgrade: PostgreSQL 15 blue -> PostgreSQL 17 green th
     const overrides = { catchupTimeoutSeconds: 30, slotTimeoutSeconds: 10 };
     const follow = renderUpgradeScript(ctx, from, overrides);
     const cutover = renderUpgradeScript(ctx, { ...from, cutover: true }, overrides);
+    const hastyCutover = renderUpgradeScript(ctx, { ...from, cutover: true }, { ...overrides, catchupTimeoutSeconds: 2 });
     const B15 = "/usr/lib/postgresql/15/bin";
     const script = String.raw`
 set -u
@@ -195,7 +197,9 @@ printf '*:*:*:app:app-pw-77\n' > "$W/pgpass"; chmod 0600 "$W/pgpass"
   i=0; green=0; refused=""
   while [ "$i" -lt 20000 ] && [ "$green" -lt 20 ] && [ ! -e "$W/stop" ]; do
     i=$((i + 1))
-    if [ -z "$refused" ]; then
+    if [ -e "$W/pause" ]; then
+      :
+    elif [ -z "$refused" ]; then
       if out=$(${B15}/psql -X -At -q -v ON_ERROR_STOP=1 -h ${BLUE} -U app -d shop -c "BEGIN; INSERT INTO orders (item, qty) VALUES ('w-$i', $i) RETURNING id; UPDATE orders SET qty = qty + 1 WHERE id = $((i % 5000 + 1)); INSERT INTO events (what) VALUES ('w-$i'); COMMIT;" 2>"$W/err"); then
         echo "$(head -n 1 <<<"$out")" >> "$W/acked-blue"
       elif grep -q 'read-only transaction' "$W/err"; then
@@ -227,6 +231,20 @@ done
 echo "initial_copy_pending: $p $q"
 sleep 2
 echo "acked_blue_before_cutover: $(wc -l < "$W/acked-blue")"
+
+# --- 3a. a cutover whose catch-up does not finish in time (shop's subscription disabled) gives blue back its writes
+touch "$W/pause"; sleep 0.5
+gp -d shop -c "ALTER SUBSCRIPTION $(gp -d shop -c "SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = 'shop'") DISABLE" >/dev/null
+bp -d shop -c "INSERT INTO events (what) VALUES ('while green is not applying')" >/dev/null
+cp "$ROOT0/opt/upgrade-hasty-cutover" "$ROOT0${UPGRADE_SCRIPT}"
+rc=0; $UP run > "$STAGE/run-hasty.log" 2>&1 || rc=$?
+echo "hasty_cutover_rc: $rc"
+echo "hasty_cutover_says: $(grep -c 'cutover abandoned: blue is writable again' "$STAGE/run-hasty.log")"
+echo "hasty_blue_read_only: $(bp -d postgres -c "SHOW default_transaction_read_only")"
+echo "hasty_subscriptions_left: $(gp -d shop -c "SELECT count(*) FROM pg_subscription")"
+echo "hasty_permanent_slots: $(jq -c '.slots | length' "$B/rest/config.json")"
+gp -d shop -c "ALTER SUBSCRIPTION $(gp -d shop -c "SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = 'shop'") ENABLE" >/dev/null
+rm -f "$W/pause"; sleep 1
 
 # --- 3. cutover
 cp "$ROOT0/opt/upgrade-cutover" "$ROOT0${UPGRADE_SCRIPT}"
@@ -278,7 +296,7 @@ echo "secrets_in_logs: $(cat "$STAGE"/run*.log | grep -c -e '${BLUE_SECRET.super
 echo "run_again: $($UP run 2>&1 | grep -c 'is done')"
 runuser -u postgres -- ${B15}/pg_ctl -D "$B/data" -m immediate stop >/dev/null 2>&1
 chroot --userspec=postgres:postgres "$ROOT0" /usr/lib/postgresql/17/bin/pg_ctl -D /data/green -m immediate stop >/dev/null 2>&1
-for f in run1 run2 run3 run4; do echo "=== $f"; cat "$STAGE/$f.log"; done >&2
+for f in run1 run2 run3 run-hasty run4; do echo "=== $f"; cat "$STAGE/$f.log"; done >&2
 kill $(jobs -p) 2>/dev/null; wait
 `;
     const r = runSandbox({ addresses: [BLUE, GREEN], roots: [
@@ -286,6 +304,7 @@ kill $(jobs -p) 2>/dev/null; wait
           { path: "/opt/fake-patroni.py", content: FAKE_PATRONI },
           { path: "/opt/upgrade-follow", content: follow, mode: "0755" },
           { path: "/opt/upgrade-cutover", content: cutover, mode: "0755" },
+          { path: "/opt/upgrade-hasty-cutover", content: hastyCutover, mode: "0755" },
         ],
       ], lowerRoot: root, tls: true, script, timeoutSec: 300 });
     debugDump("upgrade", r);
@@ -301,6 +320,12 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("follow_again_rc")).toBe("0");
     expect(one("follow_again_creates")).toBe("0");
     expect(one("initial_copy_pending")).toBe("0 0");
+    // a catch-up that does not finish in time: blue writable again, nothing dropped
+    expect(one("hasty_cutover_rc")).toBe("1");
+    expect(one("hasty_cutover_says")).toBe("1");
+    expect(one("hasty_blue_read_only")).toBe("off");
+    expect(one("hasty_subscriptions_left")).toBe("3");
+    expect(one("hasty_permanent_slots")).toBe("3");
     // cutover
     expect(one("cutover_rc")).toBe("0");
     expect(one("lost_writes")).toBe("0");
@@ -319,6 +344,7 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(patches).toMatch(/"slots":\{"mp_upgrade_[0-9a-f]{12}":\{"type":"logical","database":"shop","plugin":"pgoutput"\}\}/);
     expect(patches).toMatch(/"slots":\{"mp_upgrade_[0-9a-f]{12}":null\}/);
     expect(patches).toContain('{"postgresql":{"parameters":{"default_transaction_read_only":"on"}}}');
+    expect(patches).toContain('{"postgresql":{"parameters":{"default_transaction_read_only":null}}}');
     // roles: blue's passwords work on green; managed roles keep green's
     expect(one("login_green_app")).toBe("app");
     expect(one("login_green_crm_user")).toBe("crm_user");

@@ -333,11 +333,12 @@ drain_blue() {
   log "cutover: $n client session(s) of blue ended"
 }
 
-# wait_applied: waits (CATCHUP_TIMEOUT s) until every slot of blue confirms blue's current WAL position.
+# wait_applied: waits (CATCHUP_TIMEOUT s, wall clock) until every slot of blue confirms blue's current WAL position.
 wait_applied() {
-  local target i db left
+  local target end db left
   target=$(blue_sql postgres "SELECT pg_catalog.pg_current_wal_lsn()")
-  for ((i = 0; i < CATCHUP_TIMEOUT * 10; i++)); do
+  end=$(($(now_ms) + CATCHUP_TIMEOUT * 1000))
+  while [ "$(now_ms)" -lt "$end" ]; do
     left=0
     while IFS= read -r db; do
       [ -n "$db" ] || continue
