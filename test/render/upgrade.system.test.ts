@@ -15,8 +15,10 @@
  * once: create or drop the permanent logical slots, `ALTER SYSTEM` + reload for
  * `default_transaction_read_only`. Blue's pg_hba admits green's address for the superuser over
  * TLS (a rendered blue admits it only locally: not built yet). No etcd, no failover on blue or
- * green (the live test's part); the second follow run starts without the node's local state, as
- * a replaced node would. A first cutover, with shop's subscription disabled and a 2 s catch-up
+ * green (the live test's part). Between the two follow runs blue "fails over": its only server
+ * has a second address, whose REST stand-in then answers `GET /primary` with 200 (the first's
+ * with 503), and the second run points every subscription there; it also starts without the
+ * node's local state, as a replaced node would. A first cutover, with shop's subscription disabled and a 2 s catch-up
  * bound, must give blue its writes back and drop nothing (the writer pauses meanwhile).
  *
  * The writer (bash, host psql) commits a transaction to blue every few milliseconds (insert,
@@ -31,6 +33,8 @@ import { nodeRoot } from "../twin/machine";
 import { requirePrerequisites } from "../support/prerequisites";
 
 const BLUE = "10.10.0.11";
+/** A second address of blue's only server, standing for blue's replica that a failover promotes. */
+const BLUE2 = "10.10.0.12";
 const GREEN = "10.10.0.21";
 const STATE = "/var/lib/managed-postgres/upgrade";
 const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:blue-abc";
@@ -70,7 +74,7 @@ class H(BaseHTTPRequestHandler):
     def reply(self, code, body=b""):
         self.send_response(code); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
     def do_GET(self):
-        if self.path == "/primary": self.reply(200, b"{}")
+        if self.path == "/primary": self.reply(503 if os.path.exists(os.path.join(state, "not-primary-" + addr)) else 200, b"{}")
         elif self.path == "/config": self.reply(200, json.dumps(load()).encode())
         else: self.reply(404)
     def do_PATCH(self):
@@ -85,7 +89,7 @@ class H(BaseHTTPRequestHandler):
 srv = ThreadingHTTPServer((addr, 8008), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(cert, key)
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-open(os.path.join(state, "ready"), "w").close()
+open(os.path.join(state, "ready-" + addr), "w").close()
 srv.serve_forever()
 `;
 
@@ -94,7 +98,7 @@ describe("managed-postgres-upgrade: PostgreSQL 15 blue -> PostgreSQL 17 green th
     requirePrerequisites({ root: true, commands: ["chroot", "unshare", "ip", "openssl", "runuser", "/usr/lib/postgresql/15/bin/postgres", "/usr/bin/python3"] });
     const root = nodeRoot("trixie");
     const ctx = standaloneNode({ name: "shop-green", majorVersion: 17 }, [GREEN]);
-    const from: UpgradeSource = { cluster: "shop-blue", majorVersion: 15, secretArn: SECRET_ARN, addresses: [BLUE], cutover: false };
+    const from: UpgradeSource = { cluster: "shop-blue", majorVersion: 15, secretArn: SECRET_ARN, addresses: [BLUE, BLUE2], cutover: false };
     const overrides = { catchupTimeoutSeconds: 30, slotTimeoutSeconds: 10 };
     const follow = renderUpgradeScript(ctx, from, overrides);
     const cutover = renderUpgradeScript(ctx, { ...from, cutover: true }, overrides);
@@ -117,7 +121,7 @@ UP="chroot $ROOT0 env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 # --- blue: PostgreSQL 15 of this machine
 runuser -u postgres -- ${B15}/initdb -D "$B/data" -A peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null || { echo "blue initdb failed"; exit 1; }
 cat >> "$B/data/postgresql.conf" <<EOF
-listen_addresses = '${BLUE}'
+listen_addresses = '${BLUE},${BLUE2}'
 port = 5432
 unix_socket_directories = '$B/sock'
 wal_level = logical
@@ -176,9 +180,11 @@ EOF
 echo "green_repl_before: $(gp -d postgres -c "SELECT md5(rolpassword) FROM pg_authid WHERE rolname = 'replicator'")"
 
 # --- Patroni REST stand-ins (blue's applies its configuration to blue; green's only answers /primary)
+touch "$B/rest/not-primary-${BLUE2}"
 /usr/bin/python3 "$ROOT0/opt/fake-patroni.py" ${BLUE} "$T/server0.crt" "$T/server0.key" "$B/rest" "$B/sock" ${BLUE_SECRET.restapi_password} 2>"$B/rest/err" &
+/usr/bin/python3 "$ROOT0/opt/fake-patroni.py" ${BLUE2} "$T/server0.crt" "$T/server0.key" "$B/rest" "$B/sock" ${BLUE_SECRET.restapi_password} 2>"$B/rest/err2" &
 /usr/bin/python3 "$ROOT0/opt/fake-patroni.py" ${GREEN} "$T/server0.crt" "$T/server0.key" "$B/green-rest" - green-rest-pw 2>"$B/green-rest/err" &
-for i in $(seq 1 50); do [ -e "$B/rest/ready" ] && [ -e "$B/green-rest/ready" ] && break; sleep 0.1; done
+for i in $(seq 1 50); do [ -e "$B/rest/ready-${BLUE}" ] && [ -e "$B/rest/ready-${BLUE2}" ] && [ -e "$B/green-rest/ready-${GREEN}" ] && break; sleep 0.1; done
 
 # --- 1. preflight: events has no primary key
 cp "$ROOT0/opt/upgrade-follow" "$ROOT0${UPGRADE_SCRIPT}"
@@ -219,10 +225,14 @@ printf '*:*:*:app:app-pw-77\n' > "$W/pgpass"; chmod 0600 "$W/pgpass"
 # --- 2. follow (twice: the second run, without the node's local state, changes nothing), until every table's initial copy is done
 rc=0; $UP run > "$STAGE/run2.log" 2>&1 || rc=$?
 echo "follow_rc: $rc"
+# a failover on blue: its Patroni now names ${BLUE2} the primary
+touch "$B/rest/not-primary-${BLUE}"; rm -f "$B/rest/not-primary-${BLUE2}"
 rm -rf "$ROOT0${STATE}"  # as on a replaced node: the progress is in green's databases, not on its root volume
 rc=0; $UP run > "$STAGE/run3.log" 2>&1 || rc=$?
 echo "follow_again_rc: $rc"
 echo "follow_again_creates: $(grep -c 'created\|copied from blue\|added to blue' "$STAGE/run3.log")"
+echo "follow_again_repointed: $(grep -c 'now connects to blue.s primary ${BLUE2}' "$STAGE/run3.log")"
+echo "subscription_hosts: $(gp -d postgres -c "SELECT string_agg(DISTINCT substring(subconninfo from 'host=([0-9.]+)'), ',') FROM pg_subscription")"
 for i in $(seq 1 60); do
   p=$(gp -d shop -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')")
   q=$(gp -d crm -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')")
@@ -299,7 +309,7 @@ chroot --userspec=postgres:postgres "$ROOT0" /usr/lib/postgresql/17/bin/pg_ctl -
 for f in run1 run2 run3 run-hasty run4; do echo "=== $f"; cat "$STAGE/$f.log"; done >&2
 kill $(jobs -p) 2>/dev/null; wait
 `;
-    const r = runSandbox({ addresses: [BLUE, GREEN], roots: [
+    const r = runSandbox({ addresses: [BLUE, BLUE2, GREEN], roots: [
         [
           { path: "/opt/fake-patroni.py", content: FAKE_PATRONI },
           { path: "/opt/upgrade-follow", content: follow, mode: "0755" },
@@ -319,6 +329,8 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("follow_rc")).toBe("0");
     expect(one("follow_again_rc")).toBe("0");
     expect(one("follow_again_creates")).toBe("0");
+    expect(one("follow_again_repointed")).toBe("3");
+    expect(one("subscription_hosts")).toBe(BLUE2);
     expect(one("initial_copy_pending")).toBe("0 0");
     // a catch-up that does not finish in time: blue writable again, nothing dropped
     expect(one("hasty_cutover_rc")).toBe("1");
