@@ -377,30 +377,32 @@ drop_subscriptions() {
     [ -n "$db" ] || continue
     sub=$(slot_name "$db")
     if [ "$(green_sql "$db" "SELECT count(*) FROM pg_catalog.pg_subscription WHERE subname = '$sub'")" = 1 ]; then
-      green_sql "$db" "ALTER SUBSCRIPTION $sub DISABLE" >/dev/null
-      green_sql "$db" "ALTER SUBSCRIPTION $sub SET (slot_name = NONE)" >/dev/null
-      green_sql "$db" "DROP SUBSCRIPTION $sub" >/dev/null
+      runuser -u postgres -- "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$POSTGRES_SOCKET_DIR" -p "$GREEN_PG_PORT" -d "$db" \
+        -c "ALTER SUBSCRIPTION $sub DISABLE" -c "ALTER SUBSCRIPTION $sub SET (slot_name = NONE)" -c "DROP SUBSCRIPTION $sub" >/dev/null
       log "cutover: subscription $sub dropped"
     fi
   done <<<"$(green_sql postgres "SELECT datname FROM pg_catalog.pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1")"
 }
 
-# drop_blue_slots: removes the permanent slots from blue's DCS configuration, then drops what is
-# left of them on blue's primary (Patroni drops unknown slots itself; this does not wait for it),
-# and blue's publications (as this session only: blue stays read-only).
+# drop_blue_slots: removes the permanent slots from blue's DCS configuration (one PATCH), then
+# drops what is left of them on blue's primary (Patroni drops unknown slots itself; this does not
+# wait for it), and blue's publications (as this session only: blue stays read-only).
 drop_blue_slots() {
-  local db sub
+  local dbs db names
+  dbs=$(blue_databases)
+  names=$(while IFS= read -r db; do if [ -n "$db" ]; then slot_name "$db" && echo; fi; done <<<"$dbs")
+  if blue_rest GET /config | jq -e --arg n "$names" '[.slots // {} | keys[] | select(IN(($n | split("\n"))[]))] | length > 0' >/dev/null; then
+    blue_rest PATCH /config "$(jq -n -c --arg n "$names" '{slots: ([$n | split("\n")[] | select(length > 0) | {(.): null}] | add)}')" ||
+      die "PATCH /config of blue (remove the permanent slots) failed"
+    log "cutover: $(tr '\n' ' ' <<<"$names")removed from blue's permanent slots"
+  fi
+  blue_sql postgres "SELECT count(pg_catalog.pg_drop_replication_slot(slot_name)) FROM pg_catalog.pg_replication_slots
+    WHERE slot_name LIKE 'mp\_upgrade\_%' AND NOT active AND slot_name = ANY (pg_catalog.string_to_array('$(tr '\n' ' ' <<<"$names")', ' '))" >/dev/null ||
+    log "cutover: slots still on blue (Patroni drops them)"
   while IFS= read -r db; do
     [ -n "$db" ] || continue
-    sub=$(slot_name "$db")
-    if blue_rest GET /config | jq -e --arg s "$sub" '.slots[$s] != null' >/dev/null; then
-      blue_rest PATCH /config "$(jq -n -c --arg s "$sub" '{slots: {($s): null}}')" || die "PATCH /config of blue (remove slot $sub) failed"
-      log "cutover: $sub removed from blue's permanent slots"
-    fi
-    blue_sql postgres "SELECT count(pg_catalog.pg_drop_replication_slot(slot_name)) FROM pg_catalog.pg_replication_slots WHERE slot_name = '$sub' AND NOT active" >/dev/null ||
-      log "cutover: $sub still on blue (Patroni drops it)"
     PGOPTIONS='-c default_transaction_read_only=off' blue_sql "$db" "DROP PUBLICATION IF EXISTS $PUBLICATION" >/dev/null
-  done <<<"$(blue_databases)"
+  done <<<"$dbs"
 }
 
 # cutover: blue read-only and drained, green caught up, sequences copied, subscriptions and
