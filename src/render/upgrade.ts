@@ -19,7 +19,10 @@
  *    `CREATE PUBLICATION mp_upgrade FOR ALL TABLES` on blue, a Patroni permanent logical slot
  *    `mp_upgrade_<12 hex of md5(database)>` (blue's `PATCH /config`: it survives a failover on
  *    blue), `CREATE SUBSCRIPTION … WITH (create_slot = false, copy_data = true)` on green;
- *    metric `mp_upgrade_lag_bytes` (the largest slot's distance to blue's WAL position);
+ *    metric `mp_upgrade_lag_bytes` (the largest slot's distance to blue's WAL position); every
+ *    run compares blue's and green's table columns per database and logs each one only one side
+ *    has (DDL on blue is not replicated; the apply stops at a missing column), metric
+ *    `mp_upgrade_schema_drift` (databases that differ); a cutover is refused while any differs;
  * 4. cutover, when `cutover` is set and every table's initial copy is done: blue's
  *    `default_transaction_read_only` on (`PATCH /config`), blue's client sessions ended, a
  *    bounded wait ({@link UPGRADE_CATCHUP_TIMEOUT_SECONDS}) until every slot confirms blue's

@@ -19,7 +19,9 @@
  * has a second address, whose REST stand-in then answers `GET /primary` with 200 (the first's
  * with 503), and the second run points every subscription there; it also starts without the
  * node's local state, as a replaced node would. A first cutover, with shop's subscription disabled and a 2 s catch-up
- * bound, must give blue its writes back and drop nothing (the writer pauses meanwhile).
+ * bound, must give blue its writes back and drop nothing (the writer pauses meanwhile). A column
+ * added on blue during the follow (DDL is not replicated) is named, and refuses a cutover, until
+ * green has it too.
  *
  * The writer (bash, host psql) commits a transaction to blue every few milliseconds (insert,
  * update, insert into a table without a primary key); once blue refuses writes it waits for the
@@ -233,6 +235,18 @@ echo "follow_again_rc: $rc"
 echo "follow_again_creates: $(grep -c 'created\|copied from blue\|added to blue' "$STAGE/run3.log")"
 echo "follow_again_repointed: $(grep -c 'now connects to blue.s primary ${BLUE2}' "$STAGE/run3.log")"
 echo "subscription_hosts: $(gp -d postgres -c "SELECT string_agg(DISTINCT substring(subconninfo from 'host=([0-9.]+)'), ',') FROM pg_subscription")"
+# DDL on blue is not replicated: the next run names the column, publishes the drift, and a cutover is refused until green has it
+bp -d shop -c "ALTER TABLE orders ADD COLUMN note text" >/dev/null
+cp "$ROOT0/opt/upgrade-cutover" "$ROOT0${UPGRADE_SCRIPT}"
+rc=0; $UP run > "$STAGE/run-drift.log" 2>&1 || rc=$?
+echo "drift_rc: $rc"
+grep 'schema drift' "$STAGE/run-drift.log" | sed 's/^.*schema drift: /drift_line: /'
+echo "drift_cutover_refused: $(grep -c 'not while blue.s and green.s tables differ' "$STAGE/run-drift.log")"
+echo "drift_blue_read_only: $(bp -d postgres -c "SHOW default_transaction_read_only")"
+gp -d shop -c "ALTER TABLE orders ADD COLUMN note text" >/dev/null
+cp "$ROOT0/opt/upgrade-follow" "$ROOT0${UPGRADE_SCRIPT}"
+rc=0; $UP run > "$STAGE/run-nodrift.log" 2>&1 || rc=$?
+echo "nodrift_rc: $rc $(grep -c 'schema drift' "$STAGE/run-nodrift.log")"
 for i in $(seq 1 60); do
   p=$(gp -d shop -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')")
   q=$(gp -d crm -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')")
@@ -306,7 +320,7 @@ echo "secrets_in_logs: $(cat "$STAGE"/run*.log | grep -c -e '${BLUE_SECRET.super
 echo "run_again: $($UP run 2>&1 | grep -c 'is done')"
 runuser -u postgres -- ${B15}/pg_ctl -D "$B/data" -m immediate stop >/dev/null 2>&1
 chroot --userspec=postgres:postgres "$ROOT0" /usr/lib/postgresql/17/bin/pg_ctl -D /data/green -m immediate stop >/dev/null 2>&1
-for f in run1 run2 run3 run-hasty run4; do echo "=== $f"; cat "$STAGE/$f.log"; done >&2
+for f in run1 run2 run3 run-drift run-nodrift run-hasty run4; do echo "=== $f"; cat "$STAGE/$f.log"; done >&2
 kill $(jobs -p) 2>/dev/null; wait
 `;
     const r = runSandbox({ addresses: [BLUE, BLUE2, GREEN], roots: [
@@ -332,6 +346,12 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("follow_again_repointed")).toBe("3");
     expect(one("subscription_hosts")).toBe(BLUE2);
     expect(one("initial_copy_pending")).toBe("0 0");
+    // DDL on blue: named, refused for the cutover, gone once green has the column
+    expect(one("drift_rc")).toBe("1");
+    expect(reported(r.stdout, "drift_line")).toEqual(["shop: blue has column public.orders.note text that green lacks: make the same change on green (DDL is not replicated)"]);
+    expect(one("drift_cutover_refused")).toBe("1");
+    expect(one("drift_blue_read_only")).toBe("off");
+    expect(one("nodrift_rc")).toBe("0 0");
     // a catch-up that does not finish in time: blue writable again, nothing dropped
     expect(one("hasty_cutover_rc")).toBe("1");
     expect(one("hasty_cutover_says")).toBe("1");
@@ -366,7 +386,7 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("done_marker")).toBe("managed-postgres upgrade: cutover done from shop-blue: blue read-only at N ms, done at N ms (Unix time)");
     expect(one("schema_marks")).toBe("crm=managed-postgres upgrade: schema copied from shop-blue;shop=managed-postgres upgrade: schema copied from shop-blue");
     expect(one("pgpass_left")).toBe("0");
-    expect(one("metrics").split(" ")).toEqual(expect.arrayContaining(["mp_upgrade_preflight_problems", "mp_upgrade_lag_bytes", "mp_upgrade_cutover_seconds"]));
+    expect(one("metrics").split(" ")).toEqual(expect.arrayContaining(["mp_upgrade_preflight_problems", "mp_upgrade_lag_bytes", "mp_upgrade_schema_drift", "mp_upgrade_cutover_seconds"]));
     expect(one("aws_calls")).toBe(`--region eu-west-1 secretsmanager get-secret-value --secret-id ${SECRET_ARN} --query SecretString --output text`);
     expect(one("secrets_in_logs")).toBe("0");
     expect(one("run_again")).toBe("1");

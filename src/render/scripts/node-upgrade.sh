@@ -287,12 +287,41 @@ copy_pending() {
     WHERE s.subname = '$(slot_name "$1")' AND r.srsubstate NOT IN ('r', 's')"
 }
 
+# COLUMNS_SQL: every column of every ordinary table outside the system schemas, one a line.
+readonly COLUMNS_SQL="SELECT format('%I.%I.%I %s', n.nspname, c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod))
+  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+  ORDER BY 1"
+
+# schema_drift DB: logs each column blue and green do not share in DB (DDL on blue since the
+# schema copy: logical replication does not carry it, and the apply stops at a missing column);
+# prints how many.
+schema_drift() {
+  local db=$1 line col n=0
+  # sorted here: blue's and green's collations may differ
+  # (run in a command substitution: no errexit there, hence the explicit exits)
+  blue_sql "$db" "$COLUMNS_SQL" | sort >"$WORK/blue.columns" || exit 1
+  green_sql "$db" "$COLUMNS_SQL" | sort >"$WORK/green.columns" || exit 1
+  diff "$WORK/blue.columns" "$WORK/green.columns" | grep '^[<>]' >"$WORK/drift" || true
+  while IFS= read -r line; do
+    n=$((n + 1))
+    col=$(cut -c3- <<<"$line")
+    case "$line" in
+      "<"*) log "schema drift: $db: blue has column $col that green lacks: make the same change on green (DDL is not replicated)" ;;
+      *) log "schema drift: $db: green has column $col that blue lacks" ;;
+    esac
+  done <"$WORK/drift"
+  echo "$n"
+}
+
 follow() {
-  local db lag max=0 pending=0 p
+  local db lag max=0 pending=0 p drift=0 d
   copy_roles
   while IFS= read -r db; do
     [ -n "$db" ] || continue
     follow_database "$db"
+    d=$(schema_drift "$db")
+    if [ "$d" -gt 0 ]; then drift=$((drift + 1)); fi
     lag=$(lag_bytes "$db")
     p=$(copy_pending "$db")
     pending=$((pending + p))
@@ -300,8 +329,11 @@ follow() {
     log "follow: $db: lag $lag bytes, $p table(s) still in their initial copy"
   done <<<"$(blue_databases)"
   emit_metric mp_upgrade_lag_bytes "$max" "following $UPGRADE_FROM_CLUSTER: $max bytes behind, $pending table(s) in their initial copy"
+  emit_metric mp_upgrade_schema_drift "$drift" "following $UPGRADE_FROM_CLUSTER: $drift database(s) whose tables differ between blue and green"
   FOLLOW_PENDING=$pending
+  FOLLOW_DRIFT=$drift
 }
+FOLLOW_DRIFT=0
 FOLLOW_PENDING=0
 
 # blue_read_only on|null: default_transaction_read_only in blue's DCS configuration (Patroni
@@ -462,6 +494,10 @@ main() {
   [ "$command" = run ] || return 0
   step follow follow
   if [ "$UPGRADE_CUTOVER" != 1 ]; then return 0; fi
+  if [ "$FOLLOW_DRIFT" -gt 0 ]; then
+    log "cutover requested: not while blue's and green's tables differ (schema drift above)"
+    exit 1
+  fi
   if [ "$FOLLOW_PENDING" -gt 0 ]; then
     log "cutover requested: waiting for the initial copy of $FOLLOW_PENDING table(s)"
     return 0
