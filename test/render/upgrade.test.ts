@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { standaloneNode, distributedNode, TOKEN_ADDRESSES } from "./fixtures";
 import { renderUpgradeScript, renderUpgradeUnits, UPGRADE_MANAGED_ROLES, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
-import { DB_ROLES } from "../../src/render";
+import { DB_ROLES, scriptBody } from "../../src/render";
 
 const FROM: UpgradeSource = {
   cluster: "orders-blue",
@@ -16,10 +16,11 @@ const FROM: UpgradeSource = {
   cutover: false,
 };
 
-/** The value bash sees for NAME in the header of `text`. */
+/** The value bash sees for NAME in the header of `text` (the text before the script's body). */
 function headerValue(text: string, name: string): string {
-  const header = text.split("\n").filter((l) => l.startsWith("readonly "));
-  const r = spawnSync("bash", ["-c", `${header.join("\n")}\nprintf '%s' "$${name}"`], { encoding: "utf8" });
+  const header = text.slice(0, text.indexOf(scriptBody("node-upgrade.sh")));
+  const r = spawnSync("bash", ["-c", `${header}\nprintf '%s' "$${name}"`], { encoding: "utf8" });
+  expect(r.status).toBe(0);
   return r.stdout;
 }
 
