@@ -37,12 +37,13 @@
  *
  * Root, `sudo npm run setup:system`, terraform and the node root; fails (never skips) without them.
  */
-import { ROLL_APP, synthesizeApp } from "../test/twin/apps/synth";
+import { loadavg } from "node:os";
+import { ROLL_APP, synthesizeAppAsync } from "../test/twin/apps/synth";
 import { TwinFaultCluster } from "../test/twin/live";
 import { sleep } from "../test/live/harness/exec";
 import type { PatroniMember } from "../test/live/harness/fault-cluster";
 import { presentIds } from "../test/live/harness/scenarios";
-import { ContinuousWriter, longestGap, lostWrites } from "../test/live/harness/writer";
+import { ContinuousWriter, longestGapBounds, lostWrites } from "../test/live/harness/writer";
 import { requirePrerequisites } from "../test/support/prerequisites";
 import { postgresParametersForSize } from "../src/cluster-spec/sizes";
 
@@ -53,21 +54,17 @@ const ROLL_BUDGET_MS = Number(process.env.TWIN_ROLL_BUDGET_MIN ?? 20) * 60_000;
 /** The storage change waits for every node's grow-fs timer (every 5 minutes, AccuracySec 30 s) and its run. */
 const STORAGE_BUDGET_MS = 8 * 60_000;
 const GIB = 2 ** 30;
+const iso = (ms: number) => (ms ? new Date(ms).toISOString().slice(11, 23) : "-");
 const log = (m: string) => console.log(`${new Date().toISOString()} twin-roll: ${m}`);
 let cluster: TwinFaultCluster;
 
-function synthesize(size: "M" | "L", storageGiB: number): string {
-  const saved = { size: process.env.TWIN_ROLL_SIZE, storage: process.env.TWIN_ROLL_STORAGE_GIB };
-  process.env.TWIN_ROLL_SIZE = size;
-  process.env.TWIN_ROLL_STORAGE_GIB = String(storageGiB);
-  try {
-    return synthesizeApp(ROLL_APP).distributed!;
-  } finally {
-    for (const [k, v] of [["TWIN_ROLL_SIZE", saved.size], ["TWIN_ROLL_STORAGE_GIB", saved.storage]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+/**
+ * The roll app synthesized at `size` and `storageGiB` (its stack directory). Asynchronous: a
+ * synchronous synth blocks this process's event loop, which timestamps the writer's
+ * acknowledgements, and showed up as a write gap of its duration in the change it preceded.
+ */
+async function synthesize(size: "M" | "L", storageGiB: number): Promise<string> {
+  return (await synthesizeAppAsync(ROLL_APP, undefined, { TWIN_ROLL_SIZE: size, TWIN_ROLL_STORAGE_GIB: String(storageGiB) })).distributed!;
 }
 
 beforeAll(async () => {
@@ -204,7 +201,7 @@ test("size M → L, a parameter that needs a restart, storage 50 → 80 GiB, wit
   const size: Change = { name: "size M → L", applyStart: 0, start: 0, end: 0, windowEnd: 0, replaced: 0, restarted: 0, done: false };
   {
     step = size.name;
-    const stack = synthesize("L", 50);
+    const stack = await synthesize("L", 50);
     size.applyStart = Date.now();
     const changed = await twin.reapply(stack);
     (size as { start: number }).start = Date.now();
@@ -289,7 +286,7 @@ test("size M → L, a parameter that needs a restart, storage 50 → 80 GiB, wit
     step = storage.name;
     const before = await postmasters();
     const versions = groupVersions();
-    const stack = synthesize("L", 80);
+    const stack = await synthesize("L", 80);
     storage.applyStart = Date.now();
     const changed = await twin.reapply(stack);
     (storage as { start: number }).start = Date.now();
@@ -330,12 +327,15 @@ test("size M → L, a parameter that needs a restart, storage 50 → 80 GiB, wit
   const rows = changes.map((c, k) => {
     const from = k === 0 ? -Infinity : c.applyStart;
     const to = k === changes.length - 1 ? Infinity : changes[k + 1]!.applyStart;
-    let roGap = 0;
-    for (let i = 1; i < roOk.length; i++) if (roOk[i]! > c.applyStart && roOk[i - 1]! < c.windowEnd) roGap = Math.max(roGap, roOk[i]! - roOk[i - 1]!);
+    let ro = { from: 0, to: 0 };
+    for (let i = 1; i < roOk.length; i++) if (roOk[i]! > c.applyStart && roOk[i - 1]! < c.windowEnd && roOk[i]! - roOk[i - 1]! > ro.to - ro.from) ro = { from: roOk[i - 1]!, to: roOk[i]! };
+    const w = longestGapBounds(result.acks, c.applyStart, c.windowEnd);
     return {
       change: c.name,
-      write_gap_s: longestGap(result.acks, c.applyStart, c.windowEnd) / 1000,
-      ro_gap_s: roGap / 1000,
+      write_gap_s: (w.to - w.from) / 1000,
+      ro_gap_s: (ro.to - ro.from) / 1000,
+      /** when the longest gaps were (to match them with the log above) */
+      at: `write gap ${iso(w.from)} → ${iso(w.to)}, ro gap ${iso(ro.from)} → ${iso(ro.to)}`,
       lost_writes: lost.filter((id) => at.get(id)! >= from && at.get(id)! < to).length,
       nodes_replaced: c.replaced,
       nodes_restarted: c.restarted,
@@ -350,7 +350,7 @@ test("size M → L, a parameter that needs a restart, storage 50 → 80 GiB, wit
   const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0);
   const max = (f: (r: (typeof rows)[number]) => number) => Math.max(...rows.map(f));
   console.log(
-    `${table}\n(leader before: slot ${leaderBefore}; acks ${result.acks.length}, unacknowledged ${result.unacknowledged})\n` +
+    `${table}\n${rows.map((r) => `${r.change}: ${r.at}`).join("\n")}\n(leader before: slot ${leaderBefore}; acks ${result.acks.length}, unacknowledged ${result.unacknowledged}; load average ${loadavg().map((x) => x.toFixed(2)).join(" ")})\n` +
       `roll: write_gap_s=${max((r) => r.write_gap_s).toFixed(1)} ro_gap_s=${max((r) => r.ro_gap_s).toFixed(1)} lost_writes=${sum((r) => r.lost_writes)} nodes_replaced=${sum((r) => r.nodes_replaced)} duration_s=${sum((r) => r.duration_s).toFixed(0)}`,
   );
   expect(sum((r) => r.lost_writes)).toBe(lost.length);

@@ -51,8 +51,21 @@ import type { ClusterMember, PoolerContext } from "./types";
  */
 export const HAPROXY_RETRIES = 0;
 
+/** The check timing of every member (above): `inter` in seconds, `fall` in failed checks. */
+export const HAPROXY_CHECK = { interSeconds: 1, fall: 2 } as const;
+
 export const HAPROXY_DEFAULT_SERVER =
-  "default-server inter 1s fastinter 500ms downinter 500ms fall 2 rise 1 on-marked-down shutdown-sessions";
+  `default-server inter ${HAPROXY_CHECK.interSeconds}s fastinter 500ms downinter 500ms fall ${HAPROXY_CHECK.fall} rise 1 on-marked-down shutdown-sessions`;
+
+/**
+ * Seconds after which every pooler's HAProxy has marked down a member whose Patroni check
+ * started failing (a departing replica's `GET /replica` answering 503 once it carries the
+ * `noloadbalance` tag): `fall` × `inter` ({@link HAPROXY_CHECK}: 2 s; with `fastinter` the
+ * second failed check comes sooner) plus 1 s for a check in flight (`timeout check` is 2 s but
+ * a 503 answers at once). The rolling maintenance waits this long before the member leaves
+ * (src/render/scripts/node-maintenance.sh, `depart`).
+ */
+export const HAPROXY_DRAIN_SECONDS = HAPROXY_CHECK.fall * HAPROXY_CHECK.interSeconds + 1;
 
 /**
  * Paths of the pooler's HTTP health endpoint (`PORTS.poolerHealth`): each answers 200 while

@@ -21,6 +21,7 @@
  * memory. `ProtectSystem=strict` is relaxed for the bootstrap and the filesystem growth
  * (they configure the machine).
  */
+import { dirname } from "node:path";
 import { PORTS, PGBOUNCER_EXPORTER_PORTS } from "../cluster-spec";
 import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "./postgres";
 import { PGBACKREST_LOG_PATH } from "./pgbackrest";
@@ -558,7 +559,8 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
       ROOT,
       MAINTENANCE_TIMER,
       "OnBootSec=1min, OnUnitActiveSec=1min",
-      { NoNewPrivileges: "yes", PrivateTmp: "yes", ProtectHome: "yes", ProtectSystem: "full", TimeoutStartSec: "5min" },
+      // /etc/patroni writable: a departing replica's tags go into patroni.yml (node-maintenance.sh, depart)
+      { NoNewPrivileges: "yes", PrivateTmp: "yes", ProtectHome: "yes", ProtectSystem: "full", ReadWritePaths: dirname(PATHS.patroniConfig), TimeoutStartSec: "5min" },
     ),
   );
   if (distributed) {

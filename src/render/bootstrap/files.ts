@@ -78,6 +78,18 @@ export function maintenanceDcsPrefix(clusterName: string): string {
  */
 export const ROLL_LOCK_TTL_SECONDS = 900;
 
+/**
+ * How long one maintenance run of a departing replica waits (seconds) for Patroni to show its
+ * departure tags (nosync, noloadbalance) and another member as the synchronous standby: the
+ * reload takes effect at the replica's next HA loop, the primary reacts at its next one and
+ * then waits 2 s for the new standby (Patroni 3.0.2 and 4.0.7 `process_sync_replication`), so
+ * 3 × `loop_wait` + 10 s (34 s at the default loop_wait 8), at most 120 s (the maintenance
+ * service's TimeoutStartSec is 5 minutes). A run that times out logs it; the next run goes on.
+ */
+export function departWaitSeconds(loopWait: number): number {
+  return Math.min(3 * loopWait + 10, 120);
+}
+
 /** Secret-bearing files written by the bootstrap at boot (never rendered). */
 export const BOOT_SECRET_FILES = {
   /** The backup cipher pass alone on one line (openssl `-pass file:`), postgres 0600. */

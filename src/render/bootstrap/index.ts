@@ -117,6 +117,7 @@ import { SLOT_RESOURCE, TAG_CLUSTER, TAG_SLOT, TAG_SLOT_RESOURCE, type ResolvedC
 import { PORTS, windowMinutes } from "../../cluster-spec";
 import { nodeConfigFilePaths, poolerConfigFilePaths } from "../node-files";
 import { PATHS, PGDATA_ROOT, pgDataDir } from "../paths";
+import { HAPROXY_DRAIN_SECONDS } from "../haproxy";
 import { PATRONI_MAXIMUM_LAG_ON_FAILOVER, PATRONI_POST_BOOTSTRAP_SCRIPT, PATRONI_RESTAPI_USERNAME } from "../patroni";
 import { MONITORING_PATHS } from "../monitoring/paths";
 import { METRIC_NAMESPACE } from "../../monitoring/metrics";
@@ -138,6 +139,7 @@ import {
   ROLL_LOCK_TTL_SECONDS,
   VERIFY_PORT,
   VERIFY_SCRATCH_DIR,
+  departWaitSeconds,
   logicalDumpPrefix,
   maintenanceDcsPrefix,
 } from "./files";
@@ -392,6 +394,8 @@ export function renderBootstrapScript(ctx: NodeContext): string {
     LAG_LIMIT_BYTES: PATRONI_MAXIMUM_LAG_ON_FAILOVER,
     ROLL_LOCK_TTL: ROLL_LOCK_TTL_SECONDS,
     MAINTENANCE_NEED_FILE,
+    DEPART_WAIT_SECONDS: departWaitSeconds(spec.patroni.loopWait),
+    DEPART_DRAIN_SECONDS: HAPROXY_DRAIN_SECONDS,
     BACKUP_STATUS_FILE: MONITORING_PATHS.backupStatusFile,
     // the default backup alarm threshold (the thresholds are a construct prop the nodes do not see)
     BACKUP_MAX_AGE_SECONDS: DEFAULT_MONITORING_THRESHOLDS.backupMaxAgeHours * 3600,

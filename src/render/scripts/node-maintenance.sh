@@ -10,6 +10,7 @@
 #   MEMBER_NAMES (words) LAG_LIMIT_BYTES ROLL_LOCK_TTL (seconds)
 #   MAINTENANCE_NEED_FILE (this node's "NEED WHY first-seen-revision"; see note_need)
 #   BACKUP_STATUS_FILE BACKUP_MAX_AGE_SECONDS JOB_VERIFY_BACKUP VERIFY_SCRATCH VERIFY_PORT
+#   DEPART_WAIT_SECONDS DEPART_DRAIN_SECONDS (a departing replica's bounded waits; see depart)
 # shellcheck disable=SC2154,SC2153 # header values (CLUSTER, SELF_NAME… come from the header)
 
 # emit_metric NAME VALUE [EVENT]: one CloudWatch embedded-metric-format line (namespace
@@ -50,14 +51,123 @@ check_data_version() {
   config_digest >"$CONFIG_DIGEST_FILE"
 }
 
-# config_digest: SHA-256 of the rendered configuration files as they are on disk now.
+# config_digest: SHA-256 of the rendered configuration files as they are on disk now, without
+# the departure tags a departing node appends to PATRONI_CONFIG (set_departure_tags).
 config_digest() {
   local f
   while IFS= read -r f; do
     [ -n "$f" ] || continue
     printf '%s\n' "$f"
-    if [ -f "$f" ]; then cat "$f"; fi
+    if [ -f "$f" ]; then sed "/^$DEPART_MARK\$/,\$d" "$f"; fi
   done <<<"$CONFIG_FILES" | sha256sum | cut -d' ' -f1
+}
+
+# The line that starts the departure tags in PATRONI_CONFIG; everything from it to the end of
+# the file is the block set_departure_tags appended.
+DEPART_MARK="# managed-postgres-maintenance: departing"
+
+# departure_tags_set: status 0 when PATRONI_CONFIG carries the departure tags.
+departure_tags_set() {
+  grep -qxF "$DEPART_MARK" "$PATRONI_CONFIG" 2>/dev/null
+}
+
+# rewrite_patroni_config: replaces PATRONI_CONFIG by the text on stdin (a temporary file in
+# its directory, owner and mode kept, renamed over it: Patroni never reads half a file).
+rewrite_patroni_config() {
+  local tmp
+  tmp=$(mktemp "$(dirname "$PATRONI_CONFIG")/.patroni.yml.XXXXXX") || return 1
+  cat >"$tmp" && chown --reference="$PATRONI_CONFIG" "$tmp" 2>/dev/null && chmod --reference="$PATRONI_CONFIG" "$tmp" && mv -f "$tmp" "$PATRONI_CONFIG" || {
+    rm -f "$tmp"
+    return 1
+  }
+}
+
+# set_departure_tags: appends Patroni's tags `nosync` (Patroni never picks this member as the
+# synchronous standby: the primary moves the role to another streaming replica at its next HA
+# loop) and `noloadbalance` (its `GET /replica` answers 503, so HAProxy's read-only backend
+# drops it) to PATRONI_CONFIG and reloads Patroni (Patroni 3.0.2 and 4.0.7 take `tags` from the
+# local file on a reload). A replacement instance renders a fresh file without them; after a
+# restart clear_departure_tags removes them.
+set_departure_tags() {
+  if ! departure_tags_set; then
+    {
+      cat "$PATRONI_CONFIG"
+      if [ -n "$(tail -c1 "$PATRONI_CONFIG")" ]; then echo; fi
+      printf '%s\ntags:\n  nosync: true\n  noloadbalance: true\n' "$DEPART_MARK"
+    } | rewrite_patroni_config || return 1
+  fi
+  patronictl_env reload "$PATRONI_SCOPE" "$SELF_NAME" --force >/dev/null
+}
+
+# clear_departure_tags: removes the departure tags from PATRONI_CONFIG (when there) and reloads
+# Patroni, so the member may be the synchronous standby and serve reads again.
+clear_departure_tags() {
+  departure_tags_set || return 0
+  sed "/^$DEPART_MARK\$/,\$d" "$PATRONI_CONFIG" | rewrite_patroni_config || {
+    log "maintenance: could not remove the departure tags from $PATRONI_CONFIG: retrying next run"
+    return 1
+  }
+  local i
+  for ((i = 1; i <= 3; i++)); do
+    if patronictl_env reload "$PATRONI_SCOPE" "$SELF_NAME" --force >/dev/null; then
+      log "maintenance: $SELF_NAME is back: departure tags (nosync, noloadbalance) removed"
+      return 0
+    fi
+    sleep 2
+  done
+  log "maintenance: departure tags removed from $PATRONI_CONFIG, but Patroni's reload failed: it keeps them until its next reload"
+  return 1
+}
+
+# depart: the graceful departure of a replica the roll is about to replace or restart (the
+# primary switches over first and departs as a replica at a later run). Status 0 when it may go
+# now; 1 when it must wait (logged; the next run goes on). With synchronous_mode_strict a commit
+# waits for the synchronous standby: a standby that just vanished held every commit until the
+# primary's next HA loop (loop_wait) named another one, and HAProxy's read-only backend kept
+# sending it sessions until its checks failed. So, before leaving:
+# 1. unless it carries them already, another member must be able to take the synchronous
+#    standby role (a streaming or running replica without nosync): never below a synchronous
+#    standby; otherwise it waits;
+# 2. set_departure_tags (nosync, noloadbalance) and a reload;
+# 3. wait, at most DEPART_WAIT_SECONDS (two HA loops and the primary's 2 s settle), until GET
+#    /cluster shows this member with both tags and another member as sync_standby, then
+#    DEPART_DRAIN_SECONDS (HAProxy's fall x inter, src/render/haproxy.ts) so every pooler's
+#    read-only backend has marked it down.
+depart() {
+  local cluster others sync i
+  cluster=$(patroni_get cluster) || {
+    log "maintenance: $SELF_NAME waits before its $NEED: Patroni REST API not answering"
+    return 1
+  }
+  if ! departure_tags_set; then
+    others=$(jq -r --arg s "$SELF_NAME" '[.members[] | select(.name != $s and .role != "leader" and .role != "master" and .role != "primary"
+      and (.state == "streaming" or .state == "running") and ((.tags.nosync // false) != true)) | .name] | join(" ")' <<<"$cluster")
+    if [ -z "$others" ]; then
+      log "maintenance: $SELF_NAME waits before its $NEED: no other streaming replica could take the synchronous standby role (the roll never goes below a synchronous standby)"
+      return 1
+    fi
+    sync=$(jq -r '[.members[] | select(.role == "sync_standby") | .name] | first // "none"' <<<"$cluster")
+    if ! set_departure_tags; then
+      log "maintenance: $SELF_NAME waits before its $NEED: could not set the departure tags in $PATRONI_CONFIG or reload Patroni"
+      return 1
+    fi
+    log "maintenance: $SELF_NAME departs before its $NEED: tags nosync and noloadbalance set (synchronous standby now $sync; candidates $others)"
+  fi
+  for ((i = 0; i < DEPART_WAIT_SECONDS; i += 2)); do
+    cluster=$(patroni_get cluster) || cluster='{}'
+    sync=$(jq -r --arg s "$SELF_NAME" '(.members // []) as $m
+      | if ($m | any(.name == $s and .role != "sync_standby" and .tags.nosync == true and .tags.noloadbalance == true))
+        then [$m[] | select(.role == "sync_standby" and .name != $s) | .name] | first // empty else empty end' <<<"$cluster")
+    if [ -n "$sync" ]; then
+      sleep "$DEPART_DRAIN_SECONDS"
+      log "maintenance: $SELF_NAME left: $sync is the synchronous standby, HAProxy's read-only backends dropped $SELF_NAME ($DEPART_DRAIN_SECONDS s of checks)"
+      emit_metric mp_maintenance_node_departed 1 "$NEED: synchronous standby $sync"
+      return 0
+    fi
+    sleep 2
+  done
+  log "maintenance: $SELF_NAME waits before its $NEED: after $DEPART_WAIT_SECONDS s Patroni does not yet show its departure tags and another synchronous standby: retrying next run"
+  return 1
 }
 
 # minute_of_week EPOCH: minutes since Monday 00:00 UTC of the week of EPOCH.
@@ -347,6 +457,8 @@ job_maintenance() {
     return 0
   fi
   since=$(note_need "$rev")
+  # tags left by a departure whose restart is done (or whose need went away)
+  if [ "$NEED" != replace ] && [ "$NEED" != restart ]; then clear_departure_tags || true; fi
   if [ "$NEED" != replace ]; then apply_dcs_configuration; fi
   lock=$(roll_lock)
   holder=$(awk '{print $1}' <<<"$lock")
@@ -417,14 +529,18 @@ job_maintenance() {
   fi
   case "$NEED" in
     replace)
+      depart || return 0
       log "maintenance: replacing $SELF_NAME ($WHY): terminate-instance-in-auto-scaling-group $INSTANCE_ID, capacity kept"
       emit_metric mp_maintenance_node_replaced 1 "$WHY"
       awsc autoscaling terminate-instance-in-auto-scaling-group --instance-id "$INSTANCE_ID" --no-should-decrement-desired-capacity >/dev/null
       ;;
     restart)
+      depart || return 0
       log "maintenance: restarting PostgreSQL on $SELF_NAME through Patroni ($WHY)"
       emit_metric mp_maintenance_node_restarted 1 "$WHY"
-      patronictl_env restart "$PATRONI_SCOPE" "$SELF_NAME" --force
+      patronictl_env restart "$PATRONI_SCOPE" "$SELF_NAME" --force ||
+        log "maintenance: the restart of $SELF_NAME failed: retrying next run"
+      clear_departure_tags || true
       ;;
     reload)
       log "maintenance: reloading $SELF_NAME through Patroni ($WHY)"
