@@ -56,6 +56,8 @@ export const METRICS = {
   maintenanceSwitchover: "mp_maintenance_switchover",
   /** 1 when a node started its roll (took the lock) (node events log). */
   maintenanceStarted: "mp_maintenance_started",
+  /** 1 per replica that left gracefully before its replacement or restart: another member is the synchronous standby, the read-only backends dropped it (node events log). */
+  maintenanceNodeDeparted: "mp_maintenance_node_departed",
   /** 1 per PostgreSQL restart through Patroni by the rolling maintenance (node events log). */
   maintenanceNodeRestarted: "mp_maintenance_node_restarted",
   /** 1 per Patroni reload by the rolling maintenance (node events log). */
