@@ -76,10 +76,11 @@ departure_tags_set() {
 rewrite_patroni_config() {
   local tmp
   tmp=$(mktemp "$(dirname "$PATRONI_CONFIG")/.patroni.yml.XXXXXX") || return 1
-  cat >"$tmp" && chown --reference="$PATRONI_CONFIG" "$tmp" 2>/dev/null && chmod --reference="$PATRONI_CONFIG" "$tmp" && mv -f "$tmp" "$PATRONI_CONFIG" || {
-    rm -f "$tmp"
-    return 1
-  }
+  if cat >"$tmp" && chown --reference="$PATRONI_CONFIG" "$tmp" && chmod --reference="$PATRONI_CONFIG" "$tmp" && mv -f "$tmp" "$PATRONI_CONFIG"; then
+    return 0
+  fi
+  rm -f "$tmp"
+  return 1
 }
 
 # set_departure_tags: appends Patroni's tags `nosync` (Patroni never picks this member as the
