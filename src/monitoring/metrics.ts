@@ -68,6 +68,16 @@ export const METRICS = {
   walLimitsSet: "mp_wal_limits_set",
   /** 1 when the weekly backup verification (pgbackrest verify, restore check) failed, 0 when it passed (node events log). */
   backupVerifyFailed: "mp_backup_verify_failed",
+  /** Blocking problems the upgrade's preflight found on blue, each logged by name (green's primary, `upgradeFrom`, node events log). */
+  upgradePreflightProblems: "mp_upgrade_preflight_problems",
+  /** Bytes of blue's WAL the largest upgrade slot has not confirmed: how far green is behind (green's primary, `upgradeFrom`, node events log). */
+  upgradeLagBytes: "mp_upgrade_lag_bytes",
+  /** Databases whose tables' columns differ between blue and green (DDL on blue is not replicated) (green's primary, `upgradeFrom`, node events log). */
+  upgradeSchemaDrift: "mp_upgrade_schema_drift",
+  /** Seconds from blue read-only to the end of the cutover, once (green's primary, `upgradeFrom`, node events log). */
+  upgradeCutoverSeconds: "mp_upgrade_cutover_seconds",
+  /** 1 when a cutover was abandoned (green did not catch up in time; blue writable again) (green's primary, `upgradeFrom`, node events log). */
+  upgradeCutoverFailed: "mp_upgrade_cutover_failed",
   /** 1 when postgres_exporter can reach PostgreSQL. */
   postgresUp: "pg_up",
   /** Clients waiting for a server connection, per PgBouncer pool (Debian's pgbouncer exporter). */

@@ -6,7 +6,8 @@
 import { spawnSync } from "node:child_process";
 import { standaloneNode, distributedNode, TOKEN_ADDRESSES } from "./fixtures";
 import { renderUpgradeScript, renderUpgradeUnits, UPGRADE_MANAGED_ROLES, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
-import { DB_ROLES, scriptBody } from "../../src/render";
+import { DB_ROLES, readScript, scriptBody } from "../../src/render";
+import { METRICS } from "../../src/monitoring";
 
 const FROM: UpgradeSource = {
   cluster: "orders-blue",
@@ -75,5 +76,14 @@ describe("renderUpgradeUnits", () => {
     expect(timer!.path).toBe("/etc/systemd/system/managed-postgres-upgrade.timer");
     expect(timer!.content).toContain("OnUnitInactiveSec=60s\n");
     expect(timer!.content).toContain("WantedBy=timers.target\n");
+  });
+});
+
+describe("the upgrade script's metrics", () => {
+  test("are the upgrade entries of the METRICS catalog, no more, no fewer", () => {
+    const emitted = [...readScript("node-upgrade.sh").matchAll(/emit_metric (mp_[a-z_]+) /g)].map((m) => m[1]).sort();
+    const catalog = Object.values(METRICS).filter((m) => m.startsWith("mp_upgrade_")).sort();
+    expect([...new Set(emitted)]).toEqual(catalog);
+    expect(catalog).toHaveLength(5);
   });
 });
