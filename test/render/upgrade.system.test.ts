@@ -18,7 +18,8 @@
  * green (the live test's part). Between the two follow runs blue "fails over": its only server
  * has a second address, whose REST stand-in then answers `GET /primary` with 200 (the first's
  * with 503), and the second run points every subscription there; it also starts without the
- * node's local state, as a replaced node would. A first cutover, with shop's subscription disabled and a 2 s catch-up
+ * node's local state, as a replaced node would. Blue starts with wal_level replica (the preflight
+ * names it, with the table) and is restarted with logical. A first cutover, with shop's subscription disabled and a 2 s catch-up
  * bound, must give blue its writes back and drop nothing (the writer pauses meanwhile). A column
  * added on blue during the follow (DDL is not replicated) is named, and refuses a cutover, until
  * green has it too.
@@ -126,7 +127,7 @@ cat >> "$B/data/postgresql.conf" <<EOF
 listen_addresses = '${BLUE},${BLUE2}'
 port = 5432
 unix_socket_directories = '$B/sock'
-wal_level = logical
+wal_level = replica
 max_replication_slots = 20
 max_wal_senders = 20
 ssl = on
@@ -196,6 +197,8 @@ echo "preflight_blocking: $(grep -c 'BLOCKING' "$STAGE/run1.log")"
 grep 'BLOCKING' "$STAGE/run1.log" | sed 's/^.*BLOCKING: /preflight_line: /'
 echo "subscriptions_after_refusal: $(gp -d postgres -c "SELECT count(*) FROM pg_subscription")"
 bp -d shop -c "ALTER TABLE events REPLICA IDENTITY FULL" >/dev/null
+bp -d postgres -c "ALTER SYSTEM SET wal_level = logical" >/dev/null
+runuser -u postgres -- ${B15}/pg_ctl -D "$B/data" -l "$B/log" -w restart >/dev/null || { echo "blue restart failed"; exit 1; }
 
 # --- the writer: blue until it refuses, then (after the done marker) green
 W="$STAGE/writer"; mkdir -p "$W"; chown postgres:postgres "$W"
@@ -336,8 +339,11 @@ kill $(jobs -p) 2>/dev/null; wait
 
     // preflight refused, naming the table, and created nothing
     expect(one("preflight_rc")).toBe("1");
-    expect(reported(r.stdout, "preflight_line").join("\n")).toMatch(/shop: table public\.events has no primary key and REPLICA IDENTITY DEFAULT/);
-    expect(one("preflight_blocking")).toBe("1");
+    expect(reported(r.stdout, "preflight_line")).toEqual([
+      "blue's wal_level is replica: logical decoding needs wal_level = logical (a restart of blue's members)",
+      "shop: table public.events has no primary key and REPLICA IDENTITY DEFAULT: UPDATE and DELETE would fail on blue and not reach green (add a primary key, or ALTER TABLE ... REPLICA IDENTITY FULL or USING INDEX)",
+    ]);
+    expect(one("preflight_blocking")).toBe("2");
     expect(one("subscriptions_after_refusal")).toBe("0");
     // follow, twice
     expect(one("follow_rc")).toBe("0");

@@ -133,12 +133,32 @@ blue_databases() {
 # preflight: what logical replication cannot carry, per database of blue: tables without a
 # primary key whose REPLICA IDENTITY is DEFAULT, or whose identity is NOTHING (UPDATE and DELETE
 # fail on blue once published), unlogged tables (not replicated), large objects (not
-# replicated), database names that are not plain words. Logs each, publishes
+# replicated), database names that are not plain words; and of blue as a whole: wal_level other
+# than logical, too few free replication slots or WAL senders for the databases. Logs each, publishes
 # mp_upgrade_preflight_problems, and fails when there is any.
 PREFLIGHT_PROBLEMS=0
 preflight() {
-  local db dbs problems=0 line found
+  local db dbs problems=0 line found n
   dbs=$(blue_databases)
+  n=$(grep -c . <<<"$dbs" || true)
+  # blue as a whole: logical decoding, and room for one slot and walsender per database plus
+  # the initial copy's (two table-sync workers at a time, each with its own slot)
+  found=$(blue_sql postgres "
+    SELECT format('blue''s wal_level is %s: logical decoding needs wal_level = logical (a restart of blue''s members)', current_setting('wal_level'))
+     WHERE current_setting('wal_level') <> 'logical'
+    UNION ALL
+    SELECT format('blue has %s free replication slot(s) (max_replication_slots %s): the upgrade needs %s', f, current_setting('max_replication_slots'), $n + 2)
+      FROM (SELECT current_setting('max_replication_slots')::int - count(*) AS f FROM pg_catalog.pg_replication_slots WHERE slot_name !~ '^(mp_upgrade_|pg_[0-9]+_sync_)') s
+     WHERE f < $n + 2
+    UNION ALL
+    SELECT format('blue has %s free WAL sender(s) (max_wal_senders %s): the upgrade needs %s', f, current_setting('max_wal_senders'), $n + 2)
+      FROM (SELECT current_setting('max_wal_senders')::int - count(*) AS f FROM pg_catalog.pg_stat_replication WHERE application_name !~ '^(mp_upgrade_|pg_[0-9]+_sync_)') s
+     WHERE f < $n + 2")
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    log "preflight: BLOCKING: $line"
+    problems=$((problems + 1))
+  done <<<"$found"
   while IFS= read -r db; do
     [ -n "$db" ] || continue
     if [[ ! $db =~ ^[A-Za-z0-9_-]+$ ]]; then
