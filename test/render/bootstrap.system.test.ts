@@ -26,6 +26,11 @@ function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.P
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", error: r.error };
 }
 
+/** Status 0, or a failure that shows the script's stderr (its last 4,000 characters): a status alone says nothing. */
+function expectSuccess(r: { status: number | null; stderr: string }): void {
+  if (r.status !== 0) throw new Error(`exit status ${r.status}; stderr (tail):\n${r.stderr.slice(-4000)}`);
+}
+
 function requireTool(tool: string): void {
   requirePrerequisites({ commands: [tool] });
 }
@@ -60,7 +65,7 @@ describe("bootstrap script text", () => {
   ])("the %s script passes shellcheck at info severity", (_name, render) => {
     const r = shellcheck(render(), "bootstrap.sh");
     expect(r.stdout + r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expectSuccess(r);
   });
 
 });
@@ -208,7 +213,7 @@ describe("bootstrap script behaviour (bash)", () => {
     writeFileSync(file, renderBootstrapScript(distributedNode(0)).replace(/^main "\$@"$/m, 'job_backup() { echo "backup job"; }\nmain "$@"'));
     const r = run("bash", [file, "backup"]);
     expect(r.stdout).toBe("backup job\n");
-    expect(r.status).toBe(0);
+    expectSuccess(r);
     const p = join(dir, "pooler");
     writeFileSync(p, renderPoolerBootstrapScript(pooler()));
     const u = run("bash", [p, "backup"]);
@@ -222,7 +227,7 @@ describe("bootstrap script behaviour (bash)", () => {
     expect(run("mkfs.ext4", ["-q", "-F", img]).status).toBe(0);
     const uuid = run("blkid", ["-p", "-o", "value", "-s", "UUID", img]).stdout.trim();
     const r = sourceAndRun(renderBootstrapScript(distributedNode(0)), `format_if_blank ${JSON.stringify(img)}`);
-    expect(r.status).toBe(0);
+    expectSuccess(r);
     expect(r.stderr).not.toContain("creating ext4");
     expect(run("blkid", ["-p", "-o", "value", "-s", "UUID", img]).stdout.trim()).toBe(uuid);
   });
@@ -231,7 +236,7 @@ describe("bootstrap script behaviour (bash)", () => {
     const img = join(dir, "blank.img");
     expect(run("truncate", ["-s", "16M", img]).status).toBe(0);
     const r = sourceAndRun(renderBootstrapScript(distributedNode(0)), `format_if_blank ${JSON.stringify(img)}`);
-    expect(r.status).toBe(0);
+    expectSuccess(r);
     expect(run("blkid", ["-p", "-o", "value", "-s", "TYPE", img]).stdout.trim()).toBe("ext4");
   });
 
@@ -257,7 +262,7 @@ describe("bootstrap script behaviour (bash)", () => {
     const { bin, state } = fakeAws();
     const r = secretRun(renderBootstrapScript(distributedNode(0)), bin);
     expect(r.stderr).not.toContain("ERROR");
-    expect(r.status).toBe(0);
+    expectSuccess(r);
     const stored = JSON.parse(readFileSync(join(state, "secret"), "utf8"));
     expect(Object.keys(stored).sort()).toEqual([...SECRET_FIELDS].sort());
     expect(stored.superuser_password).toMatch(/^[0-9a-f]{64}$/);
@@ -402,7 +407,7 @@ describe("bootstrap script behaviour (bash)", () => {
   test("no secret value reaches a command line or the log", () => {
     const { bin, state } = fakeAws();
     const r = secretRun(renderBootstrapScript(distributedNode(0)), bin);
-    expect(r.status).toBe(0);
+    expectSuccess(r);
     const stored = JSON.parse(readFileSync(join(state, "secret"), "utf8")) as Record<string, string>;
     const argv = readFileSync(join(state, "argv.log"), "utf8");
     for (const f of SECRET_FIELDS.filter((x) => !x.startsWith("ca_"))) {
@@ -535,7 +540,7 @@ ${snapshot}
     const ctx = withStandIns(standaloneNode());
     const r = prepareTwice(renderBootstrapScript(ctx), renderNodeConfigFiles(ctx), ctx.self.address, false);
     expect(r.stderr).toContain("prepare: done");
-    expect(r.status).toBe(0);
+    expectSuccess(r);
     const [first, second] = r.stdout.split("=== second");
     const listing = first!.split("=== first")[1]!;
     for (const line of [
@@ -595,6 +600,8 @@ esac
       { mode: 0o755 },
     );
     const driver = `set -euo pipefail
+PS4='+ line \${LINENO}: '
+set -x
 ip link set lo up
 ip link add dummy0 type veth peer name peer0
 ip link set peer0 up
@@ -615,13 +622,19 @@ echo "=== rules"
 ip rule show
 echo "=== table"
 ip route show table 1002
+set +x
+# 3,000 more rules after ours (priority 5000): ip rule show then writes far more than a pipe
+# holds, so a reader that stops at the first match would end it with SIGPIPE (under pipefail
+# the rule looked absent and a second ip rule add failed with File exists).
+for i in $(seq 0 2999); do echo "rule add from 10.99.$((i / 250)).$((i % 250 + 1)) lookup 3000 priority 5000"; done | ip -batch -
+set -x
 echo "=== again"
 step_slot_network
 `;
     writeFileSync(join(dir, "driver.sh"), driver);
     const r = run("unshare", ["-n", "bash", join(dir, "driver.sh")]);
     expect(r.stderr).toContain("attaching the slot eni eni-0abc");
-    expect(r.status).toBe(0);
+    expectSuccess(r);
     expect(r.stderr).toContain("slot address 10.10.1.12 is on dummy1");
     expect(r.stdout).toMatch(/from 10\.10\.1\.12 lookup 1002/);
     expect(r.stdout).toContain("default via 10.10.1.1 dev dummy1");
@@ -690,7 +703,7 @@ step_data_volume
     const r = run("unshare", ["-m", "-n", "--propagation", "private", "bash", join(dir, "driver.sh")]);
     for (const l of run("losetup", ["-j", join(dir, "vol.img")]).stdout.split("\n").filter(Boolean)) run("losetup", ["-d", l.split(":")[0]!]);
     expect(r.stderr).toContain("attaching the slot volume vol-0123456789abcdef0");
-    expect(r.status).toBe(0);
+    expectSuccess(r);
     expect(r.stderr.match(/creating ext4/g)?.length).toBe(1);
     const [before, after] = r.stdout.split("=== after");
     const fstab = before!.split("=== fstab")[1]!.trim().split("\n");
@@ -732,7 +745,7 @@ ${script} grow-fs
     const r = run("unshare", ["-m", "-n", "--propagation", "private", "bash", join(dir, "driver.sh")]);
     for (const l of run("losetup", ["-j", join(dir, "vol.img")]).stdout.split("\n").filter(Boolean)) run("losetup", ["-d", l.split(":")[0]!]);
     expect(r.stderr).toContain("growing the filesystem on");
-    expect(r.status).toBe(0);
+    expectSuccess(r);
     const loop = readFileSync(join(dir, "loop"), "utf8").trim();
     expect(readFileSync(join(dir, "resize2fs.log"), "utf8")).toBe(`${loop}\n`);
     expect(r.stderr).toMatch(/from 67108864 to 268435456 bytes/);
@@ -747,7 +760,7 @@ ${script} grow-fs
     const ctx = withStandIns(pooler());
     const r = prepareTwice(renderPoolerBootstrapScript(ctx), renderPoolerConfigFiles(ctx), "10.10.0.50", true);
     expect(r.stderr).toContain("prepare: done");
-    expect(r.status).toBe(0);
+    expectSuccess(r);
     expect(r.stdout).toContain("/etc/pgbouncer/userlist.txt 600 postgres:postgres");
     expect(r.stderr).toContain("TLS certificate of the PgBouncer tier installed (DNS:orders-pooler,DNS:mp-orders-0123456789abcdef.elb.eu-west-1.amazonaws.com)");
     const calls = readFileSync(join(r.state, "argv.log"), "utf8").split("\n").filter(Boolean);

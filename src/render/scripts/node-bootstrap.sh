@@ -220,7 +220,7 @@ job_publish() {
 }
 
 slot_interface() {
-  ip -o -4 addr show | awk -v a="$SELF_ADDRESS" '{split($4, p, "/"); if (p[1] == a) {print $2; exit}}'
+  ip -o -4 addr show | awk -v a="$SELF_ADDRESS" '!found {split($4, p, "/"); if (p[1] == a) {print $2; found = 1}}'
 }
 # in_subnet ADDRESS CIDR: status 0 when the IPv4 ADDRESS lies in CIDR
 in_subnet() {
@@ -231,14 +231,16 @@ in_subnet() {
 # node opens to the other members (etcd peers, replication, pg_rewind, Patroni REST,
 # pgBackRest) leave from the slot address through it too: a /32 route per member address in
 # the main table, via the slot interface with src <slot ip> (etcd checks the peer's source
-# address against its certificate, pg_hba admits members' /32s). Idempotent.
+# address against its certificate, pg_hba admits members' /32s). Idempotent. Under pipefail a
+# reader that stops early (grep -q, awk exit) can end `ip` with SIGPIPE and fail the pipeline:
+# the readers here read all of their input (a second prepare added the rule twice: File exists).
 ensure_source_routing() {
-  local iface def net gw peer
+  local iface def net gw peer rules
   iface=$(slot_interface)
-  def=$(ip -4 route show default | awk '{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}')
+  def=$(ip -4 route show default | awk '!found {for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); found = 1; break}}')
   if [ -z "$def" ] || [ "$iface" = "$def" ]; then return 0; fi
   net=$(ip -4 route show dev "$iface" proto kernel scope link |
-    awk -v a="$SELF_ADDRESS" '{for (i = 1; i < NF; i++) if ($i == "src" && $(i + 1) == a) {print $1; exit}}')
+    awk -v a="$SELF_ADDRESS" '!found {for (i = 1; i < NF; i++) if ($i == "src" && $(i + 1) == a) {print $1; found = 1; break}}')
   if [ -z "$net" ]; then
     log "no connected route for $SELF_ADDRESS on $iface: source routing not configured"
     return 0
@@ -246,7 +248,8 @@ ensure_source_routing() {
   gw=$(awk -F'[./]' '{printf "%d.%d.%d.%d", $1, $2, $3, $4 + 1}' <<<"$net")
   ip route replace "$net" dev "$iface" src "$SELF_ADDRESS" table "$ROUTE_TABLE"
   ip route replace default via "$gw" dev "$iface" table "$ROUTE_TABLE"
-  if ! ip rule show | grep -q "from $SELF_ADDRESS lookup $ROUTE_TABLE"; then
+  rules=$(ip rule show)
+  if ! grep -qF "from $SELF_ADDRESS lookup $ROUTE_TABLE" <<<"$rules"; then
     ip rule add from "$SELF_ADDRESS" lookup "$ROUTE_TABLE" priority "$ROUTE_TABLE"
   fi
   for peer in $PEER_ADDRESSES; do
@@ -364,7 +367,7 @@ step_slot_network() {
   attach_slot eni
   mac=$SLOT_MAC
   for ((i = 1; i <= 60; i++)); do
-    iface=$(ip -o link show | awk -v m="$mac" 'index($0, "link/ether " m " ") {sub(":$", "", $2); sub("@.*", "", $2); print $2; exit}')
+    iface=$(ip -o link show | awk -v m="$mac" '!found && index($0, "link/ether " m " ") {sub(":$", "", $2); sub("@.*", "", $2); print $2; found = 1}')
     if [ -n "$iface" ]; then break; fi
     sleep 2
   done
