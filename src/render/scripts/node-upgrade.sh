@@ -241,7 +241,7 @@ copy_schema() {
     -h "$BLUE_HOST" -p "$BLUE_PG_PORT" -U "$SUPERUSER" -d "$db" >"$WORK/schema.sql" || die "pg_dump --schema-only of $db on blue failed"
   printf '\nCOMMENT ON DATABASE "%s" IS %s;\n' "$db" "'$SCHEMA_MARK $UPGRADE_FROM_CLUSTER'" >>"$WORK/schema.sql"
   green_file "$db" -v ON_ERROR_STOP=1 --single-transaction <"$WORK/schema.sql" >/dev/null 2>"$WORK/schema.err" || {
-    grep 'ERROR' "$WORK/schema.err" | head -n 5 | while IFS= read -r line; do log "schema: $db: $line"; done
+    grep -m 5 'ERROR' "$WORK/schema.err" | while IFS= read -r line; do log "schema: $db: $line"; done
     die "restoring blue's schema of $db failed"
   }
   log "schema: $db copied from blue"
