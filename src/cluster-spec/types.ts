@@ -185,8 +185,10 @@ export interface ClusterSpec {
    * connect to blue's PostgreSQL as blue's superuser (roles and schema copy, publication,
    * subscriptions' walsenders), over TLS with scram-sha-256, from each of
    * `upgradeTo.nodeAddresses` (`/32` rules of blue's `pg_hba.conf`, before the rules that reject
-   * the superuser from every other address). Setting or removing it is a new launch template
-   * version of blue's nodes (rolled like any change). AWS target only.
+   * the superuser from every other address), and `wal_level` `logical` instead of `replica`
+   * (logical decoding on blue). Setting or removing it is a new launch template version of
+   * blue's nodes (rolled like any change) and, through `wal_level`, a restart of every member
+   * of blue (docs/UPGRADING.md, "Blue/green"). AWS target only (a synth error on Kubernetes).
    * @default - blue admits its superuser from no remote address
    */
   readonly upgradeTo?: UpgradeTo;

@@ -97,13 +97,46 @@ export function walLimitsForVolume(volumeMiB: number): WalLimits {
 }
 
 /**
+ * Replication slots and WAL senders every cluster renders (`max_replication_slots`,
+ * `max_wal_senders`), PostgreSQL's defaults (PostgreSQL documentation, "Server Configuration —
+ * Replication — Sending Servers": both default to 10).
+ */
+export const REPLICATION_LIMIT = 10;
+
+/**
+ * `wal_level` of a cluster: `logical` with `spec.upgradeTo` (the blue cluster of a blue/green
+ * major upgrade: green subscribes to blue, and a publisher needs `wal_level = logical`,
+ * PostgreSQL documentation, "Logical Replication — Configuration Settings — Publishers"),
+ * `replica` otherwise (streaming replication and archiving need no more; logical WAL is larger).
+ *
+ * `wal_level` is a DCS-only setting of Patroni ({@link PATRONI_DCS_ONLY_PARAMETERS}) and a
+ * `postmaster` parameter: on a running cluster the maintenance PATCHes it into Patroni's dynamic
+ * configuration and the roll restarts every member (replicas first, the primary after a
+ * switchover), in the maintenance window or at once with `applyImmediately`; removing
+ * `upgradeTo` brings `replica` back the same way (docs/UPGRADING.md, "Blue/green").
+ *
+ * The rendered {@link REPLICATION_LIMIT} of slots and WAL senders stays as it is with
+ * `upgradeTo`: green's preflight (scripts/node-upgrade.sh) wants, besides the slots and senders
+ * of the other members (at most 2: a distributed cluster has 3 members), one slot and sender per
+ * database of blue plus 2 for the initial copy's table-sync workers (PostgreSQL's default
+ * `max_sync_workers_per_subscription`), so 10 leaves room for 6 databases (distributed) or 8
+ * (standalone), `postgres` included; green applies at most 4 subscriptions at a time anyway
+ * (PostgreSQL's default `max_logical_replication_workers`, 4, counts apply and table-sync
+ * workers). Raising them here would make removing `upgradeTo` a decrease of `max_wal_senders`,
+ * which the maintenance holds (docs/operations.md, "Lowering max_connections").
+ */
+export function walLevel(spec: Pick<ResolvedClusterSpec, "upgradeTo">): "logical" | "replica" {
+  return spec.upgradeTo === undefined ? "replica" : "logical";
+}
+
+/**
  * PostgreSQL parameters of a cluster, as strings (PostgreSQL's own units: `MB`, `ms`, `s`).
  *
  * - Memory and connections from `postgresParametersForSize(spec.size)` (Cloud Temple Managed PostgreSQL sizes,
  *   the PostgreSQL reference architecture rules: shared_buffers 25 % of RAM, effective_cache_size 75 %).
  * - TLS on, server certificate/key/CA from `PATHS`, `ssl_min_protocol_version` TLSv1.3,
  *   `password_encryption` scram-sha-256.
- * - WAL: `wal_level` replica, `archive_mode` on, `archive_command` pgBackRest
+ * - WAL: `wal_level` replica ({@link walLevel}: `logical` with `spec.upgradeTo`), `archive_mode` on, `archive_command` pgBackRest
  *   `archive-push` to the stanza `spec.name`, `archive_timeout` 60 s (bounds the PITR
  *   window of an idle cluster), `wal_log_hints` on (needed by pg_rewind).
  *   With `target.walLimits` `node` (the default; EC2 and Kubernetes) nothing derived from `spec.storageGiB`:
@@ -139,12 +172,12 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick
     password_encryption: "scram-sha-256",
     unix_socket_directories: POSTGRES_SOCKET_DIRECTORY,
     // Replication and WAL.
-    wal_level: "replica",
+    wal_level: walLevel(spec),
     hot_standby: "on",
     hot_standby_feedback: "on",
     wal_log_hints: "on",
-    max_wal_senders: "10",
-    max_replication_slots: "10",
+    max_wal_senders: String(REPLICATION_LIMIT),
+    max_replication_slots: String(REPLICATION_LIMIT),
     // A standby whose WAL source failed retries after wal_retrieve_retry_interval (PostgreSQL 15
     // docs, "Standby Servers": default 5s). After a failover the remaining replica's first
     // attempt to stream from the new primary fails (Patroni creates its replication slot there

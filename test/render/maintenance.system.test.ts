@@ -13,7 +13,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { inMaintenanceWindow, windowMinutes, WEEKDAYS, type ResolvedClusterSpec } from "../../src/cluster-spec";
+import { inMaintenanceWindow, windowMinutes, WEEKDAYS, type ClusterSpec, type ResolvedClusterSpec } from "../../src/cluster-spec";
 import { renderBootstrapScript } from "../../src/render/bootstrap";
 import { readScript } from "../../src/render/scripts";
 import { renderPatroniConfig } from "../../src/render/patroni";
@@ -209,13 +209,16 @@ describe("maintenance: three nodes, one real etcd", () => {
   }
   /** The bootstrap.dcs section of the rendered patroni.yml: what Patroni stores in the DCS when it creates the cluster. */
   let renderedDcs: { loop_wait: number; postgresql: { parameters: Record<string, string> } } & Record<string, unknown>;
-  function render(extra: Record<string, string | number> = {}) {
+  /** The spec overrides of the last render (a replaced node renders with them too). */
+  let overrides: Partial<ClusterSpec> = {};
+  function render(extra: Record<string, string | number> = {}, specOverrides: Partial<ClusterSpec> = {}) {
+    overrides = specOverrides;
     n++;
     prefix = `/test-${n}`;
     writeFileSync(join(dir, "calls"), "");
     rmSync(join(dir, "patches"), { force: true });
     rmSync(join(dir, "frozen"), { force: true });
-    const yml = renderPatroniConfig(distributedNode(0));
+    const yml = renderPatroniConfig(distributedNode(0, overrides));
     for (const name of NODES) writeFileSync(join(dir, `patroni-${n}-${name}.yml`), yml);
     renderedDcs = parseYaml(yml).bootstrap.dcs;
     writeFileSync(join(dir, "config.json"), JSON.stringify(renderedDcs));
@@ -224,7 +227,7 @@ describe("maintenance: three nodes, one real etcd", () => {
       const file = join(dir, `bootstrap-${n}-${name}.sh`);
       writeFileSync(
         file,
-        setHeader(renderBootstrapScript(distributedNode(i)), {
+        setHeader(renderBootstrapScript(distributedNode(i, overrides)), {
           ETCD_ENDPOINTS: endpoint,
           DCS_PREFIX: prefix,
           EVENTS_LOG: join(dir, `events-${n}-${name}.log`),
@@ -252,7 +255,7 @@ describe("maintenance: three nodes, one real etcd", () => {
   const ctl = (name: string, args: string) => `${name} patronictl -c ${dir}/patroni-${n}-${name}.yml ${args} (PATRONI_RESTAPI_PASSWORD set: yes)`;
   /** The node's slot now runs an instance of version 2, which rendered a fresh patroni.yml. */
   function replaced(name: string) {
-    writeFileSync(join(dir, `patroni-${n}-${name}.yml`), renderPatroniConfig(distributedNode(0)));
+    writeFileSync(join(dir, `patroni-${n}-${name}.yml`), renderPatroniConfig(distributedNode(0, overrides)));
     setVersions("2", { [name]: "2" });
     const cluster = JSON.parse(readFileSync(join(dir, "cluster.json"), "utf8")) as { members: { name: string; tags?: object }[] };
     for (const m of cluster.members) if (m.name === name) delete m.tags;
@@ -568,6 +571,46 @@ describe("maintenance: three nodes, one real etcd", () => {
     expect(events("orders-2").filter((e) => e.mp_dcs_configuration_held === 1).map((e) => JSON.parse(e.event))).toEqual([
       { max_connections: { from: "5000", to: connections }, max_wal_senders: { from: "20", to: senders } },
     ]);
+  });
+
+  test("issue 15: upgradeTo on a running blue: the first node on the new version PATCHes wal_level logical into Patroni's dynamic configuration, once; each member's pending_restart is then a restart", () => {
+    const upgradeTo = { nodeAddresses: ["10.20.0.21", "10.20.0.22", "10.20.0.23"] };
+    render({}, { upgradeTo });
+    setCluster("orders-0", "orders-1");
+    // blue was created without upgradeTo: its dynamic configuration is what that rendered
+    const running = parseYaml(renderPatroniConfig(distributedNode(0))).bootstrap.dcs;
+    expect(running.postgresql.parameters.wal_level).toBe("replica");
+    writeFileSync(join(dir, "config.json"), JSON.stringify(running));
+    setVersions("2", { "orders-0": "1", "orders-1": "2", "orders-2": "1" });
+    for (const name of ["orders-0", "orders-2"]) expect(run(name)).not.toMatch(/dynamic configuration/);
+    const expected = { postgresql: { parameters: { wal_level: "logical" } } };
+    expect(run("orders-1")).toContain(`Patroni's dynamic configuration set to what ${dir}/patroni-${n}-orders-1.yml renders: ${JSON.stringify(expected)}`);
+    expect(readFileSync(join(dir, "patches"), "utf8").trim().split("\n").map((l) => JSON.parse(l))).toEqual([expected]);
+    expect(JSON.parse(readFileSync(join(dir, "config.json"), "utf8"))).toEqual({ ...running, postgresql: { ...running.postgresql, parameters: { ...running.postgresql.parameters, wal_level: "logical" } } });
+    // Patroni flags pending_restart on the member replaced first (it started before the PATCH): a restart
+    setVersions("2", { "orders-0": "2", "orders-1": "2", "orders-2": "2" });
+    writeFileSync(join(dir, "patroni-orders-1.json"), JSON.stringify({ role: "replica", state: "running", pending_restart: true }));
+    writeFileSync(join(dir, "calls"), "");
+    // orders-2 (a replica on the older version) took the roll lock to be replaced: orders-1 waits its turn
+    expect(run("orders-1")).toMatch(/restart of orders-1 pending \(Patroni reports pending_restart\): orders-2 is rolling/);
+    expect(readFileSync(join(dir, `need-${n}-orders-1`), "utf8")).toMatch(/^restart Patroni reports pending_restart \d+\n$/);
+    etcdctl("del", `${prefix}/lock`); // orders-2's replacement is done, it is back without its departure tags
+    setCluster("orders-0", "orders-1");
+    writeFileSync(join(dir, "patroni-orders-1.json"), JSON.stringify({ role: "replica", state: "running", pending_restart: true }));
+    expect(run("orders-1")).toMatch(/restarting PostgreSQL on orders-1 through Patroni \(Patroni reports pending_restart\)/);
+    expect(actions()).toContainEqual(ctl("orders-1", "restart orders orders-1 --force"));
+    expect(readFileSync(join(dir, "patches"), "utf8").trim().split("\n")).toHaveLength(1);
+  });
+
+  test("issue 15: upgradeTo removed from blue: wal_level replica is PATCHed back (another restart of every member)", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    const running = parseYaml(renderPatroniConfig(distributedNode(0, { upgradeTo: { nodeAddresses: ["10.20.0.21"] } }))).bootstrap.dcs;
+    writeFileSync(join(dir, "config.json"), JSON.stringify(running));
+    setVersions("2", { "orders-0": "1", "orders-1": "1", "orders-2": "2" });
+    const expected = { postgresql: { parameters: { wal_level: "replica" } } };
+    expect(run("orders-2")).toContain(`renders: ${JSON.stringify(expected)}`);
+    expect(readFileSync(join(dir, "patches"), "utf8").trim().split("\n").map((l) => JSON.parse(l))).toEqual([expected]);
   });
 
   test("Patroni's configuration unreadable: one line, nothing changed, the roll goes on", () => {

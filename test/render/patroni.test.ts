@@ -7,6 +7,7 @@ import {
   PATRONI_TIMING,
   pgBinDir,
   pgDataDir,
+  patroniDcsSettings,
   renderPatroniConfig,
   renderPgHba,
   } from "../../src/render";
@@ -148,6 +149,17 @@ describe("renderPatroniConfig: postgresql section", () => {
     expect(a.superuser).toEqual({ username: "postgres" });
     expect(a.replication).toEqual({ username: "replicator", sslmode: "verify-ca", sslrootcert: PATHS.caCert });
     expect(a.rewind).toEqual({ username: "rewind_user", sslmode: "verify-ca", sslrootcert: PATHS.caCert });
+  });
+
+  test("issue 15: with upgradeTo (blue of an upgrade) wal_level logical goes to bootstrap.dcs, never to the local parameters Patroni would ignore", () => {
+    const upgradeTo = { nodeAddresses: ["10.20.0.21", "10.20.0.22"] };
+    for (const ctx of [distributedNode(1, { upgradeTo }), standaloneNode({ upgradeTo })]) {
+      const c = parse(renderPatroniConfig(ctx));
+      expect(c.bootstrap.dcs.postgresql.parameters.wal_level).toBe("logical");
+      expect(c.postgresql.parameters.wal_level).toBeUndefined();
+    }
+    expect(patroniDcsSettings(distributedNode(0, { upgradeTo }).spec)).toMatchObject({ postgresql: { parameters: { wal_level: "logical" } } });
+    expect(patroniDcsSettings(distributedNode(0).spec)).toMatchObject({ postgresql: { parameters: { wal_level: "replica" } } });
   });
 
   test("cluster-wide parameters go to the DCS, node parameters to the local configuration", () => {

@@ -33,6 +33,32 @@ describe("renderPostgresParameters", () => {
     expect(p.archive_command).toBe("pgbackrest --stanza=billing archive-push %p");
   });
 
+  test("issue 15: the blue cluster of an upgrade (upgradeTo) runs wal_level logical, nothing else changes; without upgradeTo replica", () => {
+    const upgradeTo = { nodeAddresses: ["10.20.0.21", "10.20.0.22", "10.20.0.23"] };
+    for (const deployment of ["standalone", "distributed"] as const) {
+      const plain = renderPostgresParameters(spec({ deployment }));
+      const blue = renderPostgresParameters(spec({ deployment, upgradeTo }));
+      expect(plain.wal_level).toBe("replica");
+      expect(blue.wal_level).toBe("logical");
+      expect({ ...blue, wal_level: "replica" }).toEqual(plain);
+    }
+  });
+
+  test("issue 15: blue's slots and WAL senders fit green's preflight rule (other members + databases + 2 table-sync) for 6 databases distributed, 8 standalone, and stay at 10 (removing upgradeTo lowers nothing)", () => {
+    const upgradeTo = { nodeAddresses: ["10.20.0.21"] };
+    // scripts/node-upgrade.sh preflight: free slots (senders) = limit - the members' own >= databases + 2
+    for (const [deployment, members, databases] of [["distributed", 3, 6], ["standalone", 1, 8]] as const) {
+      const blue = renderPostgresParameters(spec({ deployment, upgradeTo }));
+      const plain = renderPostgresParameters(spec({ deployment }));
+      for (const key of ["max_replication_slots", "max_wal_senders"] as const) {
+        const free = Number(blue[key]) - (members - 1);
+        expect(free).toBeGreaterThanOrEqual(databases + 2);
+        expect(free).toBeLessThan(databases + 1 + 2); // the docstring's number is the largest that fits
+        expect(blue[key]).toBe(plain[key]);
+      }
+    }
+  });
+
   test("replicas serve reads and pg_rewind can rejoin a former primary", () => {
     const p = renderPostgresParameters(spec());
     expect(p.hot_standby).toBe("on");
