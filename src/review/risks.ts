@@ -1,5 +1,6 @@
 import { preventsDestroy } from "./synth";
 import { ingressSources } from "./clusters";
+import { rollTiming, windowText } from "./rolls";
 import { RISK_LEVELS, type ClusterSummary, type Placement, type ResourceChange, type ResourceSnapshot, type ReviewInput, type Risk, type RiskLevel } from "./types";
 import { blocks, isTrue } from "../terraform";
 import { mdCode, mdText } from "../markdown";
@@ -263,6 +264,59 @@ export function upgradeRisks(name: string | undefined, base: Iterable<ResourceSn
   return out;
 }
 
+const WAL_LEVEL = /^\s+wal_level: "?([a-z]+)"?$/m;
+
+/** `wal_level` of the nodes' patroni.yml (its `bootstrap.dcs` parameters) in the first string value of `resources` holding it. */
+function walLevelOf(resources: Iterable<ResourceSnapshot>): string | undefined {
+  for (const r of resources) {
+    for (const v of Object.values(r.values)) {
+      if (typeof v !== "string" || !v.includes("wal_level:")) continue;
+      const m = WAL_LEVEL.exec(v);
+      if (m) return m[1];
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The restart of a deployed cluster whose `wal_level` changes (issue 15): `logical` with
+ * `upgradeTo` (the blue cluster of a blue/green major upgrade), `replica` without, read from the
+ * nodes' patroni.yml on both sides. `wal_level` is a PostgreSQL setting applied at a restart
+ * only and a Patroni setting of the DCS, so every member of the cluster restarts: as the roll
+ * replaces the nodes (replicas first, the primary after one switchover; a standalone cluster
+ * is down while its node is replaced), in the maintenance window or at once with
+ * `applyImmediately` (the nodes' bootstrap header). Nothing for a new cluster (its nodes
+ * start with it) or when neither side shows `wal_level`.
+ * @param deployment the cluster's deployment model after the change (`standalone`, `distributed`), if known
+ */
+export function walLevelRisks(name: string | undefined, deployment: string | undefined, base: Iterable<ResourceSnapshot>, head: Iterable<ResourceSnapshot>): Omit<Risk, "cluster">[] {
+  const before = walLevelOf(base);
+  const after = walLevelOf(head);
+  if (before === undefined || after === undefined || before === after) return [];
+  const cluster = name ? mdText(name) : "this cluster";
+  const t = rollTiming(head);
+  const when = t.kind === "immediately" ? "at once (`applyImmediately`)" : t.kind === "window" ? `in its maintenance window (${windowText(t)})` : "in its maintenance window, or at once with `applyImmediately`";
+  const how =
+    deployment === "standalone"
+      ? `${cluster} is down while its only node is replaced`
+      : "one member at a time as the nodes are replaced, replicas first, then one switchover of the primary (a write gap of a few seconds)";
+  const admits = after === "logical";
+  return [
+    {
+      level: "medium",
+      rule: "upgrade-blue-restart",
+      addresses: [],
+      message:
+        `${admits ? `${cluster} admits a green cluster (\`upgradeTo\`)` : `\`upgradeTo\` is removed from ${cluster}`}: its \`wal_level\` goes ${mdText(before)} → ${mdText(after)}, ` +
+        `which PostgreSQL applies only at a restart, so every member of ${cluster} restarts (${how}), ${when}. ` +
+        (admits
+          ? `Green's nodes start following once the roll is done (docs/UPGRADING.md, "Blue/green").`
+          : `Before applying: no logical replication slot may be left on ${cluster} (the upgrade's \`mp_upgrade_*\`: the cutover drops them; after a rollback drop them first), ` +
+            `or PostgreSQL does not start ("logical replication slot … exists, but wal_level < logical").`),
+    },
+  ];
+}
+
 /**
  * Every risk of a review input.
  * @param input the normalized input
@@ -300,6 +354,7 @@ export function findRisks(
     for (const r of clusterRisks(name, s.base, s.head, changes)) risks.push({ ...r, cluster: name });
     const side = sides.get(key);
     if (side) for (const r of upgradeRisks(name, side.base, side.head)) risks.push({ ...r, cluster: name });
+    if (side && s.base) for (const r of walLevelRisks(name, s.head?.deployment, side.base, side.head)) risks.push({ ...r, cluster: name });
   }
   return sortRisks(risks);
 }

@@ -25,8 +25,8 @@ function reasons(c: ResourceChange): string[] {
 
 const HEADER = /readonly MW_DAY=(\d)\nreadonly MW_START_MINUTE=(\d+)\nreadonly MW_DURATION=(\d+)\nreadonly APPLY_IMMEDIATELY='(yes|no)'/;
 
-/** The timing in the first string value of `resources` holding the bootstrap header. */
-function timing(resources: Iterable<ResourceSnapshot>): RollTiming {
+/** The timing in the first string value of `resources` holding the bootstrap header (`unknown` when none does). */
+export function rollTiming(resources: Iterable<ResourceSnapshot>): RollTiming {
   for (const r of resources) {
     for (const v of Object.values(r.values)) {
       if (typeof v !== "string" || !v.includes("readonly MW_DAY=")) continue;
@@ -68,7 +68,7 @@ export function rollPlan(changes: readonly ResourceChange[], placement: Readonly
     replacedNodes: [...replaced.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([slot, because]) => ({ slot, because: [...because] })),
     storageGrowth: growth.sort((a, b) => a.slot.localeCompare(b.slot)),
     poolerTemplateChanged: pooler,
-    timing: timing(head),
+    timing: rollTiming(head),
   };
 }
 

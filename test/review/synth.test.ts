@@ -272,3 +272,43 @@ describe("blue/green major upgrade (issue 15): upgradeFrom", () => {
     expect(review(dir("green-follow", green(false)), dir("green-follow", green(false))).risks).toEqual([]);
   });
 });
+
+describe("blue/green major upgrade (issue 15): upgradeTo on blue", () => {
+  const upgradeTo = { nodeAddresses: ["10.0.1.20", "10.0.2.20", "10.0.3.20"] };
+  const restart = (r: Review) => r.risks.filter((x) => x.rule === "upgrade-blue-restart");
+
+  test("adding upgradeTo to a deployed cluster is a medium risk: wal_level replica → logical restarts every member, one switchover, in the window", () => {
+    const r = review(base(), dir("blue-admits", { ...BASE, upgradeTo }));
+    const [risk, ...more] = restart(r);
+    expect(more).toEqual([]);
+    expect(risk).toMatchObject({ level: "medium", cluster: "orders" });
+    expect(risk!.message).toMatch(/^orders admits a green cluster \(`upgradeTo`\): its `wal_level` goes replica → logical, which PostgreSQL applies only at a restart, so every member of orders restarts/);
+    expect(risk!.message).toMatch(/replicas first, then one switchover of the primary/);
+    expect(risk!.message).toMatch(/, in its maintenance window \([a-z]{3} \d\d:\d\d–\d\d:\d\d UTC\)\./);
+    expect(renderReviewMarkdown(r)).toMatch(/\*\*medium\*\* `upgrade-blue-restart` — orders admits a green cluster/);
+  });
+
+  test("with applyImmediately the restart is at once; a standalone blue is down while its node is replaced", () => {
+    const now = review(dir("immediate", { ...BASE, applyImmediately: true }), dir("blue-admits-now", { ...BASE, applyImmediately: true, upgradeTo }));
+    expect(restart(now)[0]!.message).toMatch(/, at once \(`applyImmediately`\)\./);
+    const single = { ...BASE, deployment: "standalone" as const, network: { ...BASE.network, subnetIds: SUBNETS.slice(0, 1) } };
+    const alone = review(dir("standalone", single), dir("standalone-admits", { ...single, upgradeTo }));
+    expect(restart(alone)[0]!.message).toMatch(/orders is down while its only node is replaced/);
+  });
+
+  test("removing upgradeTo is the same restart back to replica, and says that no logical slot may be left", () => {
+    const r = review(dir("blue-admits", { ...BASE, upgradeTo }), base());
+    const [risk] = restart(r);
+    expect(risk!.message).toMatch(/^`upgradeTo` is removed from orders: its `wal_level` goes logical → replica/);
+    expect(risk!.message).toMatch(/no logical replication slot may be left on orders/);
+  });
+
+  test("a new cluster with upgradeTo, or a change of its green addresses only, restarts nothing", () => {
+    const outdir = join(work, "empty-blue");
+    const app = new App({ outdir });
+    new AwsProvider(new TerraformStack(app, "db"), "aws", { region: "eu-west-1" });
+    app.synth();
+    expect(restart(review(outdir, dir("blue-admits", { ...BASE, upgradeTo })))).toEqual([]);
+    expect(restart(review(dir("blue-admits", { ...BASE, upgradeTo }), dir("blue-admits-2", { ...BASE, upgradeTo: { nodeAddresses: ["10.0.1.21"] } })))).toEqual([]);
+  });
+});
