@@ -613,6 +613,29 @@ describe("maintenance: three nodes, one real etcd", () => {
     expect(readFileSync(join(dir, "patches"), "utf8").trim().split("\n").map((l) => JSON.parse(l))).toEqual([expected]);
   });
 
+  test("issue 15: upgradeTo removed while Patroni still keeps the upgrade's logical slot: wal_level stays logical (held, with the reason) until the slot is gone, the rest is applied", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    const running = parseYaml(renderPatroniConfig(distributedNode(0, { upgradeTo: { nodeAddresses: ["10.20.0.21"] } }))).bootstrap.dcs;
+    const slot = { type: "logical", database: "shop", plugin: "pgoutput" };
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...running, loop_wait: 2, slots: { mp_upgrade_0123456789ab: slot, orders_keep: { type: "physical" } } }));
+    setVersions("2", { "orders-0": "1", "orders-1": "1", "orders-2": "2" });
+    const log = run("orders-2");
+    expect(log).toContain(
+      "not lowering wal_level logical -> replica (logical slots mp_upgrade_0123456789ab) in Patroni's dynamic configuration: PostgreSQL does not start with a logical slot and wal_level below logical",
+    );
+    expect(log).not.toMatch(/a decrease must restart the primary/);
+    expect(readFileSync(join(dir, "patches"), "utf8").trim().split("\n").map((l) => JSON.parse(l))).toEqual([{ loop_wait: renderedDcs.loop_wait }]);
+    expect(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).postgresql.parameters.wal_level).toBe("logical");
+    expect(events("orders-2").filter((e) => e.mp_dcs_configuration_held === 1).map((e) => JSON.parse(e.event))).toEqual([
+      { wal_level: { from: "logical", to: "replica", slots: ["mp_upgrade_0123456789ab"] } },
+    ]);
+    // the slot removed from Patroni's configuration (the cutover, or the rollback's edit-config): replica goes through
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, slots: { orders_keep: { type: "physical" } } }));
+    expect(run("orders-2")).toContain(`renders: ${JSON.stringify({ postgresql: { parameters: { wal_level: "replica" } } })}`);
+  });
+
   test("Patroni's configuration unreadable: one line, nothing changed, the roll goes on", () => {
     render();
     setCluster("orders-0", "orders-1");

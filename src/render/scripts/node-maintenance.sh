@@ -263,9 +263,13 @@ what_differs() {
 # and max_wal_senders at least as high as its primary (PostgreSQL documentation, "Hot Standby",
 # administrator's overview), so a decrease needs the primary restarted before the replicas, which
 # this roll does not do (a replica restarted first comes back with the primary's value and
-# pending_restart: Patroni's effective_configuration). Settings the file does not render (the
-# WAL limits apply_wal_limits sets, anything an operator added) are left alone. Status 1 when the
-# file or Patroni cannot be read.
+# pending_restart: Patroni's effective_configuration). wal_level lowered from logical is held too
+# ({from, to, slots}) while Patroni's dynamic configuration lists a permanent logical slot (an
+# upgrade's mp_upgrade_*, issue 15): PostgreSQL refuses to start with a logical slot and wal_level
+# below logical ("logical replication slot ... exists, but wal_level < logical"), so every member
+# the roll restarted would stay down. Settings the file does not render (the WAL limits
+# apply_wal_limits sets, anything an operator added) are left alone. Status 1 when the file or
+# Patroni cannot be read.
 dcs_configuration_patch() {
   local want have
   want=$(python3 -c 'import json, sys, yaml; print(json.dumps(((yaml.safe_load(open(sys.argv[1])) or {}).get("bootstrap") or {}).get("dcs") or {}))' "$PATRONI_CONFIG") || return 1
@@ -279,7 +283,12 @@ dcs_configuration_patch() {
     differing($wp.parameters // {}; $hp.parameters // {}) as $parameters |
     ($parameters | with_entries(.key as $k | select(($standby_minimum | index($k)) != null)
       | select(([.value | int] | first) as $to | ([$hp.parameters[$k] | int] | first) as $from | $to != null and $from != null and $to < $from)
-      | .value = {from: ($hp.parameters[.key] | tostring), to: (.value | tostring)})) as $held |
+      | .value = {from: ($hp.parameters[.key] | tostring), to: (.value | tostring)})) as $lowered |
+    [($have.slots // {}) | to_entries[] | select((.value.type // "") == "logical") | .key] as $logical |
+    ($parameters | with_entries(select(.key == "wal_level" and (.value | tostring) != "logical"
+      and ($hp.parameters.wal_level | tostring) == "logical" and ($logical | length) > 0))
+      | map_values({from: "logical", to: tostring, slots: $logical})) as $slotted |
+    ($lowered + $slotted) as $held |
     {patch: (differing($want; $have) + ((differing($wp; $hp) + ($parameters | with_entries(select(.key as $k | $held | has($k) | not))
       | nonempty("parameters"))) | nonempty("postgresql"))), held: $held}'
 }
@@ -293,7 +302,7 @@ dcs_configuration_patch() {
 # a roll does it, so the nodes replaced after it start with the new values and need no restart.
 # A held decrease (dcs_configuration_patch) is logged with what to do, mp_dcs_configuration_held 1.
 apply_dcs_configuration() {
-  local out body held
+  local out body held lowered slotted
   out=$(dcs_configuration_patch) || {
     log "maintenance: Patroni's dynamic configuration or $PATRONI_CONFIG unreadable: dynamic configuration left as it is"
     return 0
@@ -301,7 +310,14 @@ apply_dcs_configuration() {
   body=$(jq -c '.patch' <<<"$out")
   held=$(jq -c '.held' <<<"$out")
   if [ "$held" != "{}" ]; then
-    log "maintenance: not lowering $(jq -r 'to_entries | map("\(.key) \(.value.from) -> \(.value.to)") | join(", ")' <<<"$held") in Patroni's dynamic configuration: a decrease must restart the primary before the replicas, which the roll does not do (docs/operations.md, \"Lowering max_connections\")"
+    lowered=$(jq -r 'to_entries | map(select(.value.slots == null) | "\(.key) \(.value.from) -> \(.value.to)") | join(", ")' <<<"$held")
+    if [ -n "$lowered" ]; then
+      log "maintenance: not lowering $lowered in Patroni's dynamic configuration: a decrease must restart the primary before the replicas, which the roll does not do (docs/operations.md, \"Lowering max_connections\")"
+    fi
+    slotted=$(jq -r 'to_entries | map(select(.value.slots != null) | "\(.key) \(.value.from) -> \(.value.to) (logical slots \(.value.slots | join(" ")))") | join(", ")' <<<"$held")
+    if [ -n "$slotted" ]; then
+      log "maintenance: not lowering $slotted in Patroni's dynamic configuration: PostgreSQL does not start with a logical slot and wal_level below logical; remove the slots first (docs/UPGRADING.md, \"Blue/green\", rollback)"
+    fi
     emit_metric mp_dcs_configuration_held 1 "$held"
   fi
   if [ "$body" = "{}" ]; then return 0; fi
