@@ -14,12 +14,16 @@
  * (basic auth on PATCH), recording each PATCH body and doing what Patroni would do with it at
  * once: create or drop the permanent logical slots, `ALTER SYSTEM` + reload for
  * `default_transaction_read_only`. Blue's pg_hba admits green's address for the superuser over
- * TLS (a rendered blue admits it only locally: not built yet). No etcd, no failover on blue or
+ * TLS (every address of the sandbox shares one network namespace, so the test's own rule admits
+ * the whole subnet; renderPgHba's upgradeTo rule is unit-tested). No etcd, no failover on blue or
  * green (the live test's part). Between the two follow runs blue "fails over": its only server
  * has a second address, whose REST stand-in then answers `GET /primary` with 200 (the first's
  * with 503), and the second run points every subscription there; it also starts without the
- * node's local state, as a replaced node would. Blue starts with wal_level replica (the preflight
- * names it, with the table) and is restarted with logical. A first cutover, with shop's subscription disabled and a 2 s catch-up
+ * node's local state, as a replaced node would. Blue's wal_level, max_replication_slots and
+ * max_wal_senders are the renderer's (renderPostgresParameters, the settings the preflight checks):
+ * blue starts with those of a cluster without upgradeTo (wal_level replica: the preflight names it,
+ * with the table) and restarts with those of the same cluster with upgradeTo (logical), as its
+ * roll would. A first cutover, with shop's subscription disabled and a 2 s catch-up
  * bound, must give blue its writes back and drop nothing (the writer pauses meanwhile). A column
  * added on blue during the follow (DDL is not replicated) is named, and refuses a cutover, until
  * green has it too.
@@ -29,9 +33,9 @@
  * cutover's done marker (standing in for the pooler redirection, not built) and writes to green.
  * The write gap it saw is printed, not asserted (a 2-core machine shared by other runs).
  */
-import { standaloneNode } from "./fixtures";
+import { spec as clusterSpec, standaloneNode } from "./fixtures";
 import { debugDump, reported, runSandbox } from "./sandbox";
-import { PATHS, renderUpgradeScript, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
+import { PATHS, renderPostgresParameters, renderUpgradeScript, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
 import { nodeRoot } from "../twin/machine";
 import { requirePrerequisites } from "../support/prerequisites";
 
@@ -107,6 +111,14 @@ describe("managed-postgres-upgrade: PostgreSQL 15 blue -> PostgreSQL 17 green th
     const cutover = renderUpgradeScript(ctx, { ...from, cutover: true }, overrides);
     const hastyCutover = renderUpgradeScript(ctx, { ...from, cutover: true }, { ...overrides, catchupTimeoutSeconds: 2 });
     const B15 = "/usr/lib/postgresql/15/bin";
+    // blue's replication settings as rendered, before and after upgradeTo admits green
+    const blueConf = (upgradeTo?: { nodeAddresses: string[] }) => {
+      const p = renderPostgresParameters(clusterSpec({ name: "shop-blue", deployment: "standalone", majorVersion: 15, ...(upgradeTo ? { upgradeTo } : {}) }));
+      return (["wal_level", "max_replication_slots", "max_wal_senders"] as const).map((k) => `${k} = '${p[k]}'`).join("\n");
+    };
+    const blueBefore = blueConf();
+    const blueAdmitting = blueConf({ nodeAddresses: [GREEN] });
+    expect(blueBefore).toContain("wal_level = 'replica'");
     const script = String.raw`
 set -u
 chmod 0755 "$STAGE"
@@ -127,9 +139,7 @@ cat >> "$B/data/postgresql.conf" <<EOF
 listen_addresses = '${BLUE},${BLUE2}'
 port = 5432
 unix_socket_directories = '$B/sock'
-wal_level = replica
-max_replication_slots = 20
-max_wal_senders = 20
+${blueBefore}
 ssl = on
 ssl_cert_file = '$B/server.crt'
 ssl_key_file = '$B/server.key'
@@ -197,8 +207,11 @@ echo "preflight_blocking: $(grep -c 'BLOCKING' "$STAGE/run1.log")"
 grep 'BLOCKING' "$STAGE/run1.log" | sed 's/^.*BLOCKING: /preflight_line: /'
 echo "subscriptions_after_refusal: $(gp -d postgres -c "SELECT count(*) FROM pg_subscription")"
 bp -d shop -c "ALTER TABLE events REPLICA IDENTITY FULL" >/dev/null
-bp -d postgres -c "ALTER SYSTEM SET wal_level = logical" >/dev/null
+# blue's roll with upgradeTo: each member restarts with the rendered settings (the last line of a setting wins)
+printf '%s\n' "${blueAdmitting}" >> "$B/data/postgresql.conf"
+echo "blue_settings: $(bp -d postgres -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('wal_level', 'max_replication_slots', 'max_wal_senders')")"
 runuser -u postgres -- ${B15}/pg_ctl -D "$B/data" -l "$B/log" -w restart >/dev/null || { echo "blue restart failed"; exit 1; }
+echo "blue_settings_restarted: $(bp -d postgres -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('wal_level', 'max_replication_slots', 'max_wal_senders')")"
 
 # --- the writer: blue until it refuses, then (after the done marker) green
 W="$STAGE/writer"; mkdir -p "$W"; chown postgres:postgres "$W"
@@ -344,6 +357,9 @@ kill $(jobs -p) 2>/dev/null; wait
       "shop: table public.events has no primary key and REPLICA IDENTITY DEFAULT: UPDATE and DELETE would fail on blue and not reach green (add a primary key, or ALTER TABLE ... REPLICA IDENTITY FULL or USING INDEX)",
     ]);
     expect(one("preflight_blocking")).toBe("2");
+    // blue ran the rendered settings without upgradeTo, then restarted with those with upgradeTo
+    expect(one("blue_settings")).toBe("max_replication_slots=10 max_wal_senders=10 wal_level=replica");
+    expect(one("blue_settings_restarted")).toBe("max_replication_slots=10 max_wal_senders=10 wal_level=logical");
     expect(one("subscriptions_after_refusal")).toBe("0");
     // follow, twice
     expect(one("follow_rc")).toBe("0");
