@@ -284,7 +284,7 @@ function walLevelOf(resources: Iterable<ResourceSnapshot>): string | undefined {
  * nodes' patroni.yml on both sides. `wal_level` is a PostgreSQL setting applied at a restart
  * only and a Patroni setting of the DCS, so every member of the cluster restarts: as the roll
  * replaces the nodes (replicas first, the primary after one switchover; a standalone cluster
- * is down while its node is replaced), in the maintenance window or at once with
+ * is down while its node is replaced and for one restart after it), in the maintenance window or at once with
  * `applyImmediately` (the nodes' bootstrap header). Nothing for a new cluster (its nodes
  * start with it) or when neither side shows `wal_level`.
  * @param deployment the cluster's deployment model after the change (`standalone`, `distributed`), if known
@@ -298,7 +298,7 @@ export function walLevelRisks(name: string | undefined, deployment: string | und
   const when = t.kind === "immediately" ? "at once (`applyImmediately`)" : t.kind === "window" ? `in its maintenance window (${windowText(t)})` : "in its maintenance window, or at once with `applyImmediately`";
   const how =
     deployment === "standalone"
-      ? `${cluster} is down while its only node is replaced`
+      ? `${cluster} is down while its only node is replaced, and for one more restart of PostgreSQL after it`
       : "one member at a time as the nodes are replaced, replicas first, then one switchover of the primary (a write gap of a few seconds)";
   const admits = after === "logical";
   return [
