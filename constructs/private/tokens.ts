@@ -16,7 +16,8 @@ export function resolveTokens<T>(scope: IConstruct, value: T): T {
   return Tokenization.resolve(value, { scope, resolver: RESOLVER, preparing: false });
 }
 
-const STRING_TOKEN = /\$\{TfToken\[[^\]]+\]\}/g;
+/** A cdktf string token marker, captured: `split` keeps the markers at the odd indices. */
+const STRING_TOKEN_PART = /(\$\{TfToken\[[^\]]+\]\})/;
 
 /**
  * A large text holding a few cdktf string tokens (rendered user data), as one resolvable
@@ -37,15 +38,25 @@ const STRING_TOKEN = /\$\{TfToken\[[^\]]+\]\}/g;
 export class SplicedText implements IResolvable {
   /** Not recorded: the text is rendered by the library, not written by the user. */
   public readonly creationStack: string[] = [];
+  /**
+   * The text cut at its token markers (literal, marker, literal, …, literal), found on the
+   * first resolution and kept: a synth resolves the text at least twice. Undefined before;
+   * null when the text holds a literal `${` (resolved by cdktf as it is).
+   */
+  private parts: string[] | null | undefined;
 
   constructor(private readonly text: string) {}
 
   public resolve(context: IResolveContext): string {
-    if (/\$\{(?!TfToken\[)/.test(this.text)) return this.text;
-    return this.text.replace(STRING_TOKEN, (marker) => {
-      const value: unknown = context.resolve(marker);
-      return value === undefined ? "" : `${value}`;
-    });
+    if (this.parts === undefined) this.parts = /\$\{(?!TfToken\[)/.test(this.text) ? null : this.text.split(STRING_TOKEN_PART);
+    const parts = this.parts;
+    if (parts === null) return this.text;
+    let out = parts[0];
+    for (let i = 1; i < parts.length; i += 2) {
+      const value: unknown = context.resolve(parts[i]);
+      out += (value === undefined ? "" : `${value}`) + parts[i + 1];
+    }
+    return out;
   }
 
   public toString(): string {
