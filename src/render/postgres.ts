@@ -130,6 +130,24 @@ export function walLevel(spec: Pick<ResolvedClusterSpec, "upgradeTo">): "logical
 }
 
 /**
+ * `max_logical_replication_workers` of a green cluster (`upgradeFrom`), and only of one: 7.
+ * Green follows blue with one subscription per database of blue, each needing a leader apply
+ * worker for as long as it exists, plus table-synchronization workers for the initial copy, all
+ * from this pool (PostgreSQL documentation, "Logical Replication — Configuration Settings —
+ * Subscribers": it "includes leader apply workers, parallel apply workers, and table
+ * synchronization workers"; default 4). With the default, a blue of 4 databases (`postgres`
+ * included) takes every worker for the apply and the initial copy never starts ("out of logical
+ * replication worker slots"). 7 is what `max_worker_processes` (PostgreSQL's default 8, not
+ * rendered) holds next to the launcher (the same page: `max_worker_processes` "at least
+ * `max_logical_replication_workers` + 1"): room for 6 databases with one table-sync worker, the
+ * limit blue's replication slots give a distributed blue ({@link walLevel}). A local setting
+ * (not one Patroni takes from the DCS): removing `upgradeFrom` is a new launch template version
+ * whose nodes start without it. Green's preflight refuses fewer workers than blue's databases
+ * plus one (scripts/node-upgrade.sh).
+ */
+export const UPGRADE_LOGICAL_REPLICATION_WORKERS = 7;
+
+/**
  * PostgreSQL parameters of a cluster, as strings (PostgreSQL's own units: `MB`, `ms`, `s`).
  *
  * - Memory and connections from `postgresParametersForSize(spec.size)` (Cloud Temple Managed PostgreSQL sizes,
@@ -138,7 +156,8 @@ export function walLevel(spec: Pick<ResolvedClusterSpec, "upgradeTo">): "logical
  *   `password_encryption` scram-sha-256.
  * - WAL: `wal_level` replica ({@link walLevel}: `logical` with `spec.upgradeTo`), `archive_mode` on, `archive_command` pgBackRest
  *   `archive-push` to the stanza `spec.name`, `archive_timeout` 60 s (bounds the PITR
- *   window of an idle cluster), `wal_log_hints` on (needed by pg_rewind).
+ *   window of an idle cluster), `wal_log_hints` on (needed by pg_rewind). With `spec.upgradeFrom`
+ *   also `max_logical_replication_workers` ({@link UPGRADE_LOGICAL_REPLICATION_WORKERS}).
  *   With `target.walLimits` `node` (the default; EC2 and Kubernetes) nothing derived from `spec.storageGiB`:
  *   the WAL limits that follow the data volume ({@link walLimitsForVolume}) are set by the
  *   primary node itself in Patroni's dynamic configuration, so that growing the storage changes
@@ -178,6 +197,8 @@ export function renderPostgresParameters(spec: ResolvedClusterSpec, target: Pick
     wal_log_hints: "on",
     max_wal_senders: String(REPLICATION_LIMIT),
     max_replication_slots: String(REPLICATION_LIMIT),
+    // green of a blue/green major upgrade: a subscription per database of blue (UPGRADE_LOGICAL_REPLICATION_WORKERS)
+    ...(spec.upgradeFrom ? { max_logical_replication_workers: String(UPGRADE_LOGICAL_REPLICATION_WORKERS) } : {}),
     // A standby whose WAL source failed retries after wal_retrieve_retry_interval (PostgreSQL 15
     // docs, "Standby Servers": default 5s). After a failover the remaining replica's first
     // attempt to stream from the new primary fails (Patroni creates its replication slot there

@@ -12,7 +12,10 @@
  *    TLS checked with blue's CA);
  * 2. preflight, per database of blue: tables without a primary key and REPLICA IDENTITY
  *    DEFAULT or NOTHING, unlogged tables, large objects, database names that are not plain
- *    words: each logged by name, metric `mp_upgrade_preflight_problems`; any refuses step 3;
+ *    words; of blue as a whole: `wal_level` other than logical, too few free replication slots
+ *    or WAL senders for a slot per database plus 2; of green: `max_logical_replication_workers`
+ *    below the databases plus 1 (`UPGRADE_LOGICAL_REPLICATION_WORKERS`): each logged by name,
+ *    metric `mp_upgrade_preflight_problems`; any refuses step 3;
  * 3. follow: blue's roles with their SCRAM secrets (`pg_dumpall --roles-only` minus
  *    {@link UPGRADE_MANAGED_ROLES}), per database the schema (`pg_dump --schema-only
  *    --no-publications --no-subscriptions`, without PgBouncer's auth schema, one transaction),

@@ -1,5 +1,5 @@
 import { postgresParametersForSize } from "../../src/cluster-spec";
-import { PATHS, renderPgHba, renderPostgresParameters, walLimitsForVolume } from "../../src/render";
+import { PATHS, PATRONI_DCS_ONLY_PARAMETERS, renderPgHba, renderPostgresParameters, walLimitsForVolume } from "../../src/render";
 import { members, spec, TOKEN_ADDRESSES } from "./fixtures";
 
 describe("renderPostgresParameters", () => {
@@ -57,6 +57,18 @@ describe("renderPostgresParameters", () => {
         expect(blue[key]).toBe(plain[key]);
       }
     }
+  });
+
+  test("issue 15: a green cluster (upgradeFrom) runs 7 logical replication workers (6 databases of blue and one table-sync worker, within max_worker_processes 8 next to the launcher); no other cluster sets it", () => {
+    const upgradeFrom = { clusterName: "legacy", majorVersion: 15 as const, secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:legacy-AbCdEf", nodeAddresses: ["10.0.1.10"], securityGroupId: "sg-0abc12345" };
+    const green = renderPostgresParameters(spec({ majorVersion: 17, upgradeFrom }));
+    expect(green.max_logical_replication_workers).toBe("7");
+    expect(Number(green.max_logical_replication_workers) + 1).toBeLessThanOrEqual(8); // the launcher, PostgreSQL's default max_worker_processes
+    expect(green.max_worker_processes).toBeUndefined();
+    expect(Number(green.max_logical_replication_workers)).toBeGreaterThanOrEqual(6 + 1); // the databases blue's slots allow (distributed), plus one copy
+    expect(renderPostgresParameters(spec({ majorVersion: 17 })).max_logical_replication_workers).toBeUndefined();
+    expect(renderPostgresParameters(spec({ upgradeTo: { nodeAddresses: ["10.0.1.20"] } })).max_logical_replication_workers).toBeUndefined();
+    expect(PATRONI_DCS_ONLY_PARAMETERS).not.toContain("max_logical_replication_workers");
   });
 
   test("replicas serve reads and pg_rewind can rejoin a former primary", () => {

@@ -23,7 +23,9 @@
  * max_wal_senders are the renderer's (renderPostgresParameters, the settings the preflight checks):
  * blue starts with those of a cluster without upgradeTo (wal_level replica: the preflight names it,
  * with the table) and restarts with those of the same cluster with upgradeTo (logical), as its
- * roll would. A first cutover, with shop's subscription disabled and a 2 s catch-up
+ * roll would. Green starts with 3 logical replication workers (fewer than blue's 3 databases plus
+ * one: the preflight names it) and restarts with the rendered number of a cluster with upgradeFrom.
+ * A first cutover, with shop's subscription disabled and a 2 s catch-up
  * bound, must give blue its writes back and drop nothing (the writer pauses meanwhile). A column
  * added on blue during the follow (DDL is not replicated) is named, and refuses a cutover, until
  * green has it too.
@@ -119,6 +121,10 @@ describe("managed-postgres-upgrade: PostgreSQL 15 blue -> PostgreSQL 17 green th
     const blueBefore = blueConf();
     const blueAdmitting = blueConf({ nodeAddresses: [GREEN] });
     expect(blueBefore).toContain("wal_level = 'replica'");
+    const greenParameters = renderPostgresParameters(
+      clusterSpec({ name: "shop-green", deployment: "standalone", majorVersion: 17, upgradeFrom: { clusterName: "shop-blue", majorVersion: 15, secretArn: SECRET_ARN, nodeAddresses: [BLUE], securityGroupId: "sg-0abc12345" } }),
+    );
+    const greenWorkers = `max_logical_replication_workers = '${greenParameters.max_logical_replication_workers}'`;
     const script = String.raw`
 set -u
 chmod 0755 "$STAGE"
@@ -181,6 +187,7 @@ unix_socket_directories = '/var/run/postgresql'
 ssl = on
 ssl_cert_file = '${PATHS.serverCert}'
 ssl_key_file = '${PATHS.serverKey}'
+max_logical_replication_workers = 3
 EOF
 printf 'local all all peer\nhostssl all all 10.10.0.0/24 scram-sha-256\n' > "$ROOT0/data/green/pg_hba.conf"
 chroot --userspec=postgres:postgres "$ROOT0" env HOME=/var/lib/postgresql /usr/lib/postgresql/17/bin/pg_ctl -D /data/green -l /tmp/green.log -w start >/dev/null || { echo "green start failed"; cat "$ROOT0/tmp/green.log"; exit 1; }
@@ -207,6 +214,10 @@ echo "preflight_blocking: $(grep -c 'BLOCKING' "$STAGE/run1.log")"
 grep 'BLOCKING' "$STAGE/run1.log" | sed 's/^.*BLOCKING: /preflight_line: /'
 echo "subscriptions_after_refusal: $(gp -d postgres -c "SELECT count(*) FROM pg_subscription")"
 bp -d shop -c "ALTER TABLE events REPLICA IDENTITY FULL" >/dev/null
+# green with its rendered logical replication workers (it started with fewer than blue's databases + 1)
+printf '%s\n' "${greenWorkers}" >> "$ROOT0/data/green/postgresql.conf"
+chroot --userspec=postgres:postgres "$ROOT0" env HOME=/var/lib/postgresql /usr/lib/postgresql/17/bin/pg_ctl -D /data/green -l /tmp/green.log -w restart >/dev/null || { echo "green restart failed"; exit 1; }
+echo "green_workers: $(gp -d postgres -c "SHOW max_logical_replication_workers")"
 # blue's roll with upgradeTo: each member restarts with the rendered settings (the last line of a setting wins)
 printf '%s\n' "${blueAdmitting}" >> "$B/data/postgresql.conf"
 echo "blue_settings: $(bp -d postgres -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings WHERE name IN ('wal_level', 'max_replication_slots', 'max_wal_senders')")"
@@ -354,9 +365,11 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("preflight_rc")).toBe("1");
     expect(reported(r.stdout, "preflight_line")).toEqual([
       "blue's wal_level is replica: logical decoding needs wal_level = logical (a restart of blue's members)",
+      "green's max_logical_replication_workers is 3: following 3 database(s) of blue needs 4 (an apply worker per database and one for the initial copy)",
       "shop: table public.events has no primary key and REPLICA IDENTITY DEFAULT: UPDATE and DELETE would fail on blue and not reach green (add a primary key, or ALTER TABLE ... REPLICA IDENTITY FULL or USING INDEX)",
     ]);
-    expect(one("preflight_blocking")).toBe("2");
+    expect(one("preflight_blocking")).toBe("3");
+    expect(one("green_workers")).toBe("7");
     // blue ran the rendered settings without upgradeTo, then restarted with those with upgradeTo
     expect(one("blue_settings")).toBe("max_replication_slots=10 max_wal_senders=10 wal_level=replica");
     expect(one("blue_settings_restarted")).toBe("max_replication_slots=10 max_wal_senders=10 wal_level=logical");

@@ -134,11 +134,12 @@ blue_databases() {
 # primary key whose REPLICA IDENTITY is DEFAULT, or whose identity is NOTHING (UPDATE and DELETE
 # fail on blue once published), unlogged tables (not replicated), large objects (not
 # replicated), database names that are not plain words; and of blue as a whole: wal_level other
-# than logical, too few free replication slots or WAL senders for the databases. Logs each, publishes
+# than logical, too few free replication slots or WAL senders for the databases; and of green:
+# too few logical replication workers for the databases. Logs each, publishes
 # mp_upgrade_preflight_problems, and fails when there is any.
 PREFLIGHT_PROBLEMS=0
 preflight() {
-  local db dbs problems=0 line found n
+  local db dbs problems=0 line found n workers
   dbs=$(blue_databases)
   n=$(grep -c . <<<"$dbs" || true)
   # blue as a whole: logical decoding, and room for one slot and walsender per database plus
@@ -159,6 +160,13 @@ preflight() {
     log "preflight: BLOCKING: $line"
     problems=$((problems + 1))
   done <<<"$found"
+  # green: a leader apply worker per subscription (database) for as long as it exists, and at
+  # least one more for the initial copy's table-sync workers (with fewer, the copy never starts)
+  workers=$(green_sql postgres "SHOW max_logical_replication_workers")
+  if [ "$workers" -lt $((n + 1)) ]; then
+    log "preflight: BLOCKING: green's max_logical_replication_workers is $workers: following $n database(s) of blue needs $((n + 1)) (an apply worker per database and one for the initial copy)"
+    problems=$((problems + 1))
+  fi
   while IFS= read -r db; do
     [ -n "$db" ] || continue
     if [[ ! $db =~ ^[A-Za-z0-9_-]+$ ]]; then
