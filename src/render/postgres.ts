@@ -120,10 +120,10 @@ export const REPLICATION_LIMIT = 10;
  * of the other members (at most 2: a distributed cluster has 3 members), one slot and sender per
  * database of blue plus 2 for the initial copy's table-sync workers (PostgreSQL's default
  * `max_sync_workers_per_subscription`), so 10 leaves room for 6 databases (distributed) or 8
- * (standalone), `postgres` included; green applies at most 4 subscriptions at a time anyway
- * (PostgreSQL's default `max_logical_replication_workers`, 4, counts apply and table-sync
- * workers). Raising them here would make removing `upgradeTo` a decrease of `max_wal_senders`,
- * which the maintenance holds (docs/operations.md, "Lowering max_connections").
+ * (standalone), `postgres` included, as many as green's workers allow
+ * ({@link UPGRADE_LOGICAL_REPLICATION_WORKERS}: 6). Raising them here would make removing
+ * `upgradeTo` a decrease of `max_wal_senders`, which the maintenance holds (docs/operations.md,
+ * "Lowering max_connections").
  */
 export function walLevel(spec: Pick<ResolvedClusterSpec, "upgradeTo">): "logical" | "replica" {
   return spec.upgradeTo === undefined ? "replica" : "logical";
