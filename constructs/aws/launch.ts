@@ -184,14 +184,19 @@ export function estimatedUserDataBytes(text: string): number {
   return gzipSync(Buffer.from(estimate, "utf8")).length + GO_GZIP_MARGIN_BYTES;
 }
 
-/** What {@link estimatedUserDataBytes} puts in place of a token, memoized (a cluster's user data repeats its tokens). */
+/**
+ * What {@link estimatedUserDataBytes} puts in place of a token, memoized (a cluster's user
+ * data repeats its tokens). Keyed by a copy of the marker: the match is a slice of the
+ * whole user data text, which a key would keep alive.
+ */
 const tokenStandIns = new Map<string, string>();
 function tokenStandIn(token: string): string {
-  let standIn = tokenStandIns.get(token);
+  const key = JSON.stringify(token);
+  let standIn = tokenStandIns.get(key);
   if (standIn === undefined) {
     standIn = createHash("sha512").update(token).digest("hex").slice(0, TOKEN_ESTIMATE_CHARS);
-    if (tokenStandIns.size >= 4096) tokenStandIns.clear();
-    tokenStandIns.set(token, standIn);
+    if (tokenStandIns.size >= 512) tokenStandIns.clear();
+    tokenStandIns.set(key, standIn);
   }
   return standIn;
 }

@@ -409,9 +409,17 @@ function patroniYaml(config: Record<string, unknown>, header: string, timingComm
 
 /**
  * The texts of the sections every node of a cluster shares (`bootstrap`, `postgresql` but
- * its addresses, `watchdog`), by their content; emptied when it holds 256 texts.
+ * its addresses, `watchdog`), by their content. The nodes of a cluster are rendered one
+ * after the other, so the last few sections are enough: the oldest is dropped beyond
+ * {@link SHARED_SECTIONS_KEPT}, and a stack of many clusters does not keep them all.
  */
 const sharedSections = new Map<string, string>();
+const SHARED_SECTIONS_KEPT = 8;
+
+function keepSection(id: string, text: string): void {
+  sharedSections.set(id, text);
+  if (sharedSections.size > SHARED_SECTIONS_KEPT) sharedSections.delete(sharedSections.keys().next().value!);
+}
 
 /**
  * The memo key of a section: its JSON, with the numbers JSON cannot tell apart (NaN,
@@ -427,8 +435,7 @@ function sharedSection(key: string, value: unknown): string {
   let text = sharedSections.get(id);
   if (text === undefined) {
     text = new Document({ [key]: value }, { schema: "yaml-1.1" }).toString(PATRONI_YAML_OPTIONS);
-    if (sharedSections.size >= 256) sharedSections.clear();
-    sharedSections.set(id, text);
+    keepSection(id, text);
   }
   return text;
 }
@@ -475,7 +482,6 @@ function patroniYamlBySection(config: Record<string, unknown>, header: string, t
 /** yaml's text of `{ bootstrap }` with the timing comment on `bootstrap.dcs`'s first key, memoized with the shared sections. */
 function bootstrapSection(bootstrap: unknown, timingComment: string): string {
   const text = patroniYaml({ bootstrap }, "", timingComment);
-  if (sharedSections.size >= 256) sharedSections.clear();
-  sharedSections.set(sectionKey(["bootstrap", bootstrap, timingComment]), text);
+  keepSection(sectionKey(["bootstrap", bootstrap, timingComment]), text);
   return text;
 }
