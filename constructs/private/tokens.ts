@@ -16,8 +16,7 @@ export function resolveTokens<T>(scope: IConstruct, value: T): T {
   return Tokenization.resolve(value, { scope, resolver: RESOLVER, preparing: false });
 }
 
-/** A cdktf string token marker, captured: `split` keeps the markers at the odd indices. */
-const STRING_TOKEN_PART = /(\$\{TfToken\[[^\]]+\]\})/;
+const STRING_TOKEN = /\$\{TfToken\[[^\]]+\]\}/g;
 
 /**
  * A large text holding a few cdktf string tokens (rendered user data), as one resolvable
@@ -38,25 +37,18 @@ const STRING_TOKEN_PART = /(\$\{TfToken\[[^\]]+\]\})/;
 export class SplicedText implements IResolvable {
   /** Not recorded: the text is rendered by the library, not written by the user. */
   public readonly creationStack: string[] = [];
-  /**
-   * The text cut at its token markers (literal, marker, literal, …, literal), found on the
-   * first resolution and kept: a synth resolves the text at least twice. Undefined before;
-   * null when the text holds a literal `${` (resolved by cdktf as it is).
-   */
-  private parts: string[] | null | undefined;
+  /** Whether the text holds a literal `${` (then cdktf resolves it as it is); found on the first resolution. */
+  private literalTemplate: boolean | undefined;
 
   constructor(private readonly text: string) {}
 
   public resolve(context: IResolveContext): string {
-    if (this.parts === undefined) this.parts = /\$\{(?!TfToken\[)/.test(this.text) ? null : this.text.split(STRING_TOKEN_PART);
-    const parts = this.parts;
-    if (parts === null) return this.text;
-    let out = parts[0];
-    for (let i = 1; i < parts.length; i += 2) {
-      const value: unknown = context.resolve(parts[i]);
-      out += (value === undefined ? "" : `${value}`) + parts[i + 1];
-    }
-    return out;
+    if (this.literalTemplate === undefined) this.literalTemplate = /\$\{(?!TfToken\[)/.test(this.text);
+    if (this.literalTemplate) return this.text;
+    return this.text.replace(STRING_TOKEN, (marker) => {
+      const value: unknown = context.resolve(marker);
+      return value === undefined ? "" : `${value}`;
+    });
   }
 
   public toString(): string {
