@@ -511,6 +511,52 @@ describe("maintenance: three nodes, one real etcd", () => {
     expect(actions().filter((l) => l.includes("terminate-instance")).map((l) => l.split(" ")[0])).toEqual(["orders-1", "orders-2"]);
   }, 30_000);
 
+  /** GET /cluster without `name` (its member key expired: the instance is gone). */
+  function withoutMember(name: string) {
+    const cluster = JSON.parse(readFileSync(join(dir, "cluster.json"), "utf8")) as { members: { name: string }[] };
+    writeFileSync(join(dir, "cluster.json"), JSON.stringify({ members: cluster.members.filter((m) => m.name !== name) }));
+  }
+
+  test("issue 12: a member missing from the cluster pauses the roll, naming it, and nothing happens", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    withoutMember("orders-2");
+    setVersions("2", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    expect(run("orders-1")).toMatch(/roll paused, replace of orders-1 waits: cluster not healthy: member orders-2 is missing$/m);
+    expect(actions()).toEqual([]);
+    expect(etcdctl("get", "--print-value-only", `${prefix}/lock`)).toBe("");
+    expect(events("orders-1").filter((e) => e.mp_maintenance_paused === 1).map((e) => e.event)).toEqual(["cluster not healthy: member orders-2 is missing"]);
+  });
+
+  test("issue 12: a lock holder killed mid-roll (restarted, not yet released): the others name it missing and wait; its replacement (same member name, no pending restart) releases the lock, and the roll goes on", () => {
+    render();
+    setCluster("orders-0", "orders-1");
+    setVersions("1", { "orders-0": "1", "orders-1": "1", "orders-2": "1" });
+    const pending = (name: string, yes: boolean) =>
+      writeFileSync(join(dir, `patroni-${name}.json`), JSON.stringify({ role: name === "orders-0" ? "master" : "replica", state: "running", ...(yes ? { pending_restart: true } : {}) }));
+    for (const name of NODES) pending(name, true);
+    expect(run("orders-1")).toMatch(/restarting PostgreSQL on orders-1 through Patroni/);
+    expect(etcdctl("get", "--print-value-only", `${prefix}/lock`)).toMatch(/^orders-1 [0-9a-f]+ restart$/);
+    // the instance fails: Patroni's member key expires
+    withoutMember("orders-1");
+    expect(run("orders-2")).toMatch(/restart of orders-2 pending \(Patroni reports pending_restart\): orders-1 holds the roll lock, cluster not healthy: member orders-1 is missing$/m);
+    expect(run("orders-0")).toMatch(/restart of orders-0 pending \(Patroni reports pending_restart\): orders-1 holds the roll lock, cluster not healthy: member orders-1 is missing$/m);
+    // Auto Scaling's replacement joins as orders-1: a fresh patroni.yml, PostgreSQL started with the new value
+    replaced("orders-1");
+    setVersions("1", { "orders-1": "1" });
+    pending("orders-1", false);
+    setCluster("orders-0", "orders-2", { "orders-1": { state: "starting" } });
+    for (const name of ["orders-0", "orders-2"]) pending(name, true);
+    expect(run("orders-1")).toMatch(/orders-1 holds the roll lock, waiting until the cluster is healthy: member orders-1 is starting$/m);
+    expect(run("orders-2")).toMatch(/orders-1 holds the roll lock, cluster not healthy: member orders-1 is starting$/m);
+    setCluster("orders-0", "orders-2");
+    for (const name of ["orders-0", "orders-2"]) pending(name, true);
+    expect(run("orders-1")).toMatch(/orders-1 is done; roll lock released/);
+    expect(run("orders-2")).toMatch(/orders-2 took the roll lock for restart/);
+    // the dead instance's restart call, then orders-2's: none by the replacement, none by the primary yet
+    expect(actions().filter((l) => / restart /.test(l))).toEqual([ctl("orders-1", "restart orders orders-1 --force"), ctl("orders-2", "restart orders orders-2 --force")]);
+  }, 30_000);
+
   test("a pending restart goes through Patroni's restart of this member, then the lock is released", () => {
     render();
     setCluster("orders-0", "orders-1");

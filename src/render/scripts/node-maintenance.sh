@@ -504,7 +504,14 @@ job_maintenance() {
     return 0
   fi
   if [ -n "$holder" ] && [ "$holder" != "$SELF_NAME" ]; then
-    log "maintenance: $NEED of $SELF_NAME pending ($WHY): $holder is rolling"
+    # a holder that died mid-roll is "missing" until its replacement (same member name) joins,
+    # which then releases the lock once the cluster is healthy (or the lease ends): say so
+    why=$(cluster_unhealthy)
+    if [ -n "$why" ]; then
+      log "maintenance: $NEED of $SELF_NAME pending ($WHY): $holder holds the roll lock, cluster not healthy: $why"
+    else
+      log "maintenance: $NEED of $SELF_NAME pending ($WHY): $holder is rolling"
+    fi
     return 0
   fi
   # the holder too: after its switchover it acts only once it is back as a healthy replica
