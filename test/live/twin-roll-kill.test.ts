@@ -23,7 +23,8 @@
  * (`<holder> holds the roll lock, cluster not healthy: member <holder> is missing`); the slot
  * gets a new instance, which streams again, releases the lock its predecessor held (same member
  * name) and only then does the next node take the lock; every other member that still had a
- * pending restart at the kill restarts after it (the primary after its switchover); at the end
+ * pending restart at the kill restarts after the release (a replica through Patroni's restart, the
+ * primary by its demotion after the switchover); at the end
  * no member has `pending_restart`, all run 128, the lock is released, the cluster has a leader,
  * two streaming replicas and a synchronous standby, and no acknowledged write was lost.
  * Printed (`twin roll-kill measurements`, with `uptime`): kill → the replacement streaming,
@@ -255,11 +256,17 @@ test("a restart roll with applyImmediately whose lock holder is killed mid-roll:
   const takenAfterKill = journals.filter((l) => l.at > killAt && / took the roll lock for /.test(l.text));
   expect(takenAfterKill.length).toBeGreaterThan(0);
   expect(takenAfterKill.filter((l) => l.at < released!.at)).toEqual([]);
-  // every survivor that still had a restart pending at the kill restarted after it; the primary after its switchover
+  // every survivor that still had a restart pending at the kill restarted after the release: a
+  // replica through Patroni's restart; the primary switched over, and its demotion restarted its
+  // PostgreSQL as a replica with the new value (its next run found nothing pending and released)
+  const restartedAfter = (i: number) => cluster.nodeQueryOk(i, `SELECT pg_postmaster_start_time() > to_timestamp(${released!.at / 1000})`);
   for (const i of survivors.filter((i) => pendingAtKill[i])) {
-    expect(journals.some((l) => l.slot === i && l.at > released!.at && l.text.includes(`restarting PostgreSQL on ${names[i]} through Patroni`))).toBe(true);
+    expect([names[i], await restartedAfter(i)]).toEqual([names[i], "t"]);
+    if (i !== leaderBefore) expect(journals.some((l) => l.slot === i && l.at > released!.at && l.text.includes(`restarting PostgreSQL on ${names[i]} through Patroni`))).toBe(true);
   }
-  expect(journals.some((l) => l.slot === leaderBefore && l.at > released!.at && l.text.includes(`switching over from ${names[leaderBefore]} to the synchronous standby`))).toBe(true);
+  const switchover = journals.find((l) => l.slot === leaderBefore && l.at > released!.at && l.text.includes(`switching over from ${names[leaderBefore]} to the synchronous standby`));
+  expect(switchover).toBeDefined();
+  expect(journals.some((l) => l.slot === leaderBefore && l.at > switchover!.at && l.text.includes(`${names[leaderBefore]} is done; roll lock released`))).toBe(true);
   // the end state
   expect(members.filter((m) => m.role === "leader")).toHaveLength(1);
   expect(members.filter((m) => m.role === "sync_standby")).toHaveLength(1);
