@@ -20,7 +20,10 @@
  * volume over, as Auto Scaling does).
  *
  * Asserted: while the holder is missing the other nodes pause with a log line naming it
- * (`<holder> holds the roll lock, cluster not healthy: member <holder> is missing`); the slot
+ * (`<holder> holds the roll lock, cluster not healthy: member <holder> is missing`; the member is
+ * missing from `GET /cluster` for about 50 s, between its key's expiry (Patroni's ttl, 20 s) and
+ * the replacement's Patroni registering, and the timers run every minute, so when the test sees
+ * it missing it also starts one maintenance run on a survivor: the same job); the slot
  * gets a new instance, which streams again, releases the lock its predecessor held (same member
  * name) and only then does the next node take the lock; every other member that still had a
  * pending restart at the kill restarts after the release (a replica through Patroni's restart, the
@@ -179,12 +182,22 @@ test("a restart roll with applyImmediately whose lock holder is killed mid-roll:
   let watching = true;
   let missingFrom = 0;
   let missingTo = 0;
+  let triggered = "";
   const watcher = (async () => {
     while (watching && Date.now() - killAt < ROLL_BUDGET_MS) {
       const members = await cluster.patroniCluster(missingTo ? [] : [victim]).catch(() => undefined);
       if (members) {
         const present = members.some((m) => m.name === victimName);
-        if (!present && !missingFrom) missingFrom = Date.now();
+        if (!present && !missingFrom) {
+          missingFrom = Date.now();
+          // one maintenance run now on a survivor (the job its timer starts every minute; every run
+          // is safe), so the pause line does not depend on the timers' phase against a ~50 s window
+          triggered = await cluster
+            .instanceOf(survivors[0]!)
+            .machine.exec(["systemctl", "start", "managed-postgres-maintenance.service"], { timeoutMs: 120_000 })
+            .then((r) => `${names[survivors[0]!]}: status ${r.status}`)
+            .catch((e: unknown) => String(e));
+        }
         if (present && missingFrom && !missingTo) missingTo = Date.now();
       }
       await sleep(2000);
@@ -228,6 +241,7 @@ test("a restart roll with applyImmediately whose lock holder is killed mid-roll:
   Object.assign(measurements, {
     victim: `${victimName} (slot ${victim}), the lock holder after its restart`,
     kill_to_replacement_streaming_s: (streamingAt - killAt) / 1000,
+    maintenance_run_started_while_missing: triggered,
     holder_missing_from_cluster_s: missingFrom ? ((missingTo || streamingAt) - missingFrom) / 1000 : 0,
     roll_duration_s: (end - start) / 1000,
     change_to_kill_s: (killAt - start) / 1000,
