@@ -192,11 +192,17 @@ test("a restart roll with applyImmediately whose lock holder is killed mid-roll:
           missingFrom = Date.now();
           // one maintenance run now on a survivor (the job its timer starts every minute; every run
           // is safe), so the pause line does not depend on the timers' phase against a ~50 s window
-          triggered = await cluster
-            .instanceOf(survivors[0]!)
-            .machine.exec(["systemctl", "start", "managed-postgres-maintenance.service"], { timeoutMs: 120_000 })
-            .then((r) => `${names[survivors[0]!]}: status ${r.status}`)
-            .catch((e: unknown) => String(e));
+          // (retried: seen twice on the twin, systemd in a survivor failed to spawn a unit's
+          // executor, "No such file or directory", while the replacement was being set up)
+          for (let attempt = 1; attempt <= 4; attempt++) {
+            triggered = await cluster
+              .instanceOf(survivors[0]!)
+              .machine.exec(["systemctl", "start", "managed-postgres-maintenance.service"], { timeoutMs: 120_000 })
+              .then((r) => `${names[survivors[0]!]}: attempt ${attempt} status ${r.status}`)
+              .catch((e: unknown) => String(e));
+            if (triggered.endsWith("status 0")) break;
+            await sleep(5000);
+          }
         }
         if (present && missingFrom && !missingTo) missingTo = Date.now();
       }
