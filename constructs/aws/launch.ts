@@ -180,25 +180,8 @@ export const TOKEN_ESTIMATE_CHARS = 100;
  * once Terraform resolved the tokens.
  */
 export function estimatedUserDataBytes(text: string): number {
-  const estimate = text.replace(/\$\{TfToken\[[^\]]*\]\}/g, tokenStandIn);
+  const estimate = text.replace(/\$\{TfToken\[[^\]]*\]\}/g, (t) => createHash("sha512").update(t).digest("hex").slice(0, TOKEN_ESTIMATE_CHARS));
   return gzipSync(Buffer.from(estimate, "utf8")).length + GO_GZIP_MARGIN_BYTES;
-}
-
-/**
- * What {@link estimatedUserDataBytes} puts in place of a token, memoized (a cluster's user
- * data repeats its tokens). Keyed by a copy of the marker: the match is a slice of the
- * whole user data text, which a key would keep alive.
- */
-const tokenStandIns = new Map<string, string>();
-function tokenStandIn(token: string): string {
-  const key = JSON.stringify(token);
-  let standIn = tokenStandIns.get(key);
-  if (standIn === undefined) {
-    standIn = createHash("sha512").update(token).digest("hex").slice(0, TOKEN_ESTIMATE_CHARS);
-    if (tokenStandIns.size >= 512) tokenStandIns.clear();
-    tokenStandIns.set(key, standIn);
-  }
-  return standIn;
 }
 
 /**
@@ -242,43 +225,41 @@ export const SHARED_RUN_MIN_CHARS = 512;
  */
 export function shareTextRuns(scope: Construct, id: string, texts: readonly string[]): string[] {
   if (texts.length < 2 || isHclSynth() || texts.some((t) => /\$\{(?!TfToken\[)/.test(t))) return [...texts];
-  // Line i of text j is parts[j][i], followed by a newline unless it is the text's last part.
-  const parts = texts.map((t) => t.split("\n"));
-  const lineCount = (p: string[]) => (p[p.length - 1] === "" ? p.length - 1 : p.length);
-  const count = lineCount(parts[0]);
-  if (parts.some((p) => lineCount(p) !== count)) return [...texts];
+  const lines = texts.map(linesOf);
+  const count = lines[0].length;
+  if (lines.some((l) => l.length !== count)) return [...texts];
   const out: string[][] = texts.map(() => []);
-  // Where line i starts in each text; the shared run [runStart, i) is cut from the first text.
-  const offset = texts.map(() => 0);
-  let runStart = -1;
-  let runFrom = 0;
+  let run: string[] = [];
   let shared = 0;
-  const endRun = (upTo: number) => {
-    if (runStart < 0) return;
-    runStart = -1;
-    const text = texts[0].slice(runFrom, upTo);
+  const endRun = () => {
+    const text = run.join("");
+    run = [];
+    if (text === "") return;
     const piece = text.length >= SHARED_RUN_MIN_CHARS ? textLocal(scope, `${id}-${shared++}`, text).asString : text;
     for (const o of out) o.push(piece);
   };
-  const last = parts.map((p) => p.length - 1);
   for (let i = 0; i < count; i++) {
-    const line = parts[0][i];
-    const newline = i < last[0];
+    const line = lines[0][i];
     let same = true;
-    for (let j = 1; j < parts.length && same; j++) same = parts[j][i] === line && i < last[j] === newline;
+    for (let j = 1; j < lines.length && same; j++) same = lines[j][i] === line;
     if (same) {
-      if (runStart < 0) {
-        runStart = i;
-        runFrom = offset[0];
-      }
+      run.push(line);
     } else {
-      endRun(offset[0]);
-      for (let j = 0; j < parts.length; j++) out[j].push(texts[j].slice(offset[j], offset[j] + parts[j][i].length + (i < last[j] ? 1 : 0)));
+      endRun();
+      for (let j = 0; j < lines.length; j++) out[j].push(lines[j][i]);
     }
-    for (let j = 0; j < parts.length; j++) offset[j] += parts[j][i].length + (i < last[j] ? 1 : 0);
   }
-  endRun(offset[0]);
+  endRun();
   return out.map((pieces) => pieces.join(""));
+}
+
+/** The lines of `text`, each with its `\n` (the last one without, when the text does not end with one). */
+function linesOf(text: string): string[] {
+  const parts = text.split("\n");
+  const last = parts.pop()!;
+  const lines = parts.map((l) => l + "\n");
+  if (last !== "") lines.push(last);
+  return lines;
 }
 
 /**

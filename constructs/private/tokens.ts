@@ -37,14 +37,11 @@ const STRING_TOKEN = /\$\{TfToken\[[^\]]+\]\}/g;
 export class SplicedText implements IResolvable {
   /** Not recorded: the text is rendered by the library, not written by the user. */
   public readonly creationStack: string[] = [];
-  /** Whether the text holds a literal `${` (then cdktf resolves it as it is); found on the first resolution. */
-  private literalTemplate: boolean | undefined;
 
   constructor(private readonly text: string) {}
 
   public resolve(context: IResolveContext): string {
-    if (this.literalTemplate === undefined) this.literalTemplate = /\$\{(?!TfToken\[)/.test(this.text);
-    if (this.literalTemplate) return this.text;
+    if (/\$\{(?!TfToken\[)/.test(this.text)) return this.text;
     return this.text.replace(STRING_TOKEN, (marker) => {
       const value: unknown = context.resolve(marker);
       return value === undefined ? "" : `${value}`;

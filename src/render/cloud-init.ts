@@ -113,107 +113,15 @@ function assertUniquePaths(files: readonly RenderedFile[]): void {
   }
 }
 
-/** How the user data's YAML is written (yaml 2's `stringify`): no line folding, multi-line texts as literal blocks. */
-const YAML_OPTIONS = { lineWidth: 0, minContentWidth: 0, blockQuote: "literal" } as const;
-const WRITE_FILES_KEY = "write_files:\n";
-/** Indentation of a `write_files` item's keys, and of the lines of its literal blocks. */
-const ITEM_INDENT = "    ";
-const BLOCK_INDENT = "      ";
-
-/** A path or an owner that yaml 2 writes plain: `/…` path characters, or `user:group`. */
-const PLAIN_PATH = /^\/[A-Za-z0-9_./@+-]*$/;
-const PLAIN_OWNER = /^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$/;
-/** A base64 text that yaml 2 writes plain: it holds a character no number, boolean or null of the YAML 1.2 core schema has. */
-const PLAIN_BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const NOT_A_CORE_SCALAR = /[+/=]|[g-mp-wyzG-MP-WYZ]/;
-/** Characters that make yaml 2 double-quote a string (control characters, unpaired surrogates). */
-const DOUBLE_QUOTED = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
-
-/**
- * `text` as yaml 2 writes a multi-line string value at {@link BLOCK_INDENT} with
- * `blockQuote: "literal"`: `|` (text ending in one newline) or `|-` (no final newline or
- * blank), then the lines indented (blank lines left empty); undefined for any other text
- * (leading space or newline, trailing blanks, several final newlines, control characters),
- * which yaml writes otherwise.
- */
-function literalBlock(text: string): string | undefined {
-  if (!text.includes("\n") || DOUBLE_QUOTED.test(text)) return undefined;
-  const first = text[0];
-  if (first === " " || first === "\n") return undefined;
-  const last = text[text.length - 1];
-  let body: string;
-  let chomp: string;
-  if (last === "\n") {
-    const beforeLast = text[text.length - 2];
-    if (beforeLast === "\n" || beforeLast === " " || beforeLast === "\t") return undefined;
-    body = text.slice(0, -1);
-    chomp = "";
-  } else if (last === " " || last === "\t") {
-    return undefined;
-  } else {
-    body = text;
-    chomp = "-";
-  }
-  return `|${chomp}\n${BLOCK_INDENT}${body.replace(/\n+/g, `$&${BLOCK_INDENT}`)}`;
-}
-
-/** `entry.content` as yaml 2 writes it in a `write_files` item; undefined outside the cases handled here. */
-function contentScalar(entry: CloudInitWriteFile): string | undefined {
-  if (entry.encoding === "b64") {
-    const v = entry.content;
-    return PLAIN_BASE64.test(v) && NOT_A_CORE_SCALAR.test(v) && !/^(true|false|null)$/i.test(v) ? v : undefined;
-  }
-  return literalBlock(entry.content);
-}
-
-/**
- * The text yaml 2 writes for `file` as an item of the top-level `write_files` list: the
- * lines `  - path: …` to the end of the item, with their final newline. The common case (a
- * plain path and owner, a `0NNN` mode, a text as a literal block or base64) is written here
- * directly; anything else goes through yaml's `stringify`. An item's text depends only on
- * the item (yaml joins a block list's items, and a map's pairs, with a newline at their
- * indentation), so the document is the concatenation of its parts.
- * test/render/cloud-init.test.ts checks both against one `stringify` of the whole document.
- *
- * Why: yaml's general writer was the largest part of building a cluster (issue 13, synth
- * speed: about a fifth of `ManagedPostgres`'s construction time).
- * @throws Error as {@link cloudInitWriteFile}
- */
-export function writeFilesItem(file: RenderedFile): string {
-  const entry = cloudInitWriteFile(file);
-  const content = contentScalar(entry);
-  if (content !== undefined && PLAIN_PATH.test(entry.path) && PLAIN_OWNER.test(entry.owner) && /^[0-7]{3,4}$/.test(entry.permissions)) {
-    return (
-      `  - path: ${entry.path}\n${ITEM_INDENT}content: ${content}\n${ITEM_INDENT}permissions: "${entry.permissions}"\n` +
-      `${ITEM_INDENT}owner: ${entry.owner}\n${ITEM_INDENT}defer: true\n` +
-      (entry.encoding ? `${ITEM_INDENT}encoding: ${entry.encoding}\n` : "")
-    );
-  }
-  const text = stringify({ write_files: [entry] }, YAML_OPTIONS);
-  if (!text.startsWith(WRITE_FILES_KEY)) throw new Error(`user data: unexpected YAML for ${file.path}: ${text.slice(0, 40)}`);
-  return text.slice(WRITE_FILES_KEY.length);
-}
-
-/** yaml 2's text of a map, memoized by its JSON: the few fixed parts of every user data (`ssh_pwauth`, `packages`, `runcmd`). */
-const fixedParts = new Map<string, string>();
-function fixedPart(map: Record<string, unknown>): string {
-  const key = JSON.stringify(map);
-  let text = fixedParts.get(key);
-  if (text === undefined) {
-    text = stringify(map, YAML_OPTIONS);
-    if (fixedParts.size < 64) fixedParts.set(key, text);
-  }
-  return text;
-}
-
 function render(files: RenderedFile[], packages: readonly string[] | undefined, loader = false): string {
   assertUniquePaths(files);
-  const head = { ssh_pwauth: false, ...(packages ? { packages: [...packages] } : {}) };
-  const runcmd = loader ? [[BOOTSTRAP_LOADER_PATH], [PATHS.bootstrapScript]] : [[PATHS.bootstrapScript]];
-  if (files.length === 0) return "#cloud-config\n" + stringify({ ...head, write_files: [], runcmd }, YAML_OPTIONS);
-  // = stringify({ ...head, write_files: files.map(cloudInitWriteFile), runcmd }, YAML_OPTIONS): a
-  // block map's pairs, and a block list's items, are written one after the other, each ending its line.
-  return "#cloud-config\n" + fixedPart(head) + WRITE_FILES_KEY + files.map(writeFilesItem).join("") + fixedPart({ runcmd });
+  const doc: Record<string, unknown> = {
+    ssh_pwauth: false,
+    ...(packages ? { packages: [...packages] } : {}),
+    write_files: files.map(cloudInitWriteFile),
+    runcmd: loader ? [[BOOTSTRAP_LOADER_PATH], [PATHS.bootstrapScript]] : [[PATHS.bootstrapScript]],
+  };
+  return "#cloud-config\n" + stringify(doc, { lineWidth: 0, minContentWidth: 0, blockQuote: "literal" });
 }
 
 function bootstrapFile(content: string): RenderedFile {

@@ -354,35 +354,13 @@ export function renderPatroniConfig(ctx: NodeContext, options: PatroniOptions = 
   // node instead of leaving an unsupervised primary. "automatic" never blocks startup.
   config.watchdog = { mode: "automatic", safety_margin: 5 };
 
-  const header =
+  const doc = new Document(config, { schema: "yaml-1.1" });
+  doc.commentBefore =
     ` Patroni configuration of ${self.name} (cluster ${spec.name}, ${spec.deployment}).\n` +
     ` Rendered by cdktf-managed-postgres; do not edit on the node.\n` +
     ` Secrets come from PATRONI_* environment variables in ${PATHS.patroniEnv}; the post-bootstrap\n` +
     ` script also needs ${PGBOUNCER_AUTH_PASSWORD_ENV} there.`;
-  const timingComment =
-    ` Failover timing: ttl ${timing.ttl} s >= loop_wait ${timing.loop_wait} + 2 * retry_timeout ${timing.retry_timeout}\n` +
-    ` (Patroni's rule; Patroni >= 3.2 raises a ttl below 20). A dead leader's key expires within ttl and\n` +
-    ` a replica watching it takes over: ~ttl + 2 s, against 30-40 s with Patroni's defaults 30/10/10.\n` +
-    (distributed
-      ? ` synchronous_mode_strict: a commit is acknowledged only once the synchronous standby has it\n` +
-        ` (RPO 0); writes block rather than degrade to asynchronous when no standby is left.\n`
-      : ` Standalone: no synchronous standby exists, so synchronous mode stays off.\n`) +
-    ` failsafe_mode: the primary keeps running while all members still see each other if the DCS is lost.`;
-  if (sharedFile) return patroniYaml(config, header, timingComment, true);
-  return patroniYamlBySection(config, header, timingComment);
-}
-
-const PATRONI_YAML_OPTIONS = { lineWidth: 0, minContentWidth: 0 } as const;
-
-/**
- * patroni.yml as one yaml Document (schema yaml-1.1): `header` before the document, the
- * `timingComment` before `bootstrap.dcs`'s first key, and with `podNetwork` the comments of
- * the one-file-per-cluster form.
- */
-function patroniYaml(config: Record<string, unknown>, header: string, timingComment: string, podNetwork = false): string {
-  const doc = new Document(config, { schema: "yaml-1.1" });
-  if (header) doc.commentBefore = header;
-  if (podNetwork) {
+  if (sharedFile) {
     doc.commentBefore +=
       `\n Kubernetes: one file for every pod; the member name (PATRONI_NAME), the listen and connect addresses and the\n` +
       ` passwords come from the pod's environment (downward API and the credentials Secret).`;
@@ -402,86 +380,17 @@ function patroniYaml(config: Record<string, unknown>, header: string, timingComm
   const dcsNode = doc.getIn(["bootstrap", "dcs"], true);
   if (isMap(dcsNode)) {
     const ttlPair = (dcsNode as YAMLMap).items[0];
-    if (ttlPair && ttlPair.key && typeof ttlPair.key === "object") (ttlPair.key as { commentBefore?: string }).commentBefore = timingComment;
+    if (ttlPair && ttlPair.key && typeof ttlPair.key === "object") {
+      (ttlPair.key as { commentBefore?: string }).commentBefore =
+        ` Failover timing: ttl ${timing.ttl} s >= loop_wait ${timing.loop_wait} + 2 * retry_timeout ${timing.retry_timeout}\n` +
+        ` (Patroni's rule; Patroni >= 3.2 raises a ttl below 20). A dead leader's key expires within ttl and\n` +
+        ` a replica watching it takes over: ~ttl + 2 s, against 30-40 s with Patroni's defaults 30/10/10.\n` +
+        (distributed
+          ? ` synchronous_mode_strict: a commit is acknowledged only once the synchronous standby has it\n` +
+            ` (RPO 0); writes block rather than degrade to asynchronous when no standby is left.\n`
+          : ` Standalone: no synchronous standby exists, so synchronous mode stays off.\n`) +
+        ` failsafe_mode: the primary keeps running while all members still see each other if the DCS is lost.`;
+    }
   }
-  return doc.toString(PATRONI_YAML_OPTIONS);
-}
-
-/**
- * The texts of the sections every node of a cluster shares (`bootstrap`, `postgresql` but
- * its addresses, `watchdog`), by their content. The nodes of a cluster are rendered one
- * after the other, so the last few sections are enough: the oldest is dropped beyond
- * {@link SHARED_SECTIONS_KEPT}, and a stack of many clusters does not keep them all.
- */
-const sharedSections = new Map<string, string>();
-const SHARED_SECTIONS_KEPT = 8;
-
-function keepSection(id: string, text: string): void {
-  sharedSections.set(id, text);
-  if (sharedSections.size > SHARED_SECTIONS_KEPT) sharedSections.delete(sharedSections.keys().next().value!);
-}
-
-/**
- * The memo key of a section: its JSON, with the numbers JSON cannot tell apart (NaN,
- * ±Infinity, -0, which yaml writes differently) spelled out.
- */
-function sectionKey(parts: unknown[]): string {
-  return JSON.stringify(parts, (_k, v: unknown) => (typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0)) ? `\u0000${Object.is(v, -0) ? "-0" : v}` : v));
-}
-
-/** yaml's text of the one-key document `{ [key]: value }` (no comment), memoized by content. */
-function sharedSection(key: string, value: unknown): string {
-  const id = sectionKey([key, value]);
-  let text = sharedSections.get(id);
-  if (text === undefined) {
-    text = new Document({ [key]: value }, { schema: "yaml-1.1" }).toString(PATRONI_YAML_OPTIONS);
-    keepSection(id, text);
-  }
-  return text;
-}
-
-/**
- * {@link patroniYaml} of a node's own file (no pod network), written section by section: the
- * sections that do not name the node (`bootstrap`, most of `postgresql`, `watchdog`) are
- * written once for all the nodes of a cluster (issue 13, synth speed: yaml's writer was a
- * fifth of a cluster's construction). The same text: yaml writes a block map's pairs one
- * after the other, each ending its line, at the map's indentation, and nothing here is
- * shared between sections (no anchors); test/render/patroni.test.ts compares it with yaml's
- * reading and rewriting of the whole file.
- */
-function patroniYamlBySection(config: Record<string, unknown>, header: string, timingComment: string): string {
-  const keys = Object.keys(config);
-  const postgresql = config.postgresql as Record<string, unknown> | undefined;
-  const bootstrap = config.bootstrap as { dcs?: unknown } | undefined;
-  const dcs = bootstrap?.dcs;
-  // Only the layout built by renderPatroniConfig: anything else is written as one document.
-  if (
-    keys.join() !== "scope,namespace,name,log,restapi,ctl,etcd3,bootstrap,postgresql,watchdog" ||
-    !postgresql ||
-    Object.keys(postgresql).slice(0, 2).join() !== "listen,connect_address" ||
-    !dcs ||
-    typeof dcs !== "object" ||
-    Object.keys(dcs).length === 0
-  ) {
-    return patroniYaml(config, header, timingComment);
-  }
-  const { listen, connect_address, ...postgresqlRest } = postgresql;
-  const own = Object.fromEntries(keys.slice(0, keys.indexOf("bootstrap")).map((k) => [k, config[k]]));
-  const bootstrapText = sharedSections.get(sectionKey(["bootstrap", config.bootstrap, timingComment])) ?? bootstrapSection(config.bootstrap, timingComment);
-  const postgresqlKey = "postgresql:\n";
-  const restText = sharedSection("postgresql", postgresqlRest);
-  return (
-    patroniYaml(own, header, timingComment) +
-    bootstrapText +
-    new Document({ postgresql: { listen, connect_address } }, { schema: "yaml-1.1" }).toString(PATRONI_YAML_OPTIONS) +
-    restText.slice(postgresqlKey.length) +
-    sharedSection("watchdog", config.watchdog)
-  );
-}
-
-/** yaml's text of `{ bootstrap }` with the timing comment on `bootstrap.dcs`'s first key, memoized with the shared sections. */
-function bootstrapSection(bootstrap: unknown, timingComment: string): string {
-  const text = patroniYaml({ bootstrap }, "", timingComment);
-  keepSection(sectionKey(["bootstrap", bootstrap, timingComment]), text);
-  return text;
+  return doc.toString({ lineWidth: 0, minContentWidth: 0 });
 }

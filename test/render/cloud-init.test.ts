@@ -5,7 +5,7 @@
  * nothing Terraform would interpolate, and fits EC2's user data limit once gzipped.
  */
 import { gzipSync } from "node:zlib";
-import { parse, stringify } from "yaml";
+import { parse } from "yaml";
 import {
   cloudInitWriteFile,
   PATHS,
@@ -119,42 +119,6 @@ describe("user data content", () => {
   test("a file without ${ or %{ is shipped as text", () => {
     const w = cloudInitWriteFile({ path: "/etc/x.conf", content: `address=${TOKEN_ADDRESSES[0]}\n`, mode: "0640", owner: "postgres:postgres" });
     expect(w).toEqual({ path: "/etc/x.conf", content: `address=${TOKEN_ADDRESSES[0]}\n`, permissions: "0640", owner: "postgres:postgres", defer: true });
-  });
-
-  // The user data is written part by part (src/render/cloud-init.ts, writeFilesItem): it must be
-  // exactly what one yaml stringify of the whole document gives.
-  const asYamlWritesIt = (userData: string) => {
-    const body = userData.slice("#cloud-config\n".length);
-    return "#cloud-config\n" + stringify(parse(body), { lineWidth: 0, minContentWidth: 0, blockQuote: "literal" });
-  };
-
-  test("the text is what yaml's stringify writes for the whole document", () => {
-    for (const u of [
-      renderNodeUserData(distributedNode(0, {}, TOKEN_ADDRESSES)),
-      renderNodeUserData(distributedNode(2), { installPackages: true }),
-      renderNodeUserData(standaloneNode({ majorVersion: 17 }), { bootstrapObject: object, installPackages: true }),
-      renderPoolerUserData(pooler(undefined, TOKEN_ADDRESSES)),
-      renderPoolerUserData(pooler(), { installPackages: true }),
-    ]) {
-      expect(u).toBe(asYamlWritesIt(u));
-    }
-  });
-
-  test("files of any text, path, mode and owner are written as yaml's stringify writes them", () => {
-    const texts = [
-      "", "x", "x\n", "x\n\n", "x\n\n\n", "\nx\n", " x\n", "  x\ny\n", "\tx\n", "x \n", "x\t", "x\n \n", "x\n\t\n", "a\n\n\nb\n",
-      "a\r\nb\n", "a\u0001b\n", "#!/bin/sh\n# comment\n", "key: value\n", "- item\n", "---\nx\n", "...\n", "x\n---\n", "'q' \"d\"\n",
-      "a  \nb\n", "é ✓\n", "echo ${HOME}\n", "%{x}", "true", "123", "0644", "null", "~", "a: b", "#x", "| x", "> x", "a\n  indented\n", "@x\n",
-      "\u2028x\n", "x\ud800\n", "a".repeat(3000) + "\n" + "b ".repeat(500) + "\n",
-    ];
-    const shapes: [string, string, string][] = [
-      ["/etc/x", "0644", "root:root"], ["/etc/a b", "0640", "postgres:postgres"], ["/etc/x:y", "644", "root"], ["relative/x", "u+x", "a b:c"], ["/etc/#x", "0750", "etcd:etcd"],
-    ];
-    const extraFiles = texts.flatMap((content, i) => shapes.map(([path, mode, owner], j) => ({ path: `${path}-${i}-${j}`, content, mode, owner })));
-    const u = renderNodeUserData(distributedNode(1), { extraFiles });
-    expect(u).toBe(asYamlWritesIt(u));
-    const written = writeFiles(u).slice(-extraFiles.length);
-    expect(written.map((f) => [f.path, decoded(f), f.permissions, f.owner])).toEqual(extraFiles.map((f) => [f.path, f.content, f.mode, f.owner]));
   });
 
   test("a file mixing a token with ${ is refused, naming the file", () => {

@@ -1,5 +1,5 @@
 import * as fc from "fast-check";
-import { parse, parseDocument } from "yaml";
+import { parse } from "yaml";
 import {
   AWS_EC2_TARGET,
   PATHS,
@@ -271,52 +271,6 @@ describe("renderPatroniConfig: any address string survives the YAML emitter", ()
         expect(c.restapi.listen).toBe(`${addrs[0]}:8008`);
         expect(c.etcd3.hosts).toEqual(addrs.map((a) => `${a}:2379`));
         expect(c.postgresql.pg_hba[3]).toBe(`hostssl replication replicator ${addrs[0]}/32 scram-sha-256`);
-      }),
-      { numRuns: 200 },
-    );
-  });
-});
-
-// renderPatroniConfig writes a node's file section by section, sharing the sections that do
-// not name the node between the nodes of a cluster (src/render/patroni.ts): the text must be
-// what yaml writes for the whole document, comments included.
-describe("renderPatroniConfig: the text is yaml's", () => {
-  const asYamlWritesIt = (text: string) => parseDocument(text, { schema: "yaml-1.1" }).toString({ lineWidth: 0, minContentWidth: 0 });
-  const kubernetes = { ...AWS_EC2_TARGET, dcs: { kind: "kubernetes" as const, namespace: "db", labels: { app: "orders" } } };
-
-  test("for every node of both models, token addresses, restores and the Kubernetes DCS", () => {
-    const texts = [
-      ...[0, 1, 2].map((i) => renderPatroniConfig(distributedNode(i))),
-      ...[0, 1, 2].map((i) => renderPatroniConfig(distributedNode(i, { majorVersion: 17 }, TOKEN_ADDRESSES))),
-      renderPatroniConfig(standaloneNode()),
-      renderPatroniConfig(standaloneNode({ patroni: { ttl: 30, loopWait: 10, retryTimeout: 10 } }, TOKEN_ADDRESSES)),
-      renderPatroniConfig(distributedNode(1, { name: "orders-v2" }), { restore: { stanza: "orders", target: "latest" } }),
-      renderPatroniConfig(distributedNode(2, { name: "orders-v2" }), { restore: { stanza: "orders", target: "2026-11-20T10:00:00Z" } }),
-      renderPatroniConfig(distributedNode(0), { target: kubernetes }),
-    ];
-    for (const text of texts) expect(text).toBe(asYamlWritesIt(text));
-  });
-
-  test("the nodes of one cluster differ only in their name and addresses", () => {
-    const [a, b] = [0, 1].map((i) => renderPatroniConfig(distributedNode(i)));
-    const differing = a.split("\n").filter((line, i) => line !== b.split("\n")[i]);
-    expect(differing).toEqual([
-      "# Patroni configuration of orders-0 (cluster orders, distributed).",
-      "name: orders-0",
-      "  listen: 10.10.0.11:8008",
-      "  connect_address: 10.10.0.11:8008",
-      "  listen: 10.10.0.11,127.0.0.1:5432",
-      "  connect_address: 10.10.0.11:5432",
-    ]);
-  });
-
-  test("for any member names and addresses", () => {
-    const word = fc.stringMatching(/^[a-z0-9][a-z0-9.:-]{0,20}$/);
-    fc.assert(
-      fc.property(fc.tuple(word, word, word), word, fc.integer({ min: 0, max: 2 }), (addresses, name, i) => {
-        const ctx = distributedNode(i, {}, addresses);
-        const text = renderPatroniConfig({ ...ctx, self: { ...ctx.self, name } });
-        expect(text).toBe(asYamlWritesIt(text));
       }),
       { numRuns: 200 },
     );
