@@ -1,6 +1,7 @@
 import { preventsDestroy } from "./synth";
 import { ingressSources } from "./clusters";
 import { rollTiming, windowText } from "./rolls";
+import { firstTextMatch } from "./values";
 import { RISK_LEVELS, type ClusterSummary, type Placement, type ResourceChange, type ResourceSnapshot, type ReviewInput, type Risk, type RiskLevel } from "./types";
 import { blocks, isTrue } from "../terraform";
 import { mdCode, mdText } from "../markdown";
@@ -213,14 +214,8 @@ const UPGRADE_HEADER = /readonly UPGRADE_FROM_CLUSTER='([^'\n]*)'\n(?:readonly [
 
 /** The `upgradeFrom` header of the first string value of `resources` holding one (the nodes' bootstrap script, in a resource or a local it reads). */
 function upgradeHeader(resources: Iterable<ResourceSnapshot>): UpgradeHeader | undefined {
-  for (const r of resources) {
-    for (const v of Object.values(r.values)) {
-      if (typeof v !== "string" || !v.includes("readonly UPGRADE_CUTOVER=")) continue;
-      const m = UPGRADE_HEADER.exec(v);
-      if (m) return { blue: m[1], cutover: m[2] === "1" };
-    }
-  }
-  return undefined;
+  const m = firstTextMatch(resources, "readonly UPGRADE_CUTOVER=", UPGRADE_HEADER);
+  return m ? { blue: m[1], cutover: m[2] === "1" } : undefined;
 }
 
 /**
@@ -268,14 +263,7 @@ const WAL_LEVEL = /^\s+wal_level: "?([a-z]+)"?$/m;
 
 /** `wal_level` of the nodes' patroni.yml (its `bootstrap.dcs` parameters) in the first string value of `resources` holding it. */
 function walLevelOf(resources: Iterable<ResourceSnapshot>): string | undefined {
-  for (const r of resources) {
-    for (const v of Object.values(r.values)) {
-      if (typeof v !== "string" || !v.includes("wal_level:")) continue;
-      const m = WAL_LEVEL.exec(v);
-      if (m) return m[1];
-    }
-  }
-  return undefined;
+  return firstTextMatch(resources, "wal_level:", WAL_LEVEL)?.[1];
 }
 
 /**

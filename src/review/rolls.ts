@@ -8,6 +8,7 @@
  * `MW_START_MINUTE`, `MW_DURATION`, `APPLY_IMMEDIATELY`). Pure.
  */
 import type { Placement, ResourceChange, ResourceSnapshot, RollInWindow, RollPlan, RollTiming, StorageGrowth } from "./types";
+import { firstTextMatch } from "./values";
 
 const str = (v: unknown) => (v === undefined || v === null ? "(none)" : typeof v === "string" ? v : JSON.stringify(v));
 
@@ -27,16 +28,10 @@ const HEADER = /readonly MW_DAY=(\d)\nreadonly MW_START_MINUTE=(\d+)\nreadonly M
 
 /** The timing in the first string value of `resources` holding the bootstrap header (`unknown` when none does). */
 export function rollTiming(resources: Iterable<ResourceSnapshot>): RollTiming {
-  for (const r of resources) {
-    for (const v of Object.values(r.values)) {
-      if (typeof v !== "string" || !v.includes("readonly MW_DAY=")) continue;
-      const m = HEADER.exec(v);
-      if (!m) continue;
-      if (m[4] === "yes") return { kind: "immediately" };
-      return { kind: "window", isoDay: Number(m[1]), startMinute: Number(m[2]), durationMinutes: Number(m[3]) };
-    }
-  }
-  return { kind: "unknown" };
+  const m = firstTextMatch(resources, "readonly MW_DAY=", HEADER);
+  if (!m) return { kind: "unknown" };
+  if (m[4] === "yes") return { kind: "immediately" };
+  return { kind: "window", isoDay: Number(m[1]), startMinute: Number(m[2]), durationMinutes: Number(m[3]) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { isObject } from "../terraform";
-import type { AttributeChange } from "./types";
+import type { AttributeChange, ResourceSnapshot } from "./types";
 
 /** Keys that are not resource attributes: cdktf metadata (`//`) and Terraform meta-arguments. */
 const META_KEYS = new Set(["lifecycle", "depends_on", "provider", "count", "for_each", "provisioner", "connection", "timeouts"]);
@@ -60,4 +60,20 @@ export function diffValues(before: unknown, after: unknown, afterUnknown?: unkno
     changes.push({ path: p, before: bv, after: av });
   }
   return changes;
+}
+
+/**
+ * The match of `pattern` in the first top-level string value of `resources` that contains
+ * `marker` and matches (the nodes' bootstrap header, their patroni.yml: texts in a resource or
+ * a local it reads); undefined when none does.
+ */
+export function firstTextMatch(resources: Iterable<ResourceSnapshot>, marker: string, pattern: RegExp): RegExpExecArray | undefined {
+  for (const r of resources) {
+    for (const v of Object.values(r.values)) {
+      if (typeof v !== "string" || !v.includes(marker)) continue;
+      const m = pattern.exec(v);
+      if (m) return m;
+    }
+  }
+  return undefined;
 }
