@@ -276,3 +276,18 @@ describe("renderPatroniConfig: any address string survives the YAML emitter", ()
     );
   });
 });
+
+describe("renderPatroniConfig: one cluster's nodes", () => {
+  test("the nodes of one cluster differ only in their name and addresses", () => {
+    const [a, b] = [0, 1].map((i) => renderPatroniConfig(distributedNode(i)));
+    const differing = a.split("\n").filter((line, i) => line !== b.split("\n")[i]);
+    expect(differing).toEqual([
+      "# Patroni configuration of orders-0 (cluster orders, distributed).",
+      "name: orders-0",
+      "  listen: 10.10.0.11:8008",
+      "  connect_address: 10.10.0.11:8008",
+      "  listen: 10.10.0.11,127.0.0.1:5432",
+      "  connect_address: 10.10.0.11:5432",
+    ]);
+  });
+});
