@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 /**
- * `npm run synth` (and any `node tools/cdktf.js <command>`): the cdktf CLI with HashiCorp's
- * checkpoint call off. The CLI honours only the CHECKPOINT_DISABLE environment variable
- * (@cdktf/commons/src/checkpoint.js); without it, an offline machine gets a red
- * `[ERROR] default - getaddrinfo ENOTFOUND checkpoint-api.hashicorp.com` line. A value already
- * set is kept. Portable (no shell syntax), exits with the CLI's status.
+ * The cdktf CLI with HashiCorp's checkpoint call off unless the caller chose otherwise: what
+ * `npx cdktf …` runs in this repository (node_modules/.bin/cdktf links here, set by
+ * tools/link-cdktf-bin.js at `npm ci` / `npm install`) and what `npm run synth` runs.
+ *
+ * The CLI reads only the CHECKPOINT_DISABLE environment variable, once, when
+ * @cdktf/commons/src/environment.js loads (`Boolean(process.env.CHECKPOINT_DISABLE)`); without
+ * it, every command sends a telemetry request to checkpoint-api.hashicorp.com and, on an
+ * offline machine, prints a red `[ERROR] default - getaddrinfo ENOTFOUND
+ * checkpoint-api.hashicorp.com` line (@cdktf/commons/src/checkpoint.js). A value already set
+ * is kept. The CLI then runs in this process (same arguments, exit status and signals); the app
+ * it spawns inherits the variable.
  */
-const { spawnSync } = require("node:child_process");
-
-const cli = require.resolve("cdktf-cli/bundle/bin/cdktf");
-const r = spawnSync(process.execPath, [cli, ...process.argv.slice(2)], {
-  stdio: "inherit",
-  env: { CHECKPOINT_DISABLE: "1", ...process.env },
-});
-process.exit(r.status ?? 1);
+if (process.env.CHECKPOINT_DISABLE === undefined) process.env.CHECKPOINT_DISABLE = "1";
+require("cdktf-cli/bundle/bin/cdktf.js");
