@@ -42,3 +42,13 @@ test("npx cdktf synth in an example, without CHECKPOINT_DISABLE: no ERROR line, 
   const app = processes.filter(([main]) => main.endsWith("main.ts"));
   expect(app).toEqual([[join(ROOT, "examples", "standalone", "main.ts"), "1"]]);
 });
+
+test("npx cdktf --version is the cdktf CLI's version, not this package's", () => {
+  const cli = JSON.parse(readFileSync(require.resolve("cdktf-cli/package.json"), "utf8")).version as string;
+  const own = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.TF_CLI_CONFIG_FILE;
+  const r = spawnSync("npx", ["cdktf", "--version"], { cwd: ROOT, env, encoding: "utf8", timeout: 60_000 });
+  expect({ status: r.status, version: r.stdout.trim() }).toEqual({ status: 0, version: cli });
+  expect(cli).not.toBe(own);
+});
