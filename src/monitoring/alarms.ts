@@ -5,6 +5,7 @@
  */
 import { SIZES, type ResolvedClusterSpec } from "../cluster-spec";
 import { DIMENSIONS, METRICS, METRIC_NAMESPACE } from "./metrics";
+import { UPGRADE_CATCHUP_TIMEOUT_SECONDS, UPGRADE_TIMER_SECONDS, UPGRADE_UNIT } from "../render/upgrade";
 import type { ResolvedMonitoringThresholds } from "./thresholds";
 
 /** Severity of an alarm, in its name and description. */
@@ -57,7 +58,8 @@ export interface AlarmDefinition {
  * - `maintenance-paused-warning` mp_maintenance_paused > 0 in 3 of 3 five-minute periods: the
  *   rolling maintenance has been waiting 15 minutes on an unhealthy cluster or the pause key;
  * - `backup-verify-critical` mp_backup_verify_failed > 0 in a one-hour period: the weekly
- *   `pgbackrest verify` or the restore check of the newest backup failed.
+ *   `pgbackrest verify` or the restore check of the newest backup failed;
+ * - on a green cluster (`upgradeFrom`) only, the four of {@link upgradeAlarms}.
  * Pure.
  */
 export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMonitoringThresholds): AlarmDefinition[] {
@@ -233,5 +235,111 @@ export function clusterAlarms(spec: ResolvedClusterSpec, thresholds: ResolvedMon
     },
   ];
   // A standalone cluster has no replica: its lag is always 0.
-  return spec.deployment === "standalone" ? alarms.filter((a) => a.key !== "replica-lag-warning") : alarms;
+  const own = spec.deployment === "standalone" ? alarms.filter((a) => a.key !== "replica-lag-warning") : alarms;
+  return spec.upgradeFrom ? [...own, ...upgradeAlarms(spec.name, thresholds)] : own;
+}
+
+/** Where docs/UPGRADING.md describes the blue/green upgrade, as the alarm descriptions name it. */
+const UPGRADING_SECTION = 'docs/UPGRADING.md, "Blue/green through logical replication"';
+
+/**
+ * The alarms of a green cluster (`upgradeFrom`: docs/UPGRADING.md, "Blue/green through
+ * logical replication"), on the metrics green's primary publishes while it follows blue
+ * (`managed-postgres-upgrade`, src/render/scripts/node-upgrade.sh: one embedded-metric-format
+ * line per run, namespace `ManagedPostgres`, dimensions `Cluster` (green's name) and
+ * `Cluster`+`Slot`; a run every {@link UPGRADE_TIMER_SECONDS} s after the last one ended, so a
+ * one-minute period may hold no sample: the periods are 5 minutes):
+ * - `upgrade-preflight-warning` mp_upgrade_preflight_problems > 0 (Maximum) in 3 of 3
+ *   five-minute periods: green has not started following blue for 15 minutes (each blocking
+ *   problem is logged by name). 15 minutes is longer than blue's roll to `wal_level` logical
+ *   when green and blue's `upgradeTo` are applied together with `applyImmediately` (652–698 s
+ *   for three nodes on the EC2 twin, plus about a minute for the extra restart:
+ *   docs/UPGRADING.md, step 2), the one expected cause of a problem that fixes itself;
+ * - `upgrade-lag-warning` mp_upgrade_lag_bytes > `upgradeLagMiB` MiB (default 256: see
+ *   {@link MonitoringThresholds.upgradeLagMiB}) as the Minimum of each of 3 of 3 five-minute
+ *   periods: green never came closer than that to blue for 15 minutes (a single large
+ *   transaction on blue is decoded at its commit and may lag briefly; a lag that does not come
+ *   down is a stopped or overtaken apply, and blue keeps the WAL until its slot is lost);
+ * - `upgrade-schema-drift-warning` mp_upgrade_schema_drift > 0 as the Minimum of one
+ *   five-minute period: every run of 5 minutes found tables that differ (the cutover is refused
+ *   and the apply stops at a missing column); the same migration applied to both sides a few
+ *   minutes apart does not alarm;
+ * - `upgrade-cutover-critical` mp_upgrade_cutover_failed > 0 (Maximum) in a five-minute
+ *   period: a cutover was abandoned (green did not catch up within
+ *   {@link UPGRADE_CATCHUP_TIMEOUT_SECONDS} s; blue writable again). The metric is only ever 1;
+ *   the next run retries, so the alarm stays in ALARM while the attempts (about one every two
+ *   minutes) keep failing and returns to OK 5 minutes after the last one.
+ * Missing data is `notBreaching` for all four: the script publishes only while the upgrade
+ * runs on green's primary (nothing before green reaches blue, the lag and drift only once the
+ * preflight passed, nothing after the cutover), so silence is no evidence of a problem, and a
+ * finished upgrade must not leave its alarms in INSUFFICIENT_DATA. Pure.
+ */
+export function upgradeAlarms(cluster: string, thresholds: ResolvedMonitoringThresholds): AlarmDefinition[] {
+  const base = { namespace: METRIC_NAMESPACE, dimensions: { [DIMENSIONS.cluster]: cluster }, treatMissingData: "notBreaching" as const, comparisonOperator: "GreaterThanThreshold" as const };
+  const journal = `journalctl -u ${UPGRADE_UNIT} on the green cluster's primary`;
+  return [
+    {
+      ...base,
+      key: "upgrade-preflight-warning",
+      severity: "warning",
+      description:
+        `Cluster ${cluster} has not started following the cluster it upgrades (upgradeFrom) for 15 minutes: the upgrade's preflight keeps finding blocking problems on it ` +
+        `(each is named in ${journal}, "preflight: BLOCKING"). Fix them on the cluster being upgraded; the most common is its wal_level not yet logical: ` +
+        `give it upgradeTo and let its roll finish (${UPGRADING_SECTION}, steps 2 and 3)`,
+      metricName: METRICS.upgradePreflightProblems,
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      threshold: 0,
+      source: "any blocking problem stops the follow; 15 minutes is longer than the roll of the upgraded cluster to wal_level logical (652-698 s for three nodes, measured on the EC2 twin)",
+    },
+    {
+      ...base,
+      key: "upgrade-lag-warning",
+      severity: "warning",
+      description:
+        `Cluster ${cluster} has stayed more than ${thresholds.upgradeLagMiB} MiB behind the cluster it upgrades (upgradeFrom) for 15 minutes. ` +
+        `That cluster keeps the WAL for the upgrade's replication slots; past its max_slot_wal_keep_size (a quarter of its data volume) a slot is lost and the upgrade must start over with a new cluster. ` +
+        `Check ${journal} (lag per database, tables still in their initial copy) and the PostgreSQL log there (a stopped apply), and the write load of the upgraded cluster (${UPGRADING_SECTION}, step 3)`,
+      metricName: METRICS.upgradeLagBytes,
+      statistic: "Minimum",
+      period: 300,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      threshold: thresholds.upgradeLagMiB * 1024 * 1024,
+      source: "half of max_slot_wal_keep_size (a quarter of the data volume) of the smallest volume, 2 GiB: 256 MiB by default; monitoring.thresholds.upgradeLagMiB for a larger one",
+    },
+    {
+      ...base,
+      key: "upgrade-schema-drift-warning",
+      severity: "warning",
+      description:
+        `The tables of cluster ${cluster} and of the cluster it upgrades (upgradeFrom) have differed for 5 minutes: a schema change (DDL) made on one side only. ` +
+        `Logical replication does not carry DDL: the apply stops at a missing column and the cutover is refused while they differ. ` +
+        `Make the same change on the other side (each differing column is named in ${journal}; docs/UPGRADING.md, "Limits of logical replication")`,
+      metricName: METRICS.upgradeSchemaDrift,
+      statistic: "Minimum",
+      period: 300,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      threshold: 0,
+      source: "any difference blocks the cutover; 5 minutes leaves time to apply the same migration to both sides",
+    },
+    {
+      ...base,
+      key: "upgrade-cutover-critical",
+      severity: "critical",
+      description:
+        `The cutover of cluster ${cluster} from the cluster it upgrades (upgradeFrom) was abandoned: green did not catch up within ${UPGRADE_CATCHUP_TIMEOUT_SECONDS} s of the old cluster becoming read-only. ` +
+        `The old cluster is writable again and the next run retries within minutes. If it keeps failing, lower the old cluster's write load and look at ${journal} (${UPGRADING_SECTION}, step 4)`,
+      metricName: METRICS.upgradeCutoverFailed,
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      threshold: 0,
+      source: "an abandoned cutover is a write outage of the old cluster and a failed step of the upgrade",
+    },
+  ];
 }

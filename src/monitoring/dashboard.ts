@@ -20,7 +20,9 @@ export interface DashboardInput {
  * The CloudWatch dashboard body (JSON string) of a cluster: alarm status first, then per
  * slot (and pooler) CPU and available memory, connections against max_connections, replica
  * lag, data volume usage, WAL archiving (failing flag, failures, age of last archive),
- * age of the newest full backup, PgBouncer waiting clients per pool. Tokens in `region`
+ * age of the newest full backup, PgBouncer waiting clients per pool; on a green cluster
+ * (`upgradeFrom`) a last row: the lag behind blue (line at `upgradeLagMiB`), the preflight
+ * problems, schema drift and abandoned cutovers, and the cutover's duration. Tokens in `region`
  * and `alarmArns` pass through verbatim. Pure.
  */
 export function dashboardBody(input: DashboardInput): string {
@@ -93,5 +95,25 @@ export function dashboardBody(input: DashboardInput): string {
       ]),
     },
   ]);
+  if (spec.upgradeFrom) {
+    // A green cluster (upgradeFrom): what its primary publishes while it follows blue (the alarms of upgradeAlarms).
+    const upgrade = (metric: string, label: string) => [METRIC_NAMESPACE, metric, DIMENSIONS.cluster, c, { stat: "Maximum", label }];
+    row([
+      {
+        title: "Upgrade (upgradeFrom): bytes behind the upgraded cluster",
+        metrics: [upgrade(METRICS.upgradeLagBytes, "lag")],
+        annotations: line(thresholds.upgradeLagMiB * 1024 * 1024, "warning"),
+      },
+      {
+        title: "Upgrade (upgradeFrom): blocking problems",
+        metrics: [
+          upgrade(METRICS.upgradePreflightProblems, "preflight problems"),
+          upgrade(METRICS.upgradeSchemaDrift, "databases with schema drift"),
+          upgrade(METRICS.upgradeCutoverFailed, "cutover abandoned (1)"),
+        ],
+      },
+      { title: "Upgrade (upgradeFrom): cutover, blue read-only to done (s)", metrics: [upgrade(METRICS.upgradeCutoverSeconds, "cutover")] },
+    ]);
+  }
   return JSON.stringify({ widgets });
 }

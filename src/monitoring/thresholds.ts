@@ -32,6 +32,18 @@ export interface MonitoringThresholds {
    * backup, the PostgreSQL reference architecture "Daily", plus 2 hours for its duration)
    */
   readonly backupMaxAgeHours?: number;
+  /**
+   * A green cluster (`upgradeFrom`) whose follow of blue stays more than this behind for 15
+   * minutes: warning. MiB of blue's WAL green has not confirmed (`mp_upgrade_lag_bytes`),
+   * 1 to 32768. @default 256: half of blue's `max_slot_wal_keep_size` on the smallest data
+   * volume (storageGiB 2: a quarter of the volume is 512 MiB, `walLimitsForVolume`,
+   * src/render/postgres.ts). Past `max_slot_wal_keep_size` PostgreSQL invalidates the slot
+   * and the follow cannot continue (a new green is the way on), so the warning comes at half
+   * of it whatever blue's size: green does not know blue's `storageGiB`. For a larger blue, up
+   * to half of its limit: `storageGiB × 128` (a 100 GiB blue: 12800). The maximum is the
+   * limit of the largest volume (128 GiB: 32768 MiB).
+   */
+  readonly upgradeLagMiB?: number;
 }
 
 /** {@link MonitoringThresholds} with every default applied. */
@@ -46,6 +58,7 @@ export const DEFAULT_MONITORING_THRESHOLDS: ResolvedMonitoringThresholds = {
   replicaLagSeconds: 30,
   dataDiskUsedPercent: 80,
   backupMaxAgeHours: 26,
+  upgradeLagMiB: 256,
 };
 
 const THRESHOLD_RANGES: Record<keyof MonitoringThresholds, [number, number]> = {
@@ -56,6 +69,7 @@ const THRESHOLD_RANGES: Record<keyof MonitoringThresholds, [number, number]> = {
   replicaLagSeconds: [1, 86400],
   dataDiskUsedPercent: [1, 100],
   backupMaxAgeHours: [1, 24 * 365],
+  upgradeLagMiB: [1, 32768],
 };
 
 /** Options of {@link monitoringThresholdIssues}. */

@@ -24,3 +24,15 @@ export function samples(exposition: string, name: string): { labels: string; val
   const re = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, "gm");
   return [...exposition.matchAll(re)].map((m) => ({ labels: m[1] ?? "", value: Number(m[2]) }));
 }
+
+/** A green cluster's `upgradeFrom` (blue "orders" on PostgreSQL 15). */
+export const UPGRADE_FROM = {
+  clusterName: "orders",
+  majorVersion: 15 as const,
+  secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:managed-postgres/orders-AbCdEf",
+  nodeAddresses: ["10.0.1.10", "10.0.2.10", "10.0.3.10"],
+  securityGroupId: "sg-0abc12345",
+};
+
+/** The alarm keys only a green cluster (`upgradeFrom`) has, in their order. */
+export const UPGRADE_ALARM_KEYS = ["upgrade-preflight-warning", "upgrade-lag-warning", "upgrade-schema-drift-warning", "upgrade-cutover-critical"] as const;

@@ -9,6 +9,9 @@ import {
   } from "../../src/render/monitoring";
 import { distributedNode, spec } from "../render/fixtures";
 import { requirePrerequisites } from "../support/prerequisites";
+import { renderUpgradeScript } from "../../src/render/upgrade";
+import { DEFAULT_MONITORING_THRESHOLDS, clusterAlarms } from "../../src/monitoring";
+import { UPGRADE_ALARM_KEYS, UPGRADE_FROM } from "./helpers";
 
 describe("rendered monitoring files", () => {
   const files = renderMonitoringFiles(distributedNode(0));
@@ -72,4 +75,39 @@ describe("backup status script", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("the alarms of a green cluster (upgradeFrom)", () => {
+  test("read exactly the namespace, metric names, dimension and value the rendered upgrade script of green's node publishes", () => {
+    requirePrerequisites({ commands: ["bash", "jq"] });
+    const alarms = clusterAlarms(spec({ name: "orders-v17", majorVersion: 17, upgradeFrom: UPGRADE_FROM }), DEFAULT_MONITORING_THRESHOLDS);
+    const byKey = Object.fromEntries(alarms.map((a) => [a.key, a]));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mp-upgrade-alarms-"));
+    try {
+      const node = distributedNode(0, { name: "orders-v17", majorVersion: 17, upgradeFrom: UPGRADE_FROM });
+      const from = { cluster: "orders", majorVersion: 15, secretArn: UPGRADE_FROM.secretArn, addresses: UPGRADE_FROM.nodeAddresses, cutover: false };
+      const text = renderUpgradeScript(node, from, { eventsLog: path.join(dir, "events.log") });
+      const definitions = text.slice(0, text.lastIndexOf('main "$@"'));
+      const upgradeDefs = UPGRADE_ALARM_KEYS.map((k) => byKey[k]);
+      const calls = upgradeDefs.map((a) => `emit_metric ${a.metricName} 7 "test"`).join("\n");
+      const r = spawnSync("bash", ["-c", `${definitions}\n${calls}`], { encoding: "utf8", timeout: 20_000 });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      const lines = fs.readFileSync(path.join(dir, "events.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      expect(lines).toHaveLength(upgradeDefs.length);
+      upgradeDefs.forEach((a, i) => {
+        const line = lines[i];
+        const directive = line._aws.CloudWatchMetrics[0];
+        expect(directive.Namespace).toBe(a.namespace);
+        expect(directive.Metrics).toEqual([{ Name: a.metricName }]);
+        // the alarm's dimension set is one the line publishes, with the values the alarm names
+        expect(directive.Dimensions).toContainEqual(Object.keys(a.dimensions));
+        for (const [k, v] of Object.entries(a.dimensions)) expect(line[k]).toBe(v);
+        expect(line[a.metricName]).toBe(7);
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
 });

@@ -14,6 +14,12 @@ import { PGBOUNCER_EXPORTER_PORTS as SYSTEMD_EXPORTER_PORTS, PGBOUNCER_EXPORTER_
 import { DEFAULT_MONITORING_THRESHOLDS, METRICS, METRIC_NAMESPACE, clusterAlarms, dashboardBody, monitoringThresholdIssues, resolveMonitoringThresholds } from "../../src/monitoring";
 import { distributedNode, pooler, spec, standaloneNode } from "../render/fixtures";
 import { scriptBody } from "../../src/render/scripts";
+import { UPGRADE_ALARM_KEYS as UPGRADE_KEYS, UPGRADE_FROM } from "./helpers";
+import { walLimitsForVolume } from "../../src/render/postgres";
+import { readFileSync } from "fs";
+import { join } from "path";
+
+const upgradingDoc = readFileSync(join(__dirname, "../../docs/UPGRADING.md"), "utf8");
 
 const agent = (c: object) => c as any;
 
@@ -249,6 +255,7 @@ describe("alarm thresholds", () => {
       replicaLagSeconds: 30,
       dataDiskUsedPercent: 80,
       backupMaxAgeHours: 26,
+      upgradeLagMiB: 256,
     });
   });
 
@@ -337,7 +344,75 @@ describe("alarm definitions", () => {
   });
 });
 
+describe("alarm definitions of a green cluster (upgradeFrom)", () => {
+  const green = (over: Partial<Parameters<typeof spec>[0]> = {}) => spec({ name: "orders-v17", majorVersion: 17, upgradeFrom: UPGRADE_FROM, ...over });
+  const alarms = clusterAlarms(green(), DEFAULT_MONITORING_THRESHOLDS);
+  const byKey = Object.fromEntries(alarms.map((a) => [a.key, a]));
+
+  test("a green cluster has the four upgrade alarms after its own, on its Cluster roll-up; a cluster without upgradeFrom (blue with upgradeTo too) has none", () => {
+    expect(alarms.map((a) => a.key)).toEqual([...clusterAlarms(spec({ name: "orders-v17", majorVersion: 17 }), DEFAULT_MONITORING_THRESHOLDS).map((a) => a.key), ...UPGRADE_KEYS]);
+    for (const k of UPGRADE_KEYS) expect(byKey[k]).toMatchObject({ namespace: "ManagedPostgres", dimensions: { Cluster: "orders-v17" }, treatMissingData: "notBreaching", comparisonOperator: "GreaterThanThreshold" });
+    const standaloneGreen = clusterAlarms(green({ deployment: "standalone", network: undefined }), DEFAULT_MONITORING_THRESHOLDS).map((a) => a.key);
+    expect(standaloneGreen.filter((k) => k.startsWith("upgrade-"))).toEqual(UPGRADE_KEYS);
+    for (const s of [spec(), spec({ upgradeTo: { nodeAddresses: ["10.0.1.20"] } }), spec({ deployment: "standalone", network: undefined })]) {
+      expect(clusterAlarms(s, DEFAULT_MONITORING_THRESHOLDS).filter((a) => a.key.startsWith("upgrade-") || a.metricName.startsWith("mp_upgrade_"))).toEqual([]);
+    }
+  });
+
+  test("preflight: blocking problems in 3 of 3 five-minute periods warn (longer than blue's measured roll to wal_level logical)", () => {
+    expect(byKey["upgrade-preflight-warning"]).toMatchObject({ metricName: METRICS.upgradePreflightProblems, severity: "warning", statistic: "Maximum", threshold: 0, period: 300, evaluationPeriods: 3, datapointsToAlarm: 3 });
+    const a = byKey["upgrade-preflight-warning"];
+    expect(a.period * a.evaluationPeriods).toBeGreaterThan(698 + 60);
+  });
+
+  test("lag: more than 256 MiB (half of the smallest blue's max_slot_wal_keep_size) at every sample of 15 minutes warns; upgradeLagMiB overrides it", () => {
+    expect(byKey["upgrade-lag-warning"]).toMatchObject({ metricName: METRICS.upgradeLagBytes, severity: "warning", statistic: "Minimum", threshold: 256 * 1024 * 1024, period: 300, evaluationPeriods: 3, datapointsToAlarm: 3 });
+    expect(256 * 2).toBe(Number.parseInt(walLimitsForVolume(2 * 1024).max_slot_wal_keep_size, 10));
+    expect(32768).toBe(Number.parseInt(walLimitsForVolume(128 * 1024).max_slot_wal_keep_size, 10));
+    const custom = clusterAlarms(green(), resolveMonitoringThresholds({ upgradeLagMiB: 12800 })).find((a) => a.key === "upgrade-lag-warning");
+    expect(custom?.threshold).toBe(12800 * 1024 * 1024);
+    expect(custom?.description).toContain("more than 12800 MiB behind");
+    expect(() => resolveMonitoringThresholds({ upgradeLagMiB: 32769 })).toThrow("`monitoring.thresholds.upgradeLagMiB` must be a number from 1 to 32768. Got 32769");
+  });
+
+  test("schema drift: drift at every run of a five-minute period warns; an abandoned cutover is critical within five minutes", () => {
+    expect(byKey["upgrade-schema-drift-warning"]).toMatchObject({ metricName: METRICS.upgradeSchemaDrift, severity: "warning", statistic: "Minimum", threshold: 0, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1 });
+    expect(byKey["upgrade-cutover-critical"]).toMatchObject({ metricName: METRICS.upgradeCutoverFailed, severity: "critical", statistic: "Maximum", threshold: 0, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1 });
+  });
+
+  test("descriptions say what happened and what to do, point to docs/UPGRADING.md, and fit CloudWatch's 1024 characters with the severity and source", () => {
+    for (const k of UPGRADE_KEYS) {
+      const a = byKey[k];
+      expect(a.description).toMatch(/docs\/UPGRADING\.md, "(Blue\/green through logical replication|Limits of logical replication)"/);
+      expect(a.description).toContain("journalctl -u managed-postgres-upgrade");
+      expect(`[${a.severity}] ${a.description}. Threshold source: ${a.source}.`.length).toBeLessThanOrEqual(1024);
+      expect(`${a.description} ${a.source}`).not.toMatch(/seed|issue \d|brief|\bTODO\b/i);
+    }
+    for (const heading of ["### Blue/green through logical replication", "### Limits of logical replication"]) expect(upgradingDoc).toContain(heading);
+  });
+});
+
 describe("dashboard", () => {
+  test("a green cluster (upgradeFrom) gets a last row with the upgrade's metrics, the lag line at upgradeLagMiB; other clusters' dashboards are unchanged", () => {
+    const input = { region: "eu-west-1", alarmArns: ["arn:a"], thresholds: DEFAULT_MONITORING_THRESHOLDS };
+    const upgradeFrom = { clusterName: "orders", majorVersion: 15 as const, secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x", nodeAddresses: ["10.0.1.10"], securityGroupId: "sg-0abc12345" };
+    const plain = JSON.parse(dashboardBody({ ...input, spec: spec({ name: "orders-v17", majorVersion: 17 }) }));
+    const body = JSON.parse(dashboardBody({ ...input, spec: spec({ name: "orders-v17", majorVersion: 17, upgradeFrom }) }));
+    expect(body.widgets.slice(0, plain.widgets.length)).toEqual(plain.widgets);
+    const extra = body.widgets.slice(plain.widgets.length);
+    expect(extra).toHaveLength(3);
+    const last = plain.widgets[plain.widgets.length - 1];
+    for (const w of extra) expect(w).toMatchObject({ type: "metric", y: last.y + last.height, height: 6 });
+    const metrics = extra.flatMap((w: any) => w.properties.metrics);
+    expect(metrics.map((m: any[]) => m[1]).sort()).toEqual(Object.values(METRICS).filter((m) => m.startsWith("mp_upgrade_")).sort());
+    for (const m of metrics) expect(m.slice(0, 4)).toEqual([METRIC_NAMESPACE, m[1], "Cluster", "orders-v17"]);
+    expect(extra[0].properties.annotations.horizontal[0].value).toBe(256 * 1024 * 1024);
+    for (const s of [spec(), spec({ upgradeTo: { nodeAddresses: ["10.0.1.20"] } })]) {
+      expect(JSON.stringify(dashboardBody({ ...input, spec: s }))).not.toContain("mp_upgrade_");
+    }
+  });
+
+
   test("shows the alarms first, then every slot and the pooler, with the metrics the alarms read", () => {
     const body = JSON.parse(dashboardBody({ spec: spec(), region: "eu-west-1", alarmArns: ["arn:a", "arn:b"], thresholds: DEFAULT_MONITORING_THRESHOLDS }));
     expect(body.widgets[0]).toMatchObject({ type: "alarm", properties: { alarms: ["arn:a", "arn:b"] } });

@@ -3,6 +3,7 @@ import { TerraformStack, Testing } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres, type ManagedPostgresProps } from "../../constructs/aws";
 import { SpecValidationError } from "../../src/cluster-spec";
+import { UPGRADE_ALARM_KEYS, UPGRADE_FROM } from "./helpers";
 
 function props(deployment: "standalone" | "distributed", overrides: Partial<ManagedPostgresProps> = {}): ManagedPostgresProps {
   return {
@@ -108,6 +109,45 @@ describe.each(["distributed", "standalone"] as const)("monitoring of a %s cluste
     expect(metrics.condition).toEqual([{ test: "StringEquals", variable: "cloudwatch:namespace", values: ["ManagedPostgres"] }]);
     expect(logs.resources).toHaveLength(5);
     for (const r of logs.resources) expect(r).toMatch(/^\$\{aws_cloudwatch_log_group\.[^.]+\.arn\}:\*$/);
+  });
+});
+
+describe("monitoring of a green cluster (upgradeFrom) and of its blue (upgradeTo)", () => {
+  const green = props("distributed", { name: "orders-v17", majorVersion: 17, upgradeFrom: UPGRADE_FROM, monitoring: { thresholds: { upgradeLagMiB: 6400 } } });
+  const blue = props("distributed", { majorVersion: 15, upgradeTo: { nodeAddresses: ["10.0.1.20", "10.0.2.20", "10.0.3.20"] } });
+  const out = synth(green);
+  const alarms = values(out.resource.aws_cloudwatch_metric_alarm);
+  const alarm = (key: string) => alarms.find((a) => a.alarm_name === `orders-v17-${key}`);
+
+  test("green gets the four upgrade alarms next to its eleven, each notifying its topic, on namespace ManagedPostgres and its Cluster dimension", () => {
+    expect(alarms).toHaveLength(11 + UPGRADE_ALARM_KEYS.length);
+    for (const k of UPGRADE_ALARM_KEYS) {
+      expect(alarm(k)).toMatchObject({ namespace: "ManagedPostgres", dimensions: { Cluster: "orders-v17" }, treat_missing_data: "notBreaching", actions_enabled: true, comparison_operator: "GreaterThanThreshold" });
+      expect(alarm(k).alarm_actions).toEqual([expect.stringMatching(/^\$\{aws_sns_topic\.[^.]+\.arn\}$/)]);
+      expect(alarm(k).ok_actions).toEqual(alarm(k).alarm_actions);
+      expect(alarm(k).alarm_description).toMatch(/^\[(warning|critical)\] .*docs\/UPGRADING\.md.*Threshold source: /);
+      expect(alarm(k).tags["managed-postgres:severity"]).toBe(k.endsWith("-critical") ? "critical" : "warning");
+    }
+  });
+
+  test("thresholds, statistics and periods; upgradeLagMiB reaches the lag alarm in bytes", () => {
+    expect(alarm("upgrade-preflight-warning")).toMatchObject({ metric_name: "mp_upgrade_preflight_problems", statistic: "Maximum", threshold: 0, period: 300, evaluation_periods: 3, datapoints_to_alarm: 3 });
+    expect(alarm("upgrade-lag-warning")).toMatchObject({ metric_name: "mp_upgrade_lag_bytes", statistic: "Minimum", threshold: 6400 * 1024 * 1024, period: 300, evaluation_periods: 3, datapoints_to_alarm: 3 });
+    expect(alarm("upgrade-schema-drift-warning")).toMatchObject({ metric_name: "mp_upgrade_schema_drift", statistic: "Minimum", threshold: 0, period: 300, evaluation_periods: 1 });
+    expect(alarm("upgrade-cutover-critical")).toMatchObject({ metric_name: "mp_upgrade_cutover_failed", statistic: "Maximum", threshold: 0, period: 300, evaluation_periods: 1 });
+  });
+
+  test("green's dashboard shows the upgrade alarms and the upgrade's metrics; blue (upgradeTo) has neither", () => {
+    const body = JSON.parse(values(out.resource.aws_cloudwatch_dashboard)[0].dashboard_body);
+    expect(body.widgets[0].properties.alarms).toHaveLength(15);
+    expect(JSON.stringify(body)).toContain("mp_upgrade_lag_bytes");
+    const b = synth(blue);
+    expect(values(b.resource.aws_cloudwatch_metric_alarm).map((a) => a.alarm_name).filter((n: string) => n.includes("upgrade"))).toEqual([]);
+    expect(values(b.resource.aws_cloudwatch_dashboard)[0].dashboard_body).not.toContain("mp_upgrade_");
+  });
+
+  test("an upgradeLagMiB out of range is refused with the other invalid props", () => {
+    expect(() => synth({ ...green, monitoring: { thresholds: { upgradeLagMiB: 0 } } })).toThrow("`monitoring.thresholds.upgradeLagMiB` must be a number from 1 to 32768. Got 0");
   });
 });
 
