@@ -42,6 +42,8 @@ interface Sample {
   /** CPU time (user + system) of the app process, in ms: steadier than wall time on a loaded machine. */
   readonly cpuMs: number;
   readonly maxRssMiB: number;
+  /** bench/clusters-app.ts only: CPU ms of building the clusters (`new ManagedPostgres`) and of `app.synth()`. */
+  readonly phases?: { readonly constructCpuMs: number; readonly synthCpuMs: number };
 }
 
 /**
@@ -64,10 +66,11 @@ function timed(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv,
   rmSync(outdir, { recursive: true, force: true });
   if (!ok) throw new Error(`${cmd} ${args.join(" ")} in ${cwd} failed (exit ${r.status}):\n${r.stderr}\n${r.stdout}`.slice(-4000));
   const reports = [...`${r.stderr}${r.stdout}`.matchAll(/BENCH_MAXRSS=(\d+) BENCH_CPU=(\d+) BENCH_MAIN=(".*")/g)].map((m) => ({ rss: Number(m[1]), cpu: Number(m[2]), main: JSON.parse(m[3]) as string }));
-  // Under the CLI, npx (npm-cli.js) and the CLI (node_modules/.bin/cdktf) report too: the app is the process whose script is not theirs.
-  const app = reports.find((x) => !/node_modules|npm-cli\.js$/.test(x.main));
+  // Under the CLI, npx (npm-cli.js), tools/cdktf.js (node_modules/.bin/cdktf) and the CLI report too: the app is the process whose script is not theirs.
+  const app = reports.find((x) => !/node_modules|npm-cli\.js$|tools\/cdktf\.js$/.test(x.main));
   if (!app) throw new Error(`${args.join(" ")}: the app reported no peak RSS`);
-  return { wallMs, cpuMs: app.cpu / 1000, maxRssMiB: app.rss / 1024 };
+  const phases = /BENCH_PHASES construct_cpu_ms=([\d.]+) synth_cpu_ms=([\d.]+)/.exec(r.stderr);
+  return { wallMs, cpuMs: app.cpu / 1000, maxRssMiB: app.rss / 1024, ...(phases ? { phases: { constructCpuMs: Number(phases[1]), synthCpuMs: Number(phases[2]) } } : {}) };
 }
 
 function median(xs: number[]): number {
@@ -79,7 +82,10 @@ function median(xs: number[]): number {
 function measure(runs: number, once: () => Sample): Sample {
   once(); // warm the file system cache; not counted
   const xs = Array.from({ length: runs }, once);
-  return { wallMs: median(xs.map((r) => r.wallMs)), cpuMs: median(xs.map((r) => r.cpuMs)), maxRssMiB: median(xs.map((r) => r.maxRssMiB)) };
+  const phases = xs.every((r) => r.phases)
+    ? { phases: { constructCpuMs: median(xs.map((r) => r.phases!.constructCpuMs)), synthCpuMs: median(xs.map((r) => r.phases!.synthCpuMs)) } }
+    : {};
+  return { wallMs: median(xs.map((r) => r.wallMs)), cpuMs: median(xs.map((r) => r.cpuMs)), maxRssMiB: median(xs.map((r) => r.maxRssMiB)), ...phases };
 }
 
 /** `npx cdktf synth` in `dir` (a folder with a cdktf.json), output to a temporary directory. */
@@ -147,6 +153,10 @@ for (const n of [5, 20]) {
   const mib = (byCount.get(n)!.maxRssMiB - byCount.get(1)!.maxRssMiB) / (n - 1);
   const cpu = (byCount.get(n)!.cpuMs - byCount.get(1)!.cpuMs) / (n - 1);
   rows.push(["", `per extra cluster (1 → ${n})`, `${ms.toFixed(0)} ms`, `${cpu.toFixed(0)} ms`, `${mib.toFixed(2)} MiB`]);
+  const [one, many] = [byCount.get(1)!.phases!, byCount.get(n)!.phases!];
+  const build = (many.constructCpuMs - one.constructCpuMs) / (n - 1);
+  const synth = (many.synthCpuMs - one.synthCpuMs) / (n - 1);
+  rows.push(["", `  of which building it (1 → ${n})`, "", `${build.toFixed(0)} ms`, ""], ["", `  of which app.synth() (1 → ${n})`, "", `${synth.toFixed(0)} ms`, ""]);
   if (n === 20) verdicts.push(`per extra cluster ≤ ${TARGETS.perClusterMs} ms and ≤ ${TARGETS.perClusterMiB} MiB: ${ms.toFixed(0)} ms, ${mib.toFixed(2)} MiB ${ms <= TARGETS.perClusterMs && mib <= TARGETS.perClusterMiB ? "met" : "NOT MET"}`);
 }
 
