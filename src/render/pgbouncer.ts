@@ -1,5 +1,8 @@
 /**
- * PgBouncer 1.18 configuration (pgbouncer-rw.ini / pgbouncer-ro.ini).
+ * PgBouncer configuration (pgbouncer-rw.ini / pgbouncer-ro.ini), one text for both node images:
+ * PgBouncer 1.18 (Debian 12, PostgreSQL 15) and 1.24 (Debian 13, the default), so only keys
+ * and values 1.18 already accepts (the system tier starts it on the host's 1.18 and on the
+ * Debian 13 node root's 1.24).
  *
  * Distributed: each pooler instance runs two PgBouncers, `rw` on 6432 and `ro` on 6433
  * (PostgreSQL reference architecture: PgBouncer on 6432), each forwarding every database to the local HAProxy
@@ -10,7 +13,7 @@
  * Authentication: clients use scram-sha-256; PgBouncer looks their SCRAM secret up with
  * `auth_query` as `pgbouncer_auth` (whose own secret is in `PATHS.pgbouncerUserlist`,
  * written by the node bootstrap) and logs in to PostgreSQL with SCRAM pass-through.
- * Keys: PgBouncer 1.18 "Configuration" documentation.
+ * Keys: PgBouncer "Configuration" documentation, 1.18 and 1.24.
  */
 import { PORTS } from "../cluster-spec";
 import { PATHS } from "./paths";
