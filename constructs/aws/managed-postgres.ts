@@ -386,8 +386,16 @@ export class ManagedPostgres extends Construct {
       });
       this.nodeAutoScalingGroupNames = this.slots.map((s) => s.autoScalingGroup!.name);
       // Fields holding tokens were not checked at synth: their rules become plan-time
-      // preconditions (storageGiB is checked on the data volumes themselves).
-      this.deferredChecks = addPlanTimeChecks(this, this.slots[0].networkInterface, given, ["storageGiB"]);
+      // preconditions (storageGiB is checked on the data volumes themselves). Those of
+      // upgradeFrom / upgradeTo reference the other cluster of a blue/green upgrade (its slot
+      // ENIs' addresses): on slot 0's launch template, which depends on them anyway, not on the
+      // ENI, whose addresses the other cluster references back (blue's ENI ← green's ENI ← blue's
+      // ENI: Terraform's "Cycle" error, found applying both in one stack on the EC2 twin).
+      const { upgradeFrom: checkedFrom, upgradeTo: checkedTo, ...ownFields } = given;
+      this.deferredChecks = [
+        ...addPlanTimeChecks(this, this.slots[0].networkInterface, ownFields as typeof given, ["storageGiB"]),
+        ...addPlanTimeChecks(this, this.slots[0].launchTemplate!, { deployment: given.deployment, upgradeFrom: checkedFrom, upgradeTo: checkedTo } as typeof given),
+      ];
       this.nodeRole.addPolicy(
         "node-permissions",
         nodePolicyStatements({

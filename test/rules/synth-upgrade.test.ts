@@ -3,7 +3,7 @@
  * data volume tag, bootstrap header and outputs; the refusals with and without prior state;
  * hostile and token values; the Kubernetes refusal.
  */
-import { App, TerraformStack, TerraformVariable } from "cdktf";
+import { App, TerraformLocal, TerraformStack, TerraformVariable } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
 import { SpecValidationError, type UpgradeFrom } from "../../src/cluster-spec";
@@ -206,6 +206,66 @@ describe("tokens", () => {
     expect(text).toContain("readonly UPGRADE_FROM_SECRET='${var.blue_secret}'\n");
     expect(text).toContain(`readonly UPGRADE_FROM_ADDRESSES='\${join(" ", var.blue_addresses)}'\n`);
     expect(cluster.deferredChecks.map((c) => c.path).sort()).toEqual(["upgradeFrom.nodeAddresses", "upgradeFrom.secretArn"]);
+  });
+});
+
+/** A cycle of references between the resources and locals of a synthesized stack (Terraform's "Cycle" error), if any. */
+function referenceCycle(json: any): string[] | undefined {
+  const ref = /\b(local\.[A-Za-z0-9_-]+|data\.[a-z0-9_]+\.[A-Za-z0-9_-]+|aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)/g;
+  const edges = new Map<string, Set<string>>();
+  const add = (node: string, body: unknown) => edges.set(node, new Set(strings(body).flatMap((t) => [...t.matchAll(ref)].map((m) => m[1]!)).filter((d) => d !== node)));
+  for (const [type, byName] of Object.entries<any>(json.resource ?? {})) for (const [name, body] of Object.entries<any>(byName)) add(`${type}.${name}`, body);
+  for (const [name, body] of Object.entries<any>(json.locals ?? {})) add(`local.${name}`, body);
+  const state = new Map<string, "open" | "done">();
+  const visit = (n: string, path: string[]): string[] | undefined => {
+    if (state.get(n) === "open") return [...path.slice(path.indexOf(n)), n];
+    if (state.get(n) === "done" || !edges.has(n)) return undefined;
+    state.set(n, "open");
+    for (const d of edges.get(n)!) {
+      const c = visit(d, [...path, n]);
+      if (c) return c;
+    }
+    state.set(n, "done");
+    return undefined;
+  };
+  for (const n of edges.keys()) {
+    const c = visit(n, []);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+// Found applying the twin's upgrade fixture (test/twin/apps/upgrade): the plan-time checks of
+// blue's upgradeTo (green's slot address) and green's upgradeFrom (blue's slot addresses) were
+// preconditions of each cluster's slot-0 ENI, so blue's ENI referenced green's and green's blue's.
+describe("blue and green in one stack, each referencing the other's slot addresses (docs/UPGRADING.md step 2)", () => {
+  const { outdir, app, stack } = awsStack();
+  const greenSlot0 = new TerraformLocal(stack, "green-slot-0-address", "");
+  const blue = new ManagedPostgres(stack, "orders", { ...clusterProps("distributed", { majorVersion: 15 }), upgradeTo: { nodeAddresses: [greenSlot0.asString] } });
+  const greenCluster = new ManagedPostgres(stack, "orders-v17", {
+    ...clusterProps("standalone", { name: "orders-v17", majorVersion: 17 }),
+    upgradeFrom: { ...UPGRADE_FROM, secretArn: blue.secretArn, kmsKeyArn: blue.kmsKeyArn, nodeAddresses: blue.slots.map((x) => x.privateIp), securityGroupId: blue.securityGroups.nodes.id },
+  });
+  greenSlot0.expression = greenCluster.slots[0]!.privateIp;
+  app.synth();
+  const json = JSON.parse(require("fs").readFileSync(`${outdir}/stacks/db/cdk.tf.json`, "utf8"));
+
+  test("no reference cycle (Terraform would refuse to plan)", () => {
+    expect(referenceCycle(json)).toBeUndefined();
+  });
+
+  test("the checks of the other cluster's values guard slot 0's launch template; the ENIs reference no other cluster", () => {
+    expect(blue.deferredChecks.map((c) => c.path)).toContain("upgradeTo.nodeAddresses[0]");
+    expect(greenCluster.deferredChecks.map((c) => c.path)).toEqual(expect.arrayContaining(["upgradeFrom.secretArn", "upgradeFrom.nodeAddresses[0]", "upgradeFrom.securityGroupId"]));
+    const enis = json.resource.aws_network_interface as Record<string, any>;
+    for (const [name, eni] of Object.entries(enis)) {
+      const other = name.startsWith("orders-v17_") ? /aws_network_interface\.orders_|aws_secretsmanager_secret\.orders_/ : /local\.green|orders-v17_/;
+      expect({ name, refs: strings(eni).filter((t) => other.test(t)) }).toEqual({ name, refs: [] });
+    }
+    const templates = json.resource.aws_launch_template as Record<string, any>;
+    const conditions = (prefix: string) => Object.entries(templates).filter(([n]) => n.startsWith(prefix)).flatMap(([, t]) => (t.lifecycle?.precondition ?? []).map((p: any) => String(p.condition)));
+    expect(conditions("orders_slot-0_").some((c) => c.includes("local.green-slot-0-address"))).toBe(true);
+    expect(conditions("orders-v17_slot-0_").some((c) => c.includes("aws_network_interface.orders_slot-0_"))).toBe(true);
   });
 });
 
