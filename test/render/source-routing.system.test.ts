@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderBootstrapScript } from "../../src/render/bootstrap";
-import { distributedNode } from "./fixtures";
+import { distributedNode, standaloneNode } from "./fixtures";
 import { requirePrerequisites } from "../support/prerequisites";
 
 const LISTENER = `import socket, sys
@@ -23,14 +23,14 @@ s.bind((sys.argv[1], 2380)); s.listen(1); s.settimeout(20)
 c, a = s.accept(); open(sys.argv[2], "w").write(a[0]); c.close()
 `;
 
-test("after ensure_source_routing the peers (same subnet and routed) see the slot address, and ip route get says src <slot>", () => {
-  requirePrerequisites({ commands: ["ip", "python3", "bash"] });
-  if (process.getuid?.() !== 0) throw new Error("the source-routing test needs root (network namespaces)");
+/**
+ * Runs the real ensure_source_routing of `script` in the namespaces above, then connects from
+ * the node to each peer. @returns the driver's status, stdout (route get, then what each peer
+ * saw) and stderr (the script's log)
+ */
+function routeAndConnect(script: string, tag: string): { status: number | null; stdout: string; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), "mp-srcroute-"));
-  const tag = `mpsr${process.pid % 100000}`;
   try {
-    // Members: slot 0 = the same-subnet peer, slot 1 = this node, slot 2 = the routed peer.
-    const script = renderBootstrapScript(distributedNode(1, {}, ["10.77.0.20", "10.77.0.12", "10.78.0.20"]));
     const lines = script.trimEnd().split("\n");
     writeFileSync(join(dir, "lib.sh"), lines.slice(0, -1).join("\n") + "\n");
     writeFileSync(join(dir, "listen.py"), LISTENER);
@@ -77,7 +77,22 @@ for p in "$P1 10.77.0.20" "$P2 10.78.0.20"; do
 done
 `;
     writeFileSync(join(dir, "driver.sh"), driver);
-    const r = spawnSync("bash", [join(dir, "driver.sh")], { encoding: "utf8", timeout: 120_000 });
+    return spawnSync("bash", [join(dir, "driver.sh")], { encoding: "utf8", timeout: 120_000 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function requireRoot(): void {
+  requirePrerequisites({ commands: ["ip", "python3", "bash"] });
+  if (process.getuid?.() !== 0) throw new Error("the source-routing test needs root (network namespaces)");
+}
+
+test("after ensure_source_routing the peers (same subnet and routed) see the slot address, and ip route get says src <slot>", () => {
+  requireRoot();
+  {
+    // Members: slot 0 = the same-subnet peer, slot 1 = this node, slot 2 = the routed peer.
+    const r = routeAndConnect(renderBootstrapScript(distributedNode(1, {}, ["10.77.0.20", "10.77.0.12", "10.78.0.20"])), `mpsr${process.pid % 100000}`);
     expect(r.stderr).toContain("connections to the members (10.77.0.20 10.78.0.20) leave from 10.77.0.12 on eth1");
     expect(r.status).toBe(0);
     const routes = r.stdout.split("=== route get")[1]!.split("=== seen")[0]!;
@@ -85,7 +100,28 @@ done
     expect(routes).toMatch(/^10\.78\.0\.20 via 10\.77\.0\.1 dev eth1 src 10\.77\.0\.12 /m);
     expect(r.stdout).toContain("10.77.0.20 sees 10.77.0.12");
     expect(r.stdout).toContain("10.78.0.20 sees 10.77.0.12");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// Issue 15, found on the EC2 twin: a green cluster's node reached blue's nodes from its primary
+// ENI's address, which blue's pg_hba (upgradeTo: green's slot /32s) rejects. A standalone green
+// (no other member) whose blue has a node in its subnet and one routed.
+test("a green node (upgradeFrom) reaches blue's nodes from its slot address too", () => {
+  requireRoot();
+  const green = standaloneNode(
+    {
+      name: "shop-green",
+      majorVersion: 17,
+      upgradeFrom: { clusterName: "shop", majorVersion: 15, secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-AbCdEf", nodeAddresses: ["10.77.0.20", "10.78.0.20"], securityGroupId: "sg-0abc12345" },
+    },
+    ["10.77.0.12"],
+  );
+  const r = routeAndConnect(renderBootstrapScript(green), `mpsg${process.pid % 100000}`);
+  expect(r.stderr).toContain("connections to the upgrade source's nodes (10.77.0.20 10.78.0.20) leave from 10.77.0.12 on eth1");
+  expect(r.status).toBe(0);
+  const routes = r.stdout.split("=== route get")[1]!.split("=== seen")[0]!;
+  expect(routes).toMatch(/^10\.77\.0\.20 dev eth1 src 10\.77\.0\.12 /m);
+  expect(routes).toMatch(/^10\.78\.0\.20 via 10\.77\.0\.1 dev eth1 src 10\.77\.0\.12 /m);
+  expect(r.stdout).toContain("10.77.0.20 sees 10.77.0.12");
+  expect(r.stdout).toContain("10.78.0.20 sees 10.77.0.12");
 });

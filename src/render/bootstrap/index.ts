@@ -342,6 +342,8 @@ export function renderBootstrapScript(ctx: NodeContext): string {
       .filter((m) => m.slotIndex !== self.slotIndex)
       .map((m) => m.address)
       .join(" "),
+    // green (upgradeFrom): blue's nodes are reached from the slot address too (blue's pg_hba admits green's slots)
+    ...(spec.upgradeFrom ? { BLUE_NODE_ADDRESSES: spec.upgradeFrom.nodeAddresses.join(" ") } : {}),
     FILTER_CLUSTER: `Name=tag:${TAG_CLUSTER},Values=${spec.name}`,
     FILTER_SLOT: `Name=tag:${TAG_SLOT},Values=${self.slotIndex}`,
     FILTER_ENI: `Name=tag:${TAG_SLOT_RESOURCE},Values=${SLOT_RESOURCE.networkInterface}`,

@@ -2,6 +2,7 @@
 # managed-postgres-bootstrap of a database node: its own steps and the timer jobs, after
 # bootstrap-common.sh. Header values besides those of bootstrap-common.sh:
 #   CLUSTER SELF_NAME SELF_ADDRESS PEER_ADDRESSES (the other members' addresses, words)
+#   BLUE_NODE_ADDRESSES (a green cluster's blue node addresses, upgradeFrom; words; only with upgradeFrom)
 #   FILTER_CLUSTER FILTER_SLOT FILTER_ENI FILTER_VOLUME CLIENT_REQUEST_TOKEN
 #   DATA_MOUNT ROUTE_TABLE PATRONI_URL STANZA DEPLOYMENT
 #   ETCD_DATA_DIR PGBACKREST_SPOOL POSTGRES_SOCKET_DIR PGBACKREST_INCLUDE_DIR PATRONI_ENV
@@ -231,11 +232,15 @@ in_subnet() {
 # node opens to the other members (etcd peers, replication, pg_rewind, Patroni REST,
 # pgBackRest) leave from the slot address through it too: a /32 route per member address in
 # the main table, via the slot interface with src <slot ip> (etcd checks the peer's source
-# address against its certificate, pg_hba admits members' /32s). Idempotent. Under pipefail a
+# address against its certificate, pg_hba admits members' /32s); so do a green cluster's
+# connections to blue's nodes (upgradeFrom: blue's pg_hba admits green's slot /32s only, through
+# `upgradeTo`; from the primary ENI's address blue answers "no pg_hba.conf entry"). Idempotent. Under pipefail a
 # reader that stops early (grep -q, awk exit) can end `ip` with SIGPIPE and fail the pipeline:
 # the readers here read all of their input (a second prepare added the rule twice: File exists).
 ensure_source_routing() {
-  local iface def net gw peer rules
+  local iface def net gw peer rules upgrade_source=""
+  # set only on a green cluster's nodes (upgradeFrom)
+  if [ -v BLUE_NODE_ADDRESSES ]; then upgrade_source=$BLUE_NODE_ADDRESSES; fi
   iface=$(slot_interface)
   def=$(ip -4 route show default | awk '!found {for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); found = 1; break}}')
   if [ -z "$def" ] || [ "$iface" = "$def" ]; then return 0; fi
@@ -252,7 +257,7 @@ ensure_source_routing() {
   if ! grep -qF "from $SELF_ADDRESS lookup $ROUTE_TABLE" <<<"$rules"; then
     ip rule add from "$SELF_ADDRESS" lookup "$ROUTE_TABLE" priority "$ROUTE_TABLE"
   fi
-  for peer in $PEER_ADDRESSES; do
+  for peer in $PEER_ADDRESSES $upgrade_source; do
     if in_subnet "$peer" "$net"; then
       ip route replace "$peer/32" dev "$iface" src "$SELF_ADDRESS"
     else
@@ -260,6 +265,9 @@ ensure_source_routing() {
     fi
   done
   log "connections to the members ($PEER_ADDRESSES) leave from $SELF_ADDRESS on $iface"
+  if [ -n "$upgrade_source" ]; then
+    log "connections to the upgrade source's nodes ($upgrade_source) leave from $SELF_ADDRESS on $iface"
+  fi
 }
 
 # Polls of attach_slot: SLOT_POLLS of SLOT_POLL_SECONDS (10 minutes); a holder that is
