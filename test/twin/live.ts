@@ -26,7 +26,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PORTS } from "../../src/cluster-spec";
 import { PATHS } from "../../src/render";
-import { TAG_SLOT, TAG_SLOT_RESOURCE } from "../../src/cluster-spec/types";
+import { TAG_CLUSTER, TAG_SLOT, TAG_SLOT_RESOURCE } from "../../src/cluster-spec/types";
 import { APP_USER } from "../live/harness/constants";
 import { run, waitFor, type RunResult } from "../live/harness/exec";
 import { majorityClusterView, patroniHttps, waitFormedOfThree, type FaultCluster, type PatroniMember, type PatroniTiming } from "../live/harness/fault-cluster";
@@ -42,6 +42,20 @@ export interface TwinFaultClusterOptions {
   readonly log?: (message: string) => void;
   /** The app to synthesize (its stack `distributed`). @default TWIN_APPS.distributed */
   readonly app?: string;
+}
+
+/** Options of {@link TwinFaultCluster.ofTwin}: one distributed cluster of a twin already started. */
+export interface TwinFaultClusterOfTwinOptions {
+  /**
+   * The cluster's name (tag `managed-postgres:cluster` of its slot ENIs, its secret
+   * `managed-postgres/<name>`, its CA parameter `/managed-postgres/<name>/ca-certificate`, its
+   * PgBouncer groups `mp-<name>-pooler…`), for a stack of several clusters
+   * (test/twin/apps/upgrade). @default the stack's only cluster
+   */
+  readonly cluster?: string;
+  /** When the boot started (ms since the epoch), for {@link TwinFaultCluster.bootSeconds}. @default now */
+  readonly startedAt?: number;
+  readonly log?: (message: string) => void;
 }
 
 /** One slot of the cluster. */
@@ -70,6 +84,8 @@ export class TwinFaultCluster implements FaultCluster {
     readonly caPem: string,
     private readonly restapiPassword: string,
     bootSeconds: number,
+    /** The cluster's name when the twin holds several ({@link TwinFaultClusterOfTwinOptions.cluster}). */
+    readonly clusterName?: string,
   ) {
     this.caFile = join(twin.workDir, "published-ca.pem");
     writeFileSync(this.caFile, caPem);
@@ -89,6 +105,25 @@ export class TwinFaultCluster implements FaultCluster {
     const { distributed } = synthesizeApp(options.app ?? TWIN_APPS.distributed);
     const twin = await TwinCluster.start({ stackDir: distributed, prefix: options.prefix, terminationDelayMs: options.terminationDelayMs ?? 15_000, log });
     try {
+      return await TwinFaultCluster.ofTwin(twin, { startedAt: t0, log });
+    } catch (e) {
+      await twin.destroy();
+      throw e;
+    }
+  }
+
+  /**
+   * The fault view of one distributed cluster of a running twin (its instances launched by
+   * {@link TwinCluster.start}): waits for cloud-init on every instance of the twin and for the
+   * cluster formed, creates the application role, database and `writes` table. The twin stays
+   * the caller's (not destroyed on failure).
+   * @throws Error naming the instance whose cloud-init failed, or the members seen
+   */
+  static async ofTwin(twin: TwinCluster, options: TwinFaultClusterOfTwinOptions = {}): Promise<TwinFaultCluster> {
+    const t0 = options.startedAt ?? Date.now();
+    const log = options.log ?? (() => undefined);
+    const name = options.cluster;
+    {
       try {
         await twin.waitForCloudInit(1_200_000);
       } catch (e) {
@@ -99,17 +134,17 @@ export class TwinFaultCluster implements FaultCluster {
         throw e;
       }
       const slots = twin.world.networkInterfaces
-        .filter((e) => e.tags[TAG_SLOT_RESOURCE] === "network-interface")
+        .filter((e) => e.tags[TAG_SLOT_RESOURCE] === "network-interface" && (name === undefined || e.tags[TAG_CLUSTER] === name))
         .map((e) => ({ index: Number(e.tags[TAG_SLOT]), address: e.privateIp, subnetId: e.subnetId, eniId: e.id, group: twin.instances.get(e.attachment?.instanceId ?? "")?.group ?? "" }))
         .sort((a, b) => a.index - b.index);
       if (slots.length !== 3 || slots.some((s, i) => s.index !== i || !s.group)) throw new Error(`expected slots 0..2 each held by an instance: ${JSON.stringify(slots)}`);
-      const caParam = twin.world.parameters.find((p) => p.name.endsWith("/ca-certificate"));
+      const caParam = twin.world.parameters.find((p) => (name === undefined ? p.name.endsWith("/ca-certificate") : p.name === `/managed-postgres/${name}/ca-certificate`));
       const caPem = caParam ? (twin.aws!.ssm.read(caParam.name)?.value ?? "") : "";
       if (!caPem.includes("BEGIN CERTIFICATE")) throw new Error(`the nodes did not publish the CA in ${caParam?.name ?? "an SSM parameter"}`);
-      const secret = twin.world.secrets.find((s) => !s.name.endsWith("/pooler"))!;
+      const secret = twin.world.secrets.find((s) => (name === undefined ? !s.name.endsWith("/pooler") : s.name === `managed-postgres/${name}`))!;
       const restapiPassword = (JSON.parse(twin.aws!.secrets.currentString(secret.arn) ?? "{}") as { restapi_password?: string }).restapi_password ?? "";
       if (!restapiPassword) throw new Error(`the cluster secret ${secret.name} has no restapi_password`);
-      const cluster = new TwinFaultCluster(twin, slots, caPem, restapiPassword, 0);
+      const cluster = new TwinFaultCluster(twin, slots, caPem, restapiPassword, 0, name);
       const ms = await waitFor(
         "three members of the slot addresses",
         async () => {
@@ -124,17 +159,14 @@ export class TwinFaultCluster implements FaultCluster {
       await cluster.createAppSchema();
       await waitFor("the read-write endpoint", async () => ((await cluster.endpointQuery("rw", "SELECT 1")).code === 0 ? true : undefined), 120_000, 1000);
       (cluster as { bootSeconds: number }).bootSeconds = (Date.now() - t0) / 1000;
-      log(`formed with the application schema in ${cluster.bootSeconds.toFixed(0)} s (synth + apply + boot)`);
+      log(`${name ?? "cluster"} formed with the application schema in ${cluster.bootSeconds.toFixed(0)} s (synth + apply + boot)`);
       return cluster;
-    } catch (e) {
-      await twin.destroy();
-      throw e;
     }
   }
 
   /** The PgBouncer tier's instances. */
   poolers(): LaunchedInstance[] {
-    return [...this.twin.instances.values()].filter((i) => /pooler/.test(i.group));
+    return [...this.twin.instances.values()].filter((i) => (this.clusterName === undefined ? /pooler/.test(i.group) : i.group === `managed-postgres-${this.clusterName}-pooler`));
   }
 
   /** The pooler instance the endpoints use now. */

@@ -38,6 +38,16 @@ export const RESTORE_FROM_ENV = "TWIN_RESTORE_FROM";
  */
 export const PG15_APP = join(__dirname, "pg15-distributed");
 
+/**
+ * Issue 15's blue/green upgrade in one stack `upgrade` (test/twin/apps/upgrade): blue `orders`
+ * (distributed, PostgreSQL 15, Debian 12) with `upgradeTo`, green `orders-v17` (standalone,
+ * PostgreSQL 17, Debian 13, `applyImmediately`) with `upgradeFrom`; `upgradeFrom.cutover` true
+ * when {@link UPGRADE_CUTOVER_ENV} is `1`.
+ */
+export const UPGRADE_APP = join(__dirname, "upgrade");
+/** Environment variable of {@link UPGRADE_APP}: `1` synthesizes green with `upgradeFrom.cutover: true`. */
+export const UPGRADE_CUTOVER_ENV = "TWIN_UPGRADE_CUTOVER";
+
 /** The HCL module example: stacks without a provider block, taking the VPC and subnets as input variables. */
 export const HCL_MODULE_APP = join(ROOT, "examples", "hcl-module");
 
