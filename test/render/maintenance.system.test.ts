@@ -487,6 +487,38 @@ describe("maintenance: three nodes, one real etcd", () => {
     expect(actions()).toHaveLength(2); // its departure's reload, the terminate
   });
 
+  // Found on the EC2 twin (issue 15: a standalone green's cutover is a launch template change):
+  // the standalone node waited at every run for "another streaming replica" to take a
+  // synchronous standby role it does not have, so a standalone cluster never rolled.
+  test("a standalone cluster's only node is replaced at once: nothing to hand over, no departure tags", () => {
+    render();
+    const file = join(dir, `bootstrap-${n}-standalone.sh`);
+    writeFileSync(
+      file,
+      setHeader(renderBootstrapScript(standaloneNode({ name: "orders" })), {
+        ETCD_ENDPOINTS: endpoint,
+        DCS_PREFIX: prefix,
+        EVENTS_LOG: join(dir, `events-${n}-orders-0.log`),
+        CONFIG_DIGEST_FILE: join(dir, `digest-${n}-orders-0`),
+        MAINTENANCE_NEED_FILE: join(dir, `need-${n}-orders-0`),
+        CONFIG_FILES: join(dir, "config-a"),
+        PATRONI_ENV: join(dir, "patroni.env"),
+        PATRONI_CONFIG: join(dir, `patroni-${n}-orders-0.yml`),
+        BACKUP_STATUS_FILE: join(dir, `backup-status-${n}`),
+        APPLY_IMMEDIATELY: "yes",
+      }),
+    );
+    writeFileSync(join(dir, "cluster.json"), JSON.stringify({ members: [{ name: "orders-0", role: "leader", state: "running" }] }));
+    writeFileSync(join(dir, "patroni-orders-0.json"), JSON.stringify({ role: "master", state: "running" }));
+    setVersions("2", { "orders-0": "1" });
+    const r = sh(file, ["maintenance"], { NODE: "orders-0" });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/orders-0 took the roll lock for replace/);
+    expect(r.stderr).toMatch(/orders-0 is the cluster's only member: nothing to hand over before its replace/);
+    expect(r.stderr).not.toMatch(/waits before its replace/);
+    expect(actions()).toEqual(["orders-0 aws autoscaling terminate-instance-in-auto-scaling-group --instance-id i-orders-0 --no-should-decrement-desired-capacity"]);
+  });
+
   test("the pause key stops the roll and says so", () => {
     render();
     setCluster("orders-0", "orders-1");

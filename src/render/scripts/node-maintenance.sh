@@ -136,6 +136,12 @@ clear_departure_tags() {
 #    read-only backend has marked it down.
 depart() {
   local cluster others sync i
+  # a standalone cluster's only member: no standby to hand over to, nothing to drain (its
+  # replacement or restart is the cluster's downtime, docs/operations.md)
+  if [ "$(wc -w <<<"$MEMBER_NAMES")" -le 1 ]; then
+    log "maintenance: $SELF_NAME is the cluster's only member: nothing to hand over before its $NEED"
+    return 0
+  fi
   cluster=$(patroni_get cluster) || {
     log "maintenance: $SELF_NAME waits before its $NEED: Patroni REST API not answering"
     return 1
