@@ -11,7 +11,7 @@
 import { Token, type Precondition, type TerraformResource } from "cdktf";
 import type { Construct } from "constructs";
 import schema from "../../src/cluster-spec/cluster-spec.schema.json";
-import { AWS_RESERVED_TAG_PREFIX, RESERVED_TAG_PREFIX, S3_RESERVED_BUCKET_PREFIXES, S3_RESERVED_BUCKET_SUFFIXES, type ClusterSpec, type RestoreFrom } from "../../src/cluster-spec";
+import { AWS_RESERVED_TAG_PREFIX, DEFAULTS, RESERVED_TAG_PREFIX, S3_RESERVED_BUCKET_PREFIXES, S3_RESERVED_BUCKET_SUFFIXES, type ClusterSpec, type RestoreFrom } from "../../src/cluster-spec";
 import { RESTORE_FROM_PATTERNS } from "../../src/rules";
 import { resolveTokens } from "../private/tokens";
 
@@ -45,6 +45,8 @@ export interface SchemaNode {
   readonly minItems?: number;
   /** Maximum list length → `length(x) <= n`. */
   readonly maxItems?: number;
+  /** No item twice → `length(distinct(x)) == length(x)`. */
+  readonly uniqueItems?: boolean;
   /** Maximum map size → `length(x) <= n`. */
   readonly maxProperties?: number;
   /** Schema of every list item → `alltrue([for v in x : ...])`. */
@@ -92,7 +94,8 @@ export function schemaAt(path: string): SchemaNode {
  * Terraform conditions equivalent to a JSON Schema node, for the value of expression `expr`:
  * `integer` → `floor(x) == x`; `minimum`/`maximum`; `enum` → `contains([...], x)`;
  * `pattern` → `can(regex("...", x))` (the schema's patterns use RE2-compatible syntax);
- * `minLength`/`maxLength`/`minItems`/`maxItems`/`maxProperties` → `length(x)`; `items` →
+ * `minLength`/`maxLength`/`minItems`/`maxItems`/`maxProperties` → `length(x)`; `uniqueItems` →
+ * `length(distinct(x)) == length(x)`; `items` →
  * `alltrue([for v in x : ...])`; map values and `propertyNames` → `alltrue([for k, v in x : ...])`.
  * Types themselves are left to the variable's `type`.
  *
@@ -112,6 +115,7 @@ export function schemaConditions(node: SchemaNode, expr: string): string[] {
   if (node.minItems !== undefined) out.push(`length(${expr}) >= ${node.minItems}`);
   if (node.maxItems !== undefined) out.push(`length(${expr}) <= ${node.maxItems}`);
   if (node.maxProperties !== undefined) out.push(`length(${expr}) <= ${node.maxProperties}`);
+  if (node.uniqueItems === true) out.push(`length(distinct(${expr})) == length(${expr})`);
   if (node.items) {
     const inner = schemaConditions(node.items, "v");
     if (inner.length) out.push(`alltrue([for v in ${expr} : ${inner.join(" && ")}])`);
@@ -181,6 +185,47 @@ export function restoreFromPlanTimeChecks(restoreFrom: RestoreFrom | undefined, 
       condition: RESTORE_FROM_RULES[field].condition(expressionOf(restoreFrom[field])),
       errorMessage: `The field \`restoreFrom.${field}\` must be ${RESTORE_FROM_RULES[field].rule}.`,
     }));
+}
+
+/**
+ * The plan-time checks of the `upgradeFrom` and `upgradeTo` rules beyond each field's schema
+ * (which {@link planTimeChecks} covers), for fields holding tokens: the rules
+ * `upgradeFromIssues` (src/rules/upgrade.ts) checks on literals at synth — blue's
+ * `majorVersion` lower than green's, blue's `clusterName` another cluster than green — and the
+ * distinct addresses of a literal address list whose items are tokens (each address is a
+ * pg_hba rule or a connection target). A literal field was checked at synth and yields nothing;
+ * so does a token green `name` or `majorVersion` (nothing to compare with).
+ */
+export function upgradePlanTimeChecks(spec: ClusterSpec, expressionOf: (token: unknown) => string): PlanTimeCheck[] {
+  const checks: PlanTimeCheck[] = [];
+  const plain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v) && !Token.isUnresolved(v);
+  const distinctItems = (path: string, list: unknown) => {
+    if (!Array.isArray(list) || Token.isUnresolved(list) || !list.some((a) => Token.isUnresolved(a))) return;
+    const x = `[${list.map((a) => (Token.isUnresolved(a) ? expressionOf(a) : hclString(String(a)))).join(", ")}]`;
+    checks.push({ path, condition: `length(distinct(${x})) == length(${x})`, errorMessage: sentence(path, "a list of distinct addresses") });
+  };
+  const from = (spec as { upgradeFrom?: unknown }).upgradeFrom;
+  if (plain(from)) {
+    const green = spec.majorVersion ?? DEFAULTS.majorVersion;
+    if (Token.isUnresolved(from.majorVersion) && !Token.isUnresolved(green)) {
+      checks.push({
+        path: "upgradeFrom.majorVersion",
+        condition: `${expressionOf(from.majorVersion)} < ${green}`,
+        errorMessage: sentence("upgradeFrom.majorVersion", `lower than this cluster's majorVersion ${green}: the upgrade goes up a major version only`),
+      });
+    }
+    if (Token.isUnresolved(from.clusterName) && typeof spec.name === "string" && !Token.isUnresolved(spec.name)) {
+      checks.push({
+        path: "upgradeFrom.clusterName",
+        condition: `${expressionOf(from.clusterName)} != ${hclString(spec.name)}`,
+        errorMessage: sentence("upgradeFrom.clusterName", `another cluster's name than this cluster's ("${spec.name}"): the green cluster upgrades the blue one`),
+      });
+    }
+    distinctItems("upgradeFrom.nodeAddresses", from.nodeAddresses);
+  }
+  const to = (spec as { upgradeTo?: unknown }).upgradeTo;
+  if (plain(to)) distinctItems("upgradeTo.nodeAddresses", to.nodeAddresses);
+  return checks;
 }
 
 function sentence(path: string, rule: string): string {
@@ -262,7 +307,7 @@ export function planTimeChecks(spec: ClusterSpec, expressionOf: (token: unknown)
  * @param scope any construct of the stack (to resolve tokens)
  * @param resource the resource whose plan the checks guard (e.g. a slot's network interface)
  * @param spec the spec as given to the construct (a `restoreFrom` prop in it gets
- *   {@link restoreFromPlanTimeChecks})
+ *   {@link restoreFromPlanTimeChecks}, `upgradeFrom` and `upgradeTo` {@link upgradePlanTimeChecks})
  * @param skip field paths checked elsewhere
  * @returns the checks added (their conditions with tokens already resolved)
  */
@@ -272,7 +317,11 @@ export function addPlanTimeChecks(scope: Construct, resource: TerraformResource,
     const s = typeof text === "string" ? text : JSON.stringify(text);
     return s.startsWith("${") && s.endsWith("}") ? s.slice(2, -1) : hclLiteral(text);
   };
-  const checks = [...planTimeChecks(spec, expressionOf, skip), ...restoreFromPlanTimeChecks((spec as { restoreFrom?: RestoreFrom }).restoreFrom, expressionOf)];
+  const checks = [
+    ...planTimeChecks(spec, expressionOf, skip),
+    ...restoreFromPlanTimeChecks((spec as { restoreFrom?: RestoreFrom }).restoreFrom, expressionOf),
+    ...upgradePlanTimeChecks(spec, expressionOf),
+  ];
   if (checks.length === 0) return checks;
   const preconditions: Precondition[] = checks.map((c) => ({
     condition: `\${${c.condition}}`,

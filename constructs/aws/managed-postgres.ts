@@ -354,8 +354,9 @@ export class ManagedPostgres extends Construct {
       const members: ClusterMember[] = this.slots.map((s) => s.member);
       const restore = props.restoreFrom ? addRestoreSource(this.nodeRole, props.restoreFrom, env) : undefined;
       if (spec.upgradeFrom) addUpgradeSource(this.nodeRole, this.securityGroups, spec.upgradeFrom, env);
-      // upgradeFrom.nodeAddresses as a list token: the nodes get it joined by Terraform (one string).
-      const nodeSpec = upgradeAddressesJoined(spec);
+      // upgradeFrom.nodeAddresses as a list token: the nodes get it joined by Terraform (one
+      // string); a token cutover as the number 1 or 0.
+      const nodeSpec = upgradeTokensForNodes(spec);
       const ctxOf = (slot: Slot): NodeContext => ({ spec: nodeSpec, self: slot.member, members, runtime });
       // The slots' bootstrap scripts and user data differ only in a few lines (the node's
       // name, address and peers): the lines they share are written once, in cluster locals.
@@ -558,11 +559,27 @@ export class ManagedPostgres extends Construct {
   }
 }
 
-/** `spec` with a list token in `upgradeFrom.nodeAddresses` replaced by one `join(" ", list)` string token; `spec` itself otherwise. */
-function upgradeAddressesJoined(spec: ResolvedClusterSpec): ResolvedClusterSpec {
+/**
+ * `spec` as the nodes' scripts take `upgradeFrom`: a list token in `nodeAddresses` replaced by
+ * one `join(" ", list)` string token, and a boolean token in `cutover` by the number token of
+ * `cutover ? 1 : 0` (the header's `UPGRADE_CUTOVER`, `cutoverFlag`); `spec` itself when
+ * neither is a token.
+ */
+function upgradeTokensForNodes(spec: ResolvedClusterSpec): ResolvedClusterSpec {
   const u = spec.upgradeFrom;
-  if (!u || !Token.isUnresolved(u.nodeAddresses)) return spec;
-  return { ...spec, upgradeFrom: { ...u, nodeAddresses: [Token.asString(Fn.join(" ", u.nodeAddresses as string[]))] } };
+  if (!u) return spec;
+  const addresses = Token.isUnresolved(u.nodeAddresses);
+  const cutover = Token.isUnresolved(u.cutover);
+  if (!addresses && !cutover) return spec;
+  return {
+    ...spec,
+    upgradeFrom: {
+      ...u,
+      ...(addresses ? { nodeAddresses: [Token.asString(Fn.join(" ", u.nodeAddresses as string[]))] } : {}),
+      // a number token where the type says boolean: cutoverFlag writes a number as it is
+      ...(cutover ? { cutover: Token.asNumber(Fn.conditional(u.cutover, 1, 0)) as unknown as boolean } : {}),
+    },
+  };
 }
 
 /** The slot subnets: the literal list, or `element(list, i)` of a list token. */

@@ -21,13 +21,17 @@
  *   the way to change it). The module still declares them as variables, pinned to the
  *   synthesized value: a caller who states another value gets a plan-time error explaining
  *   why, instead of a different cluster.
+ * - The sides of a blue/green major upgrade (`upgradeFrom: true`, `upgradeTo`), fixed at synth
+ *   for the same reason (they decide resources, or are rendered into the nodes), their values
+ *   the required object variables `upgrade_from` and `upgrade_to`, whose fields reach the
+ *   construct as tokens and go through the same plan-time preconditions (docs/hcl.md).
  */
-import { TerraformBackend, TerraformOutput, type TerraformRemoteState, TerraformStack, TerraformVariable } from "cdktf";
+import { Fn, TerraformBackend, TerraformOutput, type TerraformRemoteState, TerraformStack, TerraformVariable, Token, propertyAccess } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres } from "../aws/managed-postgres";
 import { hclLiteral, privateCidrListCondition, schemaAt, schemaConditions } from "../aws/deferred-checks";
-import { DEFAULTS, type DeploymentModel, type MajorVersion, type SizeName } from "../../src/cluster-spec";
+import { DEFAULTS, type DeploymentModel, type MajorVersion, type SizeName, type UpgradeFrom, type UpgradeTo } from "../../src/cluster-spec";
 
 /** The synth-time shape of one module: what the module's pinned variables are pinned to. */
 export interface ModuleShape {
@@ -41,6 +45,28 @@ export interface ModuleShape {
   readonly majorVersion?: MajorVersion;
   /** Days full backups and their WAL are kept (pgBackRest `repo1-retention-full`). @default 7 */
   readonly backupRetentionDays?: number;
+  /**
+   * A green module: the cluster upgrades another one ("blue") by logical replication
+   * (`upgradeFrom`, docs/UPGRADING.md "Blue/green through logical replication"). The module
+   * then requires the variable `upgrade_from` (blue's cluster name, major version, secret and
+   * KMS key ARNs, node addresses, node security group, and `cutover`), whose fields reach the
+   * construct as tokens. Fixed at synth like the deployment model: it decides which resources
+   * exist (green's read access to blue's secret, two rules on blue's security group, an upgrade
+   * script object per node, four alarms). Remove it (a module synthesized without it) after
+   * the cutover, as docs/UPGRADING.md step 5 says of `upgradeFrom`.
+   * @default false
+   */
+  readonly upgradeFrom?: boolean;
+  /**
+   * A blue module: the cluster admits a green cluster's nodes (`upgradeTo`): `wal_level`
+   * logical and one `pg_hba.conf` rule per green node address, rendered into the nodes'
+   * configuration, hence fixed at synth, with the number of green's nodes (one rule each:
+   * `greenDeployment` `distributed` 3, `standalone` 1). The module then requires the variable
+   * `upgrade_to` (`node_addresses`: green's `cluster_node_addresses` output, exactly that
+   * many). Setting or removing it rolls the cluster (docs/UPGRADING.md, step 2).
+   * @default - not a blue module
+   */
+  readonly upgradeTo?: { readonly greenDeployment: DeploymentModel };
 }
 
 /** One validation block: a Terraform condition (without `${}`) and a full-sentence error message. */
@@ -57,6 +83,22 @@ function schemaValidations(path: string, variable: string, nullable = false): Va
     errorMessage: `\`${variable}\` must be ${node["x-allowed"] ?? "valid"} (cluster spec field \`${path}\`).`,
   }));
 }
+
+/** Validation blocks of a spec field read at `expr` (a field of an object variable, e.g. `var.upgrade_from.secret_arn`), from the JSON Schema. */
+function fieldValidations(path: string, expr: string, label: string): Validation[] {
+  const node = schemaAt(path);
+  return schemaConditions(node, expr).map((condition) => ({ condition, errorMessage: `\`${label}\` must be ${node["x-allowed"] ?? "valid"} (cluster spec field \`${path}\`).` }));
+}
+
+/** The fields of the `upgrade_from` variable: HCL name → cluster spec field of `upgradeFrom`. */
+const UPGRADE_FROM_FIELDS = {
+  cluster_name: "clusterName",
+  major_version: "majorVersion",
+  secret_arn: "secretArn",
+  kms_key_arn: "kmsKeyArn",
+  node_addresses: "nodeAddresses",
+  security_group_id: "securityGroupId",
+} as const;
 
 function validation(v: Validation): { condition: string; errorMessage: string } {
   return { condition: `\${${v.condition}}`, errorMessage: v.errorMessage };
@@ -211,6 +253,9 @@ export class ManagedPostgresModule extends TerraformStack {
           })
         : undefined;
 
+    const upgradeFrom = shape.upgradeFrom ? this.upgradeFromVariable(shape.name, majorVersion) : undefined;
+    const upgradeTo = shape.upgradeTo ? this.upgradeToVariable(shape.upgradeTo.greenDeployment) : undefined;
+
     this.cluster = new ManagedPostgres(this, "cluster", {
       name: shape.name,
       deployment: shape.deployment,
@@ -229,11 +274,79 @@ export class ManagedPostgresModule extends TerraformStack {
         allowedCidrs: allowedCidrs.listValue,
         allowedSecurityGroupIds: allowedSgs.listValue,
       },
+      ...(upgradeFrom ? { upgradeFrom } : {}),
+      ...(upgradeTo ? { upgradeTo } : {}),
     });
 
     const out = (id: string, value: string | number, description: string) => new TerraformOutput(this, id, { value, description });
     out("cluster_name", shape.name, "Name of the cluster (the `managed-postgres:cluster` tag on every resource).");
     out("cluster_deployment_model", shape.deployment, "Deployment model: standalone or distributed.");
     out("cluster_major_version", majorVersion, "PostgreSQL major version.");
+  }
+
+  /**
+   * The required variable `upgrade_from` of a green module, and the construct's `upgradeFrom`
+   * with each field a token of it: each field's validation from the JSON Schema, blue's major
+   * version below green's and blue's name not green's (the rules `upgradeFromIssues` checks on
+   * literals). The construct turns the same rules into preconditions on slot 0's network
+   * interface (`addPlanTimeChecks`). `kms_key_arn` is required here: a cluster of this library
+   * encrypts its secret with its own key (its `cluster_kms_key_arn` output), and an IAM
+   * statement cannot depend on a null.
+   */
+  private upgradeFromVariable(green: string, greenMajor: number): UpgradeFrom {
+    const v = new TerraformVariable(this, "upgrade_from", {
+      type: "object({ cluster_name = string, major_version = number, secret_arn = string, kms_key_arn = string, node_addresses = list(string), security_group_id = string, cutover = optional(bool, false) })",
+      nullable: false,
+      description:
+        "The cluster this green cluster upgrades (docs/UPGRADING.md, \"Blue/green through logical replication\"), from the blue module's outputs: " +
+        "cluster_name (its name), major_version (15 or 16, below this module's), secret_arn (cluster_secret_arn), kms_key_arn (cluster_kms_key_arn), " +
+        "node_addresses (cluster_node_addresses), security_group_id (cluster_node_security_group_id), and cutover (default false; true makes green take over: a roll of green's nodes).",
+      validation: [
+        ...Object.entries(UPGRADE_FROM_FIELDS).flatMap(([hcl, field]) => fieldValidations(`upgradeFrom.${field}`, `var.upgrade_from.${hcl}`, `upgrade_from.${hcl}`)),
+        {
+          condition: `var.upgrade_from.major_version < ${greenMajor}`,
+          errorMessage: `\`upgrade_from.major_version\` must be lower than this module's major_version ${greenMajor}: the upgrade goes up a major version only (docs/UPGRADING.md).`,
+        },
+        {
+          condition: `var.upgrade_from.cluster_name != ${hclLiteral(green)}`,
+          errorMessage: `\`upgrade_from.cluster_name\` must name the blue cluster, not this one (${JSON.stringify(green)}): the green cluster is a new cluster under another name.`,
+        },
+      ].map(validation),
+    });
+    const field = (name: keyof typeof UPGRADE_FROM_FIELDS | "cutover") => propertyAccess(v.value, [name]);
+    return {
+      clusterName: Token.asString(field("cluster_name")),
+      majorVersion: Token.asNumber(field("major_version")) as UpgradeFrom["majorVersion"],
+      secretArn: Token.asString(field("secret_arn")),
+      kmsKeyArn: Token.asString(field("kms_key_arn")),
+      nodeAddresses: Token.asList(field("node_addresses")),
+      securityGroupId: Token.asString(field("security_group_id")),
+      cutover: Token.asAny(field("cutover")) as unknown as boolean,
+    };
+  }
+
+  /**
+   * The required variable `upgrade_to` of a blue module (`node_addresses`: exactly as many as
+   * green has nodes), and the construct's `upgradeTo`: a list literal of `element(…, i)` tokens,
+   * one `pg_hba.conf` rule each (the construct refuses a list token there).
+   */
+  private upgradeToVariable(greenDeployment: DeploymentModel): UpgradeTo {
+    const count = greenDeployment === "distributed" ? 3 : 1;
+    const v = new TerraformVariable(this, "upgrade_to", {
+      type: "object({ node_addresses = list(string) })",
+      nullable: false,
+      description:
+        `The green cluster this cluster admits (docs/UPGRADING.md, "Blue/green through logical replication", step 2): node_addresses, the green module's cluster_node_addresses ` +
+        `(${count}: this module was synthesized for a ${greenDeployment} green). Each address gets a pg_hba rule for the superuser over TLS, and wal_level is logical.`,
+      validation: [
+        ...fieldValidations("upgradeTo.nodeAddresses", "var.upgrade_to.node_addresses", "upgrade_to.node_addresses"),
+        {
+          condition: `length(var.upgrade_to.node_addresses) == ${count}`,
+          errorMessage: `\`upgrade_to.node_addresses\` must hold exactly ${count} address${count === 1 ? "" : "es"}: this module was synthesized for a ${greenDeployment} green cluster (one pg_hba rule per node).`,
+        },
+      ].map(validation),
+    });
+    const list = Token.asList(propertyAccess(v.value, ["node_addresses"]));
+    return { nodeAddresses: Array.from({ length: count }, (_, i) => Token.asString(Fn.element(list, i))) };
   }
 }

@@ -86,8 +86,21 @@ export interface UpgradeSource {
   readonly secretArn: string;
   /** Blue's database node addresses (UPGRADE_FROM_ADDRESSES; PostgreSQL 5432 and Patroni REST 8008 each). */
   readonly addresses: readonly string[];
-  /** Run the cutover (UPGRADE_CUTOVER 1). */
-  readonly cutover: boolean;
+  /**
+   * Run the cutover (UPGRADE_CUTOVER 1): `true`, or a number token the construct made of a
+   * Terraform boolean (`cutover ? 1 : 0`), written as it is. Anything else (a boolean token not
+   * turned into 1 or 0) is 0: never a cutover nobody asked for.
+   */
+  readonly cutover: boolean | number;
+}
+
+/**
+ * `UPGRADE_CUTOVER` of a cutover switch: 1 for `true`, a number as it is (the construct's
+ * number token of `cutover ? 1 : 0`), 0 for anything else (`false`, or a boolean token left
+ * as it is, which would otherwise be truthy here and write 1). Pure.
+ */
+export function cutoverFlag(cutover: unknown): number {
+  return typeof cutover === "number" ? cutover : cutover === true ? 1 : 0;
 }
 
 /** Overrides of {@link renderUpgradeScript} for tests. @default - the node's values */
@@ -122,7 +135,7 @@ export function renderUpgradeScript(ctx: NodeContext, from: UpgradeSource, overr
       UPGRADE_FROM_MAJOR: from.majorVersion,
       UPGRADE_FROM_SECRET: from.secretArn,
       UPGRADE_FROM_ADDRESSES: from.addresses.join(" "),
-      UPGRADE_CUTOVER: from.cutover ? 1 : 0,
+      UPGRADE_CUTOVER: cutoverFlag(from.cutover),
       BLUE_PG_PORT: PORTS.postgres,
       BLUE_REST_PORT: PORTS.patroniRest,
       CLUSTER: spec.name,

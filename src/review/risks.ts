@@ -206,11 +206,11 @@ function clusterRisks(name: string | undefined, base: ClusterSummary | undefined
 interface UpgradeHeader {
   /** `UPGRADE_FROM_CLUSTER`: the blue cluster. */
   readonly blue: string;
-  /** `UPGRADE_CUTOVER` is 1. */
+  /** `UPGRADE_CUTOVER` is 1 (false while it is a Terraform expression: a synth output of the HCL module, whose variable only the plan resolves). */
   readonly cutover: boolean;
 }
 
-const UPGRADE_HEADER = /readonly UPGRADE_FROM_CLUSTER='([^'\n]*)'\n(?:readonly [A-Z_]+=[^\n]*\n)*?readonly UPGRADE_CUTOVER=([01])\n/;
+const UPGRADE_HEADER = /readonly UPGRADE_FROM_CLUSTER='([^'\n]*)'\n(?:readonly [A-Z_]+=[^\n]*\n)*?readonly UPGRADE_CUTOVER=([01]|\$\{[^\n]*\})\n/;
 
 /** The `upgradeFrom` header of the first string value of `resources` holding one (the nodes' bootstrap script, in a resource or a local it reads). */
 function upgradeHeader(resources: Iterable<ResourceSnapshot>): UpgradeHeader | undefined {

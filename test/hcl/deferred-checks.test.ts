@@ -1,6 +1,6 @@
 import { TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { planTimeChecks, privateCidrListCondition } from "../../constructs/aws/deferred-checks";
+import { planTimeChecks, privateCidrListCondition, schemaAt, schemaConditions, upgradePlanTimeChecks } from "../../constructs/aws/deferred-checks";
 import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
 import type { ClusterSpec } from "../../src/cluster-spec";
 
@@ -80,3 +80,70 @@ describe("plan-time checks of token-valued spec fields", () => {
     expect(db.deferredChecks).toEqual([]);
   });
 });
+
+describe("plan-time checks of upgradeFrom and upgradeTo fields holding tokens", () => {
+  const UPGRADE = {
+    clusterName: "orders",
+    majorVersion: 15 as const,
+    secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:managed-postgres/orders-AbCdEf",
+    nodeAddresses: ["10.0.1.10"],
+    securityGroupId: "sg-0abc12345",
+  };
+  const base = { name: "orders-v17", deployment: "distributed", size: "M", storageGiB: 50, majorVersion: 16 } as const;
+  const vars = () => {
+    const s = new TerraformStack(Testing.app(), "s");
+    const v = (id: string, type: string) => new TerraformVariable(s, id, { type });
+    return { name: v("blue", "string").stringValue, major: v("major", "number").numberValue, list: v("addrs", "list(string)").listValue, a: v("a", "string").stringValue, b: v("b", "string").stringValue };
+  };
+  const exprOf = (map: Map<unknown, string>) => (t: unknown) => map.get(t) ?? "UNKNOWN";
+
+  test("a uniqueItems schema node (the address lists) gets a distinct-items condition", () => {
+    expect(schemaConditions(schemaAt("upgradeFrom.nodeAddresses"), "x")).toContain("length(distinct(x)) == length(x)");
+    expect(schemaConditions(schemaAt("upgradeTo.nodeAddresses"), "x")).toContain("length(distinct(x)) == length(x)");
+    expect(schemaConditions(schemaAt("network.subnetIds"), "x")).not.toContain("length(distinct(x)) == length(x)");
+  });
+
+  test("a token major version must be below green's, a token blue name must not be green's (the synth-time rules on literals)", () => {
+    const t = vars();
+    const spec = { ...base, upgradeFrom: { ...UPGRADE, clusterName: t.name, majorVersion: t.major as 15 } } as ClusterSpec;
+    const checks = upgradePlanTimeChecks(spec, exprOf(new Map<unknown, string>([[t.name, "var.blue"], [t.major, "var.major"]])));
+    expect(checks).toEqual([
+      { path: "upgradeFrom.majorVersion", condition: "var.major < 16", errorMessage: expect.stringMatching(/^The cluster spec field `upgradeFrom.majorVersion` must be lower than this cluster's majorVersion 16/) },
+      { path: "upgradeFrom.clusterName", condition: 'var.blue != "orders-v17"', errorMessage: expect.stringMatching(/`upgradeFrom.clusterName` must be another cluster's name than this cluster's \("orders-v17"\)/) },
+    ]);
+  });
+
+  test("literal fields yield nothing; literal lists with token items must be distinct (blue's and green's addresses)", () => {
+    expect(upgradePlanTimeChecks({ ...base, upgradeFrom: UPGRADE, upgradeTo: { nodeAddresses: ["10.0.1.20"] } } as ClusterSpec, () => "UNUSED")).toEqual([]);
+    const t = vars();
+    const map = new Map<unknown, string>([[t.a, "var.a"], [t.b, "var.b"]]);
+    const checks = upgradePlanTimeChecks({ ...base, upgradeFrom: { ...UPGRADE, nodeAddresses: [t.a, "10.0.2.10"] }, upgradeTo: { nodeAddresses: [t.a, t.b] } } as ClusterSpec, exprOf(map));
+    expect(checks.map((c) => [c.path, c.condition])).toEqual([
+      ["upgradeFrom.nodeAddresses", 'length(distinct([var.a, "10.0.2.10"])) == length([var.a, "10.0.2.10"])'],
+      ["upgradeTo.nodeAddresses", "length(distinct([var.a, var.b])) == length([var.a, var.b])"],
+    ]);
+  });
+
+  test("ManagedPostgres turns a token cutover into UPGRADE_CUTOVER `cutover ? 1 : 0` on every node (a boolean token is never written as 1), and adds the upgrade checks to slot 0's network interface", () => {
+    const app = Testing.app();
+    const s = new TerraformStack(app, "s");
+    new AwsProvider(s, "aws", { region: "eu-west-1" });
+    const cutover = new TerraformVariable(s, "cutover", { type: "bool" });
+    const major = new TerraformVariable(s, "blue_major", { type: "number" });
+    new ManagedPostgres(s, "orders-v17", {
+      ...base,
+      majorVersion: 17,
+      network: { vpcId: "vpc-0abc1234", subnetIds: ["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"], allowedCidrs: ["10.0.0.0/16"] },
+      upgradeFrom: { ...UPGRADE, majorVersion: major.numberValue as 15, cutover: cutover.booleanValue as unknown as boolean },
+    });
+    const json = JSON.parse(Testing.synth(s));
+    const text = JSON.stringify(json);
+    const flags = text.match(/readonly UPGRADE_CUTOVER=[^\\]*/g) ?? [];
+    // the bootstrap header of each node and the upgrade script of each node
+    expect(flags.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(flags)).toEqual(new Set(["readonly UPGRADE_CUTOVER=${var.cutover ? 1 : 0}"]));
+    const eni = Object.entries<any>(json.resource.aws_network_interface).find(([k]) => k.includes("slot-0"))![1];
+    expect(eni.lifecycle.precondition.map((p: any) => p.condition)).toContain("${var.blue_major < 17}");
+  });
+});
+

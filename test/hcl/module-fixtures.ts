@@ -16,3 +16,32 @@ export function docsModuleCall(): string {
   const doc = readFileSync(resolve(__dirname, "../../docs/hcl.md"), "utf8");
   return /```hcl\n([\s\S]*?)```/.exec(doc)![1]!;
 }
+
+/** A green module (`upgradeFrom: true`): `orders-v17` M on PostgreSQL 17, synthesized (Terraform JSON). */
+export function synthGreenModule(deployment: "distributed" | "standalone" = "distributed"): any {
+  const app = Testing.app();
+  const stack = new ManagedPostgresModule(app, "green", { name: "orders-v17", deployment, size: "M", majorVersion: 17, upgradeFrom: true });
+  return JSON.parse(Testing.synth(stack));
+}
+
+/** A blue module (`upgradeTo`) of `orders` on PostgreSQL 15 admitting a green cluster of `greenDeployment`, synthesized. */
+export function synthBlueModule(greenDeployment: "distributed" | "standalone"): any {
+  const app = Testing.app();
+  const stack = new ManagedPostgresModule(app, "blue", { name: "orders", deployment: "distributed", size: "M", majorVersion: 15, upgradeTo: { greenDeployment } });
+  return JSON.parse(Testing.synth(stack));
+}
+
+/** The `upgrade_from` value of a valid module call, as an HCL object literal, with `fields` replaced (HCL expressions). */
+export function upgradeFromLiteral(fields: Record<string, string> = {}): string {
+  const all: Record<string, string> = {
+    cluster_name: '"orders"',
+    major_version: "15",
+    secret_arn: '"arn:aws:secretsmanager:eu-west-1:123456789012:secret:managed-postgres/orders-AbCdEf"',
+    kms_key_arn: '"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"',
+    node_addresses: '["10.0.1.10", "10.0.2.10", "10.0.3.10"]',
+    security_group_id: '"sg-0abc12345"',
+    cutover: "false",
+    ...fields,
+  };
+  return `{ ${Object.entries(all).map(([k, v]) => `${k} = ${v}`).join(", ")} }`;
+}

@@ -5,7 +5,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { evaluateTerraform } from "../support/terraform";
-import { docsModuleCall, synthModule } from "./module-fixtures";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { App } from "cdktf";
+import { ManagedPostgresModule } from "../../constructs/hcl-module";
+import { docsModuleCall, synthBlueModule, synthGreenModule, synthModule, upgradeFromLiteral } from "./module-fixtures";
 
 /** A validation condition with `var.<name>` replaced by a Terraform literal, without `${}`. */
 function withValue(condition: string, name: string, literal: string): string {
@@ -58,3 +63,84 @@ describe("HCL module example", () => {
     expect(fmt.status).toBe(0);
   });
 });
+
+describe("HCL module of a blue/green upgrade (terraform console)", () => {
+  const green = synthGreenModule();
+  const blue = synthBlueModule("distributed");
+  const u = upgradeFromLiteral;
+
+  test("upgrade_from accepts blue's outputs and refuses each field outside its rule, hostile values included", () => {
+    const cases: [string, boolean][] = [
+      [u(), true],
+      [u({ major_version: "16", cutover: "true", node_addresses: '["10.0.1.10"]' }), true],
+      [u({ cluster_name: '"orders-v17"' }), false], // green itself
+      [u({ major_version: "17" }), false], // not lower than green's 17
+      [u({ major_version: "14" }), false],
+      [u({ major_version: "15.5" }), false],
+      [u({ major_version: "-1" }), false], // written unquoted into the nodes' header (the type is number: text never gets here)
+      [u({ cluster_name: '"orders\'; rm -rf / #"' }), false],
+      [u({ cluster_name: '"$${HOME}"' }), false],
+      [u({ cluster_name: '"Orders"' }), false],
+      [u({ secret_arn: '"arn:aws:secretsmanager:eu-west-1:123456789012:secret:x\' y"' }), false],
+      [u({ secret_arn: '"arn:aws:s3:::bucket"' }), false],
+      [u({ kms_key_arn: '"arn:aws:kms:eu-west-1:123456789012:alias/orders"' }), false],
+      [u({ node_addresses: "[]" }), false],
+      [u({ node_addresses: '["10.0.1.10", "10.0.1.10"]' }), false],
+      [u({ node_addresses: '["10.0.1.10", "10.0.2.10", "10.0.3.10", "10.0.4.10"]' }), false],
+      [u({ node_addresses: '["10.0.1.10/32"]' }), false],
+      [u({ node_addresses: '["10.0.1.10\\nhost all all 0.0.0.0/0 trust"]' }), false],
+      [u({ node_addresses: '["256.0.0.1"]' }), false],
+      [u({ security_group_id: '"sg-0abc12345 "' }), false],
+    ];
+    // one console run per case: terraform console reads one line of at most 64 KiB
+    expect(cases.map(([l]) => accepts(green, "upgrade_from", [l])[0])).toEqual(cases.map(([, ok]) => ok));
+  });
+
+  test("the same rules guard slot 0's network interface: each precondition on upgrade_from holds for blue's outputs, and the cross-field ones refuse green itself and a version not below green's", () => {
+    const eni = Object.entries<any>(green.resource.aws_network_interface).find(([k]) => k.includes("slot-0"))![1];
+    const conds: string[] = eni.lifecycle.precondition.map((p: any) => p.condition).filter((c: string) => c.includes("var.upgrade_from"));
+    expect(conds.length).toBeGreaterThanOrEqual(8);
+    const all = (literal: string) => `alltrue([${conds.map((c) => withValue(c, "upgrade_from", literal)).join(", ")}])`;
+    expect(evaluateTerraform([all(u()), all(u({ cluster_name: '"orders-v17"' })), all(u({ major_version: "17" })), all(u({ node_addresses: '["10.0.1.10", "10.0.1.10"]' }))])).toEqual([true, false, false, false]);
+  });
+
+  test("green's nodes get UPGRADE_CUTOVER 1 only for cutover = true", () => {
+    const t = JSON.stringify(green);
+    const expr = /readonly UPGRADE_CUTOVER=\$\{([^}]*)\}/.exec(t)![1]!;
+    expect(evaluateTerraform([withValue(expr, "upgrade_from", u()), withValue(expr, "upgrade_from", u({ cutover: "true" }))])).toEqual([0, 1]);
+  });
+
+  test("upgrade_to of a blue module for a distributed green takes exactly 3 distinct IPv4 addresses", () => {
+    const cases: [string, boolean][] = [
+      ['{ node_addresses = ["10.0.1.20", "10.0.2.20", "10.0.3.20"] }', true],
+      ['{ node_addresses = ["10.0.1.20"] }', false],
+      ['{ node_addresses = ["10.0.1.20", "10.0.1.20", "10.0.3.20"] }', false],
+      ['{ node_addresses = ["10.0.1.20", "10.0.2.20", "0.0.0.0/0 trust"] }', false],
+    ];
+    expect(accepts(blue, "upgrade_to", cases.map(([l]) => l))).toEqual(cases.map(([, ok]) => ok));
+  });
+
+  test("the HCL of a green and a blue module (cdktf synth --hcl) parses (terraform fmt) and holds no token text", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "mp-hcl-upgrade-"));
+    const before = process.env.SYNTH_HCL_OUTPUT;
+    try {
+      process.env.SYNTH_HCL_OUTPUT = "true"; // read by the stack's constructor (cdktf 0.21)
+      const app = new App({ outdir, hclOutput: true });
+      new ManagedPostgresModule(app, "green", { name: "orders-v17", deployment: "distributed", size: "M", majorVersion: 17, upgradeFrom: true });
+      new ManagedPostgresModule(app, "blue", { name: "orders", deployment: "distributed", size: "M", majorVersion: 15, upgradeTo: { greenDeployment: "distributed" } });
+      app.synth();
+      for (const stack of ["green", "blue"]) {
+        const hcl = readFileSync(join(outdir, "stacks", stack, "cdk.tf"), "utf8");
+        expect(hcl).not.toMatch(/TfToken\[|-1\.\d+e\+289/);
+        expect(hcl).toContain(stack === "green" ? 'variable "upgrade_from"' : 'variable "upgrade_to"');
+        const fmt = spawnSync("terraform", ["fmt", "-no-color", "-"], { input: hcl, encoding: "utf8", env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null" }, timeout: 60_000 });
+        expect([stack, fmt.status, fmt.stderr]).toEqual([stack, 0, ""]);
+      }
+    } finally {
+      if (before === undefined) delete process.env.SYNTH_HCL_OUTPUT;
+      else process.env.SYNTH_HCL_OUTPUT = before;
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+

@@ -3,8 +3,10 @@
  * typed, described variables whose validations come from the cluster spec's JSON Schema,
  * described outputs, no provider or backend block, cross-variable rules as preconditions.
  */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import schema from "../../src/cluster-spec/cluster-spec.schema.json";
-import { docsModuleCall, synthModule } from "./module-fixtures";
+import { docsModuleCall, synthBlueModule, synthGreenModule, synthModule } from "./module-fixtures";
 
 const distributed = synthModule("distributed");
 const standalone = synthModule("standalone");
@@ -70,9 +72,96 @@ describe("HCL module example", () => {
   test("the module call in docs/hcl.md sets only variables the module declares and reads only its outputs", () => {
     const block = docsModuleCall();
     const call = /module "orders_db" \{([\s\S]*?)\n\}/.exec(block)![1];
+    // the fields set, the commented `# cutover = true` included
     const set = [...call.matchAll(/^\s*#?\s*([a-z_]+)\s+=/gm)].map((m) => m[1]).filter((k) => k !== "source");
     expect(set.filter((k) => !(k in distributed.variable))).toEqual([]);
     const outputs = [...block.matchAll(/module\.orders_db\.([a-z_]+)/g)].map((m) => m[1]);
     expect(outputs.filter((o) => !(o in distributed.output))).toEqual([]);
   });
 });
+
+describe("HCL module of a blue/green upgrade (upgradeFrom, upgradeTo)", () => {
+  const green = synthGreenModule();
+  const blue = synthBlueModule("distributed");
+  const eni = (tf: any) => Object.entries<any>(tf.resource.aws_network_interface).find(([k]) => k.includes("slot-0"))![1];
+  const conditions = (tf: any): string[] => eni(tf).lifecycle.precondition.map((p: any) => p.condition);
+  const text = (tf: any) => JSON.stringify(tf);
+
+  test("a module synthesized without them has neither variable, no upgrade resource and wal_level replica (examples unchanged)", () => {
+    for (const tf of [distributed, standalone]) {
+      expect(tf.variable.upgrade_from).toBeUndefined();
+      expect(tf.variable.upgrade_to).toBeUndefined();
+      expect(text(tf)).not.toMatch(/UPGRADE_FROM_CLUSTER|mp_upgrade_lag_bytes|upgrade-source-read/);
+      expect(text(tf)).toMatch(/wal_level: replica/);
+    }
+  });
+
+  test("a green module requires upgrade_from (no default, not nullable), typed and described, with a validation per schema rule of each field and the two cross-field rules", () => {
+    const v = green.variable.upgrade_from;
+    expect(v.default).toBeUndefined();
+    expect(v.nullable).toBe(false);
+    expect(v.type).toBe("object({ cluster_name = string, major_version = number, secret_arn = string, kms_key_arn = string, node_addresses = list(string), security_group_id = string, cutover = optional(bool, false) })");
+    expect(v.description).toMatch(/cluster_secret_arn.*cluster_kms_key_arn.*cluster_node_addresses.*cluster_node_security_group_id/);
+    const conds: string[] = v.validation.map((x: any) => x.condition);
+    for (const f of ["cluster_name", "major_version", "secret_arn", "kms_key_arn", "node_addresses", "security_group_id"]) {
+      expect(conds.some((c) => c.includes(`var.upgrade_from.${f}`))).toBe(true);
+    }
+    expect(conds).toContain("${var.upgrade_from.major_version < 17}");
+    expect(conds).toContain('${var.upgrade_from.cluster_name != "orders-v17"}');
+    expect(conds).toContain("${length(distinct(var.upgrade_from.node_addresses)) == length(var.upgrade_from.node_addresses)}");
+    for (const x of v.validation) expect(x.error_message).toMatch(/^[A-Z`][\s\S]*\.$/);
+  });
+
+  test("green's nodes read every field from the variable (Terraform replaces it), the cutover as 1 or 0, and the same rules are preconditions on slot 0's network interface", () => {
+    const t = text(green);
+    expect(t).toContain("readonly UPGRADE_FROM_CLUSTER='${var.upgrade_from.cluster_name}'");
+    expect(t).toContain("readonly UPGRADE_FROM_MAJOR=${var.upgrade_from.major_version}");
+    expect(t).toContain("readonly UPGRADE_FROM_SECRET='${var.upgrade_from.secret_arn}'");
+    expect(t).toContain("readonly UPGRADE_CUTOVER=${var.upgrade_from.cutover ? 1 : 0}");
+    expect(t).not.toMatch(/UPGRADE_CUTOVER=1|TfToken\[|-1\.\d+e\+289/);
+    const c = conditions(green);
+    expect(c).toContain("${var.upgrade_from.major_version < 17}");
+    expect(c).toContain('${var.upgrade_from.cluster_name != "orders-v17"}');
+    expect(c).toContain("${contains([15, 16], var.upgrade_from.major_version)}");
+    expect(c.some((x) => x.includes("var.upgrade_from.secret_arn"))).toBe(true);
+    expect(c.some((x) => x.includes("var.upgrade_from.security_group_id"))).toBe(true);
+    expect(c.some((x) => x.includes("length(distinct(var.upgrade_from.node_addresses))"))).toBe(true);
+  });
+
+  test("a green module has green's resources: the read of blue's secret and key, the rules on blue's group, the upgrade alarms", () => {
+    const t = text(green);
+    expect(t).toContain("${var.upgrade_from.kms_key_arn}");
+    const rules = Object.values<any>(green.resource.aws_vpc_security_group_ingress_rule).filter((r) => r.security_group_id === "${var.upgrade_from.security_group_id}");
+    expect(rules.map((r) => r.from_port).sort()).toEqual([5432, 8008]);
+    const alarms = Object.values<any>(green.resource.aws_cloudwatch_metric_alarm).map((a) => a.alarm_name);
+    expect(alarms.filter((n: string) => n.includes("-upgrade-")).sort()).toEqual(["orders-v17-upgrade-cutover-critical", "orders-v17-upgrade-lag-warning", "orders-v17-upgrade-preflight-warning", "orders-v17-upgrade-schema-drift-warning"]);
+  });
+
+  test("the blue/green module calls in docs/hcl.md set exactly the fields upgrade_from and upgrade_to declare", () => {
+    const doc = readFileSync(resolve(__dirname, "../../docs/hcl.md"), "utf8");
+    const call = [...doc.matchAll(/```hcl\n([\s\S]*?)```/g)][1]![1]!;
+    const fromBody = /upgrade_from = \{([\s\S]*?)\n  \}/.exec(call)![1]!;
+    // the fields set, the commented `# cutover = true` included
+    const set = [...fromBody.matchAll(/\b(\w+)\s*=/g)].map((m) => m[1]).sort();
+    const declared = [...String(green.variable.upgrade_from.type).matchAll(/(\w+) = /g)].map((m) => m[1]).sort();
+    expect(set).toEqual(declared);
+    expect(call).toContain("upgrade_to = { node_addresses = module.orders_v17_db.cluster_node_addresses }");
+    for (const out of [...call.matchAll(/module\.\w+\.(\w+)/g)].map((m) => m[1])) expect(Object.keys(green.output)).toContain(out);
+  });
+
+  test("a blue module requires upgrade_to with exactly as many addresses as green has nodes; each is its own pg_hba rule and wal_level is logical", () => {
+    const v = blue.variable.upgrade_to;
+    expect(v.default).toBeUndefined();
+    expect(v.type).toBe("object({ node_addresses = list(string) })");
+    expect(v.validation.map((x: any) => x.condition)).toContain("${length(var.upgrade_to.node_addresses) == 3}");
+    expect(synthBlueModule("standalone").variable.upgrade_to.validation.map((x: any) => x.condition)).toContain("${length(var.upgrade_to.node_addresses) == 1}");
+    const t = text(blue);
+    for (const i of [0, 1, 2]) expect(t).toContain(`hostssl all postgres \${element(var.upgrade_to.node_addresses, ${i})}/32 scram-sha-256`);
+    expect(t).not.toContain("element(var.upgrade_to.node_addresses, 3)");
+    expect(t).toMatch(/wal_level: logical/);
+    expect(conditions(blue).some((c) => c.includes("length(distinct([element(var.upgrade_to.node_addresses, 0), element(var.upgrade_to.node_addresses, 1), element(var.upgrade_to.node_addresses, 2)]))"))).toBe(true);
+    expect(blue.variable.upgrade_from).toBeUndefined();
+    expect(text(blue)).not.toContain("mp_upgrade_lag_bytes");
+  });
+});
+

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { standaloneNode, distributedNode, TOKEN_ADDRESSES } from "./fixtures";
-import { renderUpgradeScript, renderUpgradeUnits, UPGRADE_MANAGED_ROLES, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
+import { cutoverFlag, renderUpgradeScript, renderUpgradeUnits, UPGRADE_MANAGED_ROLES, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
 import { DB_ROLES, readScript, scriptBody } from "../../src/render";
 import { METRICS } from "../../src/monitoring";
 
@@ -60,6 +60,15 @@ describe("renderUpgradeScript", () => {
     ["no address", { addresses: [] }, /has no address/],
   ])("refuses %s", (_what, change, message) => {
     expect(() => renderUpgradeScript(green, { ...FROM, ...change })).toThrow(message);
+  });
+
+  test("UPGRADE_CUTOVER is 1 only for true or a number the construct made (Terraform's `cutover ? 1 : 0`): a boolean token left as it is writes 0, never a cutover nobody asked for", () => {
+    expect(cutoverFlag(true)).toBe(1);
+    expect(cutoverFlag(false)).toBe(0);
+    expect(cutoverFlag(-1.8881545897087626e289)).toBe(-1.8881545897087626e289);
+    expect(cutoverFlag({ resolve: () => true })).toBe(0);
+    expect(cutoverFlag("${TfToken[TOKEN.7]}")).toBe(0);
+    expect(headerValue(renderUpgradeScript(green, { ...FROM, cutover: { resolve: () => true } as unknown as boolean }), "UPGRADE_CUTOVER")).toBe("0");
   });
 
   test("the standalone node renders too (the script acts on green's primary only)", () => {

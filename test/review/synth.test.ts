@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { App, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres, type ManagedPostgresProps } from "../../constructs/aws/managed-postgres";
+import { ManagedPostgresModule } from "../../constructs/hcl-module";
 import { cli } from "../support/cli";
 import { readSynthOutput, renderReviewMarkdown, reviewChanges, reviewInputFromSynth, rollPlan, windowText, type Review } from "../../src/review";
 
@@ -264,6 +265,16 @@ describe("blue/green major upgrade (issue 15): upgradeFrom", () => {
     expect(start).toMatchObject({ level: "medium", cluster: "orders" });
     expect(start.message).toMatch(/logical replication slot, which keeps legacy's WAL/);
     expect(start.message).toMatch(/Rollback before the cutover: delete orders, then drop the slot and publication it left on legacy/);
+    expect(levels(r, "upgrade-cutover")).toEqual([]);
+  });
+
+  test("a green HCL module (cutover a Terraform variable, resolved only in the plan) shows upgrade-started in a synth diff, and no cutover", () => {
+    const outdir = join(work, "green-module");
+    const app = new App({ outdir });
+    new ManagedPostgresModule(app, "db", { name: "orders", deployment: "distributed", size: "M", majorVersion: 17, upgradeFrom: true });
+    app.synth();
+    const r = review(dir("other-only", { ...BASE, name: "other" }), outdir);
+    expect(risk(r, "upgrade-started")).toMatchObject({ level: "medium", cluster: "orders" });
     expect(levels(r, "upgrade-cutover")).toEqual([]);
   });
 

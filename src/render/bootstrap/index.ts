@@ -128,7 +128,7 @@ import { scriptBody, shellHeader, type ShellValue } from "../scripts";
 import { PGBOUNCER_AUTH_PASSWORD_ENV } from "../sql";
 import { MASKED_PACKAGE_UNITS, nodeServices, poolerServices, unitsToStart } from "../systemd";
 import { assertTerraformSafe } from "../terraform-safe";
-import { UPGRADE_UNIT } from "../upgrade";
+import { UPGRADE_UNIT, cutoverFlag } from "../upgrade";
 import { POOLER_SECRET_FIELDS, SECRET_FIELDS, type NodeContext, type PoolerContext, type RuntimeContext } from "../types";
 import {
   BOOTSTRAP_STATE_DIR,
@@ -300,7 +300,7 @@ export function upgradeValues(spec: Pick<ResolvedClusterSpec, "upgradeFrom">): R
     UPGRADE_FROM_MAJOR: typeof u.majorVersion === "number" ? u.majorVersion : String(u.majorVersion),
     UPGRADE_FROM_SECRET: u.secretArn,
     UPGRADE_FROM_ADDRESSES: u.nodeAddresses.join(" "),
-    UPGRADE_CUTOVER: u.cutover === true ? 1 : 0,
+    UPGRADE_CUTOVER: cutoverFlag(u.cutover),
   };
 }
 
