@@ -395,7 +395,13 @@ export class ManagedPostgres extends Construct {
       const { upgradeFrom: checkedFrom, upgradeTo: checkedTo, ...ownFields } = given;
       this.deferredChecks = [
         ...addPlanTimeChecks(this, this.slots[0].networkInterface, ownFields as typeof given, ["storageGiB"]),
-        ...addPlanTimeChecks(this, this.slots[0].launchTemplate!, { deployment: given.deployment, upgradeFrom: checkedFrom, upgradeTo: checkedTo } as typeof given),
+        // name and majorVersion for upgradePlanTimeChecks (blue's major below green's, blue not green); checked on the ENI
+        ...addPlanTimeChecks(
+          this,
+          this.slots[0].launchTemplate!,
+          { name: given.name, deployment: given.deployment, majorVersion: given.majorVersion, upgradeFrom: checkedFrom, upgradeTo: checkedTo } as typeof given,
+          ["name", "majorVersion"],
+        ),
       ];
       this.nodeRole.addPolicy(
         "node-permissions",

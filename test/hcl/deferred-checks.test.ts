@@ -124,15 +124,15 @@ describe("plan-time checks of upgradeFrom and upgradeTo fields holding tokens", 
     ]);
   });
 
-  test("ManagedPostgres turns a token cutover into UPGRADE_CUTOVER `cutover ? 1 : 0` on every node (a boolean token is never written as 1), and adds the upgrade checks to slot 0's network interface", () => {
+  test("ManagedPostgres turns a token cutover into UPGRADE_CUTOVER `cutover ? 1 : 0` on every node (a boolean token is never written as 1), and adds the upgrade checks to slot 0's launch template", () => {
     const app = Testing.app();
     const s = new TerraformStack(app, "s");
     new AwsProvider(s, "aws", { region: "eu-west-1" });
     const cutover = new TerraformVariable(s, "cutover", { type: "bool" });
     const major = new TerraformVariable(s, "blue_major", { type: "number" });
     new ManagedPostgres(s, "orders-v17", {
-      ...base,
-      majorVersion: 17,
+      ...base, // green on 16: the check compares with green's own major version, not the default 17
+      imageId: "ami-0123456789abcdef0", // 16 has no official Debian image
       network: { vpcId: "vpc-0abc1234", subnetIds: ["subnet-0aaa1111", "subnet-0bbb2222", "subnet-0ccc3333"], allowedCidrs: ["10.0.0.0/16"] },
       upgradeFrom: { ...UPGRADE, majorVersion: major.numberValue as 15, cutover: cutover.booleanValue as unknown as boolean },
     });
@@ -142,8 +142,8 @@ describe("plan-time checks of upgradeFrom and upgradeTo fields holding tokens", 
     // the bootstrap header of each node and the upgrade script of each node
     expect(flags.length).toBeGreaterThanOrEqual(4);
     expect(new Set(flags)).toEqual(new Set(["readonly UPGRADE_CUTOVER=${var.cutover ? 1 : 0}"]));
-    const eni = Object.entries<any>(json.resource.aws_network_interface).find(([k]) => k.includes("slot-0"))![1];
-    expect(eni.lifecycle.precondition.map((p: any) => p.condition)).toContain("${var.blue_major < 17}");
+    const template = Object.entries<any>(json.resource.aws_launch_template).find(([k]) => k.includes("slot-0"))![1];
+    expect(template.lifecycle.precondition.map((p: any) => p.condition)).toContain("${var.blue_major < 16}");
   });
 });
 

@@ -96,9 +96,9 @@ describe("HCL module of a blue/green upgrade (terraform console)", () => {
     expect(cases.map(([l]) => accepts(green, "upgrade_from", [l])[0])).toEqual(cases.map(([, ok]) => ok));
   });
 
-  test("the same rules guard slot 0's network interface: each precondition on upgrade_from holds for blue's outputs, and the cross-field ones refuse green itself and a version not below green's", () => {
-    const eni = Object.entries<any>(green.resource.aws_network_interface).find(([k]) => k.includes("slot-0"))![1];
-    const conds: string[] = eni.lifecycle.precondition.map((p: any) => p.condition).filter((c: string) => c.includes("var.upgrade_from"));
+  test("the same rules guard slot 0's launch template: each precondition on upgrade_from holds for blue's outputs, and the cross-field ones refuse green itself and a version not below green's", () => {
+    const template = Object.entries<any>(green.resource.aws_launch_template).find(([k]) => k.includes("slot-0"))![1];
+    const conds: string[] = template.lifecycle.precondition.map((p: any) => p.condition).filter((c: string) => c.includes("var.upgrade_from"));
     expect(conds.length).toBeGreaterThanOrEqual(8);
     const all = (literal: string) => `alltrue([${conds.map((c) => withValue(c, "upgrade_from", literal)).join(", ")}])`;
     expect(evaluateTerraform([all(u()), all(u({ cluster_name: '"orders-v17"' })), all(u({ major_version: "17" })), all(u({ node_addresses: '["10.0.1.10", "10.0.1.10"]' }))])).toEqual([true, false, false, false]);

@@ -83,8 +83,9 @@ describe("HCL module example", () => {
 describe("HCL module of a blue/green upgrade (upgradeFrom, upgradeTo)", () => {
   const green = synthGreenModule();
   const blue = synthBlueModule("distributed");
-  const eni = (tf: any) => Object.entries<any>(tf.resource.aws_network_interface).find(([k]) => k.includes("slot-0"))![1];
-  const conditions = (tf: any): string[] => eni(tf).lifecycle.precondition.map((p: any) => p.condition);
+  // the upgrade's checks guard slot 0's launch template (not its network interface: blue and green reference each other's addresses)
+  const template = (tf: any) => Object.entries<any>(tf.resource.aws_launch_template).find(([k]) => k.includes("slot-0"))![1];
+  const conditions = (tf: any): string[] => template(tf).lifecycle.precondition.map((p: any) => p.condition);
   const text = (tf: any) => JSON.stringify(tf);
 
   test("a module synthesized without them has neither variable, no upgrade resource and wal_level replica (examples unchanged)", () => {
@@ -112,7 +113,7 @@ describe("HCL module of a blue/green upgrade (upgradeFrom, upgradeTo)", () => {
     for (const x of v.validation) expect(x.error_message).toMatch(/^[A-Z`][\s\S]*\.$/);
   });
 
-  test("green's nodes read every field from the variable (Terraform replaces it), the cutover as 1 or 0, and the same rules are preconditions on slot 0's network interface", () => {
+  test("green's nodes read every field from the variable (Terraform replaces it), the cutover as 1 or 0, and the same rules are preconditions on slot 0's launch template", () => {
     const t = text(green);
     expect(t).toContain("readonly UPGRADE_FROM_CLUSTER='${var.upgrade_from.cluster_name}'");
     expect(t).toContain("readonly UPGRADE_FROM_MAJOR=${var.upgrade_from.major_version}");
