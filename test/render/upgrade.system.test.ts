@@ -36,6 +36,7 @@
  * The write gap it saw is printed, not asserted (a 2-core machine shared by other runs).
  */
 import { spec as clusterSpec, standaloneNode } from "./fixtures";
+import { PGBOUNCER_AUTH_SQL } from "../../src/render/sql";
 import { debugDump, reported, runSandbox } from "./sandbox";
 import { PATHS, renderPostgresParameters, renderUpgradeScript, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
 import { nodeRoot } from "../twin/machine";
@@ -195,7 +196,9 @@ gp -d postgres <<'EOF' >/dev/null
 CREATE ROLE replicator LOGIN REPLICATION PASSWORD 'green-repl-pw';
 CREATE ROLE rewind_user LOGIN PASSWORD 'green-rewind-pw';
 CREATE ROLE pgbouncer_auth LOGIN PASSWORD 'green-pgb-pw';
-CREATE SCHEMA pgbouncer;
+${PGBOUNCER_AUTH_SQL}
+\connect template1
+${PGBOUNCER_AUTH_SQL}
 EOF
 echo "green_repl_before: $(gp -d postgres -c "SELECT md5(rolpassword) FROM pg_authid WHERE rolname = 'replicator'")"
 
@@ -280,6 +283,8 @@ for i in $(seq 1 60); do
   [ "$p$q" = 00 ] && break; sleep 1
 done
 echo "initial_copy_pending: $p $q"
+# PgBouncer runs its auth_query in the client's database: every database green created has the lookup function (as template1 has it)
+echo "green_auth_function: $(for d in shop crm; do printf '%s=%s ' "$d" "$(gp -d "$d" -c "SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgbouncer' AND p.proname = 'get_auth'")"; done)"
 sleep 2
 echo "acked_blue_before_cutover: $(wc -l < "$W/acked-blue")"
 
@@ -381,6 +386,8 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("follow_again_repointed")).toBe("3");
     expect(one("subscription_hosts")).toBe(BLUE2);
     expect(one("initial_copy_pending")).toBe("0 0");
+    // found on the EC2 twin: databases created from template0 had no pgbouncer.get_auth, so clients could not log in through green's PgBouncer
+    expect(one("green_auth_function")).toBe("shop=1 crm=1");
     // DDL on blue: named, refused for the cutover, gone once green has the column
     expect(one("drift_rc")).toBe("1");
     expect(reported(r.stdout, "drift_line")).toEqual(["shop: blue has column public.orders.note text that green lacks: make the same change on green (DDL is not replicated)"]);

@@ -240,7 +240,10 @@ copy_schema() {
   local db=$1 owner
   if [ "$(green_sql postgres "SELECT count(*) FROM pg_catalog.pg_database WHERE datname = '$db'")" = 0 ]; then
     owner=$(blue_sql postgres "SELECT pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(datdba)) FROM pg_catalog.pg_database WHERE datname = '$db'")
-    green_sql postgres "CREATE DATABASE \"$db\" OWNER $owner TEMPLATE template0"
+    # from template1, which holds PgBouncer's lookup function (the post-bootstrap script installs
+    # it there; PgBouncer runs its auth_query in the client's database): from template0 clients
+    # could not log in to the database through green's PgBouncer
+    green_sql postgres "CREATE DATABASE \"$db\" OWNER $owner TEMPLATE template1"
     log "schema: created database $db (owner $owner)"
   fi
   case "$(db_comment "$db")" in "$SCHEMA_MARK"*) return 0 ;; esac
