@@ -1,0 +1,417 @@
+/**
+ * Issue 15's blue/green major upgrade on the EC2 twin, as one flow shared by
+ * test/live/twin-upgrade.test.ts (a modest database) and bench/upgrade.test.ts
+ * (`npm run bench:upgrade`, at least 1 GiB): the upgrade fixture app (test/twin/apps/upgrade:
+ * blue `orders`, distributed, PostgreSQL 15 on the Debian 12 root, with `upgradeTo`; green
+ * `orders-v17`, standalone, PostgreSQL 17 on the Debian 13 root, with `upgradeFrom`) in ONE
+ * stack on one twin.
+ *
+ * Steps (docs/UPGRADING.md, "Blue/green through logical replication"):
+ * 1. boot both clusters; blue formed with the application role, database `app` and its
+ *    `writes` table (TwinFaultCluster.ofTwin), then the database `shop` (tables `items`,
+ *    bigserial key, about 1 KiB a row, and `events`, an identity column) created in one psql
+ *    session and loaded to `loadMiB` MiB on blue's primary;
+ * 2. a writer through blue's read-write endpoint (one INSERT a statement into `app.writes`,
+ *    every acknowledgement recorded) and an updater (an UPDATE of `shop.items` and an INSERT into
+ *    `shop.events` a statement, through the same endpoint), both for the whole run;
+ * 3. green's timer (every 60 s on green's primary) follows blue: once every database of blue has
+ *    its `mp_upgrade_*` slot on blue's primary, one planned switchover on blue (Patroni
+ *    `POST /switchover` to the synchronous standby); catch-up = the slots' creation → every
+ *    table of every subscription ready (`pg_subscription_rel` 'r') and every slot within
+ *    {@link CAUGHT_UP_BYTES} of blue's WAL position;
+ * 4. the cutover: the app synthesized again with `upgradeFrom.cutover: true` and re-applied
+ *    (green's launch template +1; `applyImmediately`: green's maintenance timer replaces the
+ *    node, the replacement runs the new script); when blue refuses the writer's INSERT (read
+ *    only) the writer moves to green's endpoint (the node's PgBouncer, 6432), as clients do
+ *    (no redirection of blue's endpoints yet): the write gap = blue's first refused write → the
+ *    first write green acknowledged;
+ * 5. checks: green's done mark, every acknowledged write on green (0 lost), per table count and
+ *    an order-independent checksum (sum of `hashtextextended` of each row's text) equal on blue
+ *    and green (`writes`: blue's writer's rows), every sequence on green at least blue's value.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PORTS } from "../../../src/cluster-spec";
+import { TAG_CLUSTER, TAG_SLOT_RESOURCE } from "../../../src/cluster-spec/types";
+import { synthesizeApp, synthesizeAppAsync, UPGRADE_APP, UPGRADE_CUTOVER_ENV } from "../../twin/apps/synth";
+import { TwinCluster, type LaunchedInstance } from "../../twin/cluster";
+import { TwinFaultCluster } from "../../twin/live";
+import { APP_USER } from "./constants";
+import { run, sleep, waitFor } from "./exec";
+import { ContinuousWriter, lostWrites, type WriterResult } from "./writer";
+
+/** Blue's and green's cluster names in the fixture app. */
+export const BLUE = "orders";
+export const GREEN = "orders-v17";
+/** A slot within this many bytes of blue's WAL position counts as caught up (one WAL segment is 16 MiB; the writer adds a few KiB a second). */
+export const CAUGHT_UP_BYTES = 1024 * 1024;
+/** First id of the writer once it writes to green (blue's writer counts from 1). */
+const GREEN_ID_BASE = 1_000_000_000;
+/** The load database and its tables (`writes` lives in the application database). */
+const LOAD_DB = "shop";
+const LOAD_TABLES = ["items", "events"] as const;
+/** psql's message when blue refuses a write (default_transaction_read_only on). */
+const READ_ONLY = /read-only transaction/;
+
+/** Options of {@link runUpgradeFlow}. */
+export interface UpgradeFlowOptions {
+  /** Twin prefix (2–5 lowercase characters). */
+  readonly prefix: string;
+  /** Size of the `shop` database to load on blue, MiB (rows of about 1 KiB). */
+  readonly loadMiB: number;
+  readonly log: (message: string) => void;
+  /** Bounds, ms: the catch-up after the switchover, and the cutover after the re-apply. */
+  readonly catchUpTimeoutMs: number;
+  readonly cutoverTimeoutMs: number;
+}
+
+/** One table compared on blue and green after the cutover. */
+export interface TableComparison {
+  readonly table: string;
+  readonly blue: string;
+  readonly green: string;
+}
+
+/** What {@link runUpgradeFlow} measured. */
+export interface UpgradeFlowResult {
+  readonly bootSeconds: number;
+  readonly images: { readonly blue: string; readonly green: string };
+  readonly loadSeconds: number;
+  readonly blueDatabaseBytes: number;
+  readonly catchupSeconds: number;
+  readonly switchover: { readonly from: string; readonly to: string; readonly seconds: number };
+  readonly reapplyToReadOnlySeconds: number;
+  readonly cutoverWriteGapSeconds: number;
+  readonly blueWriter: WriterResult;
+  readonly greenWriter: WriterResult;
+  readonly lostWrites: number[];
+  readonly tables: TableComparison[];
+  readonly rowsMismatched: number;
+  readonly sequences: { readonly name: string; readonly blue: string; readonly green: string }[];
+  readonly doneMark: string;
+  /** Blue read-only → the done mark, from the mark's own times (green's clock): when a client that waits for the mark (sequences copied) may write to green. */
+  readonly readOnlyToDoneSeconds: number;
+  readonly updates: number;
+  readonly greenLog: string;
+}
+
+const iso = () => new Date().toISOString();
+
+/** Green's standalone node: its slot ENI's instance, address and CA, and queries on it. */
+class Green {
+  readonly caFile: string;
+  constructor(
+    private readonly twin: TwinCluster,
+    readonly address: string,
+    private readonly eniId: string,
+    caPem: string,
+  ) {
+    this.caFile = join(twin.workDir, "green-ca.pem");
+    writeFileSync(this.caFile, caPem);
+  }
+
+  static of(twin: TwinCluster): Green {
+    const eni = twin.world.networkInterfaces.find((e) => e.tags[TAG_CLUSTER] === GREEN && e.tags[TAG_SLOT_RESOURCE] === "network-interface");
+    if (!eni) throw new Error(`no slot ENI of ${GREEN}`);
+    const param = twin.world.parameters.find((p) => p.name === `/managed-postgres/${GREEN}/ca-certificate`);
+    const caPem = param ? (twin.aws!.ssm.read(param.name)?.value ?? "") : "";
+    if (!caPem.includes("BEGIN CERTIFICATE")) throw new Error(`${GREEN} did not publish its CA in ${param?.name ?? "an SSM parameter"}`);
+    return new Green(twin, eni.privateIp, eni.id, caPem);
+  }
+
+  /** The instance holding green's slot now (the cutover's roll replaces it). */
+  instance(): LaunchedInstance {
+    const eni = this.twin.world.networkInterfaces.find((e) => e.id === this.eniId);
+    const inst = this.twin.instances.get(eni?.attachment?.instanceId ?? "");
+    if (!inst) throw new Error(`no running instance holds ${GREEN}'s slot`);
+    return inst;
+  }
+
+  async sql(sql: string, db = "postgres", timeoutMs = 60_000): Promise<string> {
+    const r = await this.instance().machine.exec(["runuser", "-u", "postgres", "--", "psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-d", db, "-c", sql], { timeoutMs });
+    if (r.status !== 0) throw new Error(`[${GREEN}] ${sql}: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** The read-write endpoint of a standalone cluster: the node's PgBouncer. */
+  connInfo(db: string = APP_USER.name): string {
+    return `host=${this.address} port=${PORTS.pgbouncerReadWrite} dbname=${db} user=${APP_USER.name} sslmode=verify-ca sslrootcert=${this.caFile} connect_timeout=5`;
+  }
+
+  /** The upgrade service's journal on green's current instance. */
+  async journal(): Promise<string> {
+    const r = await this.instance().machine.exec(["journalctl", "--no-pager", "-o", "short-iso", "-u", "managed-postgres-upgrade"], { timeoutMs: 30_000 }).catch(() => undefined);
+    return r?.stdout ?? "";
+  }
+}
+
+/** Blue's current primary (slot index), asked of Patroni. */
+async function bluePrimary(blue: TwinFaultCluster): Promise<number> {
+  return (await waitFor("blue's primary", () => blue.leaderIndex(), 120_000, 1000))!;
+}
+
+async function blueSql(blue: TwinFaultCluster, sql: string, db = "postgres", timeoutMs = 60_000): Promise<string> {
+  const p = await bluePrimary(blue);
+  const r = await blue.nodeQuery(p, sql, db, timeoutMs);
+  if (r.code !== 0) throw new Error(`[${BLUE} ${blue.members[p]!.name}] ${sql}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/**
+ * Count and order-independent checksum of a table, one line `count|checksum`: the sum of
+ * `hashtextextended` (a stable hash, the same in PostgreSQL 15 and 17) of each row's text;
+ * `writes` compared on blue's writer's rows, `at` as Unix time (no TimeZone dependence).
+ */
+function checksumSql(table: string): string {
+  if (table === "writes") {
+    return `SELECT count(*) || '|' || COALESCE(sum(hashtextextended(concat_ws('|', id, writer, extract(epoch FROM at)), 0)), 0) FROM writes WHERE writer = 'blue'`;
+  }
+  return `SELECT count(*) || '|' || COALESCE(sum(hashtextextended(t::text, 0)), 0) FROM ${table} t`;
+}
+
+/** The load's schema: database `shop` and its tables, in one psql session (green copies a database's schema once: its tables must exist when it first sees the database). */
+async function createLoadSchema(blue: TwinFaultCluster): Promise<void> {
+  const p = await bluePrimary(blue);
+  const r = await blue.instanceOf(p).machine.exec(
+    [
+      "runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-d", "postgres",
+      "-c", `CREATE DATABASE ${LOAD_DB} OWNER ${APP_USER.name}`,
+      "-c", `\\c ${LOAD_DB}`,
+      "-c", `CREATE TABLE items (id bigserial PRIMARY KEY, sku integer NOT NULL, payload text NOT NULL);
+             CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, item bigint NOT NULL, amount numeric(12,2) NOT NULL, note text NOT NULL);
+             ALTER TABLE items OWNER TO ${APP_USER.name}; ALTER TABLE events OWNER TO ${APP_USER.name};`,
+    ],
+    { timeoutMs: 60_000 },
+  );
+  if (r.status !== 0) throw new Error(`creating ${LOAD_DB} on blue: ${r.stderr}`);
+}
+
+/** Loads `mib` MiB into shop.items (rows of about 1 KiB: 30 md5 strings, under the TOAST threshold, so not compressed) and a quarter as many events, in batches of 64 MiB. */
+async function loadData(blue: TwinFaultCluster, mib: number, log: (m: string) => void): Promise<void> {
+  const rows = mib * 1000;
+  const batch = 64_000;
+  for (let from = 1; from <= rows; from += batch) {
+    const to = Math.min(rows, from + batch - 1);
+    await blueSql(
+      blue,
+      `INSERT INTO items (sku, payload) SELECT g, repeat(md5(g::text), 30) FROM generate_series(${from}, ${to}) g;
+       INSERT INTO events (item, amount, note) SELECT g, (g % 10000) / 100.0, 'load' FROM generate_series(${from}, ${to}, 4) g`,
+      LOAD_DB,
+      600_000,
+    );
+    log(`loaded rows ${from}..${to} of ${rows}`);
+  }
+}
+
+/** An updater through blue's rw endpoint until stopped or blue refuses: an UPDATE of a random item and an INSERT into events per statement. */
+function startUpdater(blue: TwinFaultCluster, maxItem: number): { stop: () => Promise<number> } {
+  let stopping = false;
+  let done = 0;
+  const loop = (async () => {
+    const conn = blue.endpointConnInfo("rw").replace(`dbname=${APP_USER.name}`, `dbname=${LOAD_DB}`);
+    while (!stopping) {
+      const r = await run(
+        ["psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", conn, "-c",
+          // the id drawn once (random() in the WHERE clause would be drawn per row: a scan of the table)
+          `WITH pick AS (SELECT 1 + floor(random() * ${maxItem})::bigint AS id),
+                u AS (UPDATE items SET sku = sku + 1 FROM pick WHERE items.id = pick.id RETURNING items.id)
+           INSERT INTO events (item, amount, note) SELECT id, 1.5, 'live' FROM u`],
+        { timeoutMs: 15_000, env: { PGPASSWORD: APP_USER.password, PGAPPNAME: "updater" } },
+      );
+      if (r.code === 0) done++;
+      else if (READ_ONLY.test(r.stderr)) break;
+      await sleep(200);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopping = true;
+      await loop;
+      return done;
+    },
+  };
+}
+
+/** Blue's databases (what green follows), each with its slot on blue's primary. */
+async function upgradeSlots(blue: TwinFaultCluster): Promise<{ slots: number; databases: number; maxLag: number }> {
+  const dbs = Number(await blueSql(blue, "SELECT count(*) FROM pg_database WHERE NOT datistemplate AND datallowconn"));
+  const r = await blueSql(blue, "SELECT count(*) || '|' || COALESCE(max(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0)::bigint FROM pg_replication_slots WHERE slot_name LIKE 'mp\\_upgrade\\_%'");
+  const [slots, lag] = r.split("|").map(Number);
+  return { slots: slots!, databases: dbs, maxLag: lag! };
+}
+
+/** Tables of green's subscriptions not yet ready ('r'), over blue's databases that exist on green. */
+async function greenNotReady(green: Green, dbs: readonly string[]): Promise<number> {
+  let n = 0;
+  for (const db of dbs) {
+    const exists = await green.sql(`SELECT count(*) FROM pg_database WHERE datname = '${db}'`);
+    if (exists === "0") return Infinity;
+    const subs = Number(await green.sql("SELECT count(*) FROM pg_subscription WHERE subname LIKE 'mp\\_upgrade\\_%'", db));
+    if (subs === 0) return Infinity;
+    n += Number(await green.sql("SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'", db));
+  }
+  return n;
+}
+
+/**
+ * Runs the whole flow on a new twin and destroys it at the end (also on failure).
+ * @throws Error naming the step that did not complete, with green's upgrade journal
+ */
+export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlowResult> {
+  const log = (m: string) => o.log(`${iso()} ${m}`);
+  const t0 = Date.now();
+  const { upgrade } = synthesizeApp(UPGRADE_APP);
+  const twin = await TwinCluster.start({ stackDir: upgrade, prefix: o.prefix, log: (m) => log(`twin: ${m}`) });
+  let green: Green | undefined;
+  let blueWriter: ContinuousWriter | undefined;
+  let greenWriter: ContinuousWriter | undefined;
+  let updater: { stop: () => Promise<number> } | undefined;
+  try {
+    const blue = await TwinFaultCluster.ofTwin(twin, { cluster: BLUE, startedAt: t0, log: (m) => log(`blue: ${m}`) });
+    await createLoadSchema(blue);
+    green = Green.of(twin);
+    const bootSeconds = (Date.now() - t0) / 1000;
+    log(`both clusters booted in ${bootSeconds.toFixed(0)} s; blue's schema in place`);
+    const images = {
+      blue: await blue.nodeQueryOk(0, "SELECT version()"),
+      green: await green.sql("SELECT version()"),
+    };
+
+    // 1. load
+    const tl = Date.now();
+    await loadData(blue, o.loadMiB, log);
+    const loadSeconds = (Date.now() - tl) / 1000;
+    const blueDatabaseBytes = Number(await blueSql(blue, `SELECT pg_database_size('${LOAD_DB}')`));
+    log(`loaded ${(blueDatabaseBytes / 2 ** 20).toFixed(0)} MiB into ${LOAD_DB} in ${loadSeconds.toFixed(0)} s`);
+
+    // 2. the writer and the updater, through blue's read-write endpoint
+    blueWriter = new ContinuousWriter({ connInfo: blue.endpointConnInfo("rw"), tag: "blue", idBase: 0, maxDurationMs: 3_600_000, maxStatements: 10_000_000 }).start();
+    updater = startUpdater(blue, o.loadMiB * 1000);
+    await waitFor("the writer's first acknowledgements", async () => (blueWriter!.ackCount >= 20 ? true : undefined), 60_000, 200);
+
+    // 3. follow: the slots on blue, one switchover, the catch-up
+    const slotsSeen = await waitFor(
+      "green's slot of every database of blue",
+      async () => {
+        const s = await upgradeSlots(blue).catch(() => undefined);
+        return s && s.slots > 0 && s.slots >= s.databases ? Date.now() : undefined;
+      },
+      600_000,
+      2000,
+    );
+    log(`every database of blue has its slot (${((slotsSeen - t0) / 1000).toFixed(0)} s after the start)`);
+    // Patroni refuses a candidate it does not consider healthy yet (HTTP 412 "no good candidates":
+    // e.g. its replay behind by more than maximum_lag_on_failover after the load): asked again
+    // every 5 s, as an operator would, bounded
+    const ts = Date.now();
+    let from = "";
+    let to = "";
+    await waitFor(
+      "blue accepting a switchover to its synchronous standby",
+      async () => {
+        from = blue.members[await bluePrimary(blue)]!.name;
+        to = (await blue.patroniCluster()).find((m) => m.role === "sync_standby")?.name ?? "";
+        if (!to) return undefined;
+        const sw = await blue.patroniRequest(blue.indexOf(from), "POST", "/switchover", { leader: from, candidate: to }, 60_000);
+        log(`switchover ${from} → ${to}: HTTP ${sw.status} ${sw.body.slice(0, 200)}`);
+        return sw.status === 200 ? true : undefined;
+      },
+      300_000,
+      5000,
+    );
+    await waitFor(`${to} leading blue`, async () => (blue.members[(await blue.leaderIndex()) ?? -1]?.name === to ? true : undefined), 120_000, 500);
+    const switchover = { from, to, seconds: (Date.now() - ts) / 1000 };
+    log(`blue switched over ${from} → ${to} in ${switchover.seconds.toFixed(1)} s`);
+    const dbs = (await blueSql(blue, "SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1")).split("\n").filter(Boolean);
+    const caughtUp = await waitFor(
+      "green caught up with blue (every table ready, every slot within 1 MiB, on blue's new primary)",
+      async () => {
+        const s = await upgradeSlots(blue).catch(() => undefined);
+        const pending = await greenNotReady(green!, dbs).catch(() => Infinity);
+        log(`catch-up: ${s ? `${s.slots}/${s.databases} slots, lag ${s.maxLag} bytes` : "blue not answering"}, ${pending} table(s) not ready`);
+        return s && s.slots >= s.databases && s.maxLag <= CAUGHT_UP_BYTES && pending === 0 ? Date.now() : undefined;
+      },
+      o.catchUpTimeoutMs,
+      5000,
+    );
+    const catchupSeconds = (caughtUp - slotsSeen) / 1000;
+    log(`caught up ${catchupSeconds.toFixed(0)} s after the slots appeared`);
+
+    // 4. the cutover: re-apply with cutover: true; the writer moves to green when blue refuses
+    const next = await synthesizeAppAsync(UPGRADE_APP, undefined, { [UPGRADE_CUTOVER_ENV]: "1" });
+    const tr = Date.now();
+    const changed = await twin.reapply(next.upgrade!);
+    log(`re-applied with cutover: true (${changed.length} resources changed)`);
+    // after the re-apply only: blue's switchover above also refuses a write or two (the rw pool's
+    // backend still on the demoted primary for a moment)
+    const refused = await waitFor("blue refusing the writer's INSERT (read-only)", async () => blueWriter!.firstError(READ_ONLY, tr), o.cutoverTimeoutMs, 50);
+    const blueResult = await blueWriter.stop();
+    blueWriter = undefined;
+    greenWriter = new ContinuousWriter({ connInfo: green.connInfo(), tag: "green", idBase: GREEN_ID_BASE, maxDurationMs: 600_000, maxStatements: 10_000_000 }).start();
+    const firstGreen = await waitFor("the first write green acknowledged", async () => greenWriter!.firstAckAfter(refused.at), 300_000, 20).catch((e: unknown) => {
+      log(`green's writer: ${JSON.stringify(greenWriter!.firstError(/./))}`);
+      throw e;
+    });
+    const cutoverWriteGapSeconds = (firstGreen - refused.at) / 1000;
+    log(`blue refused a write at ${new Date(refused.at).toISOString()}, green acknowledged one ${cutoverWriteGapSeconds.toFixed(2)} s later`);
+    const updates = await updater.stop();
+    updater = undefined;
+    const doneMark = await waitFor(
+      "green's done mark",
+      async () => {
+        const c = await green!.sql("SELECT COALESCE(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'postgres'").catch(() => "");
+        return c.startsWith(`managed-postgres upgrade: cutover done from ${BLUE}`) ? c : undefined;
+      },
+      300_000,
+      1000,
+    );
+    await sleep(3000);
+    const greenResult = await greenWriter.stop();
+    greenWriter = undefined;
+
+    // 5. checks
+    const present = new Set((await green.sql("SELECT id FROM writes", APP_USER.name, 120_000)).split("\n").filter(Boolean).map(Number));
+    const lost = [...lostWrites(blueResult.acks, present), ...lostWrites(greenResult.acks, present)];
+    const tables: TableComparison[] = [];
+    for (const [db, table] of [[APP_USER.name, "writes"], ...LOAD_TABLES.map((t) => [LOAD_DB, t])] as const) {
+      tables.push({ table: `${db}.${table}`, blue: await blueSql(blue, checksumSql(table), db, 300_000), green: await green.sql(checksumSql(table), db, 300_000) });
+    }
+    const rowsMismatched = tables.reduce((n, t) => n + Math.abs(Number(t.blue.split("|")[0]) - Number(t.green.split("|")[0])) + (t.blue === t.green ? 0 : 1), 0);
+    const seqSql = "SELECT schemaname || '.' || sequencename || '|' || COALESCE(last_value, 0) FROM pg_sequences ORDER BY 1";
+    const blueSeq = new Map((await blueSql(blue, seqSql, LOAD_DB)).split("\n").filter(Boolean).map((l) => l.split("|") as [string, string]));
+    const greenSeq = new Map((await green.sql(seqSql, LOAD_DB)).split("\n").filter(Boolean).map((l) => l.split("|") as [string, string]));
+    const sequences = [...blueSeq].map(([name, b]) => ({ name, blue: b, green: greenSeq.get(name) ?? "missing" }));
+    return {
+      bootSeconds,
+      images,
+      loadSeconds,
+      blueDatabaseBytes,
+      catchupSeconds,
+      switchover,
+      reapplyToReadOnlySeconds: (refused.at - tr) / 1000,
+      cutoverWriteGapSeconds,
+      blueWriter: blueResult,
+      greenWriter: greenResult,
+      lostWrites: lost,
+      tables,
+      rowsMismatched,
+      sequences,
+      doneMark,
+      readOnlyToDoneSeconds: (() => {
+        const m = /blue read-only at (\d+) ms, done at (\d+) ms/.exec(doneMark);
+        return m ? (Number(m[2]) - Number(m[1])) / 1000 : NaN;
+      })(),
+      updates,
+      greenLog: await green.journal(),
+    };
+  } catch (e) {
+    const journal = green ? await green.journal().catch(() => "") : "";
+    log(`green's upgrade journal:\n${journal.split("\n").slice(-80).join("\n")}`);
+    throw e;
+  } finally {
+    await blueWriter?.stop().catch(() => undefined);
+    await greenWriter?.stop().catch(() => undefined);
+    await updater?.stop().catch(() => undefined);
+    await twin.destroy();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Issue 15 on the EC2 twin: PostgreSQL 15 → 17 blue/green through logical replication, under
+ * write load, with one switchover on blue during the catch-up (test/live/harness/upgrade-flow.ts:
+ * the fixture app test/twin/apps/upgrade, both clusters in one stack; blue distributed on the
+ * Debian 12 root, green standalone on the Debian 13 root). A modest database
+ * (`TWIN_UPGRADE_LOAD_MIB`, default 100 MiB) so the file fits the live tier's budget;
+ * `npm run bench:upgrade` runs the same flow with 1 GiB.
+ *
+ * Asserted: blue and green run the versions of their images; every database of blue got its
+ * slot, green caught up after the switchover; the re-apply with `cutover: true` made blue
+ * read-only and green's done mark appeared; 0 acknowledged writes lost (blue's writer until
+ * blue refused, green's after); per table (`app.writes` (blue's rows), `shop.items`,
+ * `shop.events`) the same count and checksum on blue and green; every sequence on green at
+ * least blue's value; the cutover write gap (blue's first refused write → green's first
+ * acknowledged write) at most 5 s.
+ *
+ * Root, `sudo npm run setup:system`, terraform and the node roots; fails (never skips) without them.
+ */
+import { requirePrerequisites } from "../support/prerequisites";
+import { runUpgradeFlow, type UpgradeFlowResult } from "./harness/upgrade-flow";
+
+jest.setTimeout(2_400_000);
+
+const LOAD_MIB = Number(process.env.TWIN_UPGRADE_LOAD_MIB ?? 100);
+const log = (m: string) => console.log(`twin-upgrade: ${m}`);
+let result: UpgradeFlowResult;
+
+beforeAll(async () => {
+  requirePrerequisites({ root: true, commands: ["terraform", "systemd-nspawn", "nft", "ip", "openssl", "debootstrap", "psql"] });
+  const started = Date.now();
+  result = await runUpgradeFlow({ prefix: "twu", loadMiB: LOAD_MIB, log, catchUpTimeoutMs: 900_000, cutoverTimeoutMs: 900_000 });
+  const { greenLog, blueWriter, greenWriter, ...rest } = result;
+  console.log(
+    `twin upgrade measurements: ${JSON.stringify({ ...rest, blueAcks: blueWriter.acks.length, greenAcks: greenWriter.acks.length, file_s: (Date.now() - started) / 1000 }, null, 2)}\n--- green's upgrade journal (last 60 lines)\n${greenLog.split("\n").slice(-60).join("\n")}`,
+  );
+}, 2_400_000);
+
+test("blue runs PostgreSQL 15 (Debian 12 image), green PostgreSQL 17 (Debian 13 image)", () => {
+  expect(result.images.blue).toMatch(/^PostgreSQL 15\.\d+ .*Debian.*/);
+  expect(result.images.green).toMatch(/^PostgreSQL 17\.\d+ .*Debian.*/);
+});
+
+test("the catch-up ended after one switchover on blue, and the cutover made green the holder of blue's data", () => {
+  expect(result.switchover.to).not.toBe(result.switchover.from);
+  expect(result.catchupSeconds).toBeGreaterThan(0);
+  expect(result.doneMark).toMatch(/^managed-postgres upgrade: cutover done from orders: blue read-only at \d+ ms, done at \d+ ms/);
+  expect(result.greenLog).toMatch(/cutover done in \d+ ms/);
+});
+
+test("0 acknowledged writes lost: every write blue acknowledged before it refused, and every write green acknowledged, is on green", () => {
+  expect(result.blueWriter.acks.length).toBeGreaterThan(100);
+  expect(result.greenWriter.acks.length).toBeGreaterThan(0);
+  expect(result.lostWrites).toEqual([]);
+});
+
+test("0 mismatched rows: per table the same count and checksum on blue and green; sequences on green at least blue's", () => {
+  expect(result.tables.map((t) => t.table)).toEqual(["app.writes", "shop.items", "shop.events"]);
+  for (const t of result.tables) expect({ table: t.table, green: t.green }).toEqual({ table: t.table, green: t.blue });
+  expect(result.rowsMismatched).toBe(0);
+  expect(result.sequences.length).toBeGreaterThanOrEqual(2);
+  for (const s of result.sequences) expect(BigInt(s.green === "missing" ? -1 : s.green)).toBeGreaterThanOrEqual(BigInt(s.blue));
+});
+
+test("the cutover write gap (blue's first refused write → green's first acknowledged write) is at most 5 s", () => {
+  expect(result.cutoverWriteGapSeconds).toBeGreaterThan(0);
+  expect(result.cutoverWriteGapSeconds).toBeLessThanOrEqual(5);
+});
