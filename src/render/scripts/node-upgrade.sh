@@ -306,6 +306,39 @@ follow_database() {
   fi
 }
 
+# recopy_stranded DB: tables of DB's subscription whose initial copy finished (state f) while
+# their table-sync slot (pg_<subscription oid>_sync_<table oid>_<system id>, a slot of blue's
+# primary at the time, not a permanent one) is not on blue's current primary: after a failover on
+# blue during the initial copy the table-sync worker fails for ever ("replication slot ... does
+# not exist") and the table never becomes ready. Each is copied again: the subscription disabled,
+# the table's rows on green (the copy, nothing applied since) truncated, its state set back to
+# d (data sync: the worker drops what is left of its slot and origin and copies from blue's
+# current primary), the subscription enabled.
+recopy_stranded() {
+  local db=$1 sub subid rel rels="" name
+  sub=$(slot_name "$db")
+  subid=$(green_sql "$db" "SELECT oid FROM pg_catalog.pg_subscription WHERE subname = '$sub'")
+  [ -n "$subid" ] || return 0
+  while IFS= read -r rel; do
+    [ -n "$rel" ] || continue
+    if [ "$(blue_sql "$db" "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name LIKE 'pg\_$subid\_sync\_$rel\_%'")" = 0 ]; then
+      rels="$rels $rel"
+    fi
+  done <<<"$(green_sql "$db" "SELECT srrelid FROM pg_catalog.pg_subscription_rel WHERE srsubid = $subid AND srsubstate = 'f'")"
+  [ -n "$rels" ] || return 0
+  green_sql "$db" "ALTER SUBSCRIPTION $sub DISABLE" >/dev/null
+  for rel in $rels; do
+    # regclass output: the table's name, quoted where needed
+    name=$(green_sql "$db" "SELECT $rel::pg_catalog.regclass")
+    if green_sql "$db" "BEGIN; TRUNCATE ONLY $name; UPDATE pg_catalog.pg_subscription_rel SET srsubstate = 'd', srsublsn = NULL WHERE srsubid = $subid AND srrelid = $rel; COMMIT" >/dev/null; then
+      log "follow: $db: table $name finished its initial copy from a former primary of blue (its table-sync slot is gone there): copied again from $BLUE_HOST"
+    else
+      log "follow: $db: table $name finished its initial copy from a former primary of blue and could not be copied again (TRUNCATE refused): drop and recreate green to start over"
+    fi
+  done
+  green_sql "$db" "ALTER SUBSCRIPTION $sub ENABLE" >/dev/null
+}
+
 # lag_bytes DB: bytes of blue's WAL that green has not confirmed for DB's slot.
 lag_bytes() {
   blue_sql postgres "SELECT COALESCE(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint
@@ -351,6 +384,7 @@ follow() {
   while IFS= read -r db; do
     [ -n "$db" ] || continue
     follow_database "$db"
+    recopy_stranded "$db"
     d=$(schema_drift "$db")
     if [ "$d" -gt 0 ]; then drift=$((drift + 1)); fi
     lag=$(lag_bytes "$db")
