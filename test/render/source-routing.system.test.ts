@@ -83,6 +83,18 @@ done
   }
 }
 
+/**
+ * The same-subnet address 10.77.0.20 is routed directly and 10.78.0.20 via the subnet router, both
+ * from the slot address 10.77.0.12 (`ip route get`), and both servers saw 10.77.0.12 connect.
+ */
+function expectSlotSourced(r: { stdout: string }): void {
+  const routes = r.stdout.split("=== route get")[1]!.split("=== seen")[0]!;
+  expect(routes).toMatch(/^10\.77\.0\.20 dev eth1 src 10\.77\.0\.12 /m);
+  expect(routes).toMatch(/^10\.78\.0\.20 via 10\.77\.0\.1 dev eth1 src 10\.77\.0\.12 /m);
+  expect(r.stdout).toContain("10.77.0.20 sees 10.77.0.12");
+  expect(r.stdout).toContain("10.78.0.20 sees 10.77.0.12");
+}
+
 function requireRoot(): void {
   requirePrerequisites({ commands: ["ip", "python3", "bash"] });
   if (process.getuid?.() !== 0) throw new Error("the source-routing test needs root (network namespaces)");
@@ -95,11 +107,7 @@ test("after ensure_source_routing the peers (same subnet and routed) see the slo
     const r = routeAndConnect(renderBootstrapScript(distributedNode(1, {}, ["10.77.0.20", "10.77.0.12", "10.78.0.20"])), `mpsr${process.pid % 100000}`);
     expect(r.stderr).toContain("connections to the members (10.77.0.20 10.78.0.20) leave from 10.77.0.12 on eth1");
     expect(r.status).toBe(0);
-    const routes = r.stdout.split("=== route get")[1]!.split("=== seen")[0]!;
-    expect(routes).toMatch(/^10\.77\.0\.20 dev eth1 src 10\.77\.0\.12 /m);
-    expect(routes).toMatch(/^10\.78\.0\.20 via 10\.77\.0\.1 dev eth1 src 10\.77\.0\.12 /m);
-    expect(r.stdout).toContain("10.77.0.20 sees 10.77.0.12");
-    expect(r.stdout).toContain("10.78.0.20 sees 10.77.0.12");
+    expectSlotSourced(r);
   }
 });
 
@@ -119,9 +127,5 @@ test("a green node (upgradeFrom) reaches blue's nodes from its slot address too"
   const r = routeAndConnect(renderBootstrapScript(green), `mpsg${process.pid % 100000}`);
   expect(r.stderr).toContain("connections to the upgrade source's nodes (10.77.0.20 10.78.0.20) leave from 10.77.0.12 on eth1");
   expect(r.status).toBe(0);
-  const routes = r.stdout.split("=== route get")[1]!.split("=== seen")[0]!;
-  expect(routes).toMatch(/^10\.77\.0\.20 dev eth1 src 10\.77\.0\.12 /m);
-  expect(routes).toMatch(/^10\.78\.0\.20 via 10\.77\.0\.1 dev eth1 src 10\.77\.0\.12 /m);
-  expect(r.stdout).toContain("10.77.0.20 sees 10.77.0.12");
-  expect(r.stdout).toContain("10.78.0.20 sees 10.77.0.12");
+  expectSlotSourced(r);
 });
