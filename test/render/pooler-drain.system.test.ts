@@ -61,6 +61,14 @@ const DRIVER = String.raw`
 import os, random, signal, sys, threading, time
 import psycopg2
 scenario, signame, pid_a, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+
+def crashed(kind, value, tb):
+    # an uncaught exception is reported on stdout too, where the test shows it first
+    import traceback
+    for line in traceback.format_exception(kind, value, tb)[-3:]:
+        print("%s_crash: %s" % (scenario, line.strip().replace("\n", " | ")), flush=True)
+    sys.__excepthook__(kind, value, tb)
+sys.excepthook = crashed
 A, B = "${A}", "${B}"
 KINDS = ["slow"] * 5 + ["fast"] * 13 + ["idle"] * 2
 HARD_DEADLINE = time.time() + 25          # no client runs longer than this
@@ -155,9 +163,11 @@ class Client(threading.Thread):
             pass
 
 def a_alive():
+    # A exits and the script's shell reaps it at any moment: the open fails with ENOENT, or a
+    # read of the already-open file with ESRCH (ProcessLookupError); both mean "gone"
     try:
         with open("/proc/%d/stat" % pid_a) as f: return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return False
 
 def out(name, value):
@@ -395,6 +405,8 @@ describe("the PgBouncer tier's roll: PgBouncer 1.24 (Debian 13) with the rendere
     expect({ status: r.status, stderr: r.stderr.slice(-6000), uptimeAfter: one("uptime_after") }).toEqual({ status: 0, stderr: expect.anything(), uptimeAfter: expect.stringMatching(/load average/) });
     for (const s of SCENARIOS) {
       expect(one(`${s.name}_version`)).toMatch(/^PgBouncer 1\.24\./);
+      // an uncaught exception in the driver, named first (its traceback's last lines)
+      expect({ scenario: s.name, crash: reported(r.stdout, `${s.name}_crash`) }).toEqual({ scenario: s.name, crash: [] });
       // on a failure, the script's stderr (it holds each driver's own stderr) says why the driver exited
       expect({ scenario: s.name, driverRc: one(`${s.name}_driver_rc`), stderr: r.stderr.slice(-8000) }).toEqual({ scenario: s.name, driverRc: "0", stderr: expect.anything() });
       expect(one(`${s.name}_clients_alive`)).toBe("0");
