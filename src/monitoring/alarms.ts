@@ -269,10 +269,16 @@ const UPGRADING_SECTION = 'docs/UPGRADING.md, "Blue/green through logical replic
  *   {@link UPGRADE_CATCHUP_TIMEOUT_SECONDS} s; blue writable again). The metric is only ever 1;
  *   the next run retries, so the alarm stays in ALARM while the attempts (about one every two
  *   minutes) keep failing and returns to OK 5 minutes after the last one.
- * Missing data is `notBreaching` for all four: the script publishes only while the upgrade
- * runs on green's primary (nothing before green reaches blue, the lag and drift only once the
- * preflight passed, nothing after the cutover), so silence is no evidence of a problem, and a
- * finished upgrade must not leave its alarms in INSUFFICIENT_DATA. Pure.
+ * - `upgrade-run-failing-warning` mp_upgrade_run_failed > 0 (Maximum, any green node) in 3 of 3
+ *   five-minute periods: runs have kept failing for 15 minutes for a reason the other metrics do
+ *   not carry (blue's secret unreadable, no primary of blue answering `GET /primary`, a copy step
+ *   refused): a green that cannot reach blue publishes nothing else. One failed run (a failover
+ *   on blue costs up to one) does not alarm. Runs whose outcome has its own metric (preflight
+ *   problems, schema drift) do not count.
+ * Missing data is `notBreaching` for all five: the script publishes only while the upgrade
+ * runs (nothing after the cutover: the done mark stops every later run; the lag and drift only
+ * once the preflight passed), so silence is no evidence of a problem, and a finished upgrade
+ * must not leave its alarms in INSUFFICIENT_DATA. Pure.
  */
 export function upgradeAlarms(cluster: string, thresholds: ResolvedMonitoringThresholds): AlarmDefinition[] {
   const base = { namespace: METRIC_NAMESPACE, dimensions: { [DIMENSIONS.cluster]: cluster }, treatMissingData: "notBreaching" as const, comparisonOperator: "GreaterThanThreshold" as const };
@@ -340,6 +346,22 @@ export function upgradeAlarms(cluster: string, thresholds: ResolvedMonitoringThr
       datapointsToAlarm: 1,
       threshold: 0,
       source: "an abandoned cutover is a write outage of the old cluster and a failed step of the upgrade",
+    },
+    {
+      ...base,
+      key: "upgrade-run-failing-warning",
+      severity: "warning",
+      description:
+        `The upgrade script of cluster ${cluster} has failed at every run for 15 minutes: it cannot follow the cluster it upgrades (upgradeFrom), and its other upgrade alarms cannot fire. ` +
+        `The usual causes: that cluster has no upgradeTo naming this cluster's node addresses yet (its pg_hba refuses them), a wrong upgradeFrom secret ARN, address or security group, or no primary there. ` +
+        `The error of each run is in ${journal} ("ERROR:") (${UPGRADING_SECTION}, step 2)`,
+      metricName: METRICS.upgradeRunFailed,
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      threshold: 0,
+      source: "a run every 60 s; a failover on the upgraded cluster costs at most one failed run; 15 minutes as the preflight alarm",
     },
   ];
 }

@@ -110,6 +110,7 @@ export function dashboardBody(input: DashboardInput): string {
           upgrade(METRICS.upgradePreflightProblems, "preflight problems"),
           upgrade(METRICS.upgradeSchemaDrift, "databases with schema drift"),
           upgrade(METRICS.upgradeCutoverFailed, "cutover abandoned (1)"),
+          upgrade(METRICS.upgradeRunFailed, "run failed (1)"),
         ],
       },
       { title: "Upgrade (upgradeFrom): cutover, blue read-only to done (s)", metrics: [upgrade(METRICS.upgradeCutoverSeconds, "cutover")] },

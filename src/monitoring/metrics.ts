@@ -78,6 +78,8 @@ export const METRICS = {
   upgradeCutoverSeconds: "mp_upgrade_cutover_seconds",
   /** 1 when a cutover was abandoned (green did not catch up in time; blue writable again) (green's primary, `upgradeFrom`, node events log). */
   upgradeCutoverFailed: "mp_upgrade_cutover_failed",
+  /** 1 when a run of green's upgrade script failed (blue's secret unreadable, no primary of blue answering, a copy step refused), 0 when it worked; none for a run whose outcome has its own metric (preflight problems, schema drift) or after the cutover (any green node, `upgradeFrom`, node events log). */
+  upgradeRunFailed: "mp_upgrade_run_failed",
   /** 1 when postgres_exporter can reach PostgreSQL. */
   postgresUp: "pg_up",
   /** Clients waiting for a server connection, per PgBouncer pool (Debian's pgbouncer exporter). */

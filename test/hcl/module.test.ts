@@ -135,7 +135,7 @@ describe("HCL module of a blue/green upgrade (upgradeFrom, upgradeTo)", () => {
     const rules = Object.values<any>(green.resource.aws_vpc_security_group_ingress_rule).filter((r) => r.security_group_id === "${var.upgrade_from.security_group_id}");
     expect(rules.map((r) => r.from_port).sort()).toEqual([5432, 8008]);
     const alarms = Object.values<any>(green.resource.aws_cloudwatch_metric_alarm).map((a) => a.alarm_name);
-    expect(alarms.filter((n: string) => n.includes("-upgrade-")).sort()).toEqual(["orders-v17-upgrade-cutover-critical", "orders-v17-upgrade-lag-warning", "orders-v17-upgrade-preflight-warning", "orders-v17-upgrade-schema-drift-warning"]);
+    expect(alarms.filter((n: string) => n.includes("-upgrade-")).sort()).toEqual(["orders-v17-upgrade-cutover-critical", "orders-v17-upgrade-lag-warning", "orders-v17-upgrade-preflight-warning", "orders-v17-upgrade-run-failing-warning", "orders-v17-upgrade-schema-drift-warning"]);
   });
 
   test("the blue/green module calls in docs/hcl.md set exactly the fields upgrade_from and upgrade_to declare", () => {

@@ -35,4 +35,4 @@ export const UPGRADE_FROM = {
 };
 
 /** The alarm keys only a green cluster (`upgradeFrom`) has, in their order. */
-export const UPGRADE_ALARM_KEYS = ["upgrade-preflight-warning", "upgrade-lag-warning", "upgrade-schema-drift-warning", "upgrade-cutover-critical"] as const;
+export const UPGRADE_ALARM_KEYS = ["upgrade-preflight-warning", "upgrade-lag-warning", "upgrade-schema-drift-warning", "upgrade-cutover-critical", "upgrade-run-failing-warning"] as const;

@@ -10,7 +10,7 @@ import {
   renderPostgresExporterQueries,
 } from "../../src/render/monitoring";
 import { PGBOUNCER_EXPORTER_PORTS } from "../../src/cluster-spec";
-import { PGBOUNCER_EXPORTER_PORTS as SYSTEMD_EXPORTER_PORTS, PGBOUNCER_EXPORTER_PORT } from "../../src/render";
+import { PGBOUNCER_EXPORTER_PORTS as SYSTEMD_EXPORTER_PORTS, PGBOUNCER_EXPORTER_PORT, UPGRADE_TIMER_SECONDS } from "../../src/render";
 import { DEFAULT_MONITORING_THRESHOLDS, METRICS, METRIC_NAMESPACE, clusterAlarms, dashboardBody, monitoringThresholdIssues, resolveMonitoringThresholds } from "../../src/monitoring";
 import { distributedNode, pooler, spec, standaloneNode } from "../render/fixtures";
 import { scriptBody } from "../../src/render/scripts";
@@ -349,7 +349,7 @@ describe("alarm definitions of a green cluster (upgradeFrom)", () => {
   const alarms = clusterAlarms(green(), DEFAULT_MONITORING_THRESHOLDS);
   const byKey = Object.fromEntries(alarms.map((a) => [a.key, a]));
 
-  test("a green cluster has the four upgrade alarms after its own, on its Cluster roll-up; a cluster without upgradeFrom (blue with upgradeTo too) has none", () => {
+  test("a green cluster has the five upgrade alarms after its own, on its Cluster roll-up; a cluster without upgradeFrom (blue with upgradeTo too) has none", () => {
     expect(alarms.map((a) => a.key)).toEqual([...clusterAlarms(spec({ name: "orders-v17", majorVersion: 17 }), DEFAULT_MONITORING_THRESHOLDS).map((a) => a.key), ...UPGRADE_KEYS]);
     for (const k of UPGRADE_KEYS) expect(byKey[k]).toMatchObject({ namespace: "ManagedPostgres", dimensions: { Cluster: "orders-v17" }, treatMissingData: "notBreaching", comparisonOperator: "GreaterThanThreshold" });
     const standaloneGreen = clusterAlarms(green({ deployment: "standalone", network: undefined }), DEFAULT_MONITORING_THRESHOLDS).map((a) => a.key);
@@ -378,6 +378,13 @@ describe("alarm definitions of a green cluster (upgradeFrom)", () => {
   test("schema drift: drift at every run of a five-minute period warns; an abandoned cutover is critical within five minutes", () => {
     expect(byKey["upgrade-schema-drift-warning"]).toMatchObject({ metricName: METRICS.upgradeSchemaDrift, severity: "warning", statistic: "Minimum", threshold: 0, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1 });
     expect(byKey["upgrade-cutover-critical"]).toMatchObject({ metricName: METRICS.upgradeCutoverFailed, severity: "critical", statistic: "Maximum", threshold: 0, period: 300, evaluationPeriods: 1, datapointsToAlarm: 1 });
+  });
+
+  test("failing runs: a failed run in 3 of 3 five-minute periods warns (a green that cannot reach blue publishes nothing else); one failed run per failover on blue does not", () => {
+    expect(byKey["upgrade-run-failing-warning"]).toMatchObject({ metricName: METRICS.upgradeRunFailed, severity: "warning", statistic: "Maximum", threshold: 0, period: 300, evaluationPeriods: 3, datapointsToAlarm: 3 });
+    // a run every UPGRADE_TIMER_SECONDS: one failed run lands in one period only
+    expect(UPGRADE_TIMER_SECONDS).toBeLessThan(byKey["upgrade-run-failing-warning"].period);
+    expect(byKey["upgrade-run-failing-warning"].description).toContain("upgradeTo");
   });
 
   test("descriptions say what happened and what to do, point to docs/UPGRADING.md, and fit CloudWatch's 1024 characters with the severity and source", () => {

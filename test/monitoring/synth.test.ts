@@ -119,7 +119,7 @@ describe("monitoring of a green cluster (upgradeFrom) and of its blue (upgradeTo
   const alarms = values(out.resource.aws_cloudwatch_metric_alarm);
   const alarm = (key: string) => alarms.find((a) => a.alarm_name === `orders-v17-${key}`);
 
-  test("green gets the four upgrade alarms next to its eleven, each notifying its topic, on namespace ManagedPostgres and its Cluster dimension", () => {
+  test("green gets the five upgrade alarms next to its eleven, each notifying its topic, on namespace ManagedPostgres and its Cluster dimension", () => {
     expect(alarms).toHaveLength(11 + UPGRADE_ALARM_KEYS.length);
     for (const k of UPGRADE_ALARM_KEYS) {
       expect(alarm(k)).toMatchObject({ namespace: "ManagedPostgres", dimensions: { Cluster: "orders-v17" }, treat_missing_data: "notBreaching", actions_enabled: true, comparison_operator: "GreaterThanThreshold" });
@@ -135,11 +135,12 @@ describe("monitoring of a green cluster (upgradeFrom) and of its blue (upgradeTo
     expect(alarm("upgrade-lag-warning")).toMatchObject({ metric_name: "mp_upgrade_lag_bytes", statistic: "Minimum", threshold: 6400 * 1024 * 1024, period: 300, evaluation_periods: 3, datapoints_to_alarm: 3 });
     expect(alarm("upgrade-schema-drift-warning")).toMatchObject({ metric_name: "mp_upgrade_schema_drift", statistic: "Minimum", threshold: 0, period: 300, evaluation_periods: 1 });
     expect(alarm("upgrade-cutover-critical")).toMatchObject({ metric_name: "mp_upgrade_cutover_failed", statistic: "Maximum", threshold: 0, period: 300, evaluation_periods: 1 });
+    expect(alarm("upgrade-run-failing-warning")).toMatchObject({ metric_name: "mp_upgrade_run_failed", statistic: "Maximum", threshold: 0, period: 300, evaluation_periods: 3, datapoints_to_alarm: 3 });
   });
 
   test("green's dashboard shows the upgrade alarms and the upgrade's metrics; blue (upgradeTo) has neither", () => {
     const body = JSON.parse(values(out.resource.aws_cloudwatch_dashboard)[0].dashboard_body);
-    expect(body.widgets[0].properties.alarms).toHaveLength(15);
+    expect(body.widgets[0].properties.alarms).toHaveLength(11 + UPGRADE_ALARM_KEYS.length);
     expect(JSON.stringify(body)).toContain("mp_upgrade_lag_bytes");
     const b = synth(blue);
     expect(values(b.resource.aws_cloudwatch_metric_alarm).map((a) => a.alarm_name).filter((n: string) => n.includes("upgrade"))).toEqual([]);

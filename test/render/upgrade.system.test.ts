@@ -359,6 +359,9 @@ echo "done_marker: $(gp -d postgres -c "SELECT shobj_description(oid, 'pg_databa
 echo "schema_marks: $(gp -d postgres -c "SELECT string_agg(datname || '=' || shobj_description(oid, 'pg_database'), ';' ORDER BY datname) FROM pg_database WHERE datname IN ('shop', 'crm')")"
 echo "pgpass_left: $(ls "$ROOT0${STATE}" | grep -c pgpass)"
 echo "metrics: $(jq -r 'keys[] | select(startswith("mp_"))' "$ROOT0/var/log/managed-postgres/events.log" | sort -u | paste -sd' ')"
+# every run's outcome (mp_upgrade_run_failed), in order, with the failed runs' events
+echo "run_outcomes: $(jq -r 'select(has("mp_upgrade_run_failed")) | .mp_upgrade_run_failed' "$ROOT0/var/log/managed-postgres/events.log" | paste -sd' ')"
+jq -r 'select(.mp_upgrade_run_failed == 1) | "run_failed_event: " + .event' "$ROOT0/var/log/managed-postgres/events.log"
 echo "aws_calls: $(sort -u "$ROOT0/tmp/aws-calls" | paste -sd';')"
 echo "secrets_in_logs: $(cat "$STAGE"/run*.log | grep -c -e '${BLUE_SECRET.superuser_password}' -e '${BLUE_SECRET.restapi_password}' -e 'app-pw-77' -e 'SCRAM-SHA-256')"
 echo "run_again: $($UP run 2>&1 | grep -c 'is done')"
@@ -445,6 +448,11 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("schema_marks")).toBe("crm=managed-postgres upgrade: schema copied from shop-blue;shop=managed-postgres upgrade: schema copied from shop-blue");
     expect(one("pgpass_left")).toBe("0");
     expect(one("metrics").split(" ")).toEqual(expect.arrayContaining(["mp_upgrade_preflight_problems", "mp_upgrade_lag_bytes", "mp_upgrade_schema_drift", "mp_upgrade_cutover_seconds"]));
+    // each run that took the lock ends with its outcome: the abandoned cutover (the 2 s catch-up
+    // bound) is a failed run with its error; the runs that worked are 0; the preflight's refusal
+    // has its own metric and adds none
+    expect(one("run_outcomes").split(" ")).toEqual(expect.arrayContaining(["0", "1"]));
+    expect(reported(r.stdout, "run_failed_event")).toContainEqual(expect.stringMatching(/^a run of managed-postgres-upgrade following shop-blue failed \(exit 1\): cutover abandoned: blue is writable again/));
     expect(one("aws_calls")).toBe(`--region eu-west-1 secretsmanager get-secret-value --secret-id ${SECRET_ARN} --query SecretString --output text`);
     expect(one("secrets_in_logs")).toBe("0");
     expect(one("run_again")).toBe("1");

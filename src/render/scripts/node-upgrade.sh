@@ -17,6 +17,10 @@
 
 WORK=""
 BLUE_HOST=""
+# the last error of this run (die), for the failed run's event; RUN_REPORTED=1: the run's outcome
+# is already a metric of its own (preflight problems, schema drift), the EXIT trap adds none
+LAST_ERROR=""
+RUN_REPORTED=0
 readonly PUBLICATION=mp_upgrade SOURCE_PGPASS="$STATE_DIR/source.pgpass" SOURCE_CA="$STATE_DIR/source-ca.pem"
 
 log() {
@@ -24,6 +28,7 @@ log() {
 }
 die() {
   log "ERROR: $*"
+  LAST_ERROR=$*
   exit 1
 }
 cleanup() {
@@ -40,6 +45,25 @@ emit_metric() {
     --arg e "$event" --arg node "$SELF_NAME" --argjson t "$(date +%s)000" \
     '{_aws: {Timestamp: $t, CloudWatchMetrics: [{Namespace: $ns, Dimensions: [["Cluster"], ["Cluster", "Slot"]], Metrics: [{Name: $m}]}]},
       Cluster: $c, Slot: $s, node: $node, event: $e} + {($m): $v}' >>"$EVENTS_LOG"
+}
+
+# run_finished STATUS: the EXIT trap of a run that took the lock. mp_upgrade_run_failed 1 (with
+# the last error) when the run failed, 0 when it worked; nothing when the run's outcome is a
+# metric of its own (RUN_REPORTED: preflight problems, schema drift). A green that cannot read
+# blue's secret, reach blue's primary or copy from it publishes nothing else, and without this
+# its alarms would stay silent (missing data is not breaching). Then removes WORK.
+run_finished() {
+  local why=$LAST_ERROR
+  if [ -z "$why" ]; then why="see journalctl -u managed-postgres-upgrade"; fi
+  if [ "$RUN_REPORTED" = 1 ]; then
+    :
+  elif [ "$1" -eq 0 ]; then
+    emit_metric mp_upgrade_run_failed 0 || log "could not write the run's metric to $EVENTS_LOG"
+  else
+    emit_metric mp_upgrade_run_failed 1 "a run of managed-postgres-upgrade following $UPGRADE_FROM_CLUSTER failed (exit $1): $why" ||
+      log "could not write the run's metric to $EVENTS_LOG"
+  fi
+  cleanup
 }
 
 now_ms() { date +%s%3N; }
@@ -545,7 +569,7 @@ main() {
   exec 9>"$STATE_DIR/lock"
   flock -n 9 || die "another run holds $STATE_DIR/lock"
   WORK=$(mktemp -d /run/managed-postgres-upgrade.XXXXXX)
-  trap cleanup EXIT
+  trap 'run_finished $?' EXIT
   # every node: a replica's apply workers need blue's password file once it is the primary
   blue_secret
   if ! curl -sf -o /dev/null --max-time 10 --cacert "$CA_CERT" "$PATRONI_URL/primary"; then
@@ -555,12 +579,16 @@ main() {
   find_blue_primary
   log "blue's primary is $BLUE_HOST"
   step preflight preflight
-  if [ "$PREFLIGHT_PROBLEMS" -gt 0 ]; then exit 1; fi
+  if [ "$PREFLIGHT_PROBLEMS" -gt 0 ]; then
+    RUN_REPORTED=1
+    exit 1
+  fi
   [ "$command" = run ] || return 0
   step follow follow
   if [ "$UPGRADE_CUTOVER" != 1 ]; then return 0; fi
   if [ "$FOLLOW_DRIFT" -gt 0 ]; then
     log "cutover requested: not while blue's and green's tables differ (schema drift above)"
+    RUN_REPORTED=1
     exit 1
   fi
   if [ "$FOLLOW_PENDING" -gt 0 ]; then
