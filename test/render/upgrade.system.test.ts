@@ -28,7 +28,9 @@
  * A first cutover, with shop's subscription disabled and a 2 s catch-up
  * bound, must give blue its writes back and drop nothing (the writer pauses meanwhile). A column
  * added on blue during the follow (DDL is not replicated) is named, and refuses a cutover, until
- * green has it too.
+ * green has it too. A table stranded by a failover on blue during its initial copy (state f, its
+ * table-sync slot gone with the former primary) is copied again, though another table references
+ * it through a foreign key (ON DELETE CASCADE), whose rows stay as they were.
  *
  * The writer (bash, host psql) commits a transaction to blue every few milliseconds (insert,
  * update, insert into a table without a primary key); once blue refuses writes it waits for the
@@ -177,6 +179,8 @@ INSERT INTO events (what) SELECT 'seed-' || g FROM generate_series(1, 500) g;
 GRANT SELECT ON orders TO reporting;
 EOF
 bp -d crm -c "SET ROLE crm_user; CREATE TABLE contacts (id int PRIMARY KEY, name text); INSERT INTO contacts SELECT g, 'c' || g FROM generate_series(1, 2000) g;" >/dev/null
+# notes references contacts (ON DELETE CASCADE: a delete of contacts' rows that fired the key would take notes' rows with it)
+bp -d crm -c "SET ROLE crm_user; CREATE TABLE notes (id int PRIMARY KEY, contact_id int NOT NULL REFERENCES contacts (id) ON DELETE CASCADE, body text); INSERT INTO notes SELECT g, g % 2000 + 1, 'n' || g FROM generate_series(1, 3000) g;" >/dev/null
 
 # --- green: PostgreSQL 17 of the Debian 13 root
 chroot "$ROOT0" bash -c 'mkdir -p /data/green /var/run/postgresql /var/log/managed-postgres && chown postgres:postgres /data/green /var/run/postgresql'
@@ -284,9 +288,12 @@ for i in $(seq 1 60); do
 done
 echo "initial_copy_pending: $p $q"
 # a failover on blue during the initial copy strands a table whose copy had finished (state f) on the former primary: its
-# table-sync slot is gone with it. Simulated on crm.contacts (static): state f, some rows missing on green; the next run copies it again
+# table-sync slot is gone with it. Simulated on crm.contacts (static): state f, some rows missing on green; the next run copies it again.
+# notes references contacts through a foreign key, so TRUNCATE refuses contacts: its rows go otherwise, and notes keeps its own
 gp -d crm -c "UPDATE pg_catalog.pg_subscription_rel SET srsubstate = 'f', srsublsn = NULL WHERE srrelid = 'contacts'::regclass" >/dev/null
-gp -d crm -c "DELETE FROM contacts WHERE id > 1500" >/dev/null
+gp -d crm -c "BEGIN; SET LOCAL session_replication_role = replica; DELETE FROM contacts WHERE id > 1500; COMMIT" >/dev/null
+notes_q="SELECT count(*) || ' ' || md5(string_agg(x::text, '|' ORDER BY id)) FROM notes x"
+echo "stranded_notes_before: $(gp -d crm -c "$notes_q")"
 rc=0; $UP run > "$STAGE/run-stranded.log" 2>&1 || rc=$?
 echo "stranded_rc: $rc"
 grep 'copied again' "$STAGE/run-stranded.log" | sed 's/^.*follow: /stranded_line: /'
@@ -295,6 +302,9 @@ for i in $(seq 1 60); do
   [ "$q" = r ] && break; sleep 1
 done
 echo "stranded_after: $q $(gp -d crm -c "SELECT count(*) FROM contacts")"
+echo "stranded_notes_after: $(gp -d crm -c "$notes_q")"
+echo "stranded_notes_blue: $(bp -d crm -c "$notes_q")"
+echo "stranded_notes_orphans: $(gp -d crm -c "SELECT count(*) FROM notes n WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = n.contact_id)")"
 # PgBouncer runs its auth_query in the client's database: every database green created has the lookup function (as template1 has it)
 echo "green_auth_function: $(for d in shop crm; do printf '%s=%s ' "$d" "$(gp -d "$d" -c "SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'pgbouncer' AND p.proname = 'get_auth'")"; done)"
 sleep 2
@@ -331,7 +341,7 @@ grep 'step \|cutover done' "$STAGE/run4.log" | sed 's/^[^ ]* managed-postgres-up
 # --- checks
 ids=$(paste -sd, "$W/acked-blue")
 echo "lost_writes: $(gp -d shop -c "SELECT count(*) FROM unnest('{$ids}'::bigint[]) a(id) WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = a.id)")"
-for t in "shop orders id WHERE item NOT LIKE 'green-%'" "shop events at,what" "crm contacts id"; do
+for t in "shop orders id WHERE item NOT LIKE 'green-%'" "shop events at,what" "crm contacts id" "crm notes id"; do
   set -- $t; db=$1; tbl=$2; ord=$3; shift 3; w="$*"
   q="SELECT count(*) || ' ' || md5(COALESCE(string_agg(x::text, '|' ORDER BY $ord), '')) FROM (SELECT * FROM $tbl $w) x"
   echo "rows_blue_$tbl: $(bp -d "$db" -c "$q")"
@@ -403,8 +413,15 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("initial_copy_pending")).toBe("0 0");
     // found on the EC2 twin (bench:upgrade, a switchover on blue during the initial copy of 1 GiB): the table stayed in state f for ever
     expect(one("stranded_rc")).toBe("0");
-    expect(reported(r.stdout, "stranded_line")).toEqual([`crm: table contacts finished its initial copy from a former primary of blue (its table-sync slot is gone there): copied again from ${BLUE2}`]);
+    // notes references contacts: TRUNCATE ONLY contacts was refused and the table stayed in state f for ever
+    expect(reported(r.stdout, "stranded_line")).toEqual([
+      `crm: table contacts finished its initial copy from a former primary of blue (its table-sync slot is gone there): its rows on green deleted (a foreign key references it: TRUNCATE would be refused; the referencing tables keep theirs), to be copied again from ${BLUE2}`,
+    ]);
     expect(one("stranded_after")).toBe("r 2000");
+    expect(one("stranded_notes_before")).toMatch(/^3000 [0-9a-f]{32}$/);
+    expect(one("stranded_notes_after")).toBe(one("stranded_notes_before"));
+    expect(one("stranded_notes_after")).toBe(one("stranded_notes_blue"));
+    expect(one("stranded_notes_orphans")).toBe("0");
     // found on the EC2 twin: databases created from template0 had no pgbouncer.get_auth, so clients could not log in through green's PgBouncer
     expect(one("green_auth_function")).toBe("shop=1 crm=1");
     // DDL on blue: named, refused for the cutover, gone once green has the column
@@ -422,7 +439,7 @@ kill $(jobs -p) 2>/dev/null; wait
     // cutover
     expect(one("cutover_rc")).toBe("0");
     expect(one("lost_writes")).toBe("0");
-    for (const t of ["orders", "events", "contacts"]) expect(one(`rows_green_${t}`)).toBe(one(`rows_blue_${t}`));
+    for (const t of ["orders", "events", "contacts", "notes"]) expect(one(`rows_green_${t}`)).toBe(one(`rows_blue_${t}`));
     expect(Number(one("acked_blue"))).toBeGreaterThan(0);
     expect(one("seq_green_invoice")).toBe(one("seq_blue_invoice"));
     expect(one("seq_blue_invoice")).toBe("1036");

@@ -335,11 +335,27 @@ follow_database() {
 # primary at the time, not a permanent one) is not on blue's current primary: after a failover on
 # blue during the initial copy the table-sync worker fails for ever ("replication slot ... does
 # not exist") and the table never becomes ready. Each is copied again: the subscription disabled,
-# the table's rows on green (the copy, nothing applied since) truncated, its state set back to
-# d (data sync: the worker drops what is left of its slot and origin and copies from blue's
-# current primary), the subscription enabled.
+# the table's rows on green (the copy, nothing applied since: the apply leaves a table in state f
+# alone) removed, its state set back to d (data sync: the worker drops what is left of its slot
+# and origin and copies from blue's current primary), the subscription enabled.
+# The rows go with TRUNCATE ONLY, unless a foreign key of another table references the table
+# (pg_constraint confrelid; a partition referenced through its partitioned table's key has such
+# rows too; a key of the table on itself does not stop TRUNCATE): TRUNCATE refuses it whatever
+# session_replication_role says (heap_truncate_check_FKs: "cannot truncate a table referenced in
+# a foreign key constraint"). Its rows then go with DELETE FROM ONLY under
+# session_replication_role = replica, as the apply writes: the foreign keys' triggers (ON DELETE
+# CASCADE included) do not fire, the referencing tables keep their rows, and the copy brings the
+# referenced rows back before the table is ready (a cutover waits for that). Triggers enabled
+# ALWAYS or REPLICA fire, as for the apply; autovacuum takes the dead rows. The DELETE runs after
+# LOCK TABLE ... ACCESS EXCLUSIVE (TRUNCATE's lock): a worker still writing the table (DISABLE
+# does not wait for the workers to stop) commits first, and the DELETE's snapshot, taken after
+# the lock, sees its rows: none survives to collide with the new copy. Setting
+# session_replication_role takes a superuser: green_sql connects as postgres, green's superuser.
+# ONLY: an inheritance parent's children are tables of the subscription of their own (the
+# publication, FOR ALL TABLES without publish_via_partition_root, lists leaf tables, never a
+# partitioned one).
 recopy_stranded() {
-  local db=$1 sub subid rel rels="" name
+  local db=$1 sub subid rel rels="" name how said
   sub=$(slot_name "$db")
   subid=$(green_sql "$db" "SELECT oid FROM pg_catalog.pg_subscription WHERE subname = '$sub'")
   [ -n "$subid" ] || return 0
@@ -354,10 +370,17 @@ recopy_stranded() {
   for rel in $rels; do
     # regclass output: the table's name, quoted where needed
     name=$(green_sql "$db" "SELECT $rel::pg_catalog.regclass")
-    if green_sql "$db" "BEGIN; TRUNCATE ONLY $name; UPDATE pg_catalog.pg_subscription_rel SET srsubstate = 'd', srsublsn = NULL WHERE srsubid = $subid AND srrelid = $rel; COMMIT" >/dev/null; then
-      log "follow: $db: table $name finished its initial copy from a former primary of blue (its table-sync slot is gone there): copied again from $BLUE_HOST"
+    if [ "$(green_sql "$db" "SELECT count(*) FROM pg_catalog.pg_constraint WHERE contype = 'f' AND confrelid = $rel AND conrelid <> $rel")" = 0 ]; then
+      how="TRUNCATE ONLY $name"
+      said="its rows on green truncated"
     else
-      log "follow: $db: table $name finished its initial copy from a former primary of blue and could not be copied again (TRUNCATE refused): drop and recreate green to start over"
+      how="SET LOCAL session_replication_role = replica; LOCK TABLE ONLY $name IN ACCESS EXCLUSIVE MODE; DELETE FROM ONLY $name"
+      said="its rows on green deleted (a foreign key references it: TRUNCATE would be refused; the referencing tables keep theirs)"
+    fi
+    if green_sql "$db" "BEGIN; $how; UPDATE pg_catalog.pg_subscription_rel SET srsubstate = 'd', srsublsn = NULL WHERE srsubid = $subid AND srrelid = $rel; COMMIT" >/dev/null; then
+      log "follow: $db: table $name finished its initial copy from a former primary of blue (its table-sync slot is gone there): $said, to be copied again from $BLUE_HOST"
+    else
+      log "follow: $db: table $name finished its initial copy from a former primary of blue and could not be copied again (removing its rows on green failed: psql's error above): the next run tries again"
     fi
   done
   green_sql "$db" "ALTER SUBSCRIPTION $sub ENABLE" >/dev/null
