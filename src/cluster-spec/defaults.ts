@@ -1,4 +1,4 @@
-import type { BackupSpec, ClusterSpec, MaintenanceWindowSpec, PatroniTimingSpec, PoolerSpec, ResolvedClusterSpec, UpgradeFrom } from "./types";
+import type { BackupSpec, ClusterSpec, MaintenanceWindowSpec, PatroniTimingSpec, PoolerSpec, ResolvedClusterSpec, UpgradeFrom, UpgradeTo } from "./types";
 
 /**
  * Defaults applied by {@link resolveClusterSpec}; each is documented (with its source) at its
@@ -87,7 +87,7 @@ export function resolveClusterSpec(spec: ClusterSpec): ResolvedClusterSpec {
       retryTimeout: t.retryTimeout ?? d.patroni.retryTimeout,
     },
     ...(spec.upgradeFrom === undefined ? {} : { upgradeFrom: resolveUpgradeFrom(spec.upgradeFrom) }),
-    ...(spec.upgradeTo === undefined ? {} : { upgradeTo: isPlainObject(spec.upgradeTo) && Array.isArray(spec.upgradeTo.nodeAddresses) ? { nodeAddresses: [...spec.upgradeTo.nodeAddresses] } : spec.upgradeTo }),
+    ...(spec.upgradeTo === undefined ? {} : { upgradeTo: resolveUpgradeTo(spec.upgradeTo) }),
   };
 }
 
@@ -95,6 +95,18 @@ export function resolveClusterSpec(spec: ClusterSpec): ResolvedClusterSpec {
 function resolveUpgradeFrom(u: UpgradeFrom): UpgradeFrom & { readonly cutover: boolean } {
   if (!isPlainObject(u)) return u as UpgradeFrom & { readonly cutover: boolean };
   return { ...u, nodeAddresses: Array.isArray(u.nodeAddresses) ? [...u.nodeAddresses] : u.nodeAddresses, cutover: u.cutover ?? false };
+}
+
+/**
+ * `upgradeTo` as given, its address list copied; the endpoint fields (`readWriteEndpoint`,
+ * `readWritePort`, `readOnlyEndpoint`, `readOnlyPort`) kept when given, none added (a missing
+ * read-only endpoint means green's read-write one: the renderers apply that). A token (an
+ * object variable) is kept as it is.
+ */
+function resolveUpgradeTo(u: UpgradeTo): UpgradeTo {
+  if (!isPlainObject(u) || !Array.isArray(u.nodeAddresses)) return u;
+  const optional = (["readWriteEndpoint", "readWritePort", "readOnlyEndpoint", "readOnlyPort"] as const).filter((k) => u[k] !== undefined);
+  return { nodeAddresses: [...u.nodeAddresses], ...Object.fromEntries(optional.map((k) => [k, u[k]])) };
 }
 
 /** True for an object literal (not a class instance such as a cdktf token, nor an array). */

@@ -4,7 +4,7 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://cdktf-managed-postgres/cluster-spec.schema.json","title":"cdktf-managed-postgres cluster spec","description":"A managed PostgreSQL cluster: deployment model, size, storage, version, backups, pooler, network.","type":"object","additionalProperties":false,"required":["name","deployment","size","storageGiB"],"properties":{"name":{"type":"string","pattern":"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$","x-allowed":"1 to 40 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen"},"deployment":{"enum":["standalone","distributed"],"x-allowed":"\"standalone\" or \"distributed\""},"size":{"enum":["XS","S","M","L","XL","XXL","3XL","4XL"],"x-allowed":"one of XS, S, M, L, XL, XXL, 3XL, 4XL (the size table)"},"storageGiB":{"type":"integer","minimum":2,"maximum":128,"x-allowed":"an integer number of GiB from 2 to 128"},"majorVersion":{"enum":[15,16,17],"x-allowed":"15, 16 or 17"},"allowMajorVersionUpgrade":{"type":"boolean","x-allowed":"true or false"},"architecture":{"enum":["arm64","x86_64"],"x-allowed":"\"arm64\" (Graviton, default) or \"x86_64\""},"backup":{"type":"object","additionalProperties":false,"properties":{"retentionDays":{"type":"integer","minimum":1,"maximum":365,"x-allowed":"an integer number of days from 1 to 365"},"fullBackupTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\", e.g. \"01:00\""},"logicalDump":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9*:,./ -]+$","x-allowed":"a systemd OnCalendar expression, e.g. \"Sun *-*-* 03:00:00\""},"retentionDays":{"type":"integer","minimum":1,"maximum":3650,"x-allowed":"an integer number of days from 1 to 3650"}}},"coldStorageAfterDays":{"type":"integer","minimum":30,"maximum":3650,"x-allowed":"an integer number of days from 30 (S3's minimum for Standard-IA) to 3650"}}},"pooler":{"type":"object","additionalProperties":false,"properties":{"poolMode":{"enum":["transaction","session","statement"],"x-allowed":"\"transaction\", \"session\" or \"statement\""},"maxClientConnections":{"type":"integer","minimum":10,"maximum":100000,"x-allowed":"an integer from 10 to 100000"},"defaultPoolSize":{"type":"integer","minimum":1,"maximum":10000,"x-allowed":"an integer from 1 to 10000"},"instanceCount":{"type":"integer","minimum":2,"maximum":9,"x-allowed":"an integer from 2 to 9"},"readOnlyMaxLagBytes":{"type":"integer","minimum":0,"x-allowed":"a non-negative integer number of bytes"}}},"network":{"type":"object","additionalProperties":false,"required":["vpcId","subnetIds"],"properties":{"vpcId":{"type":"string","pattern":"^vpc-[0-9a-f]{8,17}$","x-allowed":"a VPC id such as \"vpc-0abc1234\""},"subnetIds":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^subnet-[0-9a-f]{8,17}$","x-allowed":"a subnet id such as \"subnet-0abc1234\""},"x-allowed":"a list of 1 (standalone) or 3 (distributed) private subnet ids"},"allowedCidrs":{"type":"array","items":{"type":"string","pattern":"^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$","x-allowed":"an IPv4 CIDR such as \"10.0.0.0/16\""},"x-allowed":"a list of IPv4 CIDRs"},"allowedSecurityGroupIds":{"type":"array","items":{"type":"string","pattern":"^sg-[0-9a-f]{8,17}$","x-allowed":"a security group id such as \"sg-0abc1234\""},"x-allowed":"a list of security group ids"}}},"maintenanceWindow":{"type":"object","additionalProperties":false,"properties":{"day":{"enum":["mon","tue","wed","thu","fri","sat","sun"],"x-allowed":"one of mon, tue, wed, thu, fri, sat, sun"},"startTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\""},"durationMinutes":{"type":"integer","minimum":30,"maximum":480,"x-allowed":"an integer number of minutes from 30 to 480"}}},"applyImmediately":{"type":"boolean","x-allowed":"true or false"},"patroni":{"type":"object","additionalProperties":false,"properties":{"ttl":{"type":"integer","minimum":20,"maximum":3600,"x-allowed":"an integer number of seconds from 20 (Patroni 4's minimum: it raises a smaller ttl to 20) to 3600"},"loopWait":{"type":"integer","minimum":1,"maximum":3600,"x-allowed":"an integer number of seconds from 1 (Patroni's minimum) to 3600"},"retryTimeout":{"type":"integer","minimum":3,"maximum":3600,"x-allowed":"an integer number of seconds from 3 (Patroni's minimum) to 3600"}}},"tags":{"type":"object","maxProperties":40,"propertyNames":{"minLength":1,"maxLength":128},"additionalProperties":{"type":"string","maxLength":256,"x-allowed":"a string of at most 256 characters"},"x-allowed":"a map of at most 40 string tags (keys 1 to 128 characters)"},"upgradeFrom":{"type":"object","additionalProperties":false,"required":["clusterName","majorVersion","secretArn","nodeAddresses","securityGroupId"],"x-allowed":"an object { clusterName, majorVersion, secretArn, kmsKeyArn?, nodeAddresses, securityGroupId, cutover? } naming the blue cluster","properties":{"clusterName":{"type":"string","pattern":"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$","x-allowed":"the blue cluster's name (1 to 40 lower-case letters, digits and hyphens, starting with a letter)"},"majorVersion":{"enum":[15,16],"x-allowed":"the blue cluster's major version, 15 or 16"},"secretArn":{"type":"string","pattern":"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:[A-Za-z0-9/_+=.@-]+$","x-allowed":"the blue cluster's secret ARN (its `<id>_secret_arn` output), \"arn:aws:secretsmanager:<region>:<account>:secret:…\""},"kmsKeyArn":{"type":"string","pattern":"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/[A-Za-z0-9-]+$","x-allowed":"the blue cluster's KMS key ARN (its `<id>_kms_key_arn` output), \"arn:aws:kms:<region>:<account>:key/…\""},"nodeAddresses":{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"items":{"type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$","x-allowed":"an IPv4 address such as \"10.0.1.10\""},"x-allowed":"the blue cluster's 1 to 3 distinct node addresses (its `<id>_node_addresses` output)"},"securityGroupId":{"type":"string","pattern":"^sg-[0-9a-f]{8,17}$","x-allowed":"the blue cluster's node security group id (its `<id>_node_security_group_id` output), such as \"sg-0abc1234\""},"cutover":{"type":"boolean","x-allowed":"true or false"}}},"upgradeTo":{"type":"object","additionalProperties":false,"required":["nodeAddresses"],"x-allowed":"an object { nodeAddresses } naming the green cluster's node addresses","properties":{"nodeAddresses":{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"items":{"type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$","x-allowed":"an IPv4 address such as \"10.0.1.20\""},"x-allowed":"the green cluster's 1 to 3 distinct node addresses (its `<id>_node_addresses` output)"}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://cdktf-managed-postgres/cluster-spec.schema.json","title":"cdktf-managed-postgres cluster spec","description":"A managed PostgreSQL cluster: deployment model, size, storage, version, backups, pooler, network.","type":"object","additionalProperties":false,"required":["name","deployment","size","storageGiB"],"properties":{"name":{"type":"string","pattern":"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$","x-allowed":"1 to 40 lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen"},"deployment":{"enum":["standalone","distributed"],"x-allowed":"\"standalone\" or \"distributed\""},"size":{"enum":["XS","S","M","L","XL","XXL","3XL","4XL"],"x-allowed":"one of XS, S, M, L, XL, XXL, 3XL, 4XL (the size table)"},"storageGiB":{"type":"integer","minimum":2,"maximum":128,"x-allowed":"an integer number of GiB from 2 to 128"},"majorVersion":{"enum":[15,16,17],"x-allowed":"15, 16 or 17"},"allowMajorVersionUpgrade":{"type":"boolean","x-allowed":"true or false"},"architecture":{"enum":["arm64","x86_64"],"x-allowed":"\"arm64\" (Graviton, default) or \"x86_64\""},"backup":{"type":"object","additionalProperties":false,"properties":{"retentionDays":{"type":"integer","minimum":1,"maximum":365,"x-allowed":"an integer number of days from 1 to 365"},"fullBackupTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\", e.g. \"01:00\""},"logicalDump":{"type":"object","additionalProperties":false,"properties":{"schedule":{"type":"string","minLength":1,"maxLength":100,"pattern":"^[A-Za-z0-9*:,./ -]+$","x-allowed":"a systemd OnCalendar expression, e.g. \"Sun *-*-* 03:00:00\""},"retentionDays":{"type":"integer","minimum":1,"maximum":3650,"x-allowed":"an integer number of days from 1 to 3650"}}},"coldStorageAfterDays":{"type":"integer","minimum":30,"maximum":3650,"x-allowed":"an integer number of days from 30 (S3's minimum for Standard-IA) to 3650"}}},"pooler":{"type":"object","additionalProperties":false,"properties":{"poolMode":{"enum":["transaction","session","statement"],"x-allowed":"\"transaction\", \"session\" or \"statement\""},"maxClientConnections":{"type":"integer","minimum":10,"maximum":100000,"x-allowed":"an integer from 10 to 100000"},"defaultPoolSize":{"type":"integer","minimum":1,"maximum":10000,"x-allowed":"an integer from 1 to 10000"},"instanceCount":{"type":"integer","minimum":2,"maximum":9,"x-allowed":"an integer from 2 to 9"},"readOnlyMaxLagBytes":{"type":"integer","minimum":0,"x-allowed":"a non-negative integer number of bytes"}}},"network":{"type":"object","additionalProperties":false,"required":["vpcId","subnetIds"],"properties":{"vpcId":{"type":"string","pattern":"^vpc-[0-9a-f]{8,17}$","x-allowed":"a VPC id such as \"vpc-0abc1234\""},"subnetIds":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^subnet-[0-9a-f]{8,17}$","x-allowed":"a subnet id such as \"subnet-0abc1234\""},"x-allowed":"a list of 1 (standalone) or 3 (distributed) private subnet ids"},"allowedCidrs":{"type":"array","items":{"type":"string","pattern":"^(?:[0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$","x-allowed":"an IPv4 CIDR such as \"10.0.0.0/16\""},"x-allowed":"a list of IPv4 CIDRs"},"allowedSecurityGroupIds":{"type":"array","items":{"type":"string","pattern":"^sg-[0-9a-f]{8,17}$","x-allowed":"a security group id such as \"sg-0abc1234\""},"x-allowed":"a list of security group ids"}}},"maintenanceWindow":{"type":"object","additionalProperties":false,"properties":{"day":{"enum":["mon","tue","wed","thu","fri","sat","sun"],"x-allowed":"one of mon, tue, wed, thu, fri, sat, sun"},"startTime":{"type":"string","pattern":"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$","x-allowed":"a UTC time of day as \"HH:MM\""},"durationMinutes":{"type":"integer","minimum":30,"maximum":480,"x-allowed":"an integer number of minutes from 30 to 480"}}},"applyImmediately":{"type":"boolean","x-allowed":"true or false"},"patroni":{"type":"object","additionalProperties":false,"properties":{"ttl":{"type":"integer","minimum":20,"maximum":3600,"x-allowed":"an integer number of seconds from 20 (Patroni 4's minimum: it raises a smaller ttl to 20) to 3600"},"loopWait":{"type":"integer","minimum":1,"maximum":3600,"x-allowed":"an integer number of seconds from 1 (Patroni's minimum) to 3600"},"retryTimeout":{"type":"integer","minimum":3,"maximum":3600,"x-allowed":"an integer number of seconds from 3 (Patroni's minimum) to 3600"}}},"tags":{"type":"object","maxProperties":40,"propertyNames":{"minLength":1,"maxLength":128},"additionalProperties":{"type":"string","maxLength":256,"x-allowed":"a string of at most 256 characters"},"x-allowed":"a map of at most 40 string tags (keys 1 to 128 characters)"},"upgradeFrom":{"type":"object","additionalProperties":false,"required":["clusterName","majorVersion","secretArn","nodeAddresses","securityGroupId"],"x-allowed":"an object { clusterName, majorVersion, secretArn, kmsKeyArn?, nodeAddresses, securityGroupId, poolerSecurityGroupId?, cutover? } naming the blue cluster","properties":{"clusterName":{"type":"string","pattern":"^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$","x-allowed":"the blue cluster's name (1 to 40 lower-case letters, digits and hyphens, starting with a letter)"},"majorVersion":{"enum":[15,16],"x-allowed":"the blue cluster's major version, 15 or 16"},"secretArn":{"type":"string","pattern":"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:[A-Za-z0-9/_+=.@-]+$","x-allowed":"the blue cluster's secret ARN (its `<id>_secret_arn` output), \"arn:aws:secretsmanager:<region>:<account>:secret:…\""},"kmsKeyArn":{"type":"string","pattern":"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/[A-Za-z0-9-]+$","x-allowed":"the blue cluster's KMS key ARN (its `<id>_kms_key_arn` output), \"arn:aws:kms:<region>:<account>:key/…\""},"nodeAddresses":{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"items":{"type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$","x-allowed":"an IPv4 address such as \"10.0.1.10\""},"x-allowed":"the blue cluster's 1 to 3 distinct node addresses (its `<id>_node_addresses` output)"},"securityGroupId":{"type":"string","pattern":"^sg-[0-9a-f]{8,17}$","x-allowed":"the blue cluster's node security group id (its `<id>_node_security_group_id` output), such as \"sg-0abc1234\""},"poolerSecurityGroupId":{"type":"string","pattern":"^sg-[0-9a-f]{8,17}$","x-allowed":"the security group of the blue cluster's PgBouncer hosts (its `<id>_pooler_security_group_id` output), such as \"sg-0abc1234\""},"cutover":{"type":"boolean","x-allowed":"true or false"}}},"upgradeTo":{"type":"object","additionalProperties":false,"required":["nodeAddresses"],"x-allowed":"an object { nodeAddresses, readWriteEndpoint?, readWritePort?, readOnlyEndpoint?, readOnlyPort? } naming the green cluster's node addresses and endpoints","properties":{"nodeAddresses":{"type":"array","minItems":1,"maxItems":3,"uniqueItems":true,"items":{"type":"string","pattern":"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$","x-allowed":"an IPv4 address such as \"10.0.1.20\""},"x-allowed":"the green cluster's 1 to 3 distinct node addresses (its `<id>_node_addresses` output)"},"readWriteEndpoint":{"type":"string","maxLength":253,"pattern":"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))$","x-allowed":"the green cluster's read-write endpoint host (its `<id>_read_write_endpoint` output): a DNS name of at most 253 characters (dot-separated labels of 1 to 63 letters, digits and hyphens, not starting or ending with a hyphen, the last label starting with a letter) or an IPv4 address such as \"10.0.1.20\""},"readWritePort":{"enum":[5432,6432],"x-allowed":"the green cluster's read-write endpoint port (its `<id>_read_write_port` output): 5432 (distributed: its load balancer) or 6432 (standalone: PgBouncer on its node)"},"readOnlyEndpoint":{"type":"string","maxLength":253,"pattern":"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))$","x-allowed":"the green cluster's read-only endpoint host (its `<id>_read_only_endpoint` output): a DNS name of at most 253 characters (dot-separated labels of 1 to 63 letters, digits and hyphens, not starting or ending with a hyphen, the last label starting with a letter) or an IPv4 address such as \"10.0.1.20\""},"readOnlyPort":{"enum":[5433,6432],"x-allowed":"the green cluster's read-only endpoint port (its `<id>_read_only_port` output): 5433 (distributed: its load balancer) or 6432 (standalone: PgBouncer on its node)"}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$", "u");
@@ -17,6 +17,7 @@ const pattern6 = new RegExp("^sg-[0-9a-f]{8,17}$", "u");
 const pattern9 = new RegExp("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:[A-Za-z0-9/_+=.@-]+$", "u");
 const pattern10 = new RegExp("^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/[A-Za-z0-9-]+$", "u");
 const pattern11 = new RegExp("^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$", "u");
+const pattern15 = new RegExp("^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://cdktf-managed-postgres/cluster-spec.schema.json" */;
@@ -1199,7 +1200,7 @@ vErrors.push(err96);
 errors++;
 }
 for(const key9 in data39){
-if(!(((((((key9 === "clusterName") || (key9 === "majorVersion")) || (key9 === "secretArn")) || (key9 === "kmsKeyArn")) || (key9 === "nodeAddresses")) || (key9 === "securityGroupId")) || (key9 === "cutover"))){
+if(!((((((((key9 === "clusterName") || (key9 === "majorVersion")) || (key9 === "secretArn")) || (key9 === "kmsKeyArn")) || (key9 === "nodeAddresses")) || (key9 === "securityGroupId")) || (key9 === "poolerSecurityGroupId")) || (key9 === "cutover"))){
 const err97 = {instancePath:instancePath+"/upgradeFrom",schemaPath:"#/properties/upgradeFrom/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.upgradeFrom,data:data39};
 if(vErrors === null){
 vErrors = [err97];
@@ -1408,10 +1409,11 @@ vErrors.push(err112);
 errors++;
 }
 }
-if(data39.cutover !== undefined){
-let data47 = data39.cutover;
-if(typeof data47 !== "boolean"){
-const err113 = {instancePath:instancePath+"/upgradeFrom/cutover",schemaPath:"#/properties/upgradeFrom/properties/cutover/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.upgradeFrom.properties.cutover.type,parentSchema:schema11.properties.upgradeFrom.properties.cutover,data:data47};
+if(data39.poolerSecurityGroupId !== undefined){
+let data47 = data39.poolerSecurityGroupId;
+if(typeof data47 === "string"){
+if(!pattern6.test(data47)){
+const err113 = {instancePath:instancePath+"/upgradeFrom/poolerSecurityGroupId",schemaPath:"#/properties/upgradeFrom/properties/poolerSecurityGroupId/pattern",keyword:"pattern",params:{pattern: "^sg-[0-9a-f]{8,17}$"},message:"must match pattern \""+"^sg-[0-9a-f]{8,17}$"+"\"",schema:"^sg-[0-9a-f]{8,17}$",parentSchema:schema11.properties.upgradeFrom.properties.poolerSecurityGroupId,data:data47};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1421,9 +1423,8 @@ vErrors.push(err113);
 errors++;
 }
 }
-}
 else {
-const err114 = {instancePath:instancePath+"/upgradeFrom",schemaPath:"#/properties/upgradeFrom/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.upgradeFrom.type,parentSchema:schema11.properties.upgradeFrom,data:data39};
+const err114 = {instancePath:instancePath+"/upgradeFrom/poolerSecurityGroupId",schemaPath:"#/properties/upgradeFrom/properties/poolerSecurityGroupId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.upgradeFrom.properties.poolerSecurityGroupId.type,parentSchema:schema11.properties.upgradeFrom.properties.poolerSecurityGroupId,data:data47};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1433,11 +1434,10 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data.upgradeTo !== undefined){
-let data48 = data.upgradeTo;
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-if(data48.nodeAddresses === undefined){
-const err115 = {instancePath:instancePath+"/upgradeTo",schemaPath:"#/properties/upgradeTo/required",keyword:"required",params:{missingProperty: "nodeAddresses"},message:"must have required property '"+"nodeAddresses"+"'",schema:schema11.properties.upgradeTo.required,parentSchema:schema11.properties.upgradeTo,data:data48};
+if(data39.cutover !== undefined){
+let data48 = data39.cutover;
+if(typeof data48 !== "boolean"){
+const err115 = {instancePath:instancePath+"/upgradeFrom/cutover",schemaPath:"#/properties/upgradeFrom/properties/cutover/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.upgradeFrom.properties.cutover.type,parentSchema:schema11.properties.upgradeFrom.properties.cutover,data:data48};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1446,9 +1446,10 @@ vErrors.push(err115);
 }
 errors++;
 }
-for(const key10 in data48){
-if(!(key10 === "nodeAddresses")){
-const err116 = {instancePath:instancePath+"/upgradeTo",schemaPath:"#/properties/upgradeTo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.upgradeTo,data:data48};
+}
+}
+else {
+const err116 = {instancePath:instancePath+"/upgradeFrom",schemaPath:"#/properties/upgradeFrom/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.upgradeFrom.type,parentSchema:schema11.properties.upgradeFrom,data:data39};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1458,11 +1459,11 @@ vErrors.push(err116);
 errors++;
 }
 }
-if(data48.nodeAddresses !== undefined){
-let data49 = data48.nodeAddresses;
-if(Array.isArray(data49)){
-if(data49.length > 3){
-const err117 = {instancePath:instancePath+"/upgradeTo/nodeAddresses",schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/maxItems",keyword:"maxItems",params:{limit: 3},message:"must NOT have more than 3 items",schema:3,parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses,data:data49};
+if(data.upgradeTo !== undefined){
+let data49 = data.upgradeTo;
+if(data49 && typeof data49 == "object" && !Array.isArray(data49)){
+if(data49.nodeAddresses === undefined){
+const err117 = {instancePath:instancePath+"/upgradeTo",schemaPath:"#/properties/upgradeTo/required",keyword:"required",params:{missingProperty: "nodeAddresses"},message:"must have required property '"+"nodeAddresses"+"'",schema:schema11.properties.upgradeTo.required,parentSchema:schema11.properties.upgradeTo,data:data49};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1471,8 +1472,9 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(data49.length < 1){
-const err118 = {instancePath:instancePath+"/upgradeTo/nodeAddresses",schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses,data:data49};
+for(const key10 in data49){
+if(!(((((key10 === "nodeAddresses") || (key10 === "readWriteEndpoint")) || (key10 === "readWritePort")) || (key10 === "readOnlyEndpoint")) || (key10 === "readOnlyPort"))){
+const err118 = {instancePath:instancePath+"/upgradeTo",schemaPath:"#/properties/upgradeTo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.upgradeTo,data:data49};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1481,12 +1483,12 @@ vErrors.push(err118);
 }
 errors++;
 }
-const len4 = data49.length;
-for(let i5=0; i5<len4; i5++){
-let data50 = data49[i5];
-if(typeof data50 === "string"){
-if(!pattern11.test(data50)){
-const err119 = {instancePath:instancePath+"/upgradeTo/nodeAddresses/" + i5,schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/items/pattern",keyword:"pattern",params:{pattern: "^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"},message:"must match pattern \""+"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"+"\"",schema:"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$",parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses.items,data:data50};
+}
+if(data49.nodeAddresses !== undefined){
+let data50 = data49.nodeAddresses;
+if(Array.isArray(data50)){
+if(data50.length > 3){
+const err119 = {instancePath:instancePath+"/upgradeTo/nodeAddresses",schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/maxItems",keyword:"maxItems",params:{limit: 3},message:"must NOT have more than 3 items",schema:3,parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses,data:data50};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1495,9 +1497,8 @@ vErrors.push(err119);
 }
 errors++;
 }
-}
-else {
-const err120 = {instancePath:instancePath+"/upgradeTo/nodeAddresses/" + i5,schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.upgradeTo.properties.nodeAddresses.items.type,parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses.items,data:data50};
+if(data50.length < 1){
+const err120 = {instancePath:instancePath+"/upgradeTo/nodeAddresses",schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses,data:data50};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1506,19 +1507,12 @@ vErrors.push(err120);
 }
 errors++;
 }
-}
-let i6 = data49.length;
-let j1;
-if(i6 > 1){
-const indices1 = {};
-for(;i6--;){
-let item1 = data49[i6];
-if(typeof item1 !== "string"){
-continue;
-}
-if(typeof indices1[item1] == "number"){
-j1 = indices1[item1];
-const err121 = {instancePath:instancePath+"/upgradeTo/nodeAddresses",schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i6+" are identical)",schema:true,parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses,data:data49};
+const len4 = data50.length;
+for(let i5=0; i5<len4; i5++){
+let data51 = data50[i5];
+if(typeof data51 === "string"){
+if(!pattern11.test(data51)){
+const err121 = {instancePath:instancePath+"/upgradeTo/nodeAddresses/" + i5,schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/items/pattern",keyword:"pattern",params:{pattern: "^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"},message:"must match pattern \""+"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$"+"\"",schema:"^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$",parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses.items,data:data51};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1526,14 +1520,10 @@ else {
 vErrors.push(err121);
 }
 errors++;
-break;
-}
-indices1[item1] = i6;
-}
 }
 }
 else {
-const err122 = {instancePath:instancePath+"/upgradeTo/nodeAddresses",schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.upgradeTo.properties.nodeAddresses.type,parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses,data:data49};
+const err122 = {instancePath:instancePath+"/upgradeTo/nodeAddresses/" + i5,schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.upgradeTo.properties.nodeAddresses.items.type,parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses.items,data:data51};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1543,9 +1533,18 @@ vErrors.push(err122);
 errors++;
 }
 }
+let i6 = data50.length;
+let j1;
+if(i6 > 1){
+const indices1 = {};
+for(;i6--;){
+let item1 = data50[i6];
+if(typeof item1 !== "string"){
+continue;
 }
-else {
-const err123 = {instancePath:instancePath+"/upgradeTo",schemaPath:"#/properties/upgradeTo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.upgradeTo.type,parentSchema:schema11.properties.upgradeTo,data:data48};
+if(typeof indices1[item1] == "number"){
+j1 = indices1[item1];
+const err123 = {instancePath:instancePath+"/upgradeTo/nodeAddresses",schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i6+" are identical)",schema:true,parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses,data:data50};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1553,16 +1552,139 @@ else {
 vErrors.push(err123);
 }
 errors++;
+break;
+}
+indices1[item1] = i6;
 }
 }
 }
 else {
-const err124 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err124 = {instancePath:instancePath+"/upgradeTo/nodeAddresses",schemaPath:"#/properties/upgradeTo/properties/nodeAddresses/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.upgradeTo.properties.nodeAddresses.type,parentSchema:schema11.properties.upgradeTo.properties.nodeAddresses,data:data50};
 if(vErrors === null){
 vErrors = [err124];
 }
 else {
 vErrors.push(err124);
+}
+errors++;
+}
+}
+if(data49.readWriteEndpoint !== undefined){
+let data52 = data49.readWriteEndpoint;
+if(typeof data52 === "string"){
+if(func3(data52) > 253){
+const err125 = {instancePath:instancePath+"/upgradeTo/readWriteEndpoint",schemaPath:"#/properties/upgradeTo/properties/readWriteEndpoint/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters",schema:253,parentSchema:schema11.properties.upgradeTo.properties.readWriteEndpoint,data:data52};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+if(!pattern15.test(data52)){
+const err126 = {instancePath:instancePath+"/upgradeTo/readWriteEndpoint",schemaPath:"#/properties/upgradeTo/properties/readWriteEndpoint/pattern",keyword:"pattern",params:{pattern: "^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))$"},message:"must match pattern \""+"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))$"+"\"",schema:"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))$",parentSchema:schema11.properties.upgradeTo.properties.readWriteEndpoint,data:data52};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+}
+}
+else {
+const err127 = {instancePath:instancePath+"/upgradeTo/readWriteEndpoint",schemaPath:"#/properties/upgradeTo/properties/readWriteEndpoint/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.upgradeTo.properties.readWriteEndpoint.type,parentSchema:schema11.properties.upgradeTo.properties.readWriteEndpoint,data:data52};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+}
+if(data49.readWritePort !== undefined){
+let data53 = data49.readWritePort;
+if(!((data53 === 5432) || (data53 === 6432))){
+const err128 = {instancePath:instancePath+"/upgradeTo/readWritePort",schemaPath:"#/properties/upgradeTo/properties/readWritePort/enum",keyword:"enum",params:{allowedValues: schema11.properties.upgradeTo.properties.readWritePort.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.upgradeTo.properties.readWritePort.enum,parentSchema:schema11.properties.upgradeTo.properties.readWritePort,data:data53};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+if(data49.readOnlyEndpoint !== undefined){
+let data54 = data49.readOnlyEndpoint;
+if(typeof data54 === "string"){
+if(func3(data54) > 253){
+const err129 = {instancePath:instancePath+"/upgradeTo/readOnlyEndpoint",schemaPath:"#/properties/upgradeTo/properties/readOnlyEndpoint/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters",schema:253,parentSchema:schema11.properties.upgradeTo.properties.readOnlyEndpoint,data:data54};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+if(!pattern15.test(data54)){
+const err130 = {instancePath:instancePath+"/upgradeTo/readOnlyEndpoint",schemaPath:"#/properties/upgradeTo/properties/readOnlyEndpoint/pattern",keyword:"pattern",params:{pattern: "^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))$"},message:"must match pattern \""+"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))$"+"\"",schema:"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))$",parentSchema:schema11.properties.upgradeTo.properties.readOnlyEndpoint,data:data54};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+}
+else {
+const err131 = {instancePath:instancePath+"/upgradeTo/readOnlyEndpoint",schemaPath:"#/properties/upgradeTo/properties/readOnlyEndpoint/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.upgradeTo.properties.readOnlyEndpoint.type,parentSchema:schema11.properties.upgradeTo.properties.readOnlyEndpoint,data:data54};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+}
+if(data49.readOnlyPort !== undefined){
+let data55 = data49.readOnlyPort;
+if(!((data55 === 5433) || (data55 === 6432))){
+const err132 = {instancePath:instancePath+"/upgradeTo/readOnlyPort",schemaPath:"#/properties/upgradeTo/properties/readOnlyPort/enum",keyword:"enum",params:{allowedValues: schema11.properties.upgradeTo.properties.readOnlyPort.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.upgradeTo.properties.readOnlyPort.enum,parentSchema:schema11.properties.upgradeTo.properties.readOnlyPort,data:data55};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+}
+}
+else {
+const err133 = {instancePath:instancePath+"/upgradeTo",schemaPath:"#/properties/upgradeTo/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.upgradeTo.type,parentSchema:schema11.properties.upgradeTo,data:data49};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+}
+else {
+const err134 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
 }
 errors++;
 }

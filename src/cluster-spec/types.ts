@@ -201,6 +201,49 @@ export interface UpgradeTo {
    * addresses, each admitted as `hostssl all <superuser> <address>/32 scram-sha-256`.
    */
   readonly nodeAddresses: readonly string[];
+  /**
+   * Green's read-write endpoint host (its `<id>_read_write_endpoint` output): the DNS name of
+   * green's internal Network Load Balancer when green is distributed, green's node private IPv4
+   * address when green is standalone; may be a Terraform token (then checked at plan time).
+   * When set, blue's endpoints follow green at the cutover: blue's PgBouncers (on blue's pooler
+   * instances when blue is distributed, on blue's node when standalone) are re-pointed at
+   * green's endpoints, blue's read-write pool to this host on {@link readWritePort}, so clients
+   * of blue's endpoints change nothing. Blue's PgBouncer hosts must reach it: give green
+   * `upgradeFrom.poolerSecurityGroupId` (blue's `<id>_pooler_security_group_id` output).
+   *
+   * Allowed: a DNS name of at most 253 characters, dot-separated labels of 1 to 63 letters,
+   * digits and hyphens (not starting or ending with a hyphen, the last label starting with a
+   * letter), or an IPv4 address. Errors (`SpecValidationError` naming the field, the value and
+   * what is allowed): anything else (spaces, newlines, `$`, `;`, `/`, `:`, a port suffix), and
+   * this field without {@link readWritePort} or the port without it.
+   * @default - blue's PgBouncers are not re-pointed: clients move to green's endpoints themselves
+   */
+  readonly readWriteEndpoint?: string;
+  /**
+   * Green's read-write endpoint port (its `<id>_read_write_port` output): 5432 when green is
+   * distributed (its load balancer's listener, `PORTS.endpointReadWrite`), 6432 when standalone
+   * (PgBouncer on its node, `PORTS.pgbouncerReadWrite`); a number token is checked at plan
+   * time. Required with {@link readWriteEndpoint}, refused without it; any other number is a
+   * `SpecValidationError`.
+   * @default - none (only with {@link readWriteEndpoint})
+   */
+  readonly readWritePort?: number;
+  /**
+   * Green's read-only endpoint host (its `<id>_read_only_endpoint` output; standalone: the
+   * read-write one), same shape, token handling and errors as {@link readWriteEndpoint}:
+   * blue's read-only pool goes to this host on {@link readOnlyPort} at the cutover. Only with
+   * {@link readWriteEndpoint} and {@link readOnlyPort}; alone, a `SpecValidationError`.
+   * @default - blue's read-only pool goes to green's read-write endpoint
+   *   ({@link readWriteEndpoint} on {@link readWritePort}: green's primary), like its read-write pool
+   */
+  readonly readOnlyEndpoint?: string;
+  /**
+   * Green's read-only endpoint port (its `<id>_read_only_port` output): 5433 when green is
+   * distributed (`PORTS.endpointReadOnly`), 6432 when standalone. Required with
+   * {@link readOnlyEndpoint}, refused without it; any other number is a `SpecValidationError`.
+   * @default - none (only with {@link readOnlyEndpoint})
+   */
+  readonly readOnlyPort?: number;
 }
 
 /**
@@ -248,6 +291,19 @@ export interface UpgradeFrom {
    * they belong to green and go away with green (or when `upgradeFrom` is removed).
    */
   readonly securityGroupId: string;
+  /**
+   * The security group of blue's PgBouncer hosts (blue's `<id>_pooler_security_group_id`
+   * output: its pooler instances' group when blue is distributed, its node group when
+   * standalone), for blue's endpoints to follow green at the cutover (blue's
+   * `upgradeTo.readWriteEndpoint`). Green's stack adds, from green's side, an ingress rule on
+   * green's endpoint security group (distributed: its load balancer's group, TCP 5432 and
+   * 5433; standalone: its node group, TCP 6432) from this group, and the matching egress rules
+   * of this group to green's; they belong to green and go away with green (or when the field
+   * is removed). A security group id such as `"sg-0abc1234"` (token allowed, checked at plan
+   * time); anything else is a `SpecValidationError`.
+   * @default - no rule: blue's PgBouncers cannot reach green's endpoints
+   */
+  readonly poolerSecurityGroupId?: string;
   /**
    * Run the cutover: blue read-only, green applies the rest, sequences copied, subscription
    * dropped. Setting it is a new launch template version of green's nodes, rolled like any

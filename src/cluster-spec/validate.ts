@@ -285,6 +285,63 @@ function nameAndScheduleIssues(spec: any, deferred: (pointer: string) => boolean
 }
 
 /**
+ * The pairing rules of `upgradeTo`'s endpoint fields (the schema checks each field's shape):
+ * a host comes with its port and a port with its host (`readWriteEndpoint` with
+ * `readWritePort`, `readOnlyEndpoint` with `readOnlyPort`), `readOnlyEndpoint` only with
+ * `readWriteEndpoint`, and the two ports of one green cluster (5432 with 5433 for a
+ * distributed green, 6432 with 6432 for a standalone one). Presence is known at synth even
+ * for a field holding a token; the port pair is compared only when both are literal. Nothing
+ * when `upgradeTo` is not an object literal.
+ */
+function upgradeToEndpointIssues(spec: any, deferred: (pointer: string) => boolean): SpecIssue[] {
+  const u = spec.upgradeTo;
+  if (u === null || typeof u !== "object" || Array.isArray(u) || deferred("/upgradeTo")) return [];
+  const issues: SpecIssue[] = [];
+  const has = (k: string) => u[k] !== undefined;
+  const pair = (host: string, port: string, output: string, ports: string) => {
+    if (has(host) && !has(port)) {
+      issues.push({
+        path: `upgradeTo.${port}`,
+        value: undefined,
+        message: `\`upgradeTo.${port}\` is required with \`upgradeTo.${host}\`: green's \`<id>_${output}\` output, ${ports}`,
+      });
+    } else if (has(port) && !has(host)) {
+      issues.push({
+        path: `upgradeTo.${port}`,
+        value: u[port],
+        message: `\`upgradeTo.${port}\`: got ${showValue(u[port])} without \`upgradeTo.${host}\`; expected it only together with \`upgradeTo.${host}\` (the green cluster's endpoint host)`,
+      });
+    }
+  };
+  pair("readWriteEndpoint", "readWritePort", "read_write_port", "5432 (distributed green) or 6432 (standalone green)");
+  pair("readOnlyEndpoint", "readOnlyPort", "read_only_port", "5433 (distributed green) or 6432 (standalone green)");
+  if (has("readOnlyEndpoint") && !has("readWriteEndpoint")) {
+    issues.push({
+      path: "upgradeTo.readOnlyEndpoint",
+      value: u.readOnlyEndpoint,
+      message:
+        `\`upgradeTo.readOnlyEndpoint\`: got ${showValue(u.readOnlyEndpoint)} without \`upgradeTo.readWriteEndpoint\`; ` +
+        "expected it only together with `upgradeTo.readWriteEndpoint` (green's `<id>_read_write_endpoint` output): blue's read-write pool must follow green too",
+    });
+  }
+  const rw = u.readWritePort;
+  const ro = u.readOnlyPort;
+  if (Number.isInteger(rw) && Number.isInteger(ro) && !deferred("/upgradeTo/readWritePort") && !deferred("/upgradeTo/readOnlyPort")) {
+    const want = rw === 5432 ? 5433 : rw === 6432 ? 6432 : undefined;
+    if (want !== undefined && (ro === 5433 || ro === 6432) && ro !== want) {
+      issues.push({
+        path: "upgradeTo.readOnlyPort",
+        value: ro,
+        message:
+          `\`upgradeTo.readOnlyPort\`: got ${ro} with \`upgradeTo.readWritePort\` ${rw}; expected ${want}: ` +
+          `one green cluster serves 5432 and 5433 (distributed) or 6432 alone (standalone); give both of green's outputs (\`<id>_read_write_port\`, \`<id>_read_only_port\`)`,
+      });
+    }
+  }
+  return issues;
+}
+
+/**
  * Validates a cluster spec (from TypeScript props or a parsed spec file) against the JSON
  * Schema and the cross-field rules, and applies defaults.
  *
@@ -320,7 +377,7 @@ export function validateClusterSpec(input: unknown, options: ValidateOptions = {
     }
   }
   const isDef = (pointer: string) => isDeferred(input, pointer, isUnresolved);
-  for (const issue of [...crossFieldIssues(input, requireNetwork, isDef), ...patroniTimingIssues(input, isDef), ...tagIssues(input, isDef), ...nameAndScheduleIssues(input, isDef)]) {
+  for (const issue of [...crossFieldIssues(input, requireNetwork, isDef), ...patroniTimingIssues(input, isDef), ...tagIssues(input, isDef), ...nameAndScheduleIssues(input, isDef), ...upgradeToEndpointIssues(input, isDef)]) {
     if (!seen.has(issue.path) || issue.path === "network.subnetIds") issues.push(issue);
     seen.add(issue.path);
   }

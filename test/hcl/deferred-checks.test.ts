@@ -103,6 +103,29 @@ describe("plan-time checks of upgradeFrom and upgradeTo fields holding tokens", 
     expect(schemaConditions(schemaAt("network.subnetIds"), "x")).not.toContain("length(distinct(x)) == length(x)");
   });
 
+  test("token endpoint hosts, ports and blue's pooler security group get their schema rules as plan-time checks (the host pattern is RE2: no lookaround)", () => {
+    const s = new TerraformStack(Testing.app(), "s");
+    const v = (id: string, type: string) => new TerraformVariable(s, id, { type });
+    const [rw, ro, rwPort, roPort, poolerSg] = [v("rw", "string").stringValue, v("ro", "string").stringValue, v("rwp", "number").numberValue, v("rop", "number").numberValue, v("psg", "string").stringValue];
+    const map = new Map<unknown, string>([[rw, "var.rw"], [ro, "var.ro"], [rwPort, "var.rwp"], [roPort, "var.rop"], [poolerSg, "var.psg"]]);
+    const spec = {
+      ...base,
+      upgradeFrom: { ...UPGRADE, poolerSecurityGroupId: poolerSg },
+      upgradeTo: { nodeAddresses: ["10.0.1.20"], readWriteEndpoint: rw, readWritePort: rwPort, readOnlyEndpoint: ro, readOnlyPort: roPort },
+    } as ClusterSpec;
+    const checks = planTimeChecks(spec, exprOf(map));
+    const host = schemaAt("upgradeTo.readWriteEndpoint").pattern!;
+    expect(host).not.toMatch(/\(\?[=!<]/);
+    expect(checks.map((c) => [c.path, c.condition])).toEqual([
+      ["upgradeFrom.poolerSecurityGroupId", 'can(regex("^sg-[0-9a-f]{8,17}$", var.psg))'],
+      ["upgradeTo.readWriteEndpoint", `can(regex(${JSON.stringify(host)}, var.rw)) && length(var.rw) <= 253`],
+      ["upgradeTo.readWritePort", "contains([5432, 6432], var.rwp)"],
+      ["upgradeTo.readOnlyEndpoint", `can(regex(${JSON.stringify(host)}, var.ro)) && length(var.ro) <= 253`],
+      ["upgradeTo.readOnlyPort", "contains([5433, 6432], var.rop)"],
+    ]);
+    expect(checks[1].errorMessage).toMatch(/^The cluster spec field `upgradeTo.readWriteEndpoint` must be the green cluster's read-write endpoint host/);
+  });
+
   test("a token major version must be below green's, a token blue name must not be green's (the synth-time rules on literals)", () => {
     const t = vars();
     const spec = { ...base, upgradeFrom: { ...UPGRADE, clusterName: t.name, majorVersion: t.major as 15 } } as ClusterSpec;

@@ -246,3 +246,58 @@ describe("upgradeTo (blue admits green's nodes)", () => {
     expect(issues[0].message).toMatch(message);
   });
 });
+
+describe("upgradeTo's endpoints (blue's endpoints follow green at the cutover) and upgradeFrom.poolerSecurityGroupId", () => {
+  const blue = (upgradeTo: Record<string, unknown>) => ({ name: "orders", deployment: "distributed", size: "S", storageGiB: 40, majorVersion: 15, upgradeTo: { nodeAddresses: ["10.0.1.20"], ...upgradeTo } });
+  const NLB = "mp-orders-v17-0123456789abcdef.elb.eu-west-1.amazonaws.com";
+
+  test("a distributed green's NLB name and ports, or a standalone green's address and port, are kept in the resolved spec; the read-only pair is optional", () => {
+    const both = { readWriteEndpoint: NLB, readWritePort: 5432, readOnlyEndpoint: NLB, readOnlyPort: 5433 };
+    expect(validateClusterSpec(blue(both), { requireNetwork: false }).spec.upgradeTo).toEqual({ nodeAddresses: ["10.0.1.20"], ...both });
+    const standalone = { readWriteEndpoint: "10.0.1.20", readWritePort: 6432 };
+    expect(validateClusterSpec(blue(standalone), { requireNetwork: false }).spec.upgradeTo).toEqual({ nodeAddresses: ["10.0.1.20"], ...standalone });
+    expect(validateClusterSpec(blue({}), { requireNetwork: false }).spec.upgradeTo).toEqual({ nodeAddresses: ["10.0.1.20"] });
+    expect(issuesOf(blue({ readWriteEndpoint: "localhost", readWritePort: 6432 }))).toEqual([]);
+  });
+
+  const hostile = ["a b", "x\n[databases]", "${x}", "; rm -rf", "%{x}", "10.0.1.20:6432", "host/db", "-lead.example.com", "a..b", "10.0.1.256", "999.1.1.1", "a.", "", "x".repeat(64), `${"a".repeat(63)}.`.repeat(4) + "com", "élan.example.com"];
+  test.each(hostile.map((v) => [v]))("upgradeTo.readWriteEndpoint %j is refused, naming the field, the value and what is allowed", (value) => {
+    const issues = issuesOf(blue({ readWriteEndpoint: value, readWritePort: 5432 }));
+    expect(issues.map((i) => i.path)).toEqual(["upgradeTo.readWriteEndpoint"]);
+    expect(issues[0].message).toContain(`\`upgradeTo.readWriteEndpoint\`: got ${JSON.stringify(value).slice(0, 77)}`);
+    expect(issues[0].message).toMatch(/expected the green cluster's read-write endpoint host \(its `<id>_read_write_endpoint` output\): a DNS name of at most 253 characters .* or an IPv4 address/);
+  });
+
+  test.each(hostile.map((v) => [v]))("upgradeTo.readOnlyEndpoint %j is refused the same way", (value) => {
+    const issues = issuesOf(blue({ readWriteEndpoint: NLB, readWritePort: 5432, readOnlyEndpoint: value, readOnlyPort: 5433 }));
+    expect(issues.map((i) => i.path)).toEqual(["upgradeTo.readOnlyEndpoint"]);
+    expect(issues[0].message).toMatch(/^`upgradeTo\.readOnlyEndpoint`: got .*; expected the green cluster's read-only endpoint host/);
+  });
+
+  test.each([
+    [{ readOnlyEndpoint: NLB, readOnlyPort: 5433 }, "upgradeTo.readOnlyEndpoint", /got "mp-orders-v17.*" without `upgradeTo\.readWriteEndpoint`; expected it only together with `upgradeTo\.readWriteEndpoint`/],
+    [{ readWriteEndpoint: NLB }, "upgradeTo.readWritePort", /`upgradeTo\.readWritePort` is required with `upgradeTo\.readWriteEndpoint`: green's `<id>_read_write_port` output, 5432 \(distributed green\) or 6432/],
+    [{ readWritePort: 5432 }, "upgradeTo.readWritePort", /got 5432 without `upgradeTo\.readWriteEndpoint`/],
+    [{ readWriteEndpoint: NLB, readWritePort: 5432, readOnlyEndpoint: NLB }, "upgradeTo.readOnlyPort", /`upgradeTo\.readOnlyPort` is required with `upgradeTo\.readOnlyEndpoint`/],
+    [{ readWriteEndpoint: NLB, readWritePort: 5432, readOnlyPort: 5433 }, "upgradeTo.readOnlyPort", /got 5433 without `upgradeTo\.readOnlyEndpoint`/],
+    [{ readWriteEndpoint: NLB, readWritePort: 6432, readOnlyEndpoint: NLB, readOnlyPort: 5433 }, "upgradeTo.readOnlyPort", /got 5433 with `upgradeTo\.readWritePort` 6432; expected 6432: one green cluster serves 5432 and 5433 \(distributed\) or 6432 alone/],
+    [{ readWriteEndpoint: NLB, readWritePort: 6433 }, "upgradeTo.readWritePort", /got 6433; expected the green cluster's read-write endpoint port .*: 5432 \(distributed: its load balancer\) or 6432 \(standalone/],
+    [{ readWriteEndpoint: NLB, readWritePort: "5432; rm -rf" }, "upgradeTo.readWritePort", /got "5432; rm -rf"; expected the green cluster's read-write endpoint port/],
+    [{ readWriteEndpoint: NLB, readWritePort: 5432, readOnlyEndpoint: NLB, readOnlyPort: 6433 }, "upgradeTo.readOnlyPort", /got 6433; expected the green cluster's read-only endpoint port .*: 5433 \(distributed: its load balancer\) or 6432/],
+  ])("upgradeTo %j is refused at %s", (upgradeTo, path, message) => {
+    const issues = issuesOf(blue(upgradeTo));
+    expect(issues.map((i) => i.path)).toEqual([path]);
+    expect(issues[0].message).toMatch(message);
+  });
+
+  test("upgradeFrom.poolerSecurityGroupId: a security group id is kept; anything else is refused naming field, value and what is allowed", () => {
+    expect(validateClusterSpec(spec({ upgradeFrom: { ...UPGRADE_FROM, poolerSecurityGroupId: "sg-0def67890" } }), { requireNetwork: false }).spec.upgradeFrom?.poolerSecurityGroupId).toBe("sg-0def67890");
+    for (const value of ["sg-0def67890 0.0.0.0/0", "${x}", "sg-\n", "; rm -rf", "0.0.0.0/0"]) {
+      const issues = issuesOf(spec({ upgradeFrom: { ...UPGRADE_FROM, poolerSecurityGroupId: value } }));
+      expect(issues.map((i) => i.path)).toEqual(["upgradeFrom.poolerSecurityGroupId"]);
+      expect(issues[0].message).toBe(
+        `\`upgradeFrom.poolerSecurityGroupId\`: got ${JSON.stringify(value)}; expected the security group of the blue cluster's PgBouncer hosts (its \`<id>_pooler_security_group_id\` output), such as "sg-0abc1234"`,
+      );
+    }
+  });
+});
