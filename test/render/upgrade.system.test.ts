@@ -30,7 +30,11 @@
  * added on blue during the follow (DDL is not replicated) is named, and refuses a cutover, until
  * green has it too. A table stranded by a failover on blue during its initial copy (state f, its
  * table-sync slot gone with the former primary) is copied again, though another table references
- * it through a foreign key (ON DELETE CASCADE), whose rows stay as they were.
+ * it through a foreign key (ON DELETE CASCADE), whose rows stay as they were. A table whose
+ * table-sync worker finishes during that run (PostgreSQL sets its state to s, drops its slot on
+ * blue, then commits: the run reads state f and finds no slot) is left as it is, not copied again:
+ * crm.segments in state f with an open transaction holding its update to s, committed once the
+ * run's reset waits for it.
  *
  * The writer (bash, host psql) commits a transaction to blue every few milliseconds (insert,
  * update, insert into a table without a primary key); once blue refuses writes it waits for the
@@ -180,6 +184,7 @@ GRANT SELECT ON orders TO reporting;
 EOF
 bp -d crm -c "SET ROLE crm_user; CREATE TABLE contacts (id int PRIMARY KEY, name text); INSERT INTO contacts SELECT g, 'c' || g FROM generate_series(1, 2000) g;" >/dev/null
 # notes references contacts (ON DELETE CASCADE: a delete of contacts' rows that fired the key would take notes' rows with it)
+bp -d crm -c "SET ROLE crm_user; CREATE TABLE segments (id int PRIMARY KEY, name text); INSERT INTO segments SELECT g, 's' || g FROM generate_series(1, 300) g;" >/dev/null
 bp -d crm -c "SET ROLE crm_user; CREATE TABLE notes (id int PRIMARY KEY, contact_id int NOT NULL REFERENCES contacts (id) ON DELETE CASCADE, body text); INSERT INTO notes SELECT g, g % 2000 + 1, 'n' || g FROM generate_series(1, 3000) g;" >/dev/null
 
 # --- green: PostgreSQL 17 of the Debian 13 root
@@ -281,6 +286,8 @@ gp -d shop -c "ALTER TABLE orders ADD COLUMN note text" >/dev/null
 cp "$ROOT0/opt/upgrade-follow" "$ROOT0${UPGRADE_SCRIPT}"
 rc=0; $UP run > "$STAGE/run-nodrift.log" 2>&1 || rc=$?
 echo "nodrift_rc: $rc $(grep -c 'schema drift' "$STAGE/run-nodrift.log")"
+# nothing is stranded in these runs (no failover during an initial copy: the second address is the same server)
+echo "copied_again_unstranded: $(cat "$STAGE/run2.log" "$STAGE/run3.log" "$STAGE/run-drift.log" "$STAGE/run-nodrift.log" | grep -c 'copied again')"
 for i in $(seq 1 60); do
   p=$(gp -d shop -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')")
   q=$(gp -d crm -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate NOT IN ('r', 's')")
@@ -294,9 +301,35 @@ gp -d crm -c "UPDATE pg_catalog.pg_subscription_rel SET srsubstate = 'f', srsubl
 gp -d crm -c "BEGIN; SET LOCAL session_replication_role = replica; DELETE FROM contacts WHERE id > 1500; COMMIT" >/dev/null
 notes_q="SELECT count(*) || ' ' || md5(string_agg(x::text, '|' ORDER BY id)) FROM notes x"
 echo "stranded_notes_before: $(gp -d crm -c "$notes_q")"
+# a table-sync worker finishing during that run: it sets its table's state to s, drops its slot on blue, and only then commits
+# (tablesync.c), so the run can read state f and find no slot. Simulated on crm.segments: state f committed (its slot long gone),
+# and an open transaction (the worker's) holding its update to s, committed once the run's reset waits for it (bounded: 60 s)
+seg_q="SELECT pg_relation_filenode('segments') || ' ' || count(*) || ' ' || md5(string_agg(x::text, '|' ORDER BY id)) FROM segments x"
+gp -d crm -c "UPDATE pg_catalog.pg_subscription_rel SET srsubstate = 'f', srsublsn = NULL WHERE srrelid = 'segments'::regclass" >/dev/null
+echo "race_before: $(gp -d crm -c "$seg_q")"
+gp -d "dbname=crm application_name=race-holder" > "$STAGE/race-holder.out" 2>&1 <<'EOF' &
+BEGIN;
+UPDATE pg_catalog.pg_subscription_rel SET srsubstate = 's', srsublsn = NULL WHERE srrelid = 'segments'::regclass;
+DO $$ BEGIN FOR i IN 1..600 LOOP EXIT WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE locktype = 'transactionid' AND NOT granted AND transactionid::text = pg_current_xact_id()::text); PERFORM pg_sleep(0.1); END LOOP; END $$;
+SELECT 'race_waited: ' || EXISTS (SELECT 1 FROM pg_catalog.pg_locks WHERE locktype = 'transactionid' AND NOT granted AND transactionid::text = pg_current_xact_id()::text);
+COMMIT;
+EOF
+holder=$!
+for i in $(seq 1 100); do
+  [ "$(gp -d crm -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'race-holder' AND query LIKE 'DO %'")" = 1 ] && break; sleep 0.1
+done
 rc=0; $UP run > "$STAGE/run-stranded.log" 2>&1 || rc=$?
 echo "stranded_rc: $rc"
 grep 'copied again' "$STAGE/run-stranded.log" | sed 's/^.*follow: /stranded_line: /'
+grep 'left as it is' "$STAGE/run-stranded.log" | sed 's/^.*follow: /race_line: /'
+wait $holder
+grep '^race_waited: ' "$STAGE/race-holder.out"
+echo "race_state: $(gp -d crm -c "SELECT srsubstate FROM pg_subscription_rel WHERE srrelid = 'segments'::regclass")"
+for i in $(seq 1 60); do
+  q=$(gp -d crm -c "SELECT srsubstate FROM pg_subscription_rel WHERE srrelid = 'segments'::regclass")
+  [ "$q" = r ] && break; sleep 1
+done
+echo "race_after: $(gp -d crm -c "$seg_q") $q"
 for i in $(seq 1 60); do
   q=$(gp -d crm -c "SELECT srsubstate FROM pg_subscription_rel WHERE srrelid = 'contacts'::regclass")
   [ "$q" = r ] && break; sleep 1
@@ -341,7 +374,7 @@ grep 'step \|cutover done' "$STAGE/run4.log" | sed 's/^[^ ]* managed-postgres-up
 # --- checks
 ids=$(paste -sd, "$W/acked-blue")
 echo "lost_writes: $(gp -d shop -c "SELECT count(*) FROM unnest('{$ids}'::bigint[]) a(id) WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = a.id)")"
-for t in "shop orders id WHERE item NOT LIKE 'green-%'" "shop events at,what" "crm contacts id" "crm notes id"; do
+for t in "shop orders id WHERE item NOT LIKE 'green-%'" "shop events at,what" "crm contacts id" "crm notes id" "crm segments id"; do
   set -- $t; db=$1; tbl=$2; ord=$3; shift 3; w="$*"
   q="SELECT count(*) || ' ' || md5(COALESCE(string_agg(x::text, '|' ORDER BY $ord), '')) FROM (SELECT * FROM $tbl $w) x"
   echo "rows_blue_$tbl: $(bp -d "$db" -c "$q")"
@@ -422,6 +455,17 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("stranded_notes_after")).toBe(one("stranded_notes_before"));
     expect(one("stranded_notes_after")).toBe(one("stranded_notes_blue"));
     expect(one("stranded_notes_orphans")).toBe("0");
+    // a table whose table-sync worker finished during the run (state f read, its slot gone, then s
+    // committed): seen in the first follow run as shop.events "copied again", nothing stranded
+    expect(one("copied_again_unstranded")).toBe("0");
+    expect(one("race_waited")).toBe("true");
+    expect(reported(r.stdout, "race_line")).toEqual([
+      "crm: table segments left as it is: its state had moved on from f (finished copy) when it was to be reset, so its table-sync slot was gone because its worker had finished (it drops the slot before its state s commits), not because of a failover",
+    ]);
+    expect(one("race_state")).toMatch(/^[sr]$/);
+    // same file (no TRUNCATE), same rows, then ready
+    expect(one("race_before")).toMatch(/^\d+ 300 [0-9a-f]{32}$/);
+    expect(one("race_after")).toBe(`${one("race_before")} r`);
     // found on the EC2 twin: databases created from template0 had no pgbouncer.get_auth, so clients could not log in through green's PgBouncer
     expect(one("green_auth_function")).toBe("shop=1 crm=1");
     // DDL on blue: named, refused for the cutover, gone once green has the column
@@ -439,7 +483,7 @@ kill $(jobs -p) 2>/dev/null; wait
     // cutover
     expect(one("cutover_rc")).toBe("0");
     expect(one("lost_writes")).toBe("0");
-    for (const t of ["orders", "events", "contacts", "notes"]) expect(one(`rows_green_${t}`)).toBe(one(`rows_blue_${t}`));
+    for (const t of ["orders", "events", "contacts", "notes", "segments"]) expect(one(`rows_green_${t}`)).toBe(one(`rows_blue_${t}`));
     expect(Number(one("acked_blue"))).toBeGreaterThan(0);
     expect(one("seq_green_invoice")).toBe(one("seq_blue_invoice"));
     expect(one("seq_blue_invoice")).toBe("1036");
