@@ -179,7 +179,8 @@ const LOCAL_OPTION_KEYS = ["priorStateFile", "now"];
  * roles and outputs (`<id>_read_write_endpoint`, `<id>_read_write_port`,
  * `<id>_read_only_endpoint`, `<id>_read_only_port`, `<id>_secret_arn`,
  * `<id>_ca_certificate_parameter`, `<id>_backup_bucket_name`, `<id>_kms_key_arn`, `<id>_node_addresses`,
- * `<id>_node_security_group_id`; standalone's read-only endpoint is its read-write one). See docs/aws.md.
+ * `<id>_node_security_group_id`, `<id>_pooler_security_group_id`; standalone's read-only endpoint is its
+ * read-write one, and its PgBouncer hosts' group its node group). See docs/aws.md.
  *
  * @throws SpecValidationError at construction, before any resource is created, when a
  *   prop is invalid: the message names each field (in backticks), the value and the rule
@@ -246,6 +247,14 @@ export class ManagedPostgres extends Construct {
   public readonly backupBucketName: string;
   /** ARN of the KMS key. */
   public readonly kmsKeyArn: string;
+  /**
+   * Security group of this cluster's PgBouncer hosts (token): the pooler instances' group when
+   * distributed, the node group when standalone (PgBouncer runs on the node). A green cluster's
+   * `upgradeFrom.poolerSecurityGroupId` (output `<id>_pooler_security_group_id`): green admits
+   * it on its endpoint ports so that this cluster's endpoints can follow green at the cutover
+   * (docs/UPGRADING.md).
+   */
+  public readonly poolerSecurityGroupId: string;
   /** Log groups, alarm topic, alarms and dashboard (docs/monitoring.md). */
   public readonly monitoring: ClusterMonitoring;
 
@@ -314,6 +323,7 @@ export class ManagedPostgres extends Construct {
         allowedSecurityGroupIds: network.allowedSecurityGroupIds,
         httpsEgressCidrs: props.httpsEgressCidrs ?? [],
       });
+      this.poolerSecurityGroupId = (this.securityGroups.pooler ?? this.securityGroups.nodes).id;
       const imageId = props.imageId ?? debianImage(this, "image", spec.architecture, DEBIAN_RELEASE_OF_MAJOR[spec.majorVersion]!).id;
       const userDataOptions = { installPackages: props.installPackagesAtBoot ?? false };
       // Distributed: the load balancer first, so that the nodes, which issue the PgBouncer
@@ -560,6 +570,13 @@ export class ManagedPostgres extends Construct {
         key: "node_security_group_id",
         value: this.securityGroups.nodes.id,
         description: "Security group of the database nodes: a green cluster's upgradeFrom.securityGroupId (docs/UPGRADING.md).",
+      },
+      {
+        key: "pooler_security_group_id",
+        value: this.poolerSecurityGroupId,
+        description:
+          `Security group of the PgBouncer hosts (${model === "distributed" ? "the pooler instances" : "the database node: PgBouncer runs on it"}): ` +
+          "a green cluster's upgradeFrom.poolerSecurityGroupId, which lets this cluster's PgBouncers reach green's endpoints when they follow green at the cutover (docs/UPGRADING.md).",
       },
     ]);
   }

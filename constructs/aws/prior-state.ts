@@ -159,7 +159,9 @@ type UpgradeFromInput = Parameters<typeof upgradeFromIssues>[0];
  * Green's access to blue (`upgradeFrom`): the node role may read blue's secret (and decrypt it
  * through Secrets Manager with `kmsKeyArn`), {@link upgradeSourceStatements}; blue's node
  * security group admits green's nodes on 5432 and 8008 (rules owned by green,
- * `ClusterSecurityGroups.allowUpgradeSource`). The node settings travel in the bootstrap
+ * `ClusterSecurityGroups.allowUpgradeSource`); with `poolerSecurityGroupId`, green's endpoint
+ * security group admits blue's PgBouncer hosts on green's endpoint ports
+ * (`ClusterSecurityGroups.allowUpgradeSourcePoolers`). The node settings travel in the bootstrap
  * header (`UPGRADE_FROM_*`, `UPGRADE_CUTOVER`: src/render/bootstrap).
  */
 export function addUpgradeSource(
@@ -170,6 +172,7 @@ export function addUpgradeSource(
 ): void {
   nodeRole.addPolicy("upgrade-source-read", upgradeSourceStatements(upgradeFrom, env.region));
   securityGroups.allowUpgradeSource(upgradeFrom.securityGroupId);
+  if (upgradeFrom.poolerSecurityGroupId !== undefined) securityGroups.allowUpgradeSourcePoolers(upgradeFrom.poolerSecurityGroupId);
 }
 
 /** Where a green node's user data puts the loader of its upgrade script (root 0755). */

@@ -70,6 +70,9 @@ const P = {
  *   security groups, so they need no rule.
  * Clients are `allowedCidrs` and `allowedSecurityGroupIds`; they reach the endpoint ports
  * only, never the nodes' PostgreSQL, Patroni or etcd ports.
+ * A green cluster of a blue/green upgrade adds rules to blue's groups too, owned by green:
+ * {@link ClusterSecurityGroups.allowUpgradeSource} and
+ * {@link ClusterSecurityGroups.allowUpgradeSourcePoolers}.
  */
 export class ClusterSecurityGroups extends Construct {
   /** Security group of the database nodes. */
@@ -182,6 +185,35 @@ export class ClusterSecurityGroups extends Construct {
         tags: clusterTags(this.spec),
       });
       this.egress(this.nodes, `to-upgrade-source-${p.name}`, p, { sg: blueSecurityGroupId }, `${p.what} to the database nodes of the cluster this one upgrades (upgradeFrom)`);
+    }
+  }
+
+  /**
+   * `upgradeFrom.poolerSecurityGroupId` (blue's endpoints follow green at the cutover): blue's
+   * PgBouncer hosts reach this (green) cluster's endpoints. Creates, per endpoint port green
+   * serves, an ingress rule on green's endpoint group from blue's PgBouncer group and the
+   * matching egress rule of blue's group to green's:
+   * - distributed green: the load balancer's group (`endpoint`), TCP 5432 and 5433 (its
+   *   listeners; a Network Load Balancer's security group filters on listener ports);
+   * - standalone green: the node group, TCP 6432 (PgBouncer on the node, its only endpoint).
+   * Nothing else: no other port, no other source. Both rules are resources of this (green)
+   * cluster, tagged with its name: they go away with green, or when the field is removed.
+   * @param bluePoolerSecurityGroupId blue's `<id>_pooler_security_group_id` output (its pooler
+   *   instances' group, distributed; its node group, standalone); token allowed
+   */
+  public allowUpgradeSourcePoolers(bluePoolerSecurityGroupId: string): void {
+    const [target, ports] = this.endpoint ? [this.endpoint, [P.endpointRw, P.endpointRo]] : [this.nodes, [P.bouncerRw]];
+    for (const p of ports) {
+      this.ingress(target, `from-upgrade-source-poolers-${p.name}`, p, { sg: bluePoolerSecurityGroupId }, `${p.what} from the PgBouncer hosts of the cluster this one upgrades (upgradeFrom), re-pointed here at the cutover`);
+      new VpcSecurityGroupEgressRule(this, `upgrade-source-egress-to-green-${p.name}`, {
+        securityGroupId: bluePoolerSecurityGroupId,
+        description: `${p.what} of ${this.spec.name}, which upgrades this cluster (upgradeFrom): this cluster's endpoints follow it at the cutover`,
+        ipProtocol: "tcp",
+        fromPort: p.port,
+        toPort: p.port,
+        referencedSecurityGroupId: target.id,
+        tags: clusterTags(this.spec),
+      });
     }
   }
 

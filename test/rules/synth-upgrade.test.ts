@@ -3,7 +3,7 @@
  * data volume tag, bootstrap header and outputs; the refusals with and without prior state;
  * hostile and token values; the Kubernetes refusal.
  */
-import { App, TerraformLocal, TerraformStack, TerraformVariable } from "cdktf";
+import { App, TerraformLocal, TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ManagedPostgres } from "../../constructs/aws/managed-postgres";
 import { SpecValidationError, type UpgradeFrom } from "../../src/cluster-spec";
@@ -266,6 +266,101 @@ describe("blue and green in one stack, each referencing the other's slot address
     const conditions = (prefix: string) => Object.entries(templates).filter(([n]) => n.startsWith(prefix)).flatMap(([, t]) => (t.lifecycle?.precondition ?? []).map((p: any) => String(p.condition)));
     expect(conditions("orders_slot-0_").some((c) => c.includes("local.green-slot-0-address"))).toBe(true);
     expect(conditions("orders-v17_slot-0_").some((c) => c.includes("aws_network_interface.orders_slot-0_"))).toBe(true);
+  });
+});
+
+describe("blue's endpoints follow green: green admits blue's PgBouncer hosts on its endpoint ports (upgradeFrom.poolerSecurityGroupId)", () => {
+  const BLUE_POOLERS = "sg-0fed98765";
+  const rules = (json: any, kind: "ingress" | "egress") => Object.values<any>(json.resource[`aws_vpc_security_group_${kind}_rule`]);
+  const mentions = (json: any) => [...rules(json, "ingress"), ...rules(json, "egress")].filter((r) => strings(r).some((t) => t.includes(BLUE_POOLERS)));
+
+  test.each([
+    ["distributed", "endpoint", [5432, 5433]],
+    ["standalone", "nodes", [6432]],
+  ] as const)("%s green: ingress on its %s group from blue's PgBouncer group and blue's egress to it, on %j only, tagged as green's", (deployment, group, ports) => {
+    const props = clusterProps(deployment, { name: "orders-v17", majorVersion: 17, upgradeFrom: { ...UPGRADE_FROM, poolerSecurityGroupId: BLUE_POOLERS } });
+    const { json } = synthCluster(props);
+    const target = new RegExp(`^\\$\\{aws_security_group\\.orders_security-groups_${group}_[0-9A-F]+\\.id\\}$`);
+    const ingress = rules(json, "ingress").filter((r) => r.referenced_security_group_id === BLUE_POOLERS);
+    const egress = rules(json, "egress").filter((r) => r.security_group_id === BLUE_POOLERS);
+    for (const [list, own, peer] of [[ingress, "security_group_id", "referenced_security_group_id"], [egress, "referenced_security_group_id", "security_group_id"]] as const) {
+      expect(list.map((r) => r.from_port).sort()).toEqual([...ports]);
+      for (const r of list) {
+        expect([r.ip_protocol, r.to_port, r[peer], r.cidr_ipv4, r.prefix_list_id]).toEqual(["tcp", r.from_port, BLUE_POOLERS, undefined, undefined]);
+        expect(r[own]).toMatch(target);
+        expect(r.tags["managed-postgres:cluster"]).toBe("orders-v17");
+        expect(r.description).toMatch(/upgradeFrom/);
+      }
+    }
+    // nothing else mentions blue's PgBouncer group, and nothing else changes
+    expect(mentions(json)).toHaveLength(2 * ports.length);
+    const without = synthCluster(clusterProps(deployment, { name: "orders-v17", majorVersion: 17, upgradeFrom: UPGRADE_FROM })).json;
+    expect(rules(json, "ingress").length + rules(json, "egress").length).toBe(rules(without, "ingress").length + rules(without, "egress").length + 2 * ports.length);
+    expect(mentions(without)).toEqual([]);
+  });
+
+  test.each([
+    ["distributed", "pooler", /the pooler instances/],
+    ["standalone", "nodes", /the database node: PgBouncer runs on it/],
+  ] as const)("a %s cluster outputs its PgBouncer hosts' group (%s) as <id>_pooler_security_group_id, and exposes it as poolerSecurityGroupId", (deployment, group, what) => {
+    const { outdir, app, stack } = awsStack();
+    const cluster = new ManagedPostgres(stack, "orders", clusterProps(deployment, { majorVersion: 15 }));
+    new TerraformOutput(stack, "probe", { value: cluster.poolerSecurityGroupId });
+    app.synth();
+    const json = JSON.parse(require("fs").readFileSync(`${outdir}/stacks/db/cdk.tf.json`, "utf8"));
+    const out = json.output.orders_pooler_security_group_id;
+    expect(out.value).toMatch(new RegExp(`^\\$\\{aws_security_group\\.orders_security-groups_${group}_[0-9A-F]+\\.id\\}$`));
+    expect(out.description).toMatch(what);
+    expect(out.description).toMatch(/a green cluster's upgradeFrom\.poolerSecurityGroupId/);
+    expect(json.output.probe.value).toBe(out.value);
+  });
+});
+
+// The full blue/green wiring of docs/UPGRADING.md step 2, both distributed: blue's upgradeTo names
+// green's node addresses and endpoints, green's upgradeFrom blue's secret, key, addresses and both
+// security groups. Green is declared second, so blue reads green's values through locals.
+describe("blue and green in one stack with blue's endpoints following green (upgradeTo endpoints, upgradeFrom.poolerSecurityGroupId)", () => {
+  const { outdir, app, stack } = awsStack();
+  const local = (id: string) => new TerraformLocal(stack, id, "");
+  const greenAddresses = [0, 1, 2].map((i) => local(`green-slot-${i}-address`));
+  const greenEndpoint = local("green-endpoint");
+  const blue = new ManagedPostgres(stack, "orders", {
+    ...clusterProps("distributed", { majorVersion: 15 }),
+    upgradeTo: { nodeAddresses: greenAddresses.map((l) => l.asString), readWriteEndpoint: greenEndpoint.asString, readWritePort: 5432, readOnlyEndpoint: greenEndpoint.asString, readOnlyPort: 5433 },
+  });
+  const greenCluster = new ManagedPostgres(stack, "orders-v17", {
+    ...clusterProps("distributed", { name: "orders-v17", majorVersion: 17 }),
+    upgradeFrom: {
+      ...UPGRADE_FROM,
+      secretArn: blue.secretArn,
+      kmsKeyArn: blue.kmsKeyArn,
+      nodeAddresses: blue.slots.map((x) => x.privateIp),
+      securityGroupId: blue.securityGroups.nodes.id,
+      poolerSecurityGroupId: blue.poolerSecurityGroupId,
+    },
+  });
+  greenAddresses.forEach((l, i) => (l.expression = greenCluster.slots[i]!.privateIp));
+  greenEndpoint.expression = greenCluster.readWriteEndpoint;
+  app.synth();
+  const json = JSON.parse(require("fs").readFileSync(`${outdir}/stacks/db/cdk.tf.json`, "utf8"));
+
+  test("no reference cycle (Terraform would refuse to plan)", () => {
+    expect(referenceCycle(json)).toBeUndefined();
+  });
+
+  test("the token endpoints are checked at plan time on blue's slot 0 launch template; green's rules reference blue's pooler group", () => {
+    expect(blue.deferredChecks.map((c) => c.path)).toEqual(expect.arrayContaining(["upgradeTo.readWriteEndpoint", "upgradeTo.readOnlyEndpoint"]));
+    expect(greenCluster.deferredChecks.map((c) => c.path)).toContain("upgradeFrom.poolerSecurityGroupId");
+    const templates = json.resource.aws_launch_template as Record<string, any>;
+    const conditions = Object.entries(templates)
+      .filter(([n]) => n.startsWith("orders_slot-0_"))
+      .flatMap(([, t]) => (t.lifecycle?.precondition ?? []).map((p: any) => String(p.condition)));
+    expect(conditions.filter((c) => c.includes("local.green-endpoint") && c.includes("<= 253"))).toHaveLength(2);
+    const ingress = Object.values<any>(json.resource.aws_vpc_security_group_ingress_rule).filter((r) => /orders_security-groups_pooler_/.test(String(r.referenced_security_group_id)) && /orders-v17_/.test(String(r.security_group_id)));
+    expect(ingress.map((r) => [r.from_port, String(r.security_group_id).replace(/_[0-9A-F]+\.id\}$/, "")]).sort()).toEqual([
+      [5432, "${aws_security_group.orders-v17_security-groups_endpoint"],
+      [5433, "${aws_security_group.orders-v17_security-groups_endpoint"],
+    ]);
   });
 });
 

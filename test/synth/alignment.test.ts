@@ -75,10 +75,10 @@ test.each(["standalone", "distributed"] as const)("%s: the read-only endpoint (h
   if (expected) expect(k.output.orders_read_only_endpoint.description).toBe(a.output.orders_read_only_endpoint.description);
 });
 
-test.each(["standalone", "distributed"] as const)("%s: the outputs have the same names, except the AWS-only secret, CA parameter, node addresses and node security group (upgradeFrom), and the Kubernetes-only backup role", (deployment) => {
+test.each(["standalone", "distributed"] as const)("%s: the outputs have the same names, except the AWS-only secret, CA parameter, node addresses, node and PgBouncer security groups (upgradeFrom), and the Kubernetes-only backup role", (deployment) => {
   const a = Object.keys(aws(deployment).output).sort();
   const k = Object.keys(k8s(deployment).output).sort();
-  expect(a.filter((n) => !k.includes(n))).toEqual(["orders_ca_certificate_parameter", "orders_node_addresses", "orders_node_security_group_id", "orders_secret_arn"]);
+  expect(a.filter((n) => !k.includes(n))).toEqual(["orders_ca_certificate_parameter", "orders_node_addresses", "orders_node_security_group_id", "orders_pooler_security_group_id", "orders_secret_arn"]);
   expect(k.filter((n) => !a.includes(n))).toEqual(["orders_backup_role_arn"]);
   expect(k.length).toBe(7);
 });

@@ -114,7 +114,7 @@ describe("distributed cluster", () => {
     for (const [, r] of rules) expect(r.to_port).toBe(PORTS.poolerHealth);
   });
 
-  test("outputs both endpoints, their ports, the secret ARN, the CA parameter, the bucket name, the key ARN, the node addresses and the node security group", () => {
+  test("outputs both endpoints, their ports, the secret ARN, the CA parameter, the bucket name, the key ARN, the node addresses, the node security group and the PgBouncer hosts' security group", () => {
     expect(Object.keys(s.output).sort()).toEqual(
       [
         "orders_backup_bucket_name",
@@ -127,8 +127,11 @@ describe("distributed cluster", () => {
         "orders_ca_certificate_parameter",
         "orders_node_addresses",
         "orders_node_security_group_id",
+        "orders_pooler_security_group_id",
       ].sort(),
     );
+    expect(s.output.orders_pooler_security_group_id.value).toMatch(/^\$\{aws_security_group\.orders_security-groups_pooler_[0-9A-F]+\.id\}$/);
+    expect(s.output.orders_pooler_security_group_id.description).toMatch(/^Security group of the PgBouncer hosts \(the pooler instances\): a green cluster's upgradeFrom\.poolerSecurityGroupId/);
     expect(s.output.orders_read_write_endpoint.value).toMatch(/aws_lb\.[^.]+\.dns_name/);
     expect(s.output.orders_read_write_port.value).toBe(5432);
     expect(s.output.orders_read_only_port.value).toBe(5433);

@@ -3,11 +3,13 @@
  * logical replication", step 2): ONE stack `upgrade` with
  * - blue `orders`: the distributed example's cluster (examples/distributed/postgres.yaml, three
  *   nodes, PgBouncer tier) with `majorVersion: 15` (the Debian 12 AMI → the bookworm node root)
- *   and `upgradeTo: { nodeAddresses: green's slot addresses }`;
+ *   and `upgradeTo: { nodeAddresses: green's slot addresses, readWriteEndpoint: green's endpoint,
+ *   readWritePort: 6432 }` (blue's endpoints follow green at the cutover);
  * - green `orders-v17`: standalone (one node, PgBouncer on the node), `majorVersion: 17` (the
  *   Debian 13 AMI → the trixie root), size S, 20 GiB, `applyImmediately: true` (the cutover's
  *   new launch template version replaces the node at once, not in the Sunday window), with
- *   `upgradeFrom` built from blue's outputs; `upgradeFrom.cutover` is `true` when the environment
+ *   `upgradeFrom` built from blue's outputs (with `poolerSecurityGroupId`: green's node group admits
+ *   blue's PgBouncer tier on 6432); `upgradeFrom.cutover` is `true` when the environment
  *   variable {@link CUTOVER_ENV} is `1` (the re-apply of step 4).
  * Why a standalone green: the cutover is a launch template change, rolled node by node, and the
  * primary runs the new script only after the roll switched over to a replaced node: with a
@@ -48,7 +50,10 @@ const blue = new ManagedPostgres(stack, "orders", {
   ...spec,
   majorVersion: 15,
   network: net,
-  upgradeTo: { nodeAddresses: [greenSlot0.asString] },
+  // green's endpoints, for blue's endpoints to follow green at the cutover: green is standalone,
+  // so its endpoint is its slot address on 6432 (its `readWritePort`; a literal here because green
+  // is declared below), and blue's read-only pool follows the read-write one (the default)
+  upgradeTo: { nodeAddresses: [greenSlot0.asString], readWriteEndpoint: greenSlot0.asString, readWritePort: 6432 },
 });
 const green = new ManagedPostgres(stack, "orders-v17", {
   name: "orders-v17",
@@ -65,9 +70,11 @@ const green = new ManagedPostgres(stack, "orders-v17", {
     kmsKeyArn: blue.kmsKeyArn,
     nodeAddresses: blue.slots.map((s) => s.privateIp),
     securityGroupId: blue.securityGroups.nodes.id,
+    poolerSecurityGroupId: blue.poolerSecurityGroupId,
     cutover: process.env[CUTOVER_ENV] === "1",
   },
 });
 greenSlot0.expression = green.slots[0]!.privateIp;
+if (green.readWritePort !== 6432) throw new Error(`blue's upgradeTo.readWritePort is 6432, green's endpoint port is ${green.readWritePort}`);
 app.synth();
 reportSynth(app);
