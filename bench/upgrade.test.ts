@@ -1,10 +1,10 @@
 /**
  * `npm run bench:upgrade` (issue 15): the blue/green major upgrade PostgreSQL 15 (Debian 12 node
- * image) → 17 (Debian 13 node image) on the EC2 twin, under write load, with one switchover on
- * blue during the catch-up: test/live/harness/upgrade-flow.ts (the flow of
+ * image) → 17 (Debian 13 node image) on the EC2 twin, under write load, with one failover on
+ * blue during the catch-up (its primary's instance killed): test/live/harness/upgrade-flow.ts (the flow of
  * test/live/twin-upgrade.test.ts) with a database of `BENCH_UPGRADE_LOAD_MIB` MiB (default 1024).
  * Prints a table (environment, load, each step) and ends with the line
- * `upgrade: catchup_s=… cutover_write_gap_s=… lost_writes=… rows_mismatched=…`.
+ * `upgrade: catchup_s=… failover_s=… cutover_write_gap_s=… lost_writes=… rows_mismatched=…`.
  * Root, the live tier's prerequisites and the node roots.
  */
 import { run } from "../test/live/harness/exec";
@@ -27,7 +27,8 @@ test("bench:upgrade", async () => {
     ["boot (synth, apply, both clusters)", `${r.bootSeconds.toFixed(0)} s`],
     ["database shop on blue", `${(r.blueDatabaseBytes / 2 ** 20).toFixed(0)} MiB, loaded in ${r.loadSeconds.toFixed(0)} s`],
     ["writes during the run", `${r.blueWriter.acks.length} acknowledged by blue, ${r.greenWriter.acks.length} by green; ${r.updates} updates of shop`],
-    ["switchover on blue", `${r.switchover.from} → ${r.switchover.to}, ${r.switchover.seconds.toFixed(1)} s`],
+    ["failover on blue (primary's instance killed → new leader running)", `${r.failover.crashed} → ${r.failover.newLeader}, ${r.failover.seconds.toFixed(1)} s (out of recovery after ${r.failover.promotedSeconds.toFixed(1)} s, formed again after ${r.failover.formedSeconds.toFixed(0)} s)`],
+    ["mp_upgrade slots on blue's new primary (copied before the failover)", `${r.failover.slotsOnNewPrimary.length} of ${r.failover.databases} (${r.failover.slotsOnNewPrimary.filter((s) => s.copied).length} copied); on the standby before the crash: ${r.failover.slotsOnStandbyBeforeCrash.length}`],
     ["catch-up (slots on blue → every table ready, lag ≤ 1 MiB)", `${r.catchupSeconds.toFixed(0)} s`],
     ["re-apply (cutover: true) → blue read-only", `${r.reapplyToReadOnlySeconds.toFixed(0)} s (green's node replaced, its timer)`],
     ["cutover write gap (blue's first refused INSERT → green's first acknowledged)", `${r.cutoverWriteGapSeconds.toFixed(2)} s`],
@@ -43,7 +44,7 @@ test("bench:upgrade", async () => {
       "|---|---|",
       ...rows.map(([k, v]) => `| ${k} | ${v} |`),
       "",
-      `upgrade: catchup_s=${r.catchupSeconds.toFixed(0)} cutover_write_gap_s=${r.cutoverWriteGapSeconds.toFixed(2)} lost_writes=${r.lostWrites.length} rows_mismatched=${r.rowsMismatched}`,
+      `upgrade: catchup_s=${r.catchupSeconds.toFixed(0)} failover_s=${r.failover.seconds.toFixed(1)} cutover_write_gap_s=${r.cutoverWriteGapSeconds.toFixed(2)} lost_writes=${r.lostWrites.length} rows_mismatched=${r.rowsMismatched}`,
     ].join("\n"),
   );
   expect(r.lostWrites).toEqual([]);

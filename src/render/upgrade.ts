@@ -21,7 +21,11 @@
  *    --no-publications --no-subscriptions`, without PgBouncer's auth schema, one transaction),
  *    `CREATE PUBLICATION mp_upgrade FOR ALL TABLES` on blue, a Patroni permanent logical slot
  *    `mp_upgrade_<12 hex of md5(database)>` (blue's `PATCH /config`: it survives a failover on
- *    blue), `CREATE SUBSCRIPTION … WITH (create_slot = false, copy_data = true)` on green;
+ *    blue once Patroni has copied it to blue's replicas), every database's slot first; then per
+ *    database, once every member of blue a failover could promote (blue's `GET /cluster`: replica
+ *    or synchronous standby, running or streaming, not `nofailover`) holds its slot (bounded,
+ *    {@link UPGRADE_SLOT_TIMEOUT_SECONDS}; else the run fails and the next retries),
+ *    `CREATE SUBSCRIPTION … WITH (create_slot = false, copy_data = true)` on green;
  *    metric `mp_upgrade_lag_bytes` (the largest slot's distance to blue's WAL position); every
  *    run compares blue's and green's table columns per database and logs each one only one side
  *    has (DDL on blue is not replicated; the apply stops at a missing column), metric
@@ -67,7 +71,12 @@ export const UPGRADE_UNIT = "managed-postgres-upgrade";
 export const UPGRADE_TIMER_SECONDS = 60;
 /** Bound of the cutover's wait for green to apply blue's last WAL position, seconds. */
 export const UPGRADE_CATCHUP_TIMEOUT_SECONDS = 60;
-/** Bound of the wait for blue's Patroni to create a new permanent slot, seconds (Patroni's HA loop is 10 s). */
+/**
+ * Bound of the wait for blue's Patroni to create a new permanent slot on blue's primary, and
+ * again for its copies on blue's standbys, seconds (Patroni's HA loop is `loop_wait`, 8 s here,
+ * 10 s by default; a copy takes the primary's next loop, the replica's next loop and a restart of
+ * the replica's PostgreSQL).
+ */
 export const UPGRADE_SLOT_TIMEOUT_SECONDS = 60;
 
 /**

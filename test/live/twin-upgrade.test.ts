@@ -1,13 +1,16 @@
 /**
  * Issue 15 on the EC2 twin: PostgreSQL 15 → 17 blue/green through logical replication, under
- * write load, with one switchover on blue during the catch-up (test/live/harness/upgrade-flow.ts:
+ * write load, with one failover on blue during the catch-up (blue's primary's instance killed;
+ * test/live/harness/upgrade-flow.ts:
  * the fixture app test/twin/apps/upgrade, both clusters in one stack; blue distributed on the
  * Debian 12 root, green standalone on the Debian 13 root). A modest database
  * (`TWIN_UPGRADE_LOAD_MIB`, default 100 MiB) so the file fits the live tier's budget;
  * `npm run bench:upgrade` runs the same flow with 1 GiB.
  *
  * Asserted: blue and green run the versions of their images; every database of blue got its
- * slot, green caught up after the switchover; the re-apply with `cutover: true` made blue
+ * slot; after the crash of blue's primary the synchronous standby led, and held every
+ * `mp_upgrade_*` slot as it was before the failover (Patroni's permanent logical slots, copied to
+ * the standby: none created anew after the promotion); green caught up after the failover; the re-apply with `cutover: true` made blue
  * read-only and green's done mark appeared; 0 acknowledged writes lost (blue's writer until
  * blue refused, green's after); per table (`app.writes` (blue's rows), `shop.items`,
  * `shop.events`) the same count and checksum on blue and green; every sequence on green at
@@ -40,8 +43,17 @@ test("blue runs PostgreSQL 15 (Debian 12 image), green PostgreSQL 17 (Debian 13 
   expect(result.images.green).toMatch(/^PostgreSQL 17\.\d+ .*Debian.*/);
 });
 
-test("the catch-up ended after one switchover on blue, and the cutover made green the holder of blue's data", () => {
-  expect(result.switchover.to).not.toBe(result.switchover.from);
+test("a failover on blue during the catch-up: the synchronous standby led, holding every mp_upgrade slot from before the failover", () => {
+  const f = result.failover;
+  expect(f.newLeader).not.toBe(f.crashed);
+  expect(f.newLeader).toBe(f.syncStandby);
+  expect(f.seconds).toBeGreaterThan(0);
+  expect(f.databases).toBeGreaterThanOrEqual(3);
+  expect(f.slotsOnNewPrimary.map((s) => ({ slot: s.slot, copied: s.copied }))).toEqual(f.slotsOnStandbyBeforeCrash.map((slot) => ({ slot, copied: true })));
+  expect(f.slotsOnNewPrimary).toHaveLength(f.databases);
+});
+
+test("the catch-up ended after the failover on blue, and the cutover made green the holder of blue's data", () => {
   expect(result.catchupSeconds).toBeGreaterThan(0);
   expect(result.doneMark).toMatch(/^managed-postgres upgrade: cutover done from orders: blue read-only at \d+ ms, done at \d+ ms/);
   expect(result.greenLog).toMatch(/cutover done in \d+ ms/);

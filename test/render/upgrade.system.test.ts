@@ -10,7 +10,8 @@
  * throw-away CA (blue's secret carries it, as a cluster secret carries its CA); the script runs
  * chrooted in green's root as root, with the root's psql/pg_dump/pg_dumpall 17, curl and jq.
  * Stand-ins: `aws` is a fake printing blue's secret JSON; blue's and green's Patroni REST APIs
- * are a small HTTPS server (Python) answering `GET /primary` (200) and `GET`/`PATCH /config`
+ * are a small HTTPS server (Python) answering `GET /primary` (200), `GET /cluster` (the primary
+ * alone: no standby whose copy of a slot the script would wait for) and `GET`/`PATCH /config`
  * (basic auth on PATCH), recording each PATCH body and doing what Patroni would do with it at
  * once: create or drop the permanent logical slots, `ALTER SYSTEM` + reload for
  * `default_transaction_read_only`. Blue's pg_hba admits green's address for the superuser over
@@ -92,6 +93,7 @@ class H(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/primary": self.reply(503 if os.path.exists(os.path.join(state, "not-primary-" + addr)) else 200, b"{}")
         elif self.path == "/config": self.reply(200, json.dumps(load()).encode())
+        elif self.path == "/cluster": self.reply(200, json.dumps({"members": [{"name": "blue", "host": addr, "role": "leader", "state": "running"}]}).encode())
         else: self.reply(404)
     def do_PATCH(self):
         want = "Basic " + base64.b64encode(("patroni:" + pw).encode()).decode()

@@ -96,3 +96,83 @@ describe("the upgrade script's metrics", () => {
     expect(catalog).toHaveLength(6);
   });
 });
+
+/**
+ * The script's follow_database with blue stubbed (bash functions replacing blue_rest,
+ * blue_sql_at, green_sql, log, sleep): `CLUSTER_JSON` is blue's `GET /cluster`; host H holds the
+ * slot from its `SLOT_AT_H`-th query on (unset: never; 0: the REST call fails). Prints, per
+ * CREATE SUBSCRIPTION, the queries each standby had answered by then; exit status and stderr.
+ */
+function followWithStandbys(cluster: unknown, slotAt: Record<string, number | undefined>, clusterFails = false) {
+  const text = renderUpgradeScript(distributedNode(0, { name: "orders", majorVersion: 17 }), FROM, { slotTimeoutSeconds: 2 });
+  const body = text.slice(0, text.lastIndexOf('main "$@"'));
+  const env = Object.fromEntries(Object.entries(slotAt).flatMap(([h, n]) => (n === undefined ? [] : [[`SLOT_AT_${h.replace(/\./g, "_")}`, String(n)]])));
+  const stubs = String.raw`
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+BLUE_HOST=10.0.1.10
+log() { printf '%s\n' "$*" >&2; }
+sleep() { :; }
+blue_rest() {
+  if [ "$CLUSTER_FAILS" = 1 ]; then return 22; fi
+  [ "$2" = /cluster ] && printf '%s' "$CLUSTER_JSON"
+}
+blue_sql_at() {
+  local n v
+  n=$(cat "$T/q-$1" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" >"$T/q-$1"
+  v=SLOT_AT_$(printf '%s' "$1" | tr . _)
+  if [ -n "$${"{"}!v:-}" ] && [ "$n" -ge "$${"{"}!v}" ]; then echo 1; else echo 0; fi
+}
+green_sql() {
+  case "$2" in
+    *subconninfo*) ;;
+    "CREATE SUBSCRIPTION"*) echo "create: $(cd "$T" && grep -H . q-* | tr '\n' ' ')" >>"$T/creates" ;;
+  esac
+}
+follow_database app
+cat "$T/creates"
+`;
+  return spawnSync("bash", ["-c", body + stubs], {
+    encoding: "utf8",
+    timeout: 30_000,
+    env: { ...process.env, CLUSTER_JSON: JSON.stringify(cluster), CLUSTER_FAILS: clusterFails ? "1" : "0", ...env },
+  });
+}
+
+describe("the upgrade script subscribes to a slot of blue only once every standby of blue holds it", () => {
+  // Patroni copies a permanent logical slot to the replicas only after the primary published its
+  // position (its next HA loop): a failover before then promotes a member without the slot and
+  // Patroni creates it anew, after the changes a subscription on it would still need (found on the
+  // EC2 twin: twin-upgrade's crash of blue's primary right after green subscribed)
+  const member = (host: string, role: string, state: string, tags?: object) => ({ name: `orders-${host.slice(-5, -3)}`, host, role, state, ...(tags ? { tags } : {}) });
+  const CLUSTER = {
+    members: [
+      member("10.0.1.10", "leader", "running"),
+      member("10.0.2.10", "sync_standby", "running"),
+      member("10.0.3.10", "replica", "streaming"),
+      member("10.0.4.10", "replica", "running", { nofailover: true }),
+      member("10.0.5.10", "replica", "starting"),
+    ],
+  };
+
+  test("waits for the synchronous standby and the replica (running or streaming), not for a nofailover or stopped member, nor the primary", () => {
+    const r = followWithStandbys(CLUSTER, { "10.0.2.10": 3, "10.0.3.10": 1 });
+    expect(r.stderr).toMatch(/subscription: mp_upgrade_\w+ created in app/);
+    expect(r.status).toBe(0);
+    // one CREATE, after the 3rd query of the synchronous standby (the first that found the slot)
+    expect(r.stdout.trim().split("\n")).toEqual(["create: q-10.0.2.10:3 q-10.0.3.10:3"]);
+  });
+
+  test("a standby that does not get the slot within SLOT_TIMEOUT: the run fails naming it, no subscription", () => {
+    const r = followWithStandbys(CLUSTER, { "10.0.2.10": 1 });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/ERROR: blue's standby\(s\) 10\.0\.3\.10 do not hold slot mp_upgrade_\w+ 2 s after/);
+  });
+
+  test("blue's GET /cluster failing: no subscription", () => {
+    const r = followWithStandbys(CLUSTER, { "10.0.2.10": 1, "10.0.3.10": 1 }, true);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/blue's GET \/cluster failed/);
+  });
+});

@@ -29,7 +29,7 @@ import { PATHS } from "../../src/render";
 import { TAG_CLUSTER, TAG_SLOT, TAG_SLOT_RESOURCE } from "../../src/cluster-spec/types";
 import { APP_USER } from "../live/harness/constants";
 import { run, waitFor, type RunResult } from "../live/harness/exec";
-import { majorityClusterView, patroniHttps, waitFormedOfThree, type FaultCluster, type PatroniMember, type PatroniTiming } from "../live/harness/fault-cluster";
+import { majorityClusterView, patroniHttps, REPLICA_UP, waitFormedOfThree, type FaultCluster, type PatroniMember, type PatroniTiming } from "../live/harness/fault-cluster";
 import { synthesizeApp, TWIN_APPS } from "./apps/synth";
 import { TwinCluster, type LaunchedInstance } from "./cluster";
 
@@ -305,7 +305,7 @@ export class TwinFaultCluster implements FaultCluster {
     this.replacements.set(index, replacement);
   }
 
-  /** Waits for the replacement launched at the crash: cloud-init done (the bootstrap took the slot) and the member streaming again. */
+  /** Waits for the replacement launched at the crash: cloud-init done (the bootstrap took the slot) and the member streaming again ({@link REPLICA_UP}: `running` on Patroni 3.0, `streaming` later). */
   async recoverNode(index: number): Promise<void> {
     const pending = this.replacements.get(index);
     if (!pending) throw new Error(`slot ${index} was not crashed`);
@@ -315,7 +315,7 @@ export class TwinFaultCluster implements FaultCluster {
       `${this.members[index].name} streaming on the replacement ${inst.id}`,
       async () => {
         const me = (await this.patroniCluster()).find((m) => m.name === this.members[index].name);
-        return me && me.role !== "leader" && me.state === "streaming" && this.instanceOf(index).id === inst.id ? true : undefined;
+        return me && me.role !== "leader" && REPLICA_UP.includes(me.state) && this.instanceOf(index).id === inst.id ? true : undefined;
       },
       600_000,
       1000,

@@ -129,10 +129,15 @@ find_blue_primary() {
   die "no primary among blue's addresses ($UPGRADE_FROM_ADDRESSES): GET /primary answered 200 nowhere"
 }
 
-# blue_sql DB SQL: psql (green's client) on blue's primary as SUPERUSER, TLS verify-full with blue's CA.
-blue_sql() {
+# blue_sql_at HOST DB SQL: psql (green's client) on blue's member HOST as SUPERUSER, TLS
+# verify-full with blue's CA (blue's pg_hba admits green's addresses on every member: upgradeTo).
+blue_sql_at() {
   HOME=$STATE_DIR PGPASSFILE=$SOURCE_PGPASS PGSSLMODE=verify-full PGSSLROOTCERT=$SOURCE_CA PGCONNECT_TIMEOUT=5 \
-    "$PG_BIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$BLUE_HOST" -p "$BLUE_PG_PORT" -U "$SUPERUSER" -d "$1" -c "$2"
+    "$PG_BIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$1" -p "$BLUE_PG_PORT" -U "$SUPERUSER" -d "$2" -c "$3"
+}
+# blue_sql DB SQL: blue_sql_at on blue's primary.
+blue_sql() {
+  blue_sql_at "$BLUE_HOST" "$1" "$2"
 }
 # green_sql DB SQL: psql on this node's PostgreSQL through its socket, as postgres (peer).
 green_sql() {
@@ -302,25 +307,73 @@ permanent_slot() {
   die "blue's primary has no slot $sub $SLOT_TIMEOUT s after it became a permanent slot"
 }
 
+# blue_standbys: the addresses of blue's members a failover could promote, one a line: in blue's
+# Patroni view (GET /cluster) a replica or the synchronous standby, running (Patroni 3.0) or
+# streaming (later versions), without the nofailover tag.
+blue_standbys() {
+  blue_rest GET /cluster | jq -r '.members[] | select((.role == "replica" or .role == "sync_standby")
+    and (.state == "running" or .state == "streaming") and ((.tags // {}).nofailover // false) != true) | .host'
+}
+
+# slot_on_standbys SLOT: waits (SLOT_TIMEOUT s, wall clock) until every member of blue_standbys
+# holds the logical slot SLOT. Patroni copies a permanent logical slot to the replicas (the slot's
+# state file read from the primary, then a restart of the replica's PostgreSQL: Patroni >= 2.1,
+# slots.py copy_logical_slots) only once the primary has published the slot's position in the DCS,
+# its next HA loop: up to two loops after the slot appeared on the primary. A failover in between
+# promotes a member without the slot, and Patroni creates it anew on the new primary at that
+# primary's current position: a subscription already streaming from the slot would skip every
+# change in between (PostgreSQL moves a start position older than the slot's confirmed_flush_lsn
+# forward). So no subscription is created on a slot before every failover candidate has it.
+slot_on_standbys() {
+  local sub=$1 end hosts host missing
+  end=$(($(date +%s) + SLOT_TIMEOUT))
+  while :; do
+    missing=""
+    if hosts=$(blue_standbys); then
+      for host in $hosts; do
+        if [ "$(blue_sql_at "$host" postgres "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = '$sub' AND slot_type = 'logical'" 2>/dev/null || true)" != 1 ]; then
+          missing="$missing $host"
+        fi
+      done
+    else
+      missing=" (blue's GET /cluster failed)"
+    fi
+    if [ -z "$missing" ]; then return 0; fi
+    if [ "$(date +%s)" -ge "$end" ]; then
+      die "blue's standby(s)$missing do not hold slot $sub $SLOT_TIMEOUT s after blue's primary had it (Patroni copies permanent logical slots to its replicas): no subscription on it yet, the next run retries"
+    fi
+    sleep 1
+  done
+}
+
 # conninfo DB: the subscription's connection to blue's primary (the password through passfile).
 conninfo() {
   printf 'host=%s port=%s dbname=%s user=%s passfile=%s sslmode=verify-full sslrootcert=%s application_name=%s' \
     "$BLUE_HOST" "$BLUE_PG_PORT" "$1" "$SUPERUSER" "$SOURCE_PGPASS" "$SOURCE_CA" "$(slot_name "$1")"
 }
 
-# follow_database DB: schema, publication, permanent slot and subscription of DB; a subscription
-# that points at a former primary of blue is pointed at the current one.
-follow_database() {
-  local db=$1 sub cur
-  sub=$(slot_name "$db")
+# prepare_database DB: schema, publication and permanent slot of DB (every database's slot is
+# asked for before any subscription waits for its slot on blue's standbys: Patroni copies the
+# slots it sees together, one restart of each replica).
+prepare_database() {
+  local db=$1
   copy_schema "$db"
   if [ "$(blue_sql "$db" "SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = '$PUBLICATION'")" = 0 ]; then
     blue_sql "$db" "CREATE PUBLICATION $PUBLICATION FOR ALL TABLES" >/dev/null
     log "publication: $PUBLICATION created in $db on blue"
   fi
   permanent_slot "$db"
+}
+
+# follow_database DB: the subscription of DB (prepare_database first), created once blue's
+# standbys hold its slot; a subscription that points at a former primary of blue is pointed at
+# the current one.
+follow_database() {
+  local db=$1 sub cur
+  sub=$(slot_name "$db")
   cur=$(green_sql "$db" "SELECT subconninfo FROM pg_catalog.pg_subscription WHERE subname = '$sub'")
   if [ -z "$cur" ]; then
+    slot_on_standbys "$sub"
     green_sql "$db" "CREATE SUBSCRIPTION $sub CONNECTION '$(conninfo "$db")' PUBLICATION $PUBLICATION
       WITH (create_slot = false, slot_name = '$sub', copy_data = true)" >/dev/null
     log "subscription: $sub created in $db (initial copy of every table, then changes through slot $sub)"
@@ -451,8 +504,12 @@ schema_drift() {
 }
 
 follow() {
-  local db lag max=0 pending=0 p drift=0 d
+  local db dbs lag max=0 pending=0 p drift=0 d
   copy_roles
+  dbs=$(blue_databases)
+  while IFS= read -r db; do
+    if [ -n "$db" ]; then prepare_database "$db"; fi
+  done <<<"$dbs"
   while IFS= read -r db; do
     [ -n "$db" ] || continue
     follow_database "$db"
@@ -464,7 +521,7 @@ follow() {
     pending=$((pending + p))
     if [ "$lag" -gt "$max" ]; then max=$lag; fi
     log "follow: $db: lag $lag bytes, $p table(s) still in their initial copy"
-  done <<<"$(blue_databases)"
+  done <<<"$dbs"
   emit_metric mp_upgrade_lag_bytes "$max" "following $UPGRADE_FROM_CLUSTER: $max bytes behind, $pending table(s) in their initial copy"
   emit_metric mp_upgrade_schema_drift "$drift" "following $UPGRADE_FROM_CLUSTER: $drift database(s) whose tables differ between blue and green"
   FOLLOW_PENDING=$pending

@@ -15,10 +15,12 @@
  *    every acknowledgement recorded) and an updater (an UPDATE of `shop.items` and an INSERT into
  *    `shop.events` a statement, through the same endpoint), both for the whole run;
  * 3. green's timer (every 60 s on green's primary) follows blue: once every database of blue has
- *    its `mp_upgrade_*` slot on blue's primary, one planned switchover on blue (Patroni
- *    `POST /switchover` to the synchronous standby); catch-up = the slots' creation → every
+ *    its `mp_upgrade_*` slot on blue's primary and green its subscription, one failover on blue
+ *    ({@link failBluePrimary}): blue's primary crashed (its instance killed, SIGKILL of every
+ *    process), the synchronous standby promoted by Patroni, the crashed slot's replacement
+ *    streaming again (the catch-up probed meanwhile); catch-up = the slots' creation → every
  *    table of every subscription ready (`pg_subscription_rel` 'r') and every slot within
- *    {@link CAUGHT_UP_BYTES} of blue's WAL position;
+ *    {@link CAUGHT_UP_BYTES} of blue's WAL position, on blue's new primary;
  * 4. the cutover: the app synthesized again with `upgradeFrom.cutover: true` and re-applied
  *    (green's launch template +1; `applyImmediately`: green's maintenance timer replaces the
  *    node, the replacement runs the new script); when blue refuses the writer's INSERT (read
@@ -60,7 +62,7 @@ export interface UpgradeFlowOptions {
   /** Size of the `shop` database to load on blue, MiB (rows of about 1 KiB). */
   readonly loadMiB: number;
   readonly log: (message: string) => void;
-  /** Bounds, ms: the catch-up after the switchover, and the cutover after the re-apply. */
+  /** Bounds, ms: the catch-up (from the slots' creation, the failover included), and the cutover after the re-apply. */
   readonly catchUpTimeoutMs: number;
   readonly cutoverTimeoutMs: number;
 }
@@ -79,7 +81,7 @@ export interface UpgradeFlowResult {
   readonly loadSeconds: number;
   readonly blueDatabaseBytes: number;
   readonly catchupSeconds: number;
-  readonly switchover: { readonly from: string; readonly to: string; readonly seconds: number };
+  readonly failover: BlueFailover;
   readonly reapplyToReadOnlySeconds: number;
   readonly cutoverWriteGapSeconds: number;
   readonly blueWriter: WriterResult;
@@ -203,7 +205,14 @@ async function loadData(blue: TwinFaultCluster, mib: number, log: (m: string) =>
   }
 }
 
-/** An updater through blue's rw endpoint until stopped or blue refuses: an UPDATE of a random item and an INSERT into events per statement. */
+/**
+ * An updater through blue's rw endpoint until stopped: an UPDATE of a random item and an INSERT
+ * into events per statement. A refused statement (blue's failover, blue read-only after the
+ * cutover) changes nothing and the next one follows. It used to stop at the first read-only
+ * refusal, which blue's failover can give too (a statement routed to the new leader while its
+ * PostgreSQL still finishes the promotion: 2.5 s after Patroni reported it leader in the run of
+ * 2026-12-03 11:42 UTC), and that run's updater stopped at the crash (320 updates, all before).
+ */
 function startUpdater(blue: TwinFaultCluster, maxItem: number): { stop: () => Promise<number> } {
   let stopping = false;
   let done = 0;
@@ -219,7 +228,6 @@ function startUpdater(blue: TwinFaultCluster, maxItem: number): { stop: () => Pr
         { timeoutMs: 15_000, env: { PGPASSWORD: APP_USER.password, PGAPPNAME: "updater" } },
       );
       if (r.code === 0) done++;
-      else if (READ_ONLY.test(r.stderr)) break;
       await sleep(200);
     }
   })();
@@ -238,6 +246,102 @@ async function upgradeSlots(blue: TwinFaultCluster): Promise<{ slots: number; da
   const r = await blueSql(blue, "SELECT count(*) || '|' || COALESCE(max(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)), 0)::bigint FROM pg_replication_slots WHERE slot_name LIKE 'mp\\_upgrade\\_%'");
   const [slots, lag] = r.split("|").map(Number);
   return { slots: slots!, databases: dbs, maxLag: lag! };
+}
+
+/** What the failover on blue during the catch-up did ({@link failBluePrimary}). */
+export interface BlueFailover {
+  /** Patroni member name of the primary crashed, and of the member that took over (the synchronous standby at the crash). */
+  readonly crashed: string;
+  readonly newLeader: string;
+  /** The synchronous standby at the crash. */
+  readonly syncStandby: string;
+  /** Crash (SIGKILL of the primary's whole instance) → another member the running leader, seconds. */
+  readonly seconds: number;
+  /** Crash → the new leader's PostgreSQL out of recovery (`pg_is_in_recovery()` false), seconds. */
+  readonly promotedSeconds: number;
+  /** Crash → the cluster formed again (the crashed slot's replacement streaming), seconds. */
+  readonly formedSeconds: number;
+  /** Blue's `mp_upgrade_*` slots on the synchronous standby just before the crash (names). */
+  readonly slotsOnStandbyBeforeCrash: string[];
+  /**
+   * Blue's `mp_upgrade_*` slots on the new primary right after it led: `copied` when the slot's
+   * confirmed_flush_lsn is at or before the new timeline's switch point (the last line of the
+   * timeline's history file), i.e. the slot came from before the failover (Patroni copied it to
+   * the standby); a slot Patroni created anew on the new primary starts after that point (the
+   * changes in between never reach green).
+   */
+  readonly slotsOnNewPrimary: { readonly slot: string; readonly confirmedFlush: string; readonly copied: boolean }[];
+  /** Blue's databases (one slot each). */
+  readonly databases: number;
+}
+
+/** `name|confirmed_flush_lsn` of blue's `mp_upgrade_*` slots on node `index`, one a line. */
+const SLOTS_SQL = "SELECT slot_name || '|' || COALESCE(confirmed_flush_lsn::text, '') FROM pg_replication_slots WHERE slot_name LIKE 'mp\\_upgrade\\_%' ORDER BY 1";
+
+/**
+ * The switch point of the timeline node `index` (a primary) writes: the LSN on the last line of
+ * its history file (`pg_wal/<timeline>.history`, PostgreSQL documentation "Timelines"); the
+ * timeline is the first 8 hex digits of the WAL file name of the current position.
+ */
+const SWITCH_POINT_SQL = `SELECT (regexp_match(pg_read_file('pg_wal/' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) || '.history'), '([0-9A-F]+/[0-9A-F]+)[^\\n]*\\n*$'))[1]`;
+
+/**
+ * The unplanned loss of blue's primary during the catch-up: its instance killed
+ * ({@link TwinFaultCluster.crashNode}: SIGKILL of every process at once; the slot's group
+ * launches the replacement at once), a new leader awaited (Patroni promotes the synchronous
+ * standby once the leader key expires: ttl after the last renewal) and its promotion done,
+ * blue's slots read on it; then the crashed slot's replacement awaited streaming and the cluster
+ * formed again, and at the same time `meanwhile` (the catch-up: green follows blue's new primary
+ * while the replacement boots and rejoins, as it would on AWS), whose result it returns too.
+ * @throws Error from {@link waitFor} when no member leads within 180 s, its promotion does not end
+ *   within 120 s, or the cluster does not form within 600 s; `meanwhile`'s error
+ */
+async function failBluePrimary<T>(blue: TwinFaultCluster, log: (m: string) => void, meanwhile: () => Promise<T>): Promise<{ failover: BlueFailover; meanwhile: T }> {
+  const members = await blue.waitFormed(300_000);
+  const crashed = members.find((m) => m.role === "leader")!.name;
+  const syncStandby = members.find((m) => m.role === "sync_standby")!.name;
+  const victim = blue.indexOf(crashed);
+  const databases = Number(await blueSql(blue, "SELECT count(*) FROM pg_database WHERE NOT datistemplate AND datallowconn"));
+  const slotsOnStandbyBeforeCrash = (await blue.nodeQueryOk(blue.indexOf(syncStandby), SLOTS_SQL)).split("\n").filter(Boolean).map((l) => l.split("|")[0]!);
+  log(`crashing blue's primary ${crashed}; the synchronous standby ${syncStandby} holds ${slotsOnStandbyBeforeCrash.length} of ${databases} mp_upgrade slot(s): ${slotsOnStandbyBeforeCrash.join(", ")}`);
+  const tc = Date.now();
+  await blue.crashNode(victim);
+  const leader = await waitFor(
+    "a new leader of blue",
+    async () => {
+      const l = await blue.leaderIndex([victim]).catch(() => undefined);
+      return l !== undefined && l !== victim ? l : undefined;
+    },
+    180_000,
+    250,
+  );
+  const seconds = (Date.now() - tc) / 1000;
+  const newLeader = blue.members[leader]!.name;
+  // Patroni reports the new leader `running` once it holds the leader key, while its PostgreSQL
+  // still finishes the promotion (in recovery: no WAL position of its own yet)
+  await waitFor(`${newLeader} out of recovery`, async () => ((await blue.nodeQuery(leader, "SELECT pg_is_in_recovery()")).stdout.trim() === "f" ? true : undefined), 120_000, 200);
+  const promotedSeconds = (Date.now() - tc) / 1000;
+  const switchPoint = await blue.nodeQueryOk(leader, SWITCH_POINT_SQL);
+  if (!/^[0-9A-F]+\/[0-9A-F]+$/.test(switchPoint)) throw new Error(`no timeline switch point in ${newLeader}'s history file: ${JSON.stringify(switchPoint)}`);
+  const slotLines = (await blue.nodeQueryOk(leader, SLOTS_SQL)).split("\n").filter(Boolean);
+  const slotsOnNewPrimary: BlueFailover["slotsOnNewPrimary"] = [];
+  for (const line of slotLines) {
+    const [slot, confirmedFlush] = line.split("|") as [string, string];
+    const copied = confirmedFlush !== "" && (await blue.nodeQueryOk(leader, `SELECT '${confirmedFlush}'::pg_lsn <= '${switchPoint}'::pg_lsn`)) === "t";
+    slotsOnNewPrimary.push({ slot, confirmedFlush, copied });
+  }
+  log(`blue failed over ${crashed} → ${newLeader} in ${seconds.toFixed(1)} s, out of recovery after ${promotedSeconds.toFixed(1)} s (timeline switch at ${switchPoint}); slots on ${newLeader}: ${JSON.stringify(slotsOnNewPrimary)}`);
+  const [formedSeconds, result] = await Promise.all([
+    (async () => {
+      await blue.recoverNode(victim);
+      await blue.waitFormed(600_000);
+      const t = (Date.now() - tc) / 1000;
+      log(`blue formed again ${t.toFixed(0)} s after the crash (${crashed}'s replacement streaming)`);
+      return t;
+    })(),
+    meanwhile(),
+  ]);
+  return { failover: { crashed, newLeader, syncStandby, seconds, promotedSeconds, formedSeconds, slotsOnStandbyBeforeCrash, slotsOnNewPrimary, databases }, meanwhile: result };
 }
 
 /** Tables of green's subscriptions not yet ready ('r'), over blue's databases that exist on green. */
@@ -289,7 +393,7 @@ export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlow
     updater = startUpdater(blue, o.loadMiB * 1000);
     await waitFor("the writer's first acknowledgements", async () => (blueWriter!.ackCount >= 20 ? true : undefined), 60_000, 200);
 
-    // 3. follow: the slots on blue, one switchover, the catch-up
+    // 3. follow: the slots on blue and green's subscriptions, one failover on blue, the catch-up
     const slotsSeen = await waitFor(
       "green's slot of every database of blue",
       async () => {
@@ -300,39 +404,22 @@ export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlow
       2000,
     );
     log(`every database of blue has its slot (${((slotsSeen - t0) / 1000).toFixed(0)} s after the start)`);
-    // Patroni refuses a candidate it does not consider healthy yet (HTTP 412 "no good candidates":
-    // e.g. its replay behind by more than maximum_lag_on_failover after the load): asked again
-    // every 5 s, as an operator would, bounded
-    const ts = Date.now();
-    let from = "";
-    let to = "";
-    await waitFor(
-      "blue accepting a switchover to its synchronous standby",
-      async () => {
-        from = blue.members[await bluePrimary(blue)]!.name;
-        to = (await blue.patroniCluster()).find((m) => m.role === "sync_standby")?.name ?? "";
-        if (!to) return undefined;
-        const sw = await blue.patroniRequest(blue.indexOf(from), "POST", "/switchover", { leader: from, candidate: to }, 60_000);
-        log(`switchover ${from} → ${to}: HTTP ${sw.status} ${sw.body.slice(0, 200)}`);
-        return sw.status === 200 ? true : undefined;
-      },
-      300_000,
-      5000,
-    );
-    await waitFor(`${to} leading blue`, async () => (blue.members[(await blue.leaderIndex()) ?? -1]?.name === to ? true : undefined), 120_000, 500);
-    const switchover = { from, to, seconds: (Date.now() - ts) / 1000 };
-    log(`blue switched over ${from} → ${to} in ${switchover.seconds.toFixed(1)} s`);
     const dbs = (await blueSql(blue, "SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1")).split("\n").filter(Boolean);
-    const caughtUp = await waitFor(
-      "green caught up with blue (every table ready, every slot within 1 MiB, on blue's new primary)",
-      async () => {
-        const s = await upgradeSlots(blue).catch(() => undefined);
-        const pending = await greenNotReady(green!, dbs).catch(() => Infinity);
-        log(`catch-up: ${s ? `${s.slots}/${s.databases} slots, lag ${s.maxLag} bytes` : "blue not answering"}, ${pending} table(s) not ready`);
-        return s && s.slots >= s.databases && s.maxLag <= CAUGHT_UP_BYTES && pending === 0 ? Date.now() : undefined;
-      },
-      o.catchUpTimeoutMs,
-      5000,
+    // the crash while the subscriptions use the slots (green creates each once blue's standbys hold its slot)
+    await waitFor("green's subscription of every database of blue", async () => ((await greenNotReady(green!, dbs).catch(() => Infinity)) < Infinity ? true : undefined), 300_000, 1000);
+    // the catch-up from the new leader on, while the crashed slot's replacement rejoins
+    const { failover, meanwhile: caughtUp } = await failBluePrimary(blue, log, () =>
+      waitFor(
+        "green caught up with blue (every table ready, every slot within 1 MiB, on blue's new primary)",
+        async () => {
+          const s = await upgradeSlots(blue).catch(() => undefined);
+          const pending = await greenNotReady(green!, dbs).catch(() => Infinity);
+          log(`catch-up: ${s ? `${s.slots}/${s.databases} slots, lag ${s.maxLag} bytes` : "blue not answering"}, ${pending} table(s) not ready`);
+          return s && s.slots >= s.databases && s.maxLag <= CAUGHT_UP_BYTES && pending === 0 ? Date.now() : undefined;
+        },
+        o.catchUpTimeoutMs,
+        5000,
+      ),
     );
     const catchupSeconds = (caughtUp - slotsSeen) / 1000;
     log(`caught up ${catchupSeconds.toFixed(0)} s after the slots appeared`);
@@ -342,8 +429,8 @@ export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlow
     const tr = Date.now();
     const changed = await twin.reapply(next.upgrade!);
     log(`re-applied with cutover: true (${changed.length} resources changed)`);
-    // after the re-apply only: blue's switchover above also refuses a write or two (the rw pool's
-    // backend still on the demoted primary for a moment)
+    // after the re-apply only: blue's failover above may also refuse a write or two (the rw
+    // pool's backend on a member not yet out of recovery for a moment)
     const refused = await waitFor("blue refusing the writer's INSERT (read-only)", async () => blueWriter!.firstError(READ_ONLY, tr), o.cutoverTimeoutMs, 50);
     const blueResult = await blueWriter.stop();
     blueWriter = undefined;
@@ -387,7 +474,7 @@ export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlow
       loadSeconds,
       blueDatabaseBytes,
       catchupSeconds,
-      switchover,
+      failover,
       reapplyToReadOnlySeconds: (refused.at - tr) / 1000,
       cutoverWriteGapSeconds,
       blueWriter: blueResult,
