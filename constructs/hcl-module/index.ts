@@ -24,7 +24,10 @@
  * - The sides of a blue/green major upgrade (`upgradeFrom: true`, `upgradeTo`), fixed at synth
  *   for the same reason (they decide resources, or are rendered into the nodes), their values
  *   the required object variables `upgrade_from` and `upgrade_to`, whose fields reach the
- *   construct as tokens and go through the same plan-time preconditions (docs/hcl.md).
+ *   construct as tokens and go through the same plan-time preconditions (docs/hcl.md). So are
+ *   their optional parts for blue's endpoints to follow green (`admitBluePoolers`,
+ *   `upgradeTo.followGreen`): the optional fields they use are required with them and refused
+ *   without them.
  */
 import { Fn, TerraformBackend, TerraformOutput, type TerraformRemoteState, TerraformStack, TerraformVariable, Token, propertyAccess } from "cdktf";
 import { Construct } from "constructs";
@@ -58,15 +61,33 @@ export interface ModuleShape {
    */
   readonly upgradeFrom?: boolean;
   /**
+   * With {@link upgradeFrom}: the green module admits blue's PgBouncer hosts on its endpoint
+   * ports, so that blue's endpoints can follow green at the cutover (the spec's
+   * `upgradeFrom.poolerSecurityGroupId`): `upgrade_from.pooler_security_group_id` (blue's
+   * `cluster_pooler_security_group_id` output) is then required, and null is required without
+   * it. Fixed at synth: it decides whether the rules exist (an ingress rule on green's endpoint
+   * group and an egress rule on blue's per endpoint port: 5432 and 5433 distributed, 6432
+   * standalone). Without {@link upgradeFrom}, a synth error.
+   * @default false
+   */
+  readonly admitBluePoolers?: boolean;
+  /**
    * A blue module: the cluster admits a green cluster's nodes (`upgradeTo`): `wal_level`
    * logical and one `pg_hba.conf` rule per green node address, rendered into the nodes'
    * configuration, hence fixed at synth, with the number of green's nodes (one rule each:
    * `greenDeployment` `distributed` 3, `standalone` 1). The module then requires the variable
    * `upgrade_to` (`node_addresses`: green's `cluster_node_addresses` output, exactly that
    * many). Setting or removing it rolls the cluster (docs/UPGRADING.md, step 2).
-   * @default - not a blue module
+   * `followGreen: true`: blue's endpoints follow green at the cutover (the spec's
+   * `upgradeTo.readWriteEndpoint` and `readOnlyEndpoint`): `upgrade_to.read_write_endpoint` and
+   * `upgrade_to.read_only_endpoint` (green's `cluster_read_write_endpoint` and
+   * `cluster_read_only_endpoint` outputs) are then required, and null is required without it;
+   * the ports follow `greenDeployment` (5432 and 5433 for a distributed green's load balancer,
+   * 6432 for both on a standalone green). Fixed at synth like the rest: it is rendered into
+   * blue's PgBouncer hosts.
+   * @default - not a blue module (`followGreen` default false)
    */
-  readonly upgradeTo?: { readonly greenDeployment: DeploymentModel };
+  readonly upgradeTo?: { readonly greenDeployment: DeploymentModel; readonly followGreen?: boolean };
 }
 
 /** One validation block: a Terraform condition (without `${}`) and a full-sentence error message. */
@@ -99,6 +120,21 @@ const UPGRADE_FROM_FIELDS = {
   node_addresses: "nodeAddresses",
   security_group_id: "securityGroupId",
 } as const;
+
+/**
+ * Validation blocks of an optional field of an object variable whose presence the module's
+ * shape fixes (`optional(...)` in the type, so a caller's value is never dropped silently):
+ * `required` — non-null, and the JSON Schema rules of spec field `path` on a non-null value
+ * (a conditional: Terraform's `||` evaluates both sides); otherwise null, `why` saying what
+ * the module was synthesized without.
+ */
+function shapedFieldValidations(path: string, expr: string, label: string, required: boolean, why: string): Validation[] {
+  if (!required) return [{ condition: `${expr} == null`, errorMessage: `\`${label}\` must be null (left out): ${why}` }];
+  return [
+    { condition: `${expr} != null`, errorMessage: `\`${label}\` is required: ${why}` },
+    ...fieldValidations(path, expr, label).map((v) => ({ ...v, condition: `${expr} == null ? true : (${v.condition})` })),
+  ];
+}
 
 function validation(v: Validation): { condition: string; errorMessage: string } {
   return { condition: `\${${v.condition}}`, errorMessage: v.errorMessage };
@@ -253,8 +289,11 @@ export class ManagedPostgresModule extends TerraformStack {
           })
         : undefined;
 
-    const upgradeFrom = shape.upgradeFrom ? this.upgradeFromVariable(shape.name, majorVersion) : undefined;
-    const upgradeTo = shape.upgradeTo ? this.upgradeToVariable(shape.upgradeTo.greenDeployment) : undefined;
+    if (shape.admitBluePoolers && !shape.upgradeFrom) {
+      throw new Error(`module "${shape.name}": \`admitBluePoolers\` is only for a green module (\`upgradeFrom: true\`): it admits the blue cluster's PgBouncer hosts on green's endpoints`);
+    }
+    const upgradeFrom = shape.upgradeFrom ? this.upgradeFromVariable(shape.name, majorVersion, shape.deployment, shape.admitBluePoolers ?? false) : undefined;
+    const upgradeTo = shape.upgradeTo ? this.upgradeToVariable(shape.upgradeTo.greenDeployment, shape.upgradeTo.followGreen ?? false) : undefined;
 
     this.cluster = new ManagedPostgres(this, "cluster", {
       name: shape.name,
@@ -291,18 +330,33 @@ export class ManagedPostgresModule extends TerraformStack {
    * literals). The construct turns the same rules into preconditions on slot 0's network
    * interface (`addPlanTimeChecks`). `kms_key_arn` is required here: a cluster of this library
    * encrypts its secret with its own key (its `cluster_kms_key_arn` output), and an IAM
-   * statement cannot depend on a null.
+   * statement cannot depend on a null. `pooler_security_group_id` is required with
+   * `admitBluePoolers` and must be null without it (see {@link shapedFieldValidations}).
    */
-  private upgradeFromVariable(green: string, greenMajor: number): UpgradeFrom {
+  private upgradeFromVariable(green: string, greenMajor: number, deployment: DeploymentModel, admitBluePoolers: boolean): UpgradeFrom {
+    const ports = deployment === "distributed" ? "5432 and 5433 (its load balancer)" : "6432 (PgBouncer on its node)";
     const v = new TerraformVariable(this, "upgrade_from", {
-      type: "object({ cluster_name = string, major_version = number, secret_arn = string, kms_key_arn = string, node_addresses = list(string), security_group_id = string, cutover = optional(bool, false) })",
+      type: "object({ cluster_name = string, major_version = number, secret_arn = string, kms_key_arn = string, node_addresses = list(string), security_group_id = string, pooler_security_group_id = optional(string), cutover = optional(bool, false) })",
       nullable: false,
       description:
         "The cluster this green cluster upgrades (docs/UPGRADING.md, \"Blue/green through logical replication\"), from the blue module's outputs: " +
         "cluster_name (its name), major_version (15 or 16, below this module's), secret_arn (cluster_secret_arn), kms_key_arn (cluster_kms_key_arn), " +
-        "node_addresses (cluster_node_addresses), security_group_id (cluster_node_security_group_id), and cutover (default false; true makes green take over: a roll of green's nodes).",
+        "node_addresses (cluster_node_addresses), security_group_id (cluster_node_security_group_id), " +
+        (admitBluePoolers
+          ? `pooler_security_group_id (cluster_pooler_security_group_id; required: this module admits blue's PgBouncer hosts on green's endpoint ports, ${ports}, for blue's endpoints to follow green at the cutover), `
+          : "pooler_security_group_id (leave it out: this module was synthesized without admitBluePoolers), ") +
+        "and cutover (default false; true makes green take over: a roll of green's nodes).",
       validation: [
         ...Object.entries(UPGRADE_FROM_FIELDS).flatMap(([hcl, field]) => fieldValidations(`upgradeFrom.${field}`, `var.upgrade_from.${hcl}`, `upgrade_from.${hcl}`)),
+        ...shapedFieldValidations(
+          "upgradeFrom.poolerSecurityGroupId",
+          "var.upgrade_from.pooler_security_group_id",
+          "upgrade_from.pooler_security_group_id",
+          admitBluePoolers,
+          admitBluePoolers
+            ? `this module was synthesized with admitBluePoolers: give blue's cluster_pooler_security_group_id output (green admits it on ${ports}).`
+            : "this module was synthesized without admitBluePoolers, so no rule would admit that group; use a green module synthesized with admitBluePoolers: true.",
+        ),
         {
           condition: `var.upgrade_from.major_version < ${greenMajor}`,
           errorMessage: `\`upgrade_from.major_version\` must be lower than this module's major_version ${greenMajor}: the upgrade goes up a major version only (docs/UPGRADING.md).`,
@@ -313,7 +367,7 @@ export class ManagedPostgresModule extends TerraformStack {
         },
       ].map(validation),
     });
-    const field = (name: keyof typeof UPGRADE_FROM_FIELDS | "cutover") => propertyAccess(v.value, [name]);
+    const field = (name: keyof typeof UPGRADE_FROM_FIELDS | "pooler_security_group_id" | "cutover") => propertyAccess(v.value, [name]);
     return {
       clusterName: Token.asString(field("cluster_name")),
       majorVersion: Token.asNumber(field("major_version")) as UpgradeFrom["majorVersion"],
@@ -321,6 +375,7 @@ export class ManagedPostgresModule extends TerraformStack {
       kmsKeyArn: Token.asString(field("kms_key_arn")),
       nodeAddresses: Token.asList(field("node_addresses")),
       securityGroupId: Token.asString(field("security_group_id")),
+      ...(admitBluePoolers ? { poolerSecurityGroupId: Token.asString(field("pooler_security_group_id")) } : {}),
       cutover: Token.asAny(field("cutover")) as unknown as boolean,
     };
   }
@@ -328,25 +383,39 @@ export class ManagedPostgresModule extends TerraformStack {
   /**
    * The required variable `upgrade_to` of a blue module (`node_addresses`: exactly as many as
    * green has nodes), and the construct's `upgradeTo`: a list literal of `element(…, i)` tokens,
-   * one `pg_hba.conf` rule each (the construct refuses a list token there).
+   * one `pg_hba.conf` rule each (the construct refuses a list token there). With
+   * `followGreen`, `read_write_endpoint` and `read_only_endpoint` are required (null without
+   * it) and reach the construct as tokens, with the ports of a `greenDeployment` green.
    */
-  private upgradeToVariable(greenDeployment: DeploymentModel): UpgradeTo {
+  private upgradeToVariable(greenDeployment: DeploymentModel, followGreen: boolean): UpgradeTo {
     const count = greenDeployment === "distributed" ? 3 : 1;
+    const ports = greenDeployment === "distributed" ? { readWritePort: 5432, readOnlyPort: 5433 } : { readWritePort: 6432, readOnlyPort: 6432 };
+    const why = followGreen
+      ? `this module was synthesized with followGreen: blue's endpoints follow green at the cutover (green's outputs; a ${greenDeployment} green serves them on ${ports.readWritePort} and ${ports.readOnlyPort}).`
+      : "this module was synthesized without followGreen, so blue's endpoints would not follow green; use a blue module synthesized with upgradeTo.followGreen: true.";
     const v = new TerraformVariable(this, "upgrade_to", {
-      type: "object({ node_addresses = list(string) })",
+      type: "object({ node_addresses = list(string), read_write_endpoint = optional(string), read_only_endpoint = optional(string) })",
       nullable: false,
       description:
         `The green cluster this cluster admits (docs/UPGRADING.md, "Blue/green through logical replication", step 2): node_addresses, the green module's cluster_node_addresses ` +
-        `(${count}: this module was synthesized for a ${greenDeployment} green). Each address gets a pg_hba rule for the superuser over TLS, and wal_level is logical.`,
+        `(${count}: this module was synthesized for a ${greenDeployment} green). Each address gets a pg_hba rule for the superuser over TLS, and wal_level is logical. ` +
+        (followGreen
+          ? "read_write_endpoint and read_only_endpoint (required): the green module's cluster_read_write_endpoint and cluster_read_only_endpoint, which blue's endpoints follow at the cutover."
+          : "read_write_endpoint and read_only_endpoint: leave them out (this module was synthesized without followGreen)."),
       validation: [
         ...fieldValidations("upgradeTo.nodeAddresses", "var.upgrade_to.node_addresses", "upgrade_to.node_addresses"),
         {
           condition: `length(var.upgrade_to.node_addresses) == ${count}`,
           errorMessage: `\`upgrade_to.node_addresses\` must hold exactly ${count} address${count === 1 ? "" : "es"}: this module was synthesized for a ${greenDeployment} green cluster (one pg_hba rule per node).`,
         },
+        ...shapedFieldValidations("upgradeTo.readWriteEndpoint", "var.upgrade_to.read_write_endpoint", "upgrade_to.read_write_endpoint", followGreen, why),
+        ...shapedFieldValidations("upgradeTo.readOnlyEndpoint", "var.upgrade_to.read_only_endpoint", "upgrade_to.read_only_endpoint", followGreen, why),
       ].map(validation),
     });
     const list = Token.asList(propertyAccess(v.value, ["node_addresses"]));
-    return { nodeAddresses: Array.from({ length: count }, (_, i) => Token.asString(Fn.element(list, i))) };
+    const nodeAddresses = Array.from({ length: count }, (_, i) => Token.asString(Fn.element(list, i)));
+    if (!followGreen) return { nodeAddresses };
+    const endpoint = (name: string) => Token.asString(propertyAccess(v.value, [name]));
+    return { nodeAddresses, readWriteEndpoint: endpoint("read_write_endpoint"), readOnlyEndpoint: endpoint("read_only_endpoint"), ...ports };
   }
 }

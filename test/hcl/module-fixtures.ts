@@ -17,17 +17,17 @@ export function docsModuleCall(): string {
   return /```hcl\n([\s\S]*?)```/.exec(doc)![1]!;
 }
 
-/** A green module (`upgradeFrom: true`): `orders-v17` M on PostgreSQL 17, synthesized (Terraform JSON). */
-export function synthGreenModule(deployment: "distributed" | "standalone" = "distributed"): any {
+/** A green module (`upgradeFrom: true`, and `admitBluePoolers`): `orders-v17` M on PostgreSQL 17, synthesized (Terraform JSON). */
+export function synthGreenModule(deployment: "distributed" | "standalone" = "distributed", admitBluePoolers = false): any {
   const app = Testing.app();
-  const stack = new ManagedPostgresModule(app, "green", { name: "orders-v17", deployment, size: "M", majorVersion: 17, upgradeFrom: true });
+  const stack = new ManagedPostgresModule(app, "green", { name: "orders-v17", deployment, size: "M", majorVersion: 17, upgradeFrom: true, admitBluePoolers });
   return JSON.parse(Testing.synth(stack));
 }
 
-/** A blue module (`upgradeTo`) of `orders` on PostgreSQL 15 admitting a green cluster of `greenDeployment`, synthesized. */
-export function synthBlueModule(greenDeployment: "distributed" | "standalone"): any {
+/** A blue module (`upgradeTo`, and `followGreen`) of `orders` on PostgreSQL 15 admitting a green cluster of `greenDeployment`, synthesized. */
+export function synthBlueModule(greenDeployment: "distributed" | "standalone", followGreen = false): any {
   const app = Testing.app();
-  const stack = new ManagedPostgresModule(app, "blue", { name: "orders", deployment: "distributed", size: "M", majorVersion: 15, upgradeTo: { greenDeployment } });
+  const stack = new ManagedPostgresModule(app, "blue", { name: "orders", deployment: "distributed", size: "M", majorVersion: 15, upgradeTo: { greenDeployment, followGreen } });
   return JSON.parse(Testing.synth(stack));
 }
 
@@ -40,6 +40,7 @@ export function upgradeFromLiteral(fields: Record<string, string> = {}): string 
     kms_key_arn: '"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"',
     node_addresses: '["10.0.1.10", "10.0.2.10", "10.0.3.10"]',
     security_group_id: '"sg-0abc12345"',
+    pooler_security_group_id: "null", // optional: Terraform's conversion to the variable's type sets it
     cutover: "false",
     ...fields,
   };

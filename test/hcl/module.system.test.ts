@@ -111,13 +111,48 @@ describe("HCL module of a blue/green upgrade (terraform console)", () => {
   });
 
   test("upgrade_to of a blue module for a distributed green takes exactly 3 distinct IPv4 addresses", () => {
-    const cases: [string, boolean][] = [
+    const given: [string, boolean][] = [
       ['{ node_addresses = ["10.0.1.20", "10.0.2.20", "10.0.3.20"] }', true],
       ['{ node_addresses = ["10.0.1.20"] }', false],
       ['{ node_addresses = ["10.0.1.20", "10.0.1.20", "10.0.3.20"] }', false],
       ['{ node_addresses = ["10.0.1.20", "10.0.2.20", "0.0.0.0/0 trust"] }', false],
+      // without followGreen, green's endpoints would be ignored: refused (the optional fields as Terraform's conversion sets them)
+      ['{ node_addresses = ["10.0.1.20", "10.0.2.20", "10.0.3.20"], read_write_endpoint = "mp-orders-v17-0123abcd.elb.eu-west-1.amazonaws.com", read_only_endpoint = null }', false],
     ];
+    const cases = given.map(([l, ok]): [string, boolean] => [l.includes("read_write_endpoint") ? l : l.replace(/ \}$/, ", read_write_endpoint = null, read_only_endpoint = null }"), ok]);
     expect(accepts(blue, "upgrade_to", cases.map(([l]) => l))).toEqual(cases.map(([, ok]) => ok));
+  });
+
+  test("upgrade_to of a followGreen blue module requires green's endpoint hosts (DNS name or IPv4) and refuses hostile ones", () => {
+    const following = synthBlueModule("distributed", true);
+    const to = (rw: string, ro: string) => `{ node_addresses = ["10.0.1.20", "10.0.2.20", "10.0.3.20"], read_write_endpoint = ${rw}, read_only_endpoint = ${ro} }`;
+    const nlb = '"mp-orders-v17-0123abcd.elb.eu-west-1.amazonaws.com"';
+    const cases: [string, boolean][] = [
+      [to(nlb, nlb), true],
+      [to('"10.0.1.20"', '"10.0.1.20"'), true],
+      [to("null", nlb), false],
+      [to(nlb, "null"), false],
+      [to('"a b"', nlb), false],
+      [to('"x\\n[databases]"', nlb), false],
+      [to('"$${x}"', nlb), false],
+      [to('"; rm -rf"', nlb), false],
+      [to(nlb, '"10.0.1.20:6432"'), false],
+      [to(nlb, '"999.1.1.1"'), false],
+      [to(`"${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(63)}"`, nlb), false], // 255 characters
+    ];
+    expect(cases.map(([l]) => accepts(following, "upgrade_to", [l])[0])).toEqual(cases.map(([, ok]) => ok));
+  });
+
+  test("upgrade_from of an admitBluePoolers green module requires blue's PgBouncer security group; without admitBluePoolers it must be null", () => {
+    const admitting = synthGreenModule("distributed", true);
+    const cases: [string, boolean][] = [
+      [u({ pooler_security_group_id: '"sg-0fed98765"' }), true],
+      [u(), false],
+      [u({ pooler_security_group_id: '"sg-0fed98765 0.0.0.0/0"' }), false],
+      [u({ pooler_security_group_id: '"$${x}"' }), false],
+    ];
+    expect(cases.map(([l]) => accepts(admitting, "upgrade_from", [l])[0])).toEqual(cases.map(([, ok]) => ok));
+    expect(accepts(green, "upgrade_from", [u({ pooler_security_group_id: '"sg-0fed98765"' })])).toEqual([false]);
   });
 
   test("the HCL of a green and a blue module (cdktf synth --hcl) parses (terraform fmt) and holds no token text", () => {
@@ -126,13 +161,15 @@ describe("HCL module of a blue/green upgrade (terraform console)", () => {
     try {
       process.env.SYNTH_HCL_OUTPUT = "true"; // read by the stack's constructor (cdktf 0.21)
       const app = new App({ outdir, hclOutput: true });
-      new ManagedPostgresModule(app, "green", { name: "orders-v17", deployment: "distributed", size: "M", majorVersion: 17, upgradeFrom: true });
-      new ManagedPostgresModule(app, "blue", { name: "orders", deployment: "distributed", size: "M", majorVersion: 15, upgradeTo: { greenDeployment: "distributed" } });
+      // with the optional shapes: their validations are conditionals (`x == null ? true : (...)`)
+      new ManagedPostgresModule(app, "green", { name: "orders-v17", deployment: "distributed", size: "M", majorVersion: 17, upgradeFrom: true, admitBluePoolers: true });
+      new ManagedPostgresModule(app, "blue", { name: "orders", deployment: "distributed", size: "M", majorVersion: 15, upgradeTo: { greenDeployment: "distributed", followGreen: true } });
       app.synth();
       for (const stack of ["green", "blue"]) {
         const hcl = readFileSync(join(outdir, "stacks", stack, "cdk.tf"), "utf8");
         expect(hcl).not.toMatch(/TfToken\[|-1\.\d+e\+289/);
         expect(hcl).toContain(stack === "green" ? 'variable "upgrade_from"' : 'variable "upgrade_to"');
+        expect(hcl).toContain(stack === "green" ? "var.upgrade_from.pooler_security_group_id == null ? true : (" : "var.upgrade_to.read_write_endpoint == null ? true : (");
         const fmt = spawnSync("terraform", ["fmt", "-no-color", "-"], { input: hcl, encoding: "utf8", env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null" }, timeout: 60_000 });
         expect([stack, fmt.status, fmt.stderr]).toEqual([stack, 0, ""]);
       }

@@ -6,6 +6,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import schema from "../../src/cluster-spec/cluster-spec.schema.json";
+import { Testing } from "cdktf";
+import { ManagedPostgresModule } from "../../constructs/hcl-module";
+import { resolveTokens } from "../../constructs/private/tokens";
 import { docsModuleCall, synthBlueModule, synthGreenModule, synthModule } from "./module-fixtures";
 
 const distributed = synthModule("distributed");
@@ -101,7 +104,9 @@ describe("HCL module of a blue/green upgrade (upgradeFrom, upgradeTo)", () => {
     const v = green.variable.upgrade_from;
     expect(v.default).toBeUndefined();
     expect(v.nullable).toBe(false);
-    expect(v.type).toBe("object({ cluster_name = string, major_version = number, secret_arn = string, kms_key_arn = string, node_addresses = list(string), security_group_id = string, cutover = optional(bool, false) })");
+    expect(v.type).toBe(
+      "object({ cluster_name = string, major_version = number, secret_arn = string, kms_key_arn = string, node_addresses = list(string), security_group_id = string, pooler_security_group_id = optional(string), cutover = optional(bool, false) })",
+    );
     expect(v.description).toMatch(/cluster_secret_arn.*cluster_kms_key_arn.*cluster_node_addresses.*cluster_node_security_group_id/);
     const conds: string[] = v.validation.map((x: any) => x.condition);
     for (const f of ["cluster_name", "major_version", "secret_arn", "kms_key_arn", "node_addresses", "security_group_id"]) {
@@ -146,14 +151,53 @@ describe("HCL module of a blue/green upgrade (upgradeFrom, upgradeTo)", () => {
     const set = [...fromBody.matchAll(/\b(\w+)\s*=/g)].map((m) => m[1]).sort();
     const declared = [...String(green.variable.upgrade_from.type).matchAll(/(\w+) = /g)].map((m) => m[1]).sort();
     expect(set).toEqual(declared);
-    expect(call).toContain("upgrade_to = { node_addresses = module.orders_v17_db.cluster_node_addresses }");
+    const toBody = /upgrade_to = \{([\s\S]*?)\n  \}/.exec(call)![1]!;
+    expect([...toBody.matchAll(/\b(\w+)\s*=/g)].map((m) => m[1]).sort()).toEqual([...String(blue.variable.upgrade_to.type).matchAll(/(\w+) = /g)].map((m) => m[1]).sort());
+    expect(toBody).toContain("node_addresses      = module.orders_v17_db.cluster_node_addresses");
     for (const out of [...call.matchAll(/module\.\w+\.(\w+)/g)].map((m) => m[1])) expect(Object.keys(green.output)).toContain(out);
+  });
+
+  test("a green module with admitBluePoolers requires upgrade_from.pooler_security_group_id and admits that group on its endpoint ports only; without it the field must be null and no rule exists", () => {
+    const conds = (tf: any) => tf.variable.upgrade_from.validation.map((x: any) => x.condition as string);
+    const pooled = (tf: any) =>
+      [...Object.values<any>(tf.resource.aws_vpc_security_group_ingress_rule), ...Object.values<any>(tf.resource.aws_vpc_security_group_egress_rule)].filter((r) => JSON.stringify(r).includes("var.upgrade_from.pooler_security_group_id"));
+    expect(conds(green)).toContain("${var.upgrade_from.pooler_security_group_id == null}");
+    expect(pooled(green)).toEqual([]);
+    for (const [deployment, ports] of [["distributed", [5432, 5433]], ["standalone", [6432]]] as const) {
+      const tf = synthGreenModule(deployment, true);
+      expect(conds(tf)).toContain("${var.upgrade_from.pooler_security_group_id != null}");
+      expect(conds(tf)).toContain('${var.upgrade_from.pooler_security_group_id == null ? true : (can(regex("^sg-[0-9a-f]{8,17}$", var.upgrade_from.pooler_security_group_id)))}');
+      expect(conds(tf)).not.toContain("${var.upgrade_from.pooler_security_group_id == null}");
+      expect(tf.variable.upgrade_from.description).toMatch(new RegExp(`pooler_security_group_id \\(cluster_pooler_security_group_id; required: .*${ports.join(" and ")}`));
+      const rules = pooled(tf);
+      expect(rules.map((r) => r.from_port).sort()).toEqual([...ports, ...ports].sort());
+      expect(conditions(tf).some((c) => c.includes("var.upgrade_from.pooler_security_group_id"))).toBe(true);
+    }
+    expect(() => new ManagedPostgresModule(Testing.app(), "x", { name: "orders", deployment: "standalone", size: "M", admitBluePoolers: true })).toThrow(/`admitBluePoolers` is only for a green module \(`upgradeFrom: true`\)/);
+  });
+
+  test("a blue module with followGreen requires green's endpoints in upgrade_to and passes them to the cluster with the ports of its green; without it they must be null", () => {
+    const conds = (tf: any) => tf.variable.upgrade_to.validation.map((x: any) => x.condition as string);
+    for (const f of ["read_write_endpoint", "read_only_endpoint"]) expect(conds(blue)).toContain(`\${var.upgrade_to.${f} == null}`);
+    const following = synthBlueModule("distributed", true);
+    for (const f of ["read_write_endpoint", "read_only_endpoint"]) {
+      expect(conds(following)).toContain(`\${var.upgrade_to.${f} != null}`);
+      expect(conds(following).filter((c: string) => c.startsWith(`\${var.upgrade_to.${f} == null ? true : (`))).toHaveLength(2);
+      expect(conditions(following).some((c) => c.includes(`var.upgrade_to.${f}`))).toBe(true);
+    }
+    for (const [greenDeployment, ports] of [["distributed", [5432, 5433]], ["standalone", [6432, 6432]]] as const) {
+      const m = new ManagedPostgresModule(Testing.app(), "blue", { name: "orders", deployment: "distributed", size: "M", majorVersion: 15, upgradeTo: { greenDeployment, followGreen: true } });
+      const u = m.cluster.spec.upgradeTo!;
+      expect([resolveTokens(m, u.readWriteEndpoint), u.readWritePort, resolveTokens(m, u.readOnlyEndpoint), u.readOnlyPort]).toEqual(["${var.upgrade_to.read_write_endpoint}", ports[0], "${var.upgrade_to.read_only_endpoint}", ports[1]]);
+    }
+    const plain = new ManagedPostgresModule(Testing.app(), "blue", { name: "orders", deployment: "distributed", size: "M", majorVersion: 15, upgradeTo: { greenDeployment: "standalone" } });
+    expect(Object.keys(plain.cluster.spec.upgradeTo!)).toEqual(["nodeAddresses"]);
   });
 
   test("a blue module requires upgrade_to with exactly as many addresses as green has nodes; each is its own pg_hba rule and wal_level is logical", () => {
     const v = blue.variable.upgrade_to;
     expect(v.default).toBeUndefined();
-    expect(v.type).toBe("object({ node_addresses = list(string) })");
+    expect(v.type).toBe("object({ node_addresses = list(string), read_write_endpoint = optional(string), read_only_endpoint = optional(string) })");
     expect(v.validation.map((x: any) => x.condition)).toContain("${length(var.upgrade_to.node_addresses) == 3}");
     expect(synthBlueModule("standalone").variable.upgrade_to.validation.map((x: any) => x.condition)).toContain("${length(var.upgrade_to.node_addresses) == 1}");
     const t = text(blue);
