@@ -188,7 +188,10 @@ export interface ClusterSpec {
    * the superuser from every other address), and `wal_level` `logical` instead of `replica`
    * (logical decoding on blue). Setting or removing it is a new launch template version of
    * blue's nodes (rolled like any change) and, through `wal_level`, a restart of every member
-   * of blue (docs/UPGRADING.md, "Blue/green"). AWS target only (a synth error on Kubernetes).
+   * of blue (docs/UPGRADING.md, "Blue/green"). With `upgradeTo.readWriteEndpoint` (and its
+   * port), blue's endpoints follow green at the cutover ({@link UpgradeTo.readWriteEndpoint});
+   * green then needs `upgradeFrom.poolerSecurityGroupId`. AWS target only (a synth error on
+   * Kubernetes).
    * @default - blue admits its superuser from no remote address
    */
   readonly upgradeTo?: UpgradeTo;
