@@ -434,7 +434,7 @@ export class ManagedPostgres extends Construct {
         this.poolerAutoScalingGroupName = this.pooler.addInstances({
           imageId,
           instanceProfileArn: this.poolerRole!.instanceProfile.arn,
-          userData: renderPoolerUserData({ spec, members, runtime }, userDataOptions),
+          userData: renderPoolerUserData({ spec: upgradeToTokensForPgBouncerHosts(spec), members, runtime }, userDataOptions),
         }).name;
         this.readWriteEndpoint = this.pooler.endpointAddress;
         this.readOnlyEndpoint = this.pooler.endpointAddress;
@@ -589,6 +589,24 @@ export class ManagedPostgres extends Construct {
  * neither is a token.
  */
 function upgradeTokensForNodes(spec: ResolvedClusterSpec): ResolvedClusterSpec {
+  return upgradeFromTokensForNodes(upgradeToTokensForPgBouncerHosts(spec));
+}
+
+/**
+ * `spec` as blue's PgBouncer hosts take `upgradeTo` (src/render/upgrade-redirect.ts): a number
+ * token in `readWritePort`/`readOnlyPort` (green's `<id>_read_write_port` output) becomes a
+ * string token, so that Terraform writes its value into the upgrade pool file (a number token
+ * written into text as it is would be its placeholder double).
+ */
+function upgradeToTokensForPgBouncerHosts(spec: ResolvedClusterSpec): ResolvedClusterSpec {
+  const u = spec.upgradeTo;
+  if (!u) return spec;
+  const port = (p: number | undefined) => (p !== undefined && Token.isUnresolved(p) ? (Token.asString(p) as unknown as number) : p);
+  if (!Token.isUnresolved(u.readWritePort) && !Token.isUnresolved(u.readOnlyPort)) return spec;
+  return { ...spec, upgradeTo: { ...u, readWritePort: port(u.readWritePort), readOnlyPort: port(u.readOnlyPort) } };
+}
+
+function upgradeFromTokensForNodes(spec: ResolvedClusterSpec): ResolvedClusterSpec {
   const u = spec.upgradeFrom;
   if (!u) return spec;
   const addresses = Token.isUnresolved(u.nodeAddresses);

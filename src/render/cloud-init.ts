@@ -36,6 +36,7 @@ import {
 } from "./bootstrap";
 import { renderNodeConfigFiles, renderPoolerConfigFiles, type NodeConfigOptions } from "./node-files";
 import { renderPoolerSystemdUnits, renderSystemdUnits } from "./systemd";
+import { renderUpgradeRedirectFiles } from "./upgrade-redirect";
 import { renderMonitoringFiles, renderPoolerMonitoringFiles } from "./monitoring";
 import type { NodeContext, PoolerContext, RenderedFile } from "./types";
 import { containsToken, terraformTemplateSequences } from "./terraform-safe";
@@ -143,6 +144,7 @@ export function renderNodeUserData(ctx: NodeContext, options: UserDataOptions = 
     ...renderNodeConfigFiles(ctx, options.nodeConfig),
     ...renderSystemdUnits(ctx),
     ...renderMonitoringFiles(ctx),
+    ...renderUpgradeRedirectFiles(ctx),
     ...(options.extraFiles ?? []),
   ];
   return render(files, options.installPackages ? nodePackages(ctx.spec).map((p) => p.name) : undefined, object !== undefined);
@@ -158,6 +160,7 @@ export function renderPoolerUserData(ctx: PoolerContext, options: UserDataOption
     ...renderPoolerConfigFiles(ctx),
     ...renderPoolerSystemdUnits(ctx),
     ...renderPoolerMonitoringFiles(ctx),
+    ...renderUpgradeRedirectFiles(ctx),
   ];
   return render(files, options.installPackages ? poolerPackages().map((p) => p.name) : undefined);
 }

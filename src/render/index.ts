@@ -14,6 +14,7 @@ export * from "./bootstrap";
 export * from "./cloud-init";
 export * from "./restore";
 export * from "./upgrade";
+export * from "./upgrade-redirect";
 export * from "./scripts";
 export * from "./monitoring";
 // Alarms, thresholds and the dashboard moved to src/monitoring (issue 14); still exported here.

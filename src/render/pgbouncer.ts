@@ -71,7 +71,9 @@ export const PGBOUNCER_RESERVED_CLIENT_CONNECTIONS = 5;
  *
  * What `target` changes:
  * - `poolerUpstreams[pool]`: forward to that host and port instead of the node-local
- *   HAProxy / PostgreSQL, with the upstream's comment above the `[databases]` entry.
+ *   HAProxy / PostgreSQL, with the upstream's comment above the `[databases]` entry, its
+ *   `authUser` as the entry's `auth_user=` and its `serverTlsCaFile` as `server_tls_ca_file`
+ *   (the redirection of a blue cluster's pools to green: src/render/upgrade-redirect.ts).
  * - `logging` `stderr`: no `logfile` (PgBouncer then logs to stderr).
  *
  * @param target - @default AWS_EC2_TARGET
@@ -105,7 +107,9 @@ export function renderPgBouncerConfig(ctx: NodeContext | PoolerContext, pool: Pg
         : [`; Every database goes to the local HAProxy frontend that follows the ${pool === "rw" ? "primary" : "healthy replicas"}.`]),
     "",
     "[databases]",
-    ...(upstream ? [`; ${upstream.comment}`, `* = host=${upstream.host} port=${upstream.port}`] : [`* = host=127.0.0.1 port=${backendPort}`]),
+    ...(upstream
+      ? [`; ${upstream.comment}`, `* = host=${upstream.host} port=${upstream.port}${upstream.authUser ? ` auth_user=${upstream.authUser}` : ""}`]
+      : [`* = host=127.0.0.1 port=${backendPort}`]),
     "",
     "[pgbouncer]",
     "listen_addr = 0.0.0.0",
@@ -157,7 +161,7 @@ export function renderPgBouncerConfig(ctx: NodeContext | PoolerContext, pool: Pg
     `client_tls_ca_file = ${PATHS.caCert}`,
     "server_tls_sslmode = verify-ca",
     "server_tls_protocols = tlsv1.3",
-    `server_tls_ca_file = ${PATHS.caCert}`,
+    `server_tls_ca_file = ${upstream?.serverTlsCaFile ?? PATHS.caCert}`,
     "",
     "log_connections = 1",
     "log_disconnections = 1",

@@ -21,7 +21,7 @@
  * memory. `ProtectSystem=strict` is relaxed for the bootstrap and the filesystem growth
  * (they configure the machine).
  */
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { PORTS, PGBOUNCER_EXPORTER_PORTS } from "../cluster-spec";
 import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "./postgres";
 import { PGBACKREST_LOG_PATH } from "./pgbackrest";
@@ -32,6 +32,7 @@ import { BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR } from "./bootstrap/f
 import { assertTerraformSafe } from "./terraform-safe";
 import { pgbouncerExporterExecStart } from "./monitoring/pgbouncer-exporter";
 import { MONITORING_PATHS } from "./monitoring/paths";
+import { UPGRADE_REDIRECT_SCRIPT, UPGRADE_REDIRECT_UNIT, UPGRADE_TARGET_CA } from "./upgrade-redirect";
 
 /** Re-exported from src/cluster-spec/ports.ts, where the exporter ports are defined. */
 export { PGBOUNCER_EXPORTER_PORTS };
@@ -503,7 +504,7 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
   if (distributed) defs.push(pgbackrestServerDef(name));
   if (!distributed) defs.push(pgbouncerDef(name, ["rw"], "patroni.service"));
   defs.push(postgresExporterDef(name));
-  if (!distributed) defs.push(...pgbouncerExporterDefs(name, ["rw"]));
+  if (!distributed) defs.push(...pgbouncerExporterDefs(name, ["rw"]), ...upgradeRedirectDefs(ctx, ["rw"]));
   const pgJob = { ...hardening({ rw: POSTGRES_RW, privateTmp: false }), Nice: "10", IOSchedulingClass: "best-effort", IOSchedulingPriority: "7" };
   const fullCal = fullBackupCalendar(spec.backup.fullBackupTime);
   defs.push(
@@ -599,6 +600,44 @@ function poolerDefs(ctx: PoolerContext): ServiceDef[] {
     haproxyDef(name),
     pgbouncerDef(name, ["rw", "ro"], "haproxy.service"),
     ...pgbouncerExporterDefs(name, ["rw", "ro"]),
+    ...upgradeRedirectDefs(ctx, ["rw", "ro"]),
+  ];
+}
+
+/**
+ * The blue side of an upgrade's cutover (`upgradeTo.readWriteEndpoint`, src/render/upgrade-redirect.ts):
+ * `managed-postgres-upgrade-redirect.service`, a daemon as the user PgBouncer runs as (its admin
+ * console admits that user over the Unix socket), writing only the pool files and userlist
+ * (/etc/pgbouncer) and its state directory (green's CA). None without `readWriteEndpoint`.
+ */
+function upgradeRedirectDefs(ctx: NodeContext | PoolerContext, pools: readonly PgBouncerPool[]): ServiceDef[] {
+  if (!ctx.spec.upgradeTo?.readWriteEndpoint) return [];
+  const unit = `${UPGRADE_REDIRECT_UNIT}.service`;
+  const stateDir = dirname(UPGRADE_TARGET_CA);
+  return [
+    {
+      spec: {
+        file: unit,
+        unit: {
+          Description: `The PgBouncer pools of cluster ${ctx.spec.name} follow its upgrade's cutover to green (upgradeTo)`,
+          Wants: pools.map((p) => `pgbouncer@${p}.service`).join(" "),
+          After: `network-online.target managed-postgres-bootstrap.service ${pools.map((p) => `pgbouncer@${p}.service`).join(" ")}`,
+        },
+        service: {
+          Type: "simple",
+          User: PG.user,
+          Group: PG.group,
+          ExecStart: UPGRADE_REDIRECT_SCRIPT,
+          StateDirectory: basename(stateDir),
+          StateDirectoryMode: "0750",
+          Restart: "always",
+          RestartSec: "5s",
+          ...hardening({ rw: [dirname(PATHS.pgbouncerUserlist)] }),
+        },
+        install: { WantedBy: "multi-user.target" },
+      },
+      services: [{ unit, kind: "daemon" as const, ...PG, execStart: UPGRADE_REDIRECT_SCRIPT, environment: {}, environmentFiles: [], createdDirectories: [stateDir] }],
+    },
   ];
 }
 

@@ -66,6 +66,17 @@ export interface PoolerUpstream {
   readonly port: number;
   /** One-line comment above the `[databases]` entry (without the leading `; `). */
   readonly comment: string;
+  /**
+   * The role whose password the userlist holds for `auth_query` logins at this upstream
+   * (`auth_user=` of the `[databases]` entry).
+   * @default - the `[pgbouncer]` section's `auth_user` (`pgbouncer_auth`)
+   */
+  readonly authUser?: string;
+  /**
+   * The CA certificate file that checks this upstream's TLS certificate (`server_tls_ca_file`).
+   * @default - the cluster CA (`PATHS.caCert`)
+   */
+  readonly serverTlsCaFile?: string;
 }
 
 /** What differs per target in the rendered node configuration. */

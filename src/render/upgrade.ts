@@ -45,9 +45,14 @@
  * are looked up by name. Every green node, primary or not, writes blue's CA and password file
  * (the subscriptions' `passfile`) each run, so a new primary's apply workers find them.
  *
- * Not done here: PgBouncer `PAUSE` on blue's poolers and the redirection of blue's pooler
- * endpoints to green (clients move to green's endpoints themselves); blue's `pg_hba` must admit
- * green's addresses for the superuser over TLS (its rules admit local peer connections only).
+ * Blue's PgBouncer hosts follow the cutover when blue has `upgradeTo.readWriteEndpoint`
+ * (src/render/upgrade-redirect.ts): before blue becomes read-only the script PATCHes
+ * `UPGRADE_DCS_KEY` {state: pause} into blue's configuration and waits (bounded,
+ * {@link UPGRADE_POOLER_PAUSE_TIMEOUT_SECONDS}) until blue has no client session left from
+ * another address; after the last step {state: redirect, ca_pem: green's CA}; an abandoned
+ * cutover removes the key (the pools resume on blue). The roles step also gives green the role
+ * `UPGRADE_POOLER_AUTH_ROLE` with the secret of blue's `pgbouncer_auth`. Blue's `pg_hba` must
+ * admit green's addresses for the superuser over TLS (`upgradeTo.nodeAddresses`).
  */
 import { PORTS } from "../cluster-spec";
 import { BOOTSTRAP_STATE_DIR, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
@@ -59,6 +64,7 @@ import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "./postgres";
 import { scriptBody, shellHeader } from "./scripts";
 import { PGBOUNCER_AUTH_SCHEMA } from "./sql";
 import { assertTerraformSafe } from "./terraform-safe";
+import { UPGRADE_DCS_KEY, UPGRADE_POOLER_AUTH_ROLE } from "./upgrade-redirect";
 import type { NodeContext } from "./types";
 
 /** Where the upgrade script is installed on green's nodes. */
@@ -83,7 +89,14 @@ export const UPGRADE_SLOT_TIMEOUT_SECONDS = 60;
  * Roles the cluster manages itself (created by Patroni's bootstrap and the post-bootstrap
  * script with this cluster's own passwords): never copied from blue.
  */
-export const UPGRADE_MANAGED_ROLES: readonly string[] = [DB_ROLES.superuser, DB_ROLES.replication, DB_ROLES.rewind, DB_ROLES.pgbouncerAuth];
+export const UPGRADE_MANAGED_ROLES: readonly string[] = [DB_ROLES.superuser, DB_ROLES.replication, DB_ROLES.rewind, DB_ROLES.pgbouncerAuth, UPGRADE_POOLER_AUTH_ROLE];
+
+/**
+ * Bound of the cutover's wait for blue's PgBouncers to pause (their agents read blue's
+ * configuration every UPGRADE_REDIRECT_POLL_SECONDS, then PAUSE waits for in-flight
+ * transactions), seconds; what is still connected after it is ended by the drain.
+ */
+export const UPGRADE_POOLER_PAUSE_TIMEOUT_SECONDS = 5;
 
 /** The blue cluster as green's nodes see it (rendered into the script's header). */
 export interface UpgradeSource {
@@ -118,6 +131,7 @@ export interface UpgradeScriptOverrides {
   readonly eventsLog?: string;
   readonly catchupTimeoutSeconds?: number;
   readonly slotTimeoutSeconds?: number;
+  readonly poolerPauseTimeoutSeconds?: number;
 }
 
 /**
@@ -165,6 +179,10 @@ export function renderUpgradeScript(ctx: NodeContext, from: UpgradeSource, overr
       AWS_ENDPOINT_URL: runtime.awsEndpointUrl ?? "",
       CATCHUP_TIMEOUT: overrides.catchupTimeoutSeconds ?? UPGRADE_CATCHUP_TIMEOUT_SECONDS,
       SLOT_TIMEOUT: overrides.slotTimeoutSeconds ?? UPGRADE_SLOT_TIMEOUT_SECONDS,
+      DCS_KEY: UPGRADE_DCS_KEY,
+      PGBOUNCER_AUTH_ROLE: DB_ROLES.pgbouncerAuth,
+      POOLER_AUTH_ROLE: UPGRADE_POOLER_AUTH_ROLE,
+      POOLER_PAUSE_TIMEOUT: overrides.poolerPauseTimeoutSeconds ?? UPGRADE_POOLER_PAUSE_TIMEOUT_SECONDS,
     }) + scriptBody("node-upgrade.sh"),
     'main "$@"',
     "",

@@ -12,9 +12,13 @@ import {
   PATHS,
   renderPoolerSystemdUnits,
   renderSystemdUnits,
+  UPGRADE_REDIRECT_SCRIPT,
   utcCalendar,
   } from "../../src/render";
 import { distributedNode, pooler, standaloneNode} from "./fixtures";
+
+/** A blue cluster's upgradeTo naming green's endpoint: its PgBouncer hosts get the redirect agent's unit. */
+const REDIRECT = { nodeAddresses: ["10.0.1.20"], readWriteEndpoint: "10.0.1.20", readWritePort: 6432 };
 import { requirePrerequisites } from "../support/prerequisites";
 
 function run(cmd: string, args: string[], cwd?: string) {
@@ -38,13 +42,18 @@ describe("systemd-analyze verify", () => {
     ["distributed node", () => renderSystemdUnits(distributedNode(0))],
     ["standalone node", () => renderSystemdUnits(standaloneNode())],
     ["pooler instance", () => renderPoolerSystemdUnits(pooler())],
+    ["pooler instance of a blue whose endpoints follow green (upgradeTo.readWriteEndpoint)", () => renderPoolerSystemdUnits(pooler({ upgradeTo: REDIRECT }))],
+    ["standalone blue node whose endpoint follows green", () => renderSystemdUnits(standaloneNode({ upgradeTo: REDIRECT }))],
   ])("every unit of a %s verifies without a warning", (_name, render) => {
     const files = render();
     // The bootstrap script exists only on a node (cloud-init writes it): point the units at an
     // executable stand-in in the temporary directory; everything else is verified as rendered.
     const script = join(dir, "managed-postgres-bootstrap");
     writeFileSync(script, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    for (const f of files) writeFileSync(join(dir, basename(f.path)), f.content.split(PATHS.bootstrapScript).join(script));
+    // so does the upgrade's redirect agent (rendered only with upgradeTo.readWriteEndpoint)
+    const agent = join(dir, "managed-postgres-upgrade-redirect");
+    writeFileSync(agent, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    for (const f of files) writeFileSync(join(dir, basename(f.path)), f.content.split(PATHS.bootstrapScript).join(script).split(UPGRADE_REDIRECT_SCRIPT).join(agent));
     const r = run("systemd-analyze", ["verify", "--man=no", ...files.map((f) => `./${basename(f.path)}`)], dir);
     expect((r.stdout + r.stderr).trim()).toBe("");
     expect(r.status).toBe(0);

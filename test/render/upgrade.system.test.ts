@@ -45,7 +45,7 @@
 import { spec as clusterSpec, standaloneNode } from "./fixtures";
 import { PGBOUNCER_AUTH_SQL } from "../../src/render/sql";
 import { debugDump, reported, runSandbox } from "./sandbox";
-import { PATHS, renderPostgresParameters, renderUpgradeScript, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
+import { PATHS, renderPostgresParameters, renderUpgradeScript, UPGRADE_POOLER_AUTH_ROLE, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
 import { nodeRoot } from "../twin/machine";
 import { requirePrerequisites } from "../support/prerequisites";
 
@@ -117,7 +117,7 @@ describe("managed-postgres-upgrade: PostgreSQL 15 blue -> PostgreSQL 17 green th
     const root = nodeRoot("trixie");
     const ctx = standaloneNode({ name: "shop-green", majorVersion: 17 }, [GREEN]);
     const from: UpgradeSource = { cluster: "shop-blue", majorVersion: 15, secretArn: SECRET_ARN, addresses: [BLUE, BLUE2], cutover: false };
-    const overrides = { catchupTimeoutSeconds: 30, slotTimeoutSeconds: 10 };
+    const overrides = { catchupTimeoutSeconds: 30, slotTimeoutSeconds: 10, poolerPauseTimeoutSeconds: 1 };
     const follow = renderUpgradeScript(ctx, from, overrides);
     const cutover = renderUpgradeScript(ctx, { ...from, cutover: true }, overrides);
     const hastyCutover = renderUpgradeScript(ctx, { ...from, cutover: true }, { ...overrides, catchupTimeoutSeconds: 2 });
@@ -399,6 +399,10 @@ for u in app:app-pw-77 crm_user:crm-pw-88; do
   echo "login_green_$(cut -d: -f1 <<<"$u"): $(PGPASSFILE="$W/login" PGSSLMODE=require ${B15}/psql -X -At -h ${GREEN} -U "$(cut -d: -f1 <<<"$u")" -d postgres -c "SELECT current_user" 2>&1)"
 done
 echo "green_member_of_reporting: $(gp -d postgres -c "SELECT pg_has_role('app', 'reporting', 'member')")"
+# the role blue's PgBouncers use at green after the cutover: blue's pgbouncer_auth secret, a member of green's pgbouncer_auth, nothing more
+echo "pooler_auth_secret_is_blues: $([ "$(gp -d postgres -c "SELECT rolpassword FROM pg_authid WHERE rolname = '${UPGRADE_POOLER_AUTH_ROLE}'")" = "$(bp -d postgres -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'pgbouncer_auth'")" ] && echo yes || echo no)"
+echo "pooler_auth_role: $(gp -d postgres -c "SELECT rolcanlogin, rolsuper, rolreplication, rolcreaterole, rolcreatedb, pg_has_role(oid, 'pgbouncer_auth', 'MEMBER') FROM pg_roles WHERE rolname = '${UPGRADE_POOLER_AUTH_ROLE}'")"
+echo "green_pgbouncer_auth_untouched: $(gp -d postgres -c "SELECT rolpassword <> (SELECT rolpassword FROM pg_authid WHERE rolname = '${UPGRADE_POOLER_AUTH_ROLE}') FROM pg_authid WHERE rolname = 'pgbouncer_auth'")"
 echo "green_repl_after: $(gp -d postgres -c "SELECT md5(rolpassword) FROM pg_authid WHERE rolname = 'replicator'")"
 echo "done_marker: $(gp -d postgres -c "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'postgres'" | sed 's/[0-9][0-9]* ms/N ms/g')"
 echo "schema_marks: $(gp -d postgres -c "SELECT string_agg(datname || '=' || shobj_description(oid, 'pg_database'), ';' ORDER BY datname) FROM pg_database WHERE datname IN ('shop', 'crm')")"
@@ -498,8 +502,16 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("blue_permanent_slots")).toBe("{}");
     const patches = one("patch_bodies");
     expect(patches).toMatch(/"slots":\{"mp_upgrade_[0-9a-f]{12}":\{"type":"logical","database":"shop","plugin":"pgoutput"\}\}/);
-    // one PATCH removes the three permanent slots
-    expect(patches).toMatch(/;\{"slots":\{"mp_upgrade_[0-9a-f]{12}":null,"mp_upgrade_[0-9a-f]{12}":null,"mp_upgrade_[0-9a-f]{12}":null\}\}$/);
+    // one PATCH removes the three permanent slots; the last tells blue's PgBouncer hosts to go to green, with green's CA
+    expect(patches).toMatch(/;\{"slots":\{"mp_upgrade_[0-9a-f]{12}":null,"mp_upgrade_[0-9a-f]{12}":null,"mp_upgrade_[0-9a-f]{12}":null\}\};\{"managed_postgres_upgrade":\{"state":"redirect","green":"shop-green","since_ms":\d+,"ca_pem":"-----BEGIN CERTIFICATE-----\\n[^"]+-----END CERTIFICATE-----\\n"\}\}$/);
+    // each cutover attempt pauses blue's PgBouncer hosts before blue becomes read-only; the abandoned one (the 2 s catch-up bound) clears the key after blue is writable again
+    const pause = '\\{"managed_postgres_upgrade":\\{"state":"pause","green":"shop-green","since_ms":\\d+\\}\\}';
+    const readOnly = (v: string) => `\\{"postgresql":\\{"parameters":\\{"default_transaction_read_only":${v}\\}\\}\\}`;
+    expect(patches).toMatch(new RegExp(`${pause};${readOnly('"on"')};${readOnly("null")};\\{"managed_postgres_upgrade":null\\};`));
+    expect(patches.match(new RegExp(`${pause};${readOnly('"on"')}`, "g"))).toHaveLength(2);
+    expect(one("pooler_auth_secret_is_blues")).toBe("yes");
+    expect(one("pooler_auth_role")).toBe("t|f|f|f|f|t");
+    expect(one("green_pgbouncer_auth_untouched")).toBe("t");
     expect(patches).toContain('{"postgresql":{"parameters":{"default_transaction_read_only":"on"}}}');
     expect(patches).toContain('{"postgresql":{"parameters":{"default_transaction_read_only":null}}}');
     // roles: blue's passwords work on green; managed roles keep green's

@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { standaloneNode, distributedNode, TOKEN_ADDRESSES } from "./fixtures";
 import { cutoverFlag, renderUpgradeScript, renderUpgradeUnits, UPGRADE_MANAGED_ROLES, UPGRADE_SCRIPT, type UpgradeSource } from "../../src/render";
-import { DB_ROLES, readScript, scriptBody } from "../../src/render";
+import { DB_ROLES, readScript, scriptBody, UPGRADE_DCS_KEY, UPGRADE_POOLER_AUTH_ROLE } from "../../src/render";
 import { METRICS } from "../../src/monitoring";
 
 const FROM: UpgradeSource = {
@@ -43,9 +43,25 @@ describe("renderUpgradeScript", () => {
     expect(text.endsWith('\nmain "$@"\n')).toBe(true);
   });
 
-  test("the roles the cluster manages itself are never copied from blue", () => {
-    expect([...UPGRADE_MANAGED_ROLES].sort()).toEqual(Object.values(DB_ROLES).sort());
-    expect(headerValue(renderUpgradeScript(green, FROM), "MANAGED_ROLES").split(" ").sort()).toEqual(Object.values(DB_ROLES).sort());
+  test("the roles the cluster manages itself are never copied from blue: its DB_ROLES and the role blue's PgBouncers use at green after the cutover", () => {
+    const managed = [...Object.values(DB_ROLES), UPGRADE_POOLER_AUTH_ROLE].sort();
+    expect([...UPGRADE_MANAGED_ROLES].sort()).toEqual(managed);
+    expect(headerValue(renderUpgradeScript(green, FROM), "MANAGED_ROLES").split(" ").sort()).toEqual(managed);
+  });
+
+  test("the cutover's signal to blue's PgBouncer hosts: the key of blue's configuration, the roles and the bound of the pause, as the agent reads them", () => {
+    const text = renderUpgradeScript(green, FROM);
+    expect(headerValue(text, "DCS_KEY")).toBe(UPGRADE_DCS_KEY);
+    expect(headerValue(text, "POOLER_AUTH_ROLE")).toBe(UPGRADE_POOLER_AUTH_ROLE);
+    expect(headerValue(text, "PGBOUNCER_AUTH_ROLE")).toBe(DB_ROLES.pgbouncerAuth);
+    expect(headerValue(text, "POOLER_PAUSE_TIMEOUT")).toBe("5");
+    // the pause comes before blue is read-only, the redirect after the slots are gone, and an abandoned cutover clears it
+    const body = text.slice(text.indexOf("\ncutover() {"));
+    const order = ["step pause-poolers blue_poolers pause", "step poolers-paused wait_poolers_paused", "step read-only blue_read_only on", "step drop-blue-slots drop_blue_slots", "step redirect-poolers blue_poolers redirect"];
+    const at = order.map((s) => body.indexOf(s));
+    expect(at.every((i) => i > 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(body.indexOf("step resume-poolers blue_poolers clear")).toBeGreaterThan(body.indexOf("step writable-again blue_read_only null"));
   });
 
   test("a token ARN and token addresses pass through verbatim (Terraform replaces them)", () => {

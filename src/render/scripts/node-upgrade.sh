@@ -252,6 +252,33 @@ copy_roles() {
   n=$(grep -c '^CREATE ROLE' "$WORK/roles-copy.sql" || true)
   log "roles: $n role(s) of blue copied with their passwords (managed roles kept: $MANAGED_ROLES)"
   rm -f "$WORK/roles.sql" "$WORK/roles-copy.sql"
+  pooler_auth_role
+}
+
+# pooler_auth_role: POOLER_AUTH_ROLE on green, a member of green's PGBOUNCER_AUTH_ROLE (so it may
+# run green's auth_query function) with the SCRAM secret of blue's PGBOUNCER_AUTH_ROLE. After the
+# cutover blue's PgBouncers, re-pointed at green's endpoints, look their clients up with it: their
+# userlist holds blue's auth password, which green's own PGBOUNCER_AUTH_ROLE does not have. The
+# secret travels on psql's standard input, never a command line.
+pooler_auth_role() {
+  local secret
+  secret=$(blue_sql postgres "SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = '$PGBOUNCER_AUTH_ROLE'")
+  case "$secret" in
+    SCRAM-SHA-256\$*) ;;
+    *) die "blue's $PGBOUNCER_AUTH_ROLE has no SCRAM secret" ;;
+  esac
+  green_file postgres -v ON_ERROR_STOP=1 >/dev/null 2>"$WORK/pooler-auth.err" <<SQL || {
+SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = '$POOLER_AUTH_ROLE') AS create_role \gset
+\if :create_role
+CREATE ROLE $POOLER_AUTH_ROLE LOGIN;
+\endif
+ALTER ROLE $POOLER_AUTH_ROLE LOGIN NOSUPERUSER NOREPLICATION NOCREATEDB NOCREATEROLE PASSWORD '$secret';
+GRANT $PGBOUNCER_AUTH_ROLE TO $POOLER_AUTH_ROLE;
+SQL
+    grep 'ERROR:' "$WORK/pooler-auth.err" | sed 's/^psql:[^E]*//' | while IFS= read -r r; do log "roles: $r"; done
+    die "creating $POOLER_AUTH_ROLE on green failed"
+  }
+  log "roles: $POOLER_AUTH_ROLE has the secret of blue's $PGBOUNCER_AUTH_ROLE (for blue's PgBouncers after the cutover)"
 }
 
 # The job's progress lives in green's databases (replicated, so it survives a failover or the
@@ -548,10 +575,10 @@ blue_read_only() {
 }
 
 # drain_blue: ends blue's client sessions (except Patroni's and this one): a session that
-# opened a read-write transaction before the reload could still commit into it. With blue's
-# PgBouncer tier, `PAUSE` on each pooler first would hold clients' next queries instead of
-# failing them (they resume on green once the poolers point there); that redirection of blue's
-# pooler endpoints to green is not built here: clients must move to green's endpoints.
+# opened a read-write transaction before the reload could still commit into it. PgBouncers that
+# PAUSEd (blue_poolers pause) hold no server connection any more; what is left here is clients
+# connected to blue directly, PgBouncers in session pool mode, and PgBouncers of a blue without
+# the redirection (upgradeTo.readWriteEndpoint unset).
 drain_blue() {
   local n
   n=$(blue_sql postgres "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity
@@ -631,19 +658,63 @@ drop_blue_slots() {
   done <<<"$dbs"
 }
 
-# cutover: blue read-only and drained, green caught up, sequences copied, subscriptions and
-# blue's slots gone, the done mark on database postgres. A catch-up that does not finish in time makes
-# blue writable again (the cutover is retried by the next run).
+# blue_poolers pause|redirect|clear: the cutover's signal to blue's PgBouncer hosts, whose
+# managed-postgres-upgrade-redirect agents poll blue's dynamic configuration (Patroni GET /config,
+# every second): key DCS_KEY = {state: pause|redirect, green, since_ms[, ca_pem]} (PATCH merges
+# it; null removes it). pause: each PgBouncer PAUSEs (in-flight transactions finish, the server
+# connections close, clients' next queries wait); redirect: each PgBouncer takes its pool file
+# pointing at green's endpoint (TLS checked with green's CA, ca_pem: a certificate, public),
+# RELOADs and RESUMEs; clear: each RESUMEs where it was (the cutover was abandoned).
+blue_poolers() {
+  local body
+  case "$1" in
+    pause) body=$(jq -n -c --arg k "$DCS_KEY" --arg g "$CLUSTER" --argjson t "$(now_ms)" '{($k): {state: "pause", green: $g, since_ms: $t}}') ;;
+    redirect) body=$(jq -n -c --arg k "$DCS_KEY" --arg g "$CLUSTER" --argjson t "$(now_ms)" --rawfile ca "$CA_CERT" '{($k): {state: "redirect", green: $g, since_ms: $t, ca_pem: $ca}}') ;;
+    clear) body=$(jq -n -c --arg k "$DCS_KEY" '{($k): null}') ;;
+    *) die "blue_poolers: unknown state $1" ;;
+  esac
+  blue_rest PATCH /config "$body" || die "PATCH /config of blue ($DCS_KEY $1) failed"
+}
+
+# wait_poolers_paused: after blue_poolers pause, waits (POOLER_PAUSE_TIMEOUT s at most) until
+# blue's primary has no client session from another address than its own sockets, other than
+# the superuser's (green's): every PAUSEd PgBouncer has closed its server connections. What is
+# left is ended by drain_blue.
+wait_poolers_paused() {
+  local end n
+  end=$(($(now_ms) + POOLER_PAUSE_TIMEOUT * 1000))
+  while :; do
+    n=$(blue_sql postgres "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend'
+      AND client_addr IS NOT NULL AND usename <> '$SUPERUSER' AND pid <> pg_catalog.pg_backend_pid()")
+    if [ "$n" = 0 ]; then
+      log "cutover: blue's PgBouncers hold no server connection (paused)"
+      return 0
+    fi
+    if [ "$(now_ms)" -ge "$end" ]; then
+      log "cutover: $n client session(s) still on blue after $POOLER_PAUSE_TIMEOUT s (clients connected directly, session pool mode, or PgBouncers without the redirection): the drain ends them"
+      return 0
+    fi
+    sleep 0.2
+  done
+}
+
+# cutover: blue's PgBouncers paused, blue read-only and drained, green caught up, sequences
+# copied, subscriptions and blue's slots gone, blue's PgBouncers re-pointed at green, the done
+# mark on database postgres. A catch-up that does not finish in time makes blue writable again
+# and resumes its PgBouncers where they were (the cutover is retried by the next run).
 cutover() {
   local t0 t_ro t_cu
   t0=$(now_ms)
   log "cutover from $UPGRADE_FROM_CLUSTER (primary $BLUE_HOST) begins"
+  step pause-poolers blue_poolers pause
+  step poolers-paused wait_poolers_paused
   step read-only blue_read_only on
   t_ro=$(now_ms)
   step drain drain_blue
   t_cu=$(now_ms)
   if ! wait_applied; then
     step writable-again blue_read_only null
+    step resume-poolers blue_poolers clear
     emit_metric mp_upgrade_cutover_failed 1 "cutover from $UPGRADE_FROM_CLUSTER: green did not catch up in $CATCHUP_TIMEOUT s; blue is writable again"
     die "cutover abandoned: blue is writable again; the next run retries"
   fi
@@ -652,10 +723,11 @@ cutover() {
   step roles copy_roles
   step drop-subscriptions drop_subscriptions
   step drop-blue-slots drop_blue_slots
+  step redirect-poolers blue_poolers redirect
   green_sql postgres "COMMENT ON DATABASE postgres IS '$DONE_MARK $UPGRADE_FROM_CLUSTER: blue read-only at $t_ro ms, done at $(now_ms) ms (Unix time)'" >/dev/null
   emit_metric mp_upgrade_cutover_seconds "$((($(now_ms) - t_ro + 999) / 1000))" "cutover from $UPGRADE_FROM_CLUSTER done: blue read-only for $(($(now_ms) - t_ro)) ms so far"
   rm -f "$SOURCE_PGPASS"
-  log "cutover done in $(($(now_ms) - t0)) ms ($(($(now_ms) - t_ro)) ms since blue became read-only): green holds $UPGRADE_FROM_CLUSTER's data; point the clients at green"
+  log "cutover done in $(($(now_ms) - t0)) ms ($(($(now_ms) - t_ro)) ms since blue became read-only): green holds $UPGRADE_FROM_CLUSTER's data; blue's PgBouncers with the redirection now send their clients to green"
 }
 
 main() {

@@ -23,11 +23,15 @@
  *    {@link CAUGHT_UP_BYTES} of blue's WAL position, on blue's new primary;
  * 4. the cutover: the app synthesized again with `upgradeFrom.cutover: true` and re-applied
  *    (green's launch template +1; `applyImmediately`: green's maintenance timer replaces the
- *    node, the replacement runs the new script); when blue refuses the writer's INSERT (read
- *    only) the writer moves to green's endpoint (the node's PgBouncer, 6432), as clients do
- *    (no redirection of blue's endpoints yet): the write gap = blue's first refused write → the
- *    first write green acknowledged;
- * 5. checks: green's done mark, every acknowledged write on green (0 lost), per table count and
+ *    node, the replacement runs the new script); the writer stays on blue's read-write endpoint
+ *    all along: blue's PgBouncers (blue's `upgradeTo.readWriteEndpoint` names green's endpoint)
+ *    pause before blue becomes read-only and follow green after the cutover
+ *    (src/render/upgrade-redirect.ts); the write gap = the writer's longest wait between two
+ *    acknowledgements from 10 s before blue became read-only (the done mark's times) to the end,
+ *    with 20 writes acknowledged after the done mark; every error the writer saw after the
+ *    re-apply is reported;
+ * 5. checks: green's done mark, every acknowledged write on green (0 lost), none of those
+ *    acknowledged after the cutover on blue (read-only), per table count and
  *    an order-independent checksum (sum of `hashtextextended` of each row's text) equal on blue
  *    and green (`writes`: blue's writer's rows), every sequence on green at least blue's value.
  */
@@ -47,13 +51,9 @@ export const BLUE = "orders";
 export const GREEN = "orders-v17";
 /** A slot within this many bytes of blue's WAL position counts as caught up (one WAL segment is 16 MiB; the writer adds a few KiB a second). */
 export const CAUGHT_UP_BYTES = 1024 * 1024;
-/** First id of the writer once it writes to green (blue's writer counts from 1). */
-const GREEN_ID_BASE = 1_000_000_000;
 /** The load database and its tables (`writes` lives in the application database). */
 const LOAD_DB = "shop";
 const LOAD_TABLES = ["items", "events"] as const;
-/** psql's message when blue refuses a write (default_transaction_read_only on). */
-const READ_ONLY = /read-only transaction/;
 
 /** Options of {@link runUpgradeFlow}. */
 export interface UpgradeFlowOptions {
@@ -82,10 +82,17 @@ export interface UpgradeFlowResult {
   readonly blueDatabaseBytes: number;
   readonly catchupSeconds: number;
   readonly failover: BlueFailover;
+  /** The re-apply → blue read-only (the done mark's time; green's node is replaced and its timer runs the script). */
   readonly reapplyToReadOnlySeconds: number;
+  /** The writer's longest wait between two acknowledgements around the cutover, through blue's read-write endpoint. */
   readonly cutoverWriteGapSeconds: number;
+  /** What the writer saw on stderr after the re-apply (a paused PgBouncer holds queries: none expected). */
+  readonly cutoverErrors: { readonly at: number; readonly message: string }[];
+  /** Writes acknowledged through blue's endpoint after the done mark (they went to green), and how many of them blue has (0: read-only). */
+  readonly writesAfterCutover: number;
+  readonly writesAfterCutoverOnBlue: number;
+  /** The one writer, through blue's read-write endpoint for the whole run. */
   readonly blueWriter: WriterResult;
-  readonly greenWriter: WriterResult;
   readonly lostWrites: number[];
   readonly tables: TableComparison[];
   readonly rowsMismatched: number;
@@ -164,9 +171,9 @@ async function blueSql(blue: TwinFaultCluster, sql: string, db = "postgres", tim
  * `hashtextextended` (a stable hash, the same in PostgreSQL 15 and 17) of each row's text;
  * `writes` compared on blue's writer's rows, `at` as Unix time (no TimeZone dependence).
  */
-function checksumSql(table: string): string {
+function checksumSql(table: string, writesUpTo = Number.MAX_SAFE_INTEGER): string {
   if (table === "writes") {
-    return `SELECT count(*) || '|' || COALESCE(sum(hashtextextended(concat_ws('|', id, writer, extract(epoch FROM at)), 0)), 0) FROM writes WHERE writer = 'blue'`;
+    return `SELECT count(*) || '|' || COALESCE(sum(hashtextextended(concat_ws('|', id, writer, extract(epoch FROM at)), 0)), 0) FROM writes WHERE writer = 'blue' AND id <= ${writesUpTo}`;
   }
   return `SELECT count(*) || '|' || COALESCE(sum(hashtextextended(t::text, 0)), 0) FROM ${table} t`;
 }
@@ -368,7 +375,6 @@ export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlow
   const twin = await TwinCluster.start({ stackDir: upgrade, prefix: o.prefix, log: (m) => log(`twin: ${m}`) });
   let green: Green | undefined;
   let blueWriter: ContinuousWriter | undefined;
-  let greenWriter: ContinuousWriter | undefined;
   let updater: { stop: () => Promise<number> } | undefined;
   try {
     const blue = await TwinFaultCluster.ofTwin(twin, { cluster: BLUE, startedAt: t0, log: (m) => log(`blue: ${m}`) });
@@ -389,7 +395,8 @@ export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlow
     log(`loaded ${(blueDatabaseBytes / 2 ** 20).toFixed(0)} MiB into ${LOAD_DB} in ${loadSeconds.toFixed(0)} s`);
 
     // 2. the writer and the updater, through blue's read-write endpoint
-    blueWriter = new ContinuousWriter({ connInfo: blue.endpointConnInfo("rw"), tag: "blue", idBase: 0, maxDurationMs: 3_600_000, maxStatements: 10_000_000 }).start();
+    // a statement may wait through the cutover's pause: 30 s before the writer gives it up (5 s by default)
+    blueWriter = new ContinuousWriter({ connInfo: blue.endpointConnInfo("rw"), tag: "blue", idBase: 0, statementTimeoutMs: 30_000, maxDurationMs: 3_600_000, maxStatements: 10_000_000 }).start();
     updater = startUpdater(blue, o.loadMiB * 1000);
     await waitFor("the writer's first acknowledgements", async () => (blueWriter!.ackCount >= 20 ? true : undefined), 60_000, 200);
 
@@ -424,44 +431,56 @@ export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlow
     const catchupSeconds = (caughtUp - slotsSeen) / 1000;
     log(`caught up ${catchupSeconds.toFixed(0)} s after the slots appeared`);
 
-    // 4. the cutover: re-apply with cutover: true; the writer moves to green when blue refuses
+    // 4. the cutover: re-apply with cutover: true; the writer stays on blue's read-write endpoint,
+    // whose PgBouncers (upgradeTo.readWriteEndpoint) pause and then follow green
+    // the updater stops first: what it would write after the cutover would go to green only (the
+    // tables compared below); the writer carries the load through the cutover
+    const updates = await updater.stop();
+    updater = undefined;
     const next = await synthesizeAppAsync(UPGRADE_APP, undefined, { [UPGRADE_CUTOVER_ENV]: "1" });
     const tr = Date.now();
     const changed = await twin.reapply(next.upgrade!);
     log(`re-applied with cutover: true (${changed.length} resources changed)`);
-    // after the re-apply only: blue's failover above may also refuse a write or two (the rw
-    // pool's backend on a member not yet out of recovery for a moment)
-    const refused = await waitFor("blue refusing the writer's INSERT (read-only)", async () => blueWriter!.firstError(READ_ONLY, tr), o.cutoverTimeoutMs, 50);
-    const blueResult = await blueWriter.stop();
-    blueWriter = undefined;
-    greenWriter = new ContinuousWriter({ connInfo: green.connInfo(), tag: "green", idBase: GREEN_ID_BASE, maxDurationMs: 600_000, maxStatements: 10_000_000 }).start();
-    const firstGreen = await waitFor("the first write green acknowledged", async () => greenWriter!.firstAckAfter(refused.at), 300_000, 20).catch((e: unknown) => {
-      log(`green's writer: ${JSON.stringify(greenWriter!.firstError(/./))}`);
-      throw e;
-    });
-    const cutoverWriteGapSeconds = (firstGreen - refused.at) / 1000;
-    log(`blue refused a write at ${new Date(refused.at).toISOString()}, green acknowledged one ${cutoverWriteGapSeconds.toFixed(2)} s later`);
-    const updates = await updater.stop();
-    updater = undefined;
     const doneMark = await waitFor(
       "green's done mark",
       async () => {
         const c = await green!.sql("SELECT COALESCE(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = 'postgres'").catch(() => "");
         return c.startsWith(`managed-postgres upgrade: cutover done from ${BLUE}`) ? c : undefined;
       },
-      300_000,
+      o.cutoverTimeoutMs,
       1000,
     );
-    await sleep(3000);
-    const greenResult = await greenWriter.stop();
-    greenWriter = undefined;
+    const marks = /blue read-only at (\d+) ms, done at (\d+) ms/.exec(doneMark);
+    if (!marks) throw new Error(`green's done mark has no times: ${doneMark}`);
+    const [readOnlyAt, doneAt] = [Number(marks[1]), Number(marks[2])];
+    await waitFor("20 writes acknowledged through blue's endpoint after the cutover", async () => (blueWriter!.acksAfter(doneAt) >= 20 ? true : undefined), 120_000, 200).catch((e: unknown) => {
+      log(`the writer after the cutover: ${JSON.stringify(blueWriter!.firstError(/./, doneAt))}`);
+      throw e;
+    });
+    const blueResult = await blueWriter.stop();
+    blueWriter = undefined;
+    // the writer's longest wait around the cutover: consecutive acknowledgements from 10 s before
+    // blue became read-only (its PgBouncers paused just before) to the end
+    const around = blueResult.acks.map((a) => a.at).filter((t) => t >= readOnlyAt - 10_000);
+    const cutoverWriteGapSeconds = around.slice(1).reduce((m, t, i) => Math.max(m, t - around[i]!), 0) / 1000;
+    const cutoverErrors = blueResult.errors.filter((e) => e.at >= tr);
+    const writesAfterCutover = blueResult.acks.filter((a) => a.at > doneAt).length;
+    log(
+      `blue read-only at ${new Date(readOnlyAt).toISOString()}, done at ${new Date(doneAt).toISOString()}; the writer's longest wait ${cutoverWriteGapSeconds.toFixed(2)} s, ` +
+        `${cutoverErrors.length} error(s) after the re-apply, ${writesAfterCutover} write(s) acknowledged through blue's endpoint after the cutover`,
+    );
 
     // 5. checks
     const present = new Set((await green.sql("SELECT id FROM writes", APP_USER.name, 120_000)).split("\n").filter(Boolean).map(Number));
-    const lost = [...lostWrites(blueResult.acks, present), ...lostWrites(greenResult.acks, present)];
+    const lost = lostWrites(blueResult.acks, present);
+    // after the cutover blue is read-only: what the writer got acknowledged then went to green only
+    const afterIds = blueResult.acks.filter((a) => a.at > doneAt).map((a) => a.id);
+    const writesAfterCutoverOnBlue = afterIds.length === 0 ? 0 : Number(await blueSql(blue, `SELECT count(*) FROM writes WHERE id IN (${afterIds.join(",")})`, APP_USER.name));
+    // `writes` up to blue's last row: the writer's rows after the cutover are on green only
+    const blueMaxId = Number(await blueSql(blue, "SELECT COALESCE(max(id), 0) FROM writes", APP_USER.name));
     const tables: TableComparison[] = [];
     for (const [db, table] of [[APP_USER.name, "writes"], ...LOAD_TABLES.map((t) => [LOAD_DB, t])] as const) {
-      tables.push({ table: `${db}.${table}`, blue: await blueSql(blue, checksumSql(table), db, 300_000), green: await green.sql(checksumSql(table), db, 300_000) });
+      tables.push({ table: `${db}.${table}`, blue: await blueSql(blue, checksumSql(table, blueMaxId), db, 300_000), green: await green.sql(checksumSql(table, blueMaxId), db, 300_000) });
     }
     const rowsMismatched = tables.reduce((n, t) => n + Math.abs(Number(t.blue.split("|")[0]) - Number(t.green.split("|")[0])) + (t.blue === t.green ? 0 : 1), 0);
     const seqSql = "SELECT schemaname || '.' || sequencename || '|' || COALESCE(last_value, 0) FROM pg_sequences ORDER BY 1";
@@ -475,19 +494,18 @@ export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlow
       blueDatabaseBytes,
       catchupSeconds,
       failover,
-      reapplyToReadOnlySeconds: (refused.at - tr) / 1000,
+      reapplyToReadOnlySeconds: (readOnlyAt - tr) / 1000,
       cutoverWriteGapSeconds,
+      cutoverErrors,
+      writesAfterCutover,
+      writesAfterCutoverOnBlue,
       blueWriter: blueResult,
-      greenWriter: greenResult,
       lostWrites: lost,
       tables,
       rowsMismatched,
       sequences,
       doneMark,
-      readOnlyToDoneSeconds: (() => {
-        const m = /blue read-only at (\d+) ms, done at (\d+) ms/.exec(doneMark);
-        return m ? (Number(m[2]) - Number(m[1])) / 1000 : NaN;
-      })(),
+      readOnlyToDoneSeconds: (doneAt - readOnlyAt) / 1000,
       updates,
       greenLog: await green.journal(),
     };
@@ -497,7 +515,6 @@ export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlow
     throw e;
   } finally {
     await blueWriter?.stop().catch(() => undefined);
-    await greenWriter?.stop().catch(() => undefined);
     await updater?.stop().catch(() => undefined);
     await twin.destroy();
   }

@@ -76,6 +76,11 @@ export class ContinuousWriter {
     return this.acks.find((a) => a.at > t)?.at;
   }
 
+  /** How many acknowledgements arrived after `t` (ms since the epoch). */
+  acksAfter(t: number): number {
+    return this.acks.filter((a) => a.at > t).length;
+  }
+
   /** The first error message (psql's stderr) after `after` (ms since the epoch) matching `pattern`, with when it arrived, if any. */
   firstError(pattern: RegExp, after = 0): { readonly at: number; readonly message: string } | undefined {
     return this.errors.find((e) => e.at > after && pattern.test(e.message));
