@@ -24,6 +24,11 @@ import type { NodeContext, PgBouncerPool, PoolerContext } from "./types";
 
 export type { PgBouncerPool } from "./types";
 
+/** The PgBouncer pools of a cluster: rw, plus ro when distributed. */
+export function poolerPools(spec: Pick<NodeContext["spec"], "deployment">): PgBouncerPool[] {
+  return spec.deployment === "distributed" ? ["rw", "ro"] : ["rw"];
+}
+
 /** Runtime directory (Unix socket, pid file) of a pool's PgBouncer. */
 export function pgbouncerRunDir(pool: PgBouncerPool): string {
   return `/run/pgbouncer-${pool}`;

@@ -26,7 +26,7 @@ import { PORTS, PGBOUNCER_EXPORTER_PORTS } from "../cluster-spec";
 import { DB_ROLES, POSTGRES_SOCKET_DIRECTORY } from "./postgres";
 import { PGBACKREST_LOG_PATH } from "./pgbackrest";
 import { PATHS, pgbouncerConfigPath } from "./paths";
-import { pgbouncerPort, pgbouncerRunDir, type PgBouncerPool } from "./pgbouncer";
+import { pgbouncerPort, pgbouncerRunDir, poolerPools, type PgBouncerPool } from "./pgbouncer";
 import type { NodeContext, PoolerContext, RenderedFile } from "./types";
 import { BOOT_SECRET_FILES, JOB_COMMANDS, SYSTEMD_UNIT_DIR } from "./bootstrap/files";
 import { assertTerraformSafe } from "./terraform-safe";
@@ -504,7 +504,7 @@ function nodeDefs(ctx: NodeContext): ServiceDef[] {
   if (distributed) defs.push(pgbackrestServerDef(name));
   if (!distributed) defs.push(pgbouncerDef(name, ["rw"], "patroni.service"));
   defs.push(postgresExporterDef(name));
-  if (!distributed) defs.push(...pgbouncerExporterDefs(name, ["rw"]), ...upgradeRedirectDefs(ctx, ["rw"]));
+  if (!distributed) defs.push(...pgbouncerExporterDefs(name, ["rw"]), ...upgradeRedirectDefs(ctx));
   const pgJob = { ...hardening({ rw: POSTGRES_RW, privateTmp: false }), Nice: "10", IOSchedulingClass: "best-effort", IOSchedulingPriority: "7" };
   const fullCal = fullBackupCalendar(spec.backup.fullBackupTime);
   defs.push(
@@ -600,7 +600,7 @@ function poolerDefs(ctx: PoolerContext): ServiceDef[] {
     haproxyDef(name),
     pgbouncerDef(name, ["rw", "ro"], "haproxy.service"),
     ...pgbouncerExporterDefs(name, ["rw", "ro"]),
-    ...upgradeRedirectDefs(ctx, ["rw", "ro"]),
+    ...upgradeRedirectDefs(ctx),
   ];
 }
 
@@ -610,8 +610,9 @@ function poolerDefs(ctx: PoolerContext): ServiceDef[] {
  * console admits that user over the Unix socket), writing only the pool files and userlist
  * (/etc/pgbouncer) and its state directory (green's CA). None without `readWriteEndpoint`.
  */
-function upgradeRedirectDefs(ctx: NodeContext | PoolerContext, pools: readonly PgBouncerPool[]): ServiceDef[] {
+function upgradeRedirectDefs(ctx: NodeContext | PoolerContext): ServiceDef[] {
   if (!ctx.spec.upgradeTo?.readWriteEndpoint) return [];
+  const pools = poolerPools(ctx.spec);
   const unit = `${UPGRADE_REDIRECT_UNIT}.service`;
   const stateDir = dirname(UPGRADE_TARGET_CA);
   return [

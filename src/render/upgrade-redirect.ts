@@ -27,7 +27,7 @@
 import { dirname } from "node:path";
 import { PORTS } from "../cluster-spec";
 import { PATHS, pgbouncerConfigPath } from "./paths";
-import { pgbouncerPort, pgbouncerRunDir, renderPgBouncerConfig } from "./pgbouncer";
+import { pgbouncerPort, pgbouncerRunDir, poolerPools, renderPgBouncerConfig } from "./pgbouncer";
 import { DB_ROLES } from "./postgres";
 import { scriptBody, shellHeader } from "./scripts";
 import { AWS_EC2_TARGET } from "./target";
@@ -59,11 +59,6 @@ export const UPGRADE_REDIRECT_POLL_SECONDS = 1;
 export const UPGRADE_PAUSE_MAX_SECONDS = 120;
 /** Bound of one PAUSE (it waits for in-flight transactions), seconds; a longer transaction is ended by green's drain. */
 export const UPGRADE_PAUSE_TIMEOUT_SECONDS = 30;
-
-/** The pools of a cluster's PgBouncer hosts. */
-function pools(ctx: NodeContext | PoolerContext): PgBouncerPool[] {
-  return ctx.spec.deployment === "distributed" ? ["rw", "ro"] : ["rw"];
-}
 
 /** The pool file of `pool` that points at green's endpoint: `/etc/pgbouncer/pgbouncer-<pool>.upgrade.ini`. */
 export function upgradePoolConfigPath(pool: PgBouncerPool): string {
@@ -119,7 +114,7 @@ export interface UpgradeRedirectOverrides {
 export function renderUpgradeRedirectScript(ctx: NodeContext | PoolerContext, overrides: UpgradeRedirectOverrides = {}): string {
   const { spec } = ctx;
   if (!spec.upgradeTo?.readWriteEndpoint) throw new Error(`renderUpgradeRedirectScript(${spec.name}): upgradeTo.readWriteEndpoint is not set`);
-  const ps = pools(ctx);
+  const ps = poolerPools(ctx.spec);
   const perPool = (name: string, value: (pool: PgBouncerPool) => string | number) =>
     Object.fromEntries((["rw", "ro"] as const).map((p) => [`${name}_${p.toUpperCase()}`, ps.includes(p) ? value(p) : ""]));
   const text = [
@@ -166,6 +161,6 @@ export function renderUpgradeRedirectFiles(ctx: NodeContext | PoolerContext): Re
   if (!ctx.spec.upgradeTo?.readWriteEndpoint) return [];
   return [
     { path: UPGRADE_REDIRECT_SCRIPT, content: renderUpgradeRedirectScript(ctx), mode: "0755", owner: "root:root" },
-    ...pools(ctx).map((pool) => ({ path: upgradePoolConfigPath(pool), content: renderUpgradePoolConfig(ctx, pool), mode: "0640", owner: "postgres:postgres" })),
+    ...poolerPools(ctx.spec).map((pool) => ({ path: upgradePoolConfigPath(pool), content: renderUpgradePoolConfig(ctx, pool), mode: "0640", owner: "postgres:postgres" })),
   ];
 }

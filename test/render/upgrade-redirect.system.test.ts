@@ -87,20 +87,22 @@ describe("blue's PgBouncer follows the upgrade's cutover (upgradeTo.readWriteEnd
     const script = String.raw`
 set -u
 T="$STAGE/tls"; R="$ROOT0"
-blue_psql() { chroot --userspec=postgres:postgres "$R" env HOME=/var/lib/postgresql psql -X -q -At -v ON_ERROR_STOP=1 -h /var/run/postgresql "$@"; }
+# start_pg ROOT MAJOR LISTEN: PostgreSQL MAJOR of ROOT in /data/pg on LISTEN:5432, with the root's
+# certificate and key; SCRAM over TLS from any address, peer on the socket
+start_pg() {
+  local r=$1 v=$2 listen=$3
+  chroot "$r" bash -c 'mkdir -p /data/pg /var/run/postgresql && chown postgres:postgres /data/pg /var/run/postgresql'
+  chroot --userspec=postgres:postgres "$r" /usr/lib/postgresql/$v/bin/initdb -D /data/pg -A peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null || { echo "initdb of PostgreSQL $v failed" >&2; exit 1; }
+  printf "listen_addresses = '%s'\nport = 5432\nunix_socket_directories = '/var/run/postgresql'\nssl = on\nssl_cert_file = '${PATHS.serverCert}'\nssl_key_file = '${PATHS.serverKey}'\n" "$listen" >> "$r/data/pg/postgresql.conf"
+  printf 'local all all peer\nhostssl all all 0.0.0.0/0 scram-sha-256\n' > "$r/data/pg/pg_hba.conf"
+  chroot --userspec=postgres:postgres "$r" /usr/lib/postgresql/$v/bin/pg_ctl -D /data/pg -l /tmp/pg.log -w start >/dev/null || { echo "PostgreSQL $v did not start" >&2; cat "$r/tmp/pg.log" >&2; exit 1; }
+}
+# root_psql ROOT ARGS…: psql as postgres over ROOT's socket
+root_psql() { local r=$1; shift; chroot --userspec=postgres:postgres "$r" env HOME=/var/lib/postgresql psql -X -q -At -v ON_ERROR_STOP=1 -h /var/run/postgresql "$@"; }
+blue_psql() { root_psql "$R" "$@"; }
 # --- blue: PostgreSQL 15 of the Debian 12 root, on 127.0.0.1 (its PgBouncer's upstream) and its address
-chroot "$R" bash -c 'mkdir -p /data/pg /var/run/postgresql /var/lib/managed-postgres-upgrade-redirect && chown postgres:postgres /data/pg /var/run/postgresql /var/lib/managed-postgres-upgrade-redirect && chmod 0750 /var/lib/managed-postgres-upgrade-redirect'
-chroot --userspec=postgres:postgres "$R" /usr/lib/postgresql/15/bin/initdb -D /data/pg -A peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null || { echo "blue initdb failed" >&2; exit 1; }
-cat >> "$R/data/pg/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1,${BLUE}'
-port = 5432
-unix_socket_directories = '/var/run/postgresql'
-ssl = on
-ssl_cert_file = '${PATHS.serverCert}'
-ssl_key_file = '${PATHS.serverKey}'
-EOF
-printf 'local all all peer\nhostssl all all 0.0.0.0/0 scram-sha-256\n' > "$R/data/pg/pg_hba.conf"
-chroot --userspec=postgres:postgres "$R" /usr/lib/postgresql/15/bin/pg_ctl -D /data/pg -l /tmp/pg.log -w start >/dev/null || { echo "blue did not start" >&2; cat "$R/tmp/pg.log" >&2; exit 1; }
+chroot "$R" bash -c 'mkdir -p /var/lib/managed-postgres-upgrade-redirect && chown postgres:postgres /var/lib/managed-postgres-upgrade-redirect && chmod 0750 /var/lib/managed-postgres-upgrade-redirect'
+start_pg "$R" 15 "127.0.0.1,${BLUE}"
 blue_psql -d postgres <<'EOF' >/dev/null || { echo "blue setup failed" >&2; exit 1; }
 CREATE ROLE pgbouncer_auth LOGIN PASSWORD '${BLUE_AUTH_PASSWORD}';
 CREATE ROLE app LOGIN PASSWORD '${APP_PASSWORD}';
@@ -123,19 +125,8 @@ openssl x509 -req -in "$GT/server.csr" -CA "$GT/ca.crt" -CAkey "$GT/ca.key" -CAc
 mkdir -p "$GR$(dirname ${PATHS.caCert})" "$GR/etc/pgbouncer"
 cp "$GT/ca.crt" "$GR${PATHS.caCert}"; cp "$GT/server.crt" "$GR${PATHS.serverCert}"; cp "$GT/server.key" "$GR${PATHS.serverKey}"
 chroot "$GR" chown postgres:postgres ${PATHS.serverCert} ${PATHS.serverKey}; chmod 0600 "$GR${PATHS.serverKey}"
-green_psql() { chroot --userspec=postgres:postgres "$GR" env HOME=/var/lib/postgresql psql -X -q -At -v ON_ERROR_STOP=1 -h /var/run/postgresql "$@"; }
-chroot "$GR" bash -c 'mkdir -p /data/pg /var/run/postgresql && chown postgres:postgres /data/pg /var/run/postgresql'
-chroot --userspec=postgres:postgres "$GR" /usr/lib/postgresql/17/bin/initdb -D /data/pg -A peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null || { echo "green initdb failed" >&2; exit 1; }
-cat >> "$GR/data/pg/postgresql.conf" <<EOF
-listen_addresses = '${GREEN}'
-port = 5432
-unix_socket_directories = '/var/run/postgresql'
-ssl = on
-ssl_cert_file = '${PATHS.serverCert}'
-ssl_key_file = '${PATHS.serverKey}'
-EOF
-printf 'local all all peer\nhostssl all all 0.0.0.0/0 scram-sha-256\n' > "$GR/data/pg/pg_hba.conf"
-chroot --userspec=postgres:postgres "$GR" /usr/lib/postgresql/17/bin/pg_ctl -D /data/pg -l /tmp/pg.log -w start >/dev/null || { echo "green did not start" >&2; cat "$GR/tmp/pg.log" >&2; exit 1; }
+green_psql() { root_psql "$GR" "$@"; }
+start_pg "$GR" 17 "${GREEN}"
 # green's own auth role; the application role and mp_upgrade_pooler_auth with blue's secrets (green's follow copies them)
 green_psql -d postgres <<EOF >/dev/null || { echo "green setup failed" >&2; exit 1; }
 CREATE ROLE pgbouncer_auth LOGIN PASSWORD '${GREEN_AUTH_PASSWORD}';

@@ -22,7 +22,7 @@
  * (`<pod>.<cluster>-members.<namespace>.svc.<domain>`).
  */
 import { PORTS, type ResolvedClusterSpec } from "../../cluster-spec";
-import type { PgBouncerPool } from "../pgbouncer";
+import { poolerPools, type PgBouncerPool } from "../pgbouncer";
 import type { PoolerUpstream, RenderTarget } from "../target";
 import type { ClusterMember, NodeContext, RuntimeContext } from "../types";
 
@@ -89,10 +89,7 @@ export function kubernetesNodeContext(spec: ResolvedClusterSpec, p: KubernetesPl
   return { spec, self: members[index]!, members, runtime };
 }
 
-/** The PgBouncer pools of a cluster: rw, plus ro when distributed. */
-export function poolerPools(spec: ResolvedClusterSpec): PgBouncerPool[] {
-  return spec.deployment === "distributed" ? ["rw", "ro"] : ["rw"];
-}
+export { poolerPools };
 
 function poolerUpstream(spec: ResolvedClusterSpec, p: KubernetesPlacement, pool: PgBouncerPool): PoolerUpstream {
   const service = pool === "rw" ? primaryServiceName(spec) : replicasServiceName(spec);
