@@ -48,8 +48,16 @@ export const UPGRADE_DCS_KEY = "managed_postgres_upgrade";
 export const UPGRADE_POOLER_AUTH_ROLE = "mp_upgrade_pooler_auth";
 /** Green's CA certificate on blue's PgBouncer hosts, written by the agent at the redirect (public material). */
 export const UPGRADE_TARGET_CA = "/var/lib/managed-postgres-upgrade-redirect/green-ca.pem";
-/** Seconds between the agent's reads of blue's dynamic configuration. */
+/** Seconds between the agent's reads of blue's dynamic configuration while its pools are not paused. */
 export const UPGRADE_REDIRECT_POLL_SECONDS = 1;
+/**
+ * Seconds between the agent's reads while its pools are paused (at most
+ * {@link UPGRADE_PAUSE_MAX_SECONDS}): from the PAUSE on, clients wait, and the time to see the
+ * redirect is part of their wait (the cutover's write gap, issue 15's target ≤ 5 s). Patroni's
+ * `GET /config` answers from its cached cluster view, which its etcd3 watch refreshes on a
+ * configuration change (Patroni 3.0/4.0 source, patroni/dcs/etcd3.py): no etcd read per request.
+ */
+export const UPGRADE_REDIRECT_PAUSED_POLL_SECONDS = 0.1;
 /**
  * Seconds the agent keeps its pools paused without a redirect before it gives that cutover
  * attempt up and resumes them: longer than green's bounded catch-up (UPGRADE_CATCHUP_TIMEOUT_SECONDS,
@@ -138,6 +146,8 @@ export function renderUpgradeRedirectScript(ctx: NodeContext | PoolerContext, ov
       TARGET_CA: UPGRADE_TARGET_CA,
       STATE_DIR: dirname(UPGRADE_TARGET_CA),
       POLL_SECONDS: UPGRADE_REDIRECT_POLL_SECONDS,
+      // a fraction (sleep takes one): shellHeader writes only integers unquoted
+      PAUSED_POLL_SECONDS: String(UPGRADE_REDIRECT_PAUSED_POLL_SECONDS),
       PAUSE_MAX_SECONDS: overrides.pauseMaxSeconds ?? UPGRADE_PAUSE_MAX_SECONDS,
       PAUSE_TIMEOUT: UPGRADE_PAUSE_TIMEOUT_SECONDS,
       ...perPool("PORT", pgbouncerPort),

@@ -101,6 +101,9 @@ describe("a distributed blue (pooler instances) with green's endpoints", () => {
     expect([headerValue(script, "CONFIG_RW"), headerValue(script, "UPGRADE_CONFIG_RO")]).toEqual([pgbouncerConfigPath("rw"), upgradePoolConfigPath("ro")]);
     expect(headerValue(script, "USERLIST")).toBe(PATHS.pgbouncerUserlist);
     expect(headerValue(script, "STATE_DIR")).toBe("/var/lib/managed-postgres-upgrade-redirect");
+    // a read a second while idle; ten a second while the pools are paused (clients wait then)
+    expect([headerValue(script, "POLL_SECONDS"), headerValue(script, "PAUSED_POLL_SECONDS")]).toEqual(["1", "0.1"]);
+    expect(script).toContain('if [ "$paused" = 1 ]; then sleep "$PAUSED_POLL_SECONDS"; else sleep "$POLL_SECONDS"; fi');
   });
 
   test("the unit: a daemon as postgres (PgBouncer's admin console admits that user over the socket), writing only /etc/pgbouncer and its state directory, started by the bootstrap", () => {

@@ -27,7 +27,9 @@
  * roll would. Green starts with 3 logical replication workers (fewer than blue's 3 databases plus
  * one: the preflight names it) and restarts with the rendered number of a cluster with upgradeFrom.
  * A first cutover, with shop's subscription disabled and a 2 s catch-up
- * bound, must give blue its writes back and drop nothing (the writer pauses meanwhile). A column
+ * bound, must give blue its writes back and drop nothing (the writer pauses meanwhile). The
+ * cutover that works dies once after the redirect (blue's REST stand-in refuses, once, the PATCH
+ * that removes the permanent slots): the next run must finish it and never make blue writable. A column
  * added on blue during the follow (DDL is not replicated) is named, and refuses a cutover, until
  * green has it too. A table stranded by a failover on blue during its initial copy (state f, its
  * table-sync slot gone with the former primary) is copied again, though another table references
@@ -99,6 +101,11 @@ class H(BaseHTTPRequestHandler):
         want = "Basic " + base64.b64encode(("patroni:" + pw).encode()).decode()
         if self.headers.get("Authorization") != want: return self.reply(401)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        # the test's crash: blue's Patroni refuses the PATCH that removes the permanent slots, once
+        once = os.path.join(state, "refuse-slot-removal-once")
+        if "slots" in body and all(v is None for v in body["slots"].values()) and os.path.exists(once):
+            os.remove(once)
+            return self.reply(503)
         with open(os.path.join(state, "patches.jsonl"), "a") as f: f.write(json.dumps(body) + "\n")
         cfg = merge(load(), body)
         json.dump(cfg, open(cfg_path, "w"))
@@ -359,19 +366,29 @@ echo "hasty_permanent_slots: $(jq -c '.slots | length' "$B/rest/config.json")"
 gp -d shop -c "ALTER SUBSCRIPTION $(gp -d shop -c "SELECT subname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid WHERE d.datname = 'shop'") ENABLE" >/dev/null
 rm -f "$W/pause"; sleep 1
 
-# --- 3. cutover
+# --- 3. cutover: the first run dies after the redirect (blue's Patroni refuses to remove the
+# permanent slots, once); the next finishes it, blue read-only throughout
 cp "$ROOT0/opt/upgrade-cutover" "$ROOT0${UPGRADE_SCRIPT}"
+touch "$B/rest/refuse-slot-removal-once"
 t0=$(date +%s%3N)
 rc=0; $UP run > "$STAGE/run4.log" 2>&1 || rc=$?
+echo "crashed_cutover_rc: $rc"
+echo "crashed_cutover_says: $(grep -c 'PATCH /config of blue (remove the permanent slots) failed' "$STAGE/run4.log")"
+echo "crashed_blue_read_only: $(bp -d postgres -c "SHOW default_transaction_read_only")"
+echo "crashed_pooler_state: $(jq -r '.managed_postgres_upgrade.state' "$B/rest/config.json")"
+echo "crashed_done_marker: $(gp -d postgres -c "SELECT count(*) FROM pg_database WHERE datname = 'postgres' AND shobj_description(oid, 'pg_database') LIKE 'managed-postgres upgrade: cutover done%'")"
+rc=0; $UP run > "$STAGE/run5.log" 2>&1 || rc=$?
 echo "cutover_rc: $rc"
 echo "cutover_ms: $(($(date +%s%3N) - t0))"
+echo "finish_says: $(grep -c 'already follow green; finishing it (blue stays read-only)' "$STAGE/run5.log")"
+echo "finish_steps: $(grep -o 'step [a-z-]*: done' "$STAGE/run5.log" | cut -d' ' -f2 | tr -d : | paste -sd' ')"
 for i in $(seq 1 100); do [ -e "$W/finished" ] && break; sleep 0.1; done
 touch "$W/stop"; sleep 0.3
 echo "writer_refused_ms: $(cat "$W/refused" 2>/dev/null)"
 echo "writer_first_green_ms: $(cat "$W/first-green" 2>/dev/null)"
 echo "acked_blue: $(wc -l < "$W/acked-blue")"
 echo "acked_green: $(wc -l < "$W/acked-green" 2>/dev/null || echo 0)"
-grep 'step \|cutover done' "$STAGE/run4.log" | sed 's/^[^ ]* managed-postgres-upgrade: /cutover_log: /'
+cat "$STAGE/run4.log" "$STAGE/run5.log" | grep 'step \|cutover done\|told to follow' | sed 's/^[^ ]* managed-postgres-upgrade: /cutover_log: /'
 
 # --- checks
 ids=$(paste -sd, "$W/acked-blue")
@@ -416,7 +433,7 @@ echo "secrets_in_logs: $(cat "$STAGE"/run*.log | grep -c -e '${BLUE_SECRET.super
 echo "run_again: $($UP run 2>&1 | grep -c 'is done')"
 runuser -u postgres -- ${B15}/pg_ctl -D "$B/data" -m immediate stop >/dev/null 2>&1
 chroot --userspec=postgres:postgres "$ROOT0" /usr/lib/postgresql/17/bin/pg_ctl -D /data/green -m immediate stop >/dev/null 2>&1
-for f in run1 run2 run3 run-drift run-nodrift run-stranded run-hasty run4; do echo "=== $f"; cat "$STAGE/$f.log"; done >&2
+for f in run1 run2 run3 run-drift run-nodrift run-stranded run-hasty run4 run5; do echo "=== $f"; cat "$STAGE/$f.log"; done >&2
 kill $(jobs -p) 2>/dev/null; wait
 `;
     const r = runSandbox({ addresses: [BLUE, BLUE2, GREEN], roots: [
@@ -486,8 +503,15 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("hasty_blue_read_only")).toBe("off");
     expect(one("hasty_subscriptions_left")).toBe("3");
     expect(one("hasty_permanent_slots")).toBe("3");
-    // cutover
+    // cutover: a run dying after the redirect leaves blue read-only and its PgBouncers on green; the next one finishes
+    expect(one("crashed_cutover_rc")).toBe("1");
+    expect(one("crashed_cutover_says")).toBe("1");
+    expect(one("crashed_blue_read_only")).toBe("on");
+    expect(one("crashed_pooler_state")).toBe("redirect");
+    expect(one("crashed_done_marker")).toBe("0");
     expect(one("cutover_rc")).toBe("0");
+    expect(one("finish_says")).toBe("1");
+    expect(one("finish_steps")).toBe("drop-subscriptions drop-blue-slots");
     expect(one("lost_writes")).toBe("0");
     for (const t of ["orders", "events", "contacts", "notes", "segments"]) expect(one(`rows_green_${t}`)).toBe(one(`rows_blue_${t}`));
     expect(Number(one("acked_blue"))).toBeGreaterThan(0);
@@ -502,8 +526,11 @@ kill $(jobs -p) 2>/dev/null; wait
     expect(one("blue_permanent_slots")).toBe("{}");
     const patches = one("patch_bodies");
     expect(patches).toMatch(/"slots":\{"mp_upgrade_[0-9a-f]{12}":\{"type":"logical","database":"shop","plugin":"pgoutput"\}\}/);
-    // one PATCH removes the three permanent slots; the last tells blue's PgBouncer hosts to go to green, with green's CA
-    expect(patches).toMatch(/;\{"slots":\{"mp_upgrade_[0-9a-f]{12}":null,"mp_upgrade_[0-9a-f]{12}":null,"mp_upgrade_[0-9a-f]{12}":null\}\};\{"managed_postgres_upgrade":\{"state":"redirect","green":"shop-green","since_ms":\d+,"ca_pem":"-----BEGIN CERTIFICATE-----\\n[^"]+-----END CERTIFICATE-----\\n"\}\}$/);
+    // blue read-only, then blue's PgBouncer hosts told to go to green (green's CA, when blue became
+    // read-only); the last PATCH (the second run's: the first one's was refused) removes the three permanent slots
+    expect(patches).toMatch(
+      /;\{"postgresql":\{"parameters":\{"default_transaction_read_only":"on"\}\}\};\{"managed_postgres_upgrade":\{"state":"redirect","green":"shop-green","since_ms":\d+,"ca_pem":"-----BEGIN CERTIFICATE-----\\n[^"]+-----END CERTIFICATE-----\\n","read_only_ms":\d+\}\};\{"slots":\{"mp_upgrade_[0-9a-f]{12}":null,"mp_upgrade_[0-9a-f]{12}":null,"mp_upgrade_[0-9a-f]{12}":null\}\}$/,
+    );
     // each cutover attempt pauses blue's PgBouncer hosts before blue becomes read-only; the abandoned one (the 2 s catch-up bound) clears the key after blue is writable again
     const pause = '\\{"managed_postgres_upgrade":\\{"state":"pause","green":"shop-green","since_ms":\\d+\\}\\}';
     const readOnly = (v: string) => `\\{"postgresql":\\{"parameters":\\{"default_transaction_read_only":${v}\\}\\}\\}`;

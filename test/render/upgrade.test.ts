@@ -55,13 +55,30 @@ describe("renderUpgradeScript", () => {
     expect(headerValue(text, "POOLER_AUTH_ROLE")).toBe(UPGRADE_POOLER_AUTH_ROLE);
     expect(headerValue(text, "PGBOUNCER_AUTH_ROLE")).toBe(DB_ROLES.pgbouncerAuth);
     expect(headerValue(text, "POOLER_PAUSE_TIMEOUT")).toBe("5");
-    // the pause comes before blue is read-only, the redirect after the slots are gone, and an abandoned cutover clears it
+    // the pause comes before blue is read-only; the redirect as soon as green has blue's sequences
+    // and roles (clients wait from the pause to the redirect); the subscriptions and blue's slots
+    // go after it (finish_cutover, defined after cutover); an abandoned cutover clears the key
     const body = text.slice(text.indexOf("\ncutover() {"));
-    const order = ["step pause-poolers blue_poolers pause", "step poolers-paused wait_poolers_paused", "step read-only blue_read_only on", "step drop-blue-slots drop_blue_slots", "step redirect-poolers blue_poolers redirect"];
+    const order = [
+      "step pause-poolers blue_poolers pause",
+      "step poolers-paused wait_poolers_paused",
+      "step read-only blue_read_only on",
+      "step sequences copy_sequences",
+      "step roles copy_roles",
+      'step redirect-poolers blue_poolers redirect "$t_ro"',
+      "finish_cutover() {",
+      "step drop-subscriptions drop_subscriptions",
+      "step drop-blue-slots drop_blue_slots",
+      "COMMENT ON DATABASE postgres IS '$DONE_MARK",
+    ];
     const at = order.map((s) => body.indexOf(s));
     expect(at.every((i) => i > 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     expect(body.indexOf("step resume-poolers blue_poolers clear")).toBeGreaterThan(body.indexOf("step writable-again blue_read_only null"));
+     // a run after the redirect only finishes the cutover: checked before the preflight and the follow
+    const main = text.slice(text.indexOf("\nmain() {"));
+    expect(main.indexOf('if [ "$command" = run ]; then redirected; fi')).toBeGreaterThan(0);
+    expect(main.indexOf('finish_cutover "$REDIRECTED_RO_MS"')).toBeLessThan(main.indexOf("step preflight preflight"));
   });
 
   test("a token ARN and token addresses pass through verbatim (Terraform replaces them)", () => {

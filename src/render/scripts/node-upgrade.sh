@@ -567,9 +567,9 @@ blue_read_only() {
     want=off
   fi
   blue_rest PATCH /config "$body" || die "PATCH /config of blue (default_transaction_read_only $want) failed"
-  for ((i = 0; i < 100; i++)); do
+  for ((i = 0; i < 200; i++)); do
     if [ "$(blue_sql postgres "SHOW default_transaction_read_only")" = "$want" ]; then return 0; fi
-    sleep 0.2
+    sleep 0.1
   done
   die "blue's primary does not show default_transaction_read_only=$want 20 s after PATCH /config"
 }
@@ -660,16 +660,18 @@ drop_blue_slots() {
 
 # blue_poolers pause|redirect|clear: the cutover's signal to blue's PgBouncer hosts, whose
 # managed-postgres-upgrade-redirect agents poll blue's dynamic configuration (Patroni GET /config,
-# every second): key DCS_KEY = {state: pause|redirect, green, since_ms[, ca_pem]} (PATCH merges
-# it; null removes it). pause: each PgBouncer PAUSEs (in-flight transactions finish, the server
+# every second, every 0.1 s while paused): key DCS_KEY = {state: pause|redirect, green, since_ms[,
+# ca_pem, read_only_ms]} (PATCH merges it; null removes it). pause: each PgBouncer PAUSEs (in-flight transactions finish, the server
 # connections close, clients' next queries wait); redirect: each PgBouncer takes its pool file
 # pointing at green's endpoint (TLS checked with green's CA, ca_pem: a certificate, public),
-# RELOADs and RESUMEs; clear: each RESUMEs where it was (the cutover was abandoned).
+# RELOADs and RESUMEs (read_only_ms, the second argument: when blue became read-only, for the
+# done mark of a run that finishes this cutover after a crash); clear: each RESUMEs where it was
+# (the cutover was abandoned).
 blue_poolers() {
   local body
   case "$1" in
     pause) body=$(jq -n -c --arg k "$DCS_KEY" --arg g "$CLUSTER" --argjson t "$(now_ms)" '{($k): {state: "pause", green: $g, since_ms: $t}}') ;;
-    redirect) body=$(jq -n -c --arg k "$DCS_KEY" --arg g "$CLUSTER" --argjson t "$(now_ms)" --rawfile ca "$CA_CERT" '{($k): {state: "redirect", green: $g, since_ms: $t, ca_pem: $ca}}') ;;
+    redirect) body=$(jq -n -c --arg k "$DCS_KEY" --arg g "$CLUSTER" --argjson t "$(now_ms)" --rawfile ca "$CA_CERT" --argjson ro "$2" '{($k): {state: "redirect", green: $g, since_ms: $t, ca_pem: $ca, read_only_ms: $ro}}') ;;
     clear) body=$(jq -n -c --arg k "$DCS_KEY" '{($k): null}') ;;
     *) die "blue_poolers: unknown state $1" ;;
   esac
@@ -694,14 +696,28 @@ wait_poolers_paused() {
       log "cutover: $n client session(s) still on blue after $POOLER_PAUSE_TIMEOUT s (clients connected directly, session pool mode, or PgBouncers without the redirection): the drain ends them"
       return 0
     fi
-    sleep 0.2
+    sleep 0.1
   done
 }
 
-# cutover: blue's PgBouncers paused, blue read-only and drained, green caught up, sequences
-# copied, subscriptions and blue's slots gone, blue's PgBouncers re-pointed at green, the done
-# mark on database postgres. A catch-up that does not finish in time makes blue writable again
-# and resumes its PgBouncers where they were (the cutover is retried by the next run).
+# redirected: REDIRECTED_RO_MS = when blue became read-only (ms) if blue's PgBouncer hosts have
+# been told to follow this green (DCS_KEY in state redirect naming CLUSTER), else empty. A GET
+# that fails ends the run: only blue's configuration says whether the cutover is past its point of
+# no return.
+redirected() {
+  local cfg
+  cfg=$(blue_rest GET /config) || die "GET /config of blue failed"
+  REDIRECTED_RO_MS=$(jq -r --arg k "$DCS_KEY" --arg g "$CLUSTER" '.[$k] // {} | select(.state == "redirect" and .green == $g) | .read_only_ms // 0' <<<"$cfg")
+}
+REDIRECTED_RO_MS=""
+
+# cutover: blue's PgBouncers paused, blue read-only and drained, green caught up, sequences and
+# roles copied, blue's PgBouncers re-pointed at green, then (finish_cutover) the subscriptions and
+# blue's slots dropped and the done mark on database postgres. Clients wait from the pause to the
+# redirect, so nothing that can come after the redirect comes before it: blue is read-only and
+# green has applied all of it, so dropping the subscriptions later changes no row. A catch-up
+# that does not finish in time makes blue writable again and resumes its PgBouncers where they
+# were (the cutover is retried by the next run). After the redirect it only goes forward.
 cutover() {
   local t0 t_ro t_cu
   t0=$(now_ms)
@@ -721,13 +737,21 @@ cutover() {
   log "step catch-up: done in $(($(now_ms) - t_cu)) ms"
   step sequences copy_sequences
   step roles copy_roles
+  step redirect-poolers blue_poolers redirect "$t_ro"
+  log "cutover: blue's PgBouncers told to follow green $(($(now_ms) - t_ro)) ms after blue became read-only"
+  finish_cutover "$t_ro"
+  log "cutover done in $(($(now_ms) - t0)) ms ($(($(now_ms) - t_ro)) ms since blue became read-only): green holds $UPGRADE_FROM_CLUSTER's data; blue's PgBouncers with the redirection now send their clients to green"
+}
+
+# finish_cutover T_RO: after the redirect (T_RO: when blue became read-only, ms): the
+# subscriptions and blue's slots dropped, the done mark. Idempotent: a run after a crash here
+# (main finds blue's key in state redirect) runs it again and never makes blue writable.
+finish_cutover() {
   step drop-subscriptions drop_subscriptions
   step drop-blue-slots drop_blue_slots
-  step redirect-poolers blue_poolers redirect
-  green_sql postgres "COMMENT ON DATABASE postgres IS '$DONE_MARK $UPGRADE_FROM_CLUSTER: blue read-only at $t_ro ms, done at $(now_ms) ms (Unix time)'" >/dev/null
-  emit_metric mp_upgrade_cutover_seconds "$((($(now_ms) - t_ro + 999) / 1000))" "cutover from $UPGRADE_FROM_CLUSTER done: blue read-only for $(($(now_ms) - t_ro)) ms so far"
+  green_sql postgres "COMMENT ON DATABASE postgres IS '$DONE_MARK $UPGRADE_FROM_CLUSTER: blue read-only at $1 ms, done at $(now_ms) ms (Unix time)'" >/dev/null
+  emit_metric mp_upgrade_cutover_seconds "$((($(now_ms) - $1 + 999) / 1000))" "cutover from $UPGRADE_FROM_CLUSTER done: blue read-only for $(($(now_ms) - $1)) ms so far"
   rm -f "$SOURCE_PGPASS"
-  log "cutover done in $(($(now_ms) - t0)) ms ($(($(now_ms) - t_ro)) ms since blue became read-only): green holds $UPGRADE_FROM_CLUSTER's data; blue's PgBouncers with the redirection now send their clients to green"
 }
 
 main() {
@@ -755,6 +779,14 @@ main() {
   fi
   find_blue_primary
   log "blue's primary is $BLUE_HOST"
+  if [ "$command" = run ]; then redirected; fi
+  if [ -n "$REDIRECTED_RO_MS" ]; then
+    # a run that ended between the redirect and the done mark: the clients are on green already
+    log "cutover from $UPGRADE_FROM_CLUSTER: blue's PgBouncers already follow green; finishing it (blue stays read-only)"
+    finish_cutover "$REDIRECTED_RO_MS"
+    log "cutover done: green holds $UPGRADE_FROM_CLUSTER's data"
+    return 0
+  fi
   step preflight preflight
   if [ "$PREFLIGHT_PROBLEMS" -gt 0 ]; then
     RUN_REPORTED=1

@@ -7,16 +7,17 @@
 #   CLUSTER, REST_ADDRESSES (blue's members, space-separated), REST_PORT, CA_CERT (blue's CA),
 #   POOLS ("rw ro" or "rw"), POOL_MODE, DCS_KEY, USERLIST, PGBOUNCER_AUTH_ROLE, POOLER_AUTH_ROLE,
 #   TARGET_CA (where green's CA goes), STATE_DIR (the agent's own, which holds the attempt given up),
-#   POLL_SECONDS, PAUSE_MAX_SECONDS, PAUSE_TIMEOUT,
+#   POLL_SECONDS, PAUSED_POLL_SECONDS, PAUSE_MAX_SECONDS, PAUSE_TIMEOUT,
 #   and per pool (suffix _RW, _RO): PORT, RUN_DIR, CONFIG (the live pool file), UPGRADE_CONFIG (the
 #   pool file pointing at green's endpoint, rendered at synth); empty for a pool the host lacks.
 # Runs as the user PgBouncer runs as: PgBouncer admits that user, as `pgbouncer`, to its admin
 # console over its Unix socket without a password (PgBouncer "Usage", admin console; no
 # admin_users needed), and that user owns the pool files and the userlist.
 #
-# Every POLL_SECONDS it reads blue's Patroni dynamic configuration (GET /config, which Patroni
-# serves without authentication, TLS checked with blue's CA) from the first member that answers,
-# and acts on DCS_KEY, which green's cutover PATCHes (src/render/scripts/node-upgrade.sh,
+# Every POLL_SECONDS (PAUSED_POLL_SECONDS while its pools are paused: clients wait then, and
+# seeing the redirect sooner shortens their wait) it reads blue's Patroni dynamic configuration
+# (GET /config, which Patroni serves without authentication, TLS checked with blue's CA) from the
+# first member that answers, and acts on DCS_KEY, which green's cutover PATCHes (src/render/scripts/node-upgrade.sh,
 # blue_poolers):
 # - state "pause": PAUSE each pool (in-flight transactions finish, the server connections close,
 #   clients stay connected and their next queries wait). Not in session pool mode (a PAUSE
@@ -130,7 +131,7 @@ main() {
     done=1
     log "the pools of $CLUSTER already point at green"
   fi
-  log "watching $DCS_KEY in the dynamic configuration of $CLUSTER (GET /config on $REST_ADDRESSES) every $POLL_SECONDS s"
+  log "watching $DCS_KEY in the dynamic configuration of $CLUSTER (GET /config on $REST_ADDRESSES) every $POLL_SECONDS s ($PAUSED_POLL_SECONDS s while paused)"
   while :; do
     if cfg=$(dcs_config) && st=$(jq -c --arg k "$DCS_KEY" '.[$k] // {}' <<<"$cfg" 2>/dev/null); then
       state=$(jq -r '.state // "none"' <<<"$st")
@@ -170,6 +171,6 @@ main() {
           ;;
       esac
     fi
-    sleep "$POLL_SECONDS"
+    if [ "$paused" = 1 ]; then sleep "$PAUSED_POLL_SECONDS"; else sleep "$POLL_SECONDS"; fi
   done
 }

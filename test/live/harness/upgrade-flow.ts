@@ -469,6 +469,10 @@ export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlow
       `blue read-only at ${new Date(readOnlyAt).toISOString()}, done at ${new Date(doneAt).toISOString()}; the writer's longest wait ${cutoverWriteGapSeconds.toFixed(2)} s, ` +
         `${cutoverErrors.length} error(s) after the re-apply, ${writesAfterCutover} write(s) acknowledged through blue's endpoint after the cutover`,
     );
+    // where the cutover's time went: green's journal from the last "cutover ... begins" (each step's duration)
+    const journal = (await green.journal().catch(() => "")).split("\n");
+    const begins = journal.map((l) => l.includes("managed-postgres-upgrade: cutover from ") && l.endsWith(" begins")).lastIndexOf(true);
+    log(`green's cutover steps:\n${(begins >= 0 ? journal.slice(begins) : []).filter((l) => /step [a-z-]+: done in|told to follow green|cutover done/.test(l)).join("\n")}`);
 
     // 5. checks
     const present = new Set((await green.sql("SELECT id FROM writes", APP_USER.name, 120_000)).split("\n").filter(Boolean).map(Number));
