@@ -470,7 +470,11 @@ export async function runUpgradeFlow(o: UpgradeFlowOptions): Promise<UpgradeFlow
         `${cutoverErrors.length} error(s) after the re-apply, ${writesAfterCutover} write(s) acknowledged through blue's endpoint after the cutover`,
     );
     // where the cutover's time went: green's journal from the last "cutover ... begins" (each step's duration)
-    const journal = (await green.journal().catch(() => "")).split("\n");
+    const journal = (
+      await waitFor("green's journal with the cutover's end", async () => ((j) => (j.includes("managed-postgres-upgrade: cutover done") ? j : undefined))(await green!.journal()), 30_000, 1000).catch(
+        (e: unknown) => `(${String(e)})`,
+      )
+    ).split("\n");
     const begins = journal.map((l) => l.includes("managed-postgres-upgrade: cutover from ") && l.endsWith(" begins")).lastIndexOf(true);
     log(`green's cutover steps:\n${(begins >= 0 ? journal.slice(begins) : []).filter((l) => /step [a-z-]+: done in|told to follow green|cutover done/.test(l)).join("\n")}`);
 
