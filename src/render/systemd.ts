@@ -653,7 +653,8 @@ function renderDefs(defs: readonly ServiceDef[]): RenderedFile[] {
  *   EnvironmentFile=`PATHS.patroniEnv`), `prometheus-postgres-exporter.service` (127.0.0.1:9187);
  * - distributed: `pgbackrest-server.service` (pgBackRest TLS server, port 8432);
  * - standalone: `pgbouncer@.service` (enabled as `pgbouncer@rw`) and
- *   `pgbouncer-exporter-rw.service` (127.0.0.1:9127);
+ *   `pgbouncer-exporter-rw.service` (127.0.0.1:9127); with `upgradeTo.readWriteEndpoint`
+ *   also `managed-postgres-upgrade-redirect.service` (src/render/upgrade-redirect.ts);
  * - timers + oneshot services: `managed-postgres-backup` (daily at
  *   `spec.backup.fullBackupTime` UTC), `managed-postgres-logical-dump`
  *   (`spec.backup.logicalDump.schedule`, UTC), `managed-postgres-grow-fs` (every 5 minutes),
@@ -675,7 +676,8 @@ export function renderSystemdUnits(ctx: NodeContext): RenderedFile[] {
  * The systemd units of a pooler instance (distributed): `managed-postgres-bootstrap.service`,
  * `haproxy.service`, `pgbouncer@.service` (enabled as `pgbouncer@rw` and `pgbouncer@ro`),
  * `pgbouncer-exporter-rw.service` (127.0.0.1:9127) and `pgbouncer-exporter-ro.service`
- * (127.0.0.1:9128). Pure.
+ * (127.0.0.1:9128); with `upgradeTo.readWriteEndpoint` also
+ * `managed-postgres-upgrade-redirect.service` (src/render/upgrade-redirect.ts). Pure.
  * @throws Error if the cluster is standalone (it has no pooler tier)
  */
 export function renderPoolerSystemdUnits(ctx: PoolerContext): RenderedFile[] {

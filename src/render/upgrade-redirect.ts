@@ -65,8 +65,15 @@ export const UPGRADE_REDIRECT_PAUSED_POLL_SECONDS = 0.1;
  * mid-cutover reaches it.
  */
 export const UPGRADE_PAUSE_MAX_SECONDS = 120;
-/** Bound of one PAUSE (it waits for in-flight transactions), seconds; a longer transaction is ended by green's drain. */
-export const UPGRADE_PAUSE_TIMEOUT_SECONDS = 30;
+/**
+ * Seconds the agent waits for one admin command (PAUSE waits for the transactions in flight).
+ * A PAUSE not finished by then stays in effect (PgBouncer's pause mode is process state that
+ * outlives the admin connection: src/admin.c, only SUSPEND is undone when the admin leaves) and
+ * completes when those transactions end (on blue's primary green's drain ends them); the agent
+ * goes back to reading blue's configuration meanwhile, so a long read on the read-only pool does
+ * not delay the redirect.
+ */
+export const UPGRADE_PAUSE_TIMEOUT_SECONDS = 2;
 
 /** The pool file of `pool` that points at green's endpoint: `/etc/pgbouncer/pgbouncer-<pool>.upgrade.ini`. */
 export function upgradePoolConfigPath(pool: PgBouncerPool): string {
@@ -162,13 +169,16 @@ export function renderUpgradeRedirectScript(ctx: NodeContext | PoolerContext, ov
 }
 
 /**
- * The files of {@link UPGRADE_REDIRECT_SCRIPT} on a PgBouncer host of blue: the script (root
- * 0755) and each pool's upgrade pool file (`postgres:postgres` 0640, as the live one); empty
- * without `upgradeTo.readWriteEndpoint`. The service is in the host's systemd units
+ * The files of {@link UPGRADE_REDIRECT_SCRIPT} on a PgBouncer host of blue (a pooler instance of
+ * a distributed blue, the node of a standalone one): the script (root 0755) and each pool's
+ * upgrade pool file (`postgres:postgres` 0640, as the live one); empty without
+ * `upgradeTo.readWriteEndpoint` and for a distributed cluster's database node. The service is in the host's systemd units
  * (src/render/systemd.ts). Pure.
  */
 export function renderUpgradeRedirectFiles(ctx: NodeContext | PoolerContext): RenderedFile[] {
   if (!ctx.spec.upgradeTo?.readWriteEndpoint) return [];
+  // a distributed cluster's database nodes run no PgBouncer (its pooler instances do)
+  if ("self" in ctx && ctx.spec.deployment === "distributed") return [];
   return [
     { path: UPGRADE_REDIRECT_SCRIPT, content: renderUpgradeRedirectScript(ctx), mode: "0755", owner: "root:root" },
     ...poolerPools(ctx.spec).map((pool) => ({ path: upgradePoolConfigPath(pool), content: renderUpgradePoolConfig(ctx, pool), mode: "0640", owner: "postgres:postgres" })),

@@ -30,14 +30,17 @@
  *    run compares blue's and green's table columns per database and logs each one only one side
  *    has (DDL on blue is not replicated; the apply stops at a missing column), metric
  *    `mp_upgrade_schema_drift` (databases that differ); a cutover is refused while any differs;
- * 4. cutover, when `cutover` is set and every table's initial copy is done: blue's
- *    `default_transaction_read_only` on (`PATCH /config`), blue's client sessions ended, a
- *    bounded wait ({@link UPGRADE_CATCHUP_TIMEOUT_SECONDS}) until every slot confirms blue's
- *    WAL position (else blue is made writable again and the run fails), sequences copied
- *    (`setval`), roles copied again, subscriptions disabled and dropped, the permanent slots
- *    removed from blue's configuration, the comment of green's database `postgres` set to
- *    `managed-postgres upgrade: cutover done from <blue>: …` (every later run stops there); each
- *    step's duration logged; metric `mp_upgrade_cutover_seconds`.
+ * 4. cutover, when `cutover` is set and every table's initial copy is done: blue's PgBouncers
+ *    paused (below), blue's `default_transaction_read_only` on (`PATCH /config`), blue's client
+ *    sessions ended, a bounded wait ({@link UPGRADE_CATCHUP_TIMEOUT_SECONDS}) until every slot
+ *    confirms blue's WAL position (else, if blue's configuration still holds this run's pause,
+ *    blue is made writable again and the run fails), sequences copied (`setval`), roles copied
+ *    again, blue's PgBouncers redirected to green (below); then subscriptions disabled and
+ *    dropped, the permanent slots removed from blue's configuration, the comment of green's
+ *    database `postgres` set to `managed-postgres upgrade: cutover done from <blue>: …` (every
+ *    later run stops there). Once redirected the cutover only goes forward: a later run that
+ *    finds blue's key in state redirect for this green does only the steps after it, blue stays
+ *    read-only. Each step's duration logged; metric `mp_upgrade_cutover_seconds`.
  *
  * Progress lives in green's databases (replicated, so it survives a failover or a node
  * replacement): a database's schema is copied in one transaction with the comment
@@ -49,7 +52,8 @@
  * (src/render/upgrade-redirect.ts): before blue becomes read-only the script PATCHes
  * `UPGRADE_DCS_KEY` {state: pause} into blue's configuration and waits (bounded,
  * {@link UPGRADE_POOLER_PAUSE_TIMEOUT_SECONDS}) until blue has no client session left from
- * another address; after the last step {state: redirect, ca_pem: green's CA}; an abandoned
+ * another address; once green has blue's sequences and roles {state: redirect, ca_pem: green's
+ * CA, read_only_ms: when blue became read-only}; an abandoned
  * cutover removes the key (the pools resume on blue). The roles step also gives green the role
  * `UPGRADE_POOLER_AUTH_ROLE` with the secret of blue's `pgbouncer_auth`. Blue's `pg_hba` must
  * admit green's addresses for the superuser over TLS (`upgradeTo.nodeAddresses`).

@@ -218,10 +218,33 @@ echo "userlist_roles: $(cut -d'"' -f2 "$R${PATHS.pgbouncerUserlist}" | paste -sd
 echo "target_ca_is_green: $(cmp -s "$R${UPGRADE_TARGET_CA}" "$GT/ca.crt" && echo yes || echo no)"
 # a restarted agent finds the pools on green and leaves them there
 kill $AGENT; wait $AGENT 2>/dev/null
-chroot --userspec=postgres:postgres "$R" timeout 3 ${UPGRADE_REDIRECT_SCRIPT} > /dev/null 2> "$STAGE/agent2.log"
-echo "restart_rc: $?"
-sed 's/^[^ ]* managed-postgres-upgrade-redirect: /agent: /' "$STAGE/agent.log"
-sed 's/^[^ ]* managed-postgres-upgrade-redirect: /agent2: /' "$STAGE/agent2.log"
+run_agent() { chroot --userspec=postgres:postgres "$R" timeout "$1" ${UPGRADE_REDIRECT_SCRIPT} > /dev/null 2> "$STAGE/$2.log"; echo "$2_rc: $?"; }
+run_agent 3 agent2
+echo "restart_login_server: $(chroot --userspec=postgres:postgres "$R" env HOME=/var/lib/postgresql PGPASSWORD=${APP_PASSWORD} PGCONNECT_TIMEOUT=5 timeout 10 psql -X -At "$CLIENT" -c "SELECT host(inet_server_addr())" 2>&1)"
+# a reboot: the bootstrap writes the userlist again (pgbouncer_auth only); the agent adds the role back
+REDIRECT_DCS=$(cat "$R/tmp/dcs.json")
+printf '"pgbouncer_auth" "${BLUE_AUTH_PASSWORD}"\n' > "$R${PATHS.pgbouncerUserlist}"
+run_agent 3 agent3
+echo "reboot_userlist_roles: $(cut -d'"' -f2 "$R${PATHS.pgbouncerUserlist}" | paste -sd' ')"
+echo "reboot_login_server: $(chroot --userspec=postgres:postgres "$R" env HOME=/var/lib/postgresql PGPASSWORD=${APP_PASSWORD} PGCONNECT_TIMEOUT=5 timeout 10 psql -X -At "$CLIENT" -c "SELECT host(inet_server_addr())" 2>&1)"
+# an agent killed while its pools are paused, the key then removed (the cutover called off): the
+# next agent RESUMEs them
+echo '{"loop_wait":10,"managed_postgres_upgrade":{"state":"pause","green":"shop-green","since_ms":4}}' > "$R/tmp/dcs.json"
+chroot --userspec=postgres:postgres "$R" ${UPGRADE_REDIRECT_SCRIPT} > /dev/null 2> "$STAGE/agent4.log" &
+AGENT=$!
+for n in $(seq 1 50); do grep -q 'pool rw paused' "$STAGE/agent4.log" && break; sleep 0.1; done
+kill -9 $AGENT; wait $AGENT 2>/dev/null
+echo "killed_paused_write: $(chroot --userspec=postgres:postgres "$R" env HOME=/var/lib/postgresql PGPASSWORD=${APP_PASSWORD} PGCONNECT_TIMEOUT=5 timeout 3 psql -X -At "$CLIENT" -c "SELECT 1" >/dev/null 2>&1; echo $?)"
+echo '{"loop_wait":10}' > "$R/tmp/dcs.json"
+run_agent 3 agent5
+echo "resumed_write: $(chroot --userspec=postgres:postgres "$R" env HOME=/var/lib/postgresql PGPASSWORD=${APP_PASSWORD} PGCONNECT_TIMEOUT=5 timeout 10 psql -X -At "$CLIENT" -c "SELECT host(inet_server_addr())" 2>&1)"
+# blue's configuration with a key that is not an object, and a green name carrying a newline: no crash, one log line
+echo '{"loop_wait":10,"managed_postgres_upgrade":"pause"}' > "$R/tmp/dcs.json"
+run_agent 2 agent6
+printf '%s' '{"loop_wait":10,"managed_postgres_upgrade":{"state":"pause","green":"x\nforged line","since_ms":5}}' > "$R/tmp/dcs.json"
+run_agent 2 agent7
+echo "$REDIRECT_DCS" > "$R/tmp/dcs.json"
+for a in agent agent2 agent3 agent4 agent5 agent6 agent7; do sed "s/^[^ ]* managed-postgres-upgrade-redirect: /$a: /" "$STAGE/$a.log"; done
 echo "=== blue's PgBouncer log" >&2; grep -v -e 'login attempt' -e 'closing because: client close request' -e 'new connection to server' -e 'SSL established' "$R/var/log/pgbouncer/pgbouncer-rw.log" | tail -40 >&2
 cat "$STAGE/writer.err" "$STAGE/rest.err" >&2
 # stop what this script started, by PID
@@ -280,14 +303,28 @@ echo "done: yes"
     expect(agentLog).toMatch(/pool rw resumed \(the cutover was called off\)/);
     expect(agentLog).toMatch(new RegExp(`no redirect ${PAUSE_MAX_SECONDS} s after the pause: giving up this cutover attempt`));
     expect(agentLog).toMatch(/pool rw resumed \(cutover attempt given up\)/);
-    expect(agentLog).toMatch(/the pools \(rw\) of shop-blue point at green \(shop-green\) in \d+ ms/);
+    expect(agentLog).toMatch(/the pools \(rw\) of shop-blue point at green in \d+ ms/);
     expect(one("live_is_upgrade")).toBe("yes");
     expect(one("userlist_roles")).toBe(`pgbouncer_auth ${UPGRADE_POOLER_AUTH_ROLE}`);
     expect(one("target_ca_is_green")).toBe("yes");
     expect(one("new_login_server")).toBe(GREEN);
-    // restarted, the agent finds the pools on green and changes nothing (timeout ends it: 124)
-    expect(one("restart_rc")).toBe("124");
-    expect(reported(r.stdout, "agent2").join("\n")).toMatch(/the pools of shop-blue already point at green/);
+    // restarted, the agent finds the pools on green and leaves them there (timeout ends it: 124)
+    expect(one("agent2_rc")).toBe("124");
+    expect(reported(r.stdout, "agent2").join("\n")).toMatch(/the pools \(rw\) of shop-blue point at green in \d+ ms/);
+    expect(one("restart_login_server")).toBe(GREEN);
+    // after a reboot (the userlist written again by the bootstrap) the role is back and logins reach green
+    expect(one("agent3_rc")).toBe("124");
+    expect(one("reboot_userlist_roles")).toBe(`pgbouncer_auth ${UPGRADE_POOLER_AUTH_ROLE}`);
+    expect(one("reboot_login_server")).toBe(GREEN);
+    // killed while paused: the pools stay paused (a query waits: timeout 124); the next agent, no key, RESUMEs
+    expect(reported(r.stdout, "agent4").join("\n")).toMatch(/pool rw paused in \d+ ms/);
+    expect(one("killed_paused_write")).toBe("124");
+    expect(one("agent5_rc")).toBe("124");
+    expect(reported(r.stdout, "agent5").join("\n")).toMatch(/pool rw resumed \(the cutover was called off\)/);
+    expect(one("resumed_write")).toBe(GREEN);
+    // odd values in blue's configuration: the agent keeps running (124: the timeout ended it), the name is one line
+    expect([one("agent6_rc"), one("agent7_rc")]).toEqual(["124", "124"]);
+    expect(reported(r.stdout, "agent7")).toContain("cutover to x?nforged?line begins: pausing the pools");
     // the client waited at most through a pause: phase B's (until the agent gave up) is the longest
     expect(Number(one("max_gap_ms"))).toBeLessThan(PAUSE_MAX_SECONDS * 1000 + 3000);
     // phase C: blue's last acknowledgement → green's first, the pause until the redirect (about 1–2 s

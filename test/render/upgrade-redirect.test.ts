@@ -24,7 +24,7 @@ import {
   upgradeRedirectTarget,
 } from "../../src/render";
 import type { UpgradeTo } from "../../src/cluster-spec";
-import { pooler, standaloneNode, TOKEN_ADDRESSES } from "./fixtures";
+import { distributedNode, pooler, standaloneNode, TOKEN_ADDRESSES } from "./fixtures";
 
 const GREEN_DISTRIBUTED: UpgradeTo = {
   nodeAddresses: ["10.0.1.20", "10.0.2.20", "10.0.3.20"],
@@ -103,7 +103,7 @@ describe("a distributed blue (pooler instances) with green's endpoints", () => {
     expect(headerValue(script, "STATE_DIR")).toBe("/var/lib/managed-postgres-upgrade-redirect");
     // a read a second while idle; ten a second while the pools are paused (clients wait then)
     expect([headerValue(script, "POLL_SECONDS"), headerValue(script, "PAUSED_POLL_SECONDS")]).toEqual(["1", "0.1"]);
-    expect(script).toContain('if [ "$paused" = 1 ]; then sleep "$PAUSED_POLL_SECONDS"; else sleep "$POLL_SECONDS"; fi');
+    expect(script).toContain('if [ "$paused" = 1 ] && [ "$retry" = 0 ]; then sleep "$PAUSED_POLL_SECONDS"; else sleep "$POLL_SECONDS"; fi');
   });
 
   test("the unit: a daemon as postgres (PgBouncer's admin console admits that user over the socket), writing only /etc/pgbouncer and its state directory, started by the bootstrap", () => {
@@ -154,5 +154,14 @@ describe("user data with the redirection", () => {
     expect(text).toContain(`path: ${UPGRADE_REDIRECT_SCRIPT}\n`);
     expect(text).toContain(`path: ${upgradePoolConfigPath("rw")}\n`);
     expect(gzipSync(Buffer.from(text, "utf8"), { level: 6 }).length).toBeLessThanOrEqual(16 * 1024);
+  });
+});
+
+describe("a distributed blue's database nodes run no PgBouncer", () => {
+  test("no agent, no upgrade pool file, no unit in their user data (its pooler instances carry them)", () => {
+    const ctx = distributedNode(0, { upgradeTo: GREEN_DISTRIBUTED });
+    expect(renderUpgradeRedirectFiles(ctx)).toEqual([]);
+    expect(renderNodeUserData(ctx)).not.toContain(UPGRADE_REDIRECT_SCRIPT);
+    expect(renderSystemdUnits(ctx).map((u) => u.path).filter((p) => p.includes(UPGRADE_REDIRECT_UNIT))).toEqual([]);
   });
 });

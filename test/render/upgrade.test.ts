@@ -78,6 +78,7 @@ describe("renderUpgradeScript", () => {
      // a run after the redirect only finishes the cutover: checked before the preflight and the follow
     const main = text.slice(text.indexOf("\nmain() {"));
     expect(main.indexOf('if [ "$command" = run ]; then redirected; fi')).toBeGreaterThan(0);
+    expect(main.indexOf('finish_cutover "$REDIRECTED_RO_MS"')).toBeGreaterThan(0);
     expect(main.indexOf('finish_cutover "$REDIRECTED_RO_MS"')).toBeLessThan(main.indexOf("step preflight preflight"));
   });
 
@@ -207,5 +208,97 @@ describe("the upgrade script subscribes to a slot of blue only once every standb
     expect(r.status).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/blue's GET \/cluster failed/);
+  });
+});
+
+/**
+ * The script's functions up to main, with blue's REST API stubbed: GET answers `$T/cfg` (or,
+ * without it, the last PATCH body), PATCH appends its body to `$T/patches`; blue_read_only,
+ * wait_poolers_paused, drain_blue, emit_metric and sleep record or do nothing. `steps` runs after
+ * them in a subshell (a `die` ends it); what it prints, then `$T/calls` and `$T/patches`, go to
+ * stdout; the exit status is the subshell's.
+ */
+function withBlueStubbed(steps: string, cfg?: string) {
+  const text = renderUpgradeScript(distributedNode(0, { name: "orders", majorVersion: 17 }), { ...FROM, cutover: true });
+  const body = text.slice(0, text.lastIndexOf('main "$@"'));
+  const stubs = String.raw`
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+if [ -n "$CFG" ]; then printf '%s' "$CFG" >"$T/cfg"; fi
+log() { printf '%s\n' "$*" >&2; }
+sleep() { :; }
+emit_metric() { :; }
+blue_rest() {
+  if [ "$1" = GET ]; then if [ -f "$T/cfg" ]; then cat "$T/cfg"; else tail -n 1 "$T/patches"; fi; return; fi
+  printf '%s\n' "$3" >>"$T/patches"
+}
+blue_read_only() { echo "read-only $1" >>"$T/calls"; }
+wait_poolers_paused() { :; }
+drain_blue() { :; }
+`;
+  return spawnSync("bash", ["-c", `${body}${stubs}\nrc=0\n(\n${steps}\n) || rc=$?\necho "--- calls"; cat "$T/calls" 2>/dev/null || true; echo "--- patches"; cat "$T/patches" 2>/dev/null || true; exit $rc`], {
+    encoding: "utf8",
+    timeout: 30_000,
+    env: { ...process.env, CFG: cfg ?? "" },
+  });
+}
+
+describe("the cutover's point of no return: blue's PgBouncers redirected to green", () => {
+  const key = (v: unknown) => JSON.stringify({ loop_wait: 10, [UPGRADE_DCS_KEY]: v });
+  const redirect = (extra: object = {}) => key({ state: "redirect", green: "orders", since_ms: 7, ca_pem: "-", read_only_ms: 1700000000123, ...extra });
+
+  test.each([
+    ["redirected to this green", redirect(), "1700000000123"],
+    ["redirected by an older script (no read_only_ms)", redirect({ read_only_ms: undefined }), "0"],
+    ["redirected to another green", redirect({ green: "orders-other" }), ""],
+    ["paused", key({ state: "pause", green: "orders", since_ms: 7 }), ""],
+    ["no key", JSON.stringify({ loop_wait: 10 }), ""],
+    ["a key that is not an object", key("redirect"), ""],
+  ])("a run finds blue %s: REDIRECTED_RO_MS=%p", (_what, cfg, ro) => {
+    const r = withBlueStubbed('redirected; echo "ro=$REDIRECTED_RO_MS"', cfg);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe(`ro=${ro}`);
+  });
+
+  test.each([["1+x[$(touch $T/pwned)]"], ["1; DROP TABLE x"], [-5], [1.5]])("a read_only_ms of %p ends the run before it reaches arithmetic or SQL", (hostile) => {
+    const r = withBlueStubbed('redirected; echo "ro=$REDIRECTED_RO_MS"; ls "$T"', redirect({ read_only_ms: hostile }));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ERROR: blue's configuration: managed_postgres_upgrade\.read_only_ms is not a number of milliseconds/);
+    expect(r.stdout).not.toContain("pwned");
+  });
+
+  test("blue's configuration not readable: the run fails (it cannot tell whether the clients are on green)", () => {
+    const r = withBlueStubbed("blue_rest() { return 22; }; redirected; echo reached");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ERROR: GET \/config of blue failed/);
+    expect(r.stdout).not.toContain("reached");
+  });
+
+  // a green failover mid-cutover: the new primary's run paused (or redirected) again while this
+  // one waited for the catch-up; this one must not make blue writable
+  const abandon = 'wait_applied() { return 1; }; cutover; echo "not reached"';
+  test("a catch-up that times out under this run's own pause: blue writable again, the pause cleared", () => {
+    const r = withBlueStubbed(abandon);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cutover abandoned: blue is writable again/);
+    const [calls, patches] = r.stdout.split("--- patches\n");
+    expect(calls).toContain("read-only on\nread-only null\n");
+    expect(
+      patches!
+        .trim()
+        .split("\n")
+        .map((l) => Object.keys(JSON.parse(l)[UPGRADE_DCS_KEY] ?? { cleared: 1 })),
+    ).toEqual([["state", "green", "since_ms"], ["cleared"]]);
+  });
+
+  test.each([
+    ["redirected", redirect()],
+    ["paused by another run", key({ state: "pause", green: "orders", since_ms: 1 })],
+  ])("a catch-up that times out after another run %s: blue stays read-only, the key stays", (_what, cfg) => {
+    const r = withBlueStubbed(abandon, cfg);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/blue's configuration no longer holds this run's pause \(another run of green took over\): blue left as it is/);
+    expect(r.stdout).toContain("--- calls\nread-only on\n--- patches\n");
+    expect(r.stdout.split("--- patches\n")[1]!.trim().split("\n")).toHaveLength(1);
   });
 });

@@ -10,6 +10,8 @@
 #   BLUE_PG_PORT BLUE_REST_PORT CLUSTER SELF_NAME SLOT PATRONI_URL CA_CERT PATRONI_RESTAPI_USERNAME
 #   POSTGRES_SOCKET_DIR GREEN_PG_PORT PG_BIN SUPERUSER MANAGED_ROLES (words) EXCLUDED_SCHEMA
 #   STATE_DIR EVENTS_LOG METRIC_NAMESPACE AWS_ENDPOINT_URL (empty: AWS) CATCHUP_TIMEOUT SLOT_TIMEOUT
+#   DCS_KEY PGBOUNCER_AUTH_ROLE POOLER_AUTH_ROLE POOLER_PAUSE_TIMEOUT (the cutover's signal to
+#   blue's PgBouncer hosts: src/render/upgrade-redirect.ts)
 # Usage: managed-postgres-upgrade [run|preflight] (default run). Exit 0: done for now (or not the
 # primary); 1: refused or failed (the log says why; the timer tries again). Never prints a secret:
 # blue's passwords reach libpq through password files (0600), never a command line or a log.
@@ -589,7 +591,12 @@ drain_blue() {
 # wait_applied: waits (CATCHUP_TIMEOUT s, wall clock) until every slot of blue confirms blue's current WAL position.
 wait_applied() {
   local target end db left
-  target=$(blue_sql postgres "SELECT pg_catalog.pg_current_wal_lsn()")
+  local dbs
+  # blue unreachable: fail the run (blue stays read-only), never "caught up" on nothing
+  target=$(blue_sql postgres "SELECT pg_catalog.pg_current_wal_lsn()") || die "cutover: cannot read blue's WAL position"
+  [ -n "$target" ] || die "cutover: blue's WAL position is empty"
+  dbs=$(blue_databases) || die "cutover: cannot list blue's databases"
+  [ -n "$dbs" ] || die "cutover: blue lists no database"
   end=$(($(now_ms) + CATCHUP_TIMEOUT * 1000))
   while [ "$(now_ms)" -lt "$end" ]; do
     left=0
@@ -598,7 +605,7 @@ wait_applied() {
       if [ "$(blue_sql postgres "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = '$(slot_name "$db")' AND confirmed_flush_lsn < '$target'")" != 0 ]; then
         left=$((left + 1))
       fi
-    done <<<"$(blue_databases)"
+    done <<<"$dbs"
     if [ "$left" -eq 0 ]; then
       log "cutover: green has applied blue's WAL up to $target"
       return 0
@@ -611,7 +618,9 @@ wait_applied() {
 
 # copy_sequences: every sequence's last value, blue to green (setval; never-used ones stay).
 copy_sequences() {
-  local db n
+  local db n dbs
+  dbs=$(blue_databases) || die "cutover: cannot list blue's databases"
+  [ -n "$dbs" ] || die "cutover: blue lists no database"
   while IFS= read -r db; do
     [ -n "$db" ] || continue
     blue_sql "$db" "SELECT format('SELECT pg_catalog.setval(%L, %s, true);', format('%I.%I', schemaname, sequencename), last_value)
@@ -619,7 +628,7 @@ copy_sequences() {
     n=$(grep -c setval "$WORK/seq.sql" || true)
     green_file "$db" -v ON_ERROR_STOP=1 --single-transaction <"$WORK/seq.sql" >/dev/null
     log "cutover: $db: $n sequence value(s) copied"
-  done <<<"$(blue_databases)"
+  done <<<"$dbs"
 }
 
 # drop_subscriptions: disables and drops every subscription of the upgrade (the slot is
@@ -644,7 +653,11 @@ drop_blue_slots() {
   local dbs db names
   dbs=$(blue_databases)
   names=$(while IFS= read -r db; do if [ -n "$db" ]; then slot_name "$db" && echo; fi; done <<<"$dbs")
-  if blue_rest GET /config | jq -e --arg n "$names" '[.slots // {} | keys[] | select(IN(($n | split("\n"))[]))] | length > 0' >/dev/null; then
+  local cfg
+  # without blue's configuration the permanent slots could stay (Patroni would recreate them and
+  # they would hold blue's WAL): fail, the next run finishes
+  cfg=$(blue_rest GET /config) || die "GET /config of blue failed (the permanent slots are still to be removed)"
+  if jq -e --arg n "$names" '[.slots // {} | keys[] | select(IN(($n | split("\n"))[]))] | length > 0' >/dev/null <<<"$cfg"; then
     blue_rest PATCH /config "$(jq -n -c --arg n "$names" '{slots: ([$n | split("\n")[] | select(length > 0) | {(.): null}] | add)}')" ||
       die "PATCH /config of blue (remove the permanent slots) failed"
     log "cutover: $(tr '\n' ' ' <<<"$names")removed from blue's permanent slots"
@@ -670,7 +683,10 @@ drop_blue_slots() {
 blue_poolers() {
   local body
   case "$1" in
-    pause) body=$(jq -n -c --arg k "$DCS_KEY" --arg g "$CLUSTER" --argjson t "$(now_ms)" '{($k): {state: "pause", green: $g, since_ms: $t}}') ;;
+    pause)
+      PAUSE_SINCE=$(now_ms)
+      body=$(jq -n -c --arg k "$DCS_KEY" --arg g "$CLUSTER" --argjson t "$PAUSE_SINCE" '{($k): {state: "pause", green: $g, since_ms: $t}}')
+      ;;
     redirect) body=$(jq -n -c --arg k "$DCS_KEY" --arg g "$CLUSTER" --argjson t "$(now_ms)" --rawfile ca "$CA_CERT" --argjson ro "$2" '{($k): {state: "redirect", green: $g, since_ms: $t, ca_pem: $ca, read_only_ms: $ro}}') ;;
     clear) body=$(jq -n -c --arg k "$DCS_KEY" '{($k): null}') ;;
     *) die "blue_poolers: unknown state $1" ;;
@@ -707,9 +723,22 @@ wait_poolers_paused() {
 redirected() {
   local cfg
   cfg=$(blue_rest GET /config) || die "GET /config of blue failed"
-  REDIRECTED_RO_MS=$(jq -r --arg k "$DCS_KEY" --arg g "$CLUSTER" '.[$k] // {} | select(.state == "redirect" and .green == $g) | .read_only_ms // 0' <<<"$cfg")
+  REDIRECTED_RO_MS=$(jq -r --arg k "$DCS_KEY" --arg g "$CLUSTER" '.[$k] | objects | select(.state == "redirect" and .green == $g) | .read_only_ms // 0' <<<"$cfg") ||
+    die "blue's configuration is not JSON"
+  # it goes into arithmetic and SQL: digits only (whoever can PATCH blue's configuration wrote it)
+  if [ -n "$REDIRECTED_RO_MS" ] && ! [[ $REDIRECTED_RO_MS =~ ^[0-9]{1,15}$ ]]; then
+    die "blue's configuration: $DCS_KEY.read_only_ms is not a number of milliseconds"
+  fi
 }
 REDIRECTED_RO_MS=""
+PAUSE_SINCE=""
+
+# own_pause: blue's configuration still holds this run's pause (DCS_KEY in state pause with
+# PAUSE_SINCE). Otherwise another run took over (green failed over mid-cutover and its new
+# primary's run paused or redirected again): this one must not give blue its writes back.
+own_pause() {
+  blue_rest GET /config | jq -e --arg k "$DCS_KEY" --argjson t "$PAUSE_SINCE" '.[$k] | objects | .state == "pause" and .since_ms == $t' >/dev/null
+}
 
 # cutover: blue's PgBouncers paused, blue read-only and drained, green caught up, sequences and
 # roles copied, blue's PgBouncers re-pointed at green, then (finish_cutover) the subscriptions and
@@ -729,6 +758,7 @@ cutover() {
   step drain drain_blue
   t_cu=$(now_ms)
   if ! wait_applied; then
+    own_pause || die "cutover: green did not catch up in $CATCHUP_TIMEOUT s, and blue's configuration no longer holds this run's pause (another run of green took over): blue left as it is"
     step writable-again blue_read_only null
     step resume-poolers blue_poolers clear
     emit_metric mp_upgrade_cutover_failed 1 "cutover from $UPGRADE_FROM_CLUSTER: green did not catch up in $CATCHUP_TIMEOUT s; blue is writable again"

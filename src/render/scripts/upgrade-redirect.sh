@@ -69,9 +69,13 @@ dcs_config() {
   return 1
 }
 
-# redirected: every pool file is the one pointing at green.
+# redirected: every pool file is the one pointing at green, green's CA is in place and the
+# userlist has POOLER_AUTH_ROLE (the bootstrap rewrites the userlist at every boot: a rebooted
+# host must add it again).
 redirected() {
   local p
+  [ -s "$TARGET_CA" ] || return 1
+  grep -q "^\"$POOLER_AUTH_ROLE\" " "$USERLIST" || return 1
   for p in $POOLS; do
     cmp -s "$(pool_value CONFIG "$p")" "$(pool_value UPGRADE_CONFIG "$p")" || return 1
   done
@@ -81,7 +85,9 @@ pause_all() {
   local p t0
   for p in $POOLS; do
     t0=$(now_ms)
-    if admin "$p" PAUSE; then log "pool $p paused in $(($(now_ms) - t0)) ms"; else log "pool $p: PAUSE did not finish in $PAUSE_TIMEOUT s (a long transaction): it completes once the cutover's drain ends that session"; fi
+    # a PAUSE not finished in PAUSE_TIMEOUT stays in effect (PgBouncer's pause mode outlives the
+    # admin connection that asked for it) and completes when the transactions in flight end
+    if admin "$p" PAUSE; then log "pool $p paused in $(($(now_ms) - t0)) ms"; else log "pool $p: PAUSE not finished after $PAUSE_TIMEOUT s (a transaction in flight): it completes when that transaction ends (on blue's primary the cutover's drain ends it)"; fi
   done
 }
 
@@ -93,18 +99,23 @@ resume_all() {
   done
 }
 
-# redirect STATE_JSON: the pools to green's endpoint (see the header).
+# redirect STATE_JSON: the pools to green's endpoint (see the header). Status 1, with the pools
+# left paused if they were, when a step fails (errexit does not apply: it runs as a condition):
+# the caller tries again. RESUME only once every pool has RELOADed its new file.
 redirect() {
   local p t0 work pass
   t0=$(now_ms)
-  work=$(mktemp -d)
-  jq -j '.ca_pem // empty' <<<"$1" >"$work/ca.pem"
-  if [ "$(grep -c 'BEGIN CERTIFICATE' "$work/ca.pem")" != 1 ] || ! openssl x509 -in "$work/ca.pem" -noout 2>/dev/null; then
+  work=$(mktemp -d) || return 1
+  if ! jq -j '.ca_pem | strings' <<<"$1" >"$work/ca.pem" || [ "$(grep -c 'BEGIN CERTIFICATE' "$work/ca.pem")" != 1 ] || ! openssl x509 -in "$work/ca.pem" -noout 2>/dev/null; then
     rm -rf "$work"
     log "ERROR: the redirect carries no valid CA certificate of green: the pools stay where they are"
     return 1
   fi
-  cat "$work/ca.pem" >"$TARGET_CA"
+  if ! cat "$work/ca.pem" >"$TARGET_CA"; then
+    rm -rf "$work"
+    log "ERROR: cannot write green's CA to $TARGET_CA: the pools stay where they are"
+    return 1
+  fi
   rm -rf "$work"
   if ! grep -q "^\"$POOLER_AUTH_ROLE\" " "$USERLIST"; then
     pass=$(sed -n "s/^\"$PGBOUNCER_AUTH_ROLE\" \"\(.*\)\"$/\1/p" "$USERLIST")
@@ -112,65 +123,94 @@ redirect() {
       log "ERROR: no password of $PGBOUNCER_AUTH_ROLE in $USERLIST: the pools stay where they are"
       return 1
     fi
-    printf '"%s" "%s"\n' "$POOLER_AUTH_ROLE" "$pass" >>"$USERLIST"
+    if ! printf '"%s" "%s"\n' "$POOLER_AUTH_ROLE" "$pass" >>"$USERLIST"; then
+      log "ERROR: cannot add $POOLER_AUTH_ROLE to $USERLIST: the pools stay where they are"
+      return 1
+    fi
   fi
   for p in $POOLS; do
-    cat "$(pool_value UPGRADE_CONFIG "$p")" >"$(pool_value CONFIG "$p")"
-    admin "$p" RELOAD || log "pool $p: RELOAD failed"
+    if ! cat "$(pool_value UPGRADE_CONFIG "$p")" >"$(pool_value CONFIG "$p")"; then
+      log "ERROR: cannot write pool $p's file: the pools stay where they are"
+      return 1
+    fi
+    if ! admin "$p" RELOAD; then
+      log "ERROR: pool $p: RELOAD failed: the pools stay where they are"
+      return 1
+    fi
+    # PAUSE closed the server connections; one opened since goes once released
     admin "$p" RECONNECT || log "pool $p: RECONNECT failed"
   done
   resume_all "now on green's endpoint"
-  log "the pools ($POOLS) of $CLUSTER point at green ($(jq -r '.green // "?"' <<<"$1")) in $(($(now_ms) - t0)) ms"
+  log "the pools ($POOLS) of $CLUSTER point at green in $(($(now_ms) - t0)) ms"
 }
 
+# main: the loop (see the header). What it knows of the pools lives in this process; a restarted
+# agent (Restart=always) finds it again at its first read: a redirect is done again (each step
+# is idempotent: the files, RELOAD, RESUME), and without a key it RESUMEs the pools in case the
+# agent it replaces had paused them (RESUME of a pool that is not paused fails harmlessly).
 main() {
-  local cfg st state since paused=0 paused_at=0 given_up="" done=0
+  local cfg fields state since green paused=0 paused_at=0 paused_since="" given_up="" done=0 first=1 retry=0
   # the attempt given up survives a restart of the agent (systemd restarts it)
   if [ -f "$STATE_DIR/given-up" ]; then given_up=$(cat "$STATE_DIR/given-up"); fi
-  if redirected; then
-    done=1
-    log "the pools of $CLUSTER already point at green"
-  fi
   log "watching $DCS_KEY in the dynamic configuration of $CLUSTER (GET /config on $REST_ADDRESSES) every $POLL_SECONDS s ($PAUSED_POLL_SECONDS s while paused)"
   while :; do
-    if cfg=$(dcs_config) && st=$(jq -c --arg k "$DCS_KEY" '.[$k] // {}' <<<"$cfg" 2>/dev/null); then
-      state=$(jq -r '.state // "none"' <<<"$st")
-      since=$(jq -r '.since_ms // 0' <<<"$st")
+    # the key's state, attempt (since_ms) and green's name, whatever blue's configuration holds
+    # (not JSON, the key not an object: no key); green's name is logged, so only [A-Za-z0-9._-]
+    if cfg=$(dcs_config) && fields=$(jq -r --arg k "$DCS_KEY" '(.[$k] | if type == "object" then . else {} end) | [.state // "none", .since_ms // 0, .green // "?"] | map(tostring) | @tsv' <<<"$cfg" 2>/dev/null); then
+      IFS=$'\t' read -r state since green <<<"$fields"
+      green=$(printf '%s' "$green" | tr -c 'A-Za-z0-9._-' '?')
+      retry=0
       case "$state" in
         pause)
           if [ "$done" = 1 ] || [ "$since" = "$given_up" ]; then
             :
-          elif [ "$paused" = 0 ]; then
-            if [ "$POOL_MODE" = session ]; then
-              log "cutover to $(jq -r '.green // "?"' <<<"$st") begins: session pool mode, no PAUSE (it would wait for every client to disconnect)"
+          elif [ "$paused" = 1 ] && [ "$since" = "$paused_since" ]; then
+            if [ $(($(date +%s) - paused_at)) -ge "$PAUSE_MAX_SECONDS" ]; then
+              log "no redirect $PAUSE_MAX_SECONDS s after the pause: giving up this cutover attempt"
+              resume_all "cutover attempt given up"
+              paused=0
+              given_up=$since
+              printf '%s\n' "$since" >"$STATE_DIR/given-up"
+            fi
+          else
+            if [ "$paused" = 1 ]; then
+              log "cutover to $green: a new attempt ($since) while the pools are paused: they stay paused"
+            elif [ "$POOL_MODE" = session ]; then
+              log "cutover to $green begins: session pool mode, no PAUSE (it would wait for every client to disconnect)"
             else
-              log "cutover to $(jq -r '.green // "?"' <<<"$st") begins: pausing the pools"
+              log "cutover to $green begins: pausing the pools"
               pause_all
             fi
             paused=1
             paused_at=$(date +%s)
-          elif [ $(($(date +%s) - paused_at)) -ge "$PAUSE_MAX_SECONDS" ]; then
-            log "no redirect $PAUSE_MAX_SECONDS s after the pause: giving up this cutover attempt"
-            resume_all "cutover attempt given up"
-            paused=0
-            given_up=$since
-            printf '%s\n' "$since" >"$STATE_DIR/given-up"
+            paused_since=$since
           fi
           ;;
         redirect)
           if [ "$done" = 0 ] || ! redirected; then
-            if redirect "$st"; then done=1; fi
-            paused=0
+            if redirect "$(jq -c --arg k "$DCS_KEY" '.[$k]' <<<"$cfg" || true)"; then
+              done=1
+              paused=0
+            else
+              # tried again every POLL_SECONDS; paused pools are resumed where they point after PAUSE_MAX_SECONDS
+              retry=1
+              if [ "$paused" = 1 ] && [ $(($(date +%s) - paused_at)) -ge "$PAUSE_MAX_SECONDS" ]; then
+                log "the redirect still fails $PAUSE_MAX_SECONDS s after the pause: resuming the pools where they point"
+                resume_all "redirect failing"
+                paused=0
+              fi
+            fi
           fi
           ;;
         *)
-          if [ "$paused" = 1 ]; then
+          if [ "$paused" = 1 ] || [ "$first" = 1 ]; then
             resume_all "the cutover was called off"
             paused=0
           fi
           ;;
       esac
+      first=0
     fi
-    if [ "$paused" = 1 ]; then sleep "$PAUSED_POLL_SECONDS"; else sleep "$POLL_SECONDS"; fi
+    if [ "$paused" = 1 ] && [ "$retry" = 0 ]; then sleep "$PAUSED_POLL_SECONDS"; else sleep "$POLL_SECONDS"; fi
   done
 }
