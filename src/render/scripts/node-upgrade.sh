@@ -588,25 +588,24 @@ drain_blue() {
   log "cutover: $n client session(s) of blue ended"
 }
 
-# wait_applied: waits (CATCHUP_TIMEOUT s, wall clock) until every slot of blue confirms blue's current WAL position.
+# wait_applied: waits (CATCHUP_TIMEOUT s, wall clock) until the slot of every database of blue
+# exists and confirms blue's current WAL position (one query per try: the clients wait meanwhile).
 wait_applied() {
-  local target end db left
-  local dbs
+  local target end db dbs names="" want=0
   # blue unreachable: fail the run (blue stays read-only), never "caught up" on nothing
   target=$(blue_sql postgres "SELECT pg_catalog.pg_current_wal_lsn()") || die "cutover: cannot read blue's WAL position"
   [ -n "$target" ] || die "cutover: blue's WAL position is empty"
   dbs=$(blue_databases) || die "cutover: cannot list blue's databases"
   [ -n "$dbs" ] || die "cutover: blue lists no database"
+  while IFS= read -r db; do
+    [ -n "$db" ] || continue
+    if [ -n "$names" ]; then names="$names,"; fi
+    names="$names'$(slot_name "$db")'"
+    want=$((want + 1))
+  done <<<"$dbs"
   end=$(($(now_ms) + CATCHUP_TIMEOUT * 1000))
   while [ "$(now_ms)" -lt "$end" ]; do
-    left=0
-    while IFS= read -r db; do
-      [ -n "$db" ] || continue
-      if [ "$(blue_sql postgres "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = '$(slot_name "$db")' AND confirmed_flush_lsn < '$target'")" != 0 ]; then
-        left=$((left + 1))
-      fi
-    done <<<"$dbs"
-    if [ "$left" -eq 0 ]; then
+    if [ "$(blue_sql postgres "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name IN ($names) AND confirmed_flush_lsn >= '$target'")" = "$want" ]; then
       log "cutover: green has applied blue's WAL up to $target"
       return 0
     fi

@@ -54,10 +54,16 @@ pool_value() {
   esac
 }
 
-# admin POOL COMMAND: COMMAND on POOL's PgBouncer admin console (PAUSE waits for in-flight
-# transactions: bounded by PAUSE_TIMEOUT).
+# admin POOL COMMAND [COMMAND2]: the command(s), in order, on POOL's PgBouncer admin console in
+# one session (one psql: the clients wait while the redirect runs); the first that fails ends it
+# (status non-zero). Bounded by PAUSE_TIMEOUT (PAUSE waits for in-flight transactions).
 admin() {
-  timeout "$PAUSE_TIMEOUT" psql -X -q -At -h "$(pool_value RUN_DIR "$1")" -p "$(pool_value PORT "$1")" -U pgbouncer -d pgbouncer -c "$2" >/dev/null 2>&1
+  local host port
+  host=$(pool_value RUN_DIR "$1")
+  port=$(pool_value PORT "$1")
+  shift
+  if [ "$#" -eq 2 ]; then set -- -c "$1" -c "$2"; else set -- -c "$1"; fi
+  timeout "$PAUSE_TIMEOUT" psql -X -q -At -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U pgbouncer -d pgbouncer "$@" >/dev/null 2>&1
 }
 
 # dcs_config: blue's dynamic configuration (JSON) from the first member that answers.
@@ -101,7 +107,8 @@ resume_all() {
 
 # redirect STATE_JSON: the pools to green's endpoint (see the header). Status 1, with the pools
 # left paused if they were, when a step fails (errexit does not apply: it runs as a condition):
-# the caller tries again. RESUME only once every pool has RELOADed its new file.
+# the caller tries again. Each pool RESUMEs as soon as it has RELOADed its new file (the pools are
+# separate PgBouncer processes; rw comes first in POOLS).
 redirect() {
   local p t0 work pass
   t0=$(now_ms)
@@ -133,14 +140,17 @@ redirect() {
       log "ERROR: cannot write pool $p's file: the pools stay where they are"
       return 1
     fi
-    if ! admin "$p" RELOAD; then
-      log "ERROR: pool $p: RELOAD failed: the pools stay where they are"
-      return 1
+    # PAUSE closed the server connections; RECONNECT closes one opened since, once released
+    if ! admin "$p" RELOAD RECONNECT; then
+      if ! admin "$p" RELOAD; then
+        log "ERROR: pool $p: RELOAD failed: it stays where it is"
+        return 1
+      fi
+      log "pool $p: RECONNECT failed"
     fi
-    # PAUSE closed the server connections; one opened since goes once released
-    admin "$p" RECONNECT || log "pool $p: RECONNECT failed"
+    # RESUME of a pool that is not paused (session pool mode, a restarted agent) fails harmlessly
+    if admin "$p" RESUME; then log "pool $p resumed (now on green's endpoint)"; fi
   done
-  resume_all "now on green's endpoint"
   log "the pools ($POOLS) of $CLUSTER point at green in $(($(now_ms) - t0)) ms"
 }
 
