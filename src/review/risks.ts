@@ -250,8 +250,8 @@ export function upgradeRisks(name: string | undefined, base: Iterable<ResourceSn
       message:
         `Cutover of the major-version upgrade ${blue} → ${green} (\`upgradeFrom.cutover\` ${before ? "false → true" : "true at creation"}): when the change reaches ${green}'s nodes ` +
         `(a new bootstrap script and launch template version, rolled in ${green}'s maintenance window, or at once with \`applyImmediately\`), ${green}'s primary pauses ${blue}'s PgBouncers, sets ${blue} read-only, waits until it has applied everything, ` +
-        `copies the sequence values and drops the subscription. Writes to ${blue} itself fail from then on (read-only transaction). ` +
-        `If ${blue}'s \`upgradeTo.readWriteEndpoint\` names ${green}'s endpoint, ${blue}'s PgBouncers then send their clients to ${green} (the clients wait through the pause, seconds, and change nothing); ` +
+        `copies the sequence values and roles, then drops the subscription (after re-pointing ${blue}'s PgBouncers, below). Writes to ${blue} itself fail from then on (read-only transaction). ` +
+        `If ${blue}'s \`upgradeTo.readWriteEndpoint\` names ${green}'s endpoint, ${blue}'s PgBouncers send their clients to ${green} as soon as the sequences and roles are copied (the clients wait through the pause, seconds, and change nothing); ` +
         `otherwise the write gap lasts until the clients write to ${green}'s read-write endpoint. ` +
         `Rollback is no spec change afterwards: ${blue} misses every write made to ${green}, and \`upgradeFrom\` only goes up a major version, so the way back is a logical dump of ${green} into a new cluster of the old version. ` +
         `Before applying: check that ${green} has caught up and that the clients are ready to switch.`,

@@ -164,7 +164,7 @@ describe("blue/green major upgrade (issue 15) in a plan", () => {
     const r = cutoverPlan(0, 1);
     expect(rules(r)).toEqual(["high:upgrade-cutover"]);
     expect(r.risks[0].cluster).toBe("orders-v17");
-    expect(r.risks[0].message).toMatch(/sets orders read-only.*copies the sequence values and drops the subscription.*Writes to orders itself fail from then on/s);
+    expect(r.risks[0].message).toMatch(/sets orders read-only.*copies the sequence values and roles, then drops the subscription.*Writes to orders itself fail from then on.*send their clients to orders-v17 as soon as the sequences and roles are copied/s);
     expect(renderReviewMarkdown(r)).toContain("`upgrade-cutover` — Cutover of the major-version upgrade orders → orders-v17");
   });
 

@@ -246,7 +246,7 @@ describe("blue/green major upgrade (issue 15): upgradeFrom", () => {
     expect(cut.message).toMatch(/sets legacy read-only/);
     expect(cut.message).toMatch(/write gap lasts until the clients write to orders's read-write endpoint/);
     expect(cut.message).toMatch(/pauses legacy's PgBouncers, sets legacy read-only/);
-    expect(cut.message).toMatch(/If legacy's `upgradeTo\.readWriteEndpoint` names orders's endpoint, legacy's PgBouncers then send their clients to orders/);
+    expect(cut.message).toMatch(/If legacy's `upgradeTo\.readWriteEndpoint` names orders's endpoint, legacy's PgBouncers send their clients to orders as soon as the sequences and roles are copied/);
     expect(cut.message).toMatch(/way back is a logical dump of orders into a new cluster of the old version/);
     expect(levels(r, "upgrade-started")).toEqual([]);
     expect(cut.message).toMatch(/rolled in orders's maintenance window, or at once with `applyImmediately`/);
