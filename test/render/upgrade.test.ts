@@ -60,6 +60,7 @@ describe("renderUpgradeScript", () => {
     // go after it (finish_cutover, defined after cutover); an abandoned cutover clears the key
     const body = text.slice(text.indexOf("\ncutover() {"));
     const order = [
+      "if ! wait_close_behind; then",
       "step pause-poolers blue_poolers pause",
       "step poolers-paused wait_poolers_paused",
       "step read-only blue_read_only on",
@@ -212,17 +213,20 @@ describe("the upgrade script subscribes to a slot of blue only once every standb
 });
 
 /**
- * The script's functions up to main, with blue's REST API stubbed: GET answers `$T/cfg` (or,
+ * The script's functions up to main (CATCHUP_TIMEOUT 1 s), with blue stubbed: two databases,
+ * every query answering `$BLUE_SQL_ANSWER` (2: both slots close behind); the REST API's GET answers `$T/cfg` (or,
  * without it, the last PATCH body), PATCH appends its body to `$T/patches`; blue_read_only,
  * wait_poolers_paused, drain_blue, emit_metric and sleep record or do nothing. `steps` runs after
  * them in a subshell (a `die` ends it); what it prints, then `$T/calls` and `$T/patches`, go to
  * stdout; the exit status is the subshell's.
  */
 function withBlueStubbed(steps: string, cfg?: string) {
-  const text = renderUpgradeScript(distributedNode(0, { name: "orders", majorVersion: 17 }), { ...FROM, cutover: true });
+  const text = renderUpgradeScript(distributedNode(0, { name: "orders", majorVersion: 17 }), { ...FROM, cutover: true }, { catchupTimeoutSeconds: 1 });
   const body = text.slice(0, text.lastIndexOf('main "$@"'));
   const stubs = String.raw`
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+blue_databases() { printf 'app\nshop\n'; }
+blue_sql() { echo "$BLUE_SQL_ANSWER"; }
 if [ -n "$CFG" ]; then printf '%s' "$CFG" >"$T/cfg"; fi
 log() { printf '%s\n' "$*" >&2; }
 sleep() { :; }
@@ -238,7 +242,7 @@ drain_blue() { :; }
   return spawnSync("bash", ["-c", `${body}${stubs}\nrc=0\n(\n${steps}\n) || rc=$?\necho "--- calls"; cat "$T/calls" 2>/dev/null || true; echo "--- patches"; cat "$T/patches" 2>/dev/null || true; exit $rc`], {
     encoding: "utf8",
     timeout: 30_000,
-    env: { ...process.env, CFG: cfg ?? "" },
+    env: { ...process.env, CFG: cfg ?? "", BLUE_SQL_ANSWER: "2" },
   });
 }
 
@@ -289,6 +293,13 @@ describe("the cutover's point of no return: blue's PgBouncers redirected to gree
         .split("\n")
         .map((l) => Object.keys(JSON.parse(l)[UPGRADE_DCS_KEY] ?? { cleared: 1 })),
     ).toEqual([["state", "green", "since_ms"], ["cleared"]]);
+  });
+
+  test("green too far behind before the pause: the run ends, blue untouched (no PATCH, not read-only)", () => {
+    const r = withBlueStubbed('BLUE_SQL_ANSWER=1; cutover; echo "not reached"');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ERROR: cutover postponed: green is more than 262144 bytes behind blue after 1 s; blue untouched/);
+    expect(r.stdout).toBe("--- calls\n--- patches\n");
   });
 
   test.each([

@@ -23,6 +23,8 @@ BLUE_HOST=""
 # is already a metric of its own (preflight problems, schema drift), the EXIT trap adds none
 LAST_ERROR=""
 RUN_REPORTED=0
+# the cutover pauses blue only once every slot is at most this far behind blue's WAL (bytes)
+readonly CLOSE_BEHIND_BYTES=262144
 readonly PUBLICATION=mp_upgrade SOURCE_PGPASS="$STATE_DIR/source.pgpass" SOURCE_CA="$STATE_DIR/source-ca.pem"
 
 log() {
@@ -404,11 +406,21 @@ follow_database() {
   if [ -z "$cur" ]; then
     slot_on_standbys "$sub"
     green_sql "$db" "CREATE SUBSCRIPTION $sub CONNECTION '$(conninfo "$db")' PUBLICATION $PUBLICATION
-      WITH (create_slot = false, slot_name = '$sub', copy_data = true)" >/dev/null
+      WITH (create_slot = false, slot_name = '$sub', copy_data = true, synchronous_commit = 'local')" >/dev/null
     log "subscription: $sub created in $db (initial copy of every table, then changes through slot $sub)"
-  elif [ "$cur" != "$(conninfo "$db")" ]; then
+    return 0
+  fi
+  if [ "$cur" != "$(conninfo "$db")" ]; then
     green_sql "$db" "ALTER SUBSCRIPTION $sub CONNECTION '$(conninfo "$db")'" >/dev/null
     log "subscription: $sub now connects to blue's primary $BLUE_HOST"
+  fi
+  # the apply workers flush each transaction they commit (synchronous_commit local, not the
+  # default off): the position they confirm to blue is what they applied, at once, so the
+  # cutover's catch-up does not wait for green's WAL writer and the workers' next wake-up
+  # (the clients wait then); set on a subscription an older version created
+  if [ "$(green_sql "$db" "SELECT subsynccommit FROM pg_catalog.pg_subscription WHERE subname = '$sub'")" != local ]; then
+    green_sql "$db" "ALTER SUBSCRIPTION $sub SET (synchronous_commit = 'local')" >/dev/null
+    log "subscription: $sub now flushes what it applies (synchronous_commit local)"
   fi
 }
 
@@ -588,24 +600,52 @@ drain_blue() {
   log "cutover: $n client session(s) of blue ended"
 }
 
+# slot_list: SLOT_LIST = the slot names of blue's databases as SQL literals ('a','b'),
+# SLOT_COUNT = how many. Fails the run when blue cannot be read or lists no database.
+slot_list() {
+  local db dbs
+  dbs=$(blue_databases) || die "cutover: cannot list blue's databases"
+  [ -n "$dbs" ] || die "cutover: blue lists no database"
+  SLOT_LIST=""
+  SLOT_COUNT=0
+  while IFS= read -r db; do
+    [ -n "$db" ] || continue
+    if [ -n "$SLOT_LIST" ]; then SLOT_LIST="$SLOT_LIST,"; fi
+    SLOT_LIST="$SLOT_LIST'$(slot_name "$db")'"
+    SLOT_COUNT=$((SLOT_COUNT + 1))
+  done <<<"$dbs"
+}
+SLOT_LIST=""
+SLOT_COUNT=0
+
+# wait_close_behind: before the pause (the clients do not wait yet), waits (CATCHUP_TIMEOUT s)
+# until every slot of blue is at most CLOSE_BEHIND_BYTES behind blue's WAL, so what green still
+# has to apply once blue is read-only is that little. Status 1 when it is not.
+wait_close_behind() {
+  local end
+  slot_list
+  end=$(($(now_ms) + CATCHUP_TIMEOUT * 1000))
+  while [ "$(now_ms)" -lt "$end" ]; do
+    if [ "$(blue_sql postgres "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name IN ($SLOT_LIST)
+      AND pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), confirmed_flush_lsn) <= $CLOSE_BEHIND_BYTES")" = "$SLOT_COUNT" ]; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+
 # wait_applied: waits (CATCHUP_TIMEOUT s, wall clock) until the slot of every database of blue
 # exists and confirms blue's current WAL position (one query per try: the clients wait meanwhile).
 wait_applied() {
-  local target end db dbs names="" want=0
+  local target end
   # blue unreachable: fail the run (blue stays read-only), never "caught up" on nothing
   target=$(blue_sql postgres "SELECT pg_catalog.pg_current_wal_lsn()") || die "cutover: cannot read blue's WAL position"
   [ -n "$target" ] || die "cutover: blue's WAL position is empty"
-  dbs=$(blue_databases) || die "cutover: cannot list blue's databases"
-  [ -n "$dbs" ] || die "cutover: blue lists no database"
-  while IFS= read -r db; do
-    [ -n "$db" ] || continue
-    if [ -n "$names" ]; then names="$names,"; fi
-    names="$names'$(slot_name "$db")'"
-    want=$((want + 1))
-  done <<<"$dbs"
+  slot_list
   end=$(($(now_ms) + CATCHUP_TIMEOUT * 1000))
   while [ "$(now_ms)" -lt "$end" ]; do
-    if [ "$(blue_sql postgres "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name IN ($names) AND confirmed_flush_lsn >= '$target'")" = "$want" ]; then
+    if [ "$(blue_sql postgres "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name IN ($SLOT_LIST) AND confirmed_flush_lsn >= '$target'")" = "$SLOT_COUNT" ]; then
       log "cutover: green has applied blue's WAL up to $target"
       return 0
     fi
@@ -750,6 +790,13 @@ cutover() {
   local t0 t_ro t_cu
   t0=$(now_ms)
   log "cutover from $UPGRADE_FROM_CLUSTER (primary $BLUE_HOST) begins"
+  # nothing is paused yet: a green far behind (a load peak, a replaced node still applying)
+  # catches up here, not while the clients wait
+  if ! wait_close_behind; then
+    emit_metric mp_upgrade_cutover_failed 1 "cutover from $UPGRADE_FROM_CLUSTER postponed: green still more than $CLOSE_BEHIND_BYTES bytes behind after $CATCHUP_TIMEOUT s; blue untouched"
+    die "cutover postponed: green is more than $CLOSE_BEHIND_BYTES bytes behind blue after $CATCHUP_TIMEOUT s; blue untouched, the next run tries again"
+  fi
+  log "step close-behind: done in $(($(now_ms) - t0)) ms"
   step pause-poolers blue_poolers pause
   step poolers-paused wait_poolers_paused
   step read-only blue_read_only on
