@@ -25,13 +25,16 @@
  *    database, once every member of blue a failover could promote (blue's `GET /cluster`: replica
  *    or synchronous standby, running or streaming, not `nofailover`) holds its slot (bounded,
  *    {@link UPGRADE_SLOT_TIMEOUT_SECONDS}; else the run fails and the next retries),
- *    `CREATE SUBSCRIPTION … WITH (create_slot = false, copy_data = true)` on green;
+ *    `CREATE SUBSCRIPTION … WITH (create_slot = false, copy_data = true, synchronous_commit =
+ *    'local')` on green (the apply workers flush what they apply, so the position they confirm
+ *    is current: the cutover's catch-up does not wait for green's WAL writer);
  *    metric `mp_upgrade_lag_bytes` (the largest slot's distance to blue's WAL position); every
  *    run compares blue's and green's table columns per database and logs each one only one side
  *    has (DDL on blue is not replicated; the apply stops at a missing column), metric
  *    `mp_upgrade_schema_drift` (databases that differ); a cutover is refused while any differs;
- * 4. cutover, when `cutover` is set and every table's initial copy is done: blue's PgBouncers
- *    paused (below), blue's `default_transaction_read_only` on (`PATCH /config`), blue's client
+ * 4. cutover, when `cutover` is set and every table's initial copy is done: a bounded wait
+ *    ({@link UPGRADE_CATCHUP_TIMEOUT_SECONDS}; else the run fails, blue untouched) until every
+ *    slot is within 256 KiB of blue's WAL position, blue's PgBouncers paused (below), blue's `default_transaction_read_only` on (`PATCH /config`), blue's client
  *    sessions ended, a bounded wait ({@link UPGRADE_CATCHUP_TIMEOUT_SECONDS}) until every slot
  *    confirms blue's WAL position (else, if blue's configuration still holds this run's pause,
  *    blue is made writable again and the run fails), sequences copied (`setval`), roles copied
