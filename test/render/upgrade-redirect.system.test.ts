@@ -177,13 +177,17 @@ dcs() { echo "$1" > "$R/tmp/dcs.json"; echo "phase_at: $(( $(date +%s%3N) - t0 )
     i=$((i + 1))
     printf "INSERT INTO pw (id) VALUES (%d) RETURNING id || ' ' || host(inet_server_addr()) || ' ' || (extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n" "$i"
     e=$(( $(date +%s%3N) - t0 ))
-    # the phases at fixed times (ms since the first write): A 2000-3500, B from 5000 (the agent gives up 4 s later), C 12000-14000, the end at 17000
+    # the phases at fixed times (ms since the first write): A 2000-3500, B from 5000 (the agent gives up 4 s later), C 12000-14000 (blue read-only from 13000 once the agent paused), the end at 17000
+    # blue read-only only once the agent has paused a third time (C), as green's cutover waits for
+    # blue's PgBouncers to hold no server connection: the agent reads once a second until then
+    if [ "$phase" = 4 ] && [ "$e" -ge 13000 ] && [ "$(grep -c 'pool rw paused' "$STAGE/agent.log")" -ge 3 ]; then
+      blue_psql -d postgres -c "ALTER SYSTEM SET default_transaction_read_only = on" -c "SELECT pg_reload_conf()" >/dev/null; echo "phase_at: $(( $(date +%s%3N) - t0 )) C-blue-read-only" >> "$STAGE/phases"; phase=5
+    fi
     case "$phase:$((e >= 2000)):$((e >= 3500)):$((e >= 5000)):$((e >= 12000)):$((e >= 13000)):$((e >= 14000)):$((e >= 17000))" in
       0:1:*) dcs '{"loop_wait":10,"managed_postgres_upgrade":{"state":"pause","green":"shop-green","since_ms":1}}' "A-pause"; phase=1 ;;
       1:1:1:*) dcs '{"loop_wait":10}' "A-abandon"; phase=2 ;;
       2:1:1:1:*) dcs '{"loop_wait":10,"managed_postgres_upgrade":{"state":"pause","green":"shop-green","since_ms":2}}' "B-pause"; phase=3 ;;
       3:1:1:1:1:*) dcs '{"loop_wait":10,"managed_postgres_upgrade":{"state":"pause","green":"shop-green","since_ms":3}}' "C-pause"; phase=4 ;;
-      4:1:1:1:1:1:*) blue_psql -d postgres -c "ALTER SYSTEM SET default_transaction_read_only = on" -c "SELECT pg_reload_conf()" >/dev/null; echo "phase_at: $(( $(date +%s%3N) - t0 )) C-blue-read-only" >> "$STAGE/phases"; phase=5 ;;
       5:1:1:1:1:1:1:*) dcs "$(jq -n -c --rawfile ca "$GT/ca.crt" '{loop_wait: 10, managed_postgres_upgrade: {state: "redirect", green: "shop-green", since_ms: 3, ca_pem: $ca}}')" "C-redirect"; phase=6 ;;
       6:1:1:1:1:1:1:1) phase=7 ;;
     esac
